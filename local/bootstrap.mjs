@@ -1,0 +1,89 @@
+// Entry point of `npm start`, `npm test` and friends. Plain Node with no dependencies, because it
+// runs before node_modules exists: it installs what is missing (npm packages when the lock file
+// changed, Debian packages that are not installed), then hands over to the TypeScript command.
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const COMMANDS = {
+  start: 'local/commands/start.ts',
+  stop: 'local/commands/stop.ts',
+  'db:reset': 'local/commands/db-reset.ts',
+  test: 'tests/run.ts',
+};
+
+const DEBIAN_PACKAGES = [
+  'postgresql-15',
+  'postgresql-contrib',
+  'postgresql-15-cron',
+  'postgresql-15-pgtap',
+  'libtap-parser-sourcehandler-pgtap-perl',
+];
+// The browser is only needed where browser tests run.
+const TEST_DEBIAN_PACKAGES = ['chromium'];
+
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { stdio: 'inherit', cwd: ROOT, ...opts });
+  if (r.status !== 0) {
+    console.error(`bootstrap: "${cmd} ${args.join(' ')}" failed (exit ${r.status ?? r.signal})`);
+    process.exit(1);
+  }
+}
+
+function missingDebianPackages(names) {
+  return names.filter((name) => {
+    const r = spawnSync('dpkg-query', ['-W', '-f=${Status}', name], { encoding: 'utf8' });
+    return r.status !== 0 || !r.stdout.includes('install ok installed');
+  });
+}
+
+export function ensureDebianPackages(names) {
+  const missing = missingDebianPackages(names);
+  if (missing.length === 0) return;
+  if (process.getuid?.() !== 0) {
+    console.error(`bootstrap: missing Debian packages ${missing.join(' ')}; install them as root: apt-get install ${missing.join(' ')}`);
+    process.exit(1);
+  }
+  console.log(`bootstrap: installing Debian packages: ${missing.join(' ')}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  run('apt-get', ['update', '-qq'], { env });
+  run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { env });
+}
+
+function lockHash() {
+  const h = createHash('sha256');
+  for (const f of ['package.json', 'package-lock.json']) {
+    const p = resolve(ROOT, f);
+    if (existsSync(p)) h.update(readFileSync(p));
+  }
+  return h.digest('hex');
+}
+
+export function ensureNodeModules() {
+  const stamp = resolve(ROOT, 'node_modules', '.cce-installed');
+  const want = lockHash();
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === want) return;
+  console.log('bootstrap: installing npm packages (node_modules missing or stale)');
+  // Install scripts fetch the deno binary from its platform package; allow them explicitly.
+  run('npm', ['ci', '--no-audit', '--no-fund', '--foreground-scripts'], {});
+  writeFileSync(stamp, want);
+}
+
+const command = process.argv[2];
+const entry = COMMANDS[command];
+if (!entry) {
+  console.error(`usage: node local/bootstrap.mjs <${Object.keys(COMMANDS).join('|')}> [args]`);
+  process.exit(2);
+}
+ensureDebianPackages(command === 'test' ? [...DEBIAN_PACKAGES, ...TEST_DEBIAN_PACKAGES] : DEBIAN_PACKAGES);
+ensureNodeModules();
+const child = spawn(process.execPath, ['--import', 'tsx', resolve(ROOT, entry), ...process.argv.slice(3)], {
+  stdio: 'inherit',
+  cwd: ROOT,
+});
+// A SIGTERM sent to this pid must reach the command so that it can stop what it started.
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => child.kill(sig));
+child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -1,0 +1,92 @@
+// Our own Postgres 15 cluster per profile: created with initdb, run by pg_ctl as the `postgres`
+// OS user (Postgres refuses root), never the system cluster.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Profile } from '../profile.ts';
+
+const PG_BIN = '/usr/lib/postgresql/15/bin';
+
+function postgresIds(): { uid: number; gid: number } {
+  const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
+  const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
+  return { uid, gid };
+}
+
+function asPostgres(bin: string, args: string[], opts: { allowFail?: boolean } = {}) {
+  const cmd = process.getuid?.() === 0 ? 'runuser' : resolve(PG_BIN, bin);
+  const full = process.getuid?.() === 0 ? ['-u', 'postgres', '--', resolve(PG_BIN, bin), ...args] : args;
+  const r = spawnSync(cmd, full, { encoding: 'utf8' });
+  if (r.status !== 0 && !opts.allowFail) {
+    throw new Error(`${bin} ${args.join(' ')} failed (exit ${r.status}): ${(r.stderr || r.stdout).trim()}`);
+  }
+  return r;
+}
+
+export function socketDir(p: Profile) {
+  return resolve(p.dataRoot, 'sock');
+}
+
+export function logFile(p: Profile) {
+  return resolve(p.dataRoot, 'logs', 'postgres.log');
+}
+
+/** Creates the cluster if its data dir is empty; returns true when it was created now. */
+export function initCluster(p: Profile): boolean {
+  if (existsSync(resolve(p.pgData, 'PG_VERSION'))) return false;
+  const { uid, gid } = postgresIds();
+  for (const dir of [p.dataRoot, resolve(p.dataRoot, 'logs'), socketDir(p)]) {
+    mkdirSync(dir, { recursive: true });
+  }
+  // The postgres user must be able to walk into the data root and write its socket and log.
+  for (const dir of [socketDir(p), resolve(p.dataRoot, 'logs')]) chownSync(dir, uid, gid);
+  rmSync(p.pgData, { recursive: true, force: true });
+  mkdirSync(p.pgData, { recursive: true, mode: 0o700 });
+  chownSync(p.pgData, uid, gid);
+  const pwFile = resolve(p.dataRoot, 'logs', '.pw');
+  writeFileSync(pwFile, 'postgres\n');
+  chownSync(pwFile, uid, gid);
+  try {
+    asPostgres('initdb', [
+      '-D', p.pgData, '-U', 'postgres', `--pwfile=${pwFile}`, '-E', 'UTF8', '--locale=C.UTF-8',
+      '--auth-local=trust', '--auth-host=scram-sha-256',
+    ]);
+  } finally {
+    rmSync(pwFile, { force: true });
+  }
+  writeFileSync(resolve(p.pgData, 'postgresql.auto.conf'), [
+    `port = ${p.ports.postgres}`,
+    `listen_addresses = '127.0.0.1'`,
+    `unix_socket_directories = '${socketDir(p)}'`,
+    `shared_preload_libraries = 'pg_cron,pg_stat_statements'`,
+    `cron.database_name = 'postgres'`,
+    // pg_cron connects over the socket; trust there keeps jobs running without a stored password.
+    `cron.host = '${socketDir(p)}'`,
+    `max_connections = 200`,
+    `pg_stat_statements.track = all`,
+    `log_min_duration_statement = 1000`,
+    '',
+  ].join('\n'));
+  chownSync(resolve(p.pgData, 'postgresql.auto.conf'), uid, gid);
+  return true;
+}
+
+export function isRunning(p: Profile): boolean {
+  if (!existsSync(resolve(p.pgData, 'PG_VERSION'))) return false;
+  return asPostgres('pg_ctl', ['-D', p.pgData, 'status'], { allowFail: true }).status === 0;
+}
+
+export function startCluster(p: Profile): void {
+  if (isRunning(p)) return;
+  asPostgres('pg_ctl', ['-D', p.pgData, '-l', logFile(p), '-w', '-t', '60', 'start']);
+}
+
+export function stopCluster(p: Profile): void {
+  if (!isRunning(p)) return;
+  asPostgres('pg_ctl', ['-D', p.pgData, '-m', 'fast', '-w', '-t', '60', 'stop'], { allowFail: true });
+}
+
+export function destroyCluster(p: Profile): void {
+  stopCluster(p);
+  rmSync(p.pgData, { recursive: true, force: true });
+}

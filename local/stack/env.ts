@@ -1,0 +1,55 @@
+// The environment every process of a local stack runs with. Product code reads only these
+// names (DESIGN.md); the local stack differs from production by their values alone.
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { Profile } from '../profile.ts';
+import { ROOT } from '../profile.ts';
+import type { StackKeys } from './keys.ts';
+
+export function stackEnv(p: Profile, keys: StackKeys): Record<string, string> {
+  const fakes = p.urls.fakes;
+  return {
+    CCE_PROFILE: p.name,
+    SUPABASE_URL: p.urls.gateway,
+    SUPABASE_ANON_KEY: keys.anonKey,
+    SUPABASE_SERVICE_ROLE_KEY: keys.serviceRoleKey,
+    SUPABASE_DB_URL: p.dbUrl,
+    // Local placeholders: the fakes accept any credential, no real key is ever needed here.
+    YOUTUBE_CLIENT_ID: 'local-client-id.apps.googleusercontent.com',
+    YOUTUBE_CLIENT_SECRET: 'local-client-secret',
+    GEMINI_API_KEY: 'local-gemini-key',
+    REVID_API_KEY: 'local-revid-key',
+    YOUTUBE_API_BASE: `${fakes}/youtube`,
+    YOUTUBE_OAUTH_BASE: `${fakes}/oauth`,
+    YOUTUBE_UPLOAD_BASE: `${fakes}/youtube`,
+    YOUTUBE_ANALYTICS_BASE: `${fakes}/youtube-analytics`,
+    GEMINI_API_BASE: `${fakes}/gemini`,
+    REVID_API_BASE: `${fakes}/revid`,
+    WEB_APP_URL: p.urls.web,
+    ENABLE_API_MOCKING: 'true',
+    ENABLE_RATE_LIMITING: 'true',
+    ENABLE_ANALYTICS: 'true',
+    ENABLE_ERROR_TRACKING: 'true',
+    ENABLE_DEBUG_MODE: 'false',
+    MAX_VIDEO_GENERATIONS_PER_USER: '50',
+    MAX_API_REQUESTS_PER_MINUTE: '100',
+    // Internal wiring of the local stack (not read by product code).
+    LOCAL_AUTH_PORT: String(p.ports.auth),
+    LOCAL_GATEWAY_PORT: String(p.ports.gateway),
+    LOCAL_FUNCTIONS_PORT: String(p.ports.functions),
+    LOCAL_FAKES_PORT: String(p.ports.fakes),
+    LOCAL_WEB_PORT: String(p.ports.web),
+    LOCAL_AUTH_URL: p.urls.auth,
+    LOCAL_FUNCTIONS_URL: p.urls.functions,
+    LOCAL_FAKES_URL: p.urls.fakes,
+    LOCAL_KEY_FILE: resolve(p.dataRoot, 'jwt-signing-key.json'),
+  };
+}
+
+/** Writes the env as a dotenv file; for the dev profile also as the repo's `.env.local`. */
+export function writeEnvFiles(p: Profile, env: Record<string, string>) {
+  const text = Object.entries(env).map(([k, v]) => `${k}=${v}`).join('\n') + '\n';
+  mkdirSync(dirname(p.envFile), { recursive: true });
+  writeFileSync(p.envFile, text, { mode: 0o600 });
+  if (p.name === 'dev') writeFileSync(resolve(ROOT, '.env.local'), text, { mode: 0o600 });
+}
