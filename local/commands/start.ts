@@ -1,0 +1,55 @@
+// `npm start`: the whole local stack in the foreground, until Ctrl-C or SIGTERM.
+import { profile } from '../profile.ts';
+import { alive, readState, startStack } from '../stack/lifecycle.ts';
+
+const p = profile();
+const existing = readState(p);
+if (existing && alive(existing.supervisor)) {
+  console.error(`The ${p.name} stack is already running (pid ${existing.supervisor}). Stop it with: npm run stop`);
+  process.exit(1);
+}
+
+const t0 = performance.now();
+let stack: Awaited<ReturnType<typeof startStack>> | undefined;
+let shuttingDown = false;
+
+async function shutdown(code: number, reason?: string) {
+  if (shuttingDown) return;
+  shuttingDown = true;
+  if (reason) console.error(`\n✖ ${reason}`);
+  console.log('Stopping the local stack…');
+  await stack?.stop();
+  console.log('Stopped.');
+  process.exit(code);
+}
+
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => void shutdown(0));
+
+try {
+  stack = await startStack(p, { onFatal: (reason) => void shutdown(1, reason) });
+} catch (err) {
+  console.error(`✖ the stack did not start: ${(err as Error).message}`);
+  process.exit(1);
+}
+const e = stack.env;
+const seconds = ((performance.now() - t0) / 1000).toFixed(1);
+console.log(`
+Content Catalyst Engine — local stack "${p.name}" is up (${seconds} s)
+
+  API gateway   ${e.SUPABASE_URL}        (auth: /auth/v1, functions: /functions/v1/<name>)
+  Health        ${e.SUPABASE_URL}/functions/v1/health
+  Postgres      ${e.SUPABASE_DB_URL}
+  Fakes         ${e.LOCAL_FAKES_URL}        (YouTube, Google OAuth, Gemini, RevID; faults at /_control)
+
+  anon key          ${e.SUPABASE_ANON_KEY}
+  service_role key  ${e.SUPABASE_SERVICE_ROLE_KEY}
+
+  Demo login    demo@example.com / demo-password
+  Env file      ${p.envFile}${p.name === 'dev' ? ' (also .env.local)' : ''}
+  Logs          ${p.dataRoot}/logs/
+
+Ctrl-C stops everything.`);
+if (process.env.CCE_READY_FILE) {
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(process.env.CCE_READY_FILE, JSON.stringify({ env: e, timings: stack.timings, seconds: Number(seconds) }));
+}

@@ -1,0 +1,119 @@
+// Local stand-in for Supabase's API gateway (Kong + edge runtime routing) on one port, with
+// hosted Supabase's URL layout: /auth/v1 → auth emulator, /functions/v1/<name> → functions
+// server (verify_jwt enforced first), and a clear 501 for the APIs the local stack lacks.
+import http from 'node:http';
+import type { JWK } from 'jose';
+import { createJwtCheck } from './jwt-check.ts';
+
+export interface GatewayOptions {
+  port: number;
+  host?: string;
+  authUrl: string;
+  functionsUrl: string;
+  publicJwk: JWK;
+  verifyJwt: Map<string, boolean>;
+}
+
+const CORS = {
+  'access-control-allow-origin': '*',
+  'access-control-allow-methods': 'GET, POST, PUT, PATCH, DELETE, OPTIONS',
+  'access-control-allow-headers':
+    'authorization, x-client-info, apikey, content-type, x-supabase-api-version, idempotency-key, x-request-id, x-retry-count',
+  'access-control-max-age': '86400',
+};
+
+const NOT_OFFERED = ['rest', 'storage', 'realtime', 'graphql', 'pg'];
+
+function sendJson(res: http.ServerResponse, status: number, body: unknown) {
+  res.writeHead(status, { 'content-type': 'application/json', ...CORS });
+  res.end(JSON.stringify(body));
+}
+
+export async function createGateway(opts: GatewayOptions) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
+  const checkJwt = await createJwtCheck(opts.publicJwk);
+
+  function forward(req: http.IncomingMessage, res: http.ServerResponse, base: string, path: string, upstream: string) {
+    const target = new URL(base);
+    const headers = { ...req.headers, host: target.host, 'x-forwarded-host': req.headers.host ?? '', 'x-forwarded-proto': 'http' };
+    const proxied = http.request(
+      { host: target.hostname, port: target.port, method: req.method, path, headers, agent },
+      (upstreamRes) => {
+        const outHeaders = { ...upstreamRes.headers };
+        if (!outHeaders['access-control-allow-origin']) outHeaders['access-control-allow-origin'] = '*';
+        res.writeHead(upstreamRes.statusCode ?? 502, outHeaders);
+        upstreamRes.pipe(res);
+      },
+    );
+    proxied.on('error', (err) => {
+      if (!res.headersSent) sendJson(res, 502, { code: 502, message: `${upstream} is unavailable: ${err.message}` });
+      else res.destroy(err);
+    });
+    res.on('close', () => {
+      if (!res.writableFinished) proxied.destroy();
+    });
+    req.pipe(proxied);
+  }
+
+  const server = http.createServer(async (req, res) => {
+    try {
+      const url = new URL(req.url ?? '/', 'http://gateway');
+      const [, service, version, ...rest] = url.pathname.split('/');
+      if (req.method === 'OPTIONS') {
+        res.writeHead(200, CORS);
+        res.end();
+        return;
+      }
+      if (service === 'auth' && version === 'v1') {
+        forward(req, res, opts.authUrl, `/${rest.join('/')}${url.search}`, 'auth');
+        return;
+      }
+      if (service === 'functions' && version === 'v1') {
+        const name = rest[0] ?? '';
+        if (!/^[A-Za-z0-9_-]+$/.test(name)) {
+          sendJson(res, 404, { code: 404, message: 'Requested function was not found' });
+          return;
+        }
+        if (opts.verifyJwt.get(name) ?? true) {
+          const verdict = await checkJwt(req.headers.authorization);
+          if (!verdict.ok) {
+            req.resume();
+            sendJson(res, 401, { code: 401, message: verdict.message });
+            return;
+          }
+        }
+        forward(req, res, opts.functionsUrl, `/${rest.join('/')}${url.search}`, 'functions');
+        return;
+      }
+      if (NOT_OFFERED.includes(service) && version === 'v1') {
+        req.resume();
+        sendJson(res, 501, {
+          code: 501,
+          message: `/${service}/v1 is not offered by the local stack (no Docker here); tenant isolation for direct SDK access is tested in the database with pgTAP`,
+        });
+        return;
+      }
+      req.resume();
+      sendJson(res, 404, { code: 404, message: `no route for ${url.pathname}` });
+    } catch (err) {
+      if (!res.headersSent) sendJson(res, 500, { code: 500, message: `gateway error: ${(err as Error).message}` });
+    }
+  });
+  server.keepAliveTimeout = 65_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host ?? '127.0.0.1', () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : opts.port;
+  return {
+    url: `http://${opts.host ?? '127.0.0.1'}:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        agent.destroy();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,111 @@
+// Brings a whole local stack up (cluster, platform SQL, migrations, seed, processes) and down.
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Profile } from '../profile.ts';
+import { initCluster, isRunning, startCluster, stopCluster } from './cluster.ts';
+import { applyPlatformSql, runMigrations, seedOnce, setVaultSecrets } from './db-setup.ts';
+import { stackEnv, writeEnvFiles } from './env.ts';
+import { loadOrCreateKeys } from './keys.ts';
+import { services } from './services.ts';
+import { Supervisor } from './supervisor.ts';
+
+export interface StackState {
+  supervisor: number;
+  children: number[];
+  startedAt: string;
+}
+
+export function stateFile(p: Profile) {
+  return resolve(p.dataRoot, 'stack.json');
+}
+
+export function readState(p: Profile): StackState | null {
+  try {
+    return JSON.parse(readFileSync(stateFile(p), 'utf8')) as StackState;
+  } catch {
+    return null;
+  }
+}
+
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface StartedStack {
+  env: Record<string, string>;
+  seeded: boolean;
+  createdCluster: boolean;
+  timings: Record<string, number>;
+  stop(): Promise<void>;
+}
+
+export async function startStack(p: Profile, opts: { echo?: boolean; onFatal: (reason: string) => void }): Promise<StartedStack> {
+  const timings: Record<string, number> = {};
+  const t0 = performance.now();
+  const mark = (k: string) => (timings[k] = Math.round(performance.now() - t0));
+  const log = (line: string) => opts.echo !== false && console.log(line);
+
+  const createdCluster = initCluster(p);
+  log(createdCluster ? `· created Postgres cluster in ${p.pgData}` : '· reusing Postgres cluster');
+  startCluster(p);
+  mark('postgres');
+  const keys = await loadOrCreateKeys(p);
+  const env = stackEnv(p, keys);
+  writeEnvFiles(p, env);
+  await applyPlatformSql(p);
+  // What pg_cron jobs read to call functions; production sets the same names (docs/deploy.md).
+  await setVaultSecrets(p, { project_url: p.urls.gateway, service_role_key: keys.serviceRoleKey });
+  runMigrations(p);
+  const seeded = await seedOnce(p);
+  mark('database');
+  log(`· database ready (platform SQL, migrations${seeded ? ', demo seed' : ''})`);
+
+  const supervisor = new Supervisor(p, env, opts.onFatal, opts.echo !== false);
+  const specs = services(p);
+  try {
+    for (const spec of specs) supervisor.start(spec);
+    await Promise.all(specs.map((s) => supervisor.waitReady(s.name)));
+  } catch (err) {
+    await supervisor.stopAll();
+    stopCluster(p);
+    throw err;
+  }
+  mark('services');
+  writeFileSync(stateFile(p), JSON.stringify({ supervisor: process.pid, children: supervisor.pids(), startedAt: new Date().toISOString() } satisfies StackState));
+
+  let stopped = false;
+  return {
+    env,
+    seeded,
+    createdCluster,
+    timings,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await supervisor.stopAll();
+      stopCluster(p);
+      rmSync(stateFile(p), { force: true });
+    },
+  };
+}
+
+/** Stops a stack left running by another process (`npm run stop`), or its leftovers. */
+export async function stopLeftStack(p: Profile): Promise<string> {
+  const state = readState(p);
+  if (state && alive(state.supervisor) && state.supervisor !== process.pid) {
+    process.kill(state.supervisor, 'SIGTERM');
+    const deadline = Date.now() + 30_000;
+    while (alive(state.supervisor) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    if (alive(state.supervisor)) process.kill(state.supervisor, 'SIGKILL');
+  }
+  for (const pid of state?.children ?? []) if (alive(pid)) process.kill(pid, 'SIGTERM');
+  const wasRunning = isRunning(p);
+  stopCluster(p);
+  if (existsSync(stateFile(p))) rmSync(stateFile(p), { force: true });
+  return state || wasRunning ? `stopped the ${p.name} stack` : `no ${p.name} stack was running`;
+}

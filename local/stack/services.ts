@@ -1,0 +1,33 @@
+// The processes of a local stack and how to tell that each one answers.
+import { resolve } from 'node:path';
+import { ROOT, type Profile } from '../profile.ts';
+
+export interface ServiceSpec {
+  name: string;
+  command: string;
+  args: string[];
+  /** URL that answers once the service is ready, or a stdout pattern for port-less workers. */
+  readyUrl?: string;
+  readyLine?: RegExp;
+}
+
+const tsx = (entry: string) => ({ command: process.execPath, args: ['--import', 'tsx', resolve(ROOT, entry)] });
+
+export function denoBin() {
+  return resolve(ROOT, 'node_modules', '.bin', 'deno');
+}
+
+export function services(p: Profile): ServiceSpec[] {
+  return [
+    { name: 'fakes', ...tsx('local/fakes/main.ts'), readyUrl: `${p.urls.fakes}/_control/health` },
+    { name: 'auth', ...tsx('local/auth/main.ts'), readyUrl: `${p.urls.auth}/health` },
+    {
+      name: 'functions',
+      command: denoBin(),
+      args: ['run', '--allow-all', '--no-prompt', '--config', resolve(ROOT, 'supabase/functions/deno.json'), resolve(ROOT, 'local/functions-server.ts')],
+      readyUrl: `${p.urls.functions}/health`,
+    },
+    { name: 'gateway', ...tsx('local/gateway/main.ts'), readyUrl: `${p.urls.gateway}/functions/v1/health` },
+    { name: 'pgnet', ...tsx('local/pgnet/main.ts'), readyLine: /./ },
+  ];
+}

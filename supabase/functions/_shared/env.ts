@@ -1,0 +1,61 @@
+// Configuration of every function, validated once. A missing or malformed variable stops the
+// function with a message that names it, instead of failing later on first use.
+import { z } from 'zod';
+
+const flag = (fallback: boolean) =>
+  z.enum(['true', 'false', '1', '0']).default(fallback ? 'true' : 'false').transform((v) => v === 'true' || v === '1');
+
+const url = (fallback: string) => z.url().default(fallback).transform((u) => u.replace(/\/+$/, ''));
+
+export const EnvSchema = z.object({
+  SUPABASE_URL: z.url(),
+  SUPABASE_ANON_KEY: z.string().min(20),
+  SUPABASE_SERVICE_ROLE_KEY: z.string().min(20),
+  SUPABASE_DB_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
+  DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
+
+  YOUTUBE_CLIENT_ID: z.string().optional(),
+  YOUTUBE_CLIENT_SECRET: z.string().optional(),
+  GEMINI_API_KEY: z.string().optional(),
+  REVID_API_KEY: z.string().optional(),
+  YOUTUBE_API_BASE: url('https://www.googleapis.com'),
+  YOUTUBE_OAUTH_BASE: url('https://oauth2.googleapis.com'),
+  YOUTUBE_UPLOAD_BASE: url('https://www.googleapis.com'),
+  YOUTUBE_ANALYTICS_BASE: url('https://youtubeanalytics.googleapis.com'),
+  GEMINI_API_BASE: url('https://generativelanguage.googleapis.com'),
+  REVID_API_BASE: url('https://www.revid.ai'),
+  WEB_APP_URL: url('http://127.0.0.1:54323'),
+
+  ENABLE_API_MOCKING: flag(false),
+  ENABLE_RATE_LIMITING: flag(true),
+  ENABLE_ANALYTICS: flag(true),
+  ENABLE_ERROR_TRACKING: flag(true),
+  ENABLE_DEBUG_MODE: flag(false),
+  MAX_VIDEO_GENERATIONS_PER_USER: z.coerce.number().int().min(0).default(50),
+  MAX_API_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).default(100),
+});
+
+export type Env = z.infer<typeof EnvSchema>;
+
+export class EnvError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(`invalid configuration: ${problems.join('; ')}`);
+    this.name = 'EnvError';
+  }
+}
+
+/** Parses an env object; errors name the variable and the problem, never its value. */
+export function parseEnv(source: Record<string, string | undefined>): Env {
+  const result = EnvSchema.safeParse(
+    Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== '')),
+  );
+  if (result.success) return result.data;
+  throw new EnvError(result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+}
+
+let cached: Env | undefined;
+
+export function env(): Env {
+  cached ??= parseEnv(Deno.env.toObject());
+  return cached;
+}

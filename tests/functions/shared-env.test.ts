@@ -1,0 +1,33 @@
+import { assertEquals, assertMatch } from './assert.ts';
+import { EnvError, parseEnv } from '../../supabase/functions/_shared/env.ts';
+
+const base = {
+  SUPABASE_URL: 'http://127.0.0.1:54321',
+  SUPABASE_ANON_KEY: 'a'.repeat(40),
+  SUPABASE_SERVICE_ROLE_KEY: 's'.repeat(40),
+  SUPABASE_DB_URL: 'postgresql://postgres:postgres@127.0.0.1:54322/postgres',
+};
+
+Deno.test('defaults point at the real services and flags parse', () => {
+  const env = parseEnv({ ...base, ENABLE_RATE_LIMITING: 'false', MAX_API_REQUESTS_PER_MINUTE: '7' });
+  assertEquals(env.YOUTUBE_API_BASE, 'https://www.googleapis.com');
+  assertEquals(env.GEMINI_API_BASE, 'https://generativelanguage.googleapis.com');
+  assertEquals(env.ENABLE_RATE_LIMITING, false);
+  assertEquals(env.ENABLE_ANALYTICS, true);
+  assertEquals(env.MAX_API_REQUESTS_PER_MINUTE, 7);
+  assertEquals(env.MAX_VIDEO_GENERATIONS_PER_USER, 50);
+});
+
+Deno.test('a missing or malformed variable is named, and its value is never echoed', () => {
+  const secretish = 'not-a-url-but-secret-value';
+  try {
+    parseEnv({ ...base, SUPABASE_DB_URL: undefined, SUPABASE_URL: secretish, ENABLE_ANALYTICS: 'maybe' });
+    throw new Error('expected EnvError');
+  } catch (err) {
+    if (!(err instanceof EnvError)) throw err;
+    assertMatch(err.message, /SUPABASE_DB_URL/);
+    assertMatch(err.message, /SUPABASE_URL/);
+    assertMatch(err.message, /ENABLE_ANALYTICS/);
+    assertEquals(err.message.includes(secretish), false);
+  }
+});

@@ -1,0 +1,138 @@
+// The gateway in-process in front of a stand-in upstream: verify_jwt per function (each bad
+// token case is refused before the function runs), URL layout, CORS preflight, 501s.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
+import { createGateway } from '../../local/gateway/server.ts';
+
+let upstreamHits: string[] = [];
+let upstream: http.Server;
+let gateway: Awaited<ReturnType<typeof createGateway>>;
+let privateKey: CryptoKey;
+let kid: string;
+let publicJwk: JWK;
+
+before(async () => {
+  upstream = http.createServer((req, res) => {
+    upstreamHits.push(`${req.method} ${req.url}`);
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ path: req.url, auth: req.headers.authorization ?? null }));
+  });
+  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', () => r()));
+  const port = (upstream.address() as { port: number }).port;
+  const pair = await generateKeyPair('ES256', { extractable: true });
+  privateKey = pair.privateKey as CryptoKey;
+  kid = 'test-kid';
+  publicJwk = { ...(await exportJWK(pair.publicKey)), kid, alg: 'ES256' };
+  gateway = await createGateway({
+    port: 0,
+    authUrl: `http://127.0.0.1:${port}`,
+    functionsUrl: `http://127.0.0.1:${port}`,
+    publicJwk,
+    verifyJwt: new Map([['open', false]]),
+  });
+});
+
+after(async () => {
+  await gateway.close();
+  await new Promise<void>((r) => upstream.close(() => r()));
+});
+
+const sign = (claims: Record<string, unknown>, exp = '1h', key: CryptoKey = privateKey) =>
+  new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid }).setIssuedAt().setExpirationTime(exp).sign(key);
+
+async function call(path: string, token?: string, method = 'GET') {
+  upstreamHits = [];
+  const res = await fetch(`${gateway.url}${path}`, {
+    method,
+    headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
+  });
+  return { status: res.status, body: await res.json().catch(() => null), headers: res.headers };
+}
+
+function b64url(s: string) {
+  return Buffer.from(s).toString('base64url');
+}
+
+test('a valid token reaches the function with the /functions/v1 prefix stripped', async () => {
+  const token = await sign({ sub: 'u1', role: 'authenticated' });
+  const r = await call('/functions/v1/secure/items/1?x=2', token);
+  assert.equal(r.status, 200);
+  assert.equal(r.body.path, '/secure/items/1?x=2');
+  assert.equal(r.body.auth, `Bearer ${token}`);
+});
+
+test('verify_jwt refuses missing, malformed, wrongly signed, expired and alg:none tokens before the function runs', async () => {
+  const other = (await generateKeyPair('ES256')).privateKey as CryptoKey;
+  const expired = await new SignJWT({ sub: 'u1', role: 'authenticated' })
+    .setProtectedHeader({ alg: 'ES256', kid })
+    .setIssuedAt(Math.floor(Date.now() / 1000) - 7200)
+    .setExpirationTime(Math.floor(Date.now() / 1000) - 3600)
+    .sign(privateKey);
+  const none = `${b64url(JSON.stringify({ alg: 'none', typ: 'JWT' }))}.${b64url(JSON.stringify({ sub: 'u1', role: 'service_role', exp: 9999999999 }))}.`;
+  const cases: Array<[string, string | undefined, RegExp]> = [
+    ['missing', undefined, /Missing authorization/],
+    ['malformed', 'not.a.jwt', /Invalid JWT/],
+    ['wrong key', await sign({ sub: 'u1', role: 'authenticated' }, '1h', other), /Invalid JWT/],
+    ['expired', expired, /JWT expired/],
+    ['alg none', none, /Invalid JWT/],
+  ];
+  for (const [name, token, message] of cases) {
+    const r = await call('/functions/v1/secure', token);
+    assert.equal(r.status, 401, name);
+    assert.match(r.body.message, message, name);
+    assert.deepEqual(upstreamHits, [], `${name}: the function must not run`);
+  }
+});
+
+test('a function with verify_jwt = false runs without a token', async () => {
+  const r = await call('/functions/v1/open');
+  assert.equal(r.status, 200);
+  assert.equal(r.body.path, '/open');
+});
+
+test('auth is forwarded under /auth/v1 with the prefix stripped', async () => {
+  const r = await call('/auth/v1/token?grant_type=password', undefined, 'POST');
+  assert.equal(r.status, 200);
+  assert.equal(r.body.path, '/token?grant_type=password');
+});
+
+test('CORS preflight is answered by the gateway', async () => {
+  const res = await fetch(`${gateway.url}/functions/v1/secure`, { method: 'OPTIONS' });
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get('access-control-allow-origin'), '*');
+  assert.match(res.headers.get('access-control-allow-headers') ?? '', /apikey/);
+});
+
+test('APIs the local stack does not offer answer 501 with a message', async () => {
+  for (const path of ['/rest/v1/workspaces', '/storage/v1/object', '/realtime/v1/websocket']) {
+    const r = await call(path);
+    assert.equal(r.status, 501, path);
+    assert.match(r.body.message, /not offered by the local stack/);
+  }
+  assert.equal((await call('/nothing/here')).status, 404);
+});
+
+test('a malformed signing key stops the gateway at start-up', async () => {
+  await assert.rejects(
+    createGateway({ port: 0, authUrl: 'http://127.0.0.1:1', functionsUrl: 'http://127.0.0.1:1', publicJwk: { kty: 'EC', crv: 'P-256', x: 'x', y: 'y' }, verifyJwt: new Map() }),
+  );
+});
+
+test('an upstream that is down gives 502 with the upstream named', async () => {
+  const down = await createGateway({
+    port: 0,
+    authUrl: 'http://127.0.0.1:1',
+    functionsUrl: 'http://127.0.0.1:1',
+    publicJwk,
+    verifyJwt: new Map([['open', false]]),
+  });
+  try {
+    const res = await fetch(`${down.url}/functions/v1/open`);
+    assert.equal(res.status, 502);
+    assert.match((await res.json()).message, /functions is unavailable/);
+  } finally {
+    await down.close();
+  }
+});
