@@ -1,0 +1,48 @@
+// The routing table: GoTrue's paths (the gateway strips /auth/v1), each to its handler; any other
+// method and path is answered 501, so a missing feature is obvious rather than a silent 404.
+import {
+  adminCreateUser,
+  adminDeleteUser,
+  adminGetUser,
+  adminListUsers,
+  adminUpdateUser,
+} from './admin-routes.ts';
+import { notImplemented } from './errors.ts';
+import type { Handler } from './handler.ts';
+import { getUser, health, jwks, logout, signup, token, updateUser } from './user-routes.ts';
+
+interface Route {
+  method: string;
+  pattern: RegExp;
+  handler: Handler;
+}
+
+const ROUTES: Route[] = [
+  { method: 'GET', pattern: /^\/health$/, handler: health },
+  { method: 'GET', pattern: /^\/\.well-known\/jwks\.json$/, handler: jwks },
+  { method: 'POST', pattern: /^\/signup$/, handler: signup },
+  { method: 'POST', pattern: /^\/token$/, handler: token },
+  { method: 'GET', pattern: /^\/user$/, handler: getUser },
+  { method: 'PUT', pattern: /^\/user$/, handler: updateUser },
+  { method: 'POST', pattern: /^\/logout$/, handler: logout },
+  { method: 'GET', pattern: /^\/admin\/users$/, handler: adminListUsers },
+  { method: 'POST', pattern: /^\/admin\/users$/, handler: adminCreateUser },
+  { method: 'GET', pattern: /^\/admin\/users\/(?<id>[^/]+)$/, handler: adminGetUser },
+  { method: 'PUT', pattern: /^\/admin\/users\/(?<id>[^/]+)$/, handler: adminUpdateUser },
+  { method: 'DELETE', pattern: /^\/admin\/users\/(?<id>[^/]+)$/, handler: adminDeleteUser },
+];
+
+export function route(method: string, path: string): { handler: Handler; params: Record<string, string> } {
+  const normalized = path.length > 1 ? path.replace(/\/+$/, '') : path;
+  for (const r of ROUTES) {
+    if (r.method !== method) continue;
+    const match = r.pattern.exec(normalized);
+    if (match) return { handler: r.handler, params: { ...(match.groups ?? {}) } };
+  }
+  return {
+    handler: async () => {
+      throw notImplemented(`${method} ${normalized}`);
+    },
+    params: {},
+  };
+}
