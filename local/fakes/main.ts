@@ -1,0 +1,21 @@
+// `node --import tsx local/fakes/main.ts`: the fakes as a stack process, on LOCAL_FAKES_PORT.
+import { createFakesServer } from './server.ts';
+
+const port = Number(process.env.LOCAL_FAKES_PORT);
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  console.error('fakes: LOCAL_FAKES_PORT must be set to a port number');
+  process.exit(2);
+}
+
+const fakes = await createFakesServer({ port, host: process.env.LOCAL_FAKES_HOST ?? '127.0.0.1' });
+console.log(`fakes listening on ${fakes.url} (control API at ${fakes.url}/_control)`);
+
+let stopping = false;
+async function stop() {
+  if (stopping) return;
+  stopping = true;
+  await fakes.close();
+  process.exit(0);
+}
+process.on('SIGTERM', () => void stop());
+process.on('SIGINT', () => void stop());

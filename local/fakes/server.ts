@@ -1,0 +1,188 @@
+// The fakes process: one HTTP server that speaks YouTube, Google OAuth, YouTube Analytics,
+// Gemini and RevID (each under its own prefix, see services.ts), plus an echo sink and the
+// /_control API that tests use to inject faults, read what arrived and reset state.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { registerControl } from './control.ts';
+import { BodyParseError, RequestContext } from './core/context.ts';
+import { defaultErrorBody, type ErrorStyle } from './core/error-shapes.ts';
+import { FaultStore, type FaultRule } from './core/faults.ts';
+import { bodyAsText, RequestRecorder, redactedQuery, redactHeaders } from './core/recorder.ts';
+import { Router } from './core/router.ts';
+import { mountFor, type FakeService, type Mount } from './core/service.ts';
+import { defaultServices } from './services.ts';
+
+// Video uploads pass through here; anything bigger is not a test we want to run locally.
+const MAX_BODY_BYTES = 256 * 1024 * 1024;
+
+export interface FakesServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function createFakesServer(opts: { port: number; host?: string; services?: FakeService[] }): Promise<FakesServer> {
+  const host = opts.host ?? '127.0.0.1';
+  const services = opts.services ?? defaultServices();
+  const mounts: Mount[] = services.flatMap((s) => s.mounts);
+  const faults = new FaultStore();
+  const recorder = new RequestRecorder();
+  const control = new Router();
+  const routes = new Router();
+  registerControl(control, { faults, recorder, services });
+  for (const s of services) s.register(routes);
+
+  // Injected latency must not keep a closing server (or the test process) alive.
+  const shutdown = new AbortController();
+
+  async function handle(req: IncomingMessage, res: ServerResponse) {
+    const url = new URL(req.url ?? '/', 'http://fakes.invalid');
+    let body: Buffer;
+    try {
+      body = await readBody(req, MAX_BODY_BYTES);
+    } catch {
+      if (!res.headersSent) res.writeHead(413, { connection: 'close' }).end();
+      req.socket.destroy();
+      return;
+    }
+    const ctx = new RequestContext(req, res, url, body);
+
+    if (ctx.path === '/_control' || ctx.path.startsWith('/_control/')) {
+      await dispatch(control, ctx, 'plain', 'control API');
+      return;
+    }
+
+    const mount = mountFor(mounts, ctx.path);
+    const style = mount?.style ?? 'plain';
+    const recorded = bodyAsText(body, ctx.header('content-type'));
+    const entry = recorder.add({
+      method: ctx.method,
+      path: ctx.path,
+      query: redactedQuery(ctx.query),
+      headers: redactHeaders(ctx.headers),
+      body: recorded.text,
+      bodyBytes: body.length,
+      bodyTruncated: recorded.truncated,
+    });
+    res.on('finish', () => {
+      entry.status = res.statusCode;
+    });
+
+    const fault = faults.pick(ctx.method, ctx.path);
+    if (fault) {
+      entry.fault = fault.id;
+      const answered = await applyFault(ctx, fault.rule, style, shutdown.signal);
+      if (answered) return;
+    }
+    await dispatch(routes, ctx, style, mount?.label);
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err) => {
+      console.error('fakes: unhandled error', err);
+      if (!res.headersSent) res.writeHead(500).end();
+    });
+  });
+  server.keepAliveTimeout = 5_000;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  return {
+    url: `http://${host}:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        shutdown.abort();
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+async function dispatch(router: Router, ctx: RequestContext, style: ErrorStyle, label: string | undefined) {
+  const m = router.match(ctx.method, ctx.path);
+  if (m.kind === 'none') {
+    const where = label ? ` in the fake ${label}` : '';
+    ctx.sendJson(404, defaultErrorBody(style, 404, `no route ${ctx.method} ${ctx.path}${where} (not implemented by local/fakes)`));
+    return;
+  }
+  if (m.kind === 'method-not-allowed') {
+    ctx.sendJson(405, defaultErrorBody(style, 405, `${ctx.method} is not allowed on ${ctx.path}`), { allow: m.allow.join(', ') });
+    return;
+  }
+  ctx.params = m.params;
+  try {
+    await m.handler(ctx);
+  } catch (err) {
+    if (err instanceof BodyParseError) {
+      ctx.sendJson(400, defaultErrorBody(style, 400, err.message));
+      return;
+    }
+    console.error(`fakes: ${ctx.method} ${ctx.path} failed`, err);
+    ctx.sendJson(500, defaultErrorBody(style, 500));
+  }
+}
+
+/** Applies a fault; true when the fault answered (or dropped) the request itself. */
+async function applyFault(ctx: RequestContext, rule: FaultRule, style: ErrorStyle, signal: AbortSignal): Promise<boolean> {
+  if (rule.latencyMs) {
+    const completed = await sleep(rule.latencyMs, signal);
+    if (!completed) {
+      ctx.req.socket.destroy();
+      return true;
+    }
+  }
+  if (rule.drop === 'before-response') {
+    ctx.req.socket.destroy();
+    return true;
+  }
+  if (rule.drop === 'mid-body') ctx.truncateBody = true;
+  if (rule.headers) ctx.extraHeaders = { ...rule.headers };
+  if (rule.status === undefined && rule.retryAfterSeconds === undefined) return false;
+
+  const status = rule.status ?? 429;
+  const headers: Record<string, string> = {};
+  if (rule.retryAfterSeconds !== undefined) headers['retry-after'] = String(rule.retryAfterSeconds);
+  const body = rule.body !== undefined ? rule.body : defaultErrorBody(style, status);
+  if (typeof body === 'string') ctx.send(status, { 'content-type': 'text/plain; charset=utf-8', ...headers }, body);
+  else ctx.sendJson(status, body, headers);
+  return true;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve(false);
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        reject(new Error('body too large'));
+        req.pause();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}

@@ -1,0 +1,127 @@
+// Control routes of the fake YouTube (/_control/youtube/...): make channels, mint and kill
+// tokens, set the quota budget. Tests and the local stack's seed scripts use these.
+import { z } from 'zod';
+import { parseJson } from '../control.ts';
+import type { Router } from '../core/router.ts';
+import { channelIdForSeed, type FakeChannel } from './catalog.ts';
+import { DEFAULT_GRANTED_SCOPES } from './scopes.ts';
+import type { YouTubeState } from './state.ts';
+import { googleTimestamp, parseDayKey } from './time.ts';
+
+const MAX_VIDEOS = 50_000;
+
+const CreateChannel = z
+  .object({
+    videos: z.number().int().min(0).max(MAX_VIDEOS).default(120),
+    seed: z.string().min(1).max(200).optional(),
+    title: z.string().min(1).max(100).optional(),
+    niche: z.enum(['cooking', 'tech', 'fitness', 'travel']).optional(),
+    anchorDate: z.string().refine((s) => parseDayKey(s) !== undefined, 'anchorDate must be YYYY-MM-DD').optional(),
+    spanDays: z.number().int().min(1).max(3650).default(365),
+    // The grant handed back with the channel.
+    clientId: z.string().min(1).optional(),
+    scopes: z.array(z.string().min(1)).min(1).optional(),
+    redirectUri: z.string().url().optional(),
+    codeChallenge: z.string().min(43).max(128).optional(),
+    codeChallengeMethod: z.enum(['S256', 'plain']).default('S256'),
+  })
+  .strict();
+
+const Grant = z
+  .object({
+    channelId: z.string().min(1),
+    clientId: z.string().min(1).optional(),
+    scopes: z.array(z.string().min(1)).min(1).optional(),
+    redirectUri: z.string().url().optional(),
+    codeChallenge: z.string().min(43).max(128).optional(),
+    codeChallengeMethod: z.enum(['S256', 'plain']).default('S256'),
+  })
+  .strict();
+
+function summary(state: YouTubeState, c: FakeChannel) {
+  return { channelId: c.id, title: c.title, uploadsPlaylistId: c.uploadsPlaylistId, videoCount: c.videos.length, demo: c.id === state.demoChannelId };
+}
+
+/** A refresh token, an access token and an unused authorization code, all bound to the channel. */
+function mintGrant(state: YouTubeState, channelId: string, g: Omit<z.infer<typeof Grant>, 'channelId'>) {
+  const scopes = g.scopes ?? DEFAULT_GRANTED_SCOPES;
+  const clientId = g.clientId ?? null;
+  const refresh = state.oauth.issueRefresh({ clientId, channelId, scopes });
+  const access = state.oauth.issueAccess({ clientId, channelId, scopes, refreshToken: refresh.token });
+  const code = state.oauth.issueCode({
+    clientId,
+    redirectUri: g.redirectUri ?? null,
+    channelId,
+    scopes,
+    challenge: g.codeChallenge ?? null,
+    challengeMethod: g.codeChallengeMethod,
+    offline: true,
+  });
+  return { refreshToken: refresh.token, accessToken: access.token, expiresIn: Math.round((access.expiresAt - state.now()) / 1000), authCode: code.code, scopes };
+}
+
+export function registerYouTubeControl(router: Router, state: YouTubeState) {
+  router.post('/_control/youtube/channels', (ctx) => {
+    const body = parseJson(ctx, CreateChannel);
+    if (!body) return;
+    const seed = body.seed ?? `random-${crypto.randomUUID()}`;
+    const existing = state.channels.get(channelIdForSeed(seed));
+    if (existing && existing.videos.length !== body.videos) {
+      ctx.sendJson(409, { error: `seed "${seed}" already made channel ${existing.id} with ${existing.videos.length} videos; use another seed or reset` });
+      return;
+    }
+    const anchorDay = body.anchorDate !== undefined ? parseDayKey(body.anchorDate)! : state.today();
+    const channel = existing ?? state.addChannel({ seed, videoCount: body.videos, anchorDay, spanDays: body.spanDays, title: body.title, niche: body.niche });
+    ctx.sendJson(existing ? 200 : 201, { ...summary(state, channel), seed, ...mintGrant(state, channel.id, body) });
+  });
+
+  router.get('/_control/youtube/channels', (ctx) => {
+    ctx.sendJson(200, { channels: [...state.channels.values()].map((c) => summary(state, c)) });
+  });
+
+  // The catalogue as tests need it to pick ids and expected values (newest first).
+  router.get('/_control/youtube/channels/:id/videos', (ctx) => {
+    const channel = state.channels.get(ctx.params.id!);
+    if (!channel) return ctx.sendJson(404, { error: `no channel ${ctx.params.id}` });
+    ctx.sendJson(200, {
+      videos: channel.videos.map((v) => ({
+        id: v.id,
+        title: v.title,
+        publishedAt: googleTimestamp(v.publishedAt),
+        durationSeconds: v.durationSeconds,
+        isShort: v.isShort,
+        privacyStatus: v.privacyStatus,
+      })),
+    });
+  });
+
+  router.post('/_control/youtube/tokens', (ctx) => {
+    const body = parseJson(ctx, Grant);
+    if (!body) return;
+    if (!state.channels.has(body.channelId)) return ctx.sendJson(404, { error: `no channel ${body.channelId}` });
+    ctx.sendJson(201, { channelId: body.channelId, ...mintGrant(state, body.channelId, body) });
+  });
+
+  router.post('/_control/youtube/tokens/revoke', (ctx) => {
+    const body = parseJson(ctx, z.object({ refresh_token: z.string().min(1) }).strict());
+    if (!body) return;
+    if (!state.oauth.findRefresh(body.refresh_token)) return ctx.sendJson(404, { error: 'unknown refresh token' });
+    state.oauth.revoke(body.refresh_token);
+    ctx.sendJson(200, { revoked: true });
+  });
+
+  router.post('/_control/youtube/tokens/expire-access', (ctx) => {
+    const body = parseJson(ctx, z.object({ access_token: z.string().min(1).optional() }).strict());
+    if (!body) return;
+    ctx.sendJson(200, { expired: state.oauth.expireAccess(body.access_token) });
+  });
+
+  router.get('/_control/youtube/quota', (ctx) => ctx.sendJson(200, state.quota.status()));
+  router.post('/_control/youtube/quota', (ctx) => {
+    const body = parseJson(ctx, z.object({ dailyLimit: z.number().int().min(0).optional(), resetUsage: z.boolean().optional() }).strict());
+    if (!body) return;
+    if (body.dailyLimit !== undefined) state.quota.dailyLimit = body.dailyLimit;
+    if (body.resetUsage) state.quota.resetUsage();
+    ctx.sendJson(200, state.quota.status());
+  });
+}
