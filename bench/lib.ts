@@ -1,0 +1,52 @@
+// Shared pieces of the benchmarks: a database of their own (profile "bench"), percentiles, and
+// JSON results in bench/results/. Every benchmark measures its baseline in the same run, so
+// ratios stay meaningful on a shared, noisy machine.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { profile, ROOT, type Profile } from '../local/profile.ts';
+import { initCluster, startCluster } from '../local/stack/cluster.ts';
+import { applyPlatformSql, runMigrations } from '../local/stack/db-setup.ts';
+
+export function benchProfile(): Profile {
+  process.env.CCE_PORT_BASE ??= '53321';
+  return profile(process.env.CCE_PROFILE && process.env.CCE_PROFILE !== 'dev' ? process.env.CCE_PROFILE : 'bench');
+}
+
+/** Creates or starts the bench cluster and brings its schema up to date. */
+export async function benchDatabase(): Promise<Profile> {
+  const p = benchProfile();
+  initCluster(p);
+  startCluster(p);
+  await applyPlatformSql(p);
+  runMigrations(p);
+  return p;
+}
+
+export function percentile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[i];
+}
+
+export function stats(samples: number[]) {
+  const s = [...samples].sort((a, b) => a - b);
+  const round = (x: number) => Math.round(x * 1000) / 1000;
+  return {
+    n: s.length,
+    p50: round(percentile(s, 0.5)),
+    p95: round(percentile(s, 0.95)),
+    p99: round(percentile(s, 0.99)),
+    mean: round(s.reduce((a, b) => a + b, 0) / s.length),
+    min: round(s[0]),
+    max: round(s[s.length - 1]),
+  };
+}
+
+export function writeResult(name: string, result: Record<string, unknown>) {
+  const dir = resolve(ROOT, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = resolve(dir, `${name}.json`);
+  writeFileSync(file, JSON.stringify({ benchmark: name, at: new Date().toISOString(), ...result }, null, 2) + '\n');
+  console.log(JSON.stringify(result, null, 2));
+  console.log(`→ ${file}`);
+}
