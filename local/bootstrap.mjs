@@ -53,23 +53,26 @@ export function ensureDebianPackages(names) {
   run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { env });
 }
 
-function lockHash() {
+function lockHash(dir) {
   const h = createHash('sha256');
   for (const f of ['package.json', 'package-lock.json']) {
-    const p = resolve(ROOT, f);
+    const p = resolve(dir, f);
     if (existsSync(p)) h.update(readFileSync(p));
   }
   return h.digest('hex');
 }
 
+// The root (stack, tests, tools) and the web app each have their own lock file.
 export function ensureNodeModules() {
-  const stamp = resolve(ROOT, 'node_modules', '.cce-installed');
-  const want = lockHash();
-  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === want) return;
-  console.log('bootstrap: installing npm packages (node_modules missing or stale)');
-  // Install scripts fetch the deno binary from its platform package; allow them explicitly.
-  run('npm', ['ci', '--no-audit', '--no-fund', '--foreground-scripts'], {});
-  writeFileSync(stamp, want);
+  for (const dir of [ROOT, resolve(ROOT, 'web')]) {
+    if (!existsSync(resolve(dir, 'package-lock.json'))) continue;
+    const stamp = resolve(dir, 'node_modules', '.cce-installed');
+    const want = lockHash(dir);
+    if (existsSync(stamp) && readFileSync(stamp, 'utf8') === want) continue;
+    console.log(`bootstrap: installing npm packages in ${dir === ROOT ? '.' : 'web/'} (node_modules missing or stale)`);
+    run('npm', ['ci', '--no-audit', '--no-fund'], { cwd: dir });
+    writeFileSync(stamp, want);
+  }
 }
 
 const command = process.argv[2];

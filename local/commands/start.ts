@@ -36,6 +36,7 @@ const seconds = ((performance.now() - t0) / 1000).toFixed(1);
 console.log(`
 Content Catalyst Engine — local stack "${p.name}" is up (${seconds} s)
 
+  Web app       ${e.WEB_URL}
   API gateway   ${e.SUPABASE_URL}        (auth: /auth/v1, functions: /functions/v1/<name>)
   Health        ${e.SUPABASE_URL}/functions/v1/health
   Postgres      ${e.SUPABASE_DB_URL}

@@ -1,5 +1,6 @@
 // Brings a whole local stack up (cluster, platform SQL, migrations, seed, processes) and down.
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import type { Profile } from '../profile.ts';
 import { initCluster, isRunning, startCluster, stopCluster } from './cluster.ts';
@@ -8,6 +9,7 @@ import { stackEnv, writeEnvFiles } from './env.ts';
 import { loadOrCreateKeys } from './keys.ts';
 import { services } from './services.ts';
 import { Supervisor } from './supervisor.ts';
+import { ensureWebBuild } from './web-build.ts';
 
 export interface StackState {
   supervisor: number;
@@ -44,6 +46,21 @@ export interface StartedStack {
   stop(): Promise<void>;
 }
 
+/** Fails with the port and service named when something else already listens there. */
+async function assertPortsFree(p: Profile) {
+  const wanted = Object.entries(p.ports).filter(([name]) => name !== 'postgres');
+  for (const [name, port] of wanted) {
+    const free = await new Promise<boolean>((resolveFree) => {
+      const server = createServer();
+      server.once('error', () => resolveFree(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolveFree(true)));
+    });
+    if (!free) {
+      throw new Error(`port ${port} (${name}) is already in use: is another ${p.name} stack running? Try: npm run stop`);
+    }
+  }
+}
+
 export async function startStack(p: Profile, opts: { echo?: boolean; onFatal: (reason: string) => void }): Promise<StartedStack> {
   const timings: Record<string, number> = {};
   const t0 = performance.now();
@@ -65,11 +82,31 @@ export async function startStack(p: Profile, opts: { echo?: boolean; onFatal: (r
   mark('database');
   log(`· database ready (platform SQL, migrations${seeded ? ', demo seed' : ''})`);
 
-  const supervisor = new Supervisor(p, env, opts.onFatal, opts.echo !== false);
+  if (ensureWebBuild()) log('· built the web app');
+  mark('web-build');
+
+  await assertPortsFree(p);
+  // A child that keeps dying while the stack starts fails the start (and everything it started
+  // is stopped); after start-up the caller decides what a fatal error means.
+  let startupFatal: string | null = null;
+  let started = false;
+  const supervisor = new Supervisor(p, env, (reason) => (started ? opts.onFatal(reason) : (startupFatal = reason)), opts.echo !== false);
   const specs = services(p);
   try {
     for (const spec of specs) supervisor.start(spec);
-    await Promise.all(specs.map((s) => supervisor.waitReady(s.name)));
+    await Promise.race([
+      Promise.all(specs.map((s) => supervisor.waitReady(s.name))),
+      new Promise<never>((_, reject) => {
+        const t = setInterval(() => {
+          if (startupFatal) {
+            clearInterval(t);
+            reject(new Error(startupFatal));
+          }
+        }, 100);
+        t.unref();
+      }),
+    ]);
+    started = true;
   } catch (err) {
     await supervisor.stopAll();
     stopCluster(p);

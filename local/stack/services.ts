@@ -29,5 +29,11 @@ export function services(p: Profile): ServiceSpec[] {
     },
     { name: 'gateway', ...tsx('local/gateway/main.ts'), readyUrl: `${p.urls.gateway}/functions/v1/health` },
     { name: 'pgnet', ...tsx('local/pgnet/main.ts'), readyLine: /./ },
+    {
+      name: 'web',
+      command: process.execPath,
+      args: [resolve(ROOT, 'web/scripts/serve.mjs')],
+      readyUrl: `${p.urls.web}/config.json`,
+    },
   ];
 }

@@ -33,12 +33,20 @@ export class Supervisor {
   ) {
     mkdirSync(resolve(p.dataRoot, 'logs'), { recursive: true });
     this.logs = createWriteStream(resolve(p.dataRoot, 'logs', 'stack.log'), { flags: 'a' });
+    process.once('exit', () => this.killAllNow());
   }
 
   log(line: string) {
     const stamped = `${new Date().toISOString()} ${line}`;
     this.logs.write(stamped + '\n');
     if (this.echo) console.log(line);
+  }
+
+  /** Last resort when the process exits without stopAll(): never leave orphans behind. */
+  killAllNow() {
+    for (const { child } of this.running.values()) {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
   }
 
   pids(): number[] {

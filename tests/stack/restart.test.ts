@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
+import postgres from 'postgres';
 import { profile, ROOT } from '../../local/profile.ts';
 import { isRunning } from '../../local/stack/cluster.ts';
 import { readState } from '../../local/stack/lifecycle.ts';
@@ -106,6 +107,17 @@ test('npm start: fresh start, child restart, clean stop, second start keeps the 
     const signin = await auth(second.env, '/token?grant_type=password', { email, password: 'restart-password' });
     assert.equal(signin.status, 200, 'a user created before the restart still signs in');
     assert.doesNotMatch(second.output(), /demo seed/, 'the seed runs on the first start only');
+    // Re-applying the platform SQL on a used cluster must not undo the migrations' revokes.
+    const sql = postgres(second.env.SUPABASE_DB_URL, { max: 1 });
+    try {
+      const [g] = await sql`select
+        has_function_privilege('anon', 'public.create_workspace(text, text)', 'execute') as anon_creates,
+        has_table_privilege('anon', 'public.workspaces', 'select') as anon_reads,
+        has_table_privilege('authenticated', 'public.profiles', 'delete') as authenticated_deletes_profiles`;
+      assert.deepEqual({ ...g }, { anon_creates: false, anon_reads: false, authenticated_deletes_profiles: false });
+    } finally {
+      await sql.end();
+    }
   } finally {
     await stop(second);
   }
