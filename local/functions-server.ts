@@ -27,9 +27,18 @@ for await (const entry of Deno.readDir(functionsDir)) {
     console.error(`functions: ${entry.name} has no handler.ts, skipped`);
     continue;
   }
-  const mod = await import(module.href);
-  if (typeof mod.default !== 'function') throw new Error(`${entry.name}/handler.ts has no default export`);
-  handlers.set(entry.name, mod.default);
+  // Hosted Supabase deploys each function on its own, so one that fails to load must not take
+  // the others down: it answers 503 with the reason, and the log names it.
+  try {
+    const mod = await import(module.href);
+    if (typeof mod.default !== 'function') throw new Error('handler.ts has no default export');
+    handlers.set(entry.name, mod.default);
+  } catch (err) {
+    const reason = (err as Error).message.split('\n')[0];
+    console.error(`functions: ${entry.name} failed to load: ${reason}`);
+    handlers.set(entry.name, () =>
+      Response.json({ error: { code: 'function_unavailable', message: `${entry.name} failed to load: ${reason}` } }, { status: 503 }));
+  }
 }
 
 function notFound(name: string) {

@@ -8,12 +8,13 @@ import { BodyParseError, RequestContext } from './core/context.ts';
 import { defaultErrorBody, type ErrorStyle } from './core/error-shapes.ts';
 import { FaultStore, type FaultRule } from './core/faults.ts';
 import { bodyAsText, RequestRecorder, redactedQuery, redactHeaders } from './core/recorder.ts';
-import { Router } from './core/router.ts';
+import { Router, type RouteMatch } from './core/router.ts';
 import { mountFor, type FakeService, type Mount } from './core/service.ts';
 import { defaultServices } from './services.ts';
 
-// Video uploads pass through here; anything bigger is not a test we want to run locally.
-const MAX_BODY_BYTES = 256 * 1024 * 1024;
+// Buffered bodies (JSON, forms, thumbnails) stay small; video uploads use streaming routes and
+// never pass through this buffer.
+const MAX_BODY_BYTES = 32 * 1024 * 1024;
 
 export interface FakesServer {
   url: string;
@@ -36,18 +37,28 @@ export async function createFakesServer(opts: { port: number; host?: string; ser
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url ?? '/', 'http://fakes.invalid');
+    const isControl = url.pathname === '/_control' || url.pathname.startsWith('/_control/');
+    const method = (req.method ?? 'GET').toUpperCase();
+    const route = isControl ? control.match(method, url.pathname) : routes.match(method, url.pathname);
+    const streaming = route.kind === 'found' && route.options.streamBody?.(url.searchParams) === true;
+
     let body: Buffer;
-    try {
-      body = await readBody(req, MAX_BODY_BYTES);
-    } catch {
-      if (!res.headersSent) res.writeHead(413, { connection: 'close' }).end();
-      req.socket.destroy();
-      return;
+    if (streaming) {
+      body = Buffer.alloc(0);
+    } else {
+      try {
+        body = await readBody(req, MAX_BODY_BYTES);
+      } catch {
+        if (!res.headersSent) res.writeHead(413, { connection: 'close' }).end();
+        req.socket.destroy();
+        return;
+      }
     }
     const ctx = new RequestContext(req, res, url, body);
+    ctx.streaming = streaming;
 
-    if (ctx.path === '/_control' || ctx.path.startsWith('/_control/')) {
-      await dispatch(control, ctx, 'plain', 'control API');
+    if (isControl) {
+      await dispatch(route, ctx, 'plain', 'control API');
       return;
     }
 
@@ -66,14 +77,23 @@ export async function createFakesServer(opts: { port: number; host?: string; ser
     res.on('finish', () => {
       entry.status = res.statusCode;
     });
+    if (streaming) {
+      res.on('close', () => {
+        entry.bodyBytes = ctx.streamedBytes;
+        entry.body = `<streamed ${ctx.streamedBytes} bytes of ${ctx.header('content-type') ?? 'unknown type'}>`;
+      });
+    }
 
     const fault = faults.pick(ctx.method, ctx.path);
     if (fault) {
       entry.fault = fault.id;
       const answered = await applyFault(ctx, fault.rule, style, shutdown.signal);
-      if (answered) return;
+      if (answered) {
+        ctx.discardBody();
+        return;
+      }
     }
-    await dispatch(routes, ctx, style, mount?.label);
+    await dispatch(route, ctx, style, mount?.label);
   }
 
   const server = createServer((req, res) => {
@@ -98,14 +118,14 @@ export async function createFakesServer(opts: { port: number; host?: string; ser
     close: () =>
       new Promise<void>((resolve) => {
         shutdown.abort();
+        for (const s of services) s.close?.();
         server.close(() => resolve());
         server.closeAllConnections();
       }),
   };
 }
 
-async function dispatch(router: Router, ctx: RequestContext, style: ErrorStyle, label: string | undefined) {
-  const m = router.match(ctx.method, ctx.path);
+async function dispatch(m: RouteMatch, ctx: RequestContext, style: ErrorStyle, label: string | undefined) {
   if (m.kind === 'none') {
     const where = label ? ` in the fake ${label}` : '';
     ctx.sendJson(404, defaultErrorBody(style, 404, `no route ${ctx.method} ${ctx.path}${where} (not implemented by local/fakes)`));
@@ -125,6 +145,7 @@ async function dispatch(router: Router, ctx: RequestContext, style: ErrorStyle, 
     }
     console.error(`fakes: ${ctx.method} ${ctx.path} failed`, err);
     ctx.sendJson(500, defaultErrorBody(style, 500));
+    ctx.discardBody();
   }
 }
 

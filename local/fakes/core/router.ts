@@ -3,28 +3,38 @@ import type { RequestContext } from './context.ts';
 
 export type Handler = (ctx: RequestContext) => void | Promise<void>;
 
+export interface RouteOptions {
+  /**
+   * When this says yes, the server does not buffer the request body: the handler reads it with
+   * `ctx.consumeBody` (video uploads, which must never sit in memory whole).
+   */
+  streamBody?: (query: URLSearchParams) => boolean;
+}
+
 interface Route {
   method: string;
   segments: string[];
   handler: Handler;
+  options: RouteOptions;
 }
 
 export type RouteMatch =
-  | { kind: 'found'; handler: Handler; params: Record<string, string> }
+  | { kind: 'found'; handler: Handler; params: Record<string, string>; options: RouteOptions }
   | { kind: 'method-not-allowed'; allow: string[] }
   | { kind: 'none' };
 
 export class Router {
   private routes: Route[] = [];
 
-  add(method: string, pattern: string, handler: Handler) {
-    this.routes.push({ method: method.toUpperCase(), segments: split(pattern), handler });
+  add(method: string, pattern: string, handler: Handler, options: RouteOptions = {}) {
+    this.routes.push({ method: method.toUpperCase(), segments: split(pattern), handler, options });
   }
-  get(pattern: string, handler: Handler) { this.add('GET', pattern, handler); }
-  post(pattern: string, handler: Handler) { this.add('POST', pattern, handler); }
-  put(pattern: string, handler: Handler) { this.add('PUT', pattern, handler); }
-  delete(pattern: string, handler: Handler) { this.add('DELETE', pattern, handler); }
-  any(pattern: string, handler: Handler) { this.add('*', pattern, handler); }
+  get(pattern: string, handler: Handler, options?: RouteOptions) { this.add('GET', pattern, handler, options); }
+  head(pattern: string, handler: Handler, options?: RouteOptions) { this.add('HEAD', pattern, handler, options); }
+  post(pattern: string, handler: Handler, options?: RouteOptions) { this.add('POST', pattern, handler, options); }
+  put(pattern: string, handler: Handler, options?: RouteOptions) { this.add('PUT', pattern, handler, options); }
+  delete(pattern: string, handler: Handler, options?: RouteOptions) { this.add('DELETE', pattern, handler, options); }
+  any(pattern: string, handler: Handler, options?: RouteOptions) { this.add('*', pattern, handler, options); }
 
   match(method: string, path: string): RouteMatch {
     const parts = split(path);
@@ -32,7 +42,7 @@ export class Router {
     for (const route of this.routes) {
       const params = matchSegments(route.segments, parts);
       if (!params) continue;
-      if (route.method === '*' || route.method === method) return { kind: 'found', handler: route.handler, params };
+      if (route.method === '*' || route.method === method) return { kind: 'found', handler: route.handler, params, options: route.options };
       allow.add(route.method);
     }
     return allow.size > 0 ? { kind: 'method-not-allowed', allow: [...allow] } : { kind: 'none' };

@@ -18,6 +18,8 @@ export interface FakeService {
   registerControl?(router: Router): void;
   /** Forgets every request-made change (tokens, counters, created data). */
   reset(): void;
+  /** Stops background work (timers) when the server closes. */
+  close?(): void;
 }
 
 export function mountFor(mounts: Mount[], path: string): Mount | undefined {

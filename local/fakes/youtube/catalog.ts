@@ -26,6 +26,12 @@ export interface FakeVideo {
   commentRate: number;
   shareRate: number;
   subscribeRate: number;
+  // Only on videos uploaded through the fake (videos.insert):
+  publishAt?: number; // scheduled publishing (private until then)
+  everPublic?: boolean; // was public or unlisted once: it cannot be scheduled again
+  selfDeclaredMadeForKids?: boolean;
+  uploadStatus?: 'uploaded' | 'processed';
+  customThumbnail?: { bytes: number; sha256: string; mimeType: string };
 }
 
 export interface FakeChannel {
@@ -59,6 +65,12 @@ const CHANNEL_ID_LAST = 'AQgw';
 export function channelIdForSeed(seed: string): string {
   const rng = new Prng(`channel:${seed}`);
   return 'UC' + rng.chars(ID_ALPHABET, 21) + rng.chars(CHANNEL_ID_LAST, 1);
+}
+
+/** A YouTube-style video id (11 characters, the last one carrying 4 bits) from a seed. */
+export function videoIdForSeed(seed: string): string {
+  const rng = new Prng(`video-id:${seed}`);
+  return rng.chars(ID_ALPHABET, 10) + rng.chars(VIDEO_ID_LAST, 1);
 }
 
 /** The uploads playlist of channel UCxyz is UUxyz. */

@@ -20,6 +20,7 @@ export function registerDataApi(router: Router, state: YouTubeState) {
 
 /** Authenticates and charges quota (every call costs, even one that then fails validation). */
 function begin(ctx: RequestContext, state: YouTubeState, method: string): Caller | undefined {
+  state.publishDueVideos();
   const caller = authenticate(ctx, state, { keyAllowed: true, scopes: READ_SCOPES });
   if (!caller) return undefined;
   if (!state.quota.charge(caller.project, method)) {

@@ -64,3 +64,7 @@ export function invalidParameter(ctx: RequestContext, name: string, message: str
 export function notImplemented(ctx: RequestContext, what: string) {
   sendGoogleError(ctx, 501, `${what} is not implemented by the local YouTube fake (local/fakes/youtube).`, { reason: 'notImplemented' });
 }
+
+export function uploadLimitExceeded(ctx: RequestContext) {
+  sendGoogleError(ctx, 400, 'The user has exceeded the number of videos they may upload.', { reason: 'uploadLimitExceeded', domain: 'youtube.video' });
+}

@@ -1,11 +1,14 @@
 // The fake YouTube: Data API v3 (/youtube), Google OAuth (/oauth) and Analytics v2
 // (/youtube-analytics) share one state, because tokens from /oauth unlock the other two.
-// Resumable uploads will be a sibling module (upload.ts) registered here.
+// Uploads (resumable videos.insert), videos.update and thumbnails.set live beside the reads.
 import type { FakeService } from '../core/service.ts';
 import { registerAnalytics } from './analytics.ts';
 import { registerYouTubeControl } from './control.ts';
 import { registerDataApi } from './data-api.ts';
 import { registerOAuth } from './oauth.ts';
+import { registerUploadControl } from './upload-control.ts';
+import { registerUploads } from './upload.ts';
+import { registerVideoWrites } from './video-writes.ts';
 import { YouTubeState } from './state.ts';
 
 export function youtubeService(opts: { now?: () => number } = {}): FakeService & { state: YouTubeState } {
@@ -21,10 +24,13 @@ export function youtubeService(opts: { now?: () => number } = {}): FakeService &
     register(router) {
       registerOAuth(router, state);
       registerDataApi(router, state);
+      registerUploads(router, state);
+      registerVideoWrites(router, state);
       registerAnalytics(router, state);
     },
     registerControl(router) {
       registerYouTubeControl(router, state);
+      registerUploadControl(router, state);
     },
     reset() {
       state.reset();

@@ -62,6 +62,13 @@ export class OAuthStore {
     return grant;
   }
 
+  /** A refresh grant with a token chosen by the caller (the demo channel's well-known one). */
+  registerRefresh(g: Omit<RefreshGrant, 'revoked'>): RefreshGrant {
+    const grant: RefreshGrant = { ...g, revoked: false };
+    this.refresh.set(grant.token, grant);
+    return grant;
+  }
+
   findRefresh(token: string): RefreshGrant | undefined {
     return this.refresh.get(token);
   }

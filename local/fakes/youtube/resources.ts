@@ -116,14 +116,17 @@ export function videoResource(video: FakeVideo, channel: FakeChannel, lifetime: 
     };
   }
   if (parts.has('status')) {
-    r.status = {
-      uploadStatus: 'processed',
+    const status: Record<string, unknown> = {
+      uploadStatus: video.uploadStatus ?? 'processed',
       privacyStatus: video.privacyStatus,
       license: 'youtube',
       embeddable: true,
       publicStatsViewable: true,
-      madeForKids: false,
+      madeForKids: video.selfDeclaredMadeForKids ?? false,
     };
+    if (video.publishAt !== undefined) status.publishAt = googleTimestamp(video.publishAt);
+    if (video.selfDeclaredMadeForKids !== undefined) status.selfDeclaredMadeForKids = video.selfDeclaredMadeForKids;
+    r.status = status;
   }
   return withEtag(r);
 }

@@ -2,12 +2,18 @@
 import { generateChannel, type ChannelSpec, type FakeChannel, type FakeVideo } from './catalog.ts';
 import { lifetimeMetrics, type DayMetrics } from './metrics.ts';
 import { OAuthStore } from './oauth-store.ts';
+import { DEFAULT_GRANTED_SCOPES } from './scopes.ts';
 import { QuotaLedger } from './quota.ts';
+import { UploadSessions } from './upload-sessions.ts';
 import { dayNumber } from './time.ts';
 
 export const DEMO_CHANNEL_SEED = 'demo';
 export const DEMO_CHANNEL_TITLE = 'Catalyst Demo Kitchen';
 export const DEMO_VIDEO_COUNT = 120;
+// The demo channel's refresh token is fixed so that supabase/seed.sql can store it for the demo
+// workspace: `npm start` then syncs the demo channel from this fake without an OAuth round trip.
+// It works for any OAuth client and only against this fake; it is not a secret.
+export const DEMO_REFRESH_TOKEN = '1//0local-fake-demo-channel-refresh-token';
 
 export interface ChannelStatistics {
   viewCount: number;
@@ -21,7 +27,9 @@ export class YouTubeState {
   readonly playlists = new Map<string, FakeChannel>(); // uploads playlist id → channel
   readonly oauth: OAuthStore;
   readonly quota: QuotaLedger;
+  readonly uploads = new UploadSessions();
   demoChannelId = '';
+  private scheduled = new Set<string>(); // ids of videos with a pending publishAt
   private lifetimeCache = new Map<string, DayMetrics>(); // `${videoId}|${day}`
   private channelStatsCache = new Map<string, ChannelStatistics>(); // `${channelId}|${day}`
 
@@ -77,7 +85,51 @@ export class YouTubeState {
     return s;
   }
 
+  /** Adds a video uploaded through videos.insert to its channel (newest first, like the uploads playlist). */
+  addUploadedVideo(video: FakeVideo) {
+    const channel = this.channels.get(video.channelId);
+    if (!channel) throw new Error(`no channel ${video.channelId}`);
+    channel.videos.unshift(video);
+    this.videos.set(video.id, video);
+    if (video.publishAt !== undefined) this.scheduled.add(video.id);
+    this.videoChanged(video);
+  }
+
+  /** Call after changing a video's privacy or publish time: cached channel numbers depend on them. */
+  videoChanged(video: FakeVideo) {
+    if (video.publishAt !== undefined) this.scheduled.add(video.id);
+    else this.scheduled.delete(video.id);
+    for (const key of [...this.channelStatsCache.keys()]) if (key.startsWith(`${video.channelId}|`)) this.channelStatsCache.delete(key);
+    for (const key of [...this.lifetimeCache.keys()]) if (key.startsWith(`${video.id}|`)) this.lifetimeCache.delete(key);
+  }
+
+  /**
+   * YouTube publishes a private video with `status.publishAt` at that time by itself. The fake does
+   * it lazily: every Data API call first publishes what is due.
+   */
+  publishDueVideos() {
+    const now = this.now();
+    for (const id of [...this.scheduled]) {
+      const video = this.videos.get(id);
+      if (!video || video.publishAt === undefined) {
+        this.scheduled.delete(id);
+        continue;
+      }
+      if (video.publishAt > now) continue;
+      if (video.privacyStatus === 'private') {
+        video.privacyStatus = 'public';
+        video.publishedAt = video.publishAt;
+      }
+      delete video.publishAt;
+      this.videoChanged(video);
+      const channel = this.channels.get(video.channelId);
+      channel?.videos.sort((a, b) => b.publishedAt - a.publishedAt || a.id.localeCompare(b.id));
+    }
+  }
+
   reset() {
+    this.uploads.reset();
+    this.scheduled.clear();
     this.channels.clear();
     this.videos.clear();
     this.playlists.clear();
@@ -98,5 +150,6 @@ export class YouTubeState {
       niche: 'cooking',
     });
     this.demoChannelId = demo.id;
+    this.oauth.registerRefresh({ token: DEMO_REFRESH_TOKEN, clientId: null, channelId: demo.id, scopes: DEFAULT_GRANTED_SCOPES });
   }
 }

@@ -1,9 +1,21 @@
 // The one wrapper every function's handler goes through: request id, CORS preflight, the error
 // envelope for every failure, and no stack trace ever reaching a caller. Cross-cutting concerns
-// (tracking, rate limits) hook in here so that functions added later get them without code.
+// hook in here so that functions added later get them without code: every call is recorded
+// (ops.api_calls; unhandled errors in ops.errors), and users are rate limited per minute.
 import { errorResponse, HttpError, json, Router, withStandardHeaders } from './http.ts';
+import { httpErrorFromPg } from './pg-errors.ts';
+import { NO_ROUTE, openRequestContext, workspaceNamedBy, type RequestContext } from './observability/context.ts';
+import { recordCall, recordUnhandledError } from './observability/tracking.ts';
+import { countRequest, rateLimitHeaders, tooManyRequests } from './rate-limit.ts';
 
 export type Handler = (req: Request) => Promise<Response>;
+
+export interface HandlerOptions {
+  /** false: callers of this function are never rate limited (health: monitors must get through). */
+  rateLimit?: boolean;
+  /** false: nothing is recorded (a benchmark's baseline); the flags in env apply otherwise. */
+  track?: boolean;
+}
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/;
 
@@ -12,30 +24,57 @@ function requestIdOf(req: Request): string {
   return incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
 }
 
-export function createHandler(router: Router): Handler {
+export function createHandler(router: Router, options: HandlerOptions = {}): Handler {
+  const track = options.track !== false;
+  const limit = options.rateLimit !== false;
   return async (req: Request) => {
+    const started = performance.now();
     const requestId = requestIdOf(req);
-    let res: Response;
     if (req.method === 'OPTIONS') {
-      res = new Response(null, { status: 204, headers: withStandardHeaders() });
-    } else {
-      try {
-        res = await router.dispatch(req, requestId);
-      } catch (err) {
-        res = toErrorResponse(err, requestId);
+      // Preflights are the browser's, not calls of the API: neither counted nor recorded.
+      const headers = withStandardHeaders();
+      headers.set('X-Request-Id', requestId);
+      return new Response(null, { status: 204, headers });
+    }
+    const url = new URL(req.url);
+    const route = router.match(url);
+    const ctx = openRequestContext(req, {
+      requestId,
+      functionName: router.functionName,
+      endpoint: route?.path ?? NO_ROUTE,
+      method: req.method,
+      workspaceId: workspaceNamedBy(url, route?.params ?? {}),
+    });
+
+    let res: Response;
+    let limitHeaders: Record<string, string> = {};
+    try {
+      const verdict = limit ? await countRequest(req, requestId) : null;
+      if (verdict) {
+        limitHeaders = rateLimitHeaders(verdict);
+        if (verdict.exceeded) throw tooManyRequests(verdict);
       }
+      res = await router.dispatch(req, requestId);
+    } catch (err) {
+      res = toErrorResponse(err, requestId, track ? { req, ctx } : undefined);
     }
     const headers = withStandardHeaders(res.headers);
     headers.set('X-Request-Id', requestId);
+    for (const [k, v] of Object.entries(limitHeaders)) if (!headers.has(k)) headers.set(k, v);
+    if (track) recordCall(req, ctx, res.status, performance.now() - started);
     return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
   };
 }
 
-export function toErrorResponse(err: unknown, requestId: string): Response {
+export function toErrorResponse(err: unknown, requestId: string, tracked?: { req: Request; ctx: RequestContext }): Response {
   if (err instanceof HttpError) return errorResponse(err, requestId);
+  // The database's verdicts (RLS, last owner, invitation state) have statuses of their own.
+  const fromDb = httpErrorFromPg(err);
+  if (fromDb) return errorResponse(fromDb, requestId);
   // The caller learns that it failed and which request to quote, nothing about the internals.
   const e = err instanceof Error ? err : new Error(String(err));
   console.error(JSON.stringify({ level: 'error', request_id: requestId, name: e.name, message: e.message, stack: e.stack }));
+  if (tracked) recordUnhandledError(tracked.req, tracked.ctx, e);
   return json(
     { error: { code: 'internal_error', message: 'internal error; quote the request id when reporting it', request_id: requestId } },
     500,

@@ -112,6 +112,16 @@ export function queryObject(url: URL): Record<string, string> {
   return Object.fromEntries(url.searchParams.entries());
 }
 
+function decodeSegment(name: string, raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new HttpError(400, 'validation_failed', `invalid path: ${name}: bad percent-encoding`, [
+      { path: name, message: 'bad percent-encoding' },
+    ]);
+  }
+}
+
 export interface RouteContext {
   req: Request;
   url: URL;
@@ -123,6 +133,7 @@ export type RouteHandler = (ctx: RouteContext) => Promise<Response> | Response;
 
 interface Route {
   method: string;
+  path: string;
   pattern: RegExp;
   keys: string[];
   handler: RouteHandler;
@@ -136,15 +147,30 @@ interface Route {
 export class Router {
   private routes: Route[] = [];
 
-  constructor(private readonly functionName: string) {}
+  constructor(readonly functionName: string) {}
 
   on(method: string, path: string, handler: RouteHandler): this {
     const keys: string[] = [];
     const pattern = new RegExp(
       '^' + path.replace(/\/+$/, '').replace(/:([a-zA-Z_]+)/g, (_, k) => (keys.push(k), '([^/]+)')) + '/?$',
     );
-    this.routes.push({ method: method.toUpperCase(), pattern, keys, handler });
+    this.routes.push({ method: method.toUpperCase(), path, pattern, keys, handler });
     return this;
+  }
+
+  /** The declared routes, e.g. for a test that must cover every one of them. */
+  list(): { method: string; path: string }[] {
+    return this.routes.map(({ method, path }) => ({ method, path }));
+  }
+
+  /** The declared path a URL matches (`/:id`, whatever the method) and its raw parameters. */
+  match(url: URL): { path: string; params: Record<string, string> } | null {
+    const path = this.subPath(url);
+    for (const r of this.routes) {
+      const m = r.pattern.exec(path);
+      if (m) return { path: r.path, params: Object.fromEntries(r.keys.map((k, i) => [k, m[i + 1]])) };
+    }
+    return null;
   }
 
   subPath(url: URL): string {
@@ -164,7 +190,7 @@ export class Router {
         allowed.push(r.method);
         continue;
       }
-      const params = Object.fromEntries(r.keys.map((k, i) => [k, decodeURIComponent(m[i + 1])]));
+      const params = Object.fromEntries(r.keys.map((k, i) => [k, decodeSegment(k, m[i + 1])]));
       return await r.handler({ req, url, params, requestId });
     }
     if (allowed.length > 0) {

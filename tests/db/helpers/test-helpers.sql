@@ -161,6 +161,10 @@ $$;
 -- workspaces, workspace_members, profiles.
 create or replace function tests.create_fixture_rows(workspace_id uuid, owner uuid) returns void
 language plpgsql set search_path = '' as $$
+declare
+  channel uuid;
+  video uuid;
+  content uuid;
 begin
   insert into public.invitations (workspace_id, email, role, token_hash, invited_by)
   values (
@@ -168,6 +172,57 @@ begin
     encode(sha256(convert_to('fixture-token-' || gen_random_uuid(), 'UTF8')), 'hex'),
     create_fixture_rows.owner
   );
+
+  -- YouTube (20261126000300_performance_scoring): a channel with one video, a day of metrics,
+  -- its score and history, a sync run and a day of quota usage. Ids derive from the workspace so
+  -- the fixture can run for several workspaces in one test.
+  insert into public.channels (workspace_id, youtube_channel_id, title, connected_by, connected_at)
+  values (create_fixture_rows.workspace_id, 'UCfixture' || replace(create_fixture_rows.workspace_id::text, '-', ''),
+    'Fixture channel', create_fixture_rows.owner, now())
+  returning id into channel;
+  insert into public.videos (workspace_id, channel_id, youtube_video_id, title, published_at, duration_seconds, is_short)
+  values (create_fixture_rows.workspace_id, channel, 'fx' || replace(create_fixture_rows.workspace_id::text, '-', ''),
+    'Fixture video', now() - interval '30 days', 300, false)
+  returning id into video;
+  insert into public.video_metrics (workspace_id, video_id, day, views, estimated_minutes_watched,
+    average_view_duration, average_view_percentage, likes, comments, shares, subscribers_gained, subscribers_lost)
+  values (create_fixture_rows.workspace_id, video, current_date - 29, 100, 250, 150, 50, 5, 1, 1, 2, 0);
+  insert into public.performance_scores (video_id, workspace_id, channel_id, score, components)
+  values (video, create_fixture_rows.workspace_id, channel, 50, '{"version": 1}');
+  insert into public.performance_score_history (workspace_id, video_id, channel_id, scored_on, score)
+  values (create_fixture_rows.workspace_id, video, channel, current_date, 50);
+  insert into public.sync_runs (workspace_id, channel_id, trigger, status, requested_by)
+  values (create_fixture_rows.workspace_id, channel, 'manual', 'succeeded', create_fixture_rows.owner);
+  insert into public.youtube_quota_usage (workspace_id, channel_id, day, endpoint, units, calls)
+  values (create_fixture_rows.workspace_id, channel, current_date, 'videos.list', 1, 1);
+
+  -- Content and renders (20261126000600_content_generation, 20261126000700_video_processing): an
+  -- approved script with its version and transitions, the Gemini call that made it, a month of
+  -- usage and a finished render job.
+  insert into public.generated_content (workspace_id, kind, brief, source_videos, prompt_version, model,
+    input_tokens, output_tokens, output, current_version, status, created_by, submitted_by, submitted_at,
+    reviewed_by, reviewed_at, approved_version)
+  values (create_fixture_rows.workspace_id, 'script', '{"topic": "fixture"}', '[]', 'fixture', 'gemini-fixture',
+    10, 20, '{"items": [{"title": "Fixture", "script": "A fixture script."}]}', 1, 'approved',
+    create_fixture_rows.owner, create_fixture_rows.owner, now(), create_fixture_rows.owner, now(), 1)
+  returning id into content;
+  insert into public.content_versions (workspace_id, content_id, version, output, created_by)
+  values (create_fixture_rows.workspace_id, content, 1, '{"items": [{"title": "Fixture", "script": "A fixture script."}]}',
+    create_fixture_rows.owner);
+  insert into public.content_transitions (workspace_id, content_id, action, from_status, to_status, version, actor)
+  values (create_fixture_rows.workspace_id, content, 'create', null, 'draft', 1, create_fixture_rows.owner),
+    (create_fixture_rows.workspace_id, content, 'approve', 'in_review', 'approved', 1, create_fixture_rows.owner);
+  insert into public.generation_calls (workspace_id, user_id, content_id, kind, model, prompt_version, attempt, streamed,
+    outcome, input_tokens, output_tokens, duration_ms)
+  values (create_fixture_rows.workspace_id, create_fixture_rows.owner, content, 'script', 'gemini-fixture', 'fixture', 1,
+    false, 'ok', 10, 20, 5);
+  insert into public.generation_usage (workspace_id, user_id, month, generations, gemini_calls, input_tokens, output_tokens, renders)
+  values (create_fixture_rows.workspace_id, create_fixture_rows.owner, date_trunc('month', now())::date, 1, 1, 10, 20, 1);
+  insert into public.video_jobs (workspace_id, content_id, content_version, provider_job_id, render_params, status, progress,
+    video_url, webhook_secret_hash, give_up_at, idempotency_key, request_fingerprint, requested_by, finished_at)
+  values (create_fixture_rows.workspace_id, content, 1, 'fixture-' || gen_random_uuid(), '{}', 'ready', 100,
+    'https://example.test/fixture.mp4', encode(sha256('fixture'::bytea), 'hex'), now() + interval '1 hour',
+    'fixture-' || gen_random_uuid(), encode(sha256('fixture'::bytea), 'hex'), create_fixture_rows.owner, now());
 end
 $$;
 
@@ -416,6 +471,10 @@ begin
     original := jsonb_set(original, array[key.attname::text], case
       when key.typ = 'uuid' then to_jsonb(gen_random_uuid())
       when key.typ in ('smallint', 'integer', 'bigint', 'numeric') then to_jsonb(1000000 + floor(random() * 30000)::int)
+      -- natural keys such as (video_id, day): a date far from any real one
+      when key.typ = 'date' then to_jsonb(date '3000-01-01' + floor(random() * 30000)::int)
+      when key.typ in ('timestamp with time zone', 'timestamp without time zone')
+        then to_jsonb(timestamp '3000-01-01' + floor(random() * 30000)::int * interval '1 day')
       else to_jsonb('matrix-' || gen_random_uuid())
     end);
   end loop;

@@ -1,0 +1,62 @@
+// Recording what happened: one ops.api_calls row per call (plus a warning in ops.system_logs when
+// it was slower than 2 s; both by ops.record_api_call) and one ops.errors row per unhandled error. Writes run after the
+// response, never delay it, and a write that fails is reported on stderr, not dropped silently.
+// ENABLE_ANALYTICS and ENABLE_ERROR_TRACKING switch them off.
+import { sql } from '../db.ts';
+import { asJson } from '../db-json.ts';
+import { env } from '../env.ts';
+import { inBackground } from './background.ts';
+import { identityOf, type RequestContext } from './context.ts';
+import { scrub } from './scrub.ts';
+
+export const SLOW_CALL_MS = 2_000;
+const MAX_STACK_CHARS = 8_000;
+
+function reportFailure(what: string, ctx: Pick<RequestContext, 'requestId'>, err: unknown) {
+  const message = err instanceof Error ? err.message : String(err);
+  console.error(JSON.stringify({ level: 'error', msg: `could not record ${what}`, request_id: ctx.requestId, error: scrub(message) }));
+}
+
+function enabled(flag: 'ENABLE_ANALYTICS' | 'ENABLE_ERROR_TRACKING', ctx: RequestContext, what: string): boolean {
+  try {
+    return env()[flag];
+  } catch (err) {
+    reportFailure(what, ctx, err);
+    return false;
+  }
+}
+
+/** Records a finished call (after the response is built; the insert runs in the background). */
+export function recordCall(req: Request, ctx: RequestContext, status: number, durationMs: number): void {
+  if (!enabled('ENABLE_ANALYTICS', ctx, 'api call')) return;
+  inBackground(writeCall(req, ctx, status, Math.max(0, Math.round(durationMs))).catch((err) => reportFailure('api call', ctx, err)));
+}
+
+async function writeCall(req: Request, ctx: RequestContext, status: number, durationMs: number) {
+  const identity = await identityOf(req);
+  const userId = identity.kind === 'user' ? identity.userId : null;
+  await sql()`
+    select ops.record_api_call(${ctx.functionName}, ${ctx.endpoint}, ${ctx.method}, ${status}, ${durationMs},
+      ${userId}, ${ctx.workspaceId}, ${ctx.requestId}, ${SLOW_CALL_MS})`;
+}
+
+/** Records an unhandled error with its stack; the caller only ever sees the request id. */
+export function recordUnhandledError(req: Request, ctx: RequestContext, err: Error): void {
+  if (!enabled('ENABLE_ERROR_TRACKING', ctx, 'error')) return;
+  inBackground(writeError(req, ctx, err).catch((failure) => reportFailure('error', ctx, failure)));
+}
+
+async function writeError(req: Request, ctx: RequestContext, err: Error) {
+  const identity = await identityOf(req);
+  const url = new URL(req.url);
+  const context = asJson({
+    function: ctx.functionName, endpoint: ctx.endpoint, method: ctx.method, path: url.pathname,
+    query_keys: [...new Set(url.searchParams.keys())],
+    user_id: identity.kind === 'user' ? identity.userId : null, caller: identity.kind, workspace_id: ctx.workspaceId,
+  });
+  await sql()`
+    insert into ops.errors (name, message, stack, operation, context, request_id)
+    values (${err.name || 'Error'}, ${scrub(err.message || String(err))},
+      ${err.stack ? scrub(err.stack).slice(0, MAX_STACK_CHARS) : null},
+      ${`${ctx.method} ${ctx.functionName}${ctx.endpoint === '/' ? '' : ctx.endpoint}`}, ${context}::jsonb, ${ctx.requestId})`;
+}

@@ -1,0 +1,27 @@
+// The quota hook of the YouTube client: before every call, the call's units (from
+// private.youtube_api_costs) are spent for the current Pacific-time day in
+// public.youtube_quota_usage. When the project's daily budget would be passed, nothing is spent,
+// the call is not made, and QuotaExhaustedError says when the budget resets.
+import { type QuotaHook, QuotaExhaustedError } from '../clients/youtube.ts';
+import { asService } from '../db.ts';
+
+export interface QuotaTally {
+  units: number;
+  calls: number;
+}
+
+export function reserveQuota(workspaceId: string, channelId: string | null, tally?: QuotaTally): QuotaHook {
+  return async (endpoint: string) => {
+    const [r] = await asService((tx) =>
+      tx<{ allowed: boolean; units: number; used_today: number; daily_budget: number; resets_at: Date }[]>`
+        select * from public.reserve_youtube_quota(${workspaceId}, ${channelId}, ${endpoint}, 1)`
+    );
+    if (!r.allowed) {
+      throw new QuotaExhaustedError(endpoint, 'budget', { resetsAt: r.resets_at, usedToday: r.used_today, dailyBudget: r.daily_budget, units: r.units });
+    }
+    if (tally) {
+      tally.units += r.units;
+      tally.calls += 1;
+    }
+  };
+}

@@ -1,0 +1,100 @@
+// Alerts for administrators (anyone else 403): list them, acknowledge one (taken on), resolve one
+// (closed by hand; if its condition still holds, the next evaluation opens a new alert). Rules
+// and evaluation live in the database (ops.alert_rules, ops.evaluate_alerts by pg_cron).
+import { z } from 'zod';
+import { requireAdmin } from '../_shared/auth.ts';
+import { sql, type Sql } from '../_shared/db.ts';
+import { createHandler } from '../_shared/handler.ts';
+import { HttpError, json, Router } from '../_shared/http.ts';
+import { isPgError } from '../_shared/pg-errors.ts';
+import { parseBody, parseParams, parseQuery } from '../_shared/request.ts';
+
+const ListQuery = z.strictObject({
+  status: z.enum(['open', 'acknowledged', 'resolved', 'all']).default('open'),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+const IdParams = z.object({ id: z.string().regex(/^[1-9][0-9]{0,17}$/, 'must be an alert id') });
+const ResolveBody = z.strictObject({ note: z.string().trim().max(500).optional() });
+
+interface AlertRow {
+  id: string;
+  rule_key: string;
+  kind: string;
+  severity: string;
+  description: string;
+  opened_at: Date;
+  details: unknown;
+  last_evaluated_at: Date;
+  acknowledged_at: Date | null;
+  acknowledged_by: string | null;
+  resolved_at: Date | null;
+  resolved_by: string | null;
+  resolution: string | null;
+  notified_at: Date | null;
+  resolution_notified_at: Date | null;
+}
+
+
+// One query shape for the list and for single alerts; `filter` and `tail` are SQL fragments.
+function selectAlerts(filter: ReturnType<Sql>, tail: ReturnType<Sql>) {
+  return sql()<AlertRow[]>`
+    select a.id, a.rule_key, r.kind, r.severity, r.description, a.opened_at, a.details, a.last_evaluated_at,
+      a.acknowledged_at, a.acknowledged_by, a.resolved_at, a.resolved_by, a.resolution, a.notified_at,
+      a.resolution_notified_at
+    from ops.alerts a join ops.alert_rules r on r.key = a.rule_key
+    where ${filter}
+    ${tail}`;
+}
+
+async function oneAlert(id: string): Promise<AlertRow> {
+  const [alert] = await selectAlerts(sql()`a.id = ${id}`, sql()``);
+  if (!alert) throw new HttpError(404, 'not_found', 'alert not found');
+  return alert;
+}
+
+/** The alert functions' own verdicts: no such alert (P0002) → 404, already resolved (CEA01) → 409. */
+async function changing(id: string, change: () => Promise<unknown>): Promise<Response> {
+  try {
+    await change();
+  } catch (err) {
+    if (isPgError(err) && err.code === 'P0002') throw new HttpError(404, 'not_found', 'alert not found');
+    if (isPgError(err) && err.code === 'CEA01') throw new HttpError(409, 'already_resolved', 'this alert is already resolved');
+    throw err;
+  }
+  return json({ alert: await oneAlert(id) });
+}
+
+const router = new Router('admin-alerts')
+  .on('GET', '/', async (ctx) => {
+    await requireAdmin(ctx.req);
+    const q = parseQuery(ctx, ListQuery);
+    const alerts = await selectAlerts(
+      sql()`case ${q.status}
+        when 'open' then a.resolved_at is null
+        when 'acknowledged' then a.resolved_at is null and a.acknowledged_at is not null
+        when 'resolved' then a.resolved_at is not null
+        else true end`,
+      sql()`order by a.opened_at desc, a.id desc limit ${q.limit}`,
+    );
+    return json({ alerts });
+  })
+  .on('GET', '/rules', async ({ req }) => {
+    await requireAdmin(req);
+    const rules = await sql()`
+      select key, kind, description, threshold, window_size::text as window_size, min_samples, function_name, severity, enabled
+      from ops.alert_rules order by key`;
+    return json({ rules });
+  })
+  .on('POST', '/:id/acknowledge', async (ctx) => {
+    const admin = await requireAdmin(ctx.req);
+    const { id } = parseParams(ctx, IdParams);
+    return await changing(id, () => sql()`select ops.acknowledge_alert(${id}, ${admin.sub})`);
+  })
+  .on('POST', '/:id/resolve', async (ctx) => {
+    const admin = await requireAdmin(ctx.req);
+    const { id } = parseParams(ctx, IdParams);
+    const body = await parseBody(ctx, ResolveBody);
+    return await changing(id, () => sql()`select ops.resolve_alert(${id}, ${admin.sub}, ${body.note ?? null})`);
+  });
+
+export default createHandler(router);

@@ -1,0 +1,39 @@
+// Platform metrics for administrators (anyone else 403; methods other than GET 405): requests,
+// error rate, average and p95 response time, slowest endpoints, measured uptime, database,
+// YouTube quota, generation / render / upload counts, failures by kind, active users, and a time
+// series for charts, over a window (?window=1h|24h|7d|30d, default 24h; ?function=<name> narrows
+// the request figures to one function). Everything is computed in the database by
+// ops.admin_metrics() from the minute/hour roll-ups plus the raw rows not rolled up yet, in one
+// round trip. Answers are cached for 60 s per admin and URL, and invalidated by every roll-up.
+import { z } from 'zod';
+import { requireAdmin } from '../_shared/auth.ts';
+import { cached } from '../_shared/cache.ts';
+import { sql } from '../_shared/db.ts';
+import { createHandler } from '../_shared/handler.ts';
+import { json, Router, type RouteContext } from '../_shared/http.ts';
+import { parseQuery } from '../_shared/request.ts';
+
+const Query = z.strictObject({
+  window: z.enum(['1h', '24h', '7d', '30d']).default('24h'),
+  function: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be a function name')
+    .optional(),
+});
+
+async function metrics(ctx: RouteContext) {
+  await requireAdmin(ctx.req);
+  const query = parseQuery(ctx, Query);
+  const [row] = await sql()<{ metrics: unknown }[]>`
+    select ops.admin_metrics(${query.window}, ${query.function ?? null}) as metrics`;
+  return json(row.metrics);
+}
+
+const router = new Router('admin-metrics').on(
+  'GET',
+  '/',
+  // requireAdmin runs inside, so a cached answer exists only for an admin and is keyed by them.
+  cached(metrics, { ttlSeconds: 60, scope: () => 'ops:metrics' }),
+);
+
+export default createHandler(router);

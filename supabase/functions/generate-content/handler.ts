@@ -1,0 +1,218 @@
+// generate-content: new ideas, titles, scripts, descriptions, tags or thumbnail prompts from what
+// performed in a workspace (its insights), with Gemini. Editors and owners.
+//   POST /  { workspace_id, channel_id?, kind, topic?, brief?, tone?, language?, target_format?, count? }
+//     Accept: application/json (default) -> 201 { content }
+//     Accept: text/event-stream          -> 200, events as the model writes:
+//         started  { model, prompt_version, source_videos }
+//         progress { attempt, chunks, characters }      (streamed chunks so far)
+//         retry    { attempt, reason, delay_ms }         (bad output or a transient failure)
+//         done     { content }                          (saved once the answer was complete and valid)
+//         error    { status, error: { code, message } } (nothing saved)
+//   The workspace's insights are reused for a minute per caller; `Cache-Control: no-cache`
+//   recomputes them.
+//   Errors before any work starts are plain JSON answers with their status (400, 401, 403, 404).
+//   Failures of the generation: 422 content_blocked (safety), 502 invalid_model_output (bad
+//   output twice) / model_request_rejected, 503 model_unavailable (+ Retry-After).
+import { z } from 'zod';
+import { requireUser, type Claims } from '../_shared/auth.ts';
+import { asUser } from '../_shared/db.ts';
+import { createHandler } from '../_shared/handler.ts';
+import { HttpError, json, Router } from '../_shared/http.ts';
+import { Insights } from '../_shared/insights.ts';
+import { noteWorkspace } from '../_shared/observability/context.ts';
+import { parseBody } from '../_shared/request.ts';
+import { atLeast, type Role, Uuid, workspaceNotFound } from '../_shared/tenancy.ts';
+import { GEMINI_MODEL, generate, type GenerationResult } from '../_shared/content/generate.ts';
+import { ContentKind } from '../_shared/content/kinds.ts';
+import { buildPrompt, PROMPT_VERSION, TARGET_FORMATS, type BuiltPrompt, type GenerationBrief } from '../_shared/content/prompt.ts';
+import { bypassesCache, cachedInsights, insightsKey, rememberInsights } from '../_shared/content/insights-cache.ts';
+import { sseResponse, wantsEventStream, type SseWriter } from '../_shared/content/sse.ts';
+import { createContent, presentContent, recordCalls, unlinkCalls } from '../_shared/content/store.ts';
+
+const MAX_COUNT = { script: 3, other: 10 } as const;
+
+const Body = z
+  .strictObject({
+    workspace_id: Uuid,
+    channel_id: Uuid.optional(),
+    kind: ContentKind,
+    topic: z.string().trim().min(2, 'must be at least 2 characters').max(200, 'must be at most 200 characters').optional(),
+    brief: z.string().trim().min(2, 'must be at least 2 characters').max(4_000, 'must be at most 4000 characters').optional(),
+    tone: z.string().trim().min(2).max(60).default('friendly and energetic'),
+    language: z
+      .string()
+      .regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'must be a language tag such as en, de or pt-BR')
+      .default('en'),
+    target_format: z.enum(TARGET_FORMATS).default('short'),
+    count: z.number().int().min(1).max(MAX_COUNT.other).optional(),
+  })
+  .refine((b) => b.topic !== undefined || b.brief !== undefined, { message: 'give a topic or a brief (or both)', path: ['topic'] })
+  .refine((b) => b.kind !== 'script' || (b.count ?? 1) <= MAX_COUNT.script, {
+    message: `at most ${MAX_COUNT.script} scripts per request`,
+    path: ['count'],
+  });
+type Body = z.infer<typeof Body>;
+
+const languageNames = new Intl.DisplayNames(['en'], { type: 'language' });
+
+function languageLabel(tag: string): string {
+  try {
+    const name = languageNames.of(tag);
+    return name && name !== tag ? `${name} (${tag})` : tag;
+  } catch {
+    return tag;
+  }
+}
+
+function briefOf(body: Body): GenerationBrief {
+  return {
+    kind: body.kind,
+    topic: body.topic,
+    brief: body.brief,
+    tone: body.tone,
+    language: languageLabel(body.language),
+    target_format: body.target_format,
+    count: body.count ?? (body.kind === 'script' ? 1 : 5),
+  };
+}
+
+interface Prepared {
+  claims: Claims;
+  body: Body;
+  brief: GenerationBrief;
+  prompt: BuiltPrompt;
+}
+
+/**
+ * Everything that can fail before Gemini is called: role, workspace, channel, insights. The
+ * caller's role and the insights come in one statement; insights computed within the last
+ * minute for the same caller are reused (see insights-cache.ts), the role never is.
+ */
+async function prepare(req: Request, body: Body, claims: Claims): Promise<Prepared> {
+  const channelId = body.channel_id ?? null;
+  const key = insightsKey(claims.sub, body.workspace_id, channelId);
+  const cached = bypassesCache(req) ? undefined : cachedInsights(key);
+  // Insights are computed only for a caller who may generate.
+  const [row] = await asUser(claims, (tx) => tx<{ role: Role | null; doc: unknown }[]>`
+    select r.role,
+      case when r.role >= 'editor' then ${cached ? tx`null::jsonb` : tx`public.workspace_insights(${body.workspace_id}, ${channelId})`} end as doc
+    from (select (select m.role from public.workspace_members m
+                  where m.workspace_id = ${body.workspace_id} and m.user_id = (select auth.uid())) as role) r`);
+  if (!row.role) throw workspaceNotFound();
+  if (!atLeast(row.role, 'editor')) {
+    throw new HttpError(403, 'forbidden', `only editors and owners can generate content; your role here is ${row.role}`, {
+      required_role: 'editor',
+      your_role: row.role,
+    });
+  }
+  let insights = cached;
+  if (!insights) {
+    if (row.doc === null) throw new HttpError(404, 'not_found', 'channel not found in this workspace');
+    insights = Insights.parse(row.doc);
+    rememberInsights(key, insights);
+  }
+  const brief = briefOf(body);
+  return { claims, body, brief, prompt: buildPrompt(brief, insights) };
+}
+
+/**
+ * Saves the content (as the caller: RLS and the role check apply once more) and, at the same
+ * time on another connection, records every call with its tokens (service role).
+ */
+async function finish(p: Prepared, result: GenerationResult, requestId: string) {
+  const record = (contentId: string | null) =>
+    recordCalls({
+      workspaceId: p.body.workspace_id,
+      userId: p.claims.sub,
+      contentId,
+      requestId,
+      kind: p.body.kind,
+      model: result.model,
+      promptVersion: PROMPT_VERSION,
+      calls: result.calls,
+    });
+  if (!result.ok) {
+    await record(null);
+    throw result.error;
+  }
+  const contentId = crypto.randomUUID();
+  const save = asUser(p.claims, (tx) =>
+    createContent(tx, {
+      id: contentId,
+      workspaceId: p.body.workspace_id,
+      kind: p.body.kind,
+      brief: {
+        topic: p.body.topic ?? null,
+        brief: p.body.brief ?? null,
+        tone: p.body.tone,
+        language: p.body.language,
+        target_format: p.body.target_format,
+        count: p.brief.count,
+        channel_id: p.body.channel_id ?? null,
+      },
+      sourceVideos: p.prompt.sourceVideos,
+      promptVersion: PROMPT_VERSION,
+      model: result.model,
+      inputTokens: result.inputTokens,
+      outputTokens: result.outputTokens,
+      output: result.output,
+    }));
+  const [saved, recorded] = await Promise.allSettled([save, record(contentId)]);
+  if (saved.status === 'rejected') {
+    // The calls were recorded as having made this content, which does not exist: unlink them.
+    if (recorded.status === 'fulfilled') await unlinkCalls(contentId);
+    throw saved.reason;
+  }
+  if (recorded.status === 'rejected') {
+    // The content exists and is the caller's; the accounting gap is the operator's to see.
+    const e = recorded.reason;
+    console.error(JSON.stringify({ level: 'error', request_id: requestId, msg: 'recording Gemini calls failed', content_id: contentId, error: e instanceof Error ? e.message : String(e) }));
+  }
+  return presentContent(saved.value);
+}
+
+function streamed(p: Prepared, requestId: string): Response {
+  return sseResponse(async (out: SseWriter) => {
+    out.send('started', { model: GEMINI_MODEL, prompt_version: PROMPT_VERSION, source_videos: p.prompt.sourceVideos.length });
+    const result = await generate({
+      brief: p.brief,
+      prompt: p.prompt,
+      stream: true,
+      signal: out.signal,
+      onEvent: (e) => {
+        const { type, ...data } = e;
+        out.send(type, data);
+      },
+    });
+    try {
+      const content = await finish(p, result, requestId);
+      out.send('done', { content });
+    } catch (err) {
+      const e = err instanceof HttpError ? err : null;
+      if (!e) {
+        console.error(JSON.stringify({ level: 'error', request_id: requestId, msg: 'saving generated content failed', error: err instanceof Error ? err.message : String(err) }));
+      }
+      out.send('error', {
+        status: e?.status ?? 500,
+        error: {
+          code: e?.code ?? 'internal_error',
+          message: e?.message ?? 'internal error; quote the request id when reporting it',
+          ...(e?.details === undefined ? {} : { details: e.details }),
+          request_id: requestId,
+        },
+      });
+    }
+  });
+}
+
+export const router = new Router('generate-content').on('POST', '/', async (ctx) => {
+  const claims = await requireUser(ctx.req);
+  const body = await parseBody(ctx, Body);
+  noteWorkspace(ctx.req, body.workspace_id);
+  const prepared = await prepare(ctx.req, body, claims);
+  if (wantsEventStream(ctx.req)) return streamed(prepared, ctx.requestId);
+  const result = await generate({ brief: prepared.brief, prompt: prepared.prompt, stream: false, signal: ctx.req.signal });
+  return json({ content: await finish(prepared, result, ctx.requestId) }, 201);
+});
+
+export default createHandler(router);

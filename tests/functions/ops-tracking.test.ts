@@ -1,0 +1,190 @@
+// Tracking: every function's calls land in ops.api_calls without code of its own (the one
+// wrapper, createHandler); an unhandled error gives the caller the envelope with a request id and
+// never the stack, and lands in ops.errors with it; a call slower than 2 s also writes a warning;
+// ENABLE_ANALYTICS / ENABLE_ERROR_TRACKING switch recording off.
+import { assertEquals, assertMatch, assertOk } from './assert.ts';
+import { callFunction, signUp, withDb } from './helpers/users.ts';
+import { eventually, requestId, trackedCalls } from './helpers/ops.ts';
+import { closeDb } from '../../supabase/functions/_shared/db.ts';
+import { createHandler } from '../../supabase/functions/_shared/handler.ts';
+import { json, Router } from '../../supabase/functions/_shared/http.ts';
+import { backgroundSettled } from '../../supabase/functions/_shared/observability/background.ts';
+import { noteWorkspace } from '../../supabase/functions/_shared/observability/context.ts';
+
+const functionsDir = new URL('../../supabase/functions/', import.meta.url);
+// In-process handlers share the module's database pool, which outlives a single test.
+const inProcess = { sanitizeOps: false, sanitizeResources: false };
+
+/** Every function the runtime serves: a folder (not _shared) with a handler.ts. */
+async function functionNames(): Promise<string[]> {
+  const names: string[] = [];
+  for await (const entry of Deno.readDir(functionsDir)) {
+    if (!entry.isDirectory || entry.name.startsWith('_') || entry.name.startsWith('.')) continue;
+    try {
+      await Deno.stat(new URL(`${entry.name}/handler.ts`, functionsDir));
+      names.push(entry.name);
+    } catch {
+      // a folder still being written: the runtime does not serve it either
+    }
+  }
+  return names.sort();
+}
+
+Deno.test('every function exports the createHandler wrapper as its handler', async () => {
+  const names = await functionNames();
+  assertOk(names.includes('health') && names.includes('admin-metrics'), `functions found: ${names.join(', ')}`);
+  for (const name of names) {
+    const source = await Deno.readTextFile(new URL(`${name}/handler.ts`, functionsDir));
+    assertMatch(source, /export default createHandler\(/, `${name}/handler.ts must export default createHandler(router)`);
+  }
+});
+
+Deno.test('a call of every function is recorded with its function, endpoint, status and user', async () => {
+  const user = await signUp('ops-track');
+  const names = await functionNames();
+  const ids = new Map<string, string>();
+  for (const name of names) {
+    const id = requestId(`trk-${name}`);
+    ids.set(name, id);
+    // A path no function declares: the router answers it, no product code runs, it is still tracked.
+    const res = await callFunction(user.token, `${name}/ops-tracking-probe/a/b/c`, { headers: { 'x-request-id': id } });
+    assertEquals(res.headers.get('x-request-id'), id, `${name} echoes the request id`);
+  }
+  const healthId = requestId('trk-health-root');
+  const health = await callFunction(null, 'health', { headers: { 'x-request-id': healthId } });
+  assertEquals(health.status, 200);
+
+  const rows = await trackedCalls([...ids.values(), healthId]);
+  for (const [name, id] of ids) {
+    const row = rows.find((r) => r.request_id === id);
+    assertOk(row, `a row for ${name}`);
+    assertEquals(row.function_name, name);
+    assertEquals(row.endpoint, '(no route)', 'undeclared paths never become endpoints of their own');
+    assertEquals(row.method, 'GET');
+    assertEquals(row.status, 404);
+    assertEquals(row.user_id, user.id, `${name}: the caller is recorded`);
+    assertOk(row.duration_ms >= 0);
+  }
+  const root = rows.find((r) => r.request_id === healthId)!;
+  assertEquals([root.function_name, root.endpoint, root.status, root.user_id], ['health', '/', 200, null]);
+});
+
+Deno.test('routes are recorded by their declared pattern and the workspace they name', async () => {
+  const user = await signUp('ops-track-ws');
+  const id = requestId('trk-ws');
+  const workspace = '6f1f6a0e-4a8e-4f4e-9a51-0c7c4a1b2c3d';
+  await callFunction(user.token, `members/${workspace}/${user.id}`, { method: 'PATCH', body: { role: 'viewer' }, headers: { 'x-request-id': id } });
+  const [row] = await trackedCalls([id]);
+  assertEquals([row.function_name, row.endpoint, row.method, row.workspace_id], ['members', '/:workspace_id/:user_id', 'PATCH', workspace]);
+});
+
+Deno.test({
+  name: 'an unhandled error: the caller gets a request id and no stack; ops.errors gets everything',
+  ...inProcess,
+  async fn() {
+    const handler = createHandler(
+      new Router('ops-test-errors').on('GET', '/explode/:id', () => {
+        throw new TypeError('cannot read config from postgres://admin:hunter2@db.internal:5432/prod');
+      }),
+    );
+    const id = requestId('trk-err');
+    const workspace = '0d6c1f37-3b7e-4c65-8f6f-2f3b0a9e1d10';
+    const original = console.error;
+    console.error = () => {};
+    let res: Response;
+    try {
+      res = await handler(new Request(`http://local/ops-test-errors/explode/42?workspace_id=${workspace}&token=abc`, { headers: { 'x-request-id': id } }));
+    } finally {
+      console.error = original;
+    }
+    assertEquals(res.status, 500);
+    const text = await res.text();
+    assertEquals(JSON.parse(text), {
+      error: { code: 'internal_error', message: 'internal error; quote the request id when reporting it', request_id: id },
+    });
+    assertEquals(text.includes('TypeError') || text.includes('hunter2') || text.includes('.ts:'), false, 'nothing internal reaches the caller');
+    await backgroundSettled();
+
+    const row = await eventually(
+      () => withDb(async (sql) => (await sql`select name, message, stack, operation, context from ops.errors where request_id = ${id}`)[0]),
+      'the ops.errors row',
+    );
+    assertEquals(row.name, 'TypeError');
+    assertEquals(row.message, 'cannot read config from <db-url>', 'connection strings are scrubbed');
+    assertMatch(row.stack, /ops-tracking\.test\.ts/);
+    assertEquals(row.operation, 'GET ops-test-errors/explode/:id');
+    assertEquals(row.context.workspace_id, workspace);
+    assertEquals(row.context.query_keys, ['workspace_id', 'token'], 'query values are not stored, only their names');
+    assertEquals(row.context.caller, 'anonymous');
+    const [call] = await trackedCalls([id]);
+    assertEquals([call.status, call.endpoint], [500, '/explode/:id']);
+    await closeDb();
+  },
+});
+
+Deno.test({
+  name: 'a call slower than 2 s is also a warning in ops.system_logs; noteWorkspace is recorded',
+  ...inProcess,
+  async fn() {
+    const workspace = '5b0f3c1d-2e4a-4b6c-8d9e-0f1a2b3c4d5e';
+    const handler = createHandler(
+      new Router('ops-test-slow').on('GET', '/', async ({ req }) => {
+        noteWorkspace(req, workspace);
+        await new Promise((r) => setTimeout(r, 2_100));
+        return json({ slow: true });
+      }),
+    );
+    const id = requestId('trk-slow');
+    const res = await handler(new Request('http://local/ops-test-slow', { headers: { 'x-request-id': id } }));
+    assertEquals(res.status, 200);
+    await res.body?.cancel();
+    await backgroundSettled();
+    const [call] = await trackedCalls([id]);
+    assertOk(call.duration_ms >= 2_100, `duration ${call.duration_ms}`);
+    assertEquals(call.workspace_id, workspace);
+    const log = await withDb(async (sql) => (await sql`
+      select l.severity, l.event_type, l.source, l.message, l.context from ops.system_logs l
+      where l.context ->> 'request_id' = ${id}`)[0]);
+    assertOk(log, 'a system log row');
+    assertEquals([log.severity, log.event_type, log.source], ['warning', 'slow_api_call', 'ops-test-slow']);
+    assertMatch(log.message, /^GET ops-test-slow took \d{4} ms$/);
+    assertOk(Number(log.context.api_call_id) > 0, 'it points at the call');
+
+    const fastId = requestId('trk-fast');
+    await (await handler(new Request('http://local/ops-test-slow/nope', { headers: { 'x-request-id': fastId } }))).body?.cancel();
+    await backgroundSettled();
+    await trackedCalls([fastId]);
+    const none = await withDb(async (sql) => await sql`select 1 from ops.system_logs where context ->> 'request_id' = ${fastId}`);
+    assertEquals(none.length, 0, 'a fast call writes no warning');
+    await closeDb();
+  },
+});
+
+async function runFlagged(flags: Record<string, string>, ids: [string, string]) {
+  const command = new Deno.Command(Deno.execPath(), {
+    args: ['run', '-A', '--config', new URL('../../supabase/functions/deno.json', import.meta.url).pathname,
+      new URL('./helpers/tracked-calls.ts', import.meta.url).pathname, ...ids],
+    env: { ...Deno.env.toObject(), ...flags },
+    stdout: 'inherit',
+    stderr: 'inherit',
+  });
+  const { code } = await command.output();
+  assertEquals(code, 0, 'the flagged process ran');
+}
+
+Deno.test('ENABLE_ANALYTICS=false and ENABLE_ERROR_TRACKING=false record nothing; true records both', async () => {
+  const off: [string, string] = [requestId('flag-off-ok'), requestId('flag-off-fail')];
+  await runFlagged({ ENABLE_ANALYTICS: 'false', ENABLE_ERROR_TRACKING: 'false' }, off);
+  const on: [string, string] = [requestId('flag-on-ok'), requestId('flag-on-fail')];
+  await runFlagged({ ENABLE_ANALYTICS: 'true', ENABLE_ERROR_TRACKING: 'true' }, on);
+  // The processes waited for their background writes before exiting: what is there is all there is.
+  const counts = await withDb(async (sql) => {
+    const [c] = await sql`select
+      (select count(*)::int from ops.api_calls where request_id = any (${off})) as calls_off,
+      (select count(*)::int from ops.errors where request_id = any (${off})) as errors_off,
+      (select count(*)::int from ops.api_calls where request_id = any (${on})) as calls_on,
+      (select count(*)::int from ops.errors where request_id = any (${on})) as errors_on`;
+    return c;
+  });
+  assertEquals([counts.calls_off, counts.errors_off, counts.calls_on, counts.errors_on], [0, 0, 2, 1]);
+});
