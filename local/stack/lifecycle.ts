@@ -47,8 +47,8 @@ export interface StartedStack {
 }
 
 /** Fails with the port and service named when something else already listens there. */
-async function assertPortsFree(p: Profile) {
-  const wanted = Object.entries(p.ports).filter(([name]) => name !== 'postgres');
+async function assertPortsFree(p: Profile, only?: string[]) {
+  const wanted = Object.entries(p.ports).filter(([name]) => (only ? only.includes(name) : name !== 'postgres'));
   for (const [name, port] of wanted) {
     const free = await new Promise<boolean>((resolveFree) => {
       const server = createServer();
@@ -67,6 +67,7 @@ export async function startStack(p: Profile, opts: { echo?: boolean; onFatal: (r
   const mark = (k: string) => (timings[k] = Math.round(performance.now() - t0));
   const log = (line: string) => opts.echo !== false && console.log(line);
 
+  if (!isRunning(p)) await assertPortsFree(p, ['postgres']);
   const createdCluster = initCluster(p);
   log(createdCluster ? `· created Postgres cluster in ${p.pgData}` : '· reusing Postgres cluster');
   startCluster(p);
