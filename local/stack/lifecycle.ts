@@ -67,26 +67,32 @@ export async function startStack(p: Profile, opts: { echo?: boolean; onFatal: (r
   const mark = (k: string) => (timings[k] = Math.round(performance.now() - t0));
   const log = (line: string) => opts.echo !== false && console.log(line);
 
-  if (!isRunning(p)) await assertPortsFree(p, ['postgres']);
+  // Every port is checked before anything starts, so a busy one fails fast and leaves nothing.
+  const clusterWasRunning = isRunning(p);
+  await assertPortsFree(p, clusterWasRunning ? undefined : Object.keys(p.ports));
   const createdCluster = initCluster(p);
   log(createdCluster ? `· created Postgres cluster in ${p.pgData}` : '· reusing Postgres cluster');
   startCluster(p);
   mark('postgres');
-  const keys = await loadOrCreateKeys(p);
-  const env = stackEnv(p, keys);
-  writeEnvFiles(p, env);
-  await applyPlatformSql(p);
-  // What pg_cron jobs read to call functions; production sets the same names (docs/deploy.md).
-  await setVaultSecrets(p, { project_url: p.urls.gateway, service_role_key: keys.serviceRoleKey });
-  runMigrations(p);
-  const seeded = await seedOnce(p);
-  mark('database');
-  log(`· database ready (platform SQL, migrations${seeded ? ', demo seed' : ''})`);
-
-  if (ensureWebBuild()) log('· built the web app');
-  mark('web-build');
-
-  await assertPortsFree(p);
+  let env: Record<string, string>;
+  let seeded: boolean;
+  try {
+    const keys = await loadOrCreateKeys(p);
+    env = stackEnv(p, keys);
+    writeEnvFiles(p, env);
+    await applyPlatformSql(p);
+    // What pg_cron jobs read to call functions; production sets the same names (docs/deploy.md).
+    await setVaultSecrets(p, { project_url: p.urls.gateway, service_role_key: keys.serviceRoleKey });
+    runMigrations(p);
+    seeded = await seedOnce(p);
+    mark('database');
+    log(`· database ready (platform SQL, migrations${seeded ? ', demo seed' : ''})`);
+    if (ensureWebBuild()) log('· built the web app');
+    mark('web-build');
+  } catch (err) {
+    if (!clusterWasRunning) stopCluster(p);
+    throw err;
+  }
   // A child that keeps dying while the stack starts fails the start (and everything it started
   // is stopped); after start-up the caller decides what a fatal error means.
   let startupFatal: string | null = null;
