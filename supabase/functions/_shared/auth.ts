@@ -34,9 +34,28 @@ export function unauthorized(message = 'a valid user access token is required') 
   return new HttpError(401, 'unauthorized', message);
 }
 
+// A verified token's claims are remembered until it expires (bounded), so a client's later
+// requests skip the ES256 signature check (0.3 ms of CPU each in Deno). Only successes are kept,
+// keyed by the whole token, so nothing unverified is ever trusted.
+const VERIFIED_MAX = 5_000;
+const verified = new Map<string, Claims>();
+
+function rememberVerified(token: string, claims: Claims) {
+  if (verified.size >= VERIFIED_MAX) {
+    const oldest = verified.keys().next().value;
+    if (oldest !== undefined) verified.delete(oldest);
+  }
+  verified.set(token, claims);
+}
+
 export async function requireUser(req: Request): Promise<Claims> {
   const token = bearerToken(req);
   if (!token) throw unauthorized();
+  const known = verified.get(token);
+  if (known) {
+    if ((known.exp ?? 0) * 1000 > Date.now()) return known;
+    verified.delete(token);
+  }
   let payload: JWTPayload;
   try {
     ({ payload } = await jwtVerify(token, keySet(), {
@@ -48,6 +67,7 @@ export async function requireUser(req: Request): Promise<Claims> {
     throw unauthorized('access token is invalid or expired');
   }
   if (typeof payload.sub !== 'string' || payload.role !== 'authenticated') throw unauthorized();
+  rememberVerified(token, payload as Claims);
   return payload as Claims;
 }
 
