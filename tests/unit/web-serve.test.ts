@@ -3,8 +3,11 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import http from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import { serveWeb, type ServedWeb } from '../../web/scripts/serve.mjs';
 
+const BIG_JS = Array.from({ length: 400 }, (_, i) => `export const v${i} = ${i};`).join('\n');
 let dir: string;
 let served: ServedWeb;
 const config = { supabaseUrl: 'http://127.0.0.1:54321', supabaseAnonKey: 'anon-key' };
@@ -15,6 +18,7 @@ before(async () => {
   writeFileSync(join(dir, 'index.html'), '<!doctype html><title>app</title>');
   writeFileSync(join(dir, 'favicon.svg'), '<svg/>');
   writeFileSync(join(dir, '_app/immutable/chunks/a.js'), 'export const a = 1;');
+  writeFileSync(join(dir, '_app/immutable/chunks/big.js'), BIG_JS);
   writeFileSync(join(dir, '..', 'web-serve-secret.txt'), 'outside');
   served = await serveWeb({ port: 0, buildDir: dir, config });
 });
@@ -81,4 +85,22 @@ test('a config without a URL or key is refused at start', async () => {
   await assert.rejects(serveWeb({ port: 0, buildDir: dir, config: { supabaseUrl: '', supabaseAnonKey: 'k' } }), /supabaseUrl/);
   await assert.rejects(serveWeb({ port: 0, buildDir: dir, config: { supabaseUrl: 'http://x', supabaseAnonKey: '' } }), /supabaseAnonKey/);
   await assert.rejects(serveWeb({ port: 0, buildDir: join(dir, 'nope'), config }), /build the web app first/);
+});
+
+test('text assets are gzip-compressed when accepted, identical once decompressed', async () => {
+  const get = (encoding: string) =>
+    new Promise<{ headers: http.IncomingHttpHeaders; body: Buffer }>((resolveGet, reject) => {
+      http.get(`${served.url}/_app/immutable/chunks/big.js`, { headers: { 'accept-encoding': encoding } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c) => chunks.push(c)).on('end', () => resolveGet({ headers: res.headers, body: Buffer.concat(chunks) }));
+      }).on('error', reject);
+    });
+  const zipped = await get('gzip, deflate, br');
+  assert.equal(zipped.headers['content-encoding'], 'gzip');
+  assert.equal(zipped.headers.vary, 'Accept-Encoding');
+  assert.ok(zipped.body.length < BIG_JS.length / 2, `compressed ${zipped.body.length} of ${BIG_JS.length} bytes`);
+  assert.equal(gunzipSync(zipped.body).toString(), BIG_JS);
+  const plain = await get('identity');
+  assert.equal(plain.headers['content-encoding'], undefined);
+  assert.equal(plain.body.toString(), BIG_JS);
 });

@@ -5,7 +5,8 @@
 // Module:  const { url, close } = await serveWeb({ port, host, buildDir, config })
 // CLI:     SUPABASE_URL=… SUPABASE_ANON_KEY=… WEB_PORT=54323 node web/scripts/serve.mjs
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { gzipSync } from 'node:zlib';
 import { createServer } from 'node:http';
 import { dirname, extname, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -29,6 +30,8 @@ const TYPES = {
   '.woff2': 'font/woff2',
   '.map': 'application/json; charset=utf-8',
 };
+
+const COMPRESSIBLE = /^(text\/|application\/(json|javascript|manifest\+json)|image\/svg)/;
 
 const SECURITY_HEADERS = {
   'x-content-type-options': 'nosniff',
@@ -75,12 +78,41 @@ export async function serveWeb({ port = 0, host = '127.0.0.1', buildDir = DEFAUL
     res.end(body);
   }
 
-  async function sendFile(req, res, path, size, cacheControl) {
+  // Text assets go out gzip-compressed when the browser accepts it, as every CDN does; the
+  // compressed bytes are computed once per file version (path + mtime + size).
+  const gzipped = new Map();
+  async function gzipOf(path, stats) {
+    const key = `${path}:${stats.mtimeMs}:${stats.size}`;
+    let body = gzipped.get(key);
+    if (!body) {
+      body = gzipSync(await readFile(path), { level: 9 });
+      gzipped.set(key, body);
+    }
+    return body;
+  }
+
+  async function sendFile(req, res, path, stats, cacheControl) {
+    const type = TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream';
+    const compressible = COMPRESSIBLE.test(type) && stats.size > 1024;
+    const acceptsGzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+    if (compressible && acceptsGzip) {
+      const body = await gzipOf(path, stats);
+      res.writeHead(200, {
+        ...SECURITY_HEADERS,
+        'content-type': type,
+        'content-encoding': 'gzip',
+        'content-length': String(body.length),
+        'cache-control': cacheControl,
+        vary: 'Accept-Encoding',
+      });
+      return res.end(req.method === 'HEAD' ? undefined : body);
+    }
     res.writeHead(200, {
       ...SECURITY_HEADERS,
-      'content-type': TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream',
-      'content-length': String(size),
+      'content-type': type,
+      'content-length': String(stats.size),
       'cache-control': cacheControl,
+      ...(compressible ? { vary: 'Accept-Encoding' } : {}),
     });
     if (req.method === 'HEAD') return res.end();
     const stream = createReadStream(path);
@@ -117,7 +149,7 @@ export async function serveWeb({ port = 0, host = '127.0.0.1', buildDir = DEFAUL
       if (file) {
         // Hashed file names under /_app/immutable never change; everything else must revalidate.
         const immutable = pathname.startsWith('/_app/immutable/');
-        return sendFile(req, res, path, file.size, immutable ? 'public, max-age=31536000, immutable' : 'no-cache');
+        return sendFile(req, res, path, file, immutable ? 'public, max-age=31536000, immutable' : 'no-cache');
       }
       // A missing asset is a 404 (a broken script tag must not receive HTML); any other path is
       // a client-side route and gets the app.
@@ -126,7 +158,7 @@ export async function serveWeb({ port = 0, host = '127.0.0.1', buildDir = DEFAUL
       }
       const indexFile = await fileAt(index);
       if (!indexFile) return send(res, 500, { 'content-type': 'text/plain; charset=utf-8' }, 'index.html is missing');
-      return sendFile(req, res, index, indexFile.size, 'no-cache');
+      return sendFile(req, res, index, indexFile, 'no-cache');
     } catch {
       if (!res.headersSent) send(res, 500, { 'content-type': 'text/plain; charset=utf-8' }, 'Internal Server Error');
       else res.destroy();
