@@ -53,13 +53,10 @@ export function ensureDebianPackages(names) {
   run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { env });
 }
 
+// Only the lock file: it changes whenever the installed packages do (its root entry mirrors
+// package.json's dependencies), while edits to scripts must not trigger a reinstall.
 function lockHash(dir) {
-  const h = createHash('sha256');
-  for (const f of ['package.json', 'package-lock.json']) {
-    const p = resolve(dir, f);
-    if (existsSync(p)) h.update(readFileSync(p));
-  }
-  return h.digest('hex');
+  return createHash('sha256').update(readFileSync(resolve(dir, 'package-lock.json'))).digest('hex');
 }
 
 // The root (stack, tests, tools) and the web app each have their own lock file.
