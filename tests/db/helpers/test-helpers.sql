@@ -165,6 +165,7 @@ declare
   channel uuid;
   video uuid;
   content uuid;
+  schedule uuid;
 begin
   insert into public.invitations (workspace_id, email, role, token_hash, invited_by)
   values (
@@ -223,6 +224,20 @@ begin
   values (create_fixture_rows.workspace_id, content, 1, 'fixture-' || gen_random_uuid(), '{}', 'ready', 100,
     'https://example.test/fixture.mp4', encode(sha256('fixture'::bytea), 'hex'), now() + interval '1 hour',
     'fixture-' || gen_random_uuid(), encode(sha256('fixture'::bytea), 'hex'), create_fixture_rows.owner, now());
+
+  -- Scheduling (20261126000800_upload_scheduling): the workspace's settings, a schedule of the
+  -- render above on the channel, and its first event.
+  insert into public.workspace_settings (workspace_id, missed_schedule_policy, updated_by)
+  values (create_fixture_rows.workspace_id, 'publish_late', create_fixture_rows.owner);
+  insert into public.upload_schedules (workspace_id, channel_id, video_job_id, title, publish_at, next_attempt_at,
+    idempotency_key, request_fingerprint, created_by, updated_by)
+  select create_fixture_rows.workspace_id, channel, j.id, 'Fixture upload', now() + interval '30 days',
+    now() + interval '30 days' - interval '1 hour', 'fixture-' || gen_random_uuid(), encode(sha256('fixture'::bytea), 'hex'),
+    create_fixture_rows.owner, create_fixture_rows.owner
+  from public.video_jobs j where j.workspace_id = create_fixture_rows.workspace_id and j.content_id = content
+  returning id into schedule;
+  insert into public.upload_events (workspace_id, schedule_id, event, to_status, actor_type, actor_id)
+  values (create_fixture_rows.workspace_id, schedule, 'created', 'scheduled', 'user', create_fixture_rows.owner);
 end
 $$;
 

@@ -23,6 +23,8 @@ export interface CallOptions<S extends z.ZodMiniType> {
   /** Validates the answer; a mismatch is reported as an error instead of breaking a page later. */
   schema?: S;
   requestId?: string;
+  /** Extra request headers (for example Idempotency-Key). */
+  headers?: Record<string, string>;
 }
 
 export function newRequestId(): string {
@@ -56,7 +58,7 @@ export async function callFunction<S extends z.ZodMiniType = z.ZodMiniUnknown>(
   const { data, error } = await client.functions.invoke(functionPath(path, options.query), {
     method: options.method ?? 'GET',
     body: options.body,
-    headers: { 'x-request-id': requestId },
+    headers: { ...options.headers, 'x-request-id': requestId },
   });
   if (error) {
     const res = contextResponse(error);

@@ -1,0 +1,191 @@
+// schedules: publishing ready renders to YouTube at a set time.
+//   GET    /?workspace_id=&from=&to=&channel_id=&status=&limit=   members: the calendar range
+//   POST   /                       editors/owners: schedule a ready render (Idempotency-Key header)
+//   GET    /:id                    members: one schedule with its events
+//   PATCH  /:id                    editors/owners: edit (before the upload starts)
+//   POST   /:id/reschedule         editors/owners: { publish_at, time_zone?, strategy?, version? }
+//   POST   /:id/cancel             editors/owners: before or during the upload
+//   POST   /:id/publish-now        editors/owners: upload now with the final privacy
+//   GET    /settings?workspace_id= members; PUT /settings owners: missed-schedule policy, upload lead
+//   POST   /worker                 service role (pg_cron): uploads what is due
+import { requireServiceRole, requireUser } from '../_shared/auth.ts';
+import { sha256Hex } from '../_shared/clients/youtube/oauth.ts';
+import { asUser, type Tx } from '../_shared/db.ts';
+import { createHandler } from '../_shared/handler.ts';
+import { HttpError, json, Router, validate, type RouteContext } from '../_shared/http.ts';
+import { parseBody, parseParams, parseQuery } from '../_shared/request.ts';
+import { requireRole } from '../_shared/tenancy.ts';
+import { eventsOf, listSchedules, present, profileTimeZone, readSchedule, scheduleError, scheduleNotFound } from './api.ts';
+import {
+  CreateBody,
+  IdempotencyKey,
+  IdParams,
+  ListQuery,
+  RescheduleBody,
+  SettingsBody,
+  SettingsQuery,
+  UpdateBody,
+  WorkerBody,
+} from './validation.ts';
+import { runWorker } from './worker.ts';
+
+const DAY_MS = 86_400_000;
+
+/** Runs `fn`, turning the database's schedule verdicts into HTTP errors. */
+async function mapped<T>(fn: () => Promise<T>, fields?: Parameters<typeof scheduleError>[1]): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw scheduleError(err, fields);
+  }
+}
+
+/** The schedule as the caller sees it, after checking their role in its workspace (404 when invisible). */
+async function visibleSchedule(tx: Tx, id: string, min: 'viewer' | 'editor', action: string) {
+  const schedule = await readSchedule(tx, id);
+  if (!schedule) throw scheduleNotFound();
+  await requireRole(tx, schedule.workspace_id, min, action);
+  return schedule;
+}
+
+function idempotencyKey(ctx: RouteContext): string {
+  const raw = ctx.req.headers.get('idempotency-key');
+  if (raw === null) return crypto.randomUUID();
+  return validate(IdempotencyKey, raw, 'Idempotency-Key');
+}
+
+/** A stable text of an object (keys sorted at every level), for request fingerprints. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value ?? null);
+}
+
+async function edit(ctx: RouteContext, changes: Record<string, unknown>, version: number | undefined) {
+  const claims = await requireUser(ctx.req);
+  const { id } = parseParams(ctx, IdParams);
+  const field = 'strategy' in changes ? 'strategy' : 'privacy';
+  return await mapped(() =>
+    asUser(claims, async (tx) => {
+      await visibleSchedule(tx, id, 'editor', 'change schedules');
+      await tx`select 1 from public.update_upload_schedule(${id}, ${tx.json(changes as Parameters<Tx['json']>[0])}, ${version ?? null}::integer)`;
+      return present((await readSchedule(tx, id))!);
+    }), { strategyOrPrivacy: field });
+}
+
+export const router = new Router('schedules')
+  .on('GET', '/settings', async (ctx) => {
+    const claims = await requireUser(ctx.req);
+    const { workspace_id } = parseQuery(ctx, SettingsQuery);
+    const settings = await asUser(claims, async (tx) => {
+      await requireRole(tx, workspace_id, 'viewer', 'see settings');
+      const [row] = await tx<{ missed_schedule_policy: string; upload_lead_minutes: number; updated_by: string | null; updated_at: Date | null }[]>`
+        select missed_schedule_policy, upload_lead_minutes, updated_by, updated_at from public.workspace_settings where workspace_id = ${workspace_id}`;
+      return { workspace_id, missed_schedule_policy: row?.missed_schedule_policy ?? 'publish_late', upload_lead_minutes: row?.upload_lead_minutes ?? 60, updated_by: row?.updated_by ?? null, updated_at: row?.updated_at ?? null };
+    });
+    return json({ settings });
+  })
+  .on('PUT', '/settings', async (ctx) => {
+    const claims = await requireUser(ctx.req);
+    const body = await parseBody(ctx, SettingsBody);
+    const settings = await mapped(() =>
+      asUser(claims, async (tx) => {
+        await requireRole(tx, body.workspace_id, 'owner', 'change how schedules are published');
+        const [row] = await tx`
+          select workspace_id, missed_schedule_policy, upload_lead_minutes, updated_by, updated_at
+          from public.update_workspace_settings(${body.workspace_id}, ${body.missed_schedule_policy ?? null}, ${body.upload_lead_minutes ?? null}::integer)`;
+        return row;
+      })
+    );
+    return json({ settings });
+  })
+  .on('POST', '/worker', async (ctx) => {
+    requireServiceRole(ctx.req);
+    const body = await parseBody(ctx, WorkerBody);
+    return json(await runWorker({
+      scheduleId: body.schedule_id,
+      claimBudgetMs: body.claim_budget_ms,
+      timeBudgetMs: body.time_budget_ms,
+      concurrency: body.concurrency,
+      leaseSeconds: body.lease_seconds,
+    }));
+  })
+  .on('GET', '/', async (ctx) => {
+    const claims = await requireUser(ctx.req);
+    const q = parseQuery(ctx, ListQuery);
+    const from = q.from ? new Date(q.from) : new Date(Date.now() - 7 * DAY_MS);
+    const to = q.to ? new Date(q.to) : new Date(from.getTime() + 67 * DAY_MS);
+    const schedules = await asUser(claims, async (tx) => {
+      await requireRole(tx, q.workspace_id, 'viewer', 'see schedules');
+      return await listSchedules(tx, { workspaceId: q.workspace_id, from, to, channelId: q.channel_id, statuses: q.status, limit: q.limit });
+    });
+    return json({ range: { from, to }, schedules: schedules.map(present) });
+  })
+  .on('POST', '/', async (ctx) => {
+    const claims = await requireUser(ctx.req);
+    const body = await parseBody(ctx, CreateBody);
+    const key = idempotencyKey(ctx);
+    const result = await mapped(() =>
+      asUser(claims, async (tx) => {
+        await requireRole(tx, body.workspace_id, 'editor', 'schedule uploads');
+        const timeZone = body.time_zone ?? await profileTimeZone(tx);
+        const strategy = body.strategy ?? (body.privacy === 'public' ? 'youtube_scheduled' : 'upload_at_time');
+        const request = { ...body, thumbnail_url: body.thumbnail_url ?? null, time_zone: timeZone, strategy };
+        const fingerprint = await sha256Hex(canonical(request));
+        const [r] = await tx<{ outcome: string; schedule_id: string }[]>`
+          select * from public.create_upload_schedule(${body.workspace_id}, ${body.channel_id}, ${body.video_job_id},
+            ${body.title}, ${body.description}, ${body.tags}::text[], ${body.category_id}, ${body.privacy}, ${body.made_for_kids},
+            ${body.notify_subscribers}, ${request.thumbnail_url}, ${body.publish_at}, ${timeZone}, ${strategy}, ${key}, ${fingerprint})`;
+        if (r.outcome === 'key_conflict') {
+          throw new HttpError(409, 'idempotency_key_reused', 'this Idempotency-Key was used for a different schedule', { schedule_id: r.schedule_id });
+        }
+        return { outcome: r.outcome, schedule: present((await readSchedule(tx, r.schedule_id))!) };
+      })
+    );
+    return json({ schedule: result.schedule, replayed: result.outcome === 'existing' }, result.outcome === 'created' ? 201 : 200);
+  })
+  .on('GET', '/:id', async (ctx) => {
+    const claims = await requireUser(ctx.req);
+    const { id } = parseParams(ctx, IdParams);
+    const answer = await asUser(claims, async (tx) => {
+      const schedule = await visibleSchedule(tx, id, 'viewer', 'see schedules');
+      return { schedule: present(schedule), events: await eventsOf(tx, id) };
+    });
+    return json(answer);
+  })
+  .on('PATCH', '/:id', async (ctx) => {
+    const { version, ...changes } = await parseBody(ctx, UpdateBody);
+    return json({ schedule: await edit(ctx, changes, version) });
+  })
+  .on('POST', '/:id/reschedule', async (ctx) => {
+    const { version, ...changes } = await parseBody(ctx, RescheduleBody);
+    return json({ schedule: await edit(ctx, changes, version) });
+  })
+  .on('POST', '/:id/cancel', async (ctx) => {
+    const claims = await requireUser(ctx.req);
+    const { id } = parseParams(ctx, IdParams);
+    const answer = await mapped(() =>
+      asUser(claims, async (tx) => {
+        await visibleSchedule(tx, id, 'editor', 'cancel schedules');
+        const [r] = await tx<{ outcome: string }[]>`select outcome from public.cancel_upload_schedule(${id})`;
+        return { schedule: present((await readSchedule(tx, id))!), already_canceled: r.outcome === 'already_canceled' };
+      })
+    );
+    return json(answer);
+  })
+  .on('POST', '/:id/publish-now', async (ctx) => {
+    const claims = await requireUser(ctx.req);
+    const { id } = parseParams(ctx, IdParams);
+    const schedule = await mapped(() =>
+      asUser(claims, async (tx) => {
+        await visibleSchedule(tx, id, 'editor', 'publish schedules');
+        await tx`select 1 from public.publish_upload_schedule_now(${id})`;
+        return present((await readSchedule(tx, id))!);
+      })
+    );
+    return json({ schedule });
+  });
+
+export default createHandler(router);

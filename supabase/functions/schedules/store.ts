@@ -1,0 +1,220 @@
+// The worker's reads and writes. Every change is made only while this worker holds the row's
+// lease (lease_owner), and every change of status writes its upload_events row in the same
+// transaction. The atomic steps of an upload (claim, begin, offset, last chunk, video) are SQL
+// functions of the upload_scheduling migration.
+import { asService, type Tx } from '../_shared/db.ts';
+import type { UploadedVideo } from '../_shared/clients/youtube/upload.ts';
+import type { SentMetadata } from './plan.ts';
+
+export type ScheduleStatus = 'scheduled' | 'held' | 'uploading' | 'processing' | 'published' | 'failed' | 'canceled';
+export type WaitingReason = 'quota' | 'upload_limit' | 'reauth_required' | 'retry';
+export type ThumbnailStatus = 'none' | 'pending' | 'set' | 'failed';
+
+export interface ScheduleRow {
+  id: string;
+  workspace_id: string;
+  channel_id: string | null;
+  video_job_id: string | null;
+  title: string;
+  description: string;
+  tags: string[];
+  category_id: string;
+  privacy: 'public' | 'unlisted' | 'private';
+  made_for_kids: boolean;
+  notify_subscribers: boolean;
+  thumbnail_url: string | null;
+  publish_at: Date;
+  time_zone: string;
+  strategy: 'youtube_scheduled' | 'upload_at_time';
+  status: ScheduleStatus;
+  waiting_reason: WaitingReason | null;
+  youtube_video_id: string | null;
+  attempts: number;
+  failures: number;
+  next_attempt_at: Date | null;
+  lease_owner: string | null;
+  upload_total_bytes: number | null;
+  upload_offset: number;
+  upload_started_at: Date | null;
+  final_chunk_at: Date | null;
+  sent_metadata: SentMetadata | null;
+  thumbnail_status: ThumbnailStatus;
+  missed_at: Date | null;
+  version: number;
+}
+
+/** The row is no longer this worker's (lease taken over after expiry) or was canceled. */
+export class LeaseLostError extends Error {
+  constructor(
+    scheduleId: string,
+    readonly canceled = false,
+  ) {
+    super(canceled ? `schedule ${scheduleId} was canceled` : `schedule ${scheduleId} is no longer leased to this worker`);
+    this.name = 'LeaseLostError';
+  }
+}
+
+// bigint columns arrive as strings from postgres.js; the byte counts fit a double easily.
+const COLUMNS = `id, workspace_id, channel_id, video_job_id, title, description, tags, category_id, privacy, made_for_kids,
+  notify_subscribers, thumbnail_url, publish_at, time_zone, strategy, status, waiting_reason, youtube_video_id, attempts,
+  failures, next_attempt_at, lease_owner, upload_total_bytes::float8 as upload_total_bytes, upload_offset::float8 as upload_offset,
+  upload_started_at, final_chunk_at, sent_metadata, thumbnail_status, missed_at, version`;
+
+export async function claimSchedules(workerId: string, max: number, leaseSeconds: number, only: string | null): Promise<ScheduleRow[]> {
+  return await asService((tx) =>
+    tx<ScheduleRow[]>`
+      select ${tx.unsafe(COLUMNS)} from public.claim_upload_schedules(${workerId}, ${max}, ${leaseSeconds}, ${only}::uuid)`
+  );
+}
+
+export async function nextDueAt(): Promise<Date | null> {
+  const [r] = await asService((tx) => tx<{ at: Date | null }[]>`select public.next_upload_due_at() as at`);
+  return r.at;
+}
+
+export async function reread(id: string): Promise<ScheduleRow | null> {
+  const [row] = await asService((tx) => tx<ScheduleRow[]>`select ${tx.unsafe(COLUMNS)} from public.upload_schedules where id = ${id}`);
+  return row ?? null;
+}
+
+export interface Targets {
+  channel: { id: string; workspace_id: string; status: string } | null;
+  job: { id: string; status: string; video_url: string | null } | null;
+}
+
+export async function loadTargets(row: ScheduleRow): Promise<Targets> {
+  return await asService(async (tx) => {
+    const [channel] = row.channel_id
+      ? await tx<NonNullable<Targets['channel']>[]>`select id, workspace_id, status from public.channels where id = ${row.channel_id}`
+      : [];
+    const [job] = row.video_job_id
+      ? await tx<NonNullable<Targets['job']>[]>`
+        select id, status, video_url from public.video_jobs where id = ${row.video_job_id} and workspace_id = ${row.workspace_id}`
+      : [];
+    return { channel: channel ?? null, job: job ?? null };
+  });
+}
+
+export type StepOutcome = 'ok' | 'canceled' | 'lease_lost';
+
+export async function beginUpload(row: ScheduleRow, workerId: string, sessionUri: string, totalBytes: number, sent: SentMetadata, leaseSeconds: number): Promise<string> {
+  const [r] = await asService((tx) =>
+    tx<{ outcome: string }[]>`
+      select public.begin_upload(${row.id}, ${workerId}, ${row.version}, ${sessionUri}, ${totalBytes},
+        ${tx.json(sent as unknown as Parameters<Tx['json']>[0])}, ${leaseSeconds}) as outcome`
+  );
+  return r.outcome;
+}
+
+export async function uploadSession(id: string): Promise<{ uri: string; total: number } | null> {
+  const [r] = await asService((tx) =>
+    tx<{ session_uri: string; total_bytes: number }[]>`select session_uri, total_bytes::float8 as total_bytes from public.upload_session(${id})`
+  );
+  return r ? { uri: r.session_uri, total: r.total_bytes } : null;
+}
+
+export async function saveOffset(id: string, workerId: string, offset: number, leaseSeconds: number): Promise<StepOutcome> {
+  const [r] = await asService((tx) =>
+    tx<{ outcome: StepOutcome }[]>`select public.save_upload_offset(${id}, ${workerId}, ${offset}, ${leaseSeconds}) as outcome`
+  );
+  return r.outcome;
+}
+
+export async function beginFinalChunk(id: string, workerId: string): Promise<StepOutcome> {
+  const [r] = await asService((tx) => tx<{ outcome: StepOutcome }[]>`select public.begin_final_chunk(${id}, ${workerId}) as outcome`);
+  return r.outcome;
+}
+
+export async function recordVideo(id: string, workerId: string, video: UploadedVideo, learntFrom: string): Promise<string> {
+  const [r] = await asService((tx) =>
+    tx<{ outcome: string }[]>`
+      select public.record_uploaded_video(${id}, ${workerId}, ${video.id}, ${video.privacyStatus}, ${learntFrom}) as outcome`
+  );
+  return r.outcome;
+}
+
+export interface EventInput {
+  event: string;
+  details?: Record<string, unknown>;
+}
+
+async function addEvent(tx: Tx, row: Pick<ScheduleRow, 'id' | 'workspace_id'>, workerId: string, from: string, to: string, e: EventInput) {
+  await tx`
+    insert into public.upload_events (workspace_id, schedule_id, event, from_status, to_status, actor_type, actor_label, details)
+    values (${row.workspace_id}, ${row.id}, ${e.event}, ${from}, ${to}, 'worker', ${workerId},
+      ${tx.json((e.details ?? {}) as Parameters<Tx['json']>[0])})`;
+}
+
+export type Release =
+  /** back in the queue (same status), due at `at` */
+  | { to: 'scheduled' | 'uploading' | 'processing'; at: Date; reason: WaitingReason | null; error: string | null; failure: 'count' | 'reset' | 'keep'; thumbnail?: ThumbnailStatus; event?: EventInput }
+  | { to: 'published'; publishedAt: Date; thumbnail?: ThumbnailStatus; event: EventInput }
+  | { to: 'failed'; error: string; thumbnail?: ThumbnailStatus; event: EventInput };
+
+/**
+ * Hands the row back (or finishes it) if this worker still holds it in status `from`; throws
+ * LeaseLostError otherwise. Returns the row as saved.
+ */
+export async function release(row: ScheduleRow, workerId: string, from: ScheduleStatus, r: Release): Promise<void> {
+  await asService(async (tx) => {
+    let saved;
+    if (r.to === 'published') {
+      saved = await tx`
+        update public.upload_schedules set status = 'published', published_at = ${r.publishedAt}, finished_at = now(),
+          next_attempt_at = null, waiting_reason = null, last_error = null, failures = 0, lease_owner = null, lease_expires_at = null,
+          thumbnail_status = coalesce(${r.thumbnail ?? null}, thumbnail_status)
+        where id = ${row.id} and lease_owner = ${workerId} and status = ${from} returning id`;
+    } else if (r.to === 'failed') {
+      saved = await tx`
+        update public.upload_schedules set status = 'failed', finished_at = now(), next_attempt_at = null, waiting_reason = null,
+          last_error = left(${r.error}, 2000), lease_owner = null, lease_expires_at = null,
+          thumbnail_status = coalesce(${r.thumbnail ?? null}, thumbnail_status)
+        where id = ${row.id} and lease_owner = ${workerId} and status = ${from} returning id`;
+    } else {
+      saved = await tx`
+        update public.upload_schedules set status = ${r.to}, next_attempt_at = ${r.at}, waiting_reason = ${r.reason},
+          last_error = left(${r.error}, 2000),
+          failures = case ${r.failure} when 'count' then failures + 1 when 'reset' then 0 else failures end,
+          lease_owner = null, lease_expires_at = null,
+          thumbnail_status = coalesce(${r.thumbnail ?? null}, thumbnail_status)
+        where id = ${row.id} and lease_owner = ${workerId} and status = ${from} returning id`;
+    }
+    if (saved.length === 0) {
+      const [now] = await tx<{ status: string }[]>`select status from public.upload_schedules where id = ${row.id}`;
+      throw new LeaseLostError(row.id, now?.status === 'canceled');
+    }
+    if (r.event) await addEvent(tx, row, workerId, from, r.to, r.event);
+  });
+}
+
+/** A worker that stopped an upload because the schedule was canceled lets go of it. */
+export async function letGo(row: ScheduleRow, workerId: string, offset: number): Promise<void> {
+  await asService(async (tx) => {
+    const released = await tx`
+      update public.upload_schedules set lease_owner = null, lease_expires_at = null
+      where id = ${row.id} and lease_owner = ${workerId} and status = 'canceled' returning id`;
+    if (released.length > 0) await addEvent(tx, row, workerId, 'canceled', 'canceled', { event: 'upload_aborted', details: { upload_offset: offset } });
+  });
+}
+
+/** An event that changes no status (resumed, thumbnail, ...). */
+export async function note(row: ScheduleRow, workerId: string, e: EventInput): Promise<void> {
+  await asService((tx) => addEvent(tx, row, workerId, row.status, row.status, e));
+}
+
+/** A warning or error for the operators: ops.system_logs feeds the admin views and alerting. */
+export async function alert(eventType: string, severity: 'info' | 'warning' | 'error', message: string, context: Record<string, unknown>): Promise<void> {
+  await asService((tx) =>
+    tx`insert into ops.system_logs (event_type, severity, source, message, context)
+       values (${eventType}, ${severity}, 'schedules', ${message}, ${tx.json(context as Parameters<Tx['json']>[0])})`
+  );
+}
+
+export async function nextQuotaReset(): Promise<Date> {
+  const [r] = await asService((tx) => tx<{ at: Date }[]>`select public.next_youtube_quota_reset() as at`);
+  return r.at;
+}
+
+export async function wakeNextWorker(): Promise<void> {
+  await asService((tx) => tx`select public.wake_upload_worker()`);
+}

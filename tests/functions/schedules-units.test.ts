@@ -1,0 +1,243 @@
+// The schedules worker's decisions without a stack: the streaming loop against a scripted
+// session (partial commits, drops, a session that holds every byte without having made the
+// video, stalls, cancel, the time budget), the source reader's reconnects, the upload plan per
+// strategy and time, the check of what YouTube made, and YouTube's way of counting tags.
+import { assertEquals, assertOk } from './assert.ts';
+import assert from 'node:assert/strict';
+import { ChunkInterruptedError, type SessionState, UPLOAD_UNIT, type YouTubeUploader } from '../../supabase/functions/_shared/clients/youtube/upload.ts';
+import { VideoSource } from '../../supabase/functions/_shared/youtube/video-source.ts';
+import { PUBLISH_AT_MARGIN_MS, retryDelaySeconds, type SentMetadata, uploadedAsAsked, uploadPlan, videoResource } from '../../supabase/functions/schedules/plan.ts';
+import { runUpload, UploadStalledError } from '../../supabase/functions/schedules/upload-run.ts';
+import { youtubeTagsLength } from '../../supabase/functions/schedules/validation.ts';
+
+const KiB = 1024;
+
+/** Byte i of the test file. */
+const byteAt = (i: number) => (i * 31 + 7) % 251;
+
+/** A source of `total` bytes served by a fetch that can drop the connection after some bytes. */
+function source(total: number, dropAfter: number[] = []) {
+  const opened: number[] = [];
+  const fakeFetch = (_url: string | URL | Request, init?: RequestInit) => {
+    const range = new Headers(init?.headers).get('range');
+    const from = range ? Number(/bytes=(\d+)-/.exec(range)![1]) : 0;
+    opened.push(from);
+    const cut = dropAfter.shift();
+    let pos = from;
+    const body = new ReadableStream<Uint8Array>({
+      type: 'bytes',
+      pull(c) {
+        if (cut !== undefined && pos - from >= cut) {
+          c.error(new Error('connection reset'));
+          return;
+        }
+        const n = Math.min(64 * KiB, total - pos, cut !== undefined ? from + cut - pos : Infinity);
+        if (n <= 0) {
+          c.close();
+          return;
+        }
+        const chunk = new Uint8Array(n);
+        for (let i = 0; i < n; i++) chunk[i] = byteAt(pos + i);
+        pos += n;
+        c.enqueue(chunk);
+      },
+    });
+    return Promise.resolve(new Response(body, {
+      status: range ? 206 : 200,
+      headers: range
+        ? { 'content-range': `bytes ${from}-${total - 1}/${total}`, 'content-length': String(total - from), 'content-type': 'video/mp4' }
+        : { 'content-length': String(total), 'content-type': 'video/mp4' },
+    }));
+  };
+  return { src: new VideoSource('https://cdn.example.test/v.mp4', { fetch: fakeFetch as typeof fetch, retry: { maxAttempts: 4, baseDelayMs: 1, maxDelayMs: 2, maxRetryAfterMs: 1, timeoutMs: 1000 } }), opened };
+}
+
+type Script = (req: { first: number; bytes: Uint8Array; kept: number }) => SessionState | 'drop' | 'drop-after-body' | null;
+
+/**
+ * A resumable session that checks every byte it is sent against the file and keeps whole
+ * units, answering each PUT as `script` says (default: keep everything sent).
+ */
+function session(total: number, script?: Script, initiallyKept = 0) {
+  let kept = initiallyKept;
+  let complete = false;
+  const log: string[] = [];
+  const uploader = {
+    putChunk(_uri: string, bytes: Uint8Array, first: number, t: number): Promise<SessionState> {
+      assertEquals(t, total);
+      for (let i = 0; i < bytes.length; i++) if (bytes[i] !== byteAt(first + i)) throw new Error(`wrong byte at ${first + i}`);
+      log.push(`put ${first}+${bytes.length}`);
+      const verdict = script?.({ first, bytes, kept }) ?? null;
+      if (verdict === 'drop') {
+        const arrived = Math.floor(bytes.length / 2 / UPLOAD_UNIT) * UPLOAD_UNIT;
+        kept = Math.max(kept, first + arrived);
+        return Promise.reject(new ChunkInterruptedError('connection reset'));
+      }
+      if (verdict === 'drop-after-body') {
+        kept = Math.max(kept, first + bytes.length);
+        return Promise.reject(new ChunkInterruptedError('connection reset after the body'));
+      }
+      if (verdict) return Promise.resolve(verdict);
+      const end = first + bytes.length;
+      if (first > kept) throw new Error(`gap: sent ${first} with ${kept} kept`);
+      if (end === total) {
+        complete = true;
+        return Promise.resolve({ kind: 'complete', video: { id: 'vid1', privacyStatus: 'public', publishAt: null, uploadStatus: 'uploaded' } });
+      }
+      kept = Math.max(kept, Math.floor(end / UPLOAD_UNIT) * UPLOAD_UNIT);
+      return Promise.resolve({ kind: 'incomplete', confirmed: kept });
+    },
+    queryStatus(): Promise<SessionState> {
+      log.push(`status ${kept}`);
+      return Promise.resolve(complete
+        ? { kind: 'complete', video: { id: 'vid1', privacyStatus: 'public', publishAt: null, uploadStatus: 'uploaded' } }
+        : { kind: 'incomplete', confirmed: kept });
+    },
+  };
+  return { uploader: uploader as unknown as YouTubeUploader, log, get kept() { return kept; } };
+}
+
+function progress(onSave?: (offset: number) => 'ok' | 'canceled' | 'lease_lost') {
+  const saved: number[] = [];
+  let finalMarked = 0;
+  return {
+    saved,
+    get finalMarked() {
+      return finalMarked;
+    },
+    saveOffset: (offset: number) => {
+      saved.push(offset);
+      return Promise.resolve(onSave?.(offset) ?? 'ok');
+    },
+    beginFinalChunk: () => {
+      finalMarked++;
+      return Promise.resolve('ok' as const);
+    },
+  };
+}
+
+const noSleep = () => Promise.resolve();
+
+Deno.test('runUpload: a file of several chunks goes out chunk by chunk; each confirmed offset is saved', async () => {
+  const total = 5 * 256 * KiB + 1000;
+  const s = session(total);
+  const p = progress();
+  const { src } = source(total);
+  await src.open(0);
+  const r = await runUpload('uri', total, 0, { uploader: s.uploader, source: src, progress: p, deadline: Infinity, chunkBytes: 512 * KiB, sleep: noSleep });
+  assertEquals(r.kind, 'complete');
+  assertEquals(s.log, [`put 0+${512 * KiB}`, `put ${512 * KiB}+${512 * KiB}`, `put ${1024 * KiB}+${256 * KiB + 1000}`]);
+  assertEquals(p.saved, [512 * KiB, 1024 * KiB]);
+  assertEquals(p.finalMarked, 1);
+  if (r.kind === 'complete') assertEquals(r.learntFrom, 'final_chunk');
+});
+
+Deno.test('runUpload: after a dropped chunk it asks the session and resends only what was not kept, from its buffer', async () => {
+  const total = 4 * 512 * KiB;
+  let dropped = false;
+  const s = session(total, ({ first }) => (first === 512 * KiB && !dropped ? ((dropped = true), 'drop') : null));
+  const { src, opened } = source(total);
+  await src.open(0);
+  const r = await runUpload('uri', total, 0, { uploader: s.uploader, source: src, progress: progress(), deadline: Infinity, chunkBytes: 512 * KiB, sleep: noSleep });
+  assertEquals(r.kind, 'complete');
+  assertOk(s.log.includes(`status ${768 * KiB}`), s.log.join(' | '));
+  assertOk(s.log.includes(`put ${768 * KiB}+${256 * KiB}`), s.log.join(' | '));
+  assertEquals(opened, [0], 'the source was read once, start to end');
+});
+
+Deno.test('runUpload: a session that holds every byte but made no video gets its last unit again and finishes', async () => {
+  const total = 3 * 256 * KiB;
+  let broke = false;
+  const s = session(total, ({ first, bytes }) => (first + bytes.length === total && !broke ? ((broke = true), 'drop-after-body') : null));
+  const p = progress();
+  const { src } = source(total);
+  await src.open(0);
+  const r = await runUpload('uri', total, 0, { uploader: s.uploader, source: src, progress: p, deadline: Infinity, chunkBytes: 512 * KiB, sleep: noSleep });
+  assertEquals(r.kind, 'complete', JSON.stringify(s.log));
+  assertEquals(s.log.slice(-2), [`status ${total}`, `put ${total - 256 * KiB}+${256 * KiB}`]);
+  assertEquals(p.saved.at(-1), total);
+
+  // Resumed by another worker from that state (the status query said every byte is kept): the same.
+  const full = session(total, undefined, total);
+  const { src: src2 } = source(total);
+  await src2.open(total - 256 * KiB);
+  const r2 = await runUpload('uri', total, total, { uploader: full.uploader, source: src2, progress: progress(), deadline: Infinity, chunkBytes: 512 * KiB, sleep: noSleep });
+  assertEquals(r2.kind, 'complete');
+  assertEquals(full.log, [`put ${total - 256 * KiB}+${256 * KiB}`]);
+});
+
+Deno.test('runUpload: a session that never keeps more gives up after the stall limit; a canceled schedule stops at the next save', async () => {
+  const total = 2 * 512 * KiB;
+  const stuck = session(total, () => 'drop');
+  const { src } = source(total);
+  await src.open(0);
+  await assert.rejects(
+    runUpload('uri', total, 0, { uploader: stuck.uploader, source: src, progress: progress(), deadline: Infinity, chunkBytes: 512 * KiB, sleep: noSleep, maxStalls: 3 }),
+    (err: Error) => err instanceof UploadStalledError || /made no progress/.test(err.message),
+  );
+
+  const s = session(total);
+  const { src: src2 } = source(total);
+  await src2.open(0);
+  const r = await runUpload('uri', total, 0, { uploader: s.uploader, source: src2, progress: progress(() => 'canceled'), deadline: Infinity, chunkBytes: 512 * KiB, sleep: noSleep });
+  assertEquals(r.kind, 'canceled');
+  assertEquals(s.log, [`put 0+${512 * KiB}`], 'nothing after the cancel was seen');
+});
+
+Deno.test('runUpload: the time budget stops it at a chunk boundary, only after some progress', async () => {
+  const total = 4 * 256 * KiB;
+  const s = session(total);
+  const { src } = source(total);
+  await src.open(0);
+  const r = await runUpload('uri', total, 0, { uploader: s.uploader, source: src, progress: progress(), deadline: 0, chunkBytes: 256 * KiB, sleep: noSleep });
+  assertEquals(r, { kind: 'yielded', offset: 256 * KiB, bytesSent: 256 * KiB });
+});
+
+Deno.test('VideoSource: a connection that drops mid-file is reopened within the chunk being read, not at the file start', async () => {
+  const total = 1024 * KiB;
+  const { src, opened } = source(total, [700 * KiB, 100 * KiB]);
+  const info = await src.open(0);
+  assertEquals(info, { totalBytes: total, contentType: 'video/mp4' });
+  let buf = new Uint8Array(512 * KiB);
+  for (const start of [0, 512 * KiB]) {
+    buf = await src.fill(buf, 512 * KiB);
+    for (let i = 0; i < buf.length; i++) if (buf[i] !== byteAt(start + i)) throw new Error(`byte ${start + i}`);
+  }
+  assertEquals(opened.length, 3);
+  assertEquals(opened[0], 0);
+  assertOk(opened[1] >= 512 * KiB && opened[1] <= 700 * KiB, String(opened[1]));
+  assertOk(opened[2] >= 512 * KiB && opened[2] <= 800 * KiB, String(opened[2]));
+  await src.close();
+});
+
+Deno.test('uploadPlan: youtube_scheduled schedules at YouTube when there is time, else waits or publishes at once', () => {
+  const now = Date.parse('2026-12-01T12:00:00Z');
+  const at = (ms: number) => new Date(now + ms);
+  assertEquals(uploadPlan({ strategy: 'youtube_scheduled', publish_at: at(3_600_000) }, now), { kind: 'publish_at', publishAt: at(3_600_000) });
+  assertEquals(uploadPlan({ strategy: 'youtube_scheduled', publish_at: at(PUBLISH_AT_MARGIN_MS - 1) }, now), { kind: 'wait', until: at(PUBLISH_AT_MARGIN_MS - 1) });
+  assertEquals(uploadPlan({ strategy: 'youtube_scheduled', publish_at: at(-1) }, now), { kind: 'immediate' });
+  assertEquals(uploadPlan({ strategy: 'upload_at_time', publish_at: at(3_600_000) }, now), { kind: 'wait', until: at(3_600_000) });
+  assertEquals(uploadPlan({ strategy: 'upload_at_time', publish_at: at(0) }, now), { kind: 'immediate' });
+});
+
+Deno.test('videoResource and uploadedAsAsked: what YouTube gets, and noticing an upload locked private', () => {
+  const s = {
+    strategy: 'youtube_scheduled' as const, publish_at: new Date('2026-12-01T18:00:00.123Z'), privacy: 'public' as const, title: 'T',
+    description: 'D', tags: ['a'], category_id: '22', made_for_kids: false, notify_subscribers: true,
+  };
+  const scheduled = videoResource(s, { kind: 'publish_at', publishAt: s.publish_at });
+  assertEquals(scheduled.status, { privacyStatus: 'private', publishAt: '2026-12-01T18:00:00Z', selfDeclaredMadeForKids: false });
+  const now = videoResource({ ...s, privacy: 'unlisted' }, { kind: 'immediate' });
+  assertEquals(now.status, { privacyStatus: 'unlisted', selfDeclaredMadeForKids: false });
+  const sent: SentMetadata = { ...scheduled, notifySubscribers: true };
+  assertEquals(uploadedAsAsked(sent, { id: 'v', privacyStatus: 'private', publishAt: '2026-12-01T18:00:00Z', uploadStatus: 'uploaded' }), null);
+  assertOk(uploadedAsAsked(sent, { id: 'v', privacyStatus: 'private', publishAt: null, uploadStatus: 'uploaded' })?.includes('audit'));
+  assertOk(uploadedAsAsked({ ...now, notifySubscribers: true }, { id: 'v', privacyStatus: 'private', publishAt: null, uploadStatus: 'uploaded' })?.includes('private, not unlisted'));
+});
+
+Deno.test('retry delays and YouTube tag counting', () => {
+  assertEquals([1, 2, 3, 10].map((n) => retryDelaySeconds(n)), [30, 60, 120, 1800]);
+  assertEquals(retryDelaySeconds(1, 90_000), 90);
+  assertEquals(youtubeTagsLength(['tag one', 'two']), 13);
+  assertEquals(youtubeTagsLength([]), 0);
+});

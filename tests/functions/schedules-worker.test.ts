@@ -1,0 +1,260 @@
+// The worker's guarantees when things go wrong around it: a worker killed mid-upload (SIGKILL of a
+// process of its own) is resumed from the offset YouTube confirmed by the next one; a worker that
+// dies between YouTube making the video and our database hearing of it leaves a session that the
+// next worker asks, so the video is recorded and never uploaded twice; workers racing on the same
+// due rows upload each once; a stalled worker whose lease ran out stops when it wakes up; and a
+// time budget pauses an upload at a chunk boundary for the next invocation to resume.
+import postgres from 'postgres';
+import { assertEquals, assertOk } from './assert.ts';
+import {
+  closeEngineDb,
+  createSchedule,
+  driveUntil,
+  eventsOf,
+  makeDue,
+  MiB,
+  processHere,
+  renderSha256,
+  runWorkerFor,
+  scheduleRow,
+  sleep,
+  studio,
+  uploadsOf,
+  withUploadQuota,
+} from './helpers/schedules.ts';
+import { addFault, control } from './helpers/youtube.ts';
+import { callFunction, stack, withDb } from './helpers/users.ts';
+
+const WORKER_PROCESS = new URL('./helpers/schedule-worker-process.ts', import.meta.url).pathname;
+const CONFIG = new URL('../../supabase/functions/deno.json', import.meta.url).pathname;
+
+function workerProcess(scheduleId: string, workerId: string, options: Record<string, unknown>) {
+  return new Deno.Command(Deno.execPath(), {
+    args: ['run', '-A', '--config', CONFIG, WORKER_PROCESS, scheduleId, workerId, JSON.stringify(options)],
+    stdout: 'piped',
+    stderr: 'piped',
+    env: Deno.env.toObject(),
+  }).spawn();
+}
+
+Deno.test('a worker killed mid-upload is resumed from the offset YouTube confirmed by the next worker', async () => {
+  await withUploadQuota(async () => {
+    const s = await studio('sched-kill', 64 * MiB);
+    const made = await createSchedule(s, { strategy: 'upload_at_time' });
+    const slow = await addFault({ match: { method: 'PUT', pathPrefix: '/youtube/upload/youtube/v3/videos' }, latencyMs: 150 });
+    const first = `test:first:${crypto.randomUUID()}`;
+    let killedAt: number;
+    try {
+      await makeDue(made.id, { claimFor: first, leaseSeconds: 4 });
+      const child = workerProcess(made.id, first, { leaseSeconds: 4, chunkBytes: 4 * MiB });
+      for (let i = 0; ; i++) {
+        const row = await scheduleRow(made.id);
+        if (row.upload_offset >= 16 * MiB) {
+          child.kill('SIGKILL');
+          killedAt = row.upload_offset;
+          break;
+        }
+        assertOk(i < 600, `the upload did not get far enough: ${JSON.stringify(row)}`);
+        await sleep(20);
+      }
+      const status = await child.status;
+      assertEquals(status.signal, 'SIGKILL');
+    } finally {
+      await control('DELETE', `faults/${slow}`);
+    }
+    const orphan = await scheduleRow(made.id);
+    assertEquals([orphan.status, orphan.lease_owner], ['uploading', first]);
+    assertOk(orphan.upload_offset < 64 * MiB);
+
+    // Nobody takes it over while the dead worker's lease lasts; afterwards the next worker does.
+    assertEquals((await runWorkerFor(made.id)).schedules, []);
+    await sleep(Math.max(0, orphan.next_attempt_at!.getTime() - Date.now()) + 100);
+    const row = await driveUntil(made.id);
+    assertEquals(row.status, 'published', JSON.stringify(row));
+
+    const uploads = await uploadsOf(s.youtubeChannelId);
+    assertEquals(uploads.length, 1, 'the same session, so one video');
+    assertEquals(uploads[0].size, 64 * MiB);
+    assertEquals(uploads[0].sha256, (await renderSha256(s.render.pid)).sha256);
+    assertOk(uploads[0].statusQueries >= 1);
+    const resumed = (await eventsOf(made.id)).filter((e) => e.event === 'upload_resumed');
+    assertEquals(resumed.length, 1);
+    assertOk(resumed[0].details.from_offset >= killedAt, `resumed at ${resumed[0].details.from_offset}, killed at ${killedAt}`);
+    assertEquals(resumed[0].details.saved_offset, orphan.upload_offset);
+    // Only what was not confirmed is sent again: at most the chunk that was in flight.
+    assertOk(uploads[0].bytesReceived <= 64 * MiB + 4 * MiB, `${uploads[0].bytesReceived} bytes received`);
+  });
+});
+
+Deno.test('a worker that dies after YouTube made the video but before the database heard of it: the next worker records it, no second upload', async () => {
+  await withUploadQuota(async () => {
+    const s = await studio('sched-crash-final', 6 * MiB);
+    const made = await createSchedule(s, { strategy: 'upload_at_time' });
+    const first = `test:first:${crypto.randomUUID()}`;
+    await makeDue(made.id, { claimFor: first, leaseSeconds: 3 });
+    const child = workerProcess(made.id, first, { leaseSeconds: 3, chunkBytes: 4 * MiB, dieAfterLastChunk: true });
+    const status = await child.status;
+    const out = new TextDecoder().decode((await child.output()).stdout);
+    assertEquals(status.code, 137, out);
+    const died = JSON.parse(out.trim().split('\n').filter((l) => l.includes('died_after')).at(-1)!);
+
+    const orphan = await scheduleRow(made.id);
+    assertEquals(orphan.status, 'uploading');
+    assertEquals(orphan.youtube_video_id, null, 'the database never heard of the video');
+    assertOk(orphan.final_chunk_at !== null, 'the last chunk was marked before it went out');
+    // Too late to cancel: the video may exist.
+    const cancel = await s.user.call(`schedules/${made.id}/cancel`, { method: 'POST' });
+    assertEquals(cancel.status, 409);
+    assertEquals(cancel.body.error.code, 'too_late');
+
+    await sleep(Math.max(0, orphan.next_attempt_at!.getTime() - Date.now()) + 100);
+    const row = await driveUntil(made.id);
+    assertEquals(row.status, 'published', JSON.stringify(row));
+    assertEquals(row.youtube_video_id, died.youtube_video_id);
+    const uploads = await uploadsOf(s.youtubeChannelId);
+    assertEquals(uploads.length, 1, 'no second session');
+    assertEquals(uploads[0].videoId, died.youtube_video_id);
+    const uploaded = (await eventsOf(made.id)).filter((e) => e.event === 'uploaded');
+    assertEquals(uploaded.length, 1);
+    assertEquals(uploaded[0].details.learnt_from, 'status_query');
+  });
+});
+
+Deno.test('workers racing on the same due rows: every schedule is uploaded exactly once', async () => {
+  await withUploadQuota(async () => {
+    const s = await studio('sched-race');
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i++) ids.push((await createSchedule(s, { strategy: 'upload_at_time', title: `race ${i}` })).id);
+    await withDb((sql) => sql`update public.upload_schedules set publish_at = now(), next_attempt_at = now() where id = any(${ids}::uuid[])`);
+    // Three workers at once (and whatever pg_cron wakes), each free to take any due row.
+    const reports = await Promise.all([1, 2, 3].map(() =>
+      callFunction(stack.serviceKey, 'schedules/worker', { method: 'POST', body: { claim_budget_ms: 3_000, concurrency: 3 } })
+    ));
+    for (const r of reports) assertEquals(r.status, 200, JSON.stringify(r.body));
+    for (const id of ids) assertEquals((await driveUntil(id)).status, 'published');
+    const taken = reports.flatMap((r) => r.body.schedules.map((o: { schedule_id: string }) => o.schedule_id)).filter((id: string) => ids.includes(id));
+    assertEquals(new Set(taken).size, taken.length, 'no schedule was processed by two workers');
+
+    const uploads = await uploadsOf(s.youtubeChannelId);
+    assertEquals(uploads.length, 12);
+    assertEquals(uploads.filter((u) => u.state === 'complete').length, 12);
+    assertEquals(new Set(uploads.map((u) => u.received.snippet.title)).size, 12);
+    const [{ started }] = await withDb((sql) => sql`
+      select count(*)::int as started from public.upload_events where schedule_id = any(${ids}::uuid[]) and event = 'upload_started'`);
+    assertEquals(started, 12);
+  });
+});
+
+Deno.test('concurrent claims from two connections take disjoint rows; a row whose lease ran out is taken over', async () => {
+  const s = await studio('sched-claims');
+  const ids: string[] = [];
+  for (let i = 0; i < 10; i++) ids.push((await createSchedule(s, { publish_at: '2027-10-01T10:00:00Z' })).id);
+  const a = postgres(stack.dbUrl, { max: 1, onnotice: () => {} });
+  const b = postgres(stack.dbUrl, { max: 1, onnotice: () => {} });
+  try {
+    await a`update public.upload_schedules set next_attempt_at = now() - interval '1 second' where id = any(${ids}::uuid[])`;
+    // Both claim inside open transactions at the same time, as two workers would.
+    const [ra, rb] = await Promise.all([
+      a.begin(async (tx) => {
+        const rows = await tx`select id from public.claim_upload_schedules('worker-a', 6, 60) where id = any(${ids}::uuid[])`;
+        await sleep(300);
+        return rows;
+      }),
+      b.begin(async (tx) => {
+        await sleep(50);
+        return await tx`select id from public.claim_upload_schedules('worker-b', 6, 60) where id = any(${ids}::uuid[])`;
+      }),
+    ]);
+    const mine = (rows: { id: string }[]) => rows.map((r) => r.id).filter((id) => ids.includes(id));
+    const byA = mine(ra as never);
+    const byB = mine(rb as never);
+    assertEquals(byA.filter((id) => byB.includes(id)), []);
+    assertEquals(new Set([...byA, ...byB]).size, 10);
+
+    // worker-a dies; once its lease has run out, worker-c takes its rows (attempt 2).
+    await a`update public.upload_schedules set next_attempt_at = now() - interval '1 second', lease_expires_at = now() - interval '1 second'
+      where id = any(${byA}::uuid[])`;
+    const rc = await a`select id, attempts, lease_owner from public.claim_upload_schedules('worker-c', 20, 60) where id = any(${ids}::uuid[])`;
+    assertEquals(rc.map((r) => r.id).sort(), [...byA].sort());
+    assertOk(rc.every((r) => r.attempts === 2 && r.lease_owner === 'worker-c'));
+    const stale = await a`select public.save_upload_offset(${byA[0]}, 'worker-a', 1) as outcome`;
+    assertEquals(stale[0].outcome, 'lease_lost');
+  } finally {
+    await withDb((sql) => sql`delete from public.upload_schedules where id = any(${ids}::uuid[])`);
+    await a.end();
+    await b.end();
+  }
+});
+
+Deno.test('a stalled worker whose lease ran out: the next one finishes the upload from the session, the stalled one stops', async () => {
+  await withUploadQuota(async () => {
+    const s = await studio('sched-stall', 24 * MiB);
+    const made = await createSchedule(s, { strategy: 'upload_at_time' });
+    const stalled = `test:stalled:${crypto.randomUUID()}`;
+    await makeDue(made.id, { claimFor: stalled, leaseSeconds: 2 });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let paused = false;
+    try {
+      const running = processHere(made.id, stalled, {
+        leaseSeconds: 2,
+        chunkBytes: 4 * MiB,
+        hooks: {
+          // After YouTube confirmed the first chunk the worker hangs (a long GC pause, a frozen VM).
+          afterAnswer: async ({ state }) => {
+            if (!paused && state.kind === 'incomplete' && state.confirmed > 0) {
+              paused = true;
+              await gate;
+            }
+          },
+        },
+      });
+      while (!paused) await sleep(20);
+      const before = await scheduleRow(made.id);
+      await sleep(Math.max(0, before.next_attempt_at!.getTime() - Date.now()) + 100);
+      const row = await driveUntil(made.id);
+      assertEquals(row.status, 'published', JSON.stringify(row));
+      release();
+      const outcome = await running;
+      assertEquals(outcome.result, 'lease_lost', JSON.stringify(outcome));
+    } finally {
+      release?.();
+      await closeEngineDb();
+    }
+    const uploads = await uploadsOf(s.youtubeChannelId);
+    assertEquals(uploads.length, 1);
+    assertEquals(uploads[0].sha256, (await renderSha256(s.render.pid)).sha256);
+    assertEquals((await eventsOf(made.id)).filter((e) => e.event === 'uploaded').length, 1);
+  });
+});
+
+Deno.test('a time budget pauses the upload at a chunk boundary; each next invocation resumes it from the saved session', async () => {
+  await withUploadQuota(async () => {
+    const s = await studio('sched-budget', 40 * MiB);
+    const made = await createSchedule(s, { strategy: 'upload_at_time' });
+    await makeDue(made.id);
+    let invocations = 0;
+    for (;;) {
+      const row = await scheduleRow(made.id);
+      if (['published', 'failed'].includes(row.status)) break;
+      assertOk(invocations < 20, JSON.stringify(row));
+      if (row.next_attempt_at && row.next_attempt_at.getTime() <= Date.now()) {
+        const report = await runWorkerFor(made.id, { time_budget_ms: 1 });
+        if (report.schedules.length > 0) invocations++;
+      } else {
+        await sleep(50);
+      }
+    }
+    const row = await scheduleRow(made.id);
+    assertEquals(row.status, 'published');
+    assertOk(invocations >= 3, `${invocations} invocations`);
+    const events = await eventsOf(made.id);
+    const paused = events.filter((e) => e.event === 'upload_paused').length;
+    const resumed = events.filter((e) => e.event === 'upload_resumed').length;
+    assertOk(paused >= 2, `${paused} pauses`);
+    assertEquals(resumed, paused);
+    const uploads = await uploadsOf(s.youtubeChannelId);
+    assertEquals(uploads.length, 1);
+    assertEquals(uploads[0].sha256, (await renderSha256(s.render.pid)).sha256);
+  });
+});
