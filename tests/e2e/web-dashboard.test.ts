@@ -430,6 +430,15 @@ test('a platform admin sees metrics with charts and health, and acknowledges and
     return ((r.body.alerts as Json[]).find((a) => !a.acknowledged_at) as Json | undefined) ?? null;
   });
 
+  // One unhandled error as the handler wrapper records it: the page lists it with its request id.
+  const errorMarker = `e2e-${crypto.randomUUID()}`;
+  const db = postgres(requiredEnv('SUPABASE_DB_URL'), { max: 1, onnotice: () => {} });
+  try {
+    await db`insert into ops.errors (name, message, operation, request_id) values ('RangeError', 'e2e marker', 'GET demo', ${errorMarker})`;
+  } finally {
+    await db.end();
+  }
+
   const page = await newPage();
   await signInInUi(page, admin, '/admin');
   await page.getByRole('link', { name: 'Admin' }).waitFor();
@@ -440,6 +449,7 @@ test('a platform admin sees metrics with charts and health, and acknowledges and
   assert.equal(await page.locator('figure.chart').count(), 3, 'requests, error rate and p95 charts');
   for (const service of ['database', 'youtube', 'gemini', 'revid']) await page.locator(`tr[data-service="${service}"]`).waitFor();
   await page.getByRole('heading', { name: 'Recent errors' }).waitFor();
+  await page.locator('[data-testid="recent-errors"]').getByText(errorMarker).waitFor();
 
   const item = page.locator(`li[data-alert-id="${alert.id}"]`);
   await item.waitFor();

@@ -11,7 +11,7 @@ const fresh = { 'Cache-Control': 'no-cache' };
 Deno.test('admin-metrics and admin-alerts are for platform admins only', async () => {
   const user = await signUp('ops-not-admin');
   const admin = await createAdmin('ops-admin-guard');
-  for (const path of ['admin-metrics', 'admin-alerts', 'admin-alerts/rules']) {
+  for (const path of ['admin-metrics', 'admin-metrics/errors', 'admin-alerts', 'admin-alerts/rules']) {
     const denied = await user.call(path);
     assertEquals(denied.status, 403, `${path} refuses a normal user`);
     assertEquals(denied.body.error.code, 'forbidden');
@@ -212,4 +212,24 @@ Deno.test('an alert opens once, notifies the webhook once, is acknowledged, reso
     await sql`select pg_advisory_unlock(hashtext('ops.evaluate_alerts'))`;
     await sql.end({ timeout: 5 });
   }
+});
+
+Deno.test('admin-metrics/errors lists the latest unhandled errors with the request id to quote', async () => {
+  const admin = await createAdmin('ops-admin-errors');
+  const marker = `ops-admin-errors-${crypto.randomUUID()}`;
+  await withDb(async (db) => {
+    await db`insert into ops.errors (name, message, operation, request_id) values ('TypeError', ${marker}, 'GET demo', ${marker})`;
+  });
+  const res = await admin.call('admin-metrics/errors?limit=200');
+  assertEquals(res.status, 200);
+  const mine = res.body.errors.find((e: Json) => e.request_id === marker);
+  assertOk(mine, 'the recorded error is listed');
+  assertEquals(mine.name, 'TypeError');
+  assertEquals(mine.operation, 'GET demo');
+  const ids = res.body.errors.map((e: Json) => Number(e.id));
+  assertEquals(ids, [...ids].sort((a, b) => b - a), 'newest first');
+  const page = await admin.call(`admin-metrics/errors?limit=1&before=${mine.id}`);
+  assertEquals(page.status, 200);
+  assertOk(page.body.errors.every((e: Json) => Number(e.id) < Number(mine.id)));
+  assertEquals((await admin.call('admin-metrics/errors?limit=0')).status, 400);
 });

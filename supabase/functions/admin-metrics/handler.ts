@@ -29,11 +29,32 @@ async function metrics(ctx: RouteContext) {
   return json(row.metrics);
 }
 
-const router = new Router('admin-metrics').on(
-  'GET',
-  '/',
-  // requireAdmin runs inside, so a cached answer exists only for an admin and is keyed by them.
-  cached(metrics, { ttlSeconds: 60, scope: () => 'ops:metrics' }),
-);
+const ErrorsQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  before: z.coerce.number().int().positive().optional(),
+});
+
+// The latest unhandled errors, one row each with the request id a user would quote. Stacks are
+// already scrubbed of secrets when recorded; only admins get here.
+async function recentErrors(ctx: RouteContext) {
+  await requireAdmin(ctx.req);
+  const query = parseQuery(ctx, ErrorsQuery);
+  const errors = await sql()`
+    select id::text, at, name, message, operation, request_id, context, stack
+    from ops.errors
+    where ${query.before === undefined ? sql()`true` : sql()`id < ${query.before}`}
+    order by id desc
+    limit ${query.limit}`;
+  return json({ errors });
+}
+
+const router = new Router('admin-metrics')
+  .on(
+    'GET',
+    '/',
+    // requireAdmin runs inside, so a cached answer exists only for an admin and is keyed by them.
+    cached(metrics, { ttlSeconds: 60, scope: () => 'ops:metrics' }),
+  )
+  .on('GET', '/errors', recentErrors);
 
 export default createHandler(router);

@@ -85,6 +85,21 @@ export async function getMetrics(client: FunctionsInvoker, window: MetricsWindow
   return callFunction(client, 'admin-metrics', { query: { window }, schema: Metrics });
 }
 
+export const RecentError = z.object({
+  id: z.string(),
+  at: z.string(),
+  name: z.string(),
+  message: z.string(),
+  operation: z.string(),
+  request_id: z.nullable(z.string()),
+});
+export type RecentError = z.infer<typeof RecentError>;
+
+/** The latest unhandled errors, newest first, each with the request id a user would quote. */
+export async function listRecentErrors(client: FunctionsInvoker, limit = 20): Promise<RecentError[]> {
+  return (await callFunction(client, 'admin-metrics/errors', { query: { limit: String(limit) }, schema: z.object({ errors: z.array(RecentError) }) })).errors;
+}
+
 export async function listAlerts(client: FunctionsInvoker, status: AlertFilter): Promise<Alert[]> {
   return (await callFunction(client, 'admin-alerts', { query: { status }, schema: z.object({ alerts: z.array(Alert) }) })).alerts;
 }

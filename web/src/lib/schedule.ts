@@ -301,7 +301,14 @@ export async function createSchedule(client: FunctionsInvoker, draft: ScheduleDr
   })).schedule;
 }
 
-export async function updateSchedule(client: FunctionsInvoker, id: string, changes: { title?: string; description?: string; privacy?: string; version: number }) {
+export type ScheduleChanges = {
+  title?: string;
+  description?: string;
+  privacy?: string;
+  version: number;
+};
+
+export async function updateSchedule(client: FunctionsInvoker, id: string, changes: ScheduleChanges) {
   return (await callFunction(client, `schedules/${segment(id)}`, { method: 'PATCH', body: updateBody(changes), schema: z.object({ schedule: Schedule }) })).schedule;
 }
 
@@ -310,7 +317,7 @@ export async function updateSchedule(client: FunctionsInvoker, id: string, chang
  * that becomes unlisted or private must switch to uploading at publish time; the function
  * refuses the privacy change otherwise.
  */
-export function updateBody<T extends { privacy?: string }>(changes: T): T & { strategy?: 'upload_at_time' } {
+export function updateBody(changes: ScheduleChanges): ScheduleChanges & { strategy?: 'upload_at_time' } {
   return changes.privacy && changes.privacy !== 'public' ? { ...changes, strategy: 'upload_at_time' } : changes;
 }
 
