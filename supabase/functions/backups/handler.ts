@@ -1,0 +1,83 @@
+// Backups of single workspaces (snapshots taken daily by pg_cron, see the 0900 migration): list
+// the snapshots that cover a workspace, restore a workspace to one (its owner or a platform
+// admin; the database does the restore in one transaction and verifies it against the snapshot's
+// checksums), and take a snapshot on demand (platform admins). Other members get 403, callers who
+// cannot see the workspace 404, as everywhere else.
+import { z } from 'zod';
+import { requireAdmin, requireUser, type Claims } from '../_shared/auth.ts';
+import { asService, asUser } from '../_shared/db.ts';
+import { createHandler } from '../_shared/handler.ts';
+import { HttpError, json, Router } from '../_shared/http.ts';
+import { isPgError } from '../_shared/pg-errors.ts';
+import { parseBody, parseQuery } from '../_shared/request.ts';
+import { requireRole, Uuid } from '../_shared/tenancy.ts';
+
+const SnapshotId = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+const ListQuery = z.strictObject({ workspace_id: Uuid });
+const RestoreBody = z.strictObject({
+  workspace_id: Uuid,
+  snapshot_id: SnapshotId,
+  confirm: z.literal('RESTORE', { message: 'must be "RESTORE" to confirm that current data is replaced' }),
+});
+
+function isAdmin(claims: Claims): boolean {
+  return claims.app_metadata?.role === 'admin';
+}
+
+/** Owners of the workspace and platform admins may manage its backups; 404/403 for the rest. */
+async function requireBackupAccess(claims: Claims, workspaceId: string, action: string): Promise<void> {
+  if (isAdmin(claims)) return;
+  await asUser(claims, (tx) => requireRole(tx, workspaceId, 'owner', action));
+}
+
+interface SnapshotRow {
+  snapshot_id: string;
+  taken_at: Date;
+  tables: number;
+  row_count: string;
+}
+
+const router = new Router('backups')
+  .on('GET', '/snapshots', async (ctx) => {
+    const claims = await requireUser(ctx.req);
+    const { workspace_id } = parseQuery(ctx, ListQuery);
+    await requireBackupAccess(claims, workspace_id, 'see backups');
+    const rows = await asService((tx) => tx<SnapshotRow[]>`
+      select snapshot_id, taken_at, tables, row_count from ops.workspace_snapshots(${workspace_id})`);
+    return json({
+      snapshots: rows.map((r) => ({ ...r, snapshot_id: Number(r.snapshot_id), row_count: Number(r.row_count) })),
+    });
+  })
+  .on('POST', '/snapshots', async ({ req }) => {
+    await requireAdmin(req);
+    const [row] = await asService((tx) => tx<{ id: string }[]>`select ops.take_snapshot('on_demand') as id`);
+    const [backup] = await asService((tx) => tx<{ status: string; details: Record<string, unknown> }[]>`
+      select status, details from ops.backups where id = ${row.id}`);
+    if (backup.status !== 'succeeded') {
+      throw new HttpError(500, 'snapshot_failed', 'the snapshot failed; see ops.system_logs (backup_failed)', {
+        snapshot_id: Number(row.id),
+      });
+    }
+    return json({ snapshot_id: Number(row.id), details: backup.details }, 201);
+  })
+  .on('POST', '/restore', async (ctx) => {
+    const claims = await requireUser(ctx.req);
+    const body = await parseBody(ctx, RestoreBody);
+    await requireBackupAccess(claims, body.workspace_id, 'restore backups');
+    try {
+      const [row] = await asService((tx) => tx<{ result: Record<string, unknown> }[]>`
+        select ops.restore_workspace(${body.snapshot_id}, ${body.workspace_id}) as result`);
+      return json({ restored: row.result });
+    } catch (err) {
+      if (isPgError(err) && err.code === 'P0002') throw new HttpError(404, 'not_found', 'no snapshot of this workspace with that id');
+      if (isPgError(err) && err.code === '23503') {
+        throw new HttpError(409, 'users_missing', 'the snapshot references accounts that were deleted; re-invite them or pick a later snapshot');
+      }
+      if (isPgError(err) && err.code === 'XX001') {
+        throw new HttpError(409, 'verification_failed', 'the restored data did not match the snapshot; nothing was changed');
+      }
+      throw err;
+    }
+  });
+
+export default createHandler(router);

@@ -1,0 +1,146 @@
+-- Backups: snapshot counts and checksums, a disaster drill for one workspace (snapshot, destroy,
+-- restore, compare) that leaves another workspace untouched, a tampered snapshot that is refused
+-- without changing anything, retention, failure logging, and grants.
+begin;
+select plan(28);
+
+select tests.create_user('bk_alice');
+select tests.create_user('bk_bob');
+
+create temp table ws on commit drop as
+select (select w.id from public.workspaces w where w.created_by = tests.get_user_id('bk_alice') and w.personal) as alice,
+       (select w.id from public.workspaces w where w.created_by = tests.get_user_id('bk_bob') and w.personal) as bob;
+select tests.create_fixture_rows((select alice from ws), tests.get_user_id('bk_alice'));
+select tests.create_fixture_rows((select bob from ws), tests.get_user_id('bk_bob'));
+
+-- Every table's rows of one workspace as (table, count, checksum), computed independently of the
+-- snapshot code (row_to_json text, not the snapshot's own expression).
+create temp table fingerprints (label text, tbl text, n bigint, digest text) on commit drop;
+create function pg_temp.fingerprint(label text, workspace uuid) returns void language plpgsql as $$
+declare t record;
+begin
+  for t in select * from ops.backup_tables() loop
+    execute format('insert into fingerprints select $2, $3, count(*), md5(coalesce(string_agg(row_to_json(t)::text, '','' order by row_to_json(t)::text), '''')) from %s t where %s',
+      t.tbl, ops.backup_scope_predicate(t.scope, t.key_column, t.parent, t.parent_key))
+    using workspace, label, t.tbl::text;
+  end loop;
+end $$;
+
+-- Section: snapshot
+create temp table snap on commit drop as select ops.take_snapshot('test') as id;
+
+select is((select status from ops.backups where id = (select id from snap)), 'succeeded', 'the snapshot succeeded');
+select ok((select count(*) from ops.system_logs l where l.event_type = 'backup_created'
+  and (l.context ->> 'backup_id')::bigint = (select id from snap)) = 1, 'backup_created is logged once with the backup id');
+select is(
+  (select s.row_count from ops.snapshot_tables s where s.backup_id = (select id from snap)
+     and s.workspace_id = (select alice from ws) and s.table_name = 'public.videos'),
+  (select count(*) from public.videos v where v.workspace_id = (select alice from ws)),
+  'the snapshot counts a workspace''s videos');
+select is(
+  (select s.checksum from ops.snapshot_tables s where s.backup_id = (select id from snap)
+     and s.workspace_id = (select alice from ws) and s.table_name = 'public.workspace_members'),
+  (select encode(sha256(convert_to(string_agg(m::text, E'\n' order by m::text collate "C"), 'UTF8')), 'hex')
+     from public.workspace_members m where m.workspace_id = (select alice from ws)),
+  'the checksum is sha256 of the ordered row texts');
+select ok(not exists (
+  select 1 from ops.backup_tables() b
+  where not exists (select 1 from ops.snapshot_tables s where s.backup_id = (select id from snap)
+    and s.workspace_id = (select alice from ws) and s.table_name = b.tbl::text)
+    and b.tbl::text in ('public.workspaces', 'public.workspace_members', 'public.channels', 'public.videos',
+      'public.video_metrics', 'public.generated_content')),
+  'the snapshot holds the workspace''s fixture tables');
+select ok((select count(*) from ops.backup_tables() b where b.tbl::text = 'private.channel_credentials') = 1,
+  'private tables tied to a workspace (channel_credentials) are part of the snapshot');
+select ok(exists (select 1 from ops.snapshot_chunks s, jsonb_array_elements(s.rows::jsonb) u
+  where s.backup_id = (select id from snap) and s.table_name = 'auth.users' and (u ->> 'id')::uuid = tests.get_user_id('bk_alice')),
+  'the user list is in the snapshot');
+select ok(not exists (select 1 from ops.snapshot_chunks s, jsonb_array_elements(s.rows::jsonb) u
+  where s.backup_id = (select id from snap) and s.table_name = 'auth.users' and u ? 'encrypted_password'),
+  'the user list holds no password hashes');
+
+-- Section: disaster drill
+select pg_temp.fingerprint('alice_before', (select alice from ws));
+select pg_temp.fingerprint('bob_before', (select bob from ws));
+
+delete from public.workspaces where id = (select alice from ws);
+update public.workspaces set name = 'bob changed after the snapshot' where id = (select bob from ws);
+select pg_temp.fingerprint('bob_changed', (select bob from ws));
+select is((select sum(n) from fingerprints where label = 'alice_before' and tbl <> 'public.workspaces') > 0, true,
+  'the fixture gave alice rows in several tables');
+select is((select count(*) from public.videos where workspace_id = (select alice from ws)), 0::bigint,
+  'the disaster removed alice''s workspace and its rows');
+
+select lives_ok(format('select ops.restore_workspace(%s, %L)', (select id from snap), (select alice from ws)),
+  'restore_workspace brings alice''s workspace back');
+select pg_temp.fingerprint('alice_after', (select alice from ws));
+select set_eq(
+  $$select tbl, n, digest from fingerprints where label = 'alice_after'$$,
+  $$select tbl, n, digest from fingerprints where label = 'alice_before'$$,
+  'every table of the restored workspace equals its state at the snapshot');
+select pg_temp.fingerprint('bob_after', (select bob from ws));
+select set_eq(
+  $$select tbl, n, digest from fingerprints where label = 'bob_after'$$,
+  $$select tbl, n, digest from fingerprints where label = 'bob_changed'$$,
+  'another workspace keeps its post-snapshot changes (untouched by the restore)');
+select ok(exists (select 1 from ops.system_logs l where l.event_type = 'workspace_restored'
+  and l.context ->> 'workspace_id' = (select alice from ws)::text), 'the restore is logged');
+select ok(exists (select 1 from public.workspace_members m where m.workspace_id = (select alice from ws)
+  and m.user_id = tests.get_user_id('bk_alice') and m.role = 'owner'), 'alice is owner again (membership restored)');
+
+-- Section: tampered snapshot
+delete from public.videos where workspace_id = (select alice from ws);
+delete from fingerprints where label = 'alice_damaged';
+select pg_temp.fingerprint('alice_damaged', (select alice from ws));
+update ops.snapshot_chunks s set rows = jsonb_set(s.rows::jsonb, '{0,title}', '"tampered"')::json
+where s.backup_id = (select id from snap) and s.workspace_id = (select alice from ws) and s.table_name = 'public.videos';
+select throws_like(format('select ops.restore_workspace(%s, %L)', (select id from snap), (select alice from ws)),
+  '%failed verification on public.videos%', 'a tampered snapshot fails verification');
+delete from fingerprints where label = 'alice_now';
+select pg_temp.fingerprint('alice_now', (select alice from ws));
+select set_eq(
+  $$select tbl, n, digest from fingerprints where label = 'alice_now'$$,
+  $$select tbl, n, digest from fingerprints where label = 'alice_damaged'$$,
+  'a refused restore changes nothing');
+select throws_like(format('select ops.restore_workspace(%s, %L)', (select id from snap), gen_random_uuid()),
+  '%does not cover workspace%', 'a workspace the snapshot does not cover is refused');
+
+-- Section: failure and retention
+create table public.bk_later (id int primary key, workspace_id uuid not null references public.workspaces (id));
+insert into public.bk_later values (1, (select alice from ws));
+create temp table later_snap on commit drop as select ops.take_snapshot('test') as id;
+select ok(exists (select 1 from ops.snapshot_tables where backup_id = (select id from later_snap)
+  and table_name = 'public.bk_later' and workspace_id = (select alice from ws) and row_count = 1),
+  'a tenant table added later is snapshotted without code changes');
+drop table public.bk_later;
+
+-- a snapshot that cannot be stored is recorded as failed and logged, not raised
+alter table ops.snapshot_tables add constraint bk_refuse_videos check (table_name <> 'public.videos') not valid;
+create temp table failed_snap on commit drop as select ops.take_snapshot('test') as id;
+alter table ops.snapshot_tables drop constraint bk_refuse_videos;
+select is((select status from ops.backups where id = (select id from failed_snap)), 'failed', 'a failing snapshot is recorded as failed');
+select ok(exists (select 1 from ops.system_logs l where l.event_type = 'backup_failed' and l.severity = 'error'
+  and (l.context ->> 'backup_id')::bigint = (select id from failed_snap) and l.message like '%bk_refuse_videos%'),
+  'backup_failed is logged with the error');
+select is((select count(*) from ops.snapshot_tables where backup_id = (select id from failed_snap)), 0::bigint,
+  'a failed snapshot keeps no partial rows');
+
+update ops.backup_settings set keep_daily = 2, keep_weekly = 0;
+insert into ops.backups (kind, status, started_at, finished_at)
+select 'snapshot', 'succeeded', now() - make_interval(days => d), now() - make_interval(days => d)
+from generate_series(1, 5) d;
+select ops.apply_backup_retention();
+select is((select count(*) from ops.backups where kind = 'snapshot' and status = 'succeeded'), 2::bigint,
+  'retention keeps the newest snapshot of the last keep_daily days');
+
+-- Section: grants
+select ok(not has_function_privilege(r, 'ops.restore_workspace(bigint, uuid)', 'EXECUTE'), format('%s cannot restore', r))
+from unnest(array['anon', 'authenticated']) r;
+select ok(not has_function_privilege('authenticated', 'ops.take_snapshot(text)', 'EXECUTE'), 'authenticated cannot snapshot');
+select ok(has_function_privilege('service_role', 'ops.restore_workspace(bigint, uuid)', 'EXECUTE'), 'service_role can restore');
+
+select is((select command from cron.job where jobname = 'daily-backup' and schedule = '0 2 * * *'),
+  'select ops.take_snapshot(''cron'')', 'pg_cron takes the snapshot daily at 02:00 UTC');
+
+select * from finish();
+rollback;

@@ -1,0 +1,68 @@
+// The backups function: an owner restores their workspace to a snapshot (data back, other
+// workspaces untouched), a viewer gets 403, a stranger 404, admins take snapshots on demand and
+// may restore any workspace; a restore needs confirm: "RESTORE".
+import { assertEquals, assertOk } from './assert.ts';
+import { addMember, createWorkspace, failedPaths, signUp, withDb } from './helpers/users.ts';
+import { createAdmin } from './helpers/ops.ts';
+
+async function workspaceName(id: string): Promise<string | undefined> {
+  return await withDb(async (sql) => (await sql<{ name: string }[]>`select name from public.workspaces where id = ${id}`)[0]?.name);
+}
+
+async function memberCount(id: string): Promise<number> {
+  return await withDb(async (sql) =>
+    Number((await sql<{ n: string }[]>`select count(*) as n from public.workspace_members where workspace_id = ${id}`)[0].n));
+}
+
+Deno.test('an owner restores a workspace through the function; viewers 403, strangers 404', async () => {
+  const owner = await signUp('bk-owner');
+  const viewer = await signUp('bk-viewer');
+  const stranger = await signUp('bk-stranger');
+  const admin = await createAdmin('bk-admin');
+  const team = await createWorkspace(owner, 'Backup team');
+  const other = await createWorkspace(stranger, 'Untouched team');
+  await addMember(owner, team, viewer, 'viewer');
+
+  assertEquals((await owner.call('backups/snapshots', { method: 'POST', body: {} })).status, 403, 'only admins snapshot on demand');
+  const taken = await admin.call('backups/snapshots', { method: 'POST', body: {} });
+  assertEquals(taken.status, 201, JSON.stringify(taken.body));
+  const snapshotId: number = taken.body.snapshot_id;
+
+  const listed = await owner.call(`backups/snapshots?workspace_id=${team}`);
+  assertEquals(listed.status, 200);
+  const mine = listed.body.snapshots.find((s: { snapshot_id: number }) => s.snapshot_id === snapshotId);
+  assertOk(mine, 'the new snapshot covers the workspace');
+  assertEquals(mine.row_count >= 3, true, 'workspace, two memberships and the invitation at least');
+  assertEquals((await viewer.call(`backups/snapshots?workspace_id=${team}`)).status, 403);
+  assertEquals((await stranger.call(`backups/snapshots?workspace_id=${team}`)).status, 404);
+
+  // the disaster: the workspace is renamed and loses its viewer; the other team changes too
+  await withDb(async (sql) => {
+    await sql`update public.workspaces set name = 'wrecked' where id = ${team}`;
+    await sql`delete from public.workspace_members where workspace_id = ${team} and role = 'viewer'`;
+    await sql`update public.workspaces set name = 'Changed after the snapshot' where id = ${other}`;
+  });
+
+  const restore = { workspace_id: team, snapshot_id: snapshotId, confirm: 'RESTORE' };
+  const unconfirmed = await owner.call('backups/restore', { method: 'POST', body: { ...restore, confirm: 'yes' } });
+  assertEquals(unconfirmed.status, 400);
+  assertEquals(failedPaths(unconfirmed), ['confirm']);
+  assertEquals((await stranger.call('backups/restore', { method: 'POST', body: restore })).status, 404);
+  assertEquals((await stranger.call('backups/restore', { method: 'POST', body: { ...restore, workspace_id: other, snapshot_id: 0 } })).status, 400);
+  assertEquals(await workspaceName(team), 'wrecked', 'refused restores changed nothing');
+
+  const restored = await owner.call('backups/restore', { method: 'POST', body: restore });
+  assertEquals(restored.status, 200, JSON.stringify(restored.body));
+  assertEquals(restored.body.restored.tables['public.workspace_members'], 2);
+  assertEquals(await workspaceName(team), 'Backup team');
+  assertEquals(await memberCount(team), 2, 'the viewer is a member again');
+  assertEquals(await workspaceName(other), 'Changed after the snapshot', 'another workspace is untouched');
+
+  // the viewer is back, still a viewer: 403 on restore
+  const asViewer = await viewer.call('backups/restore', { method: 'POST', body: restore });
+  assertEquals(asViewer.status, 403);
+
+  // an admin may restore any workspace; a snapshot id that does not exist is 404
+  assertEquals((await admin.call('backups/restore', { method: 'POST', body: restore })).status, 200);
+  assertEquals((await admin.call('backups/restore', { method: 'POST', body: { ...restore, snapshot_id: 999999999 } })).status, 404);
+});
