@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { profile, ROOT, type Profile } from '../local/profile.ts';
 import { initCluster, startCluster } from '../local/stack/cluster.ts';
 import { applyPlatformSql, runMigrations } from '../local/stack/db-setup.ts';
+import { startStack } from '../local/stack/lifecycle.ts';
 
 export function benchProfile(): Profile {
   process.env.CCE_PORT_BASE ??= '53321';
@@ -49,4 +50,28 @@ export function writeResult(name: string, result: Record<string, unknown>) {
   writeFileSync(file, JSON.stringify({ benchmark: name, at: new Date().toISOString(), ...result }, null, 2) + '\n');
   console.log(JSON.stringify(result, null, 2));
   console.log(`→ ${file}`);
+}
+
+/**
+ * The stack a benchmark runs against: the one named by the environment (a loaded stack.env), or
+ * its own `bench` stack, started now and stopped by `stop()`.
+ */
+export async function benchStack(): Promise<{ env: Record<string, string | undefined>; stop(): Promise<void> }> {
+  const given = process.env;
+  if (given.SUPABASE_URL && given.SUPABASE_DB_URL && given.LOCAL_FAKES_URL) return { env: given, stop: async () => {} };
+  const started = await startStack(benchProfile(), { echo: false, onFatal: (r) => console.error(r) });
+  return { env: started.env, stop: () => started.stop() };
+}
+
+/** A call to the fakes' control API (`/_control/<path>`); fails loudly on anything but 2xx. */
+export function fakesControl(fakesUrl: string) {
+  return async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${fakesUrl}/_control/${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (res.status >= 300) throw new Error(`fake ${method} ${path}: ${res.status} ${await res.text()}`);
+    return await res.json();
+  };
 }

@@ -9,32 +9,18 @@
 // Uses the stack named by SUPABASE_URL / SUPABASE_DB_URL / LOCAL_FAKES_URL when they are set
 // (e.g. `set -a; . .local/<profile>/stack.env`), otherwise starts the "bench" profile's stack.
 import postgres from 'postgres';
-import { startStack, type StartedStack } from '../local/stack/lifecycle.ts';
-import { benchProfile, stats, writeResult } from './lib.ts';
+import { benchStack, fakesControl, stats, writeResult } from './lib.ts';
 
 const SCHEDULES = Number(process.env.BENCH_SCHEDULES ?? 1000);
 const CHANNELS = Number(process.env.BENCH_CHANNELS ?? 10);
 const VIDEO_BYTES = Number(process.env.BENCH_VIDEO_BYTES ?? 256 * 1024);
 const TIMEOUT_MS = 6 * 60_000;
 
-let started: StartedStack | undefined;
-let env: Record<string, string | undefined> = process.env;
-if (!env.SUPABASE_URL || !env.SUPABASE_DB_URL || !env.LOCAL_FAKES_URL) {
-  started = await startStack(benchProfile(), { echo: false, onFatal: (r) => console.error(r) });
-  env = started.env;
-}
+const started = await benchStack();
+const env = started.env;
 const fakes = env.LOCAL_FAKES_URL!;
 const sql = postgres(env.SUPABASE_DB_URL!, { max: 2, onnotice: () => {} });
-
-async function control(method: string, path: string, body?: unknown) {
-  const res = await fetch(`${fakes}/_control/${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (res.status >= 300) throw new Error(`fake ${method} ${path}: ${res.status} ${await res.text()}`);
-  return await res.json();
-}
+const control = fakesControl(fakes);
 
 const [{ budget }] = await sql`select units as budget from private.youtube_daily_budget`;
 const fakeQuota = await control('GET', 'youtube/quota');
@@ -140,5 +126,5 @@ try {
   await sql`update private.youtube_daily_budget set units = ${budget}`;
   await control('POST', 'youtube/quota', { dailyLimit: fakeQuota.dailyLimit });
   await sql.end();
-  await started?.stop();
+  await started.stop();
 }

@@ -10,31 +10,17 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import postgres from 'postgres';
 import { ROOT } from '../local/profile.ts';
-import { startStack, type StartedStack } from '../local/stack/lifecycle.ts';
 import { denoBin } from '../local/stack/services.ts';
-import { benchProfile, writeResult } from './lib.ts';
+import { benchStack, fakesControl, writeResult } from './lib.ts';
 
 const VIDEO_BYTES = Number(process.env.BENCH_VIDEO_BYTES ?? 500 * 1024 * 1024);
 const TARGET_MB = 150;
 
-let started: StartedStack | undefined;
-let env: Record<string, string | undefined> = process.env;
-if (!env.SUPABASE_URL || !env.SUPABASE_DB_URL || !env.LOCAL_FAKES_URL) {
-  started = await startStack(benchProfile(), { echo: false, onFatal: (r) => console.error(r) });
-  env = started.env;
-}
+const started = await benchStack();
+const env = started.env;
 const fakes = env.LOCAL_FAKES_URL!;
 const sql = postgres(env.SUPABASE_DB_URL!, { max: 2, onnotice: () => {} });
-
-async function control(method: string, path: string, body?: unknown) {
-  const res = await fetch(`${fakes}/_control/${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (res.status >= 300) throw new Error(`fake ${method} ${path}: ${res.status} ${await res.text()}`);
-  return await res.json();
-}
+const control = fakesControl(fakes);
 
 function rssKb(pid: number): number | null {
   try {
@@ -128,5 +114,5 @@ try {
   await sql`update private.youtube_daily_budget set units = ${budget}`;
   await control('POST', 'youtube/quota', { dailyLimit: fakeQuota.dailyLimit });
   await sql.end();
-  await started?.stop();
+  await started.stop();
 }

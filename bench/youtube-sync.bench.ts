@@ -6,31 +6,17 @@
 // Uses the stack named by SUPABASE_URL / SUPABASE_DB_URL / LOCAL_FAKES_URL when they are set
 // (e.g. `set -a; . .local/<profile>/stack.env`), otherwise starts the "bench" profile's stack.
 import postgres from 'postgres';
-import { startStack, type StartedStack } from '../local/stack/lifecycle.ts';
-import { benchProfile, writeResult } from './lib.ts';
+import { benchStack, fakesControl, writeResult } from './lib.ts';
 
 const VIDEOS = Number(process.env.BENCH_VIDEOS ?? 5000);
 const SEED = `bench-sync-${VIDEOS}`;
 const PAGE = 50;
 
-let started: StartedStack | undefined;
-let env: Record<string, string | undefined> = process.env;
-if (!env.SUPABASE_URL || !env.SUPABASE_DB_URL || !env.LOCAL_FAKES_URL) {
-  started = await startStack(benchProfile(), { echo: false, onFatal: (r) => console.error(r) });
-  env = started.env;
-}
+const started = await benchStack();
+const env = started.env;
 const fakes = env.LOCAL_FAKES_URL!;
 const sql = postgres(env.SUPABASE_DB_URL!, { max: 2, onnotice: () => {} });
-
-async function control(method: string, path: string, body?: unknown) {
-  const res = await fetch(`${fakes}/_control/${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (res.status >= 300) throw new Error(`fake ${method} ${path}: ${res.status} ${await res.text()}`);
-  return await res.json();
-}
+const control = fakesControl(fakes);
 
 /** Calls the worker for the run until it has finished; returns the run row. */
 async function driveRun(runId: string) {
@@ -117,5 +103,5 @@ try {
   await sql`delete from auth.users where id = ${user.id}`;
 } finally {
   await sql.end();
-  await started?.stop();
+  await started.stop();
 }
