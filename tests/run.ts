@@ -56,6 +56,27 @@ function counted(suite: string, code: number, counts: Counts | null): Counts {
   return counts;
 }
 
+/**
+ * The suites share one stack, and with it one YouTube quota day: our budget and the fake
+ * project's. Uploads cost 1,600 units each, so the realistic 10,000 would be spent by the first
+ * upload suite and fail every later one. The test stack gets a large budget instead; tests of
+ * quota exhaustion set their own budget relative to what is used and restore it afterwards.
+ */
+async function roomyYoutubeQuota(env: Record<string, string>) {
+  const sql = postgres(env.SUPABASE_DB_URL, { max: 1, onnotice: () => {} });
+  try {
+    await sql`update private.youtube_daily_budget set units = 100000000`;
+  } finally {
+    await sql.end();
+  }
+  const res = await fetch(`${env.LOCAL_FAKES_URL}/_control/youtube/quota`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ dailyLimit: 100_000_000 }),
+  });
+  if (!res.ok) throw new Error(`could not raise the fake's YouTube quota: ${res.status}`);
+}
+
 const check = (code: number): Counts => ({ passed: code === 0 ? 1 : 0, failed: code === 0 ? 0 : 1, skipped: 0 });
 
 let total: Counts = { passed: 0, failed: 0, skipped: 0 };
@@ -100,6 +121,7 @@ try {
       onFatal: (reason) => console.error(`✖ test stack: ${reason}`),
     });
     console.log(`✔ test stack up in ${stack.timings.services} ms (${JSON.stringify(stack.timings)})`);
+    await roomyYoutubeQuota(stack.env);
   }
   const env = stack?.env ?? {};
 
