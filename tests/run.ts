@@ -59,22 +59,19 @@ function counted(suite: string, code: number, counts: Counts | null): Counts {
 /**
  * The suites share one stack, and with it one YouTube quota day: our budget and the fake
  * project's. Uploads cost 1,600 units each, so the realistic 10,000 would be spent by the first
- * upload suite and fail every later one. The test stack gets a large budget instead; tests of
- * quota exhaustion set their own budget relative to what is used and restore it afterwards.
+ * upload suite and fail every later one. The test stack gets a large budget instead (the fake's
+ * from its environment, so that resetting the fakes keeps it); tests of quota exhaustion set
+ * their own budget relative to what is used and restore it afterwards.
  */
+const ROOMY_QUOTA = 100_000_000;
+
 async function roomyYoutubeQuota(env: Record<string, string>) {
   const sql = postgres(env.SUPABASE_DB_URL, { max: 1, onnotice: () => {} });
   try {
-    await sql`update private.youtube_daily_budget set units = 100000000`;
+    await sql`update private.youtube_daily_budget set units = ${ROOMY_QUOTA}`;
   } finally {
     await sql.end();
   }
-  const res = await fetch(`${env.LOCAL_FAKES_URL}/_control/youtube/quota`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ dailyLimit: 100_000_000 }),
-  });
-  if (!res.ok) throw new Error(`could not raise the fake's YouTube quota: ${res.status}`);
 }
 
 const check = (code: number): Counts => ({ passed: code === 0 ? 1 : 0, failed: code === 0 ? 0 : 1, skipped: 0 });
@@ -116,12 +113,13 @@ try {
     console.log(`\n━━ starting the isolated test stack (${p.dataRoot})`);
     await stopLeftStack(p);
     rmSync(p.dataRoot, { recursive: true, force: true });
+    // The fakes inherit this; see roomyYoutubeQuota.
+    process.env.FAKE_YOUTUBE_DAILY_QUOTA = String(ROOMY_QUOTA);
     stack = await startStack(p, {
       echo: false,
       onFatal: (reason) => console.error(`✖ test stack: ${reason}`),
     });
     console.log(`✔ test stack up in ${stack.timings.services} ms (${JSON.stringify(stack.timings)})`);
-    await roomyYoutubeQuota(stack.env);
   }
   const env = stack?.env ?? {};
 
@@ -142,6 +140,8 @@ try {
     const r = await nodeTest('unit', unitFiles, env);
     total = add(total, counted('unit (node)', r.code, parseNodeTap(r.output)));
   }
+  // After pgTAP, whose tests reason about the real default budget.
+  if (stack) await roomyYoutubeQuota(stack.env);
   const fnFiles = files('tests/functions', '.test.ts');
   if (wants('functions') && fnFiles.length) {
     const r = await run('functions', denoBin(), ['test', '--allow-all', '--no-prompt', '--config', 'supabase/functions/deno.json', ...fnFiles], env);

@@ -17,7 +17,16 @@ export const QUOTA_COSTS: Record<string, number> = {
   'playlistItems.insert': 50,
 };
 
-export const DEFAULT_DAILY_LIMIT = 10_000;
+// Google's default project budget; a test stack whose suites share one quota day may start the
+// fakes with a larger one (FAKE_YOUTUBE_DAILY_QUOTA), which `/_control/reset` then keeps.
+export const DEFAULT_DAILY_LIMIT = dailyLimitFromEnv(process.env.FAKE_YOUTUBE_DAILY_QUOTA);
+
+function dailyLimitFromEnv(value: string | undefined): number {
+  if (value === undefined || value === '') return 10_000;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`FAKE_YOUTUBE_DAILY_QUOTA must be a whole number of units, not "${value}"`);
+  return n;
+}
 
 export class QuotaLedger {
   dailyLimit = DEFAULT_DAILY_LIMIT;
