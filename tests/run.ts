@@ -113,9 +113,10 @@ try {
     console.log(`\n━━ starting the isolated test stack (${p.dataRoot})`);
     await stopLeftStack(p);
     rmSync(p.dataRoot, { recursive: true, force: true });
-    // The fakes inherit this; see roomyYoutubeQuota.
-    process.env.FAKE_YOUTUBE_DAILY_QUOTA = String(ROOMY_QUOTA);
     stack = await startStack(p, {
+      // For the fakes process only (see roomyYoutubeQuota); in-process fakes of unit tests keep
+      // Google's default.
+      serviceEnv: { FAKE_YOUTUBE_DAILY_QUOTA: String(ROOMY_QUOTA) },
       echo: false,
       onFatal: (reason) => console.error(`✖ test stack: ${reason}`),
     });

@@ -61,7 +61,14 @@ async function assertPortsFree(p: Profile, only?: string[]) {
   }
 }
 
-export async function startStack(p: Profile, opts: { echo?: boolean; onFatal: (reason: string) => void }): Promise<StartedStack> {
+export interface StartOptions {
+  echo?: boolean;
+  onFatal: (reason: string) => void;
+  /** Extra variables for the stack's processes only (not in the returned env). */
+  serviceEnv?: Record<string, string>;
+}
+
+export async function startStack(p: Profile, opts: StartOptions): Promise<StartedStack> {
   const timings: Record<string, number> = {};
   const t0 = performance.now();
   const mark = (k: string) => (timings[k] = Math.round(performance.now() - t0));
@@ -97,7 +104,7 @@ export async function startStack(p: Profile, opts: { echo?: boolean; onFatal: (r
   // is stopped); after start-up the caller decides what a fatal error means.
   let startupFatal: string | null = null;
   let started = false;
-  const supervisor = new Supervisor(p, env, (reason) => (started ? opts.onFatal(reason) : (startupFatal = reason)), opts.echo !== false);
+  const supervisor = new Supervisor(p, { ...env, ...opts.serviceEnv }, (reason) => (started ? opts.onFatal(reason) : (startupFatal = reason)), opts.echo !== false);
   const specs = services(p);
   try {
     for (const spec of specs) supervisor.start(spec);
