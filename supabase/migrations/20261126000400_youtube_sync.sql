@@ -97,13 +97,36 @@ $$;
 
 -- Section: functions (sync queue)
 
--- Calls the worker through pg_net (sent after commit) when a run is due; a no-op otherwise, so
--- the every-minute job costs one index probe when there is nothing to do.
-create function private.wake_youtube_sync_worker() returns bigint
+-- POSTs `{}` to a worker route of an edge function as the service role, through pg_net (sent
+-- after commit), with the project URL and service key from Vault. Every worker wake-up of later
+-- migrations (renders, uploads) goes through here. Returns the pg_net request id, or null (with a
+-- warning) when the Vault secrets are missing.
+create function private.post_to_worker(function_path text, timeout_milliseconds integer)
+returns bigint
 language plpgsql volatile security definer set search_path = '' as $$
 declare
   project_url text;
   service_key text;
+begin
+  select s.decrypted_secret into project_url from vault.decrypted_secrets s where s.name = 'project_url';
+  select s.decrypted_secret into service_key from vault.decrypted_secrets s where s.name = 'service_role_key';
+  if project_url is null or service_key is null then
+    raise warning '%: vault secrets project_url and service_role_key are needed to wake the worker', function_path;
+    return null;
+  end if;
+  return net.http_post(
+    url := rtrim(project_url, '/') || '/functions/v1/' || function_path,
+    headers := jsonb_build_object('Authorization', 'Bearer ' || service_key, 'Content-Type', 'application/json'),
+    body := '{}'::jsonb,
+    timeout_milliseconds := post_to_worker.timeout_milliseconds
+  );
+end
+$$;
+
+-- Calls the worker when a run is due; a no-op otherwise, so the every-minute job costs one index
+-- probe when there is nothing to do.
+create function private.wake_youtube_sync_worker() returns bigint
+language plpgsql volatile security definer set search_path = '' as $$
 begin
   if not exists (
     select 1 from public.sync_runs r
@@ -111,19 +134,8 @@ begin
   ) then
     return null;
   end if;
-  select s.decrypted_secret into project_url from vault.decrypted_secrets s where s.name = 'project_url';
-  select s.decrypted_secret into service_key from vault.decrypted_secrets s where s.name = 'service_role_key';
-  if project_url is null or service_key is null then
-    raise warning 'youtube sync: vault secrets project_url and service_role_key are needed to wake the worker';
-    return null;
-  end if;
-  return net.http_post(
-    url := rtrim(project_url, '/') || '/functions/v1/youtube-sync/worker',
-    headers := jsonb_build_object('Authorization', 'Bearer ' || service_key, 'Content-Type', 'application/json'),
-    body := '{}'::jsonb,
-    -- the worker answers after its time budget (about 50 s)
-    timeout_milliseconds := 60000
-  );
+  -- the worker answers after its time budget (about 50 s)
+  return private.post_to_worker('youtube-sync/worker', 60000);
 end
 $$;
 
@@ -318,6 +330,7 @@ select cron.schedule('youtube-sync-wake', '* * * * *', $$select private.wake_you
 revoke all on private.youtube_oauth_states from public, anon, authenticated, service_role;
 
 revoke all on function
+  private.post_to_worker(text, integer),
   private.wake_youtube_sync_worker(),
   private.enqueue_sync_run(uuid, uuid, text, uuid),
   private.queue_daily_youtube_syncs()

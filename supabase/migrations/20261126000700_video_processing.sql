@@ -441,13 +441,10 @@ language sql stable security definer set search_path = '' as $$
   select j.webhook_secret_hash from public.video_jobs j where j.id = video_job_webhook_secret_hash.job_id
 $$;
 
--- Calls the render-video worker through pg_net (sent after commit) when a job is due; a no-op
+-- Calls the render-video worker (private.post_to_worker) when a job is due; a no-op
 -- otherwise, so the every-minute job costs two index probes when there is nothing to do.
 create function private.wake_render_video_worker() returns bigint
 language plpgsql volatile security definer set search_path = '' as $$
-declare
-  project_url text;
-  service_key text;
 begin
   if not exists (
       select 1 from public.video_jobs j
@@ -457,19 +454,8 @@ begin
       where j.status in ('queued', 'submitted', 'rendering') and j.give_up_at <= now()) then
     return null;
   end if;
-  select s.decrypted_secret into project_url from vault.decrypted_secrets s where s.name = 'project_url';
-  select s.decrypted_secret into service_key from vault.decrypted_secrets s where s.name = 'service_role_key';
-  if project_url is null or service_key is null then
-    raise warning 'render-video: vault secrets project_url and service_role_key are needed to wake the worker';
-    return null;
-  end if;
-  return net.http_post(
-    url := rtrim(project_url, '/') || '/functions/v1/render-video/worker',
-    headers := jsonb_build_object('Authorization', 'Bearer ' || service_key, 'Content-Type', 'application/json'),
-    body := '{}'::jsonb,
-    -- the worker answers after its time budget (about 25 s)
-    timeout_milliseconds := 60000
-  );
+  -- the worker answers after its time budget (about 25 s)
+  return private.post_to_worker('render-video/worker', 60000);
 end
 $$;
 

@@ -320,8 +320,6 @@ language plpgsql volatile security definer set search_path = '' as $$
 declare
   due integer;
   workers integer;
-  project_url text;
-  service_key text;
 begin
   select count(*) into due from (
     select 1 from public.upload_schedules s
@@ -331,21 +329,12 @@ begin
   if due = 0 then
     return 0;
   end if;
-  select s.decrypted_secret into project_url from vault.decrypted_secrets s where s.name = 'project_url';
-  select s.decrypted_secret into service_key from vault.decrypted_secrets s where s.name = 'service_role_key';
-  if project_url is null or service_key is null then
-    raise warning 'schedules: vault secrets project_url and service_role_key are needed to wake the worker';
-    return 0;
-  end if;
   workers := least(max_workers, greatest(1, ceil(due / 200.0)::integer));
   for i in 1..workers loop
-    perform net.http_post(
-      url := rtrim(project_url, '/') || '/functions/v1/schedules/worker',
-      headers := jsonb_build_object('Authorization', 'Bearer ' || service_key, 'Content-Type', 'application/json'),
-      body := '{}'::jsonb,
-      -- a worker answers after its time budget: about a minute, two while an upload finishes
-      timeout_milliseconds := 150000
-    );
+    -- a worker answers after its time budget: about a minute, two while an upload finishes
+    if private.post_to_worker('schedules/worker', 150000) is null then
+      return 0; -- Vault secrets missing (warned)
+    end if;
   end loop;
   return workers;
 end
