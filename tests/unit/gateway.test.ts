@@ -4,6 +4,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
+import { createJwtCheck } from '../../local/gateway/jwt-check.ts';
 import { createGateway } from '../../local/gateway/server.ts';
 
 let upstreamHits: string[] = [];
@@ -135,4 +136,18 @@ test('an upstream that is down gives 502 with the upstream named', async () => {
   } finally {
     await down.close();
   }
+});
+
+test('a remembered token is refused once it expires, and a forged one is never taken from the cache', async () => {
+  let clock = Date.now();
+  const check = await createJwtCheck(publicJwk, () => clock);
+  const token = await sign({ sub: 'u1', role: 'authenticated' }, '2m');
+  assert.deepEqual(await check(`Bearer ${token}`), { ok: true });
+  assert.deepEqual(await check(`Bearer ${token}`), { ok: true }, 'second time, from the cache');
+  // Same header and payload, another signature: it is a different token and is checked again.
+  const [h, p] = token.split('.');
+  assert.deepEqual(await check(`Bearer ${h}.${p}.${b64url('forged-signature-bytes-000000000000000000000000000000000000000000000')}`), { ok: false, message: 'Invalid JWT' });
+  clock += 3 * 60_000;
+  assert.deepEqual(await check(`Bearer ${token}`), { ok: false, message: 'JWT expired' });
+  assert.deepEqual(await check(`Bearer ${token}`), { ok: false, message: 'JWT expired' }, 'and stays refused after leaving the cache');
 });
