@@ -29,6 +29,11 @@ function sendJson(res: http.ServerResponse, status: number, body: unknown) {
   res.end(JSON.stringify(body));
 }
 
+function hasBody(req: http.IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
 export async function createGateway(opts: GatewayOptions) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
   const checkJwt = await createJwtCheck(opts.publicJwk);
@@ -52,7 +57,10 @@ export async function createGateway(opts: GatewayOptions) {
     res.on('close', () => {
       if (!res.writableFinished) proxied.destroy();
     });
-    req.pipe(proxied);
+    // Most calls are GETs without a body: ending the upstream request at once spares a stream
+    // pipe per request, a measurable part of the gateway's CPU under load.
+    if (hasBody(req)) req.pipe(proxied);
+    else proxied.end();
   }
 
   const server = http.createServer(async (req, res) => {
