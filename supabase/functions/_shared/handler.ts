@@ -2,7 +2,7 @@
 // envelope for every failure, and no stack trace ever reaching a caller. Cross-cutting concerns
 // hook in here so that functions added later get them without code: every call is recorded
 // (ops.api_calls; unhandled errors in ops.errors), and users are rate limited per minute.
-import { errorResponse, HttpError, json, Router, withStandardHeaders } from './http.ts';
+import { errorResponse, HttpError, json, Router, STANDARD_HEADERS, withStandardHeaders } from './http.ts';
 import { httpErrorFromPg } from './pg-errors.ts';
 import { NO_ROUTE, openRequestContext, workspaceNamedBy, type RequestContext } from './observability/context.ts';
 import { recordCall, recordUnhandledError } from './observability/tracking.ts';
@@ -58,12 +58,25 @@ export function createHandler(router: Router, options: HandlerOptions = {}): Han
     } catch (err) {
       res = toErrorResponse(err, requestId, track ? { req, ctx } : undefined);
     }
-    const headers = withStandardHeaders(res.headers);
-    headers.set('X-Request-Id', requestId);
-    for (const [k, v] of Object.entries(limitHeaders)) if (!headers.has(k)) headers.set(k, v);
+    const answer = withHeaders(res, requestId, limitHeaders);
     if (track) recordCall(req, ctx, res.status, performance.now() - started);
-    return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
+    return answer;
   };
+}
+
+// Headers are added in place: re-wrapping the body would turn a string body into a stream, which
+// the server then sends chunked and more slowly. Only a response with immutable headers (one a
+// route passed through from fetch) is copied.
+function withHeaders(res: Response, requestId: string, limitHeaders: Record<string, string>): Response {
+  const extra: Record<string, string> = { ...STANDARD_HEADERS, ...limitHeaders, 'X-Request-Id': requestId };
+  try {
+    for (const [k, v] of Object.entries(extra)) if (k === 'X-Request-Id' || !res.headers.has(k)) res.headers.set(k, v);
+    return res;
+  } catch {
+    const headers = withStandardHeaders(res.headers);
+    for (const [k, v] of Object.entries(extra)) if (k === 'X-Request-Id' || !headers.has(k)) headers.set(k, v);
+    return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
+  }
 }
 
 export function toErrorResponse(err: unknown, requestId: string, tracked?: { req: Request; ctx: RequestContext }): Response {

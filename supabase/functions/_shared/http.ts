@@ -34,9 +34,11 @@ export class HttpError extends Error {
   }
 }
 
+export const STANDARD_HEADERS: Record<string, string> = { ...CORS_HEADERS, ...SECURITY_HEADERS };
+
 export function withStandardHeaders(headers: HeadersInit = {}): Headers {
   const h = new Headers(headers);
-  for (const [k, v] of Object.entries({ ...CORS_HEADERS, ...SECURITY_HEADERS })) {
+  for (const [k, v] of Object.entries(STANDARD_HEADERS)) {
     if (!h.has(k)) h.set(k, v);
   }
   return h;
