@@ -1,7 +1,35 @@
--- What the tenancy edge functions (members, account) need beyond initial_schema: two
--- security-definer readers of data that RLS rightly hides from the `authenticated` role as a
--- whole (auth.users; invitations a non-owner accepted), each answering only about the caller;
--- and a fix that lets users who accepted an invitation be deleted at all.
+-- What the tenancy edge functions (workspaces, members, account) need beyond initial_schema:
+-- the caller's workspaces with their role; two security-definer readers of data that RLS
+-- rightly hides from the `authenticated` role as a whole (auth.users; invitations a non-owner
+-- accepted), each answering only about the caller; and a fix that lets users who accepted an
+-- invitation be deleted at all.
+
+-- Section: my workspaces
+
+-- The caller's workspaces (or the one named) with the caller's role in each. Security invoker,
+-- so RLS alone decides what is visible; it is a plpgsql function only so that its plan is kept
+-- per connection: functions send statements unprepared (Supavisor's transaction mode), and
+-- planning this RLS-filtered join took longer than running it. Every page of the web app asks.
+create function public.my_workspaces(only_workspace uuid default null)
+returns table (
+  id uuid,
+  name text,
+  slug text,
+  personal boolean,
+  role public.workspace_role,
+  created_at timestamptz,
+  updated_at timestamptz
+)
+language plpgsql stable security invoker set search_path = '' as $$
+begin
+  return query
+    select w.id, w.name, w.slug, w.personal, m.role, w.created_at, w.updated_at
+    from public.workspaces w
+    join public.workspace_members m on m.workspace_id = w.id and m.user_id = (select auth.uid())
+    where my_workspaces.only_workspace is null or w.id = my_workspaces.only_workspace
+    order by w.personal desc, w.created_at, w.id;
+end
+$$;
 
 -- Section: member directory
 
@@ -168,10 +196,12 @@ revoke all on function
   from public, anon, authenticated, service_role;
 
 revoke all on function
+  public.my_workspaces(uuid),
   public.workspace_member_directory(uuid),
   public.export_my_account()
   from public, anon;
 grant execute on function
+  public.my_workspaces(uuid),
   public.workspace_member_directory(uuid),
   public.export_my_account()
   to authenticated;
