@@ -311,32 +311,39 @@ $$;
 
 -- Section: functions (tracking)
 
--- Records one function call (one insert; a slow call also gets its warning in system_logs).
--- The commit does not wait for the WAL flush: a crash may lose the last fraction of a second of
--- tracking, and in exchange tracking never makes the database flush once per request.
-create function ops.record_api_call(
-  function_name text, endpoint text, method text, status integer, duration_ms integer,
-  user_id uuid, workspace_id uuid, request_id text, slow_ms integer default 2000
-) returns void
+-- Records a batch of function calls (one insert; each slow call also gets its warning in
+-- system_logs). Functions send the calls of the last few milliseconds together, so tracking costs
+-- one statement per batch instead of one per request. Each call says how long ago it finished
+-- (`age_ms`, measured by the function), so `at` comes from this database's clock and a function's
+-- clock skew never shifts a call into another minute. The commit does not wait for the WAL flush:
+-- a crash may lose the last fraction of a second of tracking, and in exchange tracking never makes
+-- the database flush once per request.
+create function ops.record_api_calls(calls jsonb, slow_ms integer default 2000)
+returns integer
 language plpgsql volatile security definer set search_path = '' as $$
 declare
-  call_id bigint;
+  written integer;
 begin
   perform set_config('synchronous_commit', 'off', true);
-  insert into ops.api_calls (function_name, endpoint, method, status, duration_ms, user_id, workspace_id, request_id)
-  values (record_api_call.function_name, record_api_call.endpoint, record_api_call.method, record_api_call.status,
-    record_api_call.duration_ms, record_api_call.user_id, record_api_call.workspace_id, record_api_call.request_id)
-  returning id into call_id;
-  if record_api_call.duration_ms > slow_ms then
+  with inserted as (
+    insert into ops.api_calls (at, function_name, endpoint, method, status, duration_ms, user_id, workspace_id, request_id)
+    select now() - make_interval(secs => greatest(coalesce(c.age_ms, 0), 0) / 1000.0),
+      c.function_name, c.endpoint, c.method, c.status, c.duration_ms, c.user_id, c.workspace_id, c.request_id
+    from jsonb_to_recordset(calls) as c(age_ms integer, function_name text, endpoint text, method text, status integer,
+      duration_ms integer, user_id uuid, workspace_id uuid, request_id text)
+    returning id, function_name, endpoint, method, status, duration_ms, user_id, workspace_id, request_id
+  ), warned as (
     insert into ops.system_logs (event_type, severity, source, message, context)
-    values ('slow_api_call', 'warning', record_api_call.function_name,
-      format('%s %s%s took %s ms', record_api_call.method, record_api_call.function_name,
-        nullif(record_api_call.endpoint, '/'), record_api_call.duration_ms),
-      jsonb_build_object('function', record_api_call.function_name, 'endpoint', record_api_call.endpoint,
-        'method', record_api_call.method, 'status', record_api_call.status, 'duration_ms', record_api_call.duration_ms,
-        'request_id', record_api_call.request_id, 'user_id', record_api_call.user_id,
-        'workspace_id', record_api_call.workspace_id, 'api_call_id', call_id));
-  end if;
+    select 'slow_api_call', 'warning', i.function_name,
+      format('%s %s%s took %s ms', i.method, i.function_name, nullif(i.endpoint, '/'), i.duration_ms),
+      jsonb_build_object('function', i.function_name, 'endpoint', i.endpoint, 'method', i.method, 'status', i.status,
+        'duration_ms', i.duration_ms, 'request_id', i.request_id, 'user_id', i.user_id,
+        'workspace_id', i.workspace_id, 'api_call_id', i.id)
+    from inserted i
+    where i.duration_ms > record_api_calls.slow_ms
+  )
+  select count(*) into written from inserted;
+  return written;
 end
 $$;
 
@@ -1197,7 +1204,7 @@ select ops.invalidate_cache_on_change('public.workspace_members');
 revoke all on function
   ops.latency_bucket_bounds(), ops.latency_bucket(integer),
   ops.histogram_quantile(smallint[], integer[], numeric, integer),
-  ops.record_api_call(text, text, text, integer, integer, uuid, uuid, text, integer),
+  ops.record_api_calls(jsonb, integer),
   ops.rollup_api_calls(timestamptz),
   ops.bump_cache_scope(text), ops.bump_workspace_cache_versions(),
   ops.invalidate_cache_on_change(regclass, name),
@@ -1213,7 +1220,7 @@ revoke all on function
 grant execute on function
   ops.latency_bucket_bounds(), ops.latency_bucket(integer),
   ops.histogram_quantile(smallint[], integer[], numeric, integer),
-  ops.record_api_call(text, text, text, integer, integer, uuid, uuid, text, integer),
+  ops.record_api_calls(jsonb, integer),
   ops.rollup_api_calls(timestamptz),
   ops.bump_cache_scope(text),
   ops.claim_health_probes(text[], interval), ops.record_health_probes(jsonb), ops.request_health_probe(),

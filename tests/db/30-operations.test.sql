@@ -34,7 +34,7 @@ select is(
 from unnest(array['public', 'anon', 'authenticated']) as r;
 
 select ok(has_table_privilege('service_role', 'ops.api_calls', 'SELECT,INSERT')
-  and has_function_privilege('service_role', 'ops.record_api_call(text, text, text, integer, integer, uuid, uuid, text, integer)', 'EXECUTE')
+  and has_function_privilege('service_role', 'ops.record_api_calls(jsonb, integer)', 'EXECUTE')
   and has_function_privilege('service_role', 'ops.admin_metrics(text, text)', 'EXECUTE'),
   'service_role reads and writes ops and runs its functions');
 

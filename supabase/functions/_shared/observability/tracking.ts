@@ -1,13 +1,16 @@
 // Recording what happened: one ops.api_calls row per call (plus a warning in ops.system_logs when
-// it was slower than 2 s; both by ops.record_api_call) and one ops.errors row per unhandled error. Writes run after the
-// response, never delay it, and a write that fails is reported on stderr, not dropped silently.
-// ENABLE_ANALYTICS and ENABLE_ERROR_TRACKING switch them off.
+// it was slower than 2 s; both by ops.record_api_calls) and one ops.errors row per unhandled
+// error. Writes run after the response and never delay it. Calls are written in batches (at most
+// CALL_BATCH_WAIT_MS after the call, one statement per batch), so under load tracking costs the
+// database a fraction of a statement per request. A write that fails is reported on stderr, not
+// dropped silently. ENABLE_ANALYTICS and ENABLE_ERROR_TRACKING switch them off.
 import { sql } from '../db.ts';
 import { asJson } from '../db-json.ts';
 import { env } from '../env.ts';
 import { inBackground } from './background.ts';
 import { identityOf, type RequestContext } from './context.ts';
 import { scrub } from './scrub.ts';
+import { WriteBatch } from './write-batch.ts';
 
 export const SLOW_CALL_MS = 2_000;
 const MAX_STACK_CHARS = 8_000;
@@ -26,18 +29,55 @@ function enabled(flag: 'ENABLE_ANALYTICS' | 'ENABLE_ERROR_TRACKING', ctx: Reques
   }
 }
 
-/** Records a finished call (after the response is built; the insert runs in the background). */
-export function recordCall(req: Request, ctx: RequestContext, status: number, durationMs: number): void {
-  if (!enabled('ENABLE_ANALYTICS', ctx, 'api call')) return;
-  inBackground(writeCall(req, ctx, status, Math.max(0, Math.round(durationMs))).catch((err) => reportFailure('api call', ctx, err)));
+export const CALL_BATCH_WAIT_MS = 20;
+const CALL_BATCH_ROWS = 500;
+
+interface CallRow {
+  finished: number;
+  function_name: string;
+  endpoint: string;
+  method: string;
+  status: number;
+  duration_ms: number;
+  user_id: string | null;
+  workspace_id: string | null;
+  request_id: string;
 }
 
-async function writeCall(req: Request, ctx: RequestContext, status: number, durationMs: number) {
+const calls = new WriteBatch<CallRow>({
+  maxRows: CALL_BATCH_ROWS,
+  maxWaitMs: CALL_BATCH_WAIT_MS,
+  write: async (rows) => {
+    const now = performance.now();
+    const batch = rows.map(({ finished, ...row }) => ({ ...row, age_ms: Math.max(0, Math.round(now - finished)) }));
+    await sql()`select ops.record_api_calls(${asJson(batch)}::jsonb, ${SLOW_CALL_MS})`;
+  },
+  onFailure: (rows, err) => {
+    const ids = rows.map((r) => r.request_id);
+    reportFailure(`${rows.length} api call(s)`, { requestId: ids.slice(0, 5).join(',') + (ids.length > 5 ? ',…' : '') }, err);
+  },
+});
+
+/** Records a finished call (after the response is built; the write runs in the background). */
+export function recordCall(req: Request, ctx: RequestContext, status: number, durationMs: number): void {
+  if (!enabled('ENABLE_ANALYTICS', ctx, 'api call')) return;
+  const finished = performance.now();
+  inBackground(queueCall(req, ctx, status, Math.max(0, Math.round(durationMs)), finished).catch((err) => reportFailure('api call', ctx, err)));
+}
+
+async function queueCall(req: Request, ctx: RequestContext, status: number, durationMs: number, finished: number) {
   const identity = await identityOf(req);
-  const userId = identity.kind === 'user' ? identity.userId : null;
-  await sql()`
-    select ops.record_api_call(${ctx.functionName}, ${ctx.endpoint}, ${ctx.method}, ${status}, ${durationMs},
-      ${userId}, ${ctx.workspaceId}, ${ctx.requestId}, ${SLOW_CALL_MS})`;
+  await calls.add({
+    finished,
+    function_name: ctx.functionName,
+    endpoint: ctx.endpoint,
+    method: ctx.method,
+    status,
+    duration_ms: durationMs,
+    user_id: identity.kind === 'user' ? identity.userId : null,
+    workspace_id: ctx.workspaceId,
+    request_id: ctx.requestId,
+  });
 }
 
 /** Records an unhandled error with its stack; the caller only ever sees the request id. */
