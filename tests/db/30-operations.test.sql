@@ -4,7 +4,7 @@
 -- notifies once (Slack JSON through net.http_post) and resolves; cache versions follow the data;
 -- retention and the cron schedules exist.
 begin;
-select plan(81);
+select plan(84);
 
 -- The pg_cron jobs of this database wait while the test runs, so that they neither roll up nor
 -- evaluate half of what the test sets up.
@@ -297,6 +297,23 @@ select is(
   array(select jobname::text from cron.job where jobname like 'ops-%' order by 1),
   array['ops-cleanup-short-lived', 'ops-evaluate-alerts', 'ops-health-probe', 'ops-retention', 'ops-rollup-api-calls'],
   'pg_cron runs roll-ups, alerts, health probes, cleanup and retention');
+
+-- Section: recording calls in batches
+
+select is(ops.record_api_calls(jsonb_build_array(
+    jsonb_build_object('age_ms', 0, 'function_name', 'rec-test', 'endpoint', '/', 'method', 'GET', 'status', 200,
+      'duration_ms', 12, 'request_id', 'rec-test-fresh'),
+    jsonb_build_object('age_ms', 90000, 'function_name', 'rec-test', 'endpoint', '/:id', 'method', 'PATCH', 'status', 500,
+      'duration_ms', 2500, 'user_id', gen_random_uuid(), 'request_id', 'rec-test-old-slow')), 2000),
+  2, 'one statement records a batch of calls');
+select ok((select now() - at between interval '89 seconds' and interval '91 seconds' from ops.api_calls where request_id = 'rec-test-old-slow')
+    and (select at = now() from ops.api_calls where request_id = 'rec-test-fresh'),
+  'a call''s time is the database''s clock less the age the function measured');
+select results_eq(
+  $$select event_type, severity, message, (context ->> 'api_call_id')::bigint = (select id from ops.api_calls where request_id = 'rec-test-old-slow')
+    from ops.system_logs where source = 'rec-test'$$,
+  $$values ('slow_api_call'::text, 'warning'::text, 'PATCH rec-test/:id took 2500 ms'::text, true)$$,
+  'only the call over slow_ms also writes a warning, pointing at its row');
 
 select * from finish();
 rollback;
