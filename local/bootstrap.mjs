@@ -72,6 +72,33 @@ export function ensureNodeModules() {
   }
 }
 
+// The stacks' ports (bench 53321, dev 54321, test 55321, restart 56321, each base + 0..24) lie in
+// Linux's ephemeral range, so any client socket may get one as its local port; while it sits in
+// TIME_WAIT (60 s) nobody can listen there, and a stack start fails with "port in use". Reserving
+// them keeps the kernel from handing them out. Best effort: where /proc/sys is read-only the
+// start still checks every port and names a busy one.
+const STACK_PORT_RANGES = [53321, 54321, 55321, 56321].map((base) => [base, base + 24]);
+const RESERVED_PORTS = '/proc/sys/net/ipv4/ip_local_reserved_ports';
+
+export function reserveStackPorts() {
+  let current;
+  try {
+    current = readFileSync(RESERVED_PORTS, 'utf8').trim();
+  } catch {
+    return;
+  }
+  const reserved = current ? current.split(',').map((r) => r.split('-').map(Number)) : [];
+  const covered = ([lo, hi]) => reserved.some(([a, b = a]) => a <= lo && hi <= b);
+  const missing = STACK_PORT_RANGES.filter((r) => !covered(r));
+  if (missing.length === 0) return;
+  const wanted = [current, ...missing.map(([lo, hi]) => `${lo}-${hi}`)].filter(Boolean).join(',');
+  try {
+    writeFileSync(RESERVED_PORTS, wanted);
+  } catch (err) {
+    console.log(`bootstrap: could not reserve the stack ports from the ephemeral range (${err.code ?? err.message}); a start may rarely find a port busy for up to a minute`);
+  }
+}
+
 const command = process.argv[2];
 const entry = COMMANDS[command];
 if (!entry) {
@@ -80,6 +107,7 @@ if (!entry) {
 }
 ensureDebianPackages(command === 'test' ? [...DEBIAN_PACKAGES, ...TEST_DEBIAN_PACKAGES] : DEBIAN_PACKAGES);
 ensureNodeModules();
+reserveStackPorts();
 const child = spawn(process.execPath, ['--import', 'tsx', resolve(ROOT, entry), ...process.argv.slice(3)], {
   stdio: 'inherit',
   cwd: ROOT,
