@@ -1,4 +1,5 @@
 import { assertEquals, assertMatch } from './assert.ts';
+import { databaseUrl } from '../../supabase/functions/_shared/db.ts';
 import { EnvError, parseEnv } from '../../supabase/functions/_shared/env.ts';
 
 const base = {
@@ -29,5 +30,18 @@ Deno.test('a missing or malformed variable is named, and its value is never echo
     assertMatch(err.message, /SUPABASE_URL/);
     assertMatch(err.message, /ENABLE_ANALYTICS/);
     assertEquals(err.message.includes(secretish), false);
+  }
+});
+
+Deno.test('functions use DATABASE_POOLER_URL when it is set, SUPABASE_DB_URL otherwise; a bad one is named', () => {
+  const pooler = 'postgresql://postgres.ref:pw@aws-0-eu-central-1.pooler.supabase.com:6543/postgres';
+  assertEquals(databaseUrl(parseEnv(base)), base.SUPABASE_DB_URL);
+  assertEquals(databaseUrl(parseEnv({ ...base, DATABASE_POOLER_URL: pooler })), pooler);
+  try {
+    parseEnv({ ...base, DATABASE_POOLER_URL: 'https://pooler.example' });
+    throw new Error('expected EnvError');
+  } catch (err) {
+    if (!(err instanceof EnvError)) throw err;
+    assertMatch(err.message, /DATABASE_POOLER_URL: must be a postgres:\/\/ URL/);
   }
 });

@@ -2,7 +2,7 @@
 // authenticated` and `request.jwt.claims` set, exactly as PostgREST does, so row-level security
 // decides what the user may see and change; product code never filters by tenant itself.
 import postgres from 'postgres';
-import { env } from './env.ts';
+import { env, type Env } from './env.ts';
 import type { Claims } from './auth.ts';
 
 export type Sql = postgres.Sql;
@@ -13,7 +13,7 @@ let client: Sql | undefined;
 
 export function sql(): Sql {
   // prepare: false because production goes through Supavisor's transaction pooler.
-  client ??= postgres(env().SUPABASE_DB_URL, {
+  client ??= postgres(databaseUrl(env()), {
     prepare: false,
     max: env().DB_POOL_MAX,
     idle_timeout: 20,
@@ -21,6 +21,11 @@ export function sql(): Sql {
     onnotice: () => {},
   });
   return client;
+}
+
+/** The transaction pooler when one is configured, else the platform's database URL. */
+export function databaseUrl(e: Pick<Env, 'SUPABASE_DB_URL' | 'DATABASE_POOLER_URL'>): string {
+  return e.DATABASE_POOLER_URL ?? e.SUPABASE_DB_URL;
 }
 
 export function asUser<T>(claims: Claims, fn: (tx: Tx) => Promise<T>): Promise<T> {

@@ -12,6 +12,9 @@ export const EnvSchema = z.object({
   SUPABASE_ANON_KEY: z.string().min(20),
   SUPABASE_SERVICE_ROLE_KEY: z.string().min(20),
   SUPABASE_DB_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
+  // Hosted projects give functions SUPABASE_DB_URL as the direct connection, and SUPABASE_* names
+  // cannot be set as secrets; this one points functions at Supavisor's transaction mode instead.
+  DATABASE_POOLER_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
   DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(10),
 
   YOUTUBE_CLIENT_ID: z.string().optional(),
