@@ -1,0 +1,77 @@
+// A workspace's YouTube channels: list them (members), and remove a disconnected one (owners).
+//   GET    /?workspace_id=…  → { channels: [...] } with status, last sync and video count
+//   DELETE /:id              → { deleted: true, id }; the channel's videos, metrics, scores and
+//                              sync runs go with it
+// Connecting and disconnecting is youtube-oauth's job. A channel can belong to one workspace at a
+// time, so removing the disconnected row is what lets it be connected to another workspace.
+import { z } from 'zod';
+import { requireUser } from '../_shared/auth.ts';
+import { asUser } from '../_shared/db.ts';
+import { createHandler } from '../_shared/handler.ts';
+import { HttpError, json, Router } from '../_shared/http.ts';
+import { noteWorkspace } from '../_shared/observability/context.ts';
+import { parseParams, parseQuery } from '../_shared/request.ts';
+import { requireRole, Uuid } from '../_shared/tenancy.ts';
+
+const ListQuery = z.strictObject({ workspace_id: Uuid });
+const IdParams = z.object({ id: Uuid });
+
+interface Channel {
+  id: string;
+  workspace_id: string;
+  youtube_channel_id: string;
+  title: string | null;
+  thumbnail_url: string | null;
+  status: 'active' | 'reauth_required' | 'disconnected';
+  connected_at: Date | null;
+  last_synced_at: Date | null;
+  created_at: Date;
+  video_count: number;
+}
+
+function channelNotFound() {
+  return new HttpError(404, 'not_found', 'channel not found');
+}
+
+export const router = new Router('channels')
+  .on('GET', '/', async (ctx) => {
+    const claims = await requireUser(ctx.req);
+    const { workspace_id: workspaceId } = parseQuery(ctx, ListQuery);
+    const channels = await asUser(claims, async (tx) => {
+      await requireRole(tx, workspaceId, 'viewer', 'see channels');
+      return await tx<Channel[]>`
+        select c.id, c.workspace_id, c.youtube_channel_id, c.title, c.thumbnail_url, c.status, c.connected_at,
+          c.last_synced_at, c.created_at, (select count(*)::int from public.videos v where v.channel_id = c.id) as video_count
+        from public.channels c
+        where c.workspace_id = ${workspaceId}
+        order by c.created_at, c.id`;
+    });
+    return json({ channels });
+  })
+  .on('DELETE', '/:id', async (ctx) => {
+    const claims = await requireUser(ctx.req);
+    const { id } = parseParams(ctx, IdParams);
+    await asUser(claims, async (tx) => {
+      const [channel] = await tx<{ workspace_id: string; status: Channel['status'] }[]>`
+        select workspace_id, status from public.channels where id = ${id}`;
+      if (!channel) throw channelNotFound();
+      noteWorkspace(ctx.req, channel.workspace_id);
+      await requireRole(tx, channel.workspace_id, 'owner', 'remove a channel');
+      // Schedules can only be created for an active channel, so once it is disconnected the
+      // count of unfinished uploads below cannot grow before the delete.
+      if (channel.status !== 'disconnected') {
+        throw new HttpError(409, 'channel_connected', 'disconnect the channel first (youtube-oauth/disconnect), then remove it', {
+          status: channel.status,
+        });
+      }
+      const [{ pending }] = await tx<{ pending: number }[]>`
+        select count(*)::int as pending from public.upload_schedules where channel_id = ${id} and finished_at is null`;
+      if (pending > 0) {
+        throw new HttpError(409, 'uploads_pending', `${pending} upload(s) to this channel are not finished; cancel them first`, { pending });
+      }
+      await tx`delete from public.channels where id = ${id}`;
+    });
+    return json({ deleted: true, id });
+  });
+
+export default createHandler(router);
