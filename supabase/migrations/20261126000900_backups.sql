@@ -1,21 +1,58 @@
 -- Backups: a daily logical snapshot of every tenant table (and the user list) kept inside the
--- database, with row counts and sha256 checksums per table per workspace, a retention policy, and
+-- database, with row counts and checksums per table per workspace, a retention policy, and
 -- a verified restore of ONE workspace to a snapshot. Hosted Supabase (daily backups / PITR)
 -- restores only whole databases; this restores a single tenant and leaves every other one as it is.
 --
+-- Consistency: a snapshot reads the tables one after another, and under READ COMMITTED each
+-- statement would see a different moment (a video inserted between two reads could be in the
+-- snapshot without its channel). So ops.take_snapshot refuses to run unless its transaction is
+-- REPEATABLE READ (or SERIALIZABLE), where every statement sees the transaction's one snapshot of
+-- the database: the pg_cron job sets that isolation level first (SET TRANSACTION, not BEGIN:
+-- pg_cron's background-worker mode rejects transaction control statements, and both of its modes
+-- accept this command), and so does the backups function. A function cannot guarantee it itself:
+-- the isolation level is fixed before the first statement of the transaction, which is before the
+-- function is called. Taking table locks instead would stop every writer for the whole snapshot.
+--
+-- Schema changes: a snapshot records each tenant table's columns (names and types in order,
+-- ops.snapshot_row_types). A row's text parses back only into the row type it was written from,
+-- so a restore first compares them with the current columns and refuses (SQLSTATE CEB01, HTTP 409
+-- snapshot_incompatible, naming the tables) when a later migration added, dropped, renamed,
+-- reordered or retyped a column of a table the snapshot holds rows of for that workspace. A table
+-- created after the snapshot is restored to its state then (no rows of the workspace); the rows of
+-- a table dropped (or renamed: the name ties rows to a table) since are skipped.
+--
 -- What a snapshot holds (ops.snapshot_tables, one row per snapshot x table x workspace):
---   * every tenant table in `public` and `private` (rows as json arrays in ops.snapshot_chunks), discovered from the catalog (ops.backup_tables):
+--   * every tenant table in `public` and `private`, discovered from the catalog (ops.backup_tables):
 --     public.workspaces (scope column id), every table with a workspace_id column, and tables
 --     without one whose single-column foreign key points at such a table (e.g.
 --     private.channel_credentials -> public.channels); tables added later are covered without
 --     touching this file;
---   * per-user rows (public.profiles) and the user list from auth.users (id, email, metadata,
---     timestamps; never password hashes or tokens) with workspace_id null. A workspace restore
---     never recreates users: a deleted account is an erasure request. If the snapshot references a
---     user that no longer exists, the restore refuses with the user ids (re-invite, then restore).
+--   * per-user rows (public.profiles) and the user list from auth.users (ops.snapshot_user: id,
+--     email, metadata, timestamps; never password hashes or tokens) with workspace_id null. A
+--     workspace restore never recreates users: a deleted account is an erasure request. If the
+--     snapshot references a user that no longer exists, the restore refuses with the user ids
+--     (re-invite, then restore).
 --   * Encrypted OAuth tokens are copied as ciphertext; `ops` is service_role only, like `private`.
--- Checksum of a table's rows = sha256 of the rows' text forms sorted bytewise (collate "C") and
--- joined by newlines; the same expression verifies a restore (ops.table_fingerprint).
+--
+-- Row format (ops.snapshot_chunks): each row's text form, `t::text` of the table's row type (the
+-- same per-column text that COPY and pg_dump write), in text[] chunks; a restore casts a chunk
+-- back with `rows::<table>[]`. Text forms of dates, timestamps, intervals, floats and bytea depend
+-- on settings, so every function here that writes or reads them pins those settings
+-- (`set datestyle ...` on the function), and a snapshot reads back the same under any session.
+--
+-- Checksum of a table's rows (per workspace): the rows' count plus two 64-bit lanes, each the sum
+-- modulo 2^64 of hashtextextended(<row text>, seed) over the rows (seeds 0 and 1), as 32 hex
+-- digits (ops.rows_checksum). A sum does not depend on row order, so it is computed in the same
+-- pass that writes the rows (no sort, which was half the cost of the former sha256 over sorted
+-- rows) and chunk sums add up to the table's. Strength: a lost, extra or altered row changes each
+-- lane by a difference of 64-bit hash values; if the seeded hashes behave like independent random
+-- functions (lookup3, as hash partitioning uses), a changed multiset with the same count keeps both
+-- lanes with probability about 2^-128. It detects accidents (a restore that differs from the
+-- snapshot, damaged chunks), not forgery: sums are linear and the hash is not cryptographic, but
+-- whoever can write ops.snapshot_chunks can rewrite ops.snapshot_tables too, so a cryptographic
+-- digest would add nothing there. hashtextextended is stable across versions (hash partitions
+-- rely on it) but differs between little- and big-endian servers; a snapshot is verified in the
+-- database that holds it. The same expressions verify a restore (ops.table_fingerprint).
 
 -- Section: settings and storage
 
@@ -33,24 +70,42 @@ create table ops.snapshot_tables (
   -- null: rows that belong to no workspace (users, profiles)
   workspace_id uuid,
   row_count bigint not null check (row_count >= 0),
-  checksum text not null check (checksum ~ '^[0-9a-f]{64}$')
+  checksum text not null check (checksum ~ '^[0-9a-f]{32}$')
 );
 create unique index snapshot_tables_key_idx
   on ops.snapshot_tables (backup_id, table_name, coalesce(workspace_id, '00000000-0000-0000-0000-000000000000'::uuid));
 create index snapshot_tables_workspace_idx on ops.snapshot_tables (workspace_id, backup_id);
 
--- The rows themselves, as json arrays of at most 5,000 rows (one value is limited to 1 GB,
--- a big workspace's video_metrics is not).
+-- The rows themselves: one chunk per workspace per run of 64 heap pages of the table (one value
+-- is limited to 1 GB, a big workspace's video_metrics is not; chunking by page needs no sort).
 create table ops.snapshot_chunks (
   backup_id bigint not null references ops.backups (id) on delete cascade,
   table_name text not null,
   workspace_id uuid,
   chunk integer not null check (chunk >= 0),
-  -- json, not jsonb: json_agg is 3x faster than jsonb_agg here and the rows are only ever read
-  -- back whole (json_populate_recordset); lz4 compresses faster than the default pglz
-  rows json compression lz4 not null
+  row_count integer not null check (row_count > 0),
+  -- the chunk's part of the checksum lanes (exact sums, see the header)
+  hash_sum_0 numeric not null,
+  hash_sum_1 numeric not null,
+  -- lz4 compresses faster than the default pglz
+  rows text[] compression lz4 not null check (cardinality(rows) = row_count)
 );
 create index snapshot_chunks_key_idx on ops.snapshot_chunks (backup_id, workspace_id, table_name, chunk);
+
+-- The columns each tenant table had when the snapshot was taken (ops.row_type_signature): a
+-- restore checks them before it casts a row text back to the table's current row type.
+create table ops.snapshot_row_types (
+  backup_id bigint not null references ops.backups (id) on delete cascade,
+  table_name text not null,
+  signature text not null,
+  primary key (backup_id, table_name)
+);
+
+-- A row of the user list in a snapshot: what a workspace restore checks references against,
+-- never a password hash or a token.
+create type ops.snapshot_user as (
+  id uuid, email text, raw_app_meta_data jsonb, raw_user_meta_data jsonb, created_at timestamptz, deleted_at timestamptz
+);
 
 -- Section: catalog
 
@@ -110,35 +165,63 @@ language sql immutable security definer set search_path = '' as $$
     else format('t.%I = $1', key_column) end
 $$;
 
--- Row count and checksum of one table's rows of one workspace, computed the way a snapshot does.
+-- A table's row type as text: its columns in order with their types, e.g. `id uuid, name text`.
+-- The text form of a row lists values by position, so position, name and type all matter.
+create function ops.row_type_signature(tbl regclass)
+returns text
+language sql stable security definer set search_path = '' as $$
+  select string_agg(format('%I %s', a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod)), ', ' order by a.attnum)
+  from pg_catalog.pg_attribute a
+  where a.attrelid = tbl and a.attnum > 0 and not a.attisdropped
+$$;
+
+-- The checksum text of two lane sums (each taken modulo 2^64, 16 hex digits); no rows: zeros.
+create function ops.rows_checksum(hash_sum_0 numeric, hash_sum_1 numeric)
+returns text
+language sql immutable parallel safe security definer set search_path = '' as $$
+  select string_agg(pg_catalog.lpad(pg_catalog.to_hex(
+      (case when m >= 9223372036854775808 then m - 18446744073709551616 else m end)::bigint), 16, '0'), '' order by lane)
+  from (select lane, pg_catalog.mod(pg_catalog.mod(coalesce(s, 0), 18446744073709551616) + 18446744073709551616, 18446744073709551616) as m
+        from unnest(array[hash_sum_0, hash_sum_1]) with ordinality as x (s, lane)) lanes
+$$;
+
+-- Row count and checksum of one table's rows of one workspace, computed the way a snapshot does
+-- (same row text, same hashes; settings pinned as in take_snapshot).
 create function ops.table_fingerprint(tbl regclass, predicate text, workspace_id uuid, out row_count bigint, out checksum text)
-language plpgsql stable security definer set search_path = '' as $$
+language plpgsql stable security definer set search_path = ''
+set datestyle = 'ISO, YMD' set intervalstyle = 'postgres' set timezone = 'UTC' set extra_float_digits = 1 set bytea_output = 'hex'
+as $$
 begin
   execute format(
-    'select count(*), encode(pg_catalog.sha256(convert_to(coalesce(string_agg(t::text, E''\n'' order by t::text collate "C"), ''''), ''UTF8'')), ''hex'')
-     from %s t where %s', tbl, predicate)
+    -- The row's text is made once and hashed twice: written t::text twice, Postgres makes it
+    -- twice (offset 0 keeps the planner from pulling the expression back up), and that was 1 s
+    -- of a million-row restore.
+    'select count(*), ops.rows_checksum(sum(pg_catalog.hashtextextended(x.txt, 0)), sum(pg_catalog.hashtextextended(x.txt, 1)))
+     from %s t cross join lateral (select t::text as txt offset 0) x where %s', tbl, predicate)
     into row_count, checksum using workspace_id;
 end
 $$;
 
--- Stores one relation's rows: counts and checksums per workspace, and the rows in chunks.
--- `source` is a query returning (w uuid, t <row>).
+-- Stores one relation's rows in one pass (one statement, so rows and checksums come from the same
+-- read of the table): chunks of row texts with their counts and hash sums, then per-workspace
+-- totals from the chunks' small columns. `source` is a query returning (w uuid, page integer, t <row>).
 create function ops.snapshot_relation(backup_id bigint, table_name text, source text)
 returns void
 language plpgsql volatile security definer set search_path = '' as $$
 begin
   execute format(
-    'insert into ops.snapshot_tables (backup_id, table_name, workspace_id, row_count, checksum)
-     select $1, $2, w, count(*),
-       encode(pg_catalog.sha256(convert_to(string_agg(t::text, E''\n'' order by t::text collate "C"), ''UTF8'')), ''hex'')
-     from (%s) x group by w', source)
+    'insert into ops.snapshot_chunks (backup_id, table_name, workspace_id, chunk, row_count, hash_sum_0, hash_sum_1, rows)
+     select $1, $2, c.w, c.chunk, pg_catalog.cardinality(c.rows), h.hash_sum_0, h.hash_sum_1, c.rows
+     from (select s.w, s.page / 64 as chunk, array_agg(s.t::text) as rows from (%s) s group by s.w, s.page / 64) c
+     cross join lateral (
+       select sum(pg_catalog.hashtextextended(r, 0)) as hash_sum_0, sum(pg_catalog.hashtextextended(r, 1)) as hash_sum_1
+       from unnest(c.rows) r) h', source)
   using backup_id, table_name;
-  execute format(
-    'insert into ops.snapshot_chunks (backup_id, table_name, workspace_id, chunk, rows)
-     select $1, $2, w, chunk, json_agg(t)
-     from (select w, t, ((row_number() over (partition by w)) - 1) / 5000 as chunk from (%s) s) x
-     group by w, chunk', source)
-  using backup_id, table_name;
+  insert into ops.snapshot_tables (backup_id, table_name, workspace_id, row_count, checksum)
+  select c.backup_id, c.table_name, c.workspace_id, sum(c.row_count), ops.rows_checksum(sum(c.hash_sum_0), sum(c.hash_sum_1))
+  from ops.snapshot_chunks c
+  where c.backup_id = snapshot_relation.backup_id and c.table_name = snapshot_relation.table_name
+  group by c.backup_id, c.table_name, c.workspace_id;
 end
 $$;
 
@@ -147,9 +230,13 @@ $$;
 -- Takes a snapshot of every tenant table (and the user list), records it in ops.backups, logs
 -- backup_created (or backup_failed with the error; the failure is recorded, not raised, so the
 -- cron job leaves a trace), then applies the retention policy. Returns the backups row id.
+-- Refuses (SQLSTATE 25000, nothing recorded) outside a REPEATABLE READ or SERIALIZABLE
+-- transaction: only there do all its reads see the same moment (see the header).
 create function ops.take_snapshot(triggered_by text default 'cron')
 returns bigint
-language plpgsql volatile security definer set search_path = '' as $$
+language plpgsql volatile security definer set search_path = ''
+set datestyle = 'ISO, YMD' set intervalstyle = 'postgres' set timezone = 'UTC' set extra_float_digits = 1 set bytea_output = 'hex'
+as $$
 declare
   new_backup_id bigint;
   t record;
@@ -160,20 +247,32 @@ declare
   err_message text;
   err_state text;
 begin
+  if current_setting('transaction_isolation') not in ('repeatable read', 'serializable') then
+    raise exception 'ops.take_snapshot needs a repeatable read transaction so that every table is read at the same moment (this one is %)',
+        current_setting('transaction_isolation')
+      using errcode = '25000',
+        hint = 'begin isolation level repeatable read; select ops.take_snapshot(); commit;  or, as one command (pg_cron): set transaction isolation level repeatable read; select ops.take_snapshot();';
+  end if;
   insert into ops.backups (kind, details) values ('snapshot', jsonb_build_object('triggered_by', triggered_by))
   returning id into new_backup_id;
   begin
+    insert into ops.snapshot_row_types (backup_id, table_name, signature)
+    select new_backup_id, b.tbl::text, ops.row_type_signature(b.tbl) from ops.backup_tables() b;
+    -- page: the row's heap page (from its ctid), which groups rows into chunks without a sort
     for t in select * from ops.backup_tables() b order by b.depth, b.tbl::text loop
-      perform ops.snapshot_relation(new_backup_id, t.tbl::text, format('select %s as w, t from %s t %s',
+      perform ops.snapshot_relation(new_backup_id, t.tbl::text, format('select %s as w, (t.ctid::text::point)[0]::integer as page, t from %s t %s',
         case t.scope when 'child' then 'p.workspace_id' else format('t.%I', t.key_column) end,
         t.tbl,
         case t.scope when 'child' then format('join %s p on p.%I = t.%I', t.parent, t.parent_key, t.key_column) else '' end));
       table_count := table_count + 1;
     end loop;
     -- per-user rows: profiles, and the user list without secrets
-    perform ops.snapshot_relation(new_backup_id, 'public.profiles', 'select null::uuid as w, t from public.profiles t');
+    perform ops.snapshot_relation(new_backup_id, 'public.profiles',
+      'select null::uuid as w, (t.ctid::text::point)[0]::integer as page, t from public.profiles t');
     perform ops.snapshot_relation(new_backup_id, 'auth.users',
-      'select null::uuid as w, t from (select id, email, raw_app_meta_data, raw_user_meta_data, created_at, deleted_at from auth.users) t');
+      'select null::uuid as w, (u.ctid::text::point)[0]::integer as page,
+         row(u.id, u.email, u.raw_app_meta_data, u.raw_user_meta_data, u.created_at, u.deleted_at)::ops.snapshot_user as t
+       from auth.users u');
   exception when others then
     get stacked diagnostics err_message = message_text, err_state = returned_sqlstate;
     update ops.backups b set status = 'failed', finished_at = clock_timestamp(),
@@ -241,10 +340,13 @@ $$;
 -- off while it writes (session_replication_role = replica) because the rows must come back exactly
 -- as they were (no updated_at touch, no owner membership added twice, no derived rows); for the
 -- same reason the foreign keys to auth.users are checked explicitly. Rows of other workspaces are
--- never selected by any statement here. Returns per-table counts.
+-- never selected by any statement here. Refuses before changing anything when the columns of a
+-- table it would bring rows back to changed since the snapshot (CEB01). Returns per-table counts.
 create function ops.restore_workspace(snapshot_id bigint, workspace_id uuid)
 returns jsonb
-language plpgsql volatile security definer set search_path = '' as $$
+language plpgsql volatile security definer set search_path = ''
+set datestyle = 'ISO, YMD' set intervalstyle = 'postgres' set timezone = 'UTC' set extra_float_digits = 1 set bytea_output = 'hex'
+as $$
 declare
   t record;
   pred text;
@@ -254,6 +356,8 @@ declare
   missing_users uuid[];
   result jsonb := '{}'::jsonb;
   previous_role text := current_setting('session_replication_role');
+  changed text;
+  changes text;
 begin
   if not exists (select 1 from ops.backups b where b.id = snapshot_id and b.kind = 'snapshot' and b.status = 'succeeded') then
     raise exception 'snapshot % does not exist or did not succeed', snapshot_id using errcode = 'P0002';
@@ -261,6 +365,21 @@ begin
   if not exists (select 1 from ops.snapshot_tables s where s.backup_id = snapshot_id
       and s.workspace_id = restore_workspace.workspace_id and s.table_name = 'public.workspaces') then
     raise exception 'snapshot % does not cover workspace %', snapshot_id, workspace_id using errcode = 'P0002';
+  end if;
+  -- every row text must parse back into its table's current row type (see the header)
+  select string_agg(s.table_name, ', ' order by s.table_name),
+      string_agg(format('%s: was (%s), is (%s)', s.table_name, s.signature, ops.row_type_signature(b.tbl)), '; ' order by s.table_name)
+    into changed, changes
+  from ops.snapshot_row_types s
+  join ops.backup_tables() b on b.tbl::text = s.table_name
+  where s.backup_id = snapshot_id
+    and exists (select 1 from ops.snapshot_tables st where st.backup_id = snapshot_id and st.table_name = s.table_name
+      and st.workspace_id = restore_workspace.workspace_id and st.row_count > 0)
+    and s.signature is distinct from ops.row_type_signature(b.tbl);
+  if changed is not null then
+    raise exception 'snapshot % cannot be restored: the columns of % changed since it was taken', snapshot_id, changed
+      using errcode = 'CEB01', detail = changes,
+        hint = 'Restore a snapshot taken after the schema change, or restore an off-site backup into a new database and copy the rows from there (docs/disaster-recovery.md).';
   end if;
   -- one restore per workspace at a time; the row lock also waits for writers of the workspace row
   perform pg_advisory_xact_lock(hashtext('ops.restore_workspace'), hashtext(workspace_id::text));
@@ -276,7 +395,7 @@ begin
     from pg_catalog.pg_attribute a
     where a.attrelid = t.tbl and a.attnum > 0 and not a.attisdropped and a.attgenerated = '';
     execute format('insert into %1$s (%2$s) overriding system value
-        select r.%3$s from ops.snapshot_chunks c cross join lateral json_populate_recordset(null::%1$s, c.rows) r
+        select r.%3$s from ops.snapshot_chunks c cross join lateral unnest(c.rows::%1$s[]) r
         where c.backup_id = $1 and c.workspace_id = $2 and c.table_name = $3',
       t.tbl, cols, replace(cols, ', ', ', r.')) using snapshot_id, workspace_id, t.tbl::text;
   end loop;
@@ -350,6 +469,8 @@ $$;
 revoke all on function ops.backup_tables() from public;
 revoke all on function ops.backup_scope_predicate(text, name, regclass, name) from public;
 revoke all on function ops.table_fingerprint(regclass, text, uuid) from public;
+revoke all on function ops.rows_checksum(numeric, numeric) from public;
+revoke all on function ops.row_type_signature(regclass) from public;
 revoke all on function ops.snapshot_relation(bigint, text, text) from public;
 revoke all on function ops.take_snapshot(text) from public;
 revoke all on function ops.apply_backup_retention() from public;
@@ -359,4 +480,6 @@ revoke all on function ops.workspace_snapshots(uuid) from public;
 grant execute on function ops.take_snapshot(text), ops.restore_workspace(bigint, uuid),
   ops.workspace_snapshots(uuid) to service_role;
 
-select cron.schedule('daily-backup', '0 2 * * *', 'select ops.take_snapshot(''cron'')');
+-- one command that pg_cron runs as one transaction: the isolation level first (see the header)
+select cron.schedule('daily-backup', '0 2 * * *',
+  'set transaction isolation level repeatable read; select ops.take_snapshot(''cron'')');

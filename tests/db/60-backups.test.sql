@@ -1,8 +1,10 @@
 -- Backups: snapshot counts and checksums, a disaster drill for one workspace (snapshot, destroy,
 -- restore, compare) that leaves another workspace untouched, a tampered snapshot that is refused
+-- without changing anything, a snapshot taken before a column change that is refused (CEB01)
 -- without changing anything, retention, failure logging, and grants.
-begin;
-select plan(28);
+-- Repeatable read: ops.take_snapshot refuses read committed (every table must be read at one moment).
+begin isolation level repeatable read;
+select plan(32);
 
 select tests.create_user('bk_alice');
 select tests.create_user('bk_bob');
@@ -12,6 +14,8 @@ select (select w.id from public.workspaces w where w.created_by = tests.get_user
        (select w.id from public.workspaces w where w.created_by = tests.get_user_id('bk_bob') and w.personal) as bob;
 select tests.create_fixture_rows((select alice from ws), tests.get_user_id('bk_alice'));
 select tests.create_fixture_rows((select bob from ws), tests.get_user_id('bk_bob'));
+-- a recognisable password hash, to show that the user list never copies it
+update auth.users set encrypted_password = '$2a$10$bkNeverInASnapshot' where id = tests.get_user_id('bk_alice');
 
 -- Every table's rows of one workspace as (table, count, checksum), computed independently of the
 -- snapshot code (row_to_json text, not the snapshot's own expression).
@@ -37,12 +41,17 @@ select is(
      and s.workspace_id = (select alice from ws) and s.table_name = 'public.videos'),
   (select count(*) from public.videos v where v.workspace_id = (select alice from ws)),
   'the snapshot counts a workspace''s videos');
+-- the snapshot writes row texts with these settings, whatever the session's
+set local timezone = 'UTC';
+set local datestyle = 'ISO, YMD';
 select is(
   (select s.checksum from ops.snapshot_tables s where s.backup_id = (select id from snap)
      and s.workspace_id = (select alice from ws) and s.table_name = 'public.workspace_members'),
-  (select encode(sha256(convert_to(string_agg(m::text, E'\n' order by m::text collate "C"), 'UTF8')), 'hex')
-     from public.workspace_members m where m.workspace_id = (select alice from ws)),
-  'the checksum is sha256 of the ordered row texts');
+  (select string_agg(lpad(to_hex((x.s - case when x.s >= 9223372036854775808 then 18446744073709551616 else 0 end)::bigint), 16, '0'), '' order by x.seed)
+   from (select v.seed, mod(mod(sum(hashtextextended(m::text, v.seed)), 18446744073709551616) + 18446744073709551616, 18446744073709551616) as s
+         from public.workspace_members m cross join (values (0), (1)) v (seed)
+         where m.workspace_id = (select alice from ws) group by v.seed) x),
+  'the checksum is the row texts'' hashes (seeds 0 and 1) summed modulo 2^64, as hex');
 select ok(not exists (
   select 1 from ops.backup_tables() b
   where not exists (select 1 from ops.snapshot_tables s where s.backup_id = (select id from snap)
@@ -52,11 +61,14 @@ select ok(not exists (
   'the snapshot holds the workspace''s fixture tables');
 select ok((select count(*) from ops.backup_tables() b where b.tbl::text = 'private.channel_credentials') = 1,
   'private tables tied to a workspace (channel_credentials) are part of the snapshot');
-select ok(exists (select 1 from ops.snapshot_chunks s, jsonb_array_elements(s.rows::jsonb) u
-  where s.backup_id = (select id from snap) and s.table_name = 'auth.users' and (u ->> 'id')::uuid = tests.get_user_id('bk_alice')),
+select is((select signature from ops.snapshot_row_types where backup_id = (select id from snap) and table_name = 'public.videos'),
+  ops.row_type_signature('public.videos'), 'the snapshot records each table''s columns');
+select ok(ops.row_type_signature('public.videos') like 'id uuid, workspace_id uuid, %', 'a column signature lists names and types in order');
+select ok(exists (select 1 from ops.snapshot_chunks s, unnest(s.rows) u
+  where s.backup_id = (select id from snap) and s.table_name = 'auth.users' and (u::ops.snapshot_user).id = tests.get_user_id('bk_alice')),
   'the user list is in the snapshot');
-select ok(not exists (select 1 from ops.snapshot_chunks s, jsonb_array_elements(s.rows::jsonb) u
-  where s.backup_id = (select id from snap) and s.table_name = 'auth.users' and u ? 'encrypted_password'),
+select ok(not exists (select 1 from ops.snapshot_chunks s, unnest(s.rows) u
+  where s.backup_id = (select id from snap) and s.table_name = 'auth.users' and strpos(u, '$2a$10$bkNeverInASnapshot') > 0),
   'the user list holds no password hashes');
 
 -- Section: disaster drill
@@ -92,7 +104,8 @@ select ok(exists (select 1 from public.workspace_members m where m.workspace_id 
 delete from public.videos where workspace_id = (select alice from ws);
 delete from fingerprints where label = 'alice_damaged';
 select pg_temp.fingerprint('alice_damaged', (select alice from ws));
-update ops.snapshot_chunks s set rows = jsonb_set(s.rows::jsonb, '{0,title}', '"tampered"')::json
+update ops.snapshot_chunks s
+set rows[1] = jsonb_populate_record(s.rows[1]::public.videos, '{"title": "tampered"}')::text
 where s.backup_id = (select id from snap) and s.workspace_id = (select alice from ws) and s.table_name = 'public.videos';
 select throws_like(format('select ops.restore_workspace(%s, %L)', (select id from snap), (select alice from ws)),
   '%failed verification on public.videos%', 'a tampered snapshot fails verification');
@@ -104,6 +117,20 @@ select set_eq(
   'a refused restore changes nothing');
 select throws_like(format('select ops.restore_workspace(%s, %L)', (select id from snap), gen_random_uuid()),
   '%does not cover workspace%', 'a workspace the snapshot does not cover is refused');
+
+-- Section: schema changed since the snapshot (a later migration adds a column)
+alter table public.videos add column bk_added text;
+delete from fingerprints where label in ('alice_altered', 'alice_refused');
+select pg_temp.fingerprint('alice_altered', (select alice from ws));
+select throws_ok(format('select ops.restore_workspace(%s, %L)', (select id from snap), (select alice from ws)), 'CEB01',
+  format('snapshot %s cannot be restored: the columns of public.videos changed since it was taken', (select id from snap)),
+  'a snapshot taken before a column change is refused with CEB01, naming the table');
+select pg_temp.fingerprint('alice_refused', (select alice from ws));
+select set_eq(
+  $$select tbl, n, digest from fingerprints where label = 'alice_refused'$$,
+  $$select tbl, n, digest from fingerprints where label = 'alice_altered'$$,
+  'a restore refused for changed columns changes nothing');
+alter table public.videos drop column bk_added;
 
 -- Section: failure and retention
 create table public.bk_later (id int primary key, workspace_id uuid not null references public.workspaces (id));
@@ -140,7 +167,8 @@ select ok(not has_function_privilege('authenticated', 'ops.take_snapshot(text)',
 select ok(has_function_privilege('service_role', 'ops.restore_workspace(bigint, uuid)', 'EXECUTE'), 'service_role can restore');
 
 select is((select command from cron.job where jobname = 'daily-backup' and schedule = '0 2 * * *'),
-  'select ops.take_snapshot(''cron'')', 'pg_cron takes the snapshot daily at 02:00 UTC');
+  'set transaction isolation level repeatable read; select ops.take_snapshot(''cron'')',
+  'pg_cron takes the snapshot daily at 02:00 UTC, in a repeatable read transaction');
 
 select * from finish();
 rollback;
