@@ -1,7 +1,9 @@
 // The backups function: an owner restores their workspace to a snapshot (data back, other
 // workspaces untouched), a viewer gets 403, a stranger 404, admins take snapshots on demand and
-// may restore any workspace; a restore needs confirm: "RESTORE".
-import { assertEquals, assertOk } from './assert.ts';
+// may restore any workspace; a restore needs confirm: "RESTORE". A snapshot taken before a column
+// change is refused with 409; snapshots are taken only in repeatable read transactions (pg_cron's
+// command and the function), never read committed.
+import { assertEquals, assertMatch, assertOk } from './assert.ts';
 import { addMember, createWorkspace, failedPaths, signUp, withDb } from './helpers/users.ts';
 import { createAdmin } from './helpers/ops.ts';
 
@@ -65,4 +67,54 @@ Deno.test('an owner restores a workspace through the function; viewers 403, stra
   // an admin may restore any workspace; a snapshot id that does not exist is 404
   assertEquals((await admin.call('backups/restore', { method: 'POST', body: restore })).status, 200);
   assertEquals((await admin.call('backups/restore', { method: 'POST', body: { ...restore, snapshot_id: 999999999 } })).status, 404);
+});
+
+Deno.test('a snapshot taken before a column change is refused with 409 snapshot_incompatible and changes nothing', async () => {
+  const owner = await signUp('bk-schema-owner');
+  const admin = await createAdmin('bk-schema-admin');
+  const team = await createWorkspace(owner, 'Schema team');
+  // A tenant table of this test only, so that altering it touches no table other suites use; it
+  // is a tenant table like any other (ops.backup_tables finds it by its workspace_id).
+  const probe = `public.bk_schema_probe_${crypto.randomUUID().slice(0, 8)}`;
+  await withDb(async (sql) => {
+    await sql.unsafe(`create table ${probe} (id int primary key, workspace_id uuid not null references public.workspaces (id) on delete cascade)`);
+    await sql.unsafe(`insert into ${probe} values (1, '${team}')`);
+  });
+  try {
+    const taken = await admin.call('backups/snapshots', { method: 'POST', body: {} });
+    assertEquals(taken.status, 201, JSON.stringify(taken.body));
+    // a later migration adds a column; then the workspace changes
+    await withDb(async (sql) => {
+      await sql.unsafe(`alter table ${probe} add column note text`);
+      await sql`update public.workspaces set name = 'after the migration' where id = ${team}`;
+    });
+
+    const refused = await owner.call('backups/restore', {
+      method: 'POST',
+      body: { workspace_id: team, snapshot_id: taken.body.snapshot_id, confirm: 'RESTORE' },
+    });
+    assertEquals(refused.status, 409, JSON.stringify(refused.body));
+    assertEquals(refused.body.error.code, 'snapshot_incompatible');
+    assertMatch(refused.body.error.message, new RegExp(`columns of ${probe} changed`));
+    assertEquals(await workspaceName(team), 'after the migration', 'a refused restore changed nothing');
+  } finally {
+    await withDb((sql) => sql.unsafe(`drop table if exists ${probe}`));
+  }
+});
+
+Deno.test('the daily-backup command snapshots in repeatable read as pg_cron runs it; read committed is refused', async () => {
+  await withDb(async (sql) => {
+    const [job] = await sql<{ command: string }[]>`select command from cron.job where jobname = 'daily-backup'`;
+    const [before] = await sql<{ id: string }[]>`select coalesce(max(id), 0) as id from ops.backups`;
+    // as pg_cron runs a job: the whole command as one simple-protocol query, one transaction
+    await sql.unsafe(job.command).simple();
+    const runs = await sql<{ status: string }[]>`
+      select status from ops.backups where id > ${before.id} and details ->> 'triggered_by' = 'cron'`;
+    assertEquals(runs.map((r) => r.status), ['succeeded']);
+
+    let refusal: unknown;
+    await sql`select ops.take_snapshot('test')`.catch((err) => (refusal = err));
+    assertEquals((refusal as { code?: string })?.code, '25000', String(refusal));
+    assertMatch(String((refusal as Error).message), /repeatable read/);
+  });
 });

@@ -17,6 +17,7 @@ Deno.test('each SQLSTATE our migrations raise gets its status, code and the data
     ['CEI03', 409, 'invitation_used'],
     ['CEI04', 410, 'invitation_revoked'],
     ['CEI05', 403, 'invitation_email_mismatch'],
+    ['CEB01', 409, 'snapshot_incompatible'],
     ['28000', 401, 'unauthorized'],
     ['22023', 400, 'validation_failed'],
   ];

@@ -37,6 +37,7 @@ const VERDICTS: Record<string, Verdict> = {
   CEI03: { status: 409, code: 'invitation_used' },
   CEI04: { status: 410, code: 'invitation_revoked' },
   CEI05: { status: 403, code: 'invitation_email_mismatch' },
+  CEB01: { status: 409, code: 'snapshot_incompatible' },
   '28000': { status: 401, code: 'unauthorized' },
   '22023': { status: 400, code: 'validation_failed' },
   // Postgres' own.
