@@ -66,17 +66,17 @@ export function createHandler(router: Router, options: HandlerOptions = {}): Han
 
 // Headers are added in place: re-wrapping the body would turn a string body into a stream, which
 // the server then sends chunked and more slowly. Only a response with immutable headers (one a
-// route passed through from fetch) is copied.
+// route passed through from fetch) is copied first.
 function withHeaders(res: Response, requestId: string, limitHeaders: Record<string, string>): Response {
   const extra: Record<string, string> = { ...STANDARD_HEADERS, ...limitHeaders, 'X-Request-Id': requestId };
+  let answer = res;
   try {
-    for (const [k, v] of Object.entries(extra)) if (k === 'X-Request-Id' || !res.headers.has(k)) res.headers.set(k, v);
-    return res;
+    answer.headers.set('X-Request-Id', requestId);
   } catch {
-    const headers = withStandardHeaders(res.headers);
-    for (const [k, v] of Object.entries(extra)) if (k === 'X-Request-Id' || !headers.has(k)) headers.set(k, v);
-    return new Response(res.body, { status: res.status, statusText: res.statusText, headers });
+    answer = new Response(res.body, { status: res.status, statusText: res.statusText, headers: new Headers(res.headers) });
   }
+  for (const [k, v] of Object.entries(extra)) if (k === 'X-Request-Id' || !answer.headers.has(k)) answer.headers.set(k, v);
+  return answer;
 }
 
 export function toErrorResponse(err: unknown, requestId: string, tracked?: { req: Request; ctx: RequestContext }): Response {
