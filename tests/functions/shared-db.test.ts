@@ -84,3 +84,15 @@ Deno.test({
     await closeDb();
   },
 });
+
+Deno.test({
+  name: 'asService: the isolation level asked for is the one BEGIN opens with (read committed otherwise)',
+  ...inProcess,
+  async fn() {
+    const level = (options?: { isolation?: 'repeatable read' | 'serializable' }) =>
+      asService(async (tx) => (await tx`select current_setting('transaction_isolation') as level, current_user as role`)[0], options);
+    assertEquals(await level(), { level: 'read committed', role: 'service_role' });
+    assertEquals(await level({ isolation: 'repeatable read' }), { level: 'repeatable read', role: 'service_role' });
+    await closeDb();
+  },
+});

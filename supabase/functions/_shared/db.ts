@@ -32,9 +32,14 @@ export function asUser<T>(claims: Claims, fn: (tx: Tx) => Promise<T>): Promise<T
   return inTransactionAs(identityStatement('authenticated', claims), fn);
 }
 
+export interface TransactionOptions {
+  /** Chosen at BEGIN; read committed (Postgres's default) when not given. */
+  isolation?: 'repeatable read' | 'serializable';
+}
+
 /** Trusted work (workers, webhooks): the service role, which bypasses RLS. */
-export function asService<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-  return inTransactionAs(SERVICE_IDENTITY, fn);
+export function asService<T>(fn: (tx: Tx) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+  return inTransactionAs(SERVICE_IDENTITY, fn, options);
 }
 
 // What PostgREST sets for a request: the role and the claims. The per-claim settings are the ones
@@ -62,12 +67,13 @@ const SERVICE_IDENTITY = identityStatement('service_role', { role: 'service_role
 // execute). Postgres runs the pipelined statements in order; when one fails, the transaction is
 // aborted and every later statement fails with it, so nothing ever runs under the wrong role and
 // nothing is committed.
-async function inTransactionAs<T>(setIdentity: string, fn: (tx: Tx) => Promise<T>): Promise<T> {
+async function inTransactionAs<T>(setIdentity: string, fn: (tx: Tx) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+  const begin = options.isolation ? `begin isolation level ${options.isolation}` : 'begin';
   const tx = await sql().reserve();
   try {
     // execute() queues them now: postgres.js statements are lazy, and fn's first statement
     // (started by an await) would otherwise reach the connection first.
-    const opening = Promise.all([tx.unsafe('begin').execute(), tx.unsafe(setIdentity).execute()]);
+    const opening = Promise.all([tx.unsafe(begin).execute(), tx.unsafe(setIdentity).execute()]);
     let result: T;
     try {
       [, result] = await Promise.all([opening, (async () => await fn(tx))()]);

@@ -3,10 +3,9 @@
 // admin; the database does the restore in one transaction and verifies it against the snapshot's
 // checksums), and take a snapshot on demand (platform admins). Other members get 403, callers who
 // cannot see the workspace 404, as everywhere else.
-import type postgres from 'postgres';
 import { z } from 'zod';
 import { requireAdmin, requireUser, type Claims } from '../_shared/auth.ts';
-import { asService, asUser, sql } from '../_shared/db.ts';
+import { asService, asUser } from '../_shared/db.ts';
 import { createHandler } from '../_shared/handler.ts';
 import { HttpError, json, Router } from '../_shared/http.ts';
 import { isPgError } from '../_shared/pg-errors.ts';
@@ -31,16 +30,6 @@ async function requireBackupAccess(claims: Claims, workspaceId: string, action: 
   await asUser(claims, (tx) => requireRole(tx, workspaceId, 'owner', action));
 }
 
-// ops.take_snapshot reads every table at one moment only in a repeatable read transaction (it
-// refuses others). The isolation level is chosen at BEGIN, before asService's identity statement,
-// so this route opens its transaction itself, with the service role as asService sets it.
-function asServiceRepeatableRead<T>(fn: (tx: postgres.TransactionSql) => Promise<T>): Promise<T> {
-  return sql().begin('isolation level repeatable read', async (tx) => {
-    await tx.unsafe(`select set_config('role', 'service_role', true), set_config('request.jwt.claims', '{"role":"service_role"}', true)`);
-    return await fn(tx);
-  }) as Promise<T>;
-}
-
 interface SnapshotRow {
   snapshot_id: string;
   taken_at: Date;
@@ -61,12 +50,14 @@ const router = new Router('backups')
   })
   .on('POST', '/snapshots', async ({ req }) => {
     await requireAdmin(req);
-    const backup = await asServiceRepeatableRead(async (tx) => {
+    // ops.take_snapshot reads every table at one moment only in a repeatable read transaction (it
+    // refuses others).
+    const backup = await asService(async (tx) => {
       const [row] = await tx<{ id: string }[]>`select ops.take_snapshot('on_demand') as id`;
       const [taken] = await tx<{ id: string; status: string; details: Record<string, unknown> }[]>`
         select id, status, details from ops.backups where id = ${row.id}`;
       return taken;
-    });
+    }, { isolation: 'repeatable read' });
     if (backup.status !== 'succeeded') {
       throw new HttpError(500, 'snapshot_failed', 'the snapshot failed; see ops.system_logs (backup_failed)', {
         snapshot_id: Number(backup.id),
