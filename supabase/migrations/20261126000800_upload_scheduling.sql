@@ -284,6 +284,25 @@ begin
 end
 $$;
 
+-- A schedule locked for the caller's change: 404 (CES01) unless the caller is a member of its
+-- workspace, so ids of other tenants never leak; then the role check of require_schedule_role.
+create function private.lock_schedule_for_change(schedule_id uuid, min_role public.workspace_role)
+returns public.upload_schedules
+language plpgsql volatile security definer set search_path = '' as $$
+declare
+  s public.upload_schedules;
+begin
+  select * into s from public.upload_schedules u where u.id = lock_schedule_for_change.schedule_id for update;
+  if s.id is null or not exists (
+    select 1 from public.workspace_members m where m.workspace_id = s.workspace_id and m.user_id = (select auth.uid())
+  ) then
+    raise exception 'schedule not found' using errcode = 'CES01';
+  end if;
+  perform private.require_schedule_role(s.workspace_id, min_role);
+  return s;
+end
+$$;
+
 -- The channel must belong to the workspace and be usable; the render must be ready there.
 create function private.check_schedule_targets(workspace_id uuid, channel_id uuid, video_job_id uuid)
 returns void
@@ -435,13 +454,8 @@ declare
   changed text[];
   next_status text;
 begin
-  select * into s from public.upload_schedules u where u.id = update_upload_schedule.schedule_id for update;
-  if s.id is null or not exists (
-    select 1 from public.workspace_members m where m.workspace_id = s.workspace_id and m.user_id = (select auth.uid())
-  ) then
-    raise exception 'schedule not found' using errcode = 'CES01';
-  end if;
-  caller := private.require_schedule_role(s.workspace_id, 'editor');
+  s := private.lock_schedule_for_change(update_upload_schedule.schedule_id, 'editor');
+  caller := (select auth.uid());
   if jsonb_typeof(changes) is distinct from 'object' then
     raise exception 'changes must be a JSON object' using errcode = '22023';
   end if;
@@ -541,13 +555,8 @@ declare
   caller uuid;
   from_status text;
 begin
-  select * into s from public.upload_schedules u where u.id = cancel_upload_schedule.schedule_id for update;
-  if s.id is null or not exists (
-    select 1 from public.workspace_members m where m.workspace_id = s.workspace_id and m.user_id = (select auth.uid())
-  ) then
-    raise exception 'schedule not found' using errcode = 'CES01';
-  end if;
-  caller := private.require_schedule_role(s.workspace_id, 'editor');
+  s := private.lock_schedule_for_change(cancel_upload_schedule.schedule_id, 'editor');
+  caller := (select auth.uid());
   if s.status = 'canceled' then
     return query select 'already_canceled'::text, s.status;
     return;
@@ -582,13 +591,8 @@ declare
   caller uuid;
   from_status text;
 begin
-  select * into s from public.upload_schedules u where u.id = publish_upload_schedule_now.schedule_id for update;
-  if s.id is null or not exists (
-    select 1 from public.workspace_members m where m.workspace_id = s.workspace_id and m.user_id = (select auth.uid())
-  ) then
-    raise exception 'schedule not found' using errcode = 'CES01';
-  end if;
-  caller := private.require_schedule_role(s.workspace_id, 'editor');
+  s := private.lock_schedule_for_change(publish_upload_schedule_now.schedule_id, 'editor');
+  caller := (select auth.uid());
   if s.status not in ('scheduled', 'held') then
     raise exception 'the schedule is % and cannot be published now', s.status using errcode = 'CES02',
       hint = case when s.status in ('uploading', 'processing') then 'the upload has started; publish it in YouTube Studio' else '' end;
@@ -868,6 +872,7 @@ revoke all on function
   private.add_upload_event(public.upload_schedules, text, text, text, text, uuid, text, jsonb),
   private.resolve_publish_at(text, text), private.check_time_zone(text),
   private.require_schedule_role(uuid, public.workspace_role), private.check_schedule_targets(uuid, uuid, uuid),
+  private.lock_schedule_for_change(uuid, public.workspace_role),
   private.wake_upload_worker(interval, integer)
   from public, anon, authenticated, service_role;
 
