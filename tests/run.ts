@@ -10,7 +10,7 @@ import { startStack, stopLeftStack, type StartedStack } from '../local/stack/lif
 import { denoBin } from '../local/stack/services.ts';
 import { add, parseDenoTest, parseNodeTap, parseTap, summaryLine, type Counts } from './summary.ts';
 
-const p = profile('test');
+const p = profile(process.env.CCE_PROFILE ?? 'test');
 const only = process.argv.slice(2); // optional suite names: lint types db unit functions stack e2e
 const wants = (suite: string) => only.length === 0 || only.includes(suite);
 

@@ -28,7 +28,7 @@ test('health is 200 and healthy while the database answers', async () => {
 });
 
 test('health is 503 and unhealthy with the database stopped, then recovers', async () => {
-  const p = profile('test');
+  const p = profile(process.env.CCE_PROFILE ?? 'test');
   const stoppedAt = new Date();
   stopCluster(p);
   assert.equal(isRunning(p), false);
