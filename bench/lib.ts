@@ -75,3 +75,43 @@ export function fakesControl(fakesUrl: string) {
     return await res.json();
   };
 }
+
+export interface EdgeInvocation {
+  seq: number;
+  fn: string;
+  method: string;
+  path: string;
+  status: number;
+  cpu_ms: number;
+  peak_rss_mb: number;
+  wall_ms: number;
+  limit: string | null;
+}
+
+/**
+ * What function requests cost, read from the stack's edge runtime (README "Edge runtime"): take a
+ * mark before the work, then `since(mark)` lists every invocation after it and `summary` gives
+ * the figures the hosted limits are judged by.
+ */
+export function edgeCosts(functionsUrl: string) {
+  const read = async (since: number) => {
+    const res = await fetch(`${functionsUrl}/_runtime/invocations?since=${since}`);
+    if (res.status !== 200) throw new Error(`edge runtime costs: ${res.status} ${await res.text()}`);
+    return (await res.json()) as { next: number; invocations: EdgeInvocation[] };
+  };
+  return {
+    mark: async () => (await read(Number.MAX_SAFE_INTEGER)).next,
+    since: async (mark: number, fn?: string) => (await read(mark)).invocations.filter((i) => !fn || i.fn === fn),
+    summary(invocations: EdgeInvocation[]) {
+      const cpu = stats(invocations.map((i) => i.cpu_ms));
+      const rss = stats(invocations.map((i) => i.peak_rss_mb));
+      return {
+        invocations: invocations.length,
+        cpu_ms: { max: cpu.max, p95: cpu.p95, p50: cpu.p50 },
+        peak_rss_mb: { max: rss.max, p95: rss.p95 },
+        worker_limit_546: invocations.filter((i) => i.status === 546).length,
+        limits_crossed: invocations.filter((i) => i.limit !== null).length,
+      };
+    },
+  };
+}

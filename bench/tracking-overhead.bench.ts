@@ -8,10 +8,11 @@
 //   set -a; . .local/dev/stack.env; set +a; node --import tsx bench/tracking-overhead.bench.ts
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import postgres from 'postgres';
 import { ROOT } from '../local/profile.ts';
-import { denoBin } from '../local/stack/services.ts';
 import { percentile, stats, writeResult } from './lib.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2000);
@@ -39,12 +40,16 @@ function freePort(): Promise<number> {
   });
 }
 
+/** An edge runtime of its own (same limits as the stack's), whose functions get `flags` on top of the stack's function env. */
 async function startFunctions(flags: Record<string, string>): Promise<{ url: string; child: ChildProcess }> {
   const port = await freePort();
+  const envFile = resolve(mkdtempSync(resolve(tmpdir(), 'bench-tracking-')), 'functions.env');
+  const stackFunctionEnv = readFileSync(required('LOCAL_FUNCTIONS_ENV_FILE'), 'utf8');
+  writeFileSync(envFile, stackFunctionEnv + Object.entries(flags).map(([k, v]) => `${k}=${v}\n`).join(''), { mode: 0o600 });
   const child = spawn(
-    denoBin(),
-    ['run', '--allow-all', '--no-prompt', '--config', resolve(ROOT, 'supabase/functions/deno.json'), resolve(ROOT, 'local/functions-server.ts')],
-    { cwd: ROOT, env: { ...process.env, ...flags, LOCAL_FUNCTIONS_PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] },
+    process.execPath,
+    ['--import', 'tsx', resolve(ROOT, 'local/edge-runtime/main.ts')],
+    { cwd: ROOT, env: { ...process.env, LOCAL_FUNCTIONS_PORT: String(port), LOCAL_FUNCTIONS_ENV_FILE: envFile }, stdio: ['ignore', 'ignore', 'inherit'] },
   );
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;

@@ -103,7 +103,7 @@ try {
   if (wants('types')) {
     const tsc = await run('types', resolve(ROOT, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.json'], {});
     total = add(total, counted('types (tsc)', tsc.code, check(tsc.code)));
-    const deno = await run('types', denoBin(), ['check', '--quiet', '--config', 'supabase/functions/deno.json', 'supabase/functions', 'local/functions-server.ts', ...files('tests/functions', '.ts'), ...files('bench/deno', '.ts')], {});
+    const deno = await run('types', denoBin(), ['check', '--quiet', '--config', 'supabase/functions/deno.json', 'supabase/functions', 'local/edge-runtime/isolate', 'tests/fixtures/edge-functions', ...files('tests/functions', '.ts'), ...files('bench/deno', '.ts')], {});
     total = add(total, counted('types (deno check)', deno.code, check(deno.code)));
   }
 

@@ -41,6 +41,7 @@ Content Catalyst Engine — local stack "${p.name}" is up (${seconds} s)
   Health        ${e.SUPABASE_URL}/functions/v1/health
   Postgres      ${e.SUPABASE_DB_URL}
   Fakes         ${e.LOCAL_FAKES_URL}        (YouTube, Google OAuth, Gemini, RevID; faults at /_control)
+  Edge runtime  ${e.LOCAL_FUNCTIONS_URL}        (${process.env.CCE_EDGE_LIMITS === 'off' ? 'hosted limits OFF: measured only' : 'hosted limits on: 2 s CPU, 256 MB, 150 s'}; costs at /_runtime/invocations)
 
   anon key          ${e.SUPABASE_ANON_KEY}
   service_role key  ${e.SUPABASE_SERVICE_ROLE_KEY}

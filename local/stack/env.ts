@@ -44,15 +44,23 @@ export function stackEnv(p: Profile, keys: StackKeys): Record<string, string> {
     WEB_URL: p.urls.web,
     LOCAL_AUTH_URL: p.urls.auth,
     LOCAL_FUNCTIONS_URL: p.urls.functions,
+    LOCAL_FUNCTIONS_ENV_FILE: resolve(p.dataRoot, 'functions.env'),
     LOCAL_FAKES_URL: p.urls.fakes,
     LOCAL_KEY_FILE: resolve(p.dataRoot, 'jwt-signing-key.json'),
   };
 }
 
-/** Writes the env as a dotenv file; for the dev profile also as the repo's `.env.local`. */
+const STACK_WIRING = /^(LOCAL_|CCE_|WEB_PORT$|WEB_URL$)/;
+
+/**
+ * Writes the env as a dotenv file (for the dev profile also as the repo's `.env.local`), and
+ * what the functions get, as `supabase secrets set --env-file` would give it to hosted ones.
+ */
 export function writeEnvFiles(p: Profile, env: Record<string, string>) {
-  const text = Object.entries(env).map(([k, v]) => `${k}=${v}`).join('\n') + '\n';
+  const dotenv = (entries: [string, string][]) => entries.map(([k, v]) => `${k}=${v}`).join('\n') + '\n';
+  const text = dotenv(Object.entries(env));
   mkdirSync(dirname(p.envFile), { recursive: true });
   writeFileSync(p.envFile, text, { mode: 0o600 });
+  writeFileSync(env.LOCAL_FUNCTIONS_ENV_FILE, dotenv(Object.entries(env).filter(([k]) => !STACK_WIRING.test(k))), { mode: 0o600 });
   if (p.name === 'dev') writeFileSync(resolve(ROOT, '.env.local'), text, { mode: 0o600 });
 }

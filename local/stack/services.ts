@@ -21,12 +21,7 @@ export function services(p: Profile): ServiceSpec[] {
   return [
     { name: 'fakes', ...tsx('local/fakes/main.ts'), readyUrl: `${p.urls.fakes}/_control/health` },
     { name: 'auth', ...tsx('local/auth/main.ts'), readyUrl: `${p.urls.auth}/health` },
-    {
-      name: 'functions',
-      command: denoBin(),
-      args: ['run', '--allow-all', '--no-prompt', '--config', resolve(ROOT, 'supabase/functions/deno.json'), resolve(ROOT, 'local/functions-server.ts')],
-      readyUrl: `${p.urls.functions}/health`,
-    },
+    { name: 'functions', ...tsx('local/edge-runtime/main.ts'), readyUrl: `${p.urls.functions}/health` },
     { name: 'gateway', ...tsx('local/gateway/main.ts'), readyUrl: `${p.urls.gateway}/functions/v1/health` },
     { name: 'pgnet', ...tsx('local/pgnet/main.ts'), readyLine: /./ },
     {

@@ -1,0 +1,46 @@
+// Every request the runtime served, with what it cost: written to the stack log one line each
+// (as hosted's function logs show them) and kept in memory for tests and benchmarks, which read
+// them at GET /_runtime/invocations?since=<seq>.
+import type { LimitName } from './limits.ts';
+
+export interface Invocation {
+  seq: number;
+  fn: string;
+  method: string;
+  path: string;
+  status: number;
+  cpu_ms: number;
+  peak_rss_mb: number;
+  wall_ms: number;
+  limit: LimitName | null;
+  at: string;
+}
+
+const KEEP = 200_000;
+
+export class InvocationLog {
+  private records: Invocation[] = [];
+  private nextSeq = 1;
+
+  constructor(private readonly log: (line: string) => void) {}
+
+  add(entry: Omit<Invocation, 'seq' | 'at'>): Invocation {
+    const record: Invocation = {
+      seq: this.nextSeq++,
+      ...entry,
+      cpu_ms: Math.round(entry.cpu_ms * 10) / 10,
+      peak_rss_mb: Math.round(entry.peak_rss_mb * 10) / 10,
+      at: new Date().toISOString(),
+    };
+    this.records.push(record);
+    if (this.records.length > KEEP) this.records.splice(0, this.records.length - KEEP);
+    const limit = record.limit ? ` limit=${record.limit}` : '';
+    this.log(`${record.fn} ${record.method} ${record.path} ${record.status} cpu=${record.cpu_ms}ms rss=${record.peak_rss_mb}MB wall=${record.wall_ms}ms${limit}`);
+    return record;
+  }
+
+  since(seq: number): { next: number; invocations: Invocation[] } {
+    const first = this.records.findIndex((r) => r.seq > seq);
+    return { next: this.nextSeq - 1, invocations: first < 0 ? [] : this.records.slice(first) };
+  }
+}

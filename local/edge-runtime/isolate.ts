@@ -1,0 +1,244 @@
+// One isolate: a Deno process running one function, serving one request at a time as hosted
+// isolates do. It proxies a request over its Unix socket, measures the request's CPU time and
+// peak memory from /proc, and kills itself the way hosted does when a limit is crossed.
+import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import { describeLimit, type LimitName, type Limits } from './limits.ts';
+import { peakRssMb, resetPeakRss, rssMb, threadCpuMs } from './proc.ts';
+import { platformError, sendPlatformError } from './platform-errors.ts';
+
+export interface IsolateSpec {
+  fn: string;
+  command: string;
+  args: string[];
+  socketPath: string;
+  env: Record<string, string>;
+  limits: Limits;
+  log: (line: string) => void;
+}
+
+export interface Served {
+  status: number;
+  cpuMs: number;
+  peakRssMb: number;
+  wallMs: number;
+  limit: LimitName | null;
+}
+
+export class BootError extends Error {}
+
+const POLL_MS = 20;
+const BOOT_TIMEOUT_MS = 30_000;
+
+export class Isolate {
+  readonly startedAt = Date.now();
+  cpuUsedMs = 0;
+  requests = 0;
+  private exited = false;
+  private stopping = false;
+  private onLimit: ((limit: LimitName, figure: number) => void) | null = null;
+  private readonly agent: http.Agent;
+  private readonly wallClock: NodeJS.Timeout;
+  private stderrTail: string[] = [];
+
+  private constructor(private readonly spec: IsolateSpec, private readonly child: ChildProcess) {
+    this.agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    this.wallClock = setTimeout(() => this.crossed('wall_clock', Date.now() - this.startedAt), spec.limits.wallClockMs);
+    this.wallClock.unref();
+    if (!spec.limits.enforced) clearTimeout(this.wallClock);
+    child.on('exit', () => {
+      this.exited = true;
+      clearTimeout(this.wallClock);
+      this.agent.destroy();
+    });
+  }
+
+  static start(spec: IsolateSpec, onExit: (isolate: Isolate, why: string) => void): Promise<Isolate> {
+    const child = spawn(spec.command, spec.args, { env: spec.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const isolate = new Isolate(spec, child);
+    return new Promise((resolve, reject) => {
+      let ready = false;
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new BootError(`${spec.fn} did not start within ${BOOT_TIMEOUT_MS / 1000} s`));
+      }, BOOT_TIMEOUT_MS);
+      const lines = (stream: 'out' | 'err') => (chunk: Buffer) => {
+        for (const line of chunk.toString().split('\n').filter(Boolean)) {
+          if (!ready && stream === 'out' && line === 'edge-isolate: ready') {
+            ready = true;
+            clearTimeout(timer);
+            resolve(isolate);
+            continue;
+          }
+          isolate.stderrTail = [...isolate.stderrTail.slice(-19), line];
+          spec.log(`${spec.fn}[${child.pid}] ${line}`);
+        }
+      };
+      child.stdout!.on('data', lines('out'));
+      child.stderr!.on('data', lines('err'));
+      child.on('exit', (code, signal) => {
+        clearTimeout(timer);
+        const why = signal ? `killed by ${signal}` : `exited with code ${code}`;
+        if (!ready) reject(new BootError(`${spec.fn} failed to start (${why}): ${isolate.stderrTail.slice(-3).join(' | ') || 'no output'}`));
+        else onExit(isolate, why);
+      });
+    });
+  }
+
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
+  /** Running and not being shut down: only such an isolate may be given a request. */
+  get alive(): boolean {
+    return !this.exited && !this.stopping;
+  }
+
+  ageMs(): number {
+    return Date.now() - this.startedAt;
+  }
+
+  residentMb(): number {
+    return rssMb(this.pid);
+  }
+
+  /** Ends the isolate: at once (a crossed limit) or after a grace period (retired). */
+  stop(now = false) {
+    if (this.exited) return;
+    this.stopping = true;
+    if (now) {
+      this.child.kill('SIGKILL');
+      return;
+    }
+    this.child.kill('SIGTERM');
+    setTimeout(() => this.child.kill('SIGKILL'), 2_000).unref();
+  }
+
+  private crossed(limit: LimitName, figure: number) {
+    if (this.onLimit) this.onLimit(limit, figure);
+    else if (limit === 'wall_clock') this.stop();
+  }
+
+  /** Proxies one request; resolves when the response is over, however it ended. */
+  serve(req: http.IncomingMessage, res: http.ServerResponse, path: string): Promise<Served> {
+    const { limits } = this.spec;
+    const pid = this.pid;
+    this.requests++;
+    resetPeakRss(pid);
+    const cpuAtStart = threadCpuMs(pid);
+    const startedAt = Date.now();
+    let cpuMs = 0;
+    let peak = 0;
+    let status = 0;
+    let limit: LimitName | null = null;
+
+    return new Promise((resolve) => {
+      let done = false;
+      const measure = () => {
+        const cpu = threadCpuMs(pid) - cpuAtStart;
+        if (Number.isFinite(cpu)) cpuMs = cpu;
+        const rss = rssMb(pid);
+        if (Number.isFinite(rss)) peak = Math.max(peak, rss);
+      };
+      const finish = () => {
+        if (done) return;
+        done = true;
+        clearInterval(poll);
+        clearTimeout(idle);
+        this.onLimit = null;
+        if (!this.exited) {
+          measure();
+          const hwm = peakRssMb(pid);
+          if (Number.isFinite(hwm)) peak = Math.max(peak, hwm);
+        }
+        this.cpuUsedMs += cpuMs;
+        resolve({ status, cpuMs, peakRssMb: peak, wallMs: Date.now() - startedAt, limit });
+      };
+      const kill = (crossed: LimitName, figure: number) => {
+        if (done || limit) return;
+        limit = crossed;
+        this.spec.log(`${this.spec.fn}[${pid}]: ${describeLimit(crossed, Math.round(figure), limits)} (${req.method} ${path}); isolate shut down`);
+        this.stop(true);
+        upstream.destroy();
+        const answer = crossed === 'idle' ? platformError('idle') : platformError('limit');
+        if (!res.headersSent) {
+          status = answer.status;
+          sendPlatformError(res, answer);
+        } else res.destroy();
+        finish();
+      };
+      this.onLimit = kill;
+
+      const poll = setInterval(() => {
+        measure();
+        if (!limits.enforced) return;
+        if (cpuMs > limits.cpuMs) kill('cpu', cpuMs);
+        else if (peak > limits.memoryMb) kill('memory', peak);
+      }, POLL_MS);
+      let idle = setTimeout(() => kill('idle', limits.idleTimeoutMs), limits.idleTimeoutMs);
+      const stillTalking = () => {
+        clearTimeout(idle);
+        idle = setTimeout(() => kill('idle', limits.idleTimeoutMs), limits.idleTimeoutMs);
+      };
+      if (!limits.enforced) clearTimeout(idle);
+
+      const upstream = http.request(
+        { socketPath: this.spec.socketPath, method: req.method, path, headers: withoutHop(req.rawHeaders), agent: this.agent },
+        (answer) => {
+          status = answer.statusCode ?? 502;
+          if (limits.enforced) stillTalking();
+          res.writeHead(status, servedAsHosted(req.method, answer.rawHeaders));
+          answer.on('data', () => limits.enforced && stillTalking());
+          answer.pipe(res);
+          answer.on('end', finish);
+          answer.on('error', () => finish());
+        },
+      );
+      upstream.on('error', () => {
+        if (limit || done) return;
+        // The isolate died under the request (an uncaught error ends a hosted worker too).
+        if (!res.headersSent) {
+          const answer = platformError('crash');
+          status = answer.status;
+          sendPlatformError(res, answer);
+        } else res.destroy();
+        finish();
+      });
+      res.on('close', () => {
+        if (res.writableFinished || done) return;
+        upstream.destroy();
+        status ||= 499;
+        finish();
+      });
+      if (req.headers['content-length'] === '0' || (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined)) upstream.end();
+      else req.pipe(upstream);
+    });
+  }
+}
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection']);
+
+function withoutHop(raw: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toLowerCase();
+    if (!HOP_BY_HOP.has(name)) out.push(raw[i], raw[i + 1]);
+  }
+  return out;
+}
+
+/**
+ * Hosted serves `text/html` answers to GET as `text/plain` on the default domain (only a custom
+ * domain may serve HTML), so a page that works here must not count on being rendered.
+ */
+function servedAsHosted(method: string | undefined, raw: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toLowerCase();
+    if (HOP_BY_HOP.has(name)) continue;
+    let value = raw[i + 1];
+    if (method === 'GET' && name === 'content-type' && /^text\/html\b/i.test(value)) value = value.replace(/^text\/html/i, 'text/plain');
+    out.push(raw[i], value);
+  }
+  return out;
+}

@@ -1,0 +1,32 @@
+// One isolate of the local edge runtime (runs on Deno): it loads a function's index.ts exactly as
+// hosted deploys it, and the Deno.serve call in there is bound to the Unix socket the runtime
+// proxies to. Arguments: <index.ts URL> <socket path>.
+import { applyRestrictions } from './restrictions.ts';
+
+type ServeHandler = (req: Request, info: Deno.ServeHandlerInfo) => Response | Promise<Response>;
+
+const [entry, socketPath] = Deno.args;
+if (!entry || !socketPath) {
+  console.error('usage: isolate/main.ts <index.ts URL> <socket path>');
+  Deno.exit(64);
+}
+
+applyRestrictions();
+
+const serve = Deno.serve.bind(Deno) as unknown as (options: Deno.ServeUnixOptions, handler: ServeHandler) => Deno.HttpServer;
+let served = false;
+// index.ts calls Deno.serve(handler) or Deno.serve(options, handler); hosted ignores the port
+// options too, since the platform owns the listener.
+(Deno as { serve: unknown }).serve = (first: unknown, second?: unknown) => {
+  const handler = (typeof first === 'function' ? first : second ?? (first as { handler?: unknown }).handler) as ServeHandler;
+  if (typeof handler !== 'function') throw new TypeError('Deno.serve needs a handler');
+  if (served) throw new Error('Deno.serve was called twice: one function serves one handler');
+  served = true;
+  return serve({ path: socketPath, onListen: () => console.log('edge-isolate: ready') }, handler);
+};
+
+await import(entry);
+if (!served) {
+  console.error(`${entry} did not call Deno.serve: nothing to run`);
+  Deno.exit(70);
+}

@@ -1,0 +1,100 @@
+// The isolates of one function. A request gets an idle isolate, or a new one while the function
+// has fewer than its maximum, or waits for the next free one: hosted starts a new isolate when
+// all are busy, and the maximum only keeps a laptop from starting hundreds. An isolate that has
+// used half of any limit finishes its request and is retired, as hosted does.
+import { BootError, Isolate, type IsolateSpec } from './isolate.ts';
+import { RETIRE_AT, type Limits } from './limits.ts';
+
+const IDLE_REAP_MS = 30_000;
+
+export class FunctionPool {
+  private idle: Isolate[] = [];
+  private live = new Set<Isolate>();
+  private starting = 0;
+  private waiting: Array<{ resolve: (isolate: Isolate) => void; reject: (err: Error) => void }> = [];
+  private reapers = new Map<Isolate, NodeJS.Timeout>();
+  private nextSocket = 0;
+
+  constructor(
+    readonly fn: string,
+    private readonly spec: (socketPath: string) => IsolateSpec,
+    private readonly socketDir: string,
+    private readonly maxIsolates: number,
+    private readonly limits: Limits,
+  ) {}
+
+  acquire(): Promise<Isolate> {
+    for (let isolate = this.idle.pop(); isolate; isolate = this.idle.pop()) {
+      clearTimeout(this.reapers.get(isolate));
+      this.reapers.delete(isolate);
+      if (isolate.alive && !this.spent(isolate)) return Promise.resolve(isolate);
+      // Aged past half its wall clock while idle: retired, as hosted would.
+      this.drop(isolate);
+      isolate.stop();
+    }
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ resolve, reject });
+      if (this.live.size + this.starting < this.maxIsolates) this.startOne();
+    });
+  }
+
+  release(isolate: Isolate) {
+    if (!isolate.alive || this.spent(isolate)) {
+      this.drop(isolate);
+      isolate.stop();
+      if (this.waiting.length > this.starting) this.startOne();
+      return;
+    }
+    const waiter = this.waiting.shift();
+    if (waiter) return waiter.resolve(isolate);
+    this.idle.push(isolate);
+    const reaper = setTimeout(() => {
+      this.idle = this.idle.filter((i) => i !== isolate);
+      this.drop(isolate);
+      isolate.stop();
+    }, IDLE_REAP_MS);
+    reaper.unref();
+    this.reapers.set(isolate, reaper);
+  }
+
+  isolates(): Isolate[] {
+    return [...this.live];
+  }
+
+  stopAll() {
+    for (const isolate of this.live) isolate.stop(true);
+    for (const waiter of this.waiting.splice(0)) waiter.reject(new BootError(`${this.fn} is shutting down`));
+  }
+
+  private spent(isolate: Isolate): boolean {
+    if (!this.limits.enforced || isolate.requests === 0) return false;
+    return isolate.cpuUsedMs >= RETIRE_AT * this.limits.cpuMs
+      || isolate.ageMs() >= RETIRE_AT * this.limits.wallClockMs
+      || isolate.residentMb() >= RETIRE_AT * this.limits.memoryMb;
+  }
+
+  private drop(isolate: Isolate) {
+    this.live.delete(isolate);
+    this.idle = this.idle.filter((i) => i !== isolate);
+    clearTimeout(this.reapers.get(isolate));
+    this.reapers.delete(isolate);
+  }
+
+  private startOne() {
+    this.starting++;
+    const socketPath = `${this.socketDir}/${this.fn}-${process.pid}-${this.nextSocket++}.sock`;
+    Isolate.start(this.spec(socketPath), (isolate) => this.drop(isolate)).then(
+      (isolate) => {
+        this.starting--;
+        this.live.add(isolate);
+        this.release(isolate);
+      },
+      (err: Error) => {
+        this.starting--;
+        // A function that cannot start fails every request waiting for it, as hosted answers
+        // BOOT_ERROR, instead of retrying in a loop.
+        for (const waiter of this.waiting.splice(0)) waiter.reject(err);
+      },
+    );
+  }
+}

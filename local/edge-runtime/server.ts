@@ -1,0 +1,140 @@
+// The local edge runtime: serves /<function>/... with one pool of isolates per function (each
+// function isolated in its own processes, as deployed), enforces the hosted limits, and tells
+// tests and benchmarks what each request cost at GET /_runtime/invocations?since=<seq>.
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { InvocationLog } from './invocations.ts';
+import { BootError, type IsolateSpec } from './isolate.ts';
+import type { Limits } from './limits.ts';
+import { platformError, sendPlatformError } from './platform-errors.ts';
+import { FunctionPool } from './pool.ts';
+
+export interface EdgeRuntimeOptions {
+  port: number;
+  functionsDir: string;
+  /** deno binary and the arguments before the isolate's entry (config, permissions). */
+  deno: { command: string; args: string[] };
+  isolateEntry: string;
+  env: Record<string, string>;
+  limits: Limits;
+  maxIsolatesPerFunction: number;
+  socketDir: string;
+  log: (line: string) => void;
+}
+
+const FUNCTION_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
+
+export function deployedFunctions(functionsDir: string): string[] {
+  return readdirSync(functionsDir, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && FUNCTION_NAME.test(e.name) && existsSync(join(functionsDir, e.name, 'index.ts')))
+    .map((e) => e.name)
+    .sort();
+}
+
+function isolateArgs(opts: EdgeRuntimeOptions, fn: string, socketPath: string): string[] {
+  const heap = opts.limits.enforced ? [`--v8-flags=--max-old-space-size=${opts.limits.memoryMb}`] : [];
+  const entry = pathToFileURL(join(opts.functionsDir, fn, 'index.ts')).href;
+  return [...opts.deno.args, ...heap, opts.isolateEntry, entry, socketPath];
+}
+
+export async function createEdgeRuntime(opts: EdgeRuntimeOptions) {
+  rmSync(opts.socketDir, { recursive: true, force: true });
+  mkdirSync(opts.socketDir, { recursive: true, mode: 0o700 });
+  const names = new Set(deployedFunctions(opts.functionsDir));
+  const invocations = new InvocationLog(opts.log);
+  const pools = new Map<string, FunctionPool>();
+  const spec = (fn: string) => (socketPath: string): IsolateSpec => ({
+    fn,
+    command: opts.deno.command,
+    args: isolateArgs(opts, fn, socketPath),
+    socketPath,
+    env: { ...opts.env, NO_COLOR: '1' },
+    limits: opts.limits,
+    log: opts.log,
+  });
+  const poolOf = (fn: string) => {
+    let pool = pools.get(fn);
+    if (!pool) pools.set(fn, (pool = new FunctionPool(fn, spec(fn), opts.socketDir, opts.maxIsolatesPerFunction, opts.limits)));
+    return pool;
+  };
+
+  async function invoke(fn: string, path: string, req: http.IncomingMessage, res: http.ServerResponse) {
+    const startedAt = Date.now();
+    const pool = poolOf(fn);
+    let isolate;
+    try {
+      isolate = await pool.acquire();
+    } catch (err) {
+      opts.log(`${fn}: ${(err as Error).message}`);
+      req.resume();
+      const answer = platformError(err instanceof BootError ? 'boot' : 'crash');
+      sendPlatformError(res, answer);
+      invocations.add({ fn, method: req.method ?? '', path, status: answer.status, cpu_ms: 0, peak_rss_mb: 0, wall_ms: Date.now() - startedAt, limit: null });
+      return;
+    }
+    const served = await isolate.serve(req, res, path);
+    pool.release(isolate);
+    invocations.add({
+      fn, method: req.method ?? '', path, status: served.status, cpu_ms: served.cpuMs, peak_rss_mb: served.peakRssMb,
+      wall_ms: Date.now() - startedAt, limit: served.limit,
+    });
+  }
+
+  function runtimeRoute(url: URL, res: http.ServerResponse) {
+    if (url.pathname === '/_runtime/invocations') {
+      const since = Number(url.searchParams.get('since') ?? '0');
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(invocations.since(Number.isFinite(since) ? since : 0)));
+      return;
+    }
+    if (url.pathname === '/_runtime/isolates') {
+      const list = [...pools.values()].flatMap((pool) => pool.isolates().map((i) => ({
+        fn: pool.fn, pid: i.pid, age_ms: i.ageMs(), cpu_used_ms: Math.round(i.cpuUsedMs), requests: i.requests, rss_mb: Math.round(i.residentMb()),
+      })));
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ limits: opts.limits, isolates: list }));
+      return;
+    }
+    sendPlatformError(res, platformError('notFound'));
+  }
+
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://edge-runtime');
+    const fn = url.pathname.split('/')[1] ?? '';
+    if (fn === '_runtime') {
+      req.resume();
+      return runtimeRoute(url, res);
+    }
+    if (!names.has(fn)) {
+      req.resume();
+      return sendPlatformError(res, platformError('notFound'));
+    }
+    invoke(fn, req.url ?? '/', req, res).catch((err: Error) => {
+      opts.log(`${fn}: runtime error: ${err.message}`);
+      if (!res.headersSent) sendPlatformError(res, platformError('crash'));
+      else res.destroy();
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, '127.0.0.1', () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : opts.port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    functions: [...names],
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const pool of pools.values()) pool.stopAll();
+        server.closeAllConnections();
+        server.close(() => {
+          rmSync(opts.socketDir, { recursive: true, force: true });
+          resolve();
+        });
+      }),
+  };
+}

@@ -1,0 +1,212 @@
+// The local edge runtime enforces hosted Supabase's limits: each function in its own isolates,
+// 2 s CPU per request and 256 MB memory ending in 546 WORKER_RESOURCE_LIMIT while other functions
+// keep answering, the idle timeout ending in 504, the wall clock per isolate, and the platform's
+// restrictions. Runs the runtime on fixture functions (tests/fixtures/edge-functions) with the
+// hosted CPU and memory figures and shortened idle and wall-clock ones.
+import assert from 'node:assert/strict';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ROOT } from '../../local/profile.ts';
+import { denoBin } from '../../local/stack/services.ts';
+import { HOSTED_LIMITS, limitsFromEnv, type Limits } from '../../local/edge-runtime/limits.ts';
+import { isolateEnv, SecretNameError } from '../../local/edge-runtime/secrets.ts';
+import { createEdgeRuntime } from '../../local/edge-runtime/server.ts';
+import type { Invocation } from '../../local/edge-runtime/invocations.ts';
+
+// The second runtime's short figures; the first keeps a long idle timeout, so that a CPU burn
+// stretched by a busy machine still crosses the CPU limit first.
+const IDLE_MS = 2_000;
+const WALL_CLOCK_MS = 8_000;
+
+async function startRuntime(limits: Limits, logs: string[]) {
+  return createEdgeRuntime({
+    port: 0,
+    functionsDir: resolve(ROOT, 'tests/fixtures/edge-functions'),
+    // All permissions: the burn fixture reads its own CPU time from /proc, which Deno grants
+    // only with --allow-all.
+    deno: { command: denoBin(), args: ['run', '--no-prompt', '--allow-all'] },
+    isolateEntry: resolve(ROOT, 'local/edge-runtime/isolate/main.ts'),
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...(process.env.DENO_DIR ? { DENO_DIR: process.env.DENO_DIR } : {}) },
+    limits,
+    maxIsolatesPerFunction: 2,
+    socketDir: join(tmpdir(), `cce-edge-unit-${process.pid}-${logs.length}`),
+    log: (line) => logs.push(line),
+  });
+}
+
+async function call(base: string, path: string, init?: RequestInit) {
+  const res = await fetch(`${base}/${path}`, { ...init, signal: AbortSignal.timeout(30_000) });
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // keep the text
+  }
+  return { status: res.status, headers: res.headers, body: body as Record<string, unknown> };
+}
+
+async function invocations(base: string, fn: string): Promise<Invocation[]> {
+  const res = await fetch(`${base}/_runtime/invocations?since=0`);
+  const all = (await res.json()) as { invocations: Invocation[] };
+  return all.invocations.filter((i) => i.fn === fn);
+}
+
+const LIMIT_BODY = { code: 'WORKER_RESOURCE_LIMIT', message: 'Function failed due to not having enough compute resources (please check logs)' };
+
+describe('edge runtime with the hosted limits', () => {
+  const logs: string[] = [];
+  let runtime: Awaited<ReturnType<typeof startRuntime>>;
+  before(async () => {
+    runtime = await startRuntime({ ...HOSTED_LIMITS, idleTimeoutMs: 30_000 }, logs);
+  });
+  after(() => runtime.close());
+
+  it('a request burning 3 s of CPU ends with 546 while another function keeps answering', async () => {
+    const burn = call(runtime.url, 'burn?ms=3000');
+    await new Promise((r) => setTimeout(r, 300));
+    const meanwhile = await call(runtime.url, 'ok');
+    assert.equal(meanwhile.status, 200, 'another function answers during the burn');
+    const burned = await burn;
+    assert.equal(burned.status, 546);
+    assert.deepEqual(burned.body, LIMIT_BODY);
+    const [record] = (await invocations(runtime.url, 'burn')).slice(-1);
+    assert.equal(record.limit, 'cpu');
+    assert.ok(record.cpu_ms >= 2000 && record.cpu_ms < 2600, `killed just past 2 s of CPU, not later: ${record.cpu_ms}`);
+    assert.ok(logs.some((l) => /^burn\[\d+\]: CPU time exceeded: \d+ ms of 2000 ms \(GET \/burn\?ms=3000\)/.test(l)), 'the log names the function, the limit and the figure');
+    const again = await call(runtime.url, 'burn?ms=50');
+    assert.equal(again.status, 200, 'the killed function is started again for the next request');
+  });
+
+  it('a request under the CPU limit is measured, not killed', async () => {
+    const r = await call(runtime.url, 'burn?ms=400');
+    assert.equal(r.status, 200);
+    const [record] = (await invocations(runtime.url, 'burn')).slice(-1);
+    assert.equal(record.limit, null);
+    assert.ok(record.cpu_ms >= 300 && record.cpu_ms < 1000, `about 400 ms of CPU: ${record.cpu_ms}`);
+  });
+
+  it('allocating 400 MB ends with 546 (memory), other functions unaffected', async () => {
+    const r = await call(runtime.url, 'alloc?mb=400');
+    assert.equal(r.status, 546);
+    assert.deepEqual(r.body, LIMIT_BODY);
+    const [record] = (await invocations(runtime.url, 'alloc')).slice(-1);
+    assert.equal(record.limit, 'memory');
+    assert.ok(logs.some((l) => /^alloc\[\d+\]: Memory limit exceeded: \d+ MB of 256 MB/.test(l)));
+    assert.equal((await call(runtime.url, 'ok')).status, 200);
+    const small = await call(runtime.url, 'alloc?mb=20');
+    assert.equal(small.status, 200);
+    const [measured] = (await invocations(runtime.url, 'alloc')).slice(-1);
+    assert.ok(measured.peak_rss_mb > 20 && measured.peak_rss_mb < 256, `peak memory of the request is measured: ${measured.peak_rss_mb}`);
+  });
+
+  it("a function's module state is its own: another function does not see it", async () => {
+    const first = await call(runtime.url, 'state');
+    const second = await call(runtime.url, 'state');
+    assert.equal(second.body.calls, (first.body.calls as number) + 1, 'an isolate keeps its module state between requests');
+    const peek = await call(runtime.url, 'peek');
+    assert.equal(peek.body.marker, null);
+    assert.notEqual(peek.body.pid, first.body.pid, 'each function runs in its own process');
+  });
+
+  it('an isolate that crashes answers 500 WORKER_ERROR and the next request gets a new one', async () => {
+    const r = await call(runtime.url, 'crash');
+    assert.equal(r.status, 500);
+    assert.equal((r.body as { code: string }).code, 'WORKER_ERROR');
+    assert.equal((await call(runtime.url, 'ok')).status, 200);
+  });
+
+  it('a function that fails to load answers 503 BOOT_ERROR and the log says why', async () => {
+    const r = await call(runtime.url, 'boot-fail');
+    assert.equal(r.status, 503);
+    assert.equal((r.body as { code: string }).code, 'BOOT_ERROR');
+    assert.ok(logs.some((l) => l.includes('boot-fail fixture: missing configuration')));
+  });
+
+  it('an unknown function is 404', async () => {
+    assert.equal((await call(runtime.url, 'nope')).status, 404);
+  });
+
+  it('text/html answers to GET are served as text/plain, as on the default domain', async () => {
+    const r = await call(runtime.url, 'html');
+    assert.equal(r.status, 200);
+    assert.equal(r.headers.get('content-type'), 'text/plain; charset=utf-8');
+  });
+
+  it('outbound ports 25 and 587 are refused before a connection is attempted; Web Workers are not available', async () => {
+    for (const port of [25, 587]) {
+      const r = await call(runtime.url, `smtp?port=${port}`);
+      assert.match(String(r.body.fetch), new RegExp(`port ${port} are refused`));
+      assert.match(String(r.body.connect), new RegExp(`port ${port} are refused`));
+    }
+    const w = await call(runtime.url, 'web-worker');
+    assert.match(String(w.body.worker), /Web Workers are not available/);
+  });
+
+});
+
+describe('edge runtime with short idle and wall-clock limits', () => {
+  const logs: string[] = [];
+  let runtime: Awaited<ReturnType<typeof startRuntime>>;
+  before(async () => {
+    runtime = await startRuntime({ ...HOSTED_LIMITS, idleTimeoutMs: IDLE_MS, wallClockMs: WALL_CLOCK_MS }, logs);
+  });
+  after(() => runtime.close());
+
+  it('a response that takes longer than the idle timeout ends with 504; a streaming one that keeps talking does not', async () => {
+    const r = await call(runtime.url, `slow?ms=${IDLE_MS + 1_500}`);
+    assert.equal(r.status, 504);
+    assert.equal((r.body as { code: string }).code, 'IDLE_TIMEOUT');
+    const [record] = (await invocations(runtime.url, 'slow')).slice(-1);
+    assert.equal(record.limit, 'idle');
+    const talking = await call(runtime.url, `slow?ms=${IDLE_MS * 2}&stream=1`);
+    assert.equal(talking.status, 200);
+    assert.ok(String(talking.body).split('\n').length > 4, 'the whole stream arrived');
+  });
+
+  it('an isolate past half its wall clock gets no new request; at the limit a response in flight is cut', async () => {
+    const first = await call(runtime.url, 'ok');
+    const pid = first.body.pid;
+    await new Promise((r) => setTimeout(r, WALL_CLOCK_MS * 0.5 + 200));
+    const later = await call(runtime.url, 'ok');
+    assert.notEqual(later.body.pid, pid, 'an isolate past half its wall clock is not given new requests');
+    const slow = await fetch(`${runtime.url}/slow?ms=${WALL_CLOCK_MS + 500}&stream=1`);
+    assert.equal(slow.status, 200, 'the stream started before the limit');
+    await assert.rejects(slow.text(), 'the stream is cut when the isolate is shut down');
+    const [record] = (await invocations(runtime.url, 'slow')).slice(-1);
+    assert.equal(record.limit, 'wall_clock');
+  });
+});
+
+describe('edge runtime with limits off (CCE_EDGE_LIMITS=off)', () => {
+  const logs: string[] = [];
+  let runtime: Awaited<ReturnType<typeof startRuntime>>;
+  before(async () => {
+    runtime = await startRuntime(limitsFromEnv({ CCE_EDGE_LIMITS: 'off' }), logs);
+  });
+  after(() => runtime.close());
+
+  it('measures a 2.5 s burn without killing it', async () => {
+    const r = await call(runtime.url, 'burn?ms=2500');
+    assert.equal(r.status, 200);
+    const [record] = (await invocations(runtime.url, 'burn')).slice(-1);
+    assert.ok(record.cpu_ms > 2000, `measured: ${record.cpu_ms}`);
+    assert.equal(record.limit, null);
+  });
+});
+
+describe('edge runtime settings', () => {
+  it('limits come from the hosted figures, lowered only by explicit settings', () => {
+    assert.deepEqual(limitsFromEnv({}), HOSTED_LIMITS);
+    assert.equal(limitsFromEnv({ LOCAL_EDGE_WALL_CLOCK_S: '400' }).wallClockMs, 400_000);
+    assert.throws(() => limitsFromEnv({ LOCAL_EDGE_CPU_MS: 'lots' }), /LOCAL_EDGE_CPU_MS/);
+  });
+
+  it('function secrets may not start with SUPABASE_, except what the platform sets', () => {
+    const env = isolateEnv({ SUPABASE_URL: 'http://x', SUPABASE_DB_URL: 'postgres://x', GEMINI_API_KEY: 'k', LOCAL_FAKES_PORT: '1', CCE_PROFILE: 'test' });
+    assert.deepEqual(Object.keys(env).sort(), ['GEMINI_API_KEY', 'SUPABASE_DB_URL', 'SUPABASE_URL']);
+    assert.throws(() => isolateEnv({ SUPABASE_SMTP_PASS: 'x', SUPABASE_URL: 'http://x' }), (err: Error) =>
+      err instanceof SecretNameError && /SUPABASE_SMTP_PASS/.test(err.message) && !/SUPABASE_URL/.test(err.message));
+  });
+});
