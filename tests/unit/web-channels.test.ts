@@ -108,6 +108,9 @@ test('the outcome of the OAuth round trip, from the callback’s query', () => {
   const denied = connectOutcome(new URLSearchParams('error=access_denied'));
   assert.equal(denied?.kind, 'error');
   assert.match(denied!.message, /cancelled on Google’s consent page/);
+  // The callback's own refusals arrive the same way (no HTML page: hosted would show it as text).
+  assert.match(connectOutcome(new URLSearchParams('error=state_expired'))!.message, /expired \(links last 10 minutes\)/);
+  assert.match(connectOutcome(new URLSearchParams('error=channel_in_other_workspace'))!.message, /already connected to another workspace/);
   const unknown = connectOutcome(new URLSearchParams('error=something_new'));
   assert.equal(unknown?.message, 'Connecting failed (something_new). Please try again.');
   const hostile = connectOutcome(new URLSearchParams('error=<script>'));

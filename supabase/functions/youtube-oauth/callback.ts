@@ -49,7 +49,7 @@ export async function callback(ctx: RouteContext): Promise<Response> {
   const q = ctx.url.searchParams;
   const state = q.get('state');
   if (!state || state.length > 512) {
-    return callbackFailure(ctx.req, 400, 'invalid_state', 'Cannot connect the channel', STATE_PROBLEMS.unknown.message);
+    return callbackFailure(ctx.req, 400, 'invalid_state', STATE_PROBLEMS.unknown.message);
   }
   const stateHash = await sha256Hex(state);
   const [consumed] = await asService((tx) =>
@@ -59,7 +59,7 @@ export async function callback(ctx: RouteContext): Promise<Response> {
   if (consumed.outcome !== 'ok') {
     const problem = STATE_PROBLEMS[consumed.outcome] ?? STATE_PROBLEMS.unknown;
     logEvent('warn', 'youtube_oauth_state_rejected', { outcome: consumed.outcome });
-    return callbackFailure(ctx.req, 400, problem.code, 'Cannot connect the channel', problem.message);
+    return callbackFailure(ctx.req, 400, problem.code, problem.message);
   }
   const workspaceId = consumed.workspace_id!;
   const userId = consumed.user_id!;
@@ -110,11 +110,10 @@ export async function callback(ctx: RouteContext): Promise<Response> {
         ctx.req,
         409,
         'channel_in_other_workspace',
-        'Channel already connected elsewhere',
         `The YouTube channel "${channel.title}" is already connected to another workspace. An owner of that workspace must remove it there before it can be connected here.`,
       );
     case 'forbidden':
-      return callbackFailure(ctx.req, 403, 'forbidden', 'Cannot connect the channel', 'You are no longer an editor or owner of the workspace this connection was started for.');
+      return callbackFailure(ctx.req, 403, 'forbidden', 'You are no longer an editor or owner of the workspace this connection was started for.');
     case 'no_refresh_token':
       return redirectToApp({ error: 'no_refresh_token' });
     default:

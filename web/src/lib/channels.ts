@@ -179,6 +179,12 @@ const CONNECT_ERRORS: Record<string, string> = {
     'Google did not grant offline access. Remove this app under your Google account’s third-party access, then connect again.',
   missing_code: 'Google sent no authorisation code back. Please try again.',
   oauth_error: 'Google reported an error while connecting. Please try again.',
+  invalid_state: 'This sign-in link was not issued by this app. Start connecting your channel again.',
+  state_used: 'This sign-in link has already been used. Start connecting your channel again.',
+  state_expired: 'This sign-in link has expired (links last 10 minutes). Start connecting your channel again.',
+  channel_in_other_workspace:
+    'That YouTube channel is already connected to another workspace. An owner of that workspace must remove it there before it can be connected here.',
+  forbidden: 'You are no longer an editor or owner of the workspace this connection was started for.',
 };
 
 export type ConnectOutcome = { kind: 'connected'; channelId: string; message: string } | { kind: 'error'; code: string; message: string };
