@@ -13,7 +13,7 @@ import { createEdgeRuntime } from './server.ts';
 const envSchema = z.object({
   LOCAL_FUNCTIONS_PORT: z.coerce.number().int().positive(),
   LOCAL_FUNCTIONS_ENV_FILE: z.string().min(1),
-  LOCAL_EDGE_MAX_ISOLATES: z.coerce.number().int().positive().default(6),
+  LOCAL_EDGE_MAX_ISOLATES: z.coerce.number().int().positive().default(12),
   CCE_PROFILE: z.string().default('dev'),
 });
 
