@@ -196,7 +196,7 @@ export class YouTubeUploader {
   }
 
   /** thumbnails.set: a JPEG/PNG of at most 2 MB for the uploaded video. */
-  async setThumbnail(videoId: string, image: Uint8Array<ArrayBuffer>, contentType: string): Promise<void> {
+  async setThumbnail(videoId: string, image: Uint8Array, contentType: string): Promise<void> {
     const endpoint = 'thumbnails.set';
     const url = new URL(`${this.base}/thumbnails/set`);
     url.searchParams.set('videoId', videoId);
