@@ -11,7 +11,7 @@ import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import postgres from 'postgres';
 import { ROOT } from '../local/profile.ts';
-import { denoBin } from '../local/stack/services.ts';
+import { DENO_ENV, denoBin } from '../local/deno.ts';
 import { percentile, stats, writeResult } from './lib.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2000);
@@ -43,8 +43,8 @@ async function startFunctions(flags: Record<string, string>): Promise<{ url: str
   const port = await freePort();
   const child = spawn(
     denoBin(),
-    ['run', '--allow-all', '--no-prompt', '--config', resolve(ROOT, 'supabase/functions/deno.json'), resolve(ROOT, 'local/functions-server.ts')],
-    { cwd: ROOT, env: { ...process.env, ...flags, LOCAL_FUNCTIONS_PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] },
+    ['run', '--allow-all', '--no-prompt', '--frozen', '--config', resolve(ROOT, 'supabase/functions/deno.json'), resolve(ROOT, 'local/functions-server.ts')],
+    { cwd: ROOT, env: { ...process.env, ...DENO_ENV, ...flags, LOCAL_FUNCTIONS_PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] },
   );
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;

@@ -1,6 +1,9 @@
 // The processes of a local stack and how to tell that each one answers.
 import { resolve } from 'node:path';
+import { denoBin } from '../deno.ts';
 import { ROOT, type Profile } from '../profile.ts';
+
+export { denoBin };
 
 export interface ServiceSpec {
   name: string;
@@ -13,10 +16,6 @@ export interface ServiceSpec {
 
 const tsx = (entry: string) => ({ command: process.execPath, args: ['--import', 'tsx', resolve(ROOT, entry)] });
 
-export function denoBin() {
-  return resolve(ROOT, 'node_modules', '.bin', 'deno');
-}
-
 export function services(p: Profile): ServiceSpec[] {
   return [
     { name: 'fakes', ...tsx('local/fakes/main.ts'), readyUrl: `${p.urls.fakes}/_control/health` },
@@ -24,7 +23,7 @@ export function services(p: Profile): ServiceSpec[] {
     {
       name: 'functions',
       command: denoBin(),
-      args: ['run', '--allow-all', '--no-prompt', '--config', resolve(ROOT, 'supabase/functions/deno.json'), resolve(ROOT, 'local/functions-server.ts')],
+      args: ['run', '--allow-all', '--no-prompt', '--frozen', '--config', resolve(ROOT, 'supabase/functions/deno.json'), resolve(ROOT, 'local/functions-server.ts')],
       readyUrl: `${p.urls.functions}/health`,
     },
     { name: 'gateway', ...tsx('local/gateway/main.ts'), readyUrl: `${p.urls.gateway}/functions/v1/health` },
