@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import postgres from 'postgres';
 import { ROOT } from '../local/profile.ts';
+import { DENO_ENV } from '../local/deno.ts';
 import { percentile, stats, writeResult } from './lib.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2000);
@@ -49,7 +50,7 @@ async function startFunctions(flags: Record<string, string>): Promise<{ url: str
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', resolve(ROOT, 'local/edge-runtime/main.ts')],
-    { cwd: ROOT, env: { ...process.env, LOCAL_FUNCTIONS_PORT: String(port), LOCAL_FUNCTIONS_ENV_FILE: envFile }, stdio: ['ignore', 'ignore', 'inherit'] },
+    { cwd: ROOT, env: { ...process.env, ...DENO_ENV, LOCAL_FUNCTIONS_PORT: String(port), LOCAL_FUNCTIONS_ENV_FILE: envFile }, stdio: ['ignore', 'ignore', 'inherit'] },
   );
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import postgres from 'postgres';
 import { ROOT } from '../local/profile.ts';
-import { denoBin } from '../local/stack/services.ts';
+import { DENO_ENV, denoBin } from '../local/deno.ts';
 import { benchStack, fakesControl, writeResult } from './lib.ts';
 
 const VIDEO_BYTES = Number(process.env.BENCH_VIDEO_BYTES ?? 500 * 1024 * 1024);
@@ -70,9 +70,9 @@ try {
   const [claimed] = await sql`select id from public.claim_upload_schedules(${workerId}, 1, 600, ${scheduleId})`;
   if (!claimed) throw new Error('could not claim the schedule');
 
-  const child = spawn(denoBin(), ['run', '-A', '--config', 'supabase/functions/deno.json', 'bench/deno/upload-worker.ts', scheduleId, workerId], {
+  const child = spawn(denoBin(), ['run', '-A', '--frozen', '--config', 'supabase/functions/deno.json', 'bench/deno/upload-worker.ts', scheduleId, workerId], {
     cwd: ROOT,
-    env: { ...process.env, ...env } as NodeJS.ProcessEnv,
+    env: { ...process.env, ...env, ...DENO_ENV } as NodeJS.ProcessEnv,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let stdout = '';

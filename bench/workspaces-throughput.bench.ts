@@ -5,7 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { ROOT } from '../local/profile.ts';
 import { startStack } from '../local/stack/lifecycle.ts';
-import { denoBin } from '../local/stack/services.ts';
+import { DENO_ENV, denoBin } from '../local/deno.ts';
 import { benchProfile, writeResult } from './lib.ts';
 
 const DURATION = process.env.BENCH_DURATION ?? '10s';
@@ -51,8 +51,8 @@ try {
   await check.body?.cancel();
 
   const barePort = p.ports.gateway + 20;
-  bare = spawn(denoBin(), ['run', '-A', '--config', resolve(ROOT, 'supabase/functions/deno.json'), resolve(ROOT, 'bench/deno/bare-server.ts')], {
-    env: { ...process.env, SUPABASE_DB_URL: env.SUPABASE_DB_URL, BARE_PORT: String(barePort) },
+  bare = spawn(denoBin(), ['run', '-A', '--frozen', '--config', resolve(ROOT, 'supabase/functions/deno.json'), resolve(ROOT, 'bench/deno/bare-server.ts')], {
+    env: { ...process.env, ...DENO_ENV, SUPABASE_DB_URL: env.SUPABASE_DB_URL, BARE_PORT: String(barePort) },
     stdio: 'ignore',
   });
   const bareUrl = `http://127.0.0.1:${barePort}/`;

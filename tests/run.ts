@@ -7,7 +7,7 @@ import { join, relative, resolve } from 'node:path';
 import postgres from 'postgres';
 import { profile, ROOT } from '../local/profile.ts';
 import { startStack, stopLeftStack, type StartedStack } from '../local/stack/lifecycle.ts';
-import { denoBin } from '../local/stack/services.ts';
+import { DENO_ENV, denoBin } from '../local/deno.ts';
 import { add, parseDenoTest, parseNodeTap, parseTap, summaryLine, type Counts } from './summary.ts';
 
 const p = profile(process.env.CCE_PROFILE ?? 'test');
@@ -103,7 +103,7 @@ try {
   if (wants('types')) {
     const tsc = await run('types', resolve(ROOT, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.json'], {});
     total = add(total, counted('types (tsc)', tsc.code, check(tsc.code)));
-    const deno = await run('types', denoBin(), ['check', '--quiet', '--config', 'supabase/functions/deno.json', 'supabase/functions', 'local/edge-runtime/isolate', 'tests/fixtures/edge-functions', ...files('tests/functions', '.ts'), ...files('bench/deno', '.ts')], {});
+    const deno = await run('types', denoBin(), ['check', '--quiet', '--frozen', '--config', 'supabase/functions/deno.json', 'supabase/functions', 'local/edge-runtime/isolate', 'tests/fixtures/edge-functions', ...files('tests/functions', '.ts'), ...files('bench/deno', '.ts')], DENO_ENV);
     total = add(total, counted('types (deno check)', deno.code, check(deno.code)));
   }
 
@@ -145,7 +145,7 @@ try {
   if (stack) await roomyYoutubeQuota(stack.env);
   const fnFiles = files('tests/functions', '.test.ts');
   if (wants('functions') && fnFiles.length) {
-    const r = await run('functions', denoBin(), ['test', '--allow-all', '--no-prompt', '--config', 'supabase/functions/deno.json', ...fnFiles], env);
+    const r = await run('functions', denoBin(), ['test', '--allow-all', '--no-prompt', '--frozen', '--config', 'supabase/functions/deno.json', ...fnFiles], { ...env, ...DENO_ENV });
     total = add(total, counted('functions (deno)', r.code, parseDenoTest(r.output)));
   }
   const e2eFiles = files('tests/e2e', '.test.ts');

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ROOT } from '../profile.ts';
-import { denoBin } from '../stack/services.ts';
+import { denoBin } from '../deno.ts';
 import { limitsFromEnv } from './limits.ts';
 import { isolateEnv, SecretNameError } from './secrets.ts';
 import { createEdgeRuntime } from './server.ts';
@@ -42,7 +42,7 @@ try {
     functionsDir,
     deno: {
       command: denoBin(),
-      args: ['run', '--no-prompt', '--config', resolve(functionsDir, 'deno.json'), '--allow-net', '--allow-env', '--allow-read', `--allow-write=${tmpdir()}`, '--allow-sys'],
+      args: ['run', '--no-prompt', '--frozen', '--config', resolve(functionsDir, 'deno.json'), '--allow-net', '--allow-env', '--allow-read', `--allow-write=${tmpdir()}`, '--allow-sys'],
     },
     isolateEntry: resolve(ROOT, 'local/edge-runtime/isolate/main.ts'),
     env,

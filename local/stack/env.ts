@@ -2,6 +2,7 @@
 // names (DESIGN.md); the local stack differs from production by their values alone.
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { DENO_ENV } from '../deno.ts';
 import type { Profile } from '../profile.ts';
 import { ROOT } from '../profile.ts';
 import type { StackKeys } from './keys.ts';
@@ -47,6 +48,8 @@ export function stackEnv(p: Profile, keys: StackKeys): Record<string, string> {
     LOCAL_FUNCTIONS_ENV_FILE: resolve(p.dataRoot, 'functions.env'),
     LOCAL_FAKES_URL: p.urls.fakes,
     LOCAL_KEY_FILE: resolve(p.dataRoot, 'jwt-signing-key.json'),
+    // For the deno runtime itself, so every deno the stack starts can fetch its npm: imports.
+    ...DENO_ENV,
   };
 }
 

@@ -1,6 +1,9 @@
 // The processes of a local stack and how to tell that each one answers.
 import { resolve } from 'node:path';
+import { denoBin } from '../deno.ts';
 import { ROOT, type Profile } from '../profile.ts';
+
+export { denoBin };
 
 export interface ServiceSpec {
   name: string;
@@ -12,10 +15,6 @@ export interface ServiceSpec {
 }
 
 const tsx = (entry: string) => ({ command: process.execPath, args: ['--import', 'tsx', resolve(ROOT, entry)] });
-
-export function denoBin() {
-  return resolve(ROOT, 'node_modules', '.bin', 'deno');
-}
 
 export function services(p: Profile): ServiceSpec[] {
   return [

@@ -11,11 +11,8 @@ import { createHandler } from '../../supabase/functions/_shared/handler.ts';
 import { HttpError, json, Router } from '../../supabase/functions/_shared/http.ts';
 import { backgroundSettled } from '../../supabase/functions/_shared/observability/background.ts';
 
-const inProcess = { sanitizeOps: false, sanitizeResources: false };
-
 Deno.test({
   name: 'user B never receives what user A got; a workspace change invalidates; only 200s, at most 5 minutes',
-  ...inProcess,
   async fn() {
     const a = await signUp('ops-cache-a');
     const b = await signUp('ops-cache-b');

@@ -12,8 +12,6 @@ import { backgroundSettled } from '../../supabase/functions/_shared/observabilit
 import { noteWorkspace } from '../../supabase/functions/_shared/observability/context.ts';
 
 const functionsDir = new URL('../../supabase/functions/', import.meta.url);
-// In-process handlers share the module's database pool, which outlives a single test.
-const inProcess = { sanitizeOps: false, sanitizeResources: false };
 
 /** Every function the runtime serves: a folder (not _shared) with a handler.ts. */
 async function functionNames(): Promise<string[]> {
@@ -80,7 +78,6 @@ Deno.test('routes are recorded by their declared pattern and the workspace they 
 
 Deno.test({
   name: 'an unhandled error: the caller gets a request id and no stack; ops.errors gets everything',
-  ...inProcess,
   async fn() {
     const handler = createHandler(
       new Router('ops-test-errors').on('GET', '/explode/:id', () => {
@@ -124,7 +121,6 @@ Deno.test({
 
 Deno.test({
   name: 'a call slower than 2 s is also a warning in ops.system_logs; noteWorkspace is recorded',
-  ...inProcess,
   async fn() {
     const workspace = '5b0f3c1d-2e4a-4b6c-8d9e-0f1a2b3c4d5e';
     const handler = createHandler(

@@ -4,6 +4,7 @@ import { assertEquals, assertMatch } from './assert.ts';
 import { createHandler } from '../../supabase/functions/_shared/handler.ts';
 import { Router } from '../../supabase/functions/_shared/http.ts';
 import { httpErrorFromPg } from '../../supabase/functions/_shared/pg-errors.ts';
+import { inProcessTest } from './helpers/in-process.ts';
 
 function pgError(code: string, message: string, extra: Record<string, string> = {}) {
   return Object.assign(new Error(message), { name: 'PostgresError', code, ...extra });
@@ -45,7 +46,7 @@ Deno.test('unknown SQLSTATEs and non-database errors are not mapped (they stay 5
   assertEquals(httpErrorFromPg(Object.assign(new Error('x'), { code: 'CEW01' })), null);
 });
 
-Deno.test('a database error thrown by a route reaches the caller as the mapped envelope', async () => {
+inProcessTest('a database error thrown by a route reaches the caller as the mapped envelope', async () => {
   const handler = createHandler(
     new Router('demo')
       .on('POST', '/leave', () => {

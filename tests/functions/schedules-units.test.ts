@@ -24,9 +24,9 @@ function source(total: number, dropAfter: number[] = []) {
     opened.push(from);
     const cut = dropAfter.shift();
     let pos = from;
-    const body = new ReadableStream<Uint8Array>({
+    const body = new ReadableStream({
       type: 'bytes',
-      pull(c) {
+      pull(c: ReadableByteStreamController) {
         if (cut !== undefined && pos - from >= cut) {
           c.error(new Error('connection reset'));
           return;

@@ -57,7 +57,8 @@ Deno.test('a worker killed mid-upload is resumed from the offset YouTube confirm
         assertOk(i < 600, `the upload did not get far enough: ${JSON.stringify(row)}`);
         await sleep(20);
       }
-      const status = await child.status;
+      // output(), not status: it also reads the pipes to their end, so they are closed.
+      const status = await child.output();
       assertEquals(status.signal, 'SIGKILL');
     } finally {
       await control('DELETE', `faults/${slow}`);

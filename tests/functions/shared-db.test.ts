@@ -1,98 +1,66 @@
 // asUser / asService send the role together with the caller's first query (pipelined); the
 // first query must still run under that role and those claims, however the caller starts it.
 import { assert_, assertEquals } from './assert.ts';
-import { asService, asUser, closeDb, sqlLiteral } from '../../supabase/functions/_shared/db.ts';
+import { asService, asUser, sqlLiteral } from '../../supabase/functions/_shared/db.ts';
+import { inProcessTest } from './helpers/in-process.ts';
 
-const inProcess = { sanitizeOps: false, sanitizeResources: false };
 const claims = { sub: '7d1c2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f', role: 'authenticated', aud: 'authenticated' };
 
-Deno.test({
-  name: "asUser: a first query awaited at once already runs as authenticated with the caller's claims",
-  ...inProcess,
-  async fn() {
-    const [row] = await asUser(claims, async (tx) => await tx`select current_user as role, auth.uid() as uid`);
-    assertEquals(row, { role: 'authenticated', uid: claims.sub });
-  },
+inProcessTest("asUser: a first query awaited at once already runs as authenticated with the caller's claims", async () => {
+  const [row] = await asUser(claims, async (tx) => await tx`select current_user as role, auth.uid() as uid`);
+  assertEquals(row, { role: 'authenticated', uid: claims.sub });
 });
 
-Deno.test({
-  name: 'asUser: a query returned without await, and one started after other awaits, run as the user too',
-  ...inProcess,
-  async fn() {
-    const returned = await asUser(claims, (tx) => tx`select auth.uid() as uid`);
-    assertEquals(returned[0].uid, claims.sub);
-    const later = await asUser(claims, async (tx) => {
-      await new Promise((r) => setTimeout(r, 5));
-      return (await tx`select current_user as role`)[0].role;
-    });
-    assertEquals(later, 'authenticated');
-  },
+inProcessTest('asUser: a query returned without await, and one started after other awaits, run as the user too', async () => {
+  const returned = await asUser(claims, (tx) => tx`select auth.uid() as uid`);
+  assertEquals(returned[0].uid, claims.sub);
+  const later = await asUser(claims, async (tx) => {
+    await new Promise((r) => setTimeout(r, 5));
+    return (await tx`select current_user as role`)[0].role;
+  });
+  assertEquals(later, 'authenticated');
 });
 
-Deno.test({
-  name: 'asService: the first query runs as service_role',
-  ...inProcess,
-  async fn() {
-    const [row] = await asService(async (tx) => await tx`select current_user as role, auth.role() as claim_role`);
-    assertEquals(row, { role: 'service_role', claim_role: 'service_role' });
-  },
+inProcessTest('asService: the first query runs as service_role', async () => {
+  const [row] = await asService(async (tx) => await tx`select current_user as role, auth.role() as claim_role`);
+  assertEquals(row, { role: 'service_role', claim_role: 'service_role' });
 });
 
-Deno.test({
-  name: 'asUser: a callback that throws before any query rejects with its error and rolls back',
-  ...inProcess,
-  async fn() {
-    await assert_.rejects(
-      asUser(claims, () => {
-        throw new Error('thrown before any query');
-      }),
-      /thrown before any query/,
-    );
-    // The pool is still usable: the transaction was rolled back and the connection returned.
-    const [row] = await asUser(claims, (tx) => tx`select current_user as role`);
-    assertEquals(row.role, 'authenticated');
-    await closeDb();
-  },
+inProcessTest('asUser: a callback that throws before any query rejects with its error and rolls back', async () => {
+  await assert_.rejects(
+    asUser(claims, () => {
+      throw new Error('thrown before any query');
+    }),
+    /thrown before any query/,
+  );
+  // The pool is still usable: the transaction was rolled back and the connection returned.
+  const [row] = await asUser(claims, (tx) => tx`select current_user as role`);
+  assertEquals(row.role, 'authenticated');
 });
 
-Deno.test({
-  name: 'asUser: claims with quotes, backslashes and non-ASCII reach the database unchanged',
-  ...inProcess,
-  async fn() {
-    const tricky = { ...claims, user_metadata: { name: "O'Brien \\' \\\\ '' \\x41 $$ ünï 🎬", note: "'); select 1; --" } };
-    const [row] = await asUser(tricky, (tx) => tx`select auth.jwt() as jwt`);
-    assertEquals(row.jwt, tricky);
-    await closeDb();
-  },
+inProcessTest('asUser: claims with quotes, backslashes and non-ASCII reach the database unchanged', async () => {
+  const tricky = { ...claims, user_metadata: { name: "O'Brien \\' \\\\ '' \\x41 $$ ünï 🎬", note: "'); select 1; --" } };
+  const [row] = await asUser(tricky, (tx) => tx`select auth.jwt() as jwt`);
+  assertEquals(row.jwt, tricky);
 });
 
 Deno.test('sqlLiteral refuses a NUL character', () => {
   assert_.throws(() => sqlLiteral('a\0b'), /NUL/);
 });
 
-Deno.test({
-  name: 'asUser / asService: auth.uid(), auth.role() and auth.email() answer from the per-claim settings as from the claims',
-  ...inProcess,
-  async fn() {
-    const withEmail = { ...claims, email: 'someone@example.com' };
-    const [user] = await asUser(withEmail, (tx) => tx`
-      select auth.uid() as uid, auth.role() as role, auth.email() as email,
-        current_setting('request.jwt.claim.sub') as claim_sub`);
-    assertEquals(user, { uid: withEmail.sub, role: 'authenticated', email: 'someone@example.com', claim_sub: withEmail.sub });
-    const [service] = await asService((tx) => tx`select auth.uid() as uid, auth.role() as role, auth.email() as email`);
-    assertEquals(service, { uid: null, role: 'service_role', email: null });
-    await closeDb();
-  },
+inProcessTest('asUser / asService: auth.uid(), auth.role() and auth.email() answer from the per-claim settings as from the claims', async () => {
+  const withEmail = { ...claims, email: 'someone@example.com' };
+  const [user] = await asUser(withEmail, (tx) => tx`
+    select auth.uid() as uid, auth.role() as role, auth.email() as email,
+      current_setting('request.jwt.claim.sub') as claim_sub`);
+  assertEquals(user, { uid: withEmail.sub, role: 'authenticated', email: 'someone@example.com', claim_sub: withEmail.sub });
+  const [service] = await asService((tx) => tx`select auth.uid() as uid, auth.role() as role, auth.email() as email`);
+  assertEquals(service, { uid: null, role: 'service_role', email: null });
 });
 
-Deno.test({
-  name: 'asService: the isolation level asked for is the one BEGIN opens with (read committed otherwise)',
-  ...inProcess,
-  async fn() {
-    const level = (options?: { isolation?: 'repeatable read' | 'serializable' }) =>
-      asService(async (tx) => (await tx`select current_setting('transaction_isolation') as level, current_user as role`)[0], options);
-    assertEquals(await level(), { level: 'read committed', role: 'service_role' });
-    assertEquals(await level({ isolation: 'repeatable read' }), { level: 'repeatable read', role: 'service_role' });
-    await closeDb();
-  },
+inProcessTest('asService: the isolation level asked for is the one BEGIN opens with (read committed otherwise)', async () => {
+  const level = (options?: { isolation?: 'repeatable read' | 'serializable' }) =>
+    asService(async (tx) => (await tx`select current_setting('transaction_isolation') as level, current_user as role`)[0], options);
+  assertEquals(await level(), { level: 'read committed', role: 'service_role' });
+  assertEquals(await level({ isolation: 'repeatable read' }), { level: 'repeatable read', role: 'service_role' });
 });

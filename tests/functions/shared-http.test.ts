@@ -3,6 +3,7 @@ import { assertEquals, assertMatch } from './assert.ts';
 import { z } from 'zod';
 import { createHandler } from '../../supabase/functions/_shared/handler.ts';
 import { HttpError, json, readJson, Router, validate } from '../../supabase/functions/_shared/http.ts';
+import { inProcessTest } from './helpers/in-process.ts';
 
 const router = new Router('demo')
   .on('GET', '/', () => json({ root: true }))
@@ -20,7 +21,7 @@ const router = new Router('demo')
 const handler = createHandler(router);
 const call = (path: string, init?: RequestInit) => handler(new Request(`http://x/demo${path}`, init));
 
-Deno.test('every response carries the security headers, CORS and a request id', async () => {
+inProcessTest('every response carries the security headers, CORS and a request id', async () => {
   for (const path of ['/', '/nope', '/boom']) {
     const res = await call(path);
     await res.body?.cancel();
@@ -32,12 +33,12 @@ Deno.test('every response carries the security headers, CORS and a request id', 
   }
 });
 
-Deno.test('path parameters are routed below the function name', async () => {
+inProcessTest('path parameters are routed below the function name', async () => {
   assertEquals(await (await call('/')).json(), { root: true });
   assertEquals(await (await call('/items/a%20b')).json(), { id: 'a b' });
 });
 
-Deno.test('unknown route is 404 and wrong method is 405 with Allow', async () => {
+inProcessTest('unknown route is 404 and wrong method is 405 with Allow', async () => {
   const missing = await call('/unknown');
   assertEquals(missing.status, 404);
   assertEquals((await missing.json()).error.code, 'not_found');
@@ -47,7 +48,7 @@ Deno.test('unknown route is 404 and wrong method is 405 with Allow', async () =>
   assertEquals((await wrong.json()).error.code, 'method_not_allowed');
 });
 
-Deno.test('bad JSON is 400, oversized body is 413, invalid fields are 400 naming each path', async () => {
+inProcessTest('bad JSON is 400, oversized body is 413, invalid fields are 400 naming each path', async () => {
   const bad = await call('/items', { method: 'POST', body: '{"name":' });
   assertEquals(bad.status, 400);
   assertEquals((await bad.json()).error.code, 'invalid_json');
@@ -64,7 +65,7 @@ Deno.test('bad JSON is 400, oversized body is 413, invalid fields are 400 naming
   assertEquals(await ok.json(), { name: 'a', count: 2 });
 });
 
-Deno.test('an unhandled error gives the envelope with the request id and never the stack', async () => {
+inProcessTest('an unhandled error gives the envelope with the request id and never the stack', async () => {
   const original = console.error;
   console.error = () => {};
   try {
@@ -82,7 +83,7 @@ Deno.test('an unhandled error gives the envelope with the request id and never t
   }
 });
 
-Deno.test('HttpError keeps its status, code, message and details', async () => {
+inProcessTest('HttpError keeps its status, code, message and details', async () => {
   const res = await call('/teapot');
   assertEquals(res.status, 418);
   const body = await res.json();
@@ -91,7 +92,7 @@ Deno.test('HttpError keeps its status, code, message and details', async () => {
   assertEquals(body.error.details, { spout: true });
 });
 
-Deno.test('CORS preflight is answered without running the route', async () => {
+inProcessTest('CORS preflight is answered without running the route', async () => {
   const res = await call('/boom', { method: 'OPTIONS' });
   assertEquals(res.status, 204);
   assertMatch(res.headers.get('access-control-allow-headers') ?? '', /authorization/);

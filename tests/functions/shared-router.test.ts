@@ -3,20 +3,21 @@
 import { assertEquals } from './assert.ts';
 import { createHandler } from '../../supabase/functions/_shared/handler.ts';
 import { json, Router } from '../../supabase/functions/_shared/http.ts';
+import { inProcessTest } from './helpers/in-process.ts';
 
 const router = new Router('demo')
   .on('GET', '/', () => json({ root: true }))
   .on('delete', '/items/:id', ({ params }) => json({ id: params.id }));
 const handler = createHandler(router);
 
-Deno.test('list() returns every declared route with its method and path', () => {
+inProcessTest('list() returns every declared route with its method and path', () => {
   assertEquals(router.list(), [
     { method: 'GET', path: '/' },
     { method: 'DELETE', path: '/items/:id' },
   ]);
 });
 
-Deno.test('a path segment with broken percent-encoding is 400 naming the parameter', async () => {
+inProcessTest('a path segment with broken percent-encoding is 400 naming the parameter', async () => {
   const res = await handler(new Request('http://x/demo/items/%E0%A4%A', { method: 'DELETE' }));
   assertEquals(res.status, 400);
   const body = await res.json();

@@ -4,7 +4,7 @@
 // sync that ends in invalid_grant. The stack's own log file is scanned as well when it exists.
 import { dirname, join } from 'node:path';
 import { assertEquals, assertMatch, assertOk } from './assert.ts';
-import { closeDb } from '../../supabase/functions/_shared/db.ts';
+import { settleInProcess } from './helpers/in-process.ts';
 import oauthHandler from '../../supabase/functions/youtube-oauth/handler.ts';
 import syncHandler from '../../supabase/functions/youtube-sync/handler.ts';
 import { assertNoSecrets, consent, control, createFakeChannel, queueRun, storedTokens, syncToEnd } from './helpers/youtube.ts';
@@ -39,8 +39,6 @@ async function text(res: Response): Promise<string> {
 
 Deno.test({
   name: 'tokens never appear in responses, log lines or stored error messages (connect, refresh on 401, invalid_grant)',
-  sanitizeOps: false,
-  sanitizeResources: false,
   fn: async () => {
     const user = await signUp('yt-secrets');
     const ws = await personalWorkspace(user);
@@ -120,7 +118,7 @@ Deno.test({
       assertEquals(disconnectRes.status, 200);
     } finally {
       capture.restore();
-      await closeDb();
+      await settleInProcess();
     }
 
     assertEquals(secrets.size >= 5, true, 'code, verifier, refresh token and two access tokens were collected');

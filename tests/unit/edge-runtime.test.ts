@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ROOT } from '../../local/profile.ts';
-import { denoBin } from '../../local/stack/services.ts';
+import { DENO_ENV, denoBin } from '../../local/deno.ts';
 import { HOSTED_LIMITS, limitsFromEnv, type Limits } from '../../local/edge-runtime/limits.ts';
 import { isolateEnv, SecretNameError } from '../../local/edge-runtime/secrets.ts';
 import { createEdgeRuntime } from '../../local/edge-runtime/server.ts';
@@ -27,7 +27,7 @@ async function startRuntime(limits: Limits, logs: string[]) {
     // only with --allow-all.
     deno: { command: denoBin(), args: ['run', '--no-prompt', '--allow-all'] },
     isolateEntry: resolve(ROOT, 'local/edge-runtime/isolate/main.ts'),
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...(process.env.DENO_DIR ? { DENO_DIR: process.env.DENO_DIR } : {}) },
+    env: { ...DENO_ENV, PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...(process.env.DENO_DIR ? { DENO_DIR: process.env.DENO_DIR } : {}) },
     limits,
     maxIsolatesPerFunction: 2,
     socketDir: join(tmpdir(), `cce-edge-unit-${process.pid}-${logs.length}`),

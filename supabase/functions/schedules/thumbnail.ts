@@ -16,7 +16,7 @@ export function imageType(bytes: Uint8Array): string | null {
   return null;
 }
 
-export async function fetchThumbnail(url: string, fetchImpl: typeof fetch = fetch): Promise<{ bytes: Uint8Array<ArrayBuffer>; contentType: string }> {
+export async function fetchThumbnail(url: string, fetchImpl: typeof fetch = fetch): Promise<{ bytes: Uint8Array; contentType: string }> {
   const res = await fetchImpl(url, { signal: AbortSignal.timeout(20_000), redirect: 'follow' });
   if (res.status >= 400 && res.status < 500) {
     await res.body?.cancel();

@@ -178,7 +178,7 @@ export class VideoSource {
    * up). Returns the buffer to use from now on: a BYOB read hands the same memory back in a new
    * ArrayBuffer object (and a failed one keeps it, so a fresh buffer is made for a retry).
    */
-  async fill(buf: Uint8Array<ArrayBuffer>, length: number): Promise<Uint8Array<ArrayBuffer>> {
+  async fill(buf: Uint8Array, length: number): Promise<Uint8Array> {
     if (this.total !== null && this.position + length > this.total) throw new Error('read past the end of the video');
     const start = this.position;
     // Read now: a BYOB read detaches `buf` (and every earlier view of its memory).

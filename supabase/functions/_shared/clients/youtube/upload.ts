@@ -5,8 +5,8 @@
 //   bytes   PUT <session URI>, Content-Range: bytes first-last/total (multiples of 256 KiB except
 //           the last) → 308 with Range: bytes=0-N (N+1 bytes kept), or 200/201 with the video
 //   status  PUT <session URI>, empty, Content-Range: bytes */total → 308 (+Range) or 200/201
-// The chunks go out through put-bytes.ts (the caller's buffer as it is, see there); everything
-// else through fetch. Only the session start spends quota (videos.insert); the chunks and status queries are free.
+// The chunks go out through put-bytes.ts (with their exact Content-Length, see there); everything
+// else through fetchWithRetry. Only the session start spends quota (videos.insert); the chunks and status queries are free.
 // Every request goes out with redirect: 'manual', because 308 here means "resume incomplete",
 // not a redirect to follow.
 import { z } from 'zod';
@@ -196,7 +196,7 @@ export class YouTubeUploader {
   }
 
   /** thumbnails.set: a JPEG/PNG of at most 2 MB for the uploaded video. */
-  async setThumbnail(videoId: string, image: Uint8Array<ArrayBuffer>, contentType: string): Promise<void> {
+  async setThumbnail(videoId: string, image: Uint8Array, contentType: string): Promise<void> {
     const endpoint = 'thumbnails.set';
     const url = new URL(`${this.base}/thumbnails/set`);
     url.searchParams.set('videoId', videoId);
