@@ -53,7 +53,8 @@ export function stackEnv(p: Profile, keys: StackKeys): Record<string, string> {
   };
 }
 
-const STACK_WIRING = /^(LOCAL_|CCE_|WEB_PORT$|WEB_URL$)/;
+// DENO_*: settings of the deno binary (the runtime passes them to isolates), not secrets.
+const STACK_WIRING = /^(LOCAL_|CCE_|DENO_|WEB_PORT$|WEB_URL$)/;
 
 /**
  * Writes the env as a dotenv file (for the dev profile also as the repo's `.env.local`), and
