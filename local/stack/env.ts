@@ -5,9 +5,11 @@ import { dirname, resolve } from 'node:path';
 import type { Profile } from '../profile.ts';
 import { ROOT } from '../profile.ts';
 import type { StackKeys } from './keys.ts';
+import { tlsFiles } from './tls.ts';
 
 export function stackEnv(p: Profile, keys: StackKeys): Record<string, string> {
   const fakes = p.urls.fakes;
+  const tls = tlsFiles(p);
   return {
     CCE_PROFILE: p.name,
     SUPABASE_URL: p.urls.gateway,
@@ -46,6 +48,13 @@ export function stackEnv(p: Profile, keys: StackKeys): Record<string, string> {
     LOCAL_FUNCTIONS_URL: p.urls.functions,
     LOCAL_FAKES_URL: p.urls.fakes,
     LOCAL_KEY_FILE: resolve(p.dataRoot, 'jwt-signing-key.json'),
+    LOCAL_FAKES_TLS_CERT: tls.certFile,
+    LOCAL_FAKES_TLS_KEY: tls.keyFile,
+    // The fakes' CA, trusted the way a deployment would trust a private CA: by the runtimes'
+    // own environment variables, never by code. Deno (functions, their tests) reads DENO_CERT,
+    // Node (fakes control clients, tests, benchmarks, tools) NODE_EXTRA_CA_CERTS at start-up.
+    DENO_CERT: tls.caFile,
+    NODE_EXTRA_CA_CERTS: tls.caFile,
   };
 }
 

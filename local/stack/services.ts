@@ -1,6 +1,7 @@
 // The processes of a local stack and how to tell that each one answers.
 import { resolve } from 'node:path';
 import { ROOT, type Profile } from '../profile.ts';
+import { tlsFiles } from './tls.ts';
 
 export interface ServiceSpec {
   name: string;
@@ -8,6 +9,8 @@ export interface ServiceSpec {
   args: string[];
   /** URL that answers once the service is ready, or a stdout pattern for port-less workers. */
   readyUrl?: string;
+  /** For an https readyUrl: the CA file its certificate must chain to. */
+  readyCa?: string;
   readyLine?: RegExp;
 }
 
@@ -19,7 +22,7 @@ export function denoBin() {
 
 export function services(p: Profile): ServiceSpec[] {
   return [
-    { name: 'fakes', ...tsx('local/fakes/main.ts'), readyUrl: `${p.urls.fakes}/_control/health` },
+    { name: 'fakes', ...tsx('local/fakes/main.ts'), readyUrl: `${p.urls.fakes}/_control/health`, readyCa: tlsFiles(p).caFile },
     { name: 'auth', ...tsx('local/auth/main.ts'), readyUrl: `${p.urls.auth}/health` },
     {
       name: 'functions',
