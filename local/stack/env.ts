@@ -53,6 +53,8 @@ export function stackEnv(p: Profile, keys: StackKeys): Record<string, string> {
     // The fakes' CA, trusted the way a deployment would trust a private CA: by the runtimes'
     // own environment variables, never by code. Deno (functions, their tests) reads DENO_CERT,
     // Node (fakes control clients, tests, benchmarks, tools) NODE_EXTRA_CA_CERTS at start-up.
+    // Both name the same file: Deno's node:https (the upload path) reads NODE_EXTRA_CA_CERTS in
+    // preference to DENO_CERT when both are set.
     DENO_CERT: tls.caFile,
     NODE_EXTRA_CA_CERTS: tls.caFile,
   };
