@@ -10,14 +10,14 @@
 // Target: overhead p99 < 20 ms (the reused-insights path; the uncached one is reported beside it).
 import postgres from 'postgres';
 import { startStack } from '../local/stack/lifecycle.ts';
-import { benchProfile, stats, writeResult } from './lib.ts';
+import { benchStackProfile, stats, writeResult } from './lib.ts';
 
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 300);
 const WARMUP = 30;
 
 // One user sends hundreds of requests here; rate limiting has its own benchmark.
 process.env.ENABLE_RATE_LIMITING = 'false';
-const p = benchProfile();
+const p = benchStackProfile();
 const stack = await startStack(p, { echo: false, onFatal: (r) => console.error(r) });
 const env = stack.env;
 const sql = postgres(env.SUPABASE_DB_URL, { max: 1, prepare: false, onnotice: () => {} });

@@ -7,6 +7,7 @@ import { profile, ROOT, type Profile } from '../local/profile.ts';
 import { initCluster, startCluster } from '../local/stack/cluster.ts';
 import { applyPlatformSql, runMigrations } from '../local/stack/db-setup.ts';
 import { startStack } from '../local/stack/lifecycle.ts';
+import { ensureStackTls } from '../local/stack/tls.ts';
 
 export function benchProfile(): Profile {
   process.env.CCE_PORT_BASE ??= '53321';
@@ -53,13 +54,27 @@ export function writeResult(name: string, result: Record<string, unknown>) {
 }
 
 /**
+ * The profile of a benchmark that starts its own stack, after checking that this process trusts
+ * that stack's fakes (HTTPS with a CA of the data dir): Node reads NODE_EXTRA_CA_CERTS only at
+ * start-up, so a missing one would surface later as "self-signed certificate in chain".
+ */
+export function benchStackProfile(): Profile {
+  const p = benchProfile();
+  const { caFile } = ensureStackTls(p);
+  if (process.env.NODE_EXTRA_CA_CERTS !== caFile) {
+    throw new Error(`this benchmark calls the fakes over HTTPS: run it with npm run bench, or with NODE_EXTRA_CA_CERTS=${caFile}`);
+  }
+  return p;
+}
+
+/**
  * The stack a benchmark runs against: the one named by the environment (a loaded stack.env), or
  * its own `bench` stack, started now and stopped by `stop()`.
  */
 export async function benchStack(): Promise<{ env: Record<string, string | undefined>; stop(): Promise<void> }> {
   const given = process.env;
   if (given.SUPABASE_URL && given.SUPABASE_DB_URL && given.LOCAL_FAKES_URL) return { env: given, stop: async () => {} };
-  const started = await startStack(benchProfile(), { echo: false, onFatal: (r) => console.error(r) });
+  const started = await startStack(benchStackProfile(), { echo: false, onFatal: (r) => console.error(r) });
   return { env: started.env, stop: () => started.stop() };
 }
 

@@ -21,6 +21,8 @@ const DEBIAN_PACKAGES = [
   'postgresql-15-cron',
   'postgresql-15-pgtap',
   'libtap-parser-sourcehandler-pgtap-perl',
+  // Makes the per-data-dir CA and the certificate the fakes serve HTTPS with.
+  'openssl',
 ];
 // The browser is only needed where browser tests run.
 const TEST_DEBIAN_PACKAGES = ['chromium'];

@@ -14,6 +14,7 @@ export interface Profile {
   pgData: string;
   envFile: string;
   ports: { gateway: number; postgres: number; web: number; functions: number; auth: number; fakes: number };
+  /** The fakes are the only HTTPS service: they stand in for Google, Gemini and RevID. */
   urls: { gateway: string; auth: string; functions: string; fakes: string; web: string };
   dbUrl: string;
 }
@@ -41,7 +42,7 @@ export function profile(name = process.env.CCE_PROFILE ?? 'dev'): Profile {
       gateway: `http://${host}:${ports.gateway}`,
       auth: `http://${host}:${ports.auth}`,
       functions: `http://${host}:${ports.functions}`,
-      fakes: `http://${host}:${ports.fakes}`,
+      fakes: `https://${host}:${ports.fakes}`,
       web: `http://${host}:${ports.web}`,
     },
     // Local superuser, as in `supabase start`; never a real credential.

@@ -1,6 +1,7 @@
 // The process whose memory bench/upload-memory measures: the schedules worker's engine on one
 // already-claimed schedule, as the edge function runs it. Prints its resident set before the
-// upload (everything loaded, nothing uploaded) and its peak (VmHWM) afterwards, as JSON.
+// upload (everything loaded, nothing uploaded) and its peak (VmHWM) afterwards, and the CPU the
+// upload took, as JSON.
 // Usage: deno run -A --config supabase/functions/deno.json bench/deno/upload-worker.ts <schedule id> <worker id>
 import { closeDb } from '../../supabase/functions/_shared/db.ts';
 import { ChannelClients, processSchedule } from '../../supabase/functions/schedules/engine.ts';
@@ -12,10 +13,17 @@ function statusKb(field: string): number {
   return m ? Number(m[1]) : NaN;
 }
 
+// User + system CPU of this process from the kernel (clock ticks of 10 ms): process.cpuUsage()
+// is not implemented on every Deno the functions run on.
+function cpuMs(): number {
+  const fields = Deno.readTextFileSync('/proc/self/stat').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 const [scheduleId, workerId] = Deno.args;
 const row = await reread(scheduleId);
 if (!row || row.lease_owner !== workerId) throw new Error(`schedule ${scheduleId} is not claimed by ${workerId}`);
-const before = { rss_kb: statusKb('VmRSS'), peak_kb: statusKb('VmHWM') };
+const before = { rss_kb: statusKb('VmRSS'), peak_kb: statusKb('VmHWM'), cpu_ms: cpuMs() };
 const t0 = performance.now();
 const outcome = await processSchedule(row, {
   workerId,
@@ -24,5 +32,5 @@ const outcome = await processSchedule(row, {
   chunkBytes: DEFAULT_CHUNK_BYTES,
 }, new ChannelClients());
 const seconds = (performance.now() - t0) / 1000;
-console.log(JSON.stringify({ outcome, seconds, before, after: { rss_kb: statusKb('VmRSS'), peak_kb: statusKb('VmHWM') }, chunk_bytes: DEFAULT_CHUNK_BYTES }));
+console.log(JSON.stringify({ outcome, seconds, before, after: { rss_kb: statusKb('VmRSS'), peak_kb: statusKb('VmHWM'), cpu_ms: cpuMs() }, chunk_bytes: DEFAULT_CHUNK_BYTES }));
 await closeDb();

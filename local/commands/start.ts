@@ -40,7 +40,8 @@ Content Catalyst Engine — local stack "${p.name}" is up (${seconds} s)
   API gateway   ${e.SUPABASE_URL}        (auth: /auth/v1, functions: /functions/v1/<name>)
   Health        ${e.SUPABASE_URL}/functions/v1/health
   Postgres      ${e.SUPABASE_DB_URL}
-  Fakes         ${e.LOCAL_FAKES_URL}        (YouTube, Google OAuth, Gemini, RevID; faults at /_control)
+  Fakes         ${e.LOCAL_FAKES_URL}       (YouTube, Google OAuth, Gemini, RevID; faults at /_control)
+  Fakes' CA     ${e.NODE_EXTRA_CA_CERTS}  (HTTPS; trust it with NODE_EXTRA_CA_CERTS / DENO_CERT / curl --cacert)
   Edge runtime  ${e.LOCAL_FUNCTIONS_URL}        (${process.env.CCE_EDGE_LIMITS === 'off' ? 'hosted limits OFF: measured only' : 'hosted limits on: 2 s CPU, 256 MB, 150 s'}; costs at /_runtime/invocations)
 
   anon key          ${e.SUPABASE_ANON_KEY}

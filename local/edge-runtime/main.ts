@@ -20,7 +20,7 @@ const envSchema = z.object({
 const log = (line: string) => console.log(`edge: ${line}`);
 
 /** The process environment a Deno process needs to run at all, never a project secret. */
-const RUNTIME_BASICS = /^(PATH|HOME|TMPDIR|TZ|LANG|LC_ALL|DENO_DIR|DENO_TLS_CA_STORE|DENO_CERT|NO_COLOR)$/;
+const RUNTIME_BASICS = /^(PATH|HOME|TMPDIR|TZ|LANG|LC_ALL|DENO_DIR|DENO_TLS_CA_STORE|DENO_CERT|NODE_EXTRA_CA_CERTS|NO_COLOR)$/;
 
 function dotenv(path: string): Record<string, string> {
   const out: Record<string, string> = {};

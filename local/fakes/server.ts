@@ -1,7 +1,8 @@
 // The fakes process: one HTTP server that speaks YouTube, Google OAuth, YouTube Analytics,
 // Gemini and RevID (each under its own prefix, see services.ts), plus an echo sink and the
 // /_control API that tests use to inject faults, read what arrived and reset state.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { registerControl } from './control.ts';
 import { BodyParseError, RequestContext } from './core/context.ts';
@@ -21,7 +22,15 @@ export interface FakesServer {
   close(): Promise<void>;
 }
 
-export async function createFakesServer(opts: { port: number; host?: string; services?: FakeService[] }): Promise<FakesServer> {
+export interface FakesOptions {
+  port: number;
+  host?: string;
+  services?: FakeService[];
+  /** PEM certificate chain and key: the server speaks HTTPS only, as the real services do. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+}
+
+export async function createFakesServer(opts: FakesOptions): Promise<FakesServer> {
   const host = opts.host ?? '127.0.0.1';
   const services = opts.services ?? defaultServices();
   const mounts: Mount[] = services.flatMap((s) => s.mounts);
@@ -66,6 +75,7 @@ export async function createFakesServer(opts: { port: number; host?: string; ser
     const style = mount?.style ?? 'plain';
     const recorded = bodyAsText(body, ctx.header('content-type'));
     const entry = recorder.add({
+      scheme: ctx.scheme,
       method: ctx.method,
       path: ctx.path,
       query: redactedQuery(ctx.query),
@@ -96,12 +106,13 @@ export async function createFakesServer(opts: { port: number; host?: string; ser
     await dispatch(route, ctx, style, mount?.label);
   }
 
-  const server = createServer((req, res) => {
+  const listener: RequestListener = (req, res) => {
     handle(req, res).catch((err) => {
       console.error('fakes: unhandled error', err);
       if (!res.headersSent) res.writeHead(500).end();
     });
-  });
+  };
+  const server = opts.tls ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key }, listener) : createServer(listener);
   server.keepAliveTimeout = 5_000;
 
   await new Promise<void>((resolve, reject) => {
@@ -114,7 +125,7 @@ export async function createFakesServer(opts: { port: number; host?: string; ser
   const port = (server.address() as AddressInfo).port;
 
   return {
-    url: `http://${host}:${port}`,
+    url: `${opts.tls ? 'https' : 'http'}://${host}:${port}`,
     close: () =>
       new Promise<void>((resolve) => {
         shutdown.abort();

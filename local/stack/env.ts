@@ -6,9 +6,11 @@ import { DENO_ENV } from '../deno.ts';
 import type { Profile } from '../profile.ts';
 import { ROOT } from '../profile.ts';
 import type { StackKeys } from './keys.ts';
+import { tlsFiles } from './tls.ts';
 
 export function stackEnv(p: Profile, keys: StackKeys): Record<string, string> {
   const fakes = p.urls.fakes;
+  const tls = tlsFiles(p);
   return {
     CCE_PROFILE: p.name,
     SUPABASE_URL: p.urls.gateway,
@@ -50,11 +52,21 @@ export function stackEnv(p: Profile, keys: StackKeys): Record<string, string> {
     LOCAL_KEY_FILE: resolve(p.dataRoot, 'jwt-signing-key.json'),
     // For the deno runtime itself, so every deno the stack starts can fetch its npm: imports.
     ...DENO_ENV,
+    LOCAL_FAKES_TLS_CERT: tls.certFile,
+    LOCAL_FAKES_TLS_KEY: tls.keyFile,
+    // The fakes' CA, trusted the way a deployment would trust a private CA: by the runtimes'
+    // own environment variables, never by code. Deno (functions, their tests) reads DENO_CERT,
+    // Node (fakes control clients, tests, benchmarks, tools) NODE_EXTRA_CA_CERTS at start-up.
+    // Both name the same file: Deno's node:https (the upload path) reads NODE_EXTRA_CA_CERTS in
+    // preference to DENO_CERT when both are set.
+    DENO_CERT: tls.caFile,
+    NODE_EXTRA_CA_CERTS: tls.caFile,
   };
 }
 
-// DENO_*: settings of the deno binary (the runtime passes them to isolates), not secrets.
-const STACK_WIRING = /^(LOCAL_|CCE_|DENO_|WEB_PORT$|WEB_URL$)/;
+// DENO_* and NODE_EXTRA_CA_CERTS: settings of the runtimes themselves (the edge runtime passes
+// them to its isolates), not secrets.
+const STACK_WIRING = /^(LOCAL_|CCE_|DENO_|NODE_EXTRA_CA_CERTS$|WEB_PORT$|WEB_URL$)/;
 
 /**
  * Writes the env as a dotenv file (for the dev profile also as the repo's `.env.local`), and

@@ -9,6 +9,7 @@ import { stackEnv, writeEnvFiles } from './env.ts';
 import { loadOrCreateKeys } from './keys.ts';
 import { services } from './services.ts';
 import { Supervisor } from './supervisor.ts';
+import { ensureStackTls } from './tls.ts';
 import { ensureWebBuild } from './web-build.ts';
 
 export interface StackState {
@@ -85,6 +86,7 @@ export async function startStack(p: Profile, opts: StartOptions): Promise<Starte
   let seeded: boolean;
   try {
     const keys = await loadOrCreateKeys(p);
+    ensureStackTls(p);
     env = stackEnv(p, keys);
     writeEnvFiles(p, env);
     await applyPlatformSql(p);

@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import { denoBin } from '../deno.ts';
 import { ROOT, type Profile } from '../profile.ts';
+import { tlsFiles } from './tls.ts';
 
 export { denoBin };
 
@@ -11,6 +12,8 @@ export interface ServiceSpec {
   args: string[];
   /** URL that answers once the service is ready, or a stdout pattern for port-less workers. */
   readyUrl?: string;
+  /** For an https readyUrl: the CA file its certificate must chain to. */
+  readyCa?: string;
   readyLine?: RegExp;
 }
 
@@ -18,7 +21,7 @@ const tsx = (entry: string) => ({ command: process.execPath, args: ['--import', 
 
 export function services(p: Profile): ServiceSpec[] {
   return [
-    { name: 'fakes', ...tsx('local/fakes/main.ts'), readyUrl: `${p.urls.fakes}/_control/health` },
+    { name: 'fakes', ...tsx('local/fakes/main.ts'), readyUrl: `${p.urls.fakes}/_control/health`, readyCa: tlsFiles(p).caFile },
     { name: 'auth', ...tsx('local/auth/main.ts'), readyUrl: `${p.urls.auth}/health` },
     { name: 'functions', ...tsx('local/edge-runtime/main.ts'), readyUrl: `${p.urls.functions}/health` },
     { name: 'gateway', ...tsx('local/gateway/main.ts'), readyUrl: `${p.urls.gateway}/functions/v1/health` },

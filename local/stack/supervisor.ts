@@ -2,9 +2,10 @@
 // half-started stack: a child that dies is reported by name with its exit reason and last log
 // lines, then restarted; one that keeps dying stops the whole stack loudly.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, type WriteStream } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Profile } from '../profile.ts';
+import { probeStatus } from './probe.ts';
 import type { ServiceSpec } from './services.ts';
 
 const MAX_RESTARTS = 5;
@@ -99,9 +100,8 @@ export class Supervisor {
       if (!entry) throw new Error(`${name} is not running`);
       if (entry.spec.readyUrl) {
         try {
-          const res = await fetch(entry.spec.readyUrl, { signal: AbortSignal.timeout(2000) });
-          await res.body?.cancel();
-          if (res.status < 500) return;
+          const ca = entry.spec.readyCa ? readFileSync(entry.spec.readyCa) : undefined;
+          if ((await probeStatus(entry.spec.readyUrl, { ca, timeoutMs: 2000 })) < 500) return;
         } catch {
           // not listening yet
         }

@@ -10,10 +10,10 @@ import { fileURLToPath } from 'node:url';
 import playwright from '../../web/node_modules/playwright-core/index.js';
 import type { Browser, Page } from '../../web/node_modules/playwright-core/index.js';
 import { serveWeb, type ServedWeb } from '../../web/scripts/serve.mjs';
+import { chromiumArgs, CHROMIUM_PATH } from './chromium.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SHOTS = resolve(HERE, 'screenshots');
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 function requiredEnv(name: string): string {
   const value = process.env[name];
@@ -36,7 +36,7 @@ before(async () => {
     webUrl = served.url;
   }
   mkdirSync(SHOTS, { recursive: true });
-  browser = await playwright.chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser = await playwright.chromium.launch({ executablePath: CHROMIUM_PATH, args: chromiumArgs() });
 });
 
 after(async () => {

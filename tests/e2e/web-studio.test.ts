@@ -18,10 +18,10 @@ import playwright from '../../web/node_modules/playwright-core/index.js';
 import type { Browser, Page } from '../../web/node_modules/playwright-core/index.js';
 import { serveWeb, type ServedWeb } from '../../web/scripts/serve.mjs';
 import { dayKeyAt, instantOf, parseLocalInput } from '../../web/src/lib/schedule.ts';
+import { chromiumArgs, CHROMIUM_PATH } from './chromium.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SHOTS = resolve(HERE, 'screenshots');
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 // Slow enough for the page to show several progress events of the stream, fast enough for a test.
 const STREAM_CHUNK_DELAY_MS = 250;
 const RENDER_TIMEOUT_MS = 90_000;
@@ -64,7 +64,7 @@ before(async () => {
   mkdirSync(SHOTS, { recursive: true });
   await control('gemini/settings', { streamChunkDelayMs: STREAM_CHUNK_DELAY_MS });
   await control('revid/settings', { renderMs: 3000 });
-  browser = await playwright.chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser = await playwright.chromium.launch({ executablePath: CHROMIUM_PATH, args: chromiumArgs() });
 });
 
 after(async () => {

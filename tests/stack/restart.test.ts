@@ -10,6 +10,7 @@ import postgres from 'postgres';
 import { profile, ROOT } from '../../local/profile.ts';
 import { isRunning } from '../../local/stack/cluster.ts';
 import { readState } from '../../local/stack/lifecycle.ts';
+import { probeStatus } from '../../local/stack/probe.ts';
 
 process.env.CCE_PORT_BASE ??= '56321';
 const p = profile('restart');
@@ -79,9 +80,11 @@ test('npm start: fresh start, child restart, clean stop, second start keeps the 
     // A child that dies is named with its reason and comes back.
     const state = readState(p);
     assert.ok(state && state.children.length >= 5);
+    // This profile's fakes serve a certificate of this profile's CA, which this process (started
+    // with the test stack's env) does not trust by default.
     const fakesUrl = `${first.env.LOCAL_FAKES_URL}/_control/health`;
-    const before = await fetch(fakesUrl);
-    assert.equal(before.status, 200);
+    const fakesStatus = () => probeStatus(fakesUrl, { ca: readFileSync(first.env.NODE_EXTRA_CA_CERTS) });
+    assert.equal(await fakesStatus(), 200);
     const pids = state.children;
     for (const pid of pids) {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
@@ -90,7 +93,7 @@ test('npm start: fresh start, child restart, clean stop, second start keeps the 
     let back = false;
     for (let i = 0; i < 60 && !back; i++) {
       await new Promise((r) => setTimeout(r, 250));
-      back = await fetch(fakesUrl).then((r) => r.status === 200, () => false);
+      back = await fakesStatus().then((s) => s === 200, () => false);
     }
     assert.ok(back, 'fakes restarted');
     const log = readFileSync(resolve(p.dataRoot, 'logs', 'stack.log'), 'utf8');

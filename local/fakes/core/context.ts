@@ -38,9 +38,14 @@ export class RequestContext {
     this.headers = req.headers;
   }
 
+  /** Whether the request came over TLS (the stack's fakes) or plain HTTP (in-process test fakes). */
+  get scheme(): 'https' | 'http' {
+    return 'encrypted' in this.req.socket && this.req.socket.encrypted ? 'https' : 'http';
+  }
+
   /** The base URL the client used to reach us (pages and redirects must point back at it). */
   get origin(): string {
-    return `http://${this.req.headers.host ?? this.url.host}`;
+    return `${this.scheme}://${this.req.headers.host ?? this.url.host}`;
   }
 
   header(name: string): string | undefined {

@@ -4,6 +4,7 @@
 export interface RecordedRequest {
   seq: number;
   at: string; // ISO timestamp
+  scheme: 'https' | 'http'; // https for the stack's fakes: proof that the client spoke TLS
   method: string;
   path: string;
   query: Record<string, string | string[]>;
