@@ -12,10 +12,18 @@ function statusKb(field: string): number {
   return m ? Number(m[1]) : NaN;
 }
 
+/** CPU of this process so far: the main thread (what hosted counts) and all threads. */
+function cpuMs(): { main: number; all: number } {
+  const main = Number(Deno.readTextFileSync(`/proc/self/task/${Deno.pid}/schedstat`).split(' ')[0]) / 1e6;
+  const stat = Deno.readTextFileSync('/proc/self/stat');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { main, all: ((Number(f[11]) + Number(f[12])) * 1000) / 100 };
+}
+
 const [scheduleId, workerId] = Deno.args;
 const row = await reread(scheduleId);
 if (!row || row.lease_owner !== workerId) throw new Error(`schedule ${scheduleId} is not claimed by ${workerId}`);
-const before = { rss_kb: statusKb('VmRSS'), peak_kb: statusKb('VmHWM') };
+const before = { rss_kb: statusKb('VmRSS'), peak_kb: statusKb('VmHWM'), cpu_ms: cpuMs() };
 const t0 = performance.now();
 const outcome = await processSchedule(row, {
   workerId,
@@ -24,5 +32,5 @@ const outcome = await processSchedule(row, {
   chunkBytes: DEFAULT_CHUNK_BYTES,
 }, new ChannelClients());
 const seconds = (performance.now() - t0) / 1000;
-console.log(JSON.stringify({ outcome, seconds, before, after: { rss_kb: statusKb('VmRSS'), peak_kb: statusKb('VmHWM') }, chunk_bytes: DEFAULT_CHUNK_BYTES }));
+console.log(JSON.stringify({ outcome, seconds, before, after: { rss_kb: statusKb('VmRSS'), peak_kb: statusKb('VmHWM'), cpu_ms: cpuMs() }, chunk_bytes: DEFAULT_CHUNK_BYTES }));
 await closeDb();
