@@ -61,7 +61,7 @@ select results_eq($$select url, convert_from(body, 'utf8')::jsonb from net.http_
     jsonb_build_object('step_bytes', 8388608, 'schedule_id', pg_temp.id('s1'))$$,
   'the next step of this schedule is called with the same options, in the same transaction');
 
-update public.upload_schedules set lease_owner = 'w3', status = 'canceled' where id = pg_temp.id('s1');
+update public.upload_schedules set lease_owner = 'w3', status = 'canceled', finished_at = now() where id = pg_temp.id('s1');
 delete from net.http_request_queue;
 select tests.authenticate_as_service_role();
 select is(public.pause_upload(pg_temp.id('s1'), 'w3', 3145728, '{}'), 'canceled', 'a canceled schedule is not paused');
@@ -70,7 +70,7 @@ select is((select count(*)::int from net.http_request_queue), 0, 'and nothing is
 
 -- Section: chain_upload_worker
 
-update public.upload_schedules set status = 'uploading', lease_owner = null, next_attempt_at = now() where id = pg_temp.id('s1');
+update public.upload_schedules set status = 'uploading', finished_at = null, lease_owner = null, next_attempt_at = now() where id = pg_temp.id('s1');
 select tests.authenticate_as_service_role();
 select is(public.chain_upload_worker(1, array[pg_temp.id('s1')]), 0, 'a paused upload (which calls its own next step) does not count');
 select is(public.chain_upload_worker(1, '{}'), 1, 'anything else due: one successor is called');
