@@ -104,9 +104,11 @@ try {
     peak_rss_mb: peakMb,
     peak_rss_sampled_mb: mb(sampledPeakKb),
     peak_rss_kernel_vmhwm_mb: mb(report.after.peak_kb),
-    upload_cost_mb: Math.round((peakMb - mb(report.before.rss_kb)) * 10) / 10,
     // TLS included: the fakes serve HTTPS, as RevID's CDN and Google's upload host do.
-    upload_cpu_ms: report.after.cpu_ms - report.before.cpu_ms,
+    cpu_ms_main_thread: Math.round(report.after.cpu_ms.main - report.before.cpu_ms.main),
+    cpu_ms_all_threads: Math.round(report.after.cpu_ms.all - report.before.cpu_ms.all),
+    cpu_ms_per_mib: Math.round(((report.after.cpu_ms.main - report.before.cpu_ms.main) / (VIDEO_BYTES / 1024 / 1024)) * 100) / 100,
+    upload_cost_mb: Math.round((peakMb - mb(report.before.rss_kb)) * 10) / 10,
     target_mb: TARGET_MB,
     meets_target: peakMb < TARGET_MB,
   });

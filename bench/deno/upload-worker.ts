@@ -13,11 +13,12 @@ function statusKb(field: string): number {
   return m ? Number(m[1]) : NaN;
 }
 
-// User + system CPU of this process from the kernel (clock ticks of 10 ms): process.cpuUsage()
-// is not implemented on every Deno the functions run on.
-function cpuMs(): number {
-  const fields = Deno.readTextFileSync('/proc/self/stat').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
+/** CPU of this process so far: the main thread (what hosted counts) and all threads. */
+function cpuMs(): { main: number; all: number } {
+  const main = Number(Deno.readTextFileSync(`/proc/self/task/${Deno.pid}/schedstat`).split(' ')[0]) / 1e6;
+  const stat = Deno.readTextFileSync('/proc/self/stat');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { main, all: ((Number(f[11]) + Number(f[12])) * 1000) / 100 };
 }
 
 const [scheduleId, workerId] = Deno.args;

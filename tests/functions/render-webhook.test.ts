@@ -152,6 +152,29 @@ Deno.test('poller: a lost webhook is recovered by polling RevID once the job had
   await resetFakes();
 });
 
+Deno.test('poller: one invocation handles a bounded batch and calls its successor, which polls the rest at once', async () => {
+  await resetFakes();
+  await revidSettings({ renderMs: 100, webhookMode: 'drop' });
+  const { user, scriptId } = await userWithScript('poll-chain');
+  const jobs: string[] = [];
+  for (let i = 0; i < 5; i++) jobs.push((await render(user, scriptId, `chain-${i}`)).body.job.id);
+  const rows = await Promise.all(jobs.map(jobRow));
+  await waitFor('RevID to finish', async () => {
+    const states = await Promise.all(rows.map((r) => fakes(`/_control/revid/jobs/${r.provider_job_id}`)));
+    return states.every((st) => st.status === 'ready');
+  });
+  await makeDue(jobs);
+  const report = await runWorker({ max_jobs: 2 });
+  // (pg_cron's own run may take some jobs first at a minute boundary; then there may be less to chain)
+  if (report.claimed === 2) assertEquals(report.chained, 1, JSON.stringify(report));
+  assertOk(report.claimed <= 2, JSON.stringify(report));
+  // Nobody calls the worker again: the successor it called polls the other jobs now.
+  for (const id of jobs) {
+    await waitFor(`job ${id} to be polled ready`, async () => (await jobRow(id)).status === 'ready', 15_000);
+  }
+  await resetFakes();
+});
+
 Deno.test('poller: failed submissions are retried with backoff; a job past its deadline fails with the reason', async () => {
   await resetFakes();
   await revidSettings({ renderMs: 600_000 });

@@ -8,6 +8,7 @@ import { ChunkInterruptedError, type SessionState, UPLOAD_UNIT, type YouTubeUplo
 import { VideoSource } from '../../supabase/functions/_shared/youtube/video-source.ts';
 import { PUBLISH_AT_MARGIN_MS, retryDelaySeconds, type SentMetadata, uploadedAsAsked, uploadPlan, videoResource } from '../../supabase/functions/schedules/plan.ts';
 import { runUpload, UploadStalledError } from '../../supabase/functions/schedules/upload-run.ts';
+import { StepBudget } from '../../supabase/functions/schedules/budget.ts';
 import { youtubeTagsLength } from '../../supabase/functions/schedules/validation.ts';
 
 const KiB = 1024;
@@ -16,12 +17,16 @@ const KiB = 1024;
 const byteAt = (i: number) => (i * 31 + 7) % 251;
 
 /** A source of `total` bytes served by a fetch that can drop the connection after some bytes. */
-function source(total: number, dropAfter: number[] = []) {
+function source(total: number, dropAfter: number[] = [], window?: number) {
   const opened: number[] = [];
+  const ranges: (string | null)[] = [];
   const fakeFetch = (_url: string | URL | Request, init?: RequestInit) => {
     const range = new Headers(init?.headers).get('range');
-    const from = range ? Number(/bytes=(\d+)-/.exec(range)![1]) : 0;
+    const asked = range ? /bytes=(\d+)-(\d*)/.exec(range)! : null;
+    const from = asked ? Number(asked[1]) : 0;
+    const last = asked && asked[2] !== '' ? Math.min(Number(asked[2]), total - 1) : total - 1;
     opened.push(from);
+    ranges.push(range);
     const cut = dropAfter.shift();
     let pos = from;
     const body = new ReadableStream({
@@ -31,7 +36,7 @@ function source(total: number, dropAfter: number[] = []) {
           c.error(new Error('connection reset'));
           return;
         }
-        const n = Math.min(64 * KiB, total - pos, cut !== undefined ? from + cut - pos : Infinity);
+        const n = Math.min(64 * KiB, last + 1 - pos, cut !== undefined ? from + cut - pos : Infinity);
         if (n <= 0) {
           c.close();
           return;
@@ -45,11 +50,12 @@ function source(total: number, dropAfter: number[] = []) {
     return Promise.resolve(new Response(body, {
       status: range ? 206 : 200,
       headers: range
-        ? { 'content-range': `bytes ${from}-${total - 1}/${total}`, 'content-length': String(total - from), 'content-type': 'video/mp4' }
+        ? { 'content-range': `bytes ${from}-${last}/${total}`, 'content-length': String(last + 1 - from), 'content-type': 'video/mp4' }
         : { 'content-length': String(total), 'content-type': 'video/mp4' },
     }));
   };
-  return { src: new VideoSource('https://cdn.example.test/v.mp4', { fetch: fakeFetch as typeof fetch, retry: { maxAttempts: 4, baseDelayMs: 1, maxDelayMs: 2, maxRetryAfterMs: 1, timeoutMs: 1000 } }), opened };
+  const retry = { maxAttempts: 4, baseDelayMs: 1, maxDelayMs: 2, maxRetryAfterMs: 1, timeoutMs: 1000 };
+  return { src: new VideoSource('https://cdn.example.test/v.mp4', { fetch: fakeFetch as typeof fetch, retry, window }), opened, ranges };
 }
 
 type Script = (req: { first: number; bytes: Uint8Array; kept: number }) => SessionState | 'drop' | 'drop-after-body' | null;
@@ -124,7 +130,7 @@ Deno.test('runUpload: a file of several chunks goes out chunk by chunk; each con
   const p = progress();
   const { src } = source(total);
   await src.open(0);
-  const r = await runUpload('uri', total, 0, { uploader: s.uploader, source: src, progress: p, deadline: Infinity, chunkBytes: 512 * KiB, sleep: noSleep });
+  const r = await runUpload('uri', total, 0, { uploader: s.uploader, source: src, progress: p, budget: StepBudget.unlimited(), chunkBytes: 512 * KiB, sleep: noSleep });
   assertEquals(r.kind, 'complete');
   assertEquals(s.log, [`put 0+${512 * KiB}`, `put ${512 * KiB}+${512 * KiB}`, `put ${1024 * KiB}+${256 * KiB + 1000}`]);
   assertEquals(p.saved, [512 * KiB, 1024 * KiB]);
@@ -138,7 +144,7 @@ Deno.test('runUpload: after a dropped chunk it asks the session and resends only
   const s = session(total, ({ first }) => (first === 512 * KiB && !dropped ? ((dropped = true), 'drop') : null));
   const { src, opened } = source(total);
   await src.open(0);
-  const r = await runUpload('uri', total, 0, { uploader: s.uploader, source: src, progress: progress(), deadline: Infinity, chunkBytes: 512 * KiB, sleep: noSleep });
+  const r = await runUpload('uri', total, 0, { uploader: s.uploader, source: src, progress: progress(), budget: StepBudget.unlimited(), chunkBytes: 512 * KiB, sleep: noSleep });
   assertEquals(r.kind, 'complete');
   assertOk(s.log.includes(`status ${768 * KiB}`), s.log.join(' | '));
   assertOk(s.log.includes(`put ${768 * KiB}+${256 * KiB}`), s.log.join(' | '));
@@ -152,7 +158,7 @@ Deno.test('runUpload: a session that holds every byte but made no video gets its
   const p = progress();
   const { src } = source(total);
   await src.open(0);
-  const r = await runUpload('uri', total, 0, { uploader: s.uploader, source: src, progress: p, deadline: Infinity, chunkBytes: 512 * KiB, sleep: noSleep });
+  const r = await runUpload('uri', total, 0, { uploader: s.uploader, source: src, progress: p, budget: StepBudget.unlimited(), chunkBytes: 512 * KiB, sleep: noSleep });
   assertEquals(r.kind, 'complete', JSON.stringify(s.log));
   assertEquals(s.log.slice(-2), [`status ${total}`, `put ${total - 256 * KiB}+${256 * KiB}`]);
   assertEquals(p.saved.at(-1), total);
@@ -161,7 +167,7 @@ Deno.test('runUpload: a session that holds every byte but made no video gets its
   const full = session(total, undefined, total);
   const { src: src2 } = source(total);
   await src2.open(total - 256 * KiB);
-  const r2 = await runUpload('uri', total, total, { uploader: full.uploader, source: src2, progress: progress(), deadline: Infinity, chunkBytes: 512 * KiB, sleep: noSleep });
+  const r2 = await runUpload('uri', total, total, { uploader: full.uploader, source: src2, progress: progress(), budget: StepBudget.unlimited(), chunkBytes: 512 * KiB, sleep: noSleep });
   assertEquals(r2.kind, 'complete');
   assertEquals(full.log, [`put ${total - 256 * KiB}+${256 * KiB}`]);
 });
@@ -172,14 +178,14 @@ Deno.test('runUpload: a session that never keeps more gives up after the stall l
   const { src } = source(total);
   await src.open(0);
   await assert.rejects(
-    runUpload('uri', total, 0, { uploader: stuck.uploader, source: src, progress: progress(), deadline: Infinity, chunkBytes: 512 * KiB, sleep: noSleep, maxStalls: 3 }),
+    runUpload('uri', total, 0, { uploader: stuck.uploader, source: src, progress: progress(), budget: StepBudget.unlimited(), chunkBytes: 512 * KiB, sleep: noSleep, maxStalls: 3 }),
     (err: Error) => err instanceof UploadStalledError || /made no progress/.test(err.message),
   );
 
   const s = session(total);
   const { src: src2 } = source(total);
   await src2.open(0);
-  const r = await runUpload('uri', total, 0, { uploader: s.uploader, source: src2, progress: progress(() => 'canceled'), deadline: Infinity, chunkBytes: 512 * KiB, sleep: noSleep });
+  const r = await runUpload('uri', total, 0, { uploader: s.uploader, source: src2, progress: progress(() => 'canceled'), budget: StepBudget.unlimited(), chunkBytes: 512 * KiB, sleep: noSleep });
   assertEquals(r.kind, 'canceled');
   assertEquals(s.log, [`put 0+${512 * KiB}`], 'nothing after the cancel was seen');
 });
@@ -189,8 +195,61 @@ Deno.test('runUpload: the time budget stops it at a chunk boundary, only after s
   const s = session(total);
   const { src } = source(total);
   await src.open(0);
-  const r = await runUpload('uri', total, 0, { uploader: s.uploader, source: src, progress: progress(), deadline: 0, chunkBytes: 256 * KiB, sleep: noSleep });
+  const r = await runUpload('uri', total, 0, { uploader: s.uploader, source: src, progress: progress(), budget: new StepBudget({ bytes: Number.MAX_SAFE_INTEGER, deadline: 0 }), chunkBytes: 256 * KiB, sleep: noSleep });
   assertEquals(r, { kind: 'yielded', offset: 256 * KiB, bytesSent: 256 * KiB });
+});
+
+Deno.test('runUpload: a byte budget grants whole units, stops at a chunk boundary once spent, and always lets a fresh step progress', async () => {
+  const total = 10 * 256 * KiB + 5;
+  const s = session(total);
+  const p = progress();
+  const { src } = source(total);
+  await src.open(0);
+  // 3.5 units of budget with 2-unit chunks: one 2-unit chunk, then the 1 whole unit left.
+  const budget = new StepBudget({ bytes: 3.5 * 256 * KiB, deadline: Number.MAX_SAFE_INTEGER });
+  const r = await runUpload('uri', total, 0, { uploader: s.uploader, source: src, progress: p, budget, chunkBytes: 512 * KiB, sleep: noSleep });
+  assertEquals(r, { kind: 'yielded', offset: 3 * 256 * KiB, bytesSent: 3 * 256 * KiB });
+  assertEquals(s.log, [`put 0+${512 * KiB}`, `put ${512 * KiB}+${256 * KiB}`]);
+  assertEquals(p.saved, [512 * KiB, 768 * KiB]);
+
+  // A budget already spent by other schedules of the invocation still sends one unit of this one.
+  const spent = new StepBudget({ bytes: 0, deadline: Number.MAX_SAFE_INTEGER });
+  const s2 = session(total, undefined, 3 * 256 * KiB);
+  const { src: src2 } = source(total);
+  const r2 = await runUpload('uri', total, 3 * 256 * KiB, { uploader: s2.uploader, source: src2, progress: progress(), budget: spent, chunkBytes: 512 * KiB, sleep: noSleep });
+  assertEquals(r2, { kind: 'yielded', offset: 4 * 256 * KiB, bytesSent: 256 * KiB });
+
+  // The rest of the file in one grant when it fits: the last chunk need not be whole units.
+  const rest = new StepBudget({ bytes: 7 * 256 * KiB + 5, deadline: Number.MAX_SAFE_INTEGER });
+  const s3 = session(total, undefined, 3 * 256 * KiB);
+  const { src: src3 } = source(total);
+  const r3 = await runUpload('uri', total, 3 * 256 * KiB, { uploader: s3.uploader, source: src3, progress: progress(), budget: rest, chunkBytes: 4 * 256 * KiB, sleep: noSleep });
+  assertEquals(r3.kind, 'complete');
+  assertEquals(s3.log, [`put ${3 * 256 * KiB}+${1024 * KiB}`, `put ${7 * 256 * KiB}+${3 * 256 * KiB + 5}`]);
+});
+
+Deno.test('StepBudget: schedules count against the bytes; the deadline ends the step', () => {
+  const b = new StepBudget({ bytes: 10 * 1024 * KiB, deadline: Number.MAX_SAFE_INTEGER, scheduleCostBytes: 3 * 1024 * KiB });
+  assertEquals(b.schedulesThatFit(), 3);
+  b.takeSchedule();
+  b.spend(2 * 1024 * KiB);
+  assertEquals(b.schedulesThatFit(), 1);
+  assertEquals(b.grant(0, 100 * 1024 * KiB, 8 * 1024 * KiB, true), 5 * 1024 * KiB);
+  const late = new StepBudget({ bytes: 10 * 1024 * KiB, deadline: Date.now() - 1 });
+  assertEquals(late.schedulesThatFit(), 0);
+  assertEquals(late.grant(0, 100 * 1024 * KiB, 8 * 1024 * KiB, true), 0);
+  assertEquals(late.grant(0, 100 * 1024 * KiB, 8 * 1024 * KiB, false), 256 * KiB);
+});
+
+Deno.test('VideoSource: with a window each connection asks for a bounded range, and the next range follows', async () => {
+  const total = 1000 * KiB;
+  const { src, ranges } = source(total, [], 256 * KiB);
+  assertEquals((await src.open(0)).totalBytes, total);
+  let buf = new Uint8Array(600 * KiB);
+  buf = await src.fill(buf, 600 * KiB);
+  for (let i = 0; i < 600 * KiB; i += 4099) assertEquals(buf[i], byteAt(i));
+  assertEquals(ranges, [`bytes=0-${256 * KiB - 1}`, `bytes=${256 * KiB}-${512 * KiB - 1}`, `bytes=${512 * KiB}-${768 * KiB - 1}`]);
+  await src.close();
 });
 
 Deno.test('VideoSource: a connection that drops mid-file is reopened within the chunk being read, not at the file start', async () => {

@@ -2,9 +2,11 @@
 // process of its own) is resumed from the offset YouTube confirmed by the next one; a worker that
 // dies between YouTube making the video and our database hearing of it leaves a session that the
 // next worker asks, so the video is recorded and never uploaded twice; workers racing on the same
-// due rows upload each once; a stalled worker whose lease ran out stops when it wakes up; and a
-// time budget pauses an upload at a chunk boundary for the next invocation to resume.
+// due rows upload each once; a stalled worker whose lease ran out stops when it wakes up; an
+// upload cut into bounded steps finishes by itself, each step calling the next; and a worker
+// killed between steps is resumed from the offset YouTube confirmed.
 import postgres from 'postgres';
+import { SCHEDULE_COST_BYTES } from '../../supabase/functions/schedules/budget.ts';
 import { assertEquals, assertOk } from './assert.ts';
 import {
   closeEngineDb,
@@ -229,33 +231,66 @@ Deno.test('a stalled worker whose lease ran out: the next one finishes the uploa
   });
 });
 
-Deno.test('a time budget pauses the upload at a chunk boundary; each next invocation resumes it from the saved session', async () => {
+Deno.test('a bounded step per invocation: one call, and the upload finishes by itself in chained steps, whole and exactly once', async () => {
   await withUploadQuota(async () => {
-    const s = await studio('sched-budget', 40 * MiB);
+    const s = await studio('sched-steps', 40 * MiB);
     const made = await createSchedule(s, { strategy: 'upload_at_time' });
     await makeDue(made.id);
-    let invocations = 0;
-    for (;;) {
-      const row = await scheduleRow(made.id);
-      if (['published', 'failed'].includes(row.status)) break;
-      assertOk(invocations < 20, JSON.stringify(row));
-      if (row.next_attempt_at && row.next_attempt_at.getTime() <= Date.now()) {
-        const report = await runWorkerFor(made.id, { time_budget_ms: 1 });
-        if (report.schedules.length > 0) invocations++;
-      } else {
-        await sleep(50);
-      }
+    // One call with 8 MiB steps; every later step is called by the one before (pg_net), with the same options.
+    const first = await runWorkerFor(made.id, { step_bytes: 8 * MiB });
+    assertEquals(first.schedules.map((o: { result: string }) => o.result), ['yielded']);
+    assertOk(first.bytes_sent <= 8 * MiB, String(first.bytes_sent));
+    let row = await scheduleRow(made.id);
+    for (let i = 0; row.status !== 'published'; i++) {
+      assertOk(i < 600 && row.status !== 'failed', JSON.stringify(row));
+      await sleep(100);
+      row = await scheduleRow(made.id);
     }
-    const row = await scheduleRow(made.id);
-    assertEquals(row.status, 'published');
-    assertOk(invocations >= 3, `${invocations} invocations`);
     const events = await eventsOf(made.id);
-    const paused = events.filter((e) => e.event === 'upload_paused').length;
-    const resumed = events.filter((e) => e.event === 'upload_resumed').length;
-    assertOk(paused >= 2, `${paused} pauses`);
-    assertEquals(resumed, paused);
+    const paused = events.filter((e) => e.event === 'upload_paused');
+    const resumed = events.filter((e) => e.event === 'upload_resumed');
+    // Each step's budget: 8 MiB less what taking up the schedule counts for.
+    const perStep = 8 * MiB - SCHEDULE_COST_BYTES;
+    assertEquals(paused.length, Math.ceil((40 * MiB) / perStep) - 1, JSON.stringify(paused.map((e) => e.details)));
+    assertEquals(resumed.length, paused.length);
+    // Each step sent at most its budget, and resumed exactly where the one before stopped.
+    const offsets = [0, ...paused.map((e) => e.details.upload_offset as number), 40 * MiB];
+    for (let i = 1; i < offsets.length; i++) assertOk(offsets[i] - offsets[i - 1] <= 8 * MiB && offsets[i] > offsets[i - 1], offsets.join(','));
+    assertEquals(resumed.map((e) => e.details.from_offset), paused.map((e) => e.details.upload_offset));
+    assertEquals(new Set([...paused, ...resumed].map((e) => e.actor_label)).size, paused.length + 1, 'one invocation per step');
+    assertEquals(events.filter((e) => e.event === 'upload_started').length, 1);
+    assertEquals(events.filter((e) => e.event === 'uploaded').length, 1);
     const uploads = await uploadsOf(s.youtubeChannelId);
     assertEquals(uploads.length, 1);
+    assertEquals([uploads[0].size, uploads[0].bytesReceived], [40 * MiB, 40 * MiB], 'no byte sent twice');
+    assertEquals(uploads[0].sha256, (await renderSha256(s.render.pid)).sha256);
+  });
+});
+
+Deno.test('a worker killed between steps (YouTube confirmed bytes the database never heard of): the next step resumes from the offset YouTube confirms', async () => {
+  await withUploadQuota(async () => {
+    const s = await studio('sched-kill-step', 24 * MiB);
+    const made = await createSchedule(s, { strategy: 'upload_at_time' });
+    const first = `test:first:${crypto.randomUUID()}`;
+    await makeDue(made.id, { claimFor: first, leaseSeconds: 3 });
+    const child = workerProcess(made.id, first, { leaseSeconds: 3, chunkBytes: 4 * MiB, stepBytes: 8 * MiB, dieAtConfirmed: 8 * MiB });
+    const status = await child.status;
+    const out = new TextDecoder().decode((await child.output()).stdout);
+    assertEquals(status.code, 137, out);
+    const orphan = await scheduleRow(made.id);
+    assertEquals([orphan.status, orphan.lease_owner, orphan.upload_offset], ['uploading', first, 4 * MiB]);
+
+    await sleep(Math.max(0, orphan.next_attempt_at!.getTime() - Date.now()) + 100);
+    const row = await driveUntil(made.id);
+    assertEquals(row.status, 'published', JSON.stringify(row));
+    const resumed = (await eventsOf(made.id)).filter((e) => e.event === 'upload_resumed');
+    // The first step after the kill starts where YouTube stands, not where the database does (a
+    // worker woken by pg_cron meanwhile may take a step of it too).
+    assertOk(resumed.length >= 1);
+    assertEquals([resumed[0].details.from_offset, resumed[0].details.saved_offset], [8 * MiB, 4 * MiB]);
+    const uploads = await uploadsOf(s.youtubeChannelId);
+    assertEquals(uploads.length, 1, 'the same session, so one video');
+    assertEquals([uploads[0].size, uploads[0].bytesReceived], [24 * MiB, 24 * MiB], 'nothing YouTube had was sent again');
     assertEquals(uploads[0].sha256, (await renderSha256(s.render.pid)).sha256);
   });
 });

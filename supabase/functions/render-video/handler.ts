@@ -8,7 +8,7 @@
 //   DELETE /:id     editors/owners: cancels an open job -> { job }. RevID documents no cancel call,
 //                   so this stops our side only (no more polling; late webhooks change nothing);
 //                   a render already running at RevID may still finish and use credits.
-//   POST   /worker  { job_id?, time_budget_ms? }  service role (pg_cron): the poller
+//   POST   /worker  { job_id?, time_budget_ms?, max_jobs? }  service role (pg_cron; a bounded batch, chained): the poller
 import { z } from 'zod';
 import { requireServiceRole, requireUser } from '../_shared/auth.ts';
 import { asJson } from '../_shared/db-json.ts';
@@ -71,6 +71,8 @@ const IdParams = z.object({ id: Uuid });
 const WorkerBody = z.object({
   job_id: Uuid.optional(),
   time_budget_ms: z.number().int().min(0).max(55_000).optional(),
+  /** Jobs this invocation may handle (default MAX_JOBS_PER_INVOCATION); a run that reaches it calls its successor. */
+  max_jobs: z.number().int().min(1).max(200).optional(),
 });
 
 function idempotencyKeyOf(req: Request, fromBody: string | undefined): string {
@@ -253,7 +255,7 @@ export const router = new Router('render-video')
   .on('POST', '/worker', async (ctx) => {
     requireServiceRole(ctx.req);
     const body = await parseBody(ctx, WorkerBody);
-    return json(await runRenderWorker({ jobId: body.job_id, timeBudgetMs: body.time_budget_ms }));
+    return json(await runRenderWorker({ jobId: body.job_id, timeBudgetMs: body.time_budget_ms, maxJobs: body.max_jobs }));
   });
 
 export default createHandler(router);

@@ -5,6 +5,10 @@
 //   past give_up_at         -> a last poll if RevID has the job, then failed with the reason
 // Jobs are claimed with a lease (FOR UPDATE SKIP LOCKED), so overlapping runs never double up;
 // a run that dies leaves its jobs to the next one once the lease ran out.
+// One invocation handles at most MAX_JOBS_PER_INVOCATION jobs (hosted edge functions end a
+// request after 2 s of CPU, and a submission or poll costs a few ms of CPU over TLS); a run that
+// stopped at that bound while more jobs are due calls its successor at once
+// (public.chain_render_video_worker) instead of leaving them to the next minute's tick.
 import { asService } from '../_shared/db.ts';
 import {
   failJob,
@@ -18,6 +22,8 @@ import {
 } from '../_shared/video-jobs/jobs.ts';
 
 export const DEFAULT_TIME_BUDGET_MS = 25_000;
+/** About 10 ms of CPU per job over TLS: 40 stay far below the 2 s a request may use. */
+export const MAX_JOBS_PER_INVOCATION = 40;
 const BATCH = 10;
 const CONCURRENCY = 4;
 
@@ -30,6 +36,8 @@ export interface WorkerReport {
   poll_errors: number;
   failed: number;
   errors: number;
+  /** successor invocations called (0 or 1) */
+  chained: number;
 }
 
 async function claim(max: number, onlyJob: string | null): Promise<JobRow[]> {
@@ -73,15 +81,17 @@ async function handle(job: JobRow, report: WorkerReport): Promise<void> {
   else if (outcome.result === 'job_failed') report.failed++;
 }
 
-export async function runRenderWorker(opts: { jobId?: string; timeBudgetMs?: number } = {}): Promise<WorkerReport> {
+export async function runRenderWorker(opts: { jobId?: string; timeBudgetMs?: number; maxJobs?: number } = {}): Promise<WorkerReport> {
   const deadline = Date.now() + (opts.timeBudgetMs ?? DEFAULT_TIME_BUDGET_MS);
-  const report: WorkerReport = { claimed: 0, submitted: 0, submissions_rescheduled: 0, polled: 0, changed: 0, poll_errors: 0, failed: 0, errors: 0 };
+  const maxJobs = opts.maxJobs ?? MAX_JOBS_PER_INVOCATION;
+  const report: WorkerReport = { claimed: 0, submitted: 0, submissions_rescheduled: 0, polled: 0, changed: 0, poll_errors: 0, failed: 0, errors: 0, chained: 0 };
   const seen = new Set<string>();
-  while (Date.now() < deadline) {
-    const jobs = await claim(BATCH, opts.jobId ?? null);
+  let again = false;
+  while (Date.now() < deadline && report.claimed < maxJobs) {
+    const jobs = await claim(Math.min(BATCH, maxJobs - report.claimed), opts.jobId ?? null);
     if (jobs.length === 0) break;
     // A job past its deadline stays claimable; once one comes round again this run is done.
-    const again = jobs.some((j) => seen.has(j.id));
+    again = jobs.some((j) => seen.has(j.id));
     jobs.forEach((j) => seen.add(j.id));
     report.claimed += jobs.length;
     const queue = [...jobs];
@@ -97,6 +107,11 @@ export async function runRenderWorker(opts: { jobId?: string; timeBudgetMs?: num
       }
     }));
     if (opts.jobId || again) break;
+  }
+  // Stopped by its bound, not by running out of due jobs: the next invocation starts now.
+  if (!opts.jobId && !again && (report.claimed >= maxJobs || Date.now() >= deadline)) {
+    const [r] = await asService((tx) => tx<{ calls: number }[]>`select public.chain_render_video_worker() as calls`);
+    report.chained = r.calls;
   }
   return report;
 }

@@ -7,7 +7,8 @@
 //   POST   /:id/cancel             editors/owners: before or during the upload
 //   POST   /:id/publish-now        editors/owners: upload now with the final privacy
 //   GET    /settings?workspace_id= members; PUT /settings owners: missed-schedule policy, upload lead
-//   POST   /worker                 service role (pg_cron): uploads what is due
+//   POST   /worker                 service role (pg_cron, and pg_net for the next step): one bounded
+//                                  step of what is due { schedule_id?, step_bytes?, time_budget_ms?, ... }
 import { requireServiceRole, requireUser } from '../_shared/auth.ts';
 import { sha256Hex } from '../_shared/clients/youtube/oauth.ts';
 import { asUser, type Tx } from '../_shared/db.ts';
@@ -104,12 +105,16 @@ export const router = new Router('schedules')
   .on('POST', '/worker', async (ctx) => {
     requireServiceRole(ctx.req);
     const body = await parseBody(ctx, WorkerBody);
+    const { schedule_id: _, claim_budget_ms: __, ...stepOptions } = body;
     return json(await runWorker({
       scheduleId: body.schedule_id,
       claimBudgetMs: body.claim_budget_ms,
       timeBudgetMs: body.time_budget_ms,
       concurrency: body.concurrency,
       leaseSeconds: body.lease_seconds,
+      stepBytes: body.step_bytes,
+      // A paused upload's next step runs with the same step options.
+      nextCall: stepOptions,
     }));
   })
   .on('GET', '/', async (ctx) => {

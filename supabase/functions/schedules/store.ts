@@ -215,6 +215,20 @@ export async function nextQuotaReset(): Promise<Date> {
   return r.at;
 }
 
-export async function wakeNextWorker(): Promise<void> {
-  await asService((tx) => tx`select public.wake_upload_worker()`);
+/**
+ * Ends an upload's step: saves the confirmed offset, hands the row back due now, and calls the
+ * worker for it with `nextCall`, in one transaction (the call goes out after the commit).
+ */
+export async function pauseUpload(id: string, workerId: string, offset: number, nextCall: Record<string, unknown>): Promise<StepOutcome> {
+  const [r] = await asService((tx) =>
+    tx<{ outcome: StepOutcome }[]>`
+      select public.pause_upload(${id}, ${workerId}, ${offset}, ${tx.json(nextCall as Parameters<Tx['json']>[0])}) as outcome`
+  );
+  return r.outcome;
+}
+
+/** Calls one successor worker when more is due within `horizonSeconds` (not counting `except`). */
+export async function chainWorker(horizonSeconds: number, except: string[]): Promise<number> {
+  const [r] = await asService((tx) => tx<{ calls: number }[]>`select public.chain_upload_worker(${horizonSeconds}, ${except}::uuid[]) as calls`);
+  return r.calls;
 }

@@ -1,6 +1,8 @@
 // Streams a video into a resumable session from a given offset: one chunk (a multiple of 256 KiB)
 // is read from the source into the single buffer and sent; YouTube's 308 says how much it kept,
-// which is saved before the next chunk. After a dropped or failed request the session is asked
+// which is saved before the next chunk. Each chunk is granted by the invocation's step budget
+// (budget.ts); once it is spent the run stops at a chunk boundary ('yielded') and the next
+// invocation resumes from the offset YouTube confirmed. After a dropped or failed request the session is asked
 // where it stands and sending continues from there, from the buffer when it still holds those
 // bytes, otherwise from the source reopened at that offset. Nothing else of the file is held.
 import {
@@ -11,6 +13,7 @@ import {
   type YouTubeUploader,
 } from '../_shared/clients/youtube/upload.ts';
 import type { VideoSource } from '../_shared/youtube/video-source.ts';
+import type { StepBudget } from './budget.ts';
 import type { StepOutcome } from './store.ts';
 
 export interface UploadHooks {
@@ -27,8 +30,8 @@ export interface UploadRunOptions {
   uploader: YouTubeUploader;
   source: VideoSource;
   progress: UploadProgress;
-  /** Epoch ms after which no new chunk starts (the run yields; the next worker resumes). */
-  deadline: number;
+  /** Grants each chunk; a spent budget (bytes or its deadline) makes the run yield. */
+  budget: StepBudget;
   chunkBytes: number;
   /** Failed requests in a row, without YouTube keeping a byte more, before giving up for now. */
   maxStalls?: number;
@@ -67,11 +70,13 @@ export async function runUpload(sessionUri: string, total: number, startOffset: 
     const from = confirmed >= total ? total - Math.min(UPLOAD_UNIT, total) : confirmed;
     const inBuffer = chunkStart >= 0 && from >= chunkStart && from < chunkStart + chunkLength;
     if (!inBuffer) {
-      // A chunk boundary: the place to stop when the time budget is used up (after some progress).
-      if (Date.now() >= o.deadline && confirmed > startOffset && confirmed < total) return { kind: 'yielded', offset: confirmed, bytesSent };
+      // A chunk boundary: the place to stop when the step's budget is spent (after some progress;
+      // never with every byte confirmed but no video yet, which the last unit again settles).
+      const length = o.budget.grant(from, total, buffer.length, confirmed > startOffset && confirmed < total);
+      if (length === 0) return { kind: 'yielded', offset: confirmed, bytesSent };
       await o.source.seek(from);
       chunkStart = from;
-      chunkLength = Math.min(buffer.length, total - from);
+      chunkLength = length;
       buffer = await o.source.fill(buffer, chunkLength);
     }
     const end = chunkStart + chunkLength;
@@ -83,6 +88,7 @@ export async function runUpload(sessionUri: string, total: number, startOffset: 
 
     let state: SessionState;
     let sent = true;
+    o.budget.spend(end - from);
     try {
       state = await o.uploader.putChunk(sessionUri, buffer.subarray(from - chunkStart, chunkLength), from, total);
       bytesSent += end - from;

@@ -187,6 +187,8 @@ export const WorkerBody = z.strictObject({
   time_budget_ms: z.number().int().min(0).max(380_000).optional(),
   concurrency: z.number().int().min(1).max(64).optional(),
   lease_seconds: z.number().int().min(5).max(900).optional(),
+  /** Upload bytes this invocation may send (whole 256 KiB units); see budget.ts for the default. */
+  step_bytes: z.number().int().min(262_144).max(1_073_741_824).multipleOf(262_144).optional(),
 });
 
 export const IdempotencyKey = z

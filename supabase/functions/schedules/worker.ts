@@ -1,23 +1,35 @@
-// The worker entry (POST /schedules/worker, woken by pg_cron through pg_net when something is due
-// within the minute). It claims due schedules (FOR UPDATE SKIP LOCKED, with a lease) and runs up
-// to `concurrency` of them at once. Rows due later within its claim budget are waited for, so a
-// schedule starts within seconds of its time although pg_cron ticks once a minute. After the
-// claim budget no new row is taken; uploads still running stop at a chunk boundary once the time
-// budget is used up and the next worker, woken at once, resumes them from the saved session.
-// Several workers may run at the same time: each claims different rows.
+// The worker entry (POST /schedules/worker, called by pg_cron through pg_net when something is due
+// within the minute, by a paused upload for its next step, and by a worker for its successor).
+// One invocation is one bounded step, sized to hosted limits (2 s of CPU per request, which the
+// function cannot measure itself; see budget.ts):
+//   1. with nothing due yet it waits (wall clock, no CPU) for the first row due within its claim
+//      window, so a schedule starts within seconds of its time although pg_cron ticks once a minute;
+//   2. it claims due schedules (FOR UPDATE SKIP LOCKED, with a lease) while its step budget has
+//      room for them, running up to `concurrency` at once; uploads take bytes from the same
+//      budget chunk by chunk;
+//   3. an upload whose step is spent pauses at a chunk boundary: the confirmed offset is saved and
+//      its next step called, in one transaction (public.pause_upload);
+//   4. with budget left it waits for the next due row (1); once the budget is spent, and more is
+//      due, it calls one successor (public.chain_upload_worker) and answers.
+// A call for one schedule (schedule_id) runs only that one, if it is due. Several workers may
+// run at the same time: each claims different rows.
 import type { RetryPolicy } from '../_shared/clients/youtube.ts';
 import { logEvent } from '../_shared/youtube/log.ts';
-import { ChannelClients, processSchedule, type ScheduleOutcome } from './engine.ts';
+import { DEFAULT_STEP_BYTES, StepBudget } from './budget.ts';
+import { ChannelClients } from './channel-clients.ts';
+import type { EngineOptions, ScheduleOutcome } from './context.ts';
+import { processSchedule } from './engine.ts';
 import { DEFAULT_CHUNK_BYTES } from './plan.ts';
-import { claimSchedules, nextDueAt, wakeNextWorker } from './store.ts';
+import { chainWorker, claimSchedules, nextDueAt, type ScheduleRow } from './store.ts';
 import type { UploadHooks } from './upload-run.ts';
 
-/** Hosted edge functions get about 150 s of wall clock (400 s on paid plans). */
+/** How long a woken worker waits for the first due row (hosted requests may take 150 s). */
 export const DEFAULT_CLAIM_BUDGET_MS = 55_000;
-export const DEFAULT_TIME_BUDGET_MS = 110_000;
+/** Wall clock for the work of one step, from its first claim (a slow network costs wall time, not CPU). */
+export const DEFAULT_TIME_BUDGET_MS = 60_000;
 export const DEFAULT_CONCURRENCY = 8;
 export const DEFAULT_LEASE_SECONDS = 180;
-/** A sleeping worker looks for new due rows at least this often. */
+/** A waiting worker looks for new due rows at least this often. */
 const POLL_MS = 2_000;
 
 export interface WorkerOptions {
@@ -29,6 +41,10 @@ export interface WorkerOptions {
   concurrency?: number;
   leaseSeconds?: number;
   chunkBytes?: number;
+  /** Upload bytes (and schedules, see budget.ts) this invocation may spend. */
+  stepBytes?: number;
+  /** The options a paused upload's next step is called with. */
+  nextCall?: Record<string, unknown>;
   retry?: RetryPolicy;
   hooks?: UploadHooks;
   /** false: nothing claimed after the first empty claim (tests, operators). */
@@ -38,31 +54,37 @@ export interface WorkerOptions {
 export interface WorkerReport {
   worker: string;
   schedules: ScheduleOutcome[];
+  /** upload bytes sent in this invocation */
+  bytes_sent: number;
+  /** successor workers called (0 or 1; paused uploads call their own next step) */
+  chained: number;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms)));
 
-export async function runWorker(opts: WorkerOptions = {}): Promise<WorkerReport> {
-  const workerId = opts.workerId ?? `schedules:${crypto.randomUUID()}`;
-  const started = Date.now();
-  const claimUntil = started + (opts.claimBudgetMs ?? DEFAULT_CLAIM_BUDGET_MS);
-  const concurrency = opts.concurrency ?? DEFAULT_CONCURRENCY;
-  const leaseSeconds = opts.leaseSeconds ?? DEFAULT_LEASE_SECONDS;
-  const only = opts.scheduleId ?? null;
-  const waitForDue = opts.waitForDue ?? only === null;
-  const engine = {
-    workerId,
-    leaseSeconds,
-    deadline: started + (opts.timeBudgetMs ?? DEFAULT_TIME_BUDGET_MS),
-    chunkBytes: opts.chunkBytes ?? DEFAULT_CHUNK_BYTES,
-    retry: opts.retry,
-    hooks: opts.hooks,
-  };
-  const clients = new ChannelClients(opts.retry);
-  const outcomes: ScheduleOutcome[] = [];
-  const running = new Set<Promise<void>>();
+/** Waits until a row is due; false when none is due before `until`. */
+async function waitForDueRow(until: number): Promise<boolean> {
+  for (;;) {
+    const due = await nextDueAt();
+    const dueMs = due ? due.getTime() : Infinity;
+    if (dueMs <= Date.now()) return true;
+    if (dueMs >= until || Date.now() >= until) return false;
+    await sleep(Math.min(dueMs, until, Date.now() + POLL_MS) - Date.now());
+  }
+}
 
-  const start = (row: Parameters<typeof processSchedule>[0]) => {
+/**
+ * Claims due rows while the budget has room and runs them, until nothing more is due or fits.
+ * Returns how many rows it claimed.
+ */
+async function claimAndRun(
+  opts: { concurrency: number; leaseSeconds: number; only: string | null },
+  engine: EngineOptions & { budget: StepBudget },
+  clients: ChannelClients,
+  outcomes: ScheduleOutcome[],
+): Promise<number> {
+  const running = new Set<Promise<void>>();
+  const start = (row: ScheduleRow) => {
     const p: Promise<void> = processSchedule(row, engine, clients)
       .then((o) => void outcomes.push(o))
       .catch((err) => {
@@ -73,37 +95,60 @@ export async function runWorker(opts: WorkerOptions = {}): Promise<WorkerReport>
       .finally(() => running.delete(p));
     running.add(p);
   };
-
-  while (Date.now() < claimUntil) {
-    const room = concurrency - running.size;
-    let claimedAll = false;
-    if (room > 0) {
-      const rows = await claimSchedules(workerId, room, leaseSeconds, only);
-      rows.forEach(start);
-      claimedAll = rows.length === room;
-      if (only) break;
+  let claimedOnce = false;
+  let claimed = 0;
+  for (;;) {
+    const room = Math.min(opts.concurrency - running.size, engine.budget.schedulesThatFit());
+    if (room > 0 && !(opts.only && claimedOnce)) {
+      const rows = await claimSchedules(engine.workerId, room, opts.leaseSeconds, opts.only);
+      claimedOnce = true;
+      claimed += rows.length;
+      for (const row of rows) {
+        engine.budget.takeSchedule();
+        start(row);
+      }
+      if (rows.length === room && !opts.only) continue;
     }
-    if (claimedAll) continue;
-    if (!waitForDue) {
-      if (running.size === 0) break;
-      await Promise.race(running);
-      continue;
-    }
-    // Nothing more due now: sleep until a slot frees, the next row is due, or the next poll.
-    const due = room > 0 ? await nextDueAt() : null;
-    const dueMs = due ? due.getTime() : Infinity;
-    if (running.size === 0 && dueMs >= claimUntil) break;
-    const wakeAt = Math.min(claimUntil, Date.now() + POLL_MS, dueMs);
-    await Promise.race([sleep(wakeAt - Date.now()), ...running]);
+    if (running.size === 0) return claimed;
+    await Promise.race(running);
   }
-  await Promise.all(running);
+}
 
-  // Work left over (paused uploads, or rows that became due meanwhile): the next worker starts
-  // now rather than at the next minute's tick. A call for one schedule leaves the rest alone.
-  // Only a worker that got something done wakes another, so an oddity can never chain wake-ups.
+export async function runWorker(opts: WorkerOptions = {}): Promise<WorkerReport> {
+  const workerId = opts.workerId ?? `schedules:${crypto.randomUUID()}`;
+  const claimUntil = Date.now() + (opts.claimBudgetMs ?? DEFAULT_CLAIM_BUDGET_MS);
+  const only = opts.scheduleId ?? null;
+  const waitForDue = (opts.waitForDue ?? true) && only === null;
+  const stepBytes = opts.stepBytes ?? DEFAULT_STEP_BYTES;
+  const outcomes: ScheduleOutcome[] = [];
+  let budget: StepBudget | null = null;
+  const clients = new ChannelClients(opts.retry);
+
+  while (!waitForDue || await waitForDueRow(claimUntil)) {
+    // The step's clock starts at its first claim: waiting for a due row costs no CPU.
+    budget ??= new StepBudget({ bytes: stepBytes, deadline: Date.now() + (opts.timeBudgetMs ?? DEFAULT_TIME_BUDGET_MS) });
+    const engine = {
+      workerId,
+      leaseSeconds: opts.leaseSeconds ?? DEFAULT_LEASE_SECONDS,
+      chunkBytes: opts.chunkBytes ?? DEFAULT_CHUNK_BYTES,
+      budget,
+      nextCall: opts.nextCall,
+      retry: opts.retry,
+      hooks: opts.hooks,
+    };
+    const claimed = await claimAndRun({ concurrency: opts.concurrency ?? DEFAULT_CONCURRENCY, leaseSeconds: engine.leaseSeconds, only }, engine, clients, outcomes);
+    if (!waitForDue || budget.schedulesThatFit() === 0) break;
+    // Due but not claimable (another worker's claim holds it this instant): look again shortly.
+    if (claimed === 0) await sleep(POLL_MS / 4);
+  }
+
+  // More due than this step could take: one successor, now rather than at the next minute's tick.
+  // Only a worker that got something done calls one, so an oddity can never chain calls forever.
+  let chained = 0;
   if (!only && outcomes.length > 0) {
-    const next = await nextDueAt();
-    if (outcomes.some((o) => o.result === 'yielded') || (next !== null && next.getTime() <= Date.now() + 1_000)) await wakeNextWorker();
+    const paused = outcomes.filter((o) => o.result === 'yielded').map((o) => o.schedule_id);
+    chained = await chainWorker(Math.max(1, Math.ceil((claimUntil - Date.now()) / 1000)), paused);
   }
-  return { worker: workerId, schedules: outcomes };
+  const bytesSent = outcomes.reduce((n, o) => n + (o.bytes_sent ?? 0), 0);
+  return { worker: workerId, schedules: outcomes, bytes_sent: bytesSent, chained };
 }

@@ -1,0 +1,228 @@
+// The schedules worker against the hosted limits (2 s CPU and 256 MB per request; targets: no
+// invocation over 1.5 s CPU or 200 MB RSS, no 546, every job exactly once):
+//   upload-500MB / upload-2GB  one schedule, one call of schedules/worker; every later step is
+//       called by the one before (pg_net). Baseline in the same run: today's single-request path,
+//       the engine with an unlimited budget in a Deno process of its own (bench/deno/upload-worker.ts).
+//       Checked: the video arrived whole (size and sha256) from one session, recorded once.
+//   dispatch-1000  1,000 schedules due in the same minute, woken by pg_cron only; lag from
+//       publish_at to the upload's start (target p99 <= 60 s), each published exactly once.
+// Per invocation CPU ms and peak RSS come from bench/invocations.ts (the edge runtime's figures,
+// or an estimate from /proc where the functions server has none; the JSON says which).
+// Fakes may be served over http or https: every URL comes from the stack's environment.
+// BENCH_SIZES_MB (default "500,2048") and BENCH_SCHEDULES (default 1000) size the runs.
+import { spawn } from 'node:child_process';
+import postgres from 'postgres';
+import { ROOT } from '../local/profile.ts';
+import { denoBin } from '../local/stack/services.ts';
+import { type Invocation, startMeter } from './invocations.ts';
+import { benchStack, fakesControl, stats, writeResult } from './lib.ts';
+
+const MiB = 1024 * 1024;
+const SIZES_MB = (process.env.BENCH_SIZES_MB ?? '500,2048').split(',').map(Number).filter((n) => n > 0);
+const SCHEDULES = Number(process.env.BENCH_SCHEDULES ?? 1000);
+const LIMITS = { cpu_ms: 1500, rss_mb: 200 };
+
+const started = await benchStack();
+const env = started.env;
+const fakes = env.LOCAL_FAKES_URL!;
+const functionsUrl = env.LOCAL_FUNCTIONS_URL ?? `http://127.0.0.1:${env.LOCAL_FUNCTIONS_PORT}`;
+const sql = postgres(env.SUPABASE_DB_URL!, { max: 2, onnotice: () => {} });
+const control = fakesControl(fakes);
+
+interface Setup { userId: string; ws: string; channels: { id: string; youtube: string }[] }
+
+async function setup(channels: number): Promise<Setup> {
+  const [user] = await sql`
+    insert into auth.users (id, aud, role, email, raw_app_meta_data, raw_user_meta_data, created_at, updated_at)
+    values (gen_random_uuid(), 'authenticated', 'authenticated', ${`bench-limits-${Date.now()}@example.com`}, '{}', '{}', now(), now())
+    returning id`;
+  const [{ workspace_id: ws }] = await sql`select workspace_id from public.workspace_members where user_id = ${user.id}`;
+  const made: Setup['channels'] = [];
+  for (let i = 0; i < channels; i++) {
+    const fake = await control('POST', 'youtube/channels', { videos: 1, seed: `bench-limits-${Date.now()}-${i}` });
+    const [{ id }] = await sql`
+      insert into public.channels (workspace_id, youtube_channel_id, title, status, connected_by, connected_at)
+      values (${ws}, ${fake.channelId}, ${fake.title}, 'active', ${user.id}, now()) returning id`;
+    await sql`select public.save_channel_credentials(${id}, ${fake.refreshToken}, ${fake.accessToken}, now() + interval '50 minutes',
+      array['https://www.googleapis.com/auth/youtube.upload'])`;
+    made.push({ id, youtube: fake.channelId });
+  }
+  return { userId: user.id, ws, channels: made };
+}
+
+async function render(ws: string, bytes: number): Promise<{ videoJobId: string; pid: string }> {
+  const job = await control('POST', 'revid/jobs', { videoBytes: bytes, renderMs: 0 });
+  const [{ id }] = await sql`
+    with content as (
+      insert into public.generated_content (workspace_id, kind, brief, prompt_version, model, output, status, approved_version)
+      values (${ws}, 'script', '{}', 'bench', 'bench', '{"items": []}', 'approved', 1) returning id
+    )
+    insert into public.video_jobs (workspace_id, content_id, content_version, provider_job_id, render_params, status, progress,
+      video_url, webhook_secret_hash, give_up_at, idempotency_key, request_fingerprint, finished_at)
+    select ${ws}, content.id, 1, ${job.pid}, '{}', 'ready', 100, ${`${fakes}/revid/media/${job.pid}.mp4`}, repeat('a', 64),
+      now() + interval '1 hour', ${'bench-' + job.pid}, repeat('a', 64), now()
+    from content returning id`;
+  return { videoJobId: id, pid: job.pid };
+}
+
+async function schedule(s: Setup, channelId: string, videoJobId: string, title: string, at: Date): Promise<string> {
+  const [{ id }] = await sql`
+    insert into public.upload_schedules (workspace_id, channel_id, video_job_id, title, publish_at, strategy, privacy, status,
+      next_attempt_at, idempotency_key, request_fingerprint, created_by)
+    values (${s.ws}, ${channelId}, ${videoJobId}, ${title}, ${at}, 'upload_at_time', 'public', 'scheduled', ${at},
+      ${title + crypto.randomUUID()}, repeat('c', 64), ${s.userId})
+    returning id`;
+  return id;
+}
+
+/** One session for the title, complete, the render's exact bytes, recorded once. */
+async function arrivedOnce(title: string, pid: string, bytes: number, scheduleId: string): Promise<boolean> {
+  const { uploads } = await control('GET', 'youtube/uploads');
+  const mine = (uploads as { received: { snippet?: { title?: string } }; state: string; size: number; sha256: string }[])
+    .filter((u) => u.received?.snippet?.title === title);
+  const expected = await control('GET', `revid/media/${pid}/sha256`);
+  const [{ n }] = await sql`select count(*)::int as n from public.upload_events where schedule_id = ${scheduleId} and event = 'uploaded'`;
+  return mine.length === 1 && mine[0].state === 'complete' && mine[0].size === bytes && mine[0].sha256 === expected.sha256 && n === 1;
+}
+
+/**
+ * Per-invocation figures. Measured by the /proc estimate, RSS is the whole single-process
+ * server's (every function, every concurrent invocation): shown, but only the runtime's own
+ * per-instance RSS is held against the limit.
+ */
+function summarize(invocations: Invocation[], source: 'runtime' | 'proc-estimate') {
+  const cpu = stats(invocations.map((i) => i.cpu_ms));
+  const rss = stats(invocations.map((i) => i.peak_rss_mb));
+  const overMemory = (i: Invocation) => source === 'runtime' && i.peak_rss_mb > LIMITS.rss_mb;
+  return {
+    invocations: invocations.length,
+    cpu_ms: { max: cpu.max, p95: cpu.p95, mean: cpu.mean },
+    [source === 'runtime' ? 'peak_rss_mb' : 'server_peak_rss_mb']: { max: rss.max, p95: rss.p95 },
+    status_546: invocations.filter((i) => i.status === 546).length,
+    over_limit: invocations.filter((i) => i.cpu_ms > LIMITS.cpu_ms || overMemory(i)).length,
+  };
+}
+
+/** Today's single-request path: the engine with an unlimited budget in a process of its own. */
+async function singleRequest(s: Setup, bytes: number) {
+  const { videoJobId, pid } = await render(s.ws, bytes);
+  const title = `bench-single-${bytes}-${Date.now()}`;
+  const id = await schedule(s, s.channels[0].id, videoJobId, title, new Date());
+  const workerId = `bench-single:${crypto.randomUUID()}`;
+  const [claimed] = await sql`select id from public.claim_upload_schedules(${workerId}, 1, 600, ${id})`;
+  if (!claimed) throw new Error('could not claim the baseline schedule');
+  const child = spawn(denoBin(), ['run', '-A', '--config', 'supabase/functions/deno.json', 'bench/deno/upload-worker.ts', id, workerId], {
+    cwd: ROOT, env: { ...process.env, ...env } as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  const code: number = await new Promise((resolve) => child.on('exit', (c) => resolve(c ?? -1)));
+  if (code !== 0) throw new Error(`the baseline process exited with ${code}`);
+  const report = JSON.parse(out.trim().split('\n').filter((l) => l.startsWith('{"outcome"')).at(-1)!);
+  return {
+    seconds: Math.round(report.seconds * 10) / 10,
+    cpu_ms: Math.round(report.after.cpu_ms.main - report.before.cpu_ms.main),
+    peak_rss_mb: Math.round(report.after.peak_kb / 102.4) / 10,
+    exactly_once: await arrivedOnce(title, pid, bytes, id),
+  };
+}
+
+/** The bounded steps: one call, then each step calls the next. */
+async function chainedUpload(s: Setup, bytes: number) {
+  const { videoJobId, pid } = await render(s.ws, bytes);
+  const title = `bench-chained-${bytes}-${Date.now()}`;
+  const meter = await startMeter(functionsUrl);
+  const t0 = Date.now();
+  const id = await schedule(s, s.channels[0].id, videoJobId, title, new Date());
+  const res = await fetch(`${env.SUPABASE_URL}/functions/v1/schedules/worker`, {
+    method: 'POST', headers: { authorization: `Bearer ${env.SUPABASE_SERVICE_ROLE_KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ schedule_id: id }),
+  });
+  await res.body?.cancel();
+  for (;;) {
+    const [row] = await sql`select status from public.upload_schedules where id = ${id}`;
+    if (['published', 'failed', 'canceled'].includes(row.status)) break;
+    if (Date.now() - t0 > 15 * 60_000) throw new Error(`upload of ${bytes} bytes not done after 15 min: ${row.status}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const seconds = (Date.now() - t0) / 1000;
+  const invocations = (await meter.collect('schedules', sql)).filter((i) => i.path.endsWith('/worker'));
+  meter.stop();
+  const [{ steps }] = await sql`select count(*)::int + 1 as steps from public.upload_events where schedule_id = ${id} and event = 'upload_paused'`;
+  return { measured_by: meter.source, seconds: Math.round(seconds * 10) / 10, steps, ...summarize(invocations, meter.source), exactly_once: await arrivedOnce(title, pid, bytes, id) };
+}
+
+async function dispatch(s: Setup, count: number) {
+  const { videoJobId } = await render(s.ws, 256 * 1024);
+  const meter = await startMeter(functionsUrl);
+  const publishAt = new Date(Math.ceil((Date.now() + 60_000) / 60_000) * 60_000 + 20_000);
+  const run = `bench-burst-${Date.now()}`;
+  await sql`
+    insert into public.upload_schedules (workspace_id, channel_id, video_job_id, title, publish_at, strategy, privacy, status,
+      next_attempt_at, idempotency_key, request_fingerprint, created_by)
+    select ${s.ws}, (${s.channels.map((c) => c.id)}::uuid[])[1 + (i % ${s.channels.length})], ${videoJobId}, ${run} || ' #' || i,
+      ${publishAt}, 'upload_at_time', 'public', 'scheduled', ${publishAt}, ${run} || '-' || i, repeat('b', 64), ${s.userId}
+    from generate_series(1, ${count}) as i`;
+  console.log(`${count} schedules due at ${publishAt.toISOString()}`);
+  for (;;) {
+    const [{ open }] = await sql`
+      select count(*)::int as open from public.upload_schedules where title like ${run + ' #%'} and status not in ('published', 'failed', 'canceled')`;
+    if (open === 0) break;
+    if (Date.now() > publishAt.getTime() + 8 * 60_000) throw new Error(`${open} schedules still open 8 min after publish_at`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  const rows = await sql<{ status: string; lag: number; done: number }[]>`
+    select status, extract(epoch from upload_started_at - publish_at)::float8 as lag, extract(epoch from published_at - publish_at)::float8 as done
+    from public.upload_schedules where title like ${run + ' #%'}`;
+  const [{ started: startedEvents }] = await sql`
+    select count(*)::int as started from public.upload_events e join public.upload_schedules s on s.id = e.schedule_id
+    where s.title like ${run + ' #%'} and e.event = 'upload_started'`;
+  const { uploads } = await control('GET', 'youtube/uploads');
+  const sessions = (uploads as { received: { snippet?: { title?: string } }; state: string }[]).filter((u) => u.received?.snippet?.title?.startsWith(`${run} #`));
+  const invocations = (await meter.collect('schedules', sql)).filter((i) => i.path.endsWith('/worker'));
+  meter.stop();
+  const published = rows.filter((r) => r.status === 'published').length;
+  return {
+    measured_by: meter.source,
+    schedules: count,
+    published,
+    exactly_once: published === count && sessions.length === count && sessions.every((u) => u.state === 'complete') && startedEvents === count,
+    lag_to_upload_start_s: stats(rows.map((r) => r.lag)),
+    total_seconds: Math.round(Math.max(...rows.map((r) => r.done)) * 10) / 10,
+    ...summarize(invocations, meter.source),
+  };
+}
+
+const [{ budget }] = await sql`select units as budget from private.youtube_daily_budget`;
+const fakeQuota = await control('GET', 'youtube/quota');
+let userId: string | undefined;
+try {
+  await sql`update private.youtube_daily_budget set units = 100000000`;
+  await control('POST', 'youtube/quota', { dailyLimit: 100_000_000 });
+  const s = await setup(10);
+  userId = s.userId;
+  const result: Record<string, unknown> = { limits: LIMITS, fakes_scheme: new URL(fakes).protocol.replace(':', '') };
+  let ok = true;
+  for (const mb of SIZES_MB) {
+    const bytes = mb * MiB;
+    const single = await singleRequest(s, bytes);
+    const chained = await chainedUpload(s, bytes);
+    const ratio = Math.round((chained.seconds / single.seconds) * 100) / 100;
+    result[`upload_${mb}MB`] = { bytes, chained, single_request_baseline: single, total_time_vs_baseline: ratio };
+    ok &&= chained.exactly_once && single.exactly_once && chained.over_limit === 0 && chained.status_546 === 0 && ratio <= 1.25;
+  }
+  if (SCHEDULES > 0) {
+    const burst = await dispatch(s, SCHEDULES);
+    result[`dispatch_${SCHEDULES}`] = burst;
+    ok &&= burst.exactly_once && burst.over_limit === 0 && burst.status_546 === 0 && burst.lag_to_upload_start_s.p99 <= 60;
+  }
+  result.meets_targets = ok;
+  writeResult('upload-limits', result);
+  if (!ok) process.exitCode = 1;
+} finally {
+  if (userId) await sql`delete from auth.users where id = ${userId}`;
+  await sql`update private.youtube_daily_budget set units = ${budget}`;
+  await control('POST', 'youtube/quota', { dailyLimit: fakeQuota.dailyLimit });
+  await sql.end();
+  await started.stop();
+}

@@ -1,0 +1,77 @@
+// What one worker invocation may spend. Hosted edge functions end a request after 2 s of CPU
+// (546) and cannot measure their own CPU (no process.cpuUsage on the hosted Deno), so work is
+// counted in units whose CPU was measured (bench/upload-limits):
+//   bytes   every byte of an upload is read from the render's URL and written to YouTube; over
+//           TLS that costs about 4 ms of CPU per MiB (1.4 ms over plain HTTP);
+//   a schedule taken up costs about as much as SCHEDULE_COST_BYTES of upload (claim, token,
+//           session, status query, database writes: 10-20 ms).
+// The default step, 128 MiB, is about 0.55 s of CPU at that rate (measured over plain HTTP: at
+// most 170 ms per 96 MiB step): the 1.5 s we allow ourselves of hosted's 2 s leaves room for a
+// slower CPU and the invocation's fixed costs. A wall-clock deadline caps the rest (a slow
+// network spends wall time, not CPU).
+import { UPLOAD_UNIT } from '../_shared/clients/youtube/upload.ts';
+
+export const MiB = 1024 * 1024;
+/** Upload bytes per invocation (a multiple of 256 KiB). */
+export const DEFAULT_STEP_BYTES = 128 * MiB;
+/** What taking up one schedule counts for, in upload bytes. */
+export const SCHEDULE_COST_BYTES = 3 * MiB;
+
+export interface BudgetLimits {
+  /** upload bytes plus SCHEDULE_COST_BYTES per schedule taken up */
+  bytes: number;
+  /** epoch ms after which no new chunk and no new schedule starts */
+  deadline: number;
+  scheduleCostBytes?: number;
+}
+
+export class StepBudget {
+  private spent = 0;
+  private readonly scheduleCost: number;
+
+  constructor(private readonly limits: BudgetLimits) {
+    this.scheduleCost = limits.scheduleCostBytes ?? SCHEDULE_COST_BYTES;
+  }
+
+  /** A budget that never runs out (one-off runs outside a worker invocation). */
+  static unlimited(): StepBudget {
+    return new StepBudget({ bytes: Number.MAX_SAFE_INTEGER, deadline: Number.MAX_SAFE_INTEGER, scheduleCostBytes: 0 });
+  }
+
+  get left(): number {
+    return Math.max(0, this.limits.bytes - this.spent);
+  }
+
+  get overTime(): boolean {
+    return Date.now() >= this.limits.deadline;
+  }
+
+  /** How many more schedules fit (each costs its share before any byte is sent). */
+  schedulesThatFit(): number {
+    if (this.overTime) return 0;
+    return this.scheduleCost === 0 ? Number.MAX_SAFE_INTEGER : Math.floor(this.left / this.scheduleCost);
+  }
+
+  takeSchedule(): void {
+    this.spent += this.scheduleCost;
+  }
+
+  /**
+   * The length of the next chunk from `from` of a `total`-byte file, at most `want`: the rest of
+   * the file when it fits, otherwise whole 256 KiB units (YouTube's rule for all but the last
+   * chunk). 0 when the step is spent; an upload that has sent nothing yet in this invocation
+   * always gets one unit, so every step makes progress.
+   */
+  grant(from: number, total: number, want: number, progressed: boolean): number {
+    const rest = total - from;
+    const room = this.overTime ? 0 : Math.min(want, this.left);
+    if (room >= rest) return rest;
+    const units = Math.floor(room / UPLOAD_UNIT) * UPLOAD_UNIT;
+    if (units > 0) return units;
+    return progressed ? 0 : Math.min(rest, UPLOAD_UNIT);
+  }
+
+  spend(bytes: number): void {
+    this.spent += bytes;
+  }
+}

@@ -1,0 +1,24 @@
+// Per worker invocation: one token source per channel, so a channel's token is refreshed once
+// however many of its schedules the invocation runs.
+import type { RetryPolicy } from '../_shared/clients/youtube.ts';
+import { YouTubeUploader } from '../_shared/clients/youtube/upload.ts';
+import { ChannelTokenSource } from '../_shared/youtube/credentials.ts';
+import { reserveQuota } from '../_shared/youtube/quota.ts';
+
+export class ChannelClients {
+  private readonly tokens = new Map<string, ChannelTokenSource>();
+  constructor(readonly retry?: RetryPolicy) {}
+
+  tokensFor(channel: { id: string; workspace_id: string }): ChannelTokenSource {
+    let t = this.tokens.get(channel.id);
+    if (!t) {
+      t = new ChannelTokenSource({ id: channel.id, workspaceId: channel.workspace_id }, { retry: this.retry });
+      this.tokens.set(channel.id, t);
+    }
+    return t;
+  }
+
+  uploader(channel: { id: string; workspace_id: string }): YouTubeUploader {
+    return new YouTubeUploader({ tokens: this.tokensFor(channel), quota: reserveQuota(channel.workspace_id, channel.id), retry: this.retry });
+  }
+}
