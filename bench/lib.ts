@@ -117,6 +117,14 @@ export function edgeCosts(functionsUrl: string) {
   return {
     mark: async () => (await read(Number.MAX_SAFE_INTEGER)).next,
     since: async (mark: number, fn?: string) => (await read(mark)).invocations.filter((i) => !fn || i.fn === fn),
+    /** Runs `op` (which must wait for all its work) and returns the invocations it caused. */
+    async during(op: () => Promise<unknown>): Promise<EdgeInvocation[]> {
+      const mark = (await read(Number.MAX_SAFE_INTEGER)).next;
+      await op();
+      // An invocation is recorded once its response has ended, just after the caller has it.
+      await new Promise((r) => setTimeout(r, 200));
+      return (await read(mark)).invocations;
+    },
     summary(invocations: EdgeInvocation[]) {
       const cpu = stats(invocations.map((i) => i.cpu_ms));
       const rss = stats(invocations.map((i) => i.peak_rss_mb));

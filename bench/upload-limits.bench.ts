@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process';
 import postgres from 'postgres';
 import { ROOT } from '../local/profile.ts';
 import { denoBin } from '../local/stack/services.ts';
-import { type Invocation, startMeter } from './invocations.ts';
+import { edgeCosts, type EdgeInvocation as Invocation } from './lib.ts';
 import { benchStack, fakesControl, stats, writeResult } from './lib.ts';
 
 const MiB = 1024 * 1024;
@@ -85,19 +85,15 @@ async function arrivedOnce(title: string, pid: string, bytes: number, scheduleId
   return mine.length === 1 && mine[0].state === 'complete' && mine[0].size === bytes && mine[0].sha256 === expected.sha256 && n === 1;
 }
 
-/**
- * Per-invocation figures. Measured by the /proc estimate, RSS is the whole single-process
- * server's (every function, every concurrent invocation): shown, but only the runtime's own
- * per-instance RSS is held against the limit.
- */
-function summarize(invocations: Invocation[], source: 'runtime' | 'proc-estimate') {
+/** Per-invocation figures, from the edge runtime (one isolate per request, measured alone). */
+function summarize(invocations: Invocation[]) {
   const cpu = stats(invocations.map((i) => i.cpu_ms));
   const rss = stats(invocations.map((i) => i.peak_rss_mb));
-  const overMemory = (i: Invocation) => source === 'runtime' && i.peak_rss_mb > LIMITS.rss_mb;
+  const overMemory = (i: Invocation) => i.peak_rss_mb > LIMITS.rss_mb;
   return {
     invocations: invocations.length,
     cpu_ms: { max: cpu.max, p95: cpu.p95, mean: cpu.mean },
-    [source === 'runtime' ? 'peak_rss_mb' : 'server_peak_rss_mb']: { max: rss.max, p95: rss.p95 },
+    peak_rss_mb: { max: rss.max, p95: rss.p95 },
     status_546: invocations.filter((i) => i.status === 546).length,
     over_limit: invocations.filter((i) => i.cpu_ms > LIMITS.cpu_ms || overMemory(i)).length,
   };
@@ -131,7 +127,8 @@ async function singleRequest(s: Setup, bytes: number) {
 async function chainedUpload(s: Setup, bytes: number) {
   const { videoJobId, pid } = await render(s.ws, bytes);
   const title = `bench-chained-${bytes}-${Date.now()}`;
-  const meter = await startMeter(functionsUrl);
+  const costs = edgeCosts(functionsUrl);
+  const mark = await costs.mark();
   const t0 = Date.now();
   const id = await schedule(s, s.channels[0].id, videoJobId, title, new Date());
   const res = await fetch(`${env.SUPABASE_URL}/functions/v1/schedules/worker`, {
@@ -146,15 +143,15 @@ async function chainedUpload(s: Setup, bytes: number) {
     await new Promise((r) => setTimeout(r, 200));
   }
   const seconds = (Date.now() - t0) / 1000;
-  const invocations = (await meter.collect('schedules', sql)).filter((i) => i.path.endsWith('/worker'));
-  meter.stop();
+  const invocations = (await costs.since(mark, 'schedules')).filter((i) => i.path.endsWith('/worker'));
   const [{ steps }] = await sql`select count(*)::int + 1 as steps from public.upload_events where schedule_id = ${id} and event = 'upload_paused'`;
-  return { measured_by: meter.source, seconds: Math.round(seconds * 10) / 10, steps, ...summarize(invocations, meter.source), exactly_once: await arrivedOnce(title, pid, bytes, id) };
+  return { seconds: Math.round(seconds * 10) / 10, steps, ...summarize(invocations), exactly_once: await arrivedOnce(title, pid, bytes, id) };
 }
 
 async function dispatch(s: Setup, count: number) {
   const { videoJobId } = await render(s.ws, 256 * 1024);
-  const meter = await startMeter(functionsUrl);
+  const costs = edgeCosts(functionsUrl);
+  const mark = await costs.mark();
   const publishAt = new Date(Math.ceil((Date.now() + 60_000) / 60_000) * 60_000 + 20_000);
   const run = `bench-burst-${Date.now()}`;
   await sql`
@@ -179,17 +176,15 @@ async function dispatch(s: Setup, count: number) {
     where s.title like ${run + ' #%'} and e.event = 'upload_started'`;
   const { uploads } = await control('GET', 'youtube/uploads');
   const sessions = (uploads as { received: { snippet?: { title?: string } }; state: string }[]).filter((u) => u.received?.snippet?.title?.startsWith(`${run} #`));
-  const invocations = (await meter.collect('schedules', sql)).filter((i) => i.path.endsWith('/worker'));
-  meter.stop();
+  const invocations = (await costs.since(mark, 'schedules')).filter((i) => i.path.endsWith('/worker'));
   const published = rows.filter((r) => r.status === 'published').length;
   return {
-    measured_by: meter.source,
     schedules: count,
     published,
     exactly_once: published === count && sessions.length === count && sessions.every((u) => u.state === 'complete') && startedEvents === count,
     lag_to_upload_start_s: stats(rows.map((r) => r.lag)),
     total_seconds: Math.round(Math.max(...rows.map((r) => r.done)) * 10) / 10,
-    ...summarize(invocations, meter.source),
+    ...summarize(invocations),
   };
 }
 

@@ -1,5 +1,5 @@
 // The account function against a running stack: profile round trip, the GDPR export (mine, all
-// of it, nobody else's, no credentials) and erasure (confirmation, sole-owner rule, sign-in gone).
+// of it with the data of the workspaces I own, streamed, nobody else's, no credentials) and erasure (confirmation, sole-owner rule, sign-in gone).
 import { assertEquals, assertMatch, assertOk } from './assert.ts';
 import {
   addMember,
@@ -9,6 +9,7 @@ import {
   personalWorkspace,
   signIn,
   signUp,
+  stack,
   withDb,
 } from './helpers/users.ts';
 
@@ -100,6 +101,77 @@ Deno.test('export is one attachment with every row of mine, nobody else’s, and
   for (const secret of ['encrypted_password', 'token_hash', 'confirmation_token', 'recovery_token', alice.password, '$2a$', '$2b$']) {
     assertEquals(text.includes(secret), false, `export contains ${secret}`);
   }
+});
+
+/** A channel with `videos` videos of `days` daily metrics each in the workspace (test set-up). */
+async function channelWithMetrics(workspaceId: string, videos: number, days: number): Promise<void> {
+  const tag = crypto.randomUUID().replaceAll('-', '').slice(0, 12);
+  await withDb(async (sql) => {
+    const [channel] = await sql<{ id: string }[]>`
+      insert into public.channels (workspace_id, youtube_channel_id, title) values (${workspaceId}, ${'UCexp' + tag}, 'Export channel')
+      returning id`;
+    await sql`
+      insert into public.videos (workspace_id, channel_id, youtube_video_id, title)
+      select ${workspaceId}, ${channel.id}, ${'ex' + tag} || n, 'Export video ' || n from generate_series(1, ${videos}) n`;
+    await sql`
+      insert into public.video_metrics (workspace_id, video_id, day, views, likes)
+      select v.workspace_id, v.id, current_date - d, d * 7, d
+      from public.videos v, generate_series(1, ${days}) d where v.channel_id = ${channel.id}`;
+  });
+}
+
+Deno.test('export streams the data of the workspaces I own, over many chunks, as one document', async () => {
+  const alice = await signUp('acct-export-data');
+  const bob = await signUp('acct-export-team');
+  const personal = await personalWorkspace(alice);
+  const bobs = await createWorkspace(bob, 'Bob data');
+  await addMember(bob, bobs, alice, 'editor');
+  // 250 videos x 120 days: 30,000 metric rows, about 2 MB, so several chunks of the stream.
+  await channelWithMetrics(personal, 250, 120);
+  await channelWithMetrics(bobs, 2, 3);
+
+  const res = await alice.call('account/export');
+  assertEquals(res.status, 200);
+  assertMatch(res.headers.get('content-disposition') ?? '', /^attachment; filename="account-export-\d{4}-\d{2}-\d{2}\.json"$/);
+  const data = res.body.workspace_data;
+  assertEquals(Object.keys(data), [personal], 'only the workspace alice owns');
+  const metrics = data[personal].video_metrics;
+  assertEquals(metrics.rows.length, 30_000);
+  assertEquals(metrics.columns.includes('workspace_id'), false);
+  const views = metrics.columns.indexOf('views');
+  assertEquals(metrics.rows.reduce((sum: number, r: number[]) => sum + Number(r[views]), 0), 250 * 7 * (120 * 121) / 2);
+  assertEquals(data[personal].videos.rows.length, 250);
+  assertEquals(data[personal].channels.rows.length, 1);
+  assertEquals(JSON.stringify(data).includes(bobs), false, 'nothing of the workspace alice only belongs to');
+  assertEquals(res.body.workspaces.some((w: { id: string }) => w.id === bobs), true, 'the membership is still listed');
+});
+
+Deno.test('a download abandoned half-way ends its transaction; the next one is whole', async () => {
+  const alice = await signUp('acct-export-abort');
+  // 400 videos x 365 days, about 8 MB: more than the sockets between here and the function hold.
+  await channelWithMetrics(await personalWorkspace(alice), 400, 365);
+  const res = await fetch(`${stack.url}/functions/v1/account/export`, {
+    headers: { apikey: stack.anonKey, Authorization: `Bearer ${alice.token}` },
+  });
+  assertEquals(res.status, 200);
+  const reader = res.body!.getReader();
+  const first = await reader.read();
+  assertOk(first.value && first.value.length > 0);
+  await reader.cancel();
+
+  const deadline = Date.now() + 10_000;
+  let open = -1;
+  while (Date.now() < deadline) {
+    open = await withDb(async (sql) => (await sql<{ n: number }[]>`
+      select count(*)::int as n from pg_stat_activity
+      where state like 'idle in transaction%' and query like '%fetch_export_chunk%'`)[0].n);
+    if (open === 0) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assertEquals(open, 0, 'no connection is left in the export transaction');
+  const again = await alice.call('account/export');
+  assertEquals(again.status, 200);
+  assertEquals(Object.values(again.body.workspace_data as Record<string, { video_metrics: { rows: unknown[] } }>)[0].video_metrics.rows.length, 146_000);
 });
 
 Deno.test('DELETE without the exact confirmation is 400 and deletes nothing', async () => {

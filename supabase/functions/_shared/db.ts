@@ -68,15 +68,11 @@ const SERVICE_IDENTITY = identityStatement('service_role', { role: 'service_role
 // aborted and every later statement fails with it, so nothing ever runs under the wrong role and
 // nothing is committed.
 async function inTransactionAs<T>(setIdentity: string, fn: (tx: Tx) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
-  const begin = options.isolation ? `begin isolation level ${options.isolation}` : 'begin';
   const tx = await sql().reserve();
   try {
-    // execute() queues them now: postgres.js statements are lazy, and fn's first statement
-    // (started by an await) would otherwise reach the connection first.
-    const opening = Promise.all([tx.unsafe(begin).execute(), tx.unsafe(setIdentity).execute()]);
     let result: T;
     try {
-      [, result] = await Promise.all([opening, (async () => await fn(tx))()]);
+      result = await openTransaction(tx, setIdentity, fn, options);
     } catch (err) {
       await tx.unsafe('rollback').catch(() => {});
       throw err;
@@ -86,6 +82,62 @@ async function inTransactionAs<T>(setIdentity: string, fn: (tx: Tx) => Promise<T
   } finally {
     tx.release();
   }
+}
+
+function openTransaction<T>(tx: Tx, setIdentity: string, fn: (tx: Tx) => Promise<T>, options: TransactionOptions): Promise<T> {
+  const begin = options.isolation ? `begin isolation level ${options.isolation}` : 'begin';
+  // execute() queues them now: postgres.js statements are lazy, and fn's first statement
+  // (started by an await) would otherwise reach the connection first.
+  const opening = Promise.all([tx.unsafe(begin).execute(), tx.unsafe(setIdentity).execute()]);
+  return Promise.all([opening, (async () => await fn(tx))()]).then(([, result]) => result);
+}
+
+/**
+ * A response body read in the caller's transaction (asUser's identity and row level security),
+ * one chunk each time the client is ready for more, so memory holds a chunk, not the body.
+ * `open` runs before the first byte, so its errors still become an error response; `next`
+ * returns the next bytes or null at the end. The transaction lives as long as the body: it is
+ * committed after the last chunk and rolled back when a chunk fails or the client goes away.
+ */
+export async function streamAsUser<S>(
+  claims: Claims,
+  open: (tx: Tx) => Promise<S>,
+  next: (tx: Tx, state: S) => Promise<Uint8Array | null>,
+): Promise<ReadableStream<Uint8Array>> {
+  const tx = await sql().reserve();
+  let state: S;
+  try {
+    state = await openTransaction(tx, identityStatement('authenticated', claims), open, {});
+  } catch (err) {
+    await tx.unsafe('rollback').catch(() => {});
+    tx.release();
+    throw err;
+  }
+  let ended = false;
+  const end = async (how: 'commit' | 'rollback') => {
+    if (ended) return;
+    ended = true;
+    try {
+      await tx.unsafe(how);
+    } finally {
+      tx.release();
+    }
+  };
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const chunk = await next(tx, state);
+        if (chunk !== null) return controller.enqueue(chunk);
+        await end('commit');
+        controller.close();
+      } catch (err) {
+        await end('rollback').catch(() => {});
+        console.error(JSON.stringify({ level: 'error', msg: 'streamed body failed', error: err instanceof Error ? err.message : String(err) }));
+        controller.error(err);
+      }
+    },
+    cancel: () => end('rollback').catch(() => {}),
+  });
 }
 
 /**

@@ -1,9 +1,11 @@
-// The caller's own account: profile read and update, a GDPR export of every row that is theirs,
-// and erasure of the account together with every workspace nobody else belongs to.
+// The caller's own account: profile read and update, a GDPR export of every row that is theirs
+// and of the workspaces they own (streamed, see export.ts), and erasure of the account together
+// with every workspace nobody else belongs to.
 import { z } from 'zod';
 import { requireUser, type Claims } from '../_shared/auth.ts';
 import { asUser, type Tx } from '../_shared/db.ts';
 import { env } from '../_shared/env.ts';
+import { exportResponse } from './export.ts';
 import { createHandler } from '../_shared/handler.ts';
 import { HttpError, json, Router } from '../_shared/http.ts';
 import { isPgError } from '../_shared/pg-errors.ts';
@@ -121,10 +123,7 @@ export const router = new Router('account')
     return json({ profile });
   })
   .on('GET', '/export', async ({ req }) => {
-    const claims = await requireUser(req);
-    const [{ doc }] = await asUser(claims, (tx) => tx<{ doc: unknown }[]>`select public.export_my_account() as doc`);
-    const day = new Date().toISOString().slice(0, 10);
-    return json(doc, 200, { 'Content-Disposition': `attachment; filename="account-export-${day}.json"` });
+    return await exportResponse(await requireUser(req));
   })
   .on('DELETE', '/', async (ctx) => {
     const claims = await requireUser(ctx.req);
