@@ -45,6 +45,9 @@ export function tlsFiles(p: Profile): StackTls {
  */
 export function ensureStackTls(p: Profile): StackTls {
   const t = tlsFiles(p);
+  // The data dir first, with the default mode: a recursive mkdir with 0o700 would give it that
+  // mode too, and the postgres user could then not reach the cluster inside it.
+  mkdirSync(p.dataRoot, { recursive: true });
   mkdirSync(t.dir, { recursive: true, mode: 0o700 });
   const ca = usableCertificate(t.caFile, t.caKeyFile);
   if (!ca) createCa(t, p.name);
