@@ -42,7 +42,10 @@ export class FunctionPool {
     if (!isolate.alive || this.spent(isolate)) {
       this.drop(isolate);
       isolate.stop();
-      if (this.waiting.length > this.starting) this.startOne();
+      // A replacement starts at once: hosted boots an isolate from its prebuilt bundle in tens of
+      // milliseconds, a local Deno process takes most of a second, and chained worker steps
+      // (each retiring its isolate) would otherwise pay that local-only cost every time.
+      if (this.idle.length === 0 || this.waiting.length > this.starting) this.startOne();
       return;
     }
     const waiter = this.waiting.shift();

@@ -1,19 +1,19 @@
 // What one worker invocation may spend. Hosted edge functions end a request after 2 s of CPU
 // (546) and cannot measure their own CPU (no process.cpuUsage on the hosted Deno), so work is
 // counted in units whose CPU was measured (bench/upload-limits):
-//   bytes   every byte of an upload is read from the render's URL and written to YouTube; over
-//           TLS that costs about 4 ms of CPU per MiB (1.4 ms over plain HTTP);
+//   bytes   every byte of an upload is read from the render's URL and written to YouTube, both
+//           over TLS: about 7.5 ms of CPU per MiB on Deno 2.1 (1.4 ms over plain HTTP);
 //   a schedule taken up costs about as much as SCHEDULE_COST_BYTES of upload (claim, token,
 //           session, status query, database writes: 10-20 ms).
-// The default step, 128 MiB, is about 0.55 s of CPU at that rate (measured over plain HTTP: at
-// most 170 ms per 96 MiB step): the 1.5 s we allow ourselves of hosted's 2 s leaves room for a
-// slower CPU and the invocation's fixed costs. A wall-clock deadline caps the rest (a slow
+// The default step, 96 MiB, is about 0.75 s of CPU at that rate (128 MiB steps measured 0.95 to
+// 1.03 s over TLS): half of the 1.5 s we allow ourselves of hosted's 2 s, which leaves room for
+// a slower CPU and the invocation's fixed costs. A wall-clock deadline caps the rest (a slow
 // network spends wall time, not CPU).
 import { UPLOAD_UNIT } from '../_shared/clients/youtube/upload.ts';
 
 export const MiB = 1024 * 1024;
 /** Upload bytes per invocation (a multiple of 256 KiB). */
-export const DEFAULT_STEP_BYTES = 128 * MiB;
+export const DEFAULT_STEP_BYTES = 96 * MiB;
 /** What taking up one schedule counts for, in upload bytes. */
 export const SCHEDULE_COST_BYTES = 3 * MiB;
 
