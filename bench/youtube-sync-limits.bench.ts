@@ -19,7 +19,7 @@ import postgres from 'postgres';
 import { type Invocation, invocationMeter, type InvocationMeter } from './invocations.ts';
 import { benchStack, fakesControl, percentile, writeResult } from './lib.ts';
 
-const SIZES = (process.env.BENCH_SIZES ?? '5000,50000').split(',').map(Number);
+const SIZES = (process.env.BENCH_SIZES ?? '5000,50000').split(',').filter(Boolean).map(Number);
 const BASELINE_SIZES = new Set((process.env.BENCH_BASELINE_SIZES ?? '5000').split(',').filter(Boolean).map(Number));
 const CPU_LIMIT_MS = 1500;
 const RSS_LIMIT_MB = 200;

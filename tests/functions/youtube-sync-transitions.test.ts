@@ -38,7 +38,7 @@ function apis(overrides: { data?: Partial<SyncApis['data']>; analytics?: Partial
   };
 }
 
-/** A connected channel (no tokens: no call reaches YouTube here) and a queued run of it. */
+/** A connected channel (no tokens: no call reaches YouTube here) and a claimed run of it. */
 async function fixture(label: string) {
   const user = await signUp(label);
   const ws = await personalWorkspace(user);
@@ -47,9 +47,11 @@ async function fixture(label: string) {
     insert into public.channels (workspace_id, youtube_channel_id, title, uploads_playlist_id, status, connected_by, connected_at)
     values (${ws}, ${ytId}, 'Transitions', ${'UU' + ytId.slice(2)}, 'active', ${user.id}, now())
     returning id, workspace_id, youtube_channel_id, status, uploads_playlist_id`);
+  // Held by a worker of this test for an hour, so no real worker (woken by others) takes it.
   const runId = await queueRun(channel.id);
   const [run] = await withDb((sql) => sql<SyncRun[]>`
-    select id, workspace_id, channel_id, trigger, status, cursor, stats, attempts from public.sync_runs where id = ${runId}`);
+    select id, workspace_id, channel_id, trigger, status, cursor, stats, attempts
+    from public.claim_youtube_sync_run('transitions-test', 3600, ${runId})`);
   return { channel, run };
 }
 
@@ -61,15 +63,20 @@ async function commit(step: Step) {
   if (step.write) await asService((tx) => step.write!(tx));
 }
 
-function video(id: string, views: number, publishedAt = '2026-01-10T15:00:00Z'): VideoInfo {
+/** Ten days ago: few enough days that 50 videos fit one report. */
+const RECENT = new Date(Date.now() - 10 * 86_400_000).toISOString();
+
+function video(id: string, views: number, publishedAt = RECENT): VideoInfo {
   return {
     youtubeVideoId: id, title: `Video ${id}`, description: null, publishedAt, durationSeconds: 300, isShort: false, tags: [],
     categoryId: '28', privacyStatus: 'public', thumbnailUrl: null, viewCount: views, likeCount: 1, commentCount: 0,
   };
 }
 
-function ids(n: number, prefix: string): string[] {
-  return Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(11 - prefix.length, '0')}`);
+/** `n` video ids of 11 characters, new on every run (video ids are unique across channels). */
+function ids(n: number): string[] {
+  const run = crypto.randomUUID().replaceAll('-', '').slice(0, 6);
+  return Array.from({ length: n }, (_, i) => `${run}${String(i).padStart(5, '0')}`);
 }
 
 const googleError = (status: number, reason: string) => new YouTubeApiError('test.call', status, { message: reason, reason });
@@ -131,7 +138,7 @@ Deno.test({
   ...inProcess,
   async fn() {
     const fx = await fixture('tr-videos');
-    const vids = ids(3, 'tv').map((id, i) => video(id, 100 + i));
+    const vids = ids(3).map((id, i) => video(id, 100 + i));
     const stats = parseStats({});
     const c = parseCursor({ phase: 'listing', pending_video_ids: vids.map((v) => v.youtubeVideoId), listing_done: true });
     const step = await fetchVideos(contextOf(fx, apis({ data: { videos: (i) => Promise.resolve(vids.filter((v) => i.includes(v.youtubeVideoId))) } })), c, stats);
@@ -147,10 +154,10 @@ Deno.test({
   },
 });
 
-/** A channel with `n` stored stale videos published on 2026-01-10. */
+/** A channel with `n` stored stale videos published ten days ago. */
 async function withStaleVideos(label: string, n: number) {
   const fx = await fixture(label);
-  const vids = ids(n, label.slice(-3)).map((id) => video(id, 10));
+  const vids = ids(n).map((id) => video(id, 10));
   const step = await fetchVideos(contextOf(fx, apis({ data: { videos: () => Promise.resolve(vids) } })), parseCursor({ phase: 'listing', pending_video_ids: vids.map((v) => v.youtubeVideoId), listing_done: true }), parseStats({}));
   await commit(step);
   return { fx, vids };
@@ -170,7 +177,7 @@ Deno.test({
     await commit(step);
     const [{ plan }] = await withDb((sql) => sql`select plan from public.sync_runs where id = ${fx.run.id}`);
     assertEquals(plan.map((b: { ids: string[] }) => b.ids.length), [50, 50, 20]);
-    assertEquals(plan[0].start, '2026-01-10');
+    assertEquals(plan[0].start < step.cursor.end_date!, true);
 
     const empty = await fixture('tr-plan-empty');
     const none = await planAnalytics(contextOf(empty, apis()), parseCursor({ phase: 'plan' }), parseStats({}));
@@ -223,8 +230,9 @@ Deno.test({
     assertEquals(stored[0].ids.length, 50, 'the report already fetched stays as it was');
     assertEquals(stored.slice(1).every((b: { ids: string[] }) => b.ids.length === 1), true);
 
-    // A later page of a report is never split: the refusal is the API's answer to that report.
-    await assert_.rejects(() => fetchReport(contextOf(fx, a), { ...at1, analytics_mode: 'batch', batches_total: 3, batch_start_index: 3 }, parseStats({})), YouTubeApiError);
+    // A later page of a report is never split: the refusal is the API's answer to that report
+    // (report 0 still holds its 50 videos).
+    await assert_.rejects(() => fetchReport(contextOf(fx, a), { ...at1, batch_index: 0, analytics_mode: 'batch', batch_start_index: 3 }, parseStats({})), YouTubeApiError);
   },
 });
 
