@@ -1,14 +1,18 @@
 // Per-invocation CPU and memory of edge functions, for benchmarks that must show every request
 // fits the hosted limits. The strict local runtime reports them at
 // `GET <LOCAL_FUNCTIONS_URL>/_runtime/invocations?since=<seq>`; where that route is missing (the
-// single-process functions server), a measuring proxy stands in: requests sent through it are
-// measured from /proc of the functions process (CPU = utime + stime delta, peak RSS = VmHWM after
-// resetting it with clear_refs). The proxy's figures are for the whole process, so a request that
-// overlapped another one is flagged and both carry the CPU of the overlap.
-import { execFileSync } from 'node:child_process';
+// single-process functions server), a measuring proxy stands in: the measured functions run in a
+// process each (bench/deno/single-function.ts, as hosted deploys them), requests for them sent
+// through the proxy go straight to that process, and each request is measured from its /proc
+// (CPU = utime + stime delta, peak RSS = VmHWM after resetting it with clear_refs). Other requests
+// pass on to the project URL unmeasured. A request that overlapped another one of the same
+// function is flagged: both carry the CPU of the overlap.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
+import { resolve } from 'node:path';
+import { ROOT } from '../local/profile.ts';
 
 export interface Invocation {
   seq: number;
@@ -100,38 +104,71 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
-async function procProxyMeter(functionsPort: number, projectUrl: string): Promise<InvocationMeter> {
-  const pid = pidListeningOn(functionsPort);
+async function freePort(): Promise<number> {
+  const srv = createNetServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address() as AddressInfo;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+/** `name` served alone by a Deno process; resolves once it listens. */
+async function startSingleFunction(name: string, env: Record<string, string | undefined>) {
+  const port = await freePort();
+  const deno = resolve(ROOT, 'node_modules', '.bin', 'deno');
+  const child = spawn(deno, ['run', '-A', '--no-prompt', '--config', resolve(ROOT, 'supabase/functions/deno.json'), resolve(ROOT, 'bench/deno/single-function.ts'), name, String(port)], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((ok, fail) => {
+    child.stdout!.on('data', (b: Buffer) => b.toString().includes('listening') && ok());
+    child.on('exit', (code) => fail(new Error(`${name} exited with ${code} before listening`)));
+  });
+  child.stdout!.resume();
+  return { child, url: `http://127.0.0.1:${port}`, pid: pidListeningOn(port) };
+}
+
+interface Isolated {
+  child: ChildProcess;
+  url: string;
+  pid: number;
+  inFlight: number;
+}
+
+async function procProxyMeter(projectUrl: string, names: string[], env: Record<string, string | undefined>): Promise<InvocationMeter> {
+  const isolated = new Map<string, Isolated>();
+  for (const name of names) isolated.set(name, { ...(await startSingleFunction(name, env)), inFlight: 0 });
   const recorded: Invocation[] = [];
   let seq = 0;
-  let inFlight = 0;
   const server = createServer(async (req, res) => {
     const body = await readBody(req);
-    const open = { overlapped: inFlight > 0 };
-    inFlight++;
-    if (inFlight === 1) resetPeakRss(pid);
+    const path = (req.url ?? '').replace(/^\/functions\/v1\//, '/');
+    const fn = path.split(/[/?]/)[1] ?? '';
+    const target = req.url?.startsWith('/functions/v1/') ? isolated.get(fn) : undefined;
+    if (!target) {
+      await forward(req, res, projectUrl, body).catch((err) => res.writeHead(502).end(String(err)));
+      return;
+    }
+    const overlapped = target.inFlight > 0;
+    if (target.inFlight++ === 0) resetPeakRss(target.pid);
     const t0 = performance.now();
-    const cpu0 = cpuMs(pid);
+    const cpu0 = cpuMs(target.pid);
     let status = 502;
     try {
-      status = await forward(req, res, projectUrl, body);
+      req.url = path;
+      status = await forward(req, res, target.url, body);
     } catch (err) {
       res.writeHead(502).end(String(err));
     } finally {
-      inFlight--;
-      const path = (req.url ?? '').replace(/^\/functions\/v1\//, '/');
+      target.inFlight--;
       recorded.push({
-        seq: ++seq,
-        fn: path.split(/[/?]/)[1] ?? '',
-        method: req.method ?? '',
-        path,
-        status,
-        cpu_ms: cpuMs(pid) - cpu0,
-        peak_rss_mb: peakRssMb(pid),
+        seq: ++seq, fn, method: req.method ?? '', path, status,
+        cpu_ms: cpuMs(target.pid) - cpu0,
+        peak_rss_mb: peakRssMb(target.pid),
         wall_ms: Math.round(performance.now() - t0),
         limit: null,
         at: new Date().toISOString(),
-        overlapped: open.overlapped || inFlight > 0,
+        overlapped: overlapped || target.inFlight > 0,
       });
     }
   });
@@ -141,13 +178,26 @@ async function procProxyMeter(functionsPort: number, projectUrl: string): Promis
     source: 'proc-proxy',
     projectUrl: `http://127.0.0.1:${port}`,
     take: async () => recorded.splice(0),
-    close: () => new Promise((r) => server.close(() => r())),
+    close: async () => {
+      await new Promise((r) => server.close(() => r(undefined)));
+      for (const f of isolated.values()) {
+        f.child.kill('SIGTERM');
+        // The npm package may start the binary behind a wrapper: end the listener itself too.
+        try {
+          process.kill(f.pid, 'SIGTERM');
+        } catch {
+          // already gone with its wrapper
+        }
+      }
+    },
   };
 }
 
-/** The runtime's own figures when it has them, else the /proc proxy in front of `projectUrl`. */
-export async function invocationMeter(env: Record<string, string | undefined>): Promise<InvocationMeter> {
-  const functionsUrl = env.LOCAL_FUNCTIONS_URL!;
+/**
+ * The runtime's own figures when it has them, else the /proc proxy in front of the project URL,
+ * with each of `functions` in a process of its own.
+ */
+export async function invocationMeter(env: Record<string, string | undefined>, functions: string[]): Promise<InvocationMeter> {
   const projectUrl = env.SUPABASE_URL!;
-  return (await runtimeMeter(functionsUrl, projectUrl)) ?? (await procProxyMeter(Number(new URL(functionsUrl).port), projectUrl));
+  return (await runtimeMeter(env.LOCAL_FUNCTIONS_URL!, projectUrl)) ?? (await procProxyMeter(projectUrl, functions, env));
 }

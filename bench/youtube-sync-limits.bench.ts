@@ -25,12 +25,15 @@ const CPU_LIMIT_MS = 1500;
 const RSS_LIMIT_MB = 200;
 const RUN_TIMEOUT_MS = Number(process.env.BENCH_RUN_TIMEOUT_MS ?? 60 * 60_000);
 const CALIBRATION_VIDEOS = Number(process.env.BENCH_CALIBRATION_VIDEOS ?? 1000);
+// Stepped and single-request syncs alternate this many times where both run: the machine is
+// shared, and the fastest of each is compared.
+const REPEATS = Number(process.env.BENCH_REPEATS ?? 2);
 
 const started = await benchStack();
 const env = started.env;
 const sql = postgres(env.SUPABASE_DB_URL!, { max: 2, onnotice: () => {} });
 const control = fakesControl(env.LOCAL_FAKES_URL!);
-const meter: InvocationMeter = await invocationMeter(env);
+const meter: InvocationMeter = await invocationMeter(env, ['youtube-sync']);
 const [{ value: projectUrl }] = await sql<{ value: string }[]>`select decrypted_secret as value from vault.decrypted_secrets where name = 'project_url'`;
 
 async function setProjectUrl(url: string) {
@@ -91,6 +94,8 @@ function figures(invocations: Invocation[], wallMs: number, run: { status: strin
     wall_ms: wallMs,
     invocations: worker.length,
     claims: run.attempts,
+    // The rest of wall_ms is between invocations: commit, pg_net, gateway, claim.
+    invocation_wall_ms_total: worker.reduce((a, i) => a + i.wall_ms, 0),
     cpu_ms: { max: cpu.at(-1) ?? 0, p95: percentile(cpu, 0.95), p50: percentile(cpu, 0.5), total: Math.round(cpu.reduce((a, b) => a + b, 0)) },
     peak_rss_mb: { max: rss.at(-1) ?? 0, p95: percentile(rss, 0.95) },
     over_target: over.length,
@@ -200,13 +205,23 @@ try {
   const sizes: Record<string, unknown> = {};
   for (const videos of SIZES) {
     const channelId = await channelOf(ws, user.id, videos);
-    const stepped = await measure('stepped', channelId);
-    const baseline = BASELINE_SIZES.has(videos) ? await measure('single_request', channelId) : null;
+    const runs: { stepped: Awaited<ReturnType<typeof measure>>[]; single: Awaited<ReturnType<typeof measure>>[] } = { stepped: [], single: [] };
+    const withBaseline = BASELINE_SIZES.has(videos);
+    for (let r = 0; r < (withBaseline ? REPEATS : 1); r++) {
+      runs.stepped.push(await measure('stepped', channelId));
+      if (withBaseline) runs.single.push(await measure('single_request', channelId));
+    }
+    const fastest = <T extends { wall_ms: number }>(xs: T[]) => xs.reduce((a, b) => (b.wall_ms < a.wall_ms ? b : a));
+    const stepped = fastest(runs.stepped);
+    const baseline = withBaseline ? fastest(runs.single) : null;
     sizes[String(videos)] = {
       stepped,
       single_request_baseline: baseline,
+      wall_ms_all_runs: { stepped: runs.stepped.map((m) => m.wall_ms), single_request: runs.single.map((m) => m.wall_ms) },
+      max_cpu_ms_all_stepped_runs: Math.max(...runs.stepped.map((m) => m.cpu_ms.max)),
+      max_peak_rss_mb_all_stepped_runs: Math.max(...runs.stepped.map((m) => m.peak_rss_mb.max)),
       wall_vs_baseline: baseline ? Math.round((stepped.wall_ms / baseline.wall_ms) * 1000) / 1000 : null,
-      within_targets: stepped.over_target === 0 && stepped.status_546 === 0 && (!baseline || stepped.wall_ms <= baseline.wall_ms * 1.25),
+      within_targets: runs.stepped.every((m) => m.over_target === 0 && m.status_546 === 0) && (!baseline || stepped.wall_ms <= baseline.wall_ms * 1.25),
     };
     console.log(JSON.stringify({ videos, ...(sizes[String(videos)] as object) }));
   }
@@ -216,7 +231,7 @@ try {
     calibration,
     sizes,
     note: meter.source === 'proc-proxy'
-      ? 'CPU and RSS of the whole functions process during each request (/proc); RSS includes every function loaded in it'
+      ? 'CPU and peak RSS during each request, from /proc of a process serving youtube-sync alone (as hosted deploys it)'
       : 'figures from the functions runtime',
   });
 } finally {
