@@ -116,7 +116,10 @@ async function freePort(): Promise<number> {
 async function startSingleFunction(name: string, env: Record<string, string | undefined>) {
   const port = await freePort();
   const deno = resolve(ROOT, 'node_modules', '.bin', 'deno');
-  const child = spawn(deno, ['run', '-A', '--no-prompt', '--config', resolve(ROOT, 'supabase/functions/deno.json'), resolve(ROOT, 'bench/deno/single-function.ts'), name, String(port)], {
+  // BENCH_FUNCTION_V8_FLAGS (e.g. --max-old-space-size=128): a heap limit like a hosted isolate's,
+  // to tell live memory from garbage a heap without a limit is slow to collect.
+  const v8 = process.env.BENCH_FUNCTION_V8_FLAGS ? [`--v8-flags=${process.env.BENCH_FUNCTION_V8_FLAGS}`] : [];
+  const child = spawn(deno, ['run', '-A', '--no-prompt', ...v8, '--config', resolve(ROOT, 'supabase/functions/deno.json'), resolve(ROOT, 'bench/deno/single-function.ts'), name, String(port)], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
