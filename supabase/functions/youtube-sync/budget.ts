@@ -9,11 +9,12 @@ import { REPORT_PAGE_ROWS } from '../_shared/clients/youtube.ts';
 import type { Cursor, Stats } from './cursor.ts';
 
 /**
- * Estimated CPU ms per unit of work. Measured (warm functions process, one step per invocation,
- * 1,000-video channel): a page step 7 ms per invocation all told, a videos.list step of 50 videos
- * 11.5 ms, a report 8.7 ms + 0.0046 ms per row (a full report of 10,000 rows: 55 ms), planning
- * 1,000 videos 10 ms, the score step 120 ms (its answer and the run's end). The figures here are
- * those with about half again on top, and the invocation's share covers a cold start's extra.
+ * Estimated CPU ms per unit of work, measured one step per invocation on a 1,000-video channel
+ * (the function in a process of its own and in the shared local server): a page step 5.5-11 ms
+ * per invocation all told, a videos.list step of 50 videos 8.5-15.5 ms, a report 3-9 ms + 0.0046-
+ * 0.0065 ms per row (a full report of 10,000 rows: 50-70 ms), planning 1,000 videos 10 ms, the
+ * score step 120-150 ms. The figures here are at or above the highest of those; the invocation's
+ * share also covers a cold start's extra work.
  */
 export const COST_MS = {
   /** Request handling, claim, channel row, token source: once per invocation. */
@@ -31,8 +32,9 @@ export const COST_MS = {
 } as const;
 
 /**
- * Estimated CPU ms one invocation may take on: with the estimates' margin, about 600 ms of
- * measured CPU, so a cold start and a slower CPU still stay under the 1.5 s target.
+ * Estimated CPU ms one invocation may take on. Measured with it: at most 660 ms of CPU per
+ * invocation for a 5,000- and a 50,000-video channel (750 ms with a 128 MB heap limit, whose
+ * collections cost CPU), which leaves room under the 1.5 s target for a cold start and a slower CPU.
  */
 export const CPU_BUDGET_MS = 900;
 export const WALL_BUDGET_MS = 25_000;
