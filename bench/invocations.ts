@@ -87,7 +87,7 @@ function forward(req: IncomingMessage, res: ServerResponse, target: string, body
   for (const [k, v] of Object.entries(req.headers)) {
     if (typeof v === 'string' && k !== 'host' && k !== 'content-length' && k !== 'connection') headers.set(k, v);
   }
-  return fetch(`${target}${req.url}`, { method: req.method, headers, body: body.length ? body : undefined }).then(async (r) => {
+  return fetch(`${target}${req.url}`, { method: req.method, headers, body: body.length ? new Uint8Array(body) : undefined }).then(async (r) => {
     const bytes = Buffer.from(await r.arrayBuffer());
     res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/octet-stream' });
     res.end(bytes);

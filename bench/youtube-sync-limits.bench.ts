@@ -40,10 +40,18 @@ async function setProjectUrl(url: string) {
   await sql`select vault.update_secret(id, ${url}) from vault.secrets where name = 'project_url'`;
 }
 
-async function waitForEnd(runId: string) {
+interface RunRow {
+  status: string;
+  attempts: number;
+  last_error: string | null;
+  stats: Record<string, number>;
+  cursor: Record<string, unknown>;
+}
+
+async function waitForEnd(runId: string): Promise<RunRow> {
   const deadline = Date.now() + RUN_TIMEOUT_MS;
   for (;;) {
-    const [run] = await sql`select status, attempts, last_error, stats, cursor from public.sync_runs where id = ${runId}`;
+    const [run] = await sql<RunRow[]>`select status, attempts, last_error, stats, cursor from public.sync_runs where id = ${runId}`;
     if (['succeeded', 'failed', 'waiting_quota'].includes(run.status)) return run;
     if (Date.now() > deadline) throw new Error(`run ${runId} still ${run.status} after ${RUN_TIMEOUT_MS} ms`);
     await new Promise((r) => setTimeout(r, 250));
@@ -84,7 +92,7 @@ async function singleRequestSync(channelId: string) {
   return { run, wallMs: Math.round(performance.now() - t0) };
 }
 
-function figures(invocations: Invocation[], wallMs: number, run: { status: string; attempts: number; stats: Record<string, unknown> }) {
+function figures(invocations: Invocation[], wallMs: number, run: RunRow) {
   const worker = invocations.filter((i) => i.fn === 'youtube-sync' && i.path.startsWith('/youtube-sync/worker'));
   const cpu = worker.map((i) => i.cpu_ms).sort((a, b) => a - b);
   const rss = worker.map((i) => i.peak_rss_mb).sort((a, b) => a - b);
