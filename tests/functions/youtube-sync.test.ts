@@ -142,7 +142,8 @@ Deno.test('incremental: a second run fetches analytics only for videos whose sta
   // One video's counts moved since the last sync.
   const [changed] = await withDb((sql) => sql<{ youtube_video_id: string; last_day: string }[]>`
     update public.videos v set view_count = v.view_count - 1
-    from (select id from public.videos where channel_id = ${channelId} and published_at < now() - interval '30 days' order by youtube_video_id limit 1) pick
+    from (select id from public.videos where channel_id = ${channelId} and published_at < now() - interval '30 days' and view_count > 0
+      order by youtube_video_id limit 1) pick
     where v.id = pick.id
     returning v.youtube_video_id, (select max(day)::text from public.video_metrics m where m.video_id = v.id) as last_day`);
   since = new Date();

@@ -1,13 +1,14 @@
 // What a sync run remembers between steps (sync_runs.cursor) and what it has done so far
 // (sync_runs.stats). The cursor is saved in the same transaction as each step's rows, so a run
-// that dies resumes exactly after the last step that committed.
+// that dies resumes exactly after the last step that committed. It stays small at any channel
+// size: the analytics plan (up to one report per 50 videos) is written once to sync_runs.plan,
+// and the cursor holds only the index of the next report.
 import { z } from 'zod';
 
+/** One analytics report of the plan: these videos, from `start` to the run's end date. */
 export const AnalyticsBatch = z.object({
   ids: z.array(z.string()).min(1),
   start: z.string(), // YYYY-MM-DD
-  /** 1-based row index of the next page when a report did not fit in one. */
-  start_index: z.number().int().min(1).default(1),
 });
 export type AnalyticsBatch = z.infer<typeof AnalyticsBatch>;
 
@@ -24,7 +25,10 @@ export const Cursor = z.object({
   /** Ids of the last playlist page, waiting for their videos.list call. */
   pending_video_ids: z.array(z.string()).default([]),
   end_date: z.string().nullable().default(null),
-  batches: z.array(AnalyticsBatch).default([]),
+  /** Index in sync_runs.plan of the next report to fetch. */
+  batch_index: z.number().int().min(0).default(0),
+  /** 1-based row index of the next page of that report, when it did not fit in one. */
+  batch_start_index: z.number().int().min(1).default(1),
   batches_total: z.number().int().default(0),
   analytics_mode: z.enum(['batch', 'per_video']).default('batch'),
   /** Consecutive failed attempts of the current step. */
@@ -38,6 +42,11 @@ export const Stats = z.object({
   videos_total: z.number().int().nullable().default(null),
   videos_listed: z.number().int().default(0),
   videos_changed: z.number().int().default(0),
+  /** Videos planned for analytics, and how many of them have their analytics stored. */
+  videos_planned: z.number().int().default(0),
+  videos_done: z.number().int().default(0),
+  /** Worker invocations that advanced the run. */
+  invocations: z.number().int().default(0),
   analytics_calls: z.number().int().default(0),
   metric_rows: z.number().int().default(0),
   api_calls: z.number().int().default(0),
@@ -63,7 +72,9 @@ export function progressOf(cursor: Cursor, stats: Stats) {
     pages_listed: stats.pages,
     videos_total: stats.videos_total,
     videos_listed: stats.videos_listed,
-    analytics_batches_done: cursor.batches_total - cursor.batches.length,
+    videos_planned: stats.videos_planned,
+    videos_done: stats.videos_done,
+    analytics_batches_done: Math.min(cursor.batch_index, cursor.batches_total),
     analytics_batches_total: cursor.batches_total,
   };
 }

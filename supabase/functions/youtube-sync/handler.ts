@@ -2,7 +2,8 @@
 //   POST /         { channel_id }                 editor/owner "sync now": 202 with the run;
 //                                                 429 + Retry-After within 5 min of the last one
 //   GET  /runs     ?channel_id=&limit=            members: recent runs with status and progress
-//   POST /worker   { run_id?, time_budget_ms? }   service role (pg_cron): processes due runs
+//   POST /worker   { run_id?, time_budget_ms?,    service role (pg_cron, and each invocation for the
+//                    unbounded? }                 next): advances due runs by one budgeted share
 import { z } from 'zod';
 import { requireServiceRole, requireUser } from '../_shared/auth.ts';
 import { asService, asUser, type Tx } from '../_shared/db.ts';
@@ -18,6 +19,7 @@ const RunsQuery = z.object({ channel_id: Uuid, limit: z.coerce.number().int().mi
 const WorkerBody = z.object({
   run_id: Uuid.optional(),
   time_budget_ms: z.number().int().min(0).max(55_000).optional(),
+  unbounded: z.boolean().optional(),
 });
 
 interface RunRow {
@@ -104,7 +106,7 @@ export const router = new Router('youtube-sync')
   .on('POST', '/worker', async (ctx) => {
     requireServiceRole(ctx.req);
     const body = await parseBody(ctx, WorkerBody);
-    return json(await runWorker({ runId: body.run_id, timeBudgetMs: body.time_budget_ms }));
+    return json(await runWorker({ runId: body.run_id, timeBudgetMs: body.time_budget_ms, unbounded: body.unbounded }));
   });
 
 export default createHandler(router);

@@ -53,7 +53,7 @@ export function planBatches(
   const items = videos
     .map((v) => ({ id: v.youtubeVideoId, start: dayNumber(startDayFor(v, endDate)), published: v.publishedOn ? dayNumber(v.publishedOn) : null }))
     .sort((a, b) => a.start - b.start || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  if (mode === 'per_video') return items.map((i) => ({ ids: [i.id], start: isoDay(i.start), start_index: 1 }));
+  if (mode === 'per_video') return items.map((i) => ({ ids: [i.id], start: isoDay(i.start) }));
 
   const batches: AnalyticsBatch[] = [];
   let current: { ids: string[]; start: number; rows: number } | null = null;
@@ -64,9 +64,9 @@ export function planBatches(
       current.rows += rowsFrom(current.start);
       continue;
     }
-    if (current) batches.push({ ids: current.ids, start: isoDay(current.start), start_index: 1 });
+    if (current) batches.push({ ids: current.ids, start: isoDay(current.start) });
     current = { ids: [item.id], start: item.start, rows: rowsFrom(item.start) };
   }
-  if (current) batches.push({ ids: current.ids, start: isoDay(current.start), start_index: 1 });
+  if (current) batches.push({ ids: current.ids, start: isoDay(current.start) });
   return batches;
 }

@@ -4,7 +4,7 @@
 // run's lease.
 import type { ChannelInfo, VideoDayRow, VideoInfo } from '../_shared/clients/youtube.ts';
 import { asService, type Tx } from '../_shared/db.ts';
-import type { Cursor, Stats } from './cursor.ts';
+import type { AnalyticsBatch, Cursor, Stats } from './cursor.ts';
 import type { StaleVideo } from './plan.ts';
 
 export const LEASE_SECONDS = 180;
@@ -41,9 +41,11 @@ export class LeaseLostError extends Error {
   }
 }
 
+const RUN_COLUMNS = 'id, workspace_id, channel_id, trigger, status, cursor, stats, attempts';
+
 export async function claimRun(workerId: string, onlyRun: string | null): Promise<SyncRun | null> {
   const [run] = await asService((tx) =>
-    tx<SyncRun[]>`select * from public.claim_youtube_sync_run(${workerId}, ${LEASE_SECONDS}, ${onlyRun}::uuid)`
+    tx<SyncRun[]>`select ${tx.unsafe(RUN_COLUMNS)} from public.claim_youtube_sync_run(${workerId}, ${LEASE_SECONDS}, ${onlyRun}::uuid)`
   );
   return run ?? null;
 }
@@ -60,60 +62,49 @@ export async function pacificToday(): Promise<string> {
   return row.d;
 }
 
-/** Runs `write` and saves the cursor in one transaction, if the run is still ours. */
-export async function commitStep(run: SyncRun, workerId: string, cursor: Cursor, stats: Stats, write?: (tx: Tx) => Promise<void>) {
-  await asService(async (tx) => {
-    if (write) await write(tx);
-    const saved = await tx`
-      update public.sync_runs set cursor = ${jsonb(tx, cursor)}, stats = ${jsonb(tx, stats)},
-        lease_expires_at = now() + make_interval(secs => ${LEASE_SECONDS}),
-        next_attempt_at = now() + make_interval(secs => ${LEASE_SECONDS})
-      where id = ${run.id} and lease_owner = ${workerId} and status = 'running'
-      returning id`;
-    if (saved.length === 0) throw new LeaseLostError(run.id);
-  });
-}
-
 export type Release =
   | { status: 'queued'; delaySeconds: number; lastError: string | null }
   | { status: 'waiting_quota'; until: Date | null; lastError: string }
   | { status: 'succeeded' }
   | { status: 'failed'; lastError: string };
 
-/** Hands the run back to the queue, or finishes it, if it is still ours. */
-export async function releaseRun(run: SyncRun, workerId: string, cursor: Cursor, stats: Stats, release: Release): Promise<void> {
+export interface Save {
+  /** The step's rows, committed with the cursor. */
+  write?: (tx: Tx) => Promise<void>;
+  /** Ends this worker's hold on the run; without it the lease is renewed. */
+  release?: Release;
+  /** Start the next worker invocation once this transaction commits (pg_net sends after commit). */
+  wake?: boolean;
+}
+
+/**
+ * Saves the run's cursor and stats together with a step's rows in one transaction, if the run
+ * is still leased to this worker; with `release`, also hands the run back or finishes it, so
+ * the last step of an invocation and the hand-over commit (or fail) together.
+ */
+export async function saveRun(run: SyncRun, workerId: string, cursor: Cursor, stats: Stats, save: Save = {}): Promise<void> {
   await asService(async (tx) => {
-    const c = jsonb(tx, cursor);
-    const s = jsonb(tx, stats);
-    let rows;
-    switch (release.status) {
-      case 'queued':
-        rows = await tx`
-          update public.sync_runs set status = 'queued', cursor = ${c}, stats = ${s}, last_error = ${release.lastError},
-            next_attempt_at = now() + make_interval(secs => ${release.delaySeconds}), lease_owner = null, lease_expires_at = null
-          where id = ${run.id} and lease_owner = ${workerId} and status = 'running' returning id`;
-        break;
-      case 'waiting_quota':
-        rows = await tx`
-          update public.sync_runs set status = 'waiting_quota', cursor = ${c}, stats = ${s}, last_error = ${release.lastError},
-            next_attempt_at = coalesce(${release.until}::timestamptz, public.next_youtube_quota_reset()),
-            lease_owner = null, lease_expires_at = null
-          where id = ${run.id} and lease_owner = ${workerId} and status = 'running' returning id`;
-        break;
-      case 'succeeded':
-        rows = await tx`
-          update public.sync_runs set status = 'succeeded', cursor = ${c}, stats = ${s}, last_error = null,
-            finished_at = now(), next_attempt_at = null, lease_owner = null, lease_expires_at = null
-          where id = ${run.id} and lease_owner = ${workerId} and status = 'running' returning id`;
-        break;
-      case 'failed':
-        rows = await tx`
-          update public.sync_runs set status = 'failed', cursor = ${c}, stats = ${s}, last_error = ${release.lastError},
-            finished_at = now(), next_attempt_at = null, lease_owner = null, lease_expires_at = null
-          where id = ${run.id} and lease_owner = ${workerId} and status = 'running' returning id`;
-        break;
-    }
-    if (rows.length === 0) throw new LeaseLostError(run.id);
+    if (save.write) await save.write(tx);
+    const r = save.release;
+    const status = r?.status ?? 'running';
+    const lastError = r && 'lastError' in r ? r.lastError : null;
+    const delay = r?.status === 'queued' ? r.delaySeconds : LEASE_SECONDS;
+    const until = r?.status === 'waiting_quota' ? r.until : null;
+    const saved = await tx`
+      update public.sync_runs set status = ${status}, cursor = ${jsonb(tx, cursor)}, stats = ${jsonb(tx, stats)},
+        last_error = case when ${status} = 'running' then last_error else ${lastError} end,
+        next_attempt_at = case ${status}
+          when 'running' then now() + make_interval(secs => ${LEASE_SECONDS})
+          when 'queued' then now() + make_interval(secs => ${delay})
+          when 'waiting_quota' then coalesce(${until}::timestamptz, public.next_youtube_quota_reset()) end,
+        lease_owner = case when ${status} = 'running' then lease_owner end,
+        lease_expires_at = case when ${status} = 'running' then now() + make_interval(secs => ${LEASE_SECONDS}) end,
+        finished_at = case when ${status} in ('succeeded', 'failed') then now() end,
+        plan = case when ${status} in ('succeeded', 'failed') then null else plan end
+      where id = ${run.id} and lease_owner = ${workerId} and status = 'running'
+      returning id`;
+    if (saved.length === 0) throw new LeaseLostError(run.id);
+    if (save.wake) await tx`select public.wake_youtube_sync_worker()`;
   });
 }
 
@@ -227,6 +218,45 @@ export async function upsertMetrics(tx: Tx, channel: ChannelRow, rows: VideoDayR
 
 export async function markMetricsFresh(tx: Tx, channelId: string, youtubeVideoIds: string[]): Promise<void> {
   await tx`update public.videos set metrics_stale = false where channel_id = ${channelId} and youtube_video_id = any(${youtubeVideoIds}::text[])`;
+}
+
+/** Stores the run's analytics plan (read back one report at a time by loadBatch). */
+export async function savePlan(tx: Tx, runId: string, batches: AnalyticsBatch[]): Promise<void> {
+  await tx`update public.sync_runs set plan = ${jsonb(tx, batches)} where id = ${runId}`;
+}
+
+/** Report `index` (0-based) of the run's plan, or null when there is none. */
+export async function loadBatch(runId: string, index: number): Promise<AnalyticsBatch | null> {
+  const [row] = await asService((tx) =>
+    tx<{ batch: AnalyticsBatch | null }[]>`select plan -> ${index}::int as batch from public.sync_runs where id = ${runId}`
+  );
+  return row?.batch ?? null;
+}
+
+/** Videos in the reports of the plan from `index` on. */
+export async function remainingPlanVideos(runId: string, index: number): Promise<number> {
+  const [row] = await asService((tx) =>
+    tx<{ n: number }[]>`
+      select coalesce(sum(jsonb_array_length(b.value -> 'ids')), 0)::int as n
+      from public.sync_runs r, jsonb_array_elements(r.plan) with ordinality b(value, ord)
+      where r.id = ${runId} and b.ord > ${index}`
+  );
+  return row.n;
+}
+
+/** Splits the reports from `index` on into one report per video, in the same order. */
+export async function splitPlanPerVideo(tx: Tx, runId: string, index: number): Promise<void> {
+  await tx`
+    update public.sync_runs r set plan = (
+      select coalesce(jsonb_agg(e.batch order by e.ord, e.sub), '[]'::jsonb) from (
+        select b.ord, 0::bigint as sub, b.value as batch
+        from jsonb_array_elements(r.plan) with ordinality b(value, ord) where b.ord <= ${index}
+        union all
+        select b.ord, v.sub, jsonb_build_object('ids', jsonb_build_array(v.id), 'start', b.value -> 'start')
+        from jsonb_array_elements(r.plan) with ordinality b(value, ord),
+          jsonb_array_elements_text(b.value -> 'ids') with ordinality v(id, sub)
+        where b.ord > ${index}) e)
+    where r.id = ${runId}`;
 }
 
 export async function scoreChannel(tx: Tx, channelId: string): Promise<number> {

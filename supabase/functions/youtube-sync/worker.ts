@@ -1,17 +1,20 @@
-// The worker entry: claims due runs one after another (FOR UPDATE SKIP LOCKED, with a lease) and
-// processes each until the time budget is used up. Several workers can run at once: each claims
-// different runs, and a run whose worker died is claimed again when its lease expires.
+// The worker entry: one invocation claims a due run (FOR UPDATE SKIP LOCKED, with a lease) and
+// advances it while the invocation's budget lasts (budget.ts), then claims the next due run if
+// budget is left. A run with work left is handed back due at once, and the same transaction
+// posts the next invocation, so a sync continues without waiting for pg_cron's minute tick.
+// Several invocations can run at once: each claims different runs, and a run whose invocation
+// died is claimed again when its lease expires.
 import type { RetryPolicy } from '../_shared/clients/youtube.ts';
-import { asService } from '../_shared/db.ts';
+import { CPU_BUDGET_MS, InvocationBudget, WALL_BUDGET_MS } from './budget.ts';
 import { processRun, type RunOutcome } from './engine.ts';
 import { claimRun } from './store.ts';
 
-/** Hosted edge functions get about 150 s of wall clock; a run stops well before. */
-export const DEFAULT_TIME_BUDGET_MS = 50_000;
-
 export interface WorkerOptions {
+  /** Wall clock after which no step starts (default WALL_BUDGET_MS). */
   timeBudgetMs?: number;
-  /** Process only this run (if it is due). */
+  /** No CPU budget, only the wall clock: how the worker ran before syncs were cut into steps. */
+  unbounded?: boolean;
+  /** Process only this run (if it is due); the caller drives it, no next invocation is posted. */
   runId?: string | null;
   workerId?: string;
   retry?: RetryPolicy;
@@ -19,18 +22,16 @@ export interface WorkerOptions {
 
 export async function runWorker(opts: WorkerOptions = {}): Promise<{ worker: string; runs: RunOutcome[] }> {
   const workerId = opts.workerId ?? `youtube-sync:${crypto.randomUUID()}`;
-  const deadline = Date.now() + (opts.timeBudgetMs ?? DEFAULT_TIME_BUDGET_MS);
+  const budget = new InvocationBudget(opts.unbounded ? Infinity : CPU_BUDGET_MS, opts.timeBudgetMs ?? WALL_BUDGET_MS);
+  const chain = !opts.runId;
   const runs: RunOutcome[] = [];
   do {
     const run = await claimRun(workerId, opts.runId ?? null);
     if (!run) break;
-    runs.push(await processRun(run, { workerId, deadline, retry: opts.retry }));
-    if (opts.runId) break;
-  } while (Date.now() < deadline);
-  // Work left over: the next worker starts now rather than at the next minute's tick. A call
-  // for one given run (an operator's, a test's) leaves the rest to its caller.
-  if (!opts.runId && runs.some((r) => r.status === 'yielded')) {
-    await asService((tx) => tx`select public.wake_youtube_sync_worker()`);
-  }
+    const outcome = await processRun(run, { workerId, budget, chain, retry: opts.retry });
+    runs.push(outcome);
+    // A run handed back with work left has posted the next invocation: that one continues.
+    if (opts.runId || outcome.status === 'yielded') break;
+  } while (budget.allowsAnotherRun());
   return { worker: workerId, runs };
 }
