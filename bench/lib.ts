@@ -7,6 +7,7 @@ import { profile, ROOT, type Profile } from '../local/profile.ts';
 import { initCluster, startCluster } from '../local/stack/cluster.ts';
 import { applyPlatformSql, runMigrations } from '../local/stack/db-setup.ts';
 import { startStack } from '../local/stack/lifecycle.ts';
+import type { Invocation as EdgeInvocation } from '../local/edge-runtime/invocations.ts';
 import { ensureStackTls } from '../local/stack/tls.ts';
 
 export function benchProfile(): Profile {
@@ -91,17 +92,7 @@ export function fakesControl(fakesUrl: string) {
   };
 }
 
-export interface EdgeInvocation {
-  seq: number;
-  fn: string;
-  method: string;
-  path: string;
-  status: number;
-  cpu_ms: number;
-  peak_rss_mb: number;
-  wall_ms: number;
-  limit: string | null;
-}
+export type { Invocation as EdgeInvocation } from '../local/edge-runtime/invocations.ts';
 
 /**
  * What function requests cost, read from the stack's edge runtime (README "Edge runtime"): take a
