@@ -5,15 +5,16 @@
 //           over TLS: about 7.5 ms of CPU per MiB on Deno 2.1 (1.4 ms over plain HTTP);
 //   a schedule taken up costs about as much as SCHEDULE_COST_BYTES of upload (claim, token,
 //           session, status query, database writes: 10-20 ms).
-// The default step, 96 MiB, is about 0.75 s of CPU at that rate (128 MiB steps measured 0.95 to
-// 1.03 s over TLS): half of the 1.5 s we allow ourselves of hosted's 2 s, which leaves room for
-// a slower CPU and the invocation's fixed costs. A wall-clock deadline caps the rest (a slow
+// The default step, 64 MiB, is about 0.5 s of CPU at that rate: 96 MiB steps measured 0.5 to
+// 1.1 s over TLS, and one first step on a busy machine 2 s (killed), so a step is a third of the
+// 1.5 s we allow ourselves of hosted's 2 s, leaving room for a slower or shared CPU and the
+// invocation's fixed costs. A wall-clock deadline caps the rest (a slow
 // network spends wall time, not CPU).
 import { UPLOAD_UNIT } from '../_shared/clients/youtube/upload.ts';
 
 export const MiB = 1024 * 1024;
 /** Upload bytes per invocation (a multiple of 256 KiB). */
-export const DEFAULT_STEP_BYTES = 96 * MiB;
+export const DEFAULT_STEP_BYTES = 64 * MiB;
 /** What taking up one schedule counts for, in upload bytes. */
 export const SCHEDULE_COST_BYTES = 3 * MiB;
 
