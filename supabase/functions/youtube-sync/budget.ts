@@ -10,33 +10,33 @@ import type { Cursor, Stats } from './cursor.ts';
 
 /**
  * Estimated CPU ms per unit of work, measured one step per invocation on a 1,000-video channel
- * (the function in a process of its own and in the shared local server): a page step 5.5-11 ms
- * per invocation all told, a videos.list step of 50 videos 8.5-15.5 ms, a report 3-9 ms + 0.0046-
- * 0.0065 ms per row (a full report of 10,000 rows: 50-70 ms), planning 1,000 videos 10 ms, the
- * score step 120-150 ms. The figures here are at or above the highest of those; the invocation's
- * share also covers a cold start's extra work.
+ * through the edge runtime (the function alone in its isolate, the fakes over TLS, the machine
+ * shared with a test run): a page step 20-32 ms per invocation all told, a videos.list step of 50
+ * videos 26-41 ms, a report 45 ms + 0.010 ms per row (7,500 rows: 120-215 ms), planning 1,000
+ * videos 80-92 ms, the score step 75-155 ms. The figures here are at or above the highest of
+ * those; the invocation's share also covers a cold start's extra work.
  */
 export const COST_MS = {
   /** Request handling, claim, channel row, token source: once per invocation. */
   invocation: 40,
   /** One API call with its quota reservation and the step's commit. */
-  call: 8,
+  call: 10,
   /** Per video of a videos.list answer: parse, upsert payload. */
-  video: 0.15,
+  video: 0.6,
   /** Per stale video when planning analytics reports. */
-  plannedVideo: 0.01,
+  plannedVideo: 0.1,
   /** Per row of an analytics report: parse, upsert payload. */
-  reportRow: 0.007,
+  reportRow: 0.014,
   /** Scoring the channel and ending the run. */
-  score: 150,
+  score: 160,
 } as const;
 
 /**
- * Estimated CPU ms one invocation may take on. Measured with it: at most 660 ms of CPU per
- * invocation for a 5,000- and a 50,000-video channel (750 ms with a 128 MB heap limit, whose
- * collections cost CPU), which leaves room under the 1.5 s target for a cold start and a slower CPU.
+ * Estimated CPU ms one invocation may take on: with the unit costs above, invocations measured
+ * up to 1.36 s while an estimate of 900 ms with lower unit costs was allowed on a shared machine;
+ * 700 ms leaves room under the 1.5 s target for a cold start and a slower or shared CPU.
  */
-export const CPU_BUDGET_MS = 900;
+export const CPU_BUDGET_MS = 700;
 export const WALL_BUDGET_MS = 25_000;
 
 export const costOf = {
