@@ -7,6 +7,8 @@ const PARSE_BELOW = 32 * 1024 * 1024;
 export interface Body {
   bytes: number;
   head: string;
+  /** The last 4 KB: where a large export part says what comes next. */
+  tail: string;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   json: any;
 }
@@ -18,8 +20,10 @@ export async function readBody(res: Response): Promise<Body> {
   const kept: Uint8Array[] = [];
   let keptBytes = 0;
   let bytes = 0;
+  let last = new Uint8Array(0);
   for await (const chunk of res.body ?? []) {
     bytes += chunk.length;
+    last = Buffer.concat([last, chunk]).subarray(-4096);
     if (isJson) checker.feed(chunk);
     if (keptBytes < PARSE_BELOW) {
       kept.push(chunk);
@@ -32,7 +36,7 @@ export async function readBody(res: Response): Promise<Body> {
     const problem = checker.end();
     if (problem) throw new Error(`malformed JSON body of ${bytes} bytes: ${problem}`);
   }
-  return { bytes, head, json: isJson && text ? JSON.parse(text) : null };
+  return { bytes, head, tail: new TextDecoder().decode(last), json: isJson && text ? JSON.parse(text) : null };
 }
 
 const QUOTE = 0x22;

@@ -2,7 +2,8 @@
 // a workspace of 10,000 videos x 365 days of daily metrics (3.65 M rows of video_metrics) and 1 M
 // recorded API calls. Per invocation: CPU ms, peak RSS and wall (bench/invocations.ts: from the
 // strict runtime's /_runtime/invocations, else from /proc of the functions process). Functions:
-// insights (workspace and one channel), account/export of the owner (every row of theirs),
+// insights (workspace and one channel), account/export of the owner (every row of theirs) and
+// every part of their workspace's data (account/export/workspaces/:id, following next_cursor),
 // admin-metrics (every window), health, generate-content (JSON and SSE), backups (snapshot on
 // demand, list, restore of that workspace), channels and content lists. Baseline in the same
 // run: the same calls against a small workspace (100 videos x 365 days).
@@ -62,7 +63,22 @@ async function call(c: Call) {
   });
   const body = await readBody(res);
   if (res.status !== c.expect) throw new Error(`${c.label}: ${res.status} (expected ${c.expect}) ${body.head.slice(0, 400)}`);
-  return { status: res.status, bytes: body.bytes, json: body.json };
+  return { status: res.status, bytes: body.bytes, json: body.json, tail: body.tail };
+}
+
+/** Every part of a workspace's export, one measured call each, following next_cursor. */
+async function exportParts(meter: Meter, owner: User, ws: string, workspace: Measured['workspace']): Promise<Measured[]> {
+  const out: Measured[] = [];
+  let cursor: string | null = null;
+  do {
+    const path: string = `account/export/workspaces/${ws}${cursor ? `?cursor=${cursor}` : ''}`;
+    let answer = { bytes: 0, tail: '' };
+    const invocations = await meter.during(async () => (answer = await call({ label: 'export part', user: owner, path, expect: 200 })));
+    out.push({ label: 'account/export part', workspace, bytes: answer.bytes, invocations });
+    console.log(`  ${workspace} export part ${out.length}: ${answer.bytes} bytes, ${invocations.map((i) => i.cpu_ms).join('/')} ms CPU`);
+    cursor = /"next_cursor":(?:null|"([A-Za-z0-9_-]+)")\}\s*$/.exec(answer.tail)?.[1] ?? null;
+  } while (cursor && out.length < 1000);
+  return out;
 }
 
 async function measureAll(meter: Meter, calls: Call[], workspace: Measured['workspace']): Promise<Measured[]> {
@@ -168,6 +184,8 @@ try {
   measured.push(...await measureAll(meter, platformCalls(admin), 'none'));
   measured.push(...await measureAll(meter, readsOf(small, admin, little.workspaceId, smallChannel), 'small'));
   measured.push(...await measureAll(meter, readsOf(owner, admin, big.workspaceId, bigChannel), 'big'));
+  measured.push(...await exportParts(meter, small, little.workspaceId, 'small'));
+  measured.push(...await exportParts(meter, owner, big.workspaceId, 'big'));
   measured.push(...await backupCalls(meter, owner, admin, big.workspaceId, 'big'));
   const [{ metric_rows }] = await sql<{ metric_rows: number }[]>`
     select count(*)::int as metric_rows from public.video_metrics where workspace_id = ${big.workspaceId}`;

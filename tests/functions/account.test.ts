@@ -1,5 +1,6 @@
 // The account function against a running stack: profile round trip, the GDPR export (mine, all
-// of it with the data of the workspaces I own, streamed, nobody else's, no credentials) and erasure (confirmation, sole-owner rule, sign-in gone).
+// of it, nobody else's, no credentials; the data of the workspaces I own in bounded parts that
+// chain to exactly their rows) and erasure (confirmation, sole-owner rule, sign-in gone).
 import { assertEquals, assertMatch, assertOk } from './assert.ts';
 import {
   addMember,
@@ -11,6 +12,7 @@ import {
   signUp,
   stack,
   withDb,
+  type TestUser,
 } from './helpers/users.ts';
 
 Deno.test('GET returns my profile with my email; PATCH round-trips every field', async () => {
@@ -93,6 +95,12 @@ Deno.test('export is one attachment with every row of mine, nobody else’s, and
   assertEquals(doc.invitations_accepted[0].workspace_id, bobs);
   assertOk(doc.sessions.length >= 1);
   assertOk(typeof doc.other_tables === 'object');
+  assertEquals(doc.workspace_data, undefined, 'no workspace data inlined');
+  assertEquals(
+    doc.workspace_exports.map((w: { workspace_id: string; name: string; first_part_path: string }) => [w.workspace_id, w.first_part_path]).sort(),
+    [personal, team].sort().map((id) => [id, `account/export/workspaces/${id}`]),
+    'the workspaces alice owns, each with the path of its first part',
+  );
 
   const text = JSON.stringify(doc);
   for (const foreign of [bobMarker, bobPersonal, malloryTeam, mallory.id, mallory.email]) {
@@ -120,37 +128,120 @@ async function channelWithMetrics(workspaceId: string, videos: number, days: num
   });
 }
 
-Deno.test('export streams the data of the workspaces I own, over many chunks, as one document', async () => {
+interface Part {
+  workspace_id: string;
+  part: number;
+  tables: Record<string, { columns: string[]; rows: unknown[][] }>;
+  next_cursor: string | null;
+}
+
+/** Every part of a workspace's data at a byte budget, following next_cursor from the first. */
+async function allParts(user: TestUser, workspaceId: string, maxBytes?: number): Promise<Part[]> {
+  const parts: Part[] = [];
+  let cursor: string | null = null;
+  do {
+    const query = new URLSearchParams();
+    if (cursor) query.set('cursor', cursor);
+    if (maxBytes) query.set('max_bytes', String(maxBytes));
+    const res = await user.call(`account/export/workspaces/${workspaceId}?${query}`);
+    assertEquals(res.status, 200, JSON.stringify(res.body).slice(0, 300));
+    assertMatch(res.headers.get('content-disposition') ?? '', /^attachment; filename="workspace-export-[0-9a-f-]{36}-part-\d+-\d{4}-\d{2}-\d{2}\.json"$/);
+    parts.push(res.body as Part);
+    cursor = (res.body as Part).next_cursor;
+  } while (cursor && parts.length < 10_000);
+  return parts;
+}
+
+/** One table's rows over all parts, in order. */
+function rowsOf(parts: Part[], table: string): unknown[][] {
+  return parts.flatMap((p) => p.tables[table]?.rows ?? []);
+}
+
+function base64Url(value: unknown): string {
+  return btoa(JSON.stringify(value)).replaceAll('+', '-').replaceAll('/', '_').replaceAll('=', '');
+}
+
+Deno.test('workspace data comes in bounded parts that chain to exactly its rows', async () => {
   const alice = await signUp('acct-export-data');
   const bob = await signUp('acct-export-team');
   const personal = await personalWorkspace(alice);
   const bobs = await createWorkspace(bob, 'Bob data');
   await addMember(bob, bobs, alice, 'editor');
-  // 250 videos x 120 days: 30,000 metric rows, about 2 MB, so several chunks of the stream.
+  // 250 videos x 120 days: 30,000 metric rows, about 2 MB: one part at the default budget, dozens at 64 KB.
   await channelWithMetrics(personal, 250, 120);
   await channelWithMetrics(bobs, 2, 3);
 
-  const res = await alice.call('account/export');
-  assertEquals(res.status, 200);
-  assertMatch(res.headers.get('content-disposition') ?? '', /^attachment; filename="account-export-\d{4}-\d{2}-\d{2}\.json"$/);
-  const data = res.body.workspace_data;
-  assertEquals(Object.keys(data), [personal], 'only the workspace alice owns');
-  const metrics = data[personal].video_metrics;
-  assertEquals(metrics.rows.length, 30_000);
+  const [whole] = await allParts(alice, personal);
+  assertEquals(whole.workspace_id, personal);
+  assertEquals(whole.part, 1);
+  assertEquals(whole.next_cursor, null, 'a small workspace is one part');
+  const parts = await allParts(alice, personal, 64 * 1024);
+  assertOk(parts.length >= 20, `${parts.length} parts`);
+  assertEquals(parts.map((p) => p.part), parts.map((_, i) => i + 1));
+  assertEquals(parts.every((p) => p.workspace_id === personal), true);
+  for (const p of parts) assertOk(JSON.stringify(p).length < 64 * 1024 + 600 * 1024, `part ${p.part} stays near its budget`);
+
+  for (const table of Object.keys(whole.tables)) {
+    assertEquals(rowsOf(parts, table), whole.tables[table].rows, `${table}: the parts concatenate to the one part`);
+  }
+  const metrics = whole.tables.video_metrics;
   assertEquals(metrics.columns.includes('workspace_id'), false);
-  const views = metrics.columns.indexOf('views');
-  assertEquals(metrics.rows.reduce((sum: number, r: number[]) => sum + Number(r[views]), 0), 250 * 7 * (120 * 121) / 2);
-  assertEquals(data[personal].videos.rows.length, 250);
-  assertEquals(data[personal].channels.rows.length, 1);
-  assertEquals(JSON.stringify(data).includes(bobs), false, 'nothing of the workspace alice only belongs to');
-  assertEquals(res.body.workspaces.some((w: { id: string }) => w.id === bobs), true, 'the membership is still listed');
+  const rows = rowsOf(parts, 'video_metrics');
+  assertEquals(rows.length, 30_000);
+  const [video, day, views] = ['video_id', 'day', 'views'].map((c) => metrics.columns.indexOf(c));
+  assertEquals(new Set(rows.map((r) => `${r[video]} ${r[day]}`)).size, 30_000, 'no row twice');
+  assertEquals(rows.reduce((sum, r) => sum + Number(r[views]), 0), 250 * 7 * (120 * 121) / 2);
+  assertEquals(rowsOf(parts, 'videos').length, 250);
+  assertEquals(rowsOf(parts, 'channels').length, 1);
+  assertEquals(JSON.stringify(parts).includes(bobs), false, 'nothing of the workspace alice only belongs to');
+});
+
+Deno.test('a workspace part is 404 for a workspace I do not own, 400 for a forged cursor', async () => {
+  const alice = await signUp('acct-part-owner');
+  const mallory = await signUp('acct-part-stranger');
+  const personal = await personalWorkspace(alice);
+  const malloryWs = await personalWorkspace(mallory);
+  await channelWithMetrics(malloryWs, 3, 2);
+  const malloryVideo = await withDb(async (sql) =>
+    (await sql<{ id: string }[]>`select id from public.videos where workspace_id = ${malloryWs} limit 1`)[0].id);
+
+  for (const path of [`account/export/workspaces/${malloryWs}`, `account/export/workspaces/${crypto.randomUUID()}`]) {
+    const res = await alice.call(path);
+    assertEquals(res.status, 404, path);
+    assertEquals(res.body.error.code, 'not_found');
+  }
+  const bob = await signUp('acct-part-viewer');
+  await addMember(alice, personal, bob, 'editor');
+  assertEquals((await bob.call(`account/export/workspaces/${personal}`)).status, 404, 'a member who is not an owner');
+
+  for (const cursor of [
+    'not a cursor!',
+    'bm90IGpzb24',
+    base64Url({ p: 2, t: 'videos', k: null, extra: 1 }),
+    base64Url({ p: 2, t: 'profiles', k: null }),
+    base64Url({ p: 2, t: 'videos', k: ['not-a-uuid'] }),
+    base64Url({ p: 2, t: 'video_metrics', k: [crypto.randomUUID()] }),
+  ]) {
+    const res = await alice.call(`account/export/workspaces/${personal}?cursor=${encodeURIComponent(cursor)}`);
+    assertEquals(res.status, 400, cursor);
+    assertEquals(res.body.error.code, 'validation_failed');
+  }
+  assertEquals((await alice.call(`account/export/workspaces/${personal}?max_bytes=${2 ** 30}`)).status, 400);
+  assertEquals((await alice.call('account/export/workspaces/not-a-uuid')).status, 400);
+
+  // A key taken from another tenant's rows only moves within alice's own data.
+  const moved = await alice.call(`account/export/workspaces/${personal}?cursor=${base64Url({ p: 2, t: 'videos', k: [malloryVideo] })}`);
+  assertEquals(moved.status, 200);
+  assertEquals(JSON.stringify(moved.body).includes(malloryWs), false);
+  assertEquals(JSON.stringify(moved.body).includes(malloryVideo), false);
 });
 
 Deno.test('a download abandoned half-way ends its transaction; the next one is whole', async () => {
   const alice = await signUp('acct-export-abort');
+  const personal = await personalWorkspace(alice);
   // 400 videos x 365 days, about 8 MB: more than the sockets between here and the function hold.
-  await channelWithMetrics(await personalWorkspace(alice), 400, 365);
-  const res = await fetch(`${stack.url}/functions/v1/account/export`, {
+  await channelWithMetrics(personal, 400, 365);
+  const res = await fetch(`${stack.url}/functions/v1/account/export/workspaces/${personal}`, {
     headers: { apikey: stack.anonKey, Authorization: `Bearer ${alice.token}` },
   });
   assertEquals(res.status, 200);
@@ -169,9 +260,7 @@ Deno.test('a download abandoned half-way ends its transaction; the next one is w
     await new Promise((r) => setTimeout(r, 100));
   }
   assertEquals(open, 0, 'no connection is left in the export transaction');
-  const again = await alice.call('account/export');
-  assertEquals(again.status, 200);
-  assertEquals(Object.values(again.body.workspace_data as Record<string, { video_metrics: { rows: unknown[] } }>)[0].video_metrics.rows.length, 146_000);
+  assertEquals(rowsOf(await allParts(alice, personal), 'video_metrics').length, 146_000);
 });
 
 Deno.test('DELETE without the exact confirmation is 400 and deletes nothing', async () => {
@@ -239,6 +328,7 @@ Deno.test('every account route needs a token (401)', async () => {
     ['GET', 'account', undefined],
     ['PATCH', 'account', { display_name: 'x' }],
     ['GET', 'account/export', undefined],
+    ['GET', `account/export/workspaces/${crypto.randomUUID()}`, undefined],
     ['DELETE', 'account', { confirm: 'DELETE' }],
   ] as const) {
     assertEquals((await callFunction(null, path, { method, body })).status, 401, `${method} ${path}`);

@@ -139,6 +139,18 @@ const PROBES: Record<string, Probe> = {
       assertEquals(text.includes(foreign), false, `export of ${a.user.email} contains ${foreign}`);
     }
   },
+  'account GET /export/workspaces/:id': async (a, v) => {
+    for (const id of [v.team, v.personal]) {
+      const res = await a.user.call(`account/export/workspaces/${id}`);
+      assertEquals(res.status, 404, `part of ${id}`);
+    }
+    const own = await a.user.call(`account/export/workspaces/${a.team}`);
+    assertEquals(own.status, 200);
+    const text = JSON.stringify(own.body);
+    for (const foreign of [v.team, v.personal, v.user.id, v.user.email, v.invitationId]) {
+      assertEquals(text.includes(foreign), false, `part of ${a.team} contains ${foreign}`);
+    }
+  },
   'account DELETE /': async (a, v) => {
     // The attacker's own erasure: it must not take any of the victim's data along. Their team
     // goes to its editor first (sole owners of shared workspaces cannot leave).

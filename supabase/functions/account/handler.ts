@@ -1,15 +1,17 @@
 // The caller's own account: profile read and update, a GDPR export of every row that is theirs
-// and of the workspaces they own (streamed, see export.ts), and erasure of the account together
+// and, in bounded parts, of the workspaces they own (see export.ts), and erasure of the account together
 // with every workspace nobody else belongs to.
 import { z } from 'zod';
 import { requireUser, type Claims } from '../_shared/auth.ts';
 import { asUser, type Tx } from '../_shared/db.ts';
 import { env } from '../_shared/env.ts';
-import { exportResponse } from './export.ts';
+import { PartCursorText } from './export-cursor.ts';
+import { exportResponse, workspacePartResponse } from './export.ts';
 import { createHandler } from '../_shared/handler.ts';
 import { HttpError, json, Router } from '../_shared/http.ts';
 import { isPgError } from '../_shared/pg-errors.ts';
-import { parseBody } from '../_shared/request.ts';
+import { parseBody, parseParams, parseQuery } from '../_shared/request.ts';
+import { Uuid } from '../_shared/tenancy.ts';
 
 const ProfileUpdate = z
   .strictObject({
@@ -30,6 +32,16 @@ const ProfileUpdate = z
   .refine((b) => Object.values(b).some((v) => v !== undefined), {
     message: 'give at least one of display_name, avatar_url, locale, timezone',
   });
+
+// A part is at most this many bytes (one batch of rows over at most). 64 MB measured 0.51-0.63 s
+// of the function's CPU and 127 MB peak RSS; a client may ask for smaller parts.
+export const EXPORT_PART_BYTES = 64 * 1024 * 1024;
+
+const PartParams = z.object({ id: Uuid });
+const PartQuery = z.strictObject({
+  cursor: PartCursorText.optional(),
+  max_bytes: z.coerce.number().int().min(1).max(EXPORT_PART_BYTES, `must be at most ${EXPORT_PART_BYTES}`).optional(),
+});
 
 const DeleteBody = z.object({
   confirm: z.literal('DELETE', { message: 'must be the string "DELETE" to confirm erasing the account' }),
@@ -124,6 +136,12 @@ export const router = new Router('account')
   })
   .on('GET', '/export', async ({ req }) => {
     return await exportResponse(await requireUser(req));
+  })
+  .on('GET', '/export/workspaces/:id', async (ctx) => {
+    const claims = await requireUser(ctx.req);
+    const { id } = parseParams(ctx, PartParams);
+    const { cursor, max_bytes } = parseQuery(ctx, PartQuery);
+    return await workspacePartResponse(claims, id, cursor ?? null, max_bytes ?? EXPORT_PART_BYTES);
   })
   .on('DELETE', '/', async (ctx) => {
     const claims = await requireUser(ctx.req);

@@ -117,8 +117,25 @@ export async function updateProfile(client: FunctionsInvoker, update: ProfileUpd
   await callFunction(client, 'account', { method: 'PATCH', body: update });
 }
 
-export async function exportAccount(client: FunctionsInvoker): Promise<unknown> {
-  return callFunction(client, 'account/export');
+const AccountExport = z.looseObject({
+  workspace_exports: z.array(z.object({ workspace_id: z.string(), name: z.string(), first_part_path: z.string() })),
+});
+export type AccountExport = z.infer<typeof AccountExport>;
+
+/** The account document: my rows, and the workspaces I own whose data comes in parts. */
+export async function exportAccount(client: FunctionsInvoker): Promise<AccountExport> {
+  return callFunction(client, 'account/export', { schema: AccountExport });
+}
+
+const WorkspaceExportPart = z.looseObject({ workspace_id: z.string(), part: z.number(), next_cursor: z.nullable(z.string()) });
+export type WorkspaceExportPart = z.infer<typeof WorkspaceExportPart>;
+
+/** One part of a workspace's data (the first when cursor is null); its next_cursor names the next. */
+export async function exportWorkspacePart(client: FunctionsInvoker, workspaceId: string, cursor: string | null): Promise<WorkspaceExportPart> {
+  return callFunction(client, `account/export/workspaces/${segment(workspaceId)}`, {
+    query: { cursor: cursor ?? undefined },
+    schema: WorkspaceExportPart,
+  });
 }
 
 export async function deleteAccount(client: FunctionsInvoker): Promise<void> {
