@@ -1,7 +1,7 @@
 // Every request-serving function against the hosted Edge Functions limits, at production scale:
 // a workspace of 10,000 videos x 365 days of daily metrics (3.65 M rows of video_metrics) and 1 M
-// recorded API calls. Per invocation: CPU ms, peak RSS and wall (bench/invocations.ts: from the
-// strict runtime's /_runtime/invocations, else from /proc of the functions process). Functions:
+// recorded API calls. Per invocation: CPU ms, peak RSS and wall, from the edge runtime's
+// /_runtime/invocations (bench/lib.ts edgeCosts). Functions:
 // insights (workspace and one channel), account/export of the owner (every row of theirs) and
 // every part of their workspace's data (account/export/workspaces/:id, following next_cursor),
 // admin-metrics (every window), health, generate-content (JSON and SSE), backups (snapshot on

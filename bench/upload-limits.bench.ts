@@ -6,8 +6,8 @@
 //       Checked: the video arrived whole (size and sha256) from one session, recorded once.
 //   dispatch-1000  1,000 schedules due in the same minute, woken by pg_cron only; lag from
 //       publish_at to the upload's start (target p99 <= 60 s), each published exactly once.
-// Per invocation CPU ms and peak RSS come from bench/invocations.ts (the edge runtime's figures,
-// or an estimate from /proc where the functions server has none; the JSON says which).
+// Per invocation CPU ms and peak RSS come from the edge runtime's /_runtime/invocations
+// (bench/lib.ts edgeCosts), each invocation alone in its isolate with the hosted limits on.
 // Fakes may be served over http or https: every URL comes from the stack's environment.
 // BENCH_SIZES_MB (default "500,2048") and BENCH_SCHEDULES (default 1000) size the runs.
 import { spawn } from 'node:child_process';
