@@ -1,5 +1,6 @@
 // The environment every process of a local stack runs with. Product code reads only these
-// names (DESIGN.md); the local stack differs from production by their values alone.
+// names (README, "Environment variables"); the local stack differs from production by their
+// values alone.
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { DENO_ENV } from '../deno.ts';

@@ -3,7 +3,7 @@ import { pacificDayKey } from './time.ts';
 
 // Costs per method, from Google's quota calculator. Any call costs at least 1 unit, even an
 // invalid one. videos.insert is listed at 1,600 units on the calculator page we know; the
-// newer quota page describes separate upload buckets (see API-NOTES.md): revisit with uploads.
+// newer quota page describes separate upload buckets: revisit with uploads.
 export const QUOTA_COSTS: Record<string, number> = {
   'channels.list': 1,
   'playlistItems.list': 1,

@@ -1,7 +1,7 @@
 // RevID's public API (v2), base URL from REVID_API_BASE, key in the `key` header:
 //   POST /api/public/v2/render  { webhook?, creationParams: {...}, resolution?, frameRate? } -> { pid }
 //   GET  /api/public/v2/status?pid=   -> { status, progress?, videoUrl?, thumbnailUrl?, duration?, ... }
-// RevID publishes no reference for these; the shapes follow public client code (API-NOTES.md),
+// RevID publishes no reference for these; the shapes follow public client code,
 // so answers are read leniently (unknown fields ignored, several spellings of a status accepted)
 // and an answer we cannot read is treated as "no news", never as a result. There is no cancel
 // call we know of.
