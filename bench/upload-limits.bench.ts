@@ -10,6 +10,9 @@
 // (bench/lib.ts edgeCosts), each invocation alone in its isolate with the hosted limits on.
 // Fakes may be served over http or https: every URL comes from the stack's environment.
 // BENCH_SIZES_MB (default "500,2048") and BENCH_SCHEDULES (default 1000) size the runs.
+// Diagnostics: BENCH_TRACE=1 prints each chained invocation (CPU, wall, wait for an isolate, cold
+// or warm); BENCH_CPU_PROF=<dir> writes a V8 tick profile of the baseline process to <dir>/v8.log
+// (read it with `node --prof-process`).
 import { spawn } from 'node:child_process';
 import postgres from 'postgres';
 import { ROOT } from '../local/profile.ts';
@@ -107,7 +110,7 @@ async function singleRequest(s: Setup, bytes: number) {
   const workerId = `bench-single:${crypto.randomUUID()}`;
   const [claimed] = await sql`select id from public.claim_upload_schedules(${workerId}, 1, 600, ${id})`;
   if (!claimed) throw new Error('could not claim the baseline schedule');
-  const child = spawn(denoBin(), ['run', '-A', '--config', 'supabase/functions/deno.json', 'bench/deno/upload-worker.ts', id, workerId], {
+  const child = spawn(denoBin(), ['run', '-A', ...(process.env.BENCH_CPU_PROF ? [`--v8-flags=--prof,--no-logfile-per-isolate,--logfile=${process.env.BENCH_CPU_PROF}/v8.log`] : []), '--config', 'supabase/functions/deno.json', 'bench/deno/upload-worker.ts', id, workerId], {
     cwd: ROOT, env: { ...process.env, ...env } as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
@@ -144,6 +147,7 @@ async function chainedUpload(s: Setup, bytes: number) {
   }
   const seconds = (Date.now() - t0) / 1000;
   const invocations = (await costs.since(mark, 'schedules')).filter((i) => i.path.endsWith('/worker'));
+  if (process.env.BENCH_TRACE) for (const i of invocations) console.log(`TRACE cpu=${i.cpu_ms} wall=${i.wall_ms} acquire=${i.acquire_ms} nth=${i.isolate_request}`);
   const [{ steps }] = await sql`select count(*)::int + 1 as steps from public.upload_events where schedule_id = ${id} and event = 'upload_paused'`;
   return { seconds: Math.round(seconds * 10) / 10, steps, ...summarize(invocations), exactly_once: await arrivedOnce(title, pid, bytes, id) };
 }

@@ -13,6 +13,10 @@ export interface Invocation {
   peak_rss_mb: number;
   wall_ms: number;
   limit: LimitName | null;
+  /** Part of wall_ms spent waiting for an isolate (booting one, or all busy). */
+  acquire_ms: number;
+  /** 1 for an isolate's first request (its code not yet warm), 0 when no isolate served it. */
+  isolate_request: number;
   at: string;
 }
 

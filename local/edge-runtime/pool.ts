@@ -27,7 +27,10 @@ export class FunctionPool {
     for (let isolate = this.idle.pop(); isolate; isolate = this.idle.pop()) {
       clearTimeout(this.reapers.get(isolate));
       this.reapers.delete(isolate);
-      if (isolate.alive && !this.spent(isolate)) return Promise.resolve(isolate);
+      if (isolate.alive && !this.spent(isolate)) {
+        this.keepSpare();
+        return Promise.resolve(isolate);
+      }
       // Aged past half its wall clock while idle: retired, as hosted would.
       this.drop(isolate);
       isolate.stop();
@@ -81,6 +84,15 @@ export class FunctionPool {
     this.idle = this.idle.filter((i) => i !== isolate);
     clearTimeout(this.reapers.get(isolate));
     this.reapers.delete(isolate);
+  }
+
+  /**
+   * The next request of a busy function finds a booted isolate: hosted boots one from its bundle in
+   * tens of milliseconds, a local Deno process in a few hundred, which chained worker steps (each
+   * called while the previous one is still answering) would otherwise wait for every time.
+   */
+  private keepSpare() {
+    if (this.idle.length === 0 && this.starting === 0 && this.live.size < this.maxIsolates) this.startOne();
   }
 
   private startOne() {

@@ -71,14 +71,18 @@ export async function createEdgeRuntime(opts: EdgeRuntimeOptions) {
       req.resume();
       const answer = platformError(err instanceof BootError ? 'boot' : 'crash');
       sendPlatformError(res, answer);
-      invocations.add({ fn, method: req.method ?? '', path, status: answer.status, cpu_ms: 0, peak_rss_mb: 0, wall_ms: Date.now() - startedAt, limit: null });
+      invocations.add({
+        fn, method: req.method ?? '', path, status: answer.status, cpu_ms: 0, peak_rss_mb: 0, wall_ms: Date.now() - startedAt, limit: null,
+        acquire_ms: Date.now() - startedAt, isolate_request: 0,
+      });
       return;
     }
+    const acquireMs = Date.now() - startedAt;
     const served = await isolate.serve(req, res, path);
     pool.release(isolate);
     invocations.add({
       fn, method: req.method ?? '', path, status: served.status, cpu_ms: served.cpuMs, peak_rss_mb: served.peakRssMb,
-      wall_ms: Date.now() - startedAt, limit: served.limit,
+      wall_ms: Date.now() - startedAt, limit: served.limit, acquire_ms: acquireMs, isolate_request: isolate.requests,
     });
   }
 
