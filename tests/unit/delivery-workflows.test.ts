@@ -126,6 +126,8 @@ describe('deploy.yml contract', () => {
     const security = all.get('security') ?? '';
     assert.match(security, /npm audit --audit-level high/);
     assert.match(security, /node --import tsx tools\/secret-scan\.ts/);
+    assert.match(security, /node --import tsx tools\/secret-scan\.ts --history/);
+    assert.match(security, /fetch-depth: 0/, 'the history scan needs the whole history');
     assert.match(security, /npm test -- db/);
   });
 
