@@ -162,3 +162,29 @@ describe('deploy.yml contract', () => {
     assert.match(notify, /node tools\/deploy\/notify\.mjs/);
   });
 });
+
+describe('the uptime workflow (uptime.yml)', () => {
+  const UPTIME = readFileSync(resolve(ROOT, '.github/workflows/uptime.yml'), 'utf8');
+  const probe = jobs(UPTIME).get('probe') ?? '';
+
+  it('runs every 5 minutes, outside the project, for production and staging', () => {
+    assert.match(UPTIME, /^ {4}- cron: "\*\/5 \* \* \* \*"$/m);
+    assert.match(probe, /environment: \[production, staging\]/);
+    assert.match(probe, /npm run uptime -- --state/);
+    assert.doesNotMatch(UPTIME, /SUPABASE_DB_URL|supabase db|net\.http/, 'it must not depend on the monitored database');
+  });
+
+  it('signs in as the smoke user and alerts through the alert webhook', () => {
+    const env = stepEnv(probe, 'Probe');
+    for (const name of ['SUPABASE_URL', 'SUPABASE_ANON_KEY', 'SMOKE_EMAIL', 'SMOKE_PASSWORD']) assert.match(env, new RegExp(`^ +${name}: \\$\\{\\{ (secrets|vars)\\.`, 'm'), `${name} not passed`);
+    assert.match(env, /^ +UPTIME_WEBHOOK_URL: \$\{\{ secrets\.ALERT_WEBHOOK_URL \}\}$/m);
+  });
+
+  it('saves the state on its own branch after every probe, up or down, one run at a time', () => {
+    const save = stepEnv(probe, 'Save state');
+    assert.match(save, /if: always\(\)/);
+    assert.match(save, /git -C status push -q origin HEAD:refs\/heads\/uptime-status/);
+    assert.match(UPTIME, /cancel-in-progress: false/);
+    assert.match(probe, /max-parallel: 1/);
+  });
+});
