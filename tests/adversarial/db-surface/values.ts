@@ -10,7 +10,7 @@ const json = (v: unknown) => `${lit(JSON.stringify(v))}::jsonb`;
 const item = VALID_SCRIPT.items[0];
 
 function textValues(): string[] {
-  return ['', '   ', ' padded ', BIG_TEXT, '<b>x</b>', 'a,b', 'infinity', 'tomorrow', '\u0001', 'http://', 'nobody@localhost']
+  return ['', '   ', ' padded ', 'ab', '999', BIG_TEXT, '<b>x</b>', 'a,b', 'infinity', 'tomorrow', '\u0001', 'http://', 'nobody@localhost']
     .map((v) => `${lit(v)}::text`);
 }
 
