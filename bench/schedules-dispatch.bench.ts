@@ -50,7 +50,7 @@ try {
   const [{ id: videoJobId }] = await sql`
     with content as (
       insert into public.generated_content (workspace_id, kind, brief, prompt_version, model, output, status, approved_version)
-      values (${ws}, 'script', '{}', 'bench', 'bench', '{"items": []}', 'approved', 1) returning id
+      values (${ws}, 'script', '{}', 'bench', 'bench', '{"items": [{"title": "A script", "hook": "Watch this.", "script": "A script.", "call_to_action": "Subscribe.", "estimated_duration_seconds": 30}]}', 'approved', 1) returning id
     )
     insert into public.video_jobs (workspace_id, content_id, content_version, provider_job_id, render_params, status, progress,
       video_url, webhook_secret_hash, give_up_at, idempotency_key, request_fingerprint, finished_at)

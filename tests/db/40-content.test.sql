@@ -24,13 +24,13 @@ insert into ids values ('c', gen_random_uuid());
 select tests.authenticate_as('cg_viewer');
 select throws_ok(
   $$select public.create_generated_content((select id from ids where name = 'c'), (select id from ids where name = 'ws'),
-    'script', '{}', '[]', 'v', 'm', 1, 2, '{"items": []}')$$,
+    'script', '{}', '[]', 'v', 'm', 1, 2, '{"items": [{"title": "A script", "hook": "Watch this.", "script": "A script.", "call_to_action": "Subscribe.", "estimated_duration_seconds": 30}]}')$$,
   '42501', 'only editors and owners can create content', 'a viewer cannot create content');
 
 select tests.authenticate_as('cg_editor');
 select is(
   (select status::text from public.create_generated_content((select id from ids where name = 'c'), (select id from ids where name = 'ws'),
-    'script', '{"topic": "t"}', '[]', 'v1', 'gemini-test', 10, 20, '{"items": [{"script": "one"}]}')),
+    'script', '{"topic": "t"}', '[]', 'v1', 'gemini-test', 10, 20, '{"items": [{"title": "One", "hook": "Watch this.", "script": "one", "call_to_action": "Subscribe.", "estimated_duration_seconds": 30}]}')),
   'draft', 'an editor creates content as a draft');
 select is((select current_version from public.generated_content where id = (select id from ids where name = 'c')), 1, 'at version 1');
 select is((select created_by from public.generated_content where id = (select id from ids where name = 'c')),
@@ -59,14 +59,14 @@ select throws_ok($$select public.review_generated_content((select id from ids wh
 select tests.authenticate_as('cg_viewer');
 select throws_ok($$select public.review_generated_content((select id from ids where name = 'c'), 'approve')$$,
   '42501', 'only editors and owners can review content', 'a viewer cannot approve');
-select throws_ok($$select public.edit_generated_content((select id from ids where name = 'c'), '{"items": []}')$$,
+select throws_ok($$select public.edit_generated_content((select id from ids where name = 'c'), '{"items": [{"title": "A script", "hook": "Watch this.", "script": "A script.", "call_to_action": "Subscribe.", "estimated_duration_seconds": 30}]}')$$,
   '42501', 'only editors and owners can edit content', 'a viewer cannot edit');
 select is((select count(*)::int from public.generated_content where id = (select id from ids where name = 'c')), 1, 'a viewer reads the content');
 
 select tests.authenticate_as('cg_outsider');
 select throws_ok($$select public.review_generated_content((select id from ids where name = 'c'), 'approve')$$,
   'CEC01', 'content not found', 'an outsider is told the content does not exist');
-select throws_ok($$select public.edit_generated_content((select id from ids where name = 'c'), '{"items": []}')$$,
+select throws_ok($$select public.edit_generated_content((select id from ids where name = 'c'), '{"items": [{"title": "A script", "hook": "Watch this.", "script": "A script.", "call_to_action": "Subscribe.", "estimated_duration_seconds": 30}]}')$$,
   'CEC01', 'content not found', 'an outsider cannot edit it either');
 select throws_ok($$select public.review_generated_content(gen_random_uuid(), 'submit')$$,
   'CEC01', 'content not found', 'unknown content is not found');
@@ -88,7 +88,7 @@ select is((select approved_version from public.generated_content where id = (sel
 select is((select rejection_reason from public.generated_content where id = (select id from ids where name = 'c')), null, 'an approval clears the last rejection');
 
 select tests.authenticate_as('cg_editor');
-select is((select status::text from public.edit_generated_content((select id from ids where name = 'c'), '{"items": [{"script": "two"}]}', 'shorter')),
+select is((select status::text from public.edit_generated_content((select id from ids where name = 'c'), '{"items": [{"title": "Two", "hook": "Watch this.", "script": "two", "call_to_action": "Subscribe.", "estimated_duration_seconds": 30}]}', 'shorter')),
   'draft', 'an edit of approved content makes a draft');
 select is((select approved_version from public.generated_content where id = (select id from ids where name = 'c')), null, 'no approval covers the edit');
 select is((select current_version from public.generated_content where id = (select id from ids where name = 'c')), 2, 'version 2 is current');

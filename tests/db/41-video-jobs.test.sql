@@ -18,11 +18,11 @@ insert into ids values ('script', gen_random_uuid()), ('title', gen_random_uuid(
 -- An approved script and a title, made through the content functions.
 select tests.authenticate_as('vj_owner');
 select public.create_generated_content((select id from ids where name = 'script'), (select id from ids where name = 'ws'),
-  'script', '{}', '[]', 'v', 'm', 1, 1, '{"items": [{"script": "Hello"}]}');
+  'script', '{}', '[]', 'v', 'm', 1, 1, '{"items": [{"title": "Hello", "hook": "Watch this.", "script": "Hello", "call_to_action": "Subscribe.", "estimated_duration_seconds": 30}]}');
 select public.review_generated_content((select id from ids where name = 'script'), 'submit');
 select public.review_generated_content((select id from ids where name = 'script'), 'approve');
 select public.create_generated_content((select id from ids where name = 'title'), (select id from ids where name = 'ws'),
-  'title', '{}', '[]', 'v', 'm', 1, 1, '{"items": [{"title": "Hello"}]}');
+  'title', '{}', '[]', 'v', 'm', 1, 1, '{"items": [{"title": "Hello", "reason": "It worked before."}]}');
 
 select throws_ok($$select * from public.create_video_job((select id from ids where name = 'ws'), (select id from ids where name = 'script'), 1,
   auth.uid(), 'k', repeat('a', 64), '{}', repeat('b', 64), 50)$$, '42501', null, 'users cannot create jobs directly');

@@ -41,7 +41,7 @@ with c as (
 ) insert into ids select 'other_channel', id from c;
 with g as (
   insert into public.generated_content (workspace_id, kind, brief, prompt_version, model, output, status, approved_version)
-  values ((select id from ids where name = 'ws'), 'script', '{}', 't', 'm', '{"items": []}', 'approved', 1) returning id
+  values ((select id from ids where name = 'ws'), 'script', '{}', 't', 'm', '{"items": [{"title": "A script", "hook": "Watch this.", "script": "A script.", "call_to_action": "Subscribe.", "estimated_duration_seconds": 30}]}', 'approved', 1) returning id
 ) insert into ids select 'content', id from g;
 with j as (
   insert into public.video_jobs (workspace_id, content_id, content_version, render_params, status, progress, video_url,

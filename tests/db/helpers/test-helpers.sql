@@ -204,11 +204,11 @@ begin
     input_tokens, output_tokens, output, current_version, status, created_by, submitted_by, submitted_at,
     reviewed_by, reviewed_at, approved_version)
   values (create_fixture_rows.workspace_id, 'script', '{"topic": "fixture"}', '[]', 'fixture', 'gemini-fixture',
-    10, 20, '{"items": [{"title": "Fixture", "script": "A fixture script."}]}', 1, 'approved',
+    10, 20, '{"items": [{"title": "Fixture", "hook": "Watch this.", "script": "A fixture script.", "call_to_action": "Subscribe.", "estimated_duration_seconds": 30}]}', 1, 'approved',
     create_fixture_rows.owner, create_fixture_rows.owner, now(), create_fixture_rows.owner, now(), 1)
   returning id into content;
   insert into public.content_versions (workspace_id, content_id, version, output, created_by)
-  values (create_fixture_rows.workspace_id, content, 1, '{"items": [{"title": "Fixture", "script": "A fixture script."}]}',
+  values (create_fixture_rows.workspace_id, content, 1, '{"items": [{"title": "Fixture", "hook": "Watch this.", "script": "A fixture script.", "call_to_action": "Subscribe.", "estimated_duration_seconds": 30}]}',
     create_fixture_rows.owner);
   insert into public.content_transitions (workspace_id, content_id, action, from_status, to_status, version, actor)
   values (create_fixture_rows.workspace_id, content, 'create', null, 'draft', 1, create_fixture_rows.owner),

@@ -38,7 +38,7 @@ export async function readyRender(workspaceId: string, userId: string, bytes = 2
     with content as (
       insert into public.generated_content (workspace_id, kind, brief, prompt_version, model, output, status, created_by,
         submitted_by, submitted_at, reviewed_by, reviewed_at, approved_version)
-      values (${workspaceId}, 'script', '{"topic": "schedules"}', 'test', 'gemini-test', '{"items": [{"title": "A script"}]}',
+      values (${workspaceId}, 'script', '{"topic": "schedules"}', 'test', 'gemini-test', '{"items": [{"title": "A script", "hook": "Watch this.", "script": "A script.", "call_to_action": "Subscribe.", "estimated_duration_seconds": 30}]}',
         'approved', ${userId}, ${userId}, now(), ${userId}, now(), 1)
       returning id
     )
@@ -58,7 +58,7 @@ export async function renderingJob(workspaceId: string, userId: string): Promise
     with content as (
       insert into public.generated_content (workspace_id, kind, brief, prompt_version, model, output, status, created_by,
         reviewed_by, reviewed_at, approved_version)
-      values (${workspaceId}, 'script', '{"topic": "rendering"}', 'test', 'gemini-test', '{"items": []}', 'approved', ${userId},
+      values (${workspaceId}, 'script', '{"topic": "rendering"}', 'test', 'gemini-test', '{"items": [{"title": "A script", "hook": "Watch this.", "script": "A script.", "call_to_action": "Subscribe.", "estimated_duration_seconds": 30}]}', 'approved', ${userId},
         ${userId}, now(), 1)
       returning id
     )
