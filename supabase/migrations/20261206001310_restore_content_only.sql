@@ -260,7 +260,7 @@ language sql stable security definer set search_path = '' as $$
 $$;
 
 -- Applies ops.restore_delete_rules until nothing changes (a cascade may leave rows of a further
--- table without their parent). Returns the rows removed or changed per table. Raises (23503) when
+-- table without their parent). Returns the rows removed or changed per table. Raises (CEB03) when
 -- a rule says no action or restrict, which rolls the restore back.
 create function ops.restore_apply_delete_rules(workspace_id uuid)
 returns jsonb
@@ -279,7 +279,7 @@ begin
         execute r.statement into blocked using workspace_id;
         if blocked then
           raise exception 'restore of workspace % would leave rows of % referencing content it removes', workspace_id, r.child
-            using errcode = '23503';
+            using errcode = 'CEB03';
         end if;
         continue;
       end if;

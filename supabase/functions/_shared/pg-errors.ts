@@ -38,6 +38,7 @@ const VERDICTS: Record<string, Verdict> = {
   CEI04: { status: 410, code: 'invitation_revoked' },
   CEI05: { status: 403, code: 'invitation_email_mismatch' },
   CEB01: { status: 409, code: 'snapshot_incompatible' },
+  CEB03: { status: 409, code: 'restore_blocked' },
   CEX01: { status: 404, code: 'not_found', message: 'workspace not found' },
   '28000': { status: 401, code: 'unauthorized' },
   '22023': { status: 400, code: 'validation_failed' },
