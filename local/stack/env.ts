@@ -31,6 +31,9 @@ export function stackEnv(p: Profile, keys: StackKeys): Record<string, string> {
     REVID_API_BASE: `${fakes}/revid`,
     WEB_APP_URL: p.urls.web,
     ENABLE_API_MOCKING: 'true',
+    // The fakes stand in for RevID's CDN, so the thumbnails of local renders are on 127.0.0.1:
+    // their origin (and only it) is exempt from the public-address check of member-given URLs.
+    OUTBOUND_TRUSTED_ORIGINS: new URL(fakes).origin,
     // Flags and limits may be overridden from the caller's environment (benchmarks, experiments).
     ENABLE_RATE_LIMITING: process.env.ENABLE_RATE_LIMITING ?? 'true',
     ENABLE_ANALYTICS: process.env.ENABLE_ANALYTICS ?? 'true',

@@ -74,10 +74,14 @@ Deno.test('a snapshot taken before a column change is refused with 409 snapshot_
   const admin = await createAdmin('bk-schema-admin');
   const team = await createWorkspace(owner, 'Schema team');
   // A tenant table of this test only, so that altering it touches no table other suites use; it
-  // is a tenant table like any other (ops.backup_tables finds it by its workspace_id).
+  // is a content table like any other once classified (ops.backup_tables finds it by its
+  // workspace_id; backups refuse while a table has no class).
   const probe = `public.bk_schema_probe_${crypto.randomUUID().slice(0, 8)}`;
   await withDb(async (sql) => {
-    await sql.unsafe(`create table ${probe} (id int primary key, workspace_id uuid not null references public.workspaces (id) on delete cascade)`);
+    await sql.begin(async (tx) => {
+      await tx.unsafe(`create table ${probe} (id int primary key, workspace_id uuid not null references public.workspaces (id) on delete cascade)`);
+      await tx`insert into ops.backup_table_classes (table_name, class, why) values (${probe}, 'content', 'a test probe')`;
+    });
     await sql.unsafe(`insert into ${probe} values (1, '${team}')`);
   });
   try {
@@ -98,7 +102,10 @@ Deno.test('a snapshot taken before a column change is refused with 409 snapshot_
     assertMatch(refused.body.error.message, new RegExp(`columns of ${probe} changed`));
     assertEquals(await workspaceName(team), 'after the migration', 'a refused restore changed nothing');
   } finally {
-    await withDb((sql) => sql.unsafe(`drop table if exists ${probe}`));
+    await withDb((sql) => sql.begin(async (tx) => {
+      await tx.unsafe(`drop table if exists ${probe}`);
+      await tx`delete from ops.backup_table_classes where table_name = ${probe}`;
+    }));
   }
 });
 
@@ -117,4 +124,42 @@ Deno.test('the daily-backup command snapshots in repeatable read as pg_cron runs
     assertEquals((refusal as { code?: string })?.code, '25000', String(refusal));
     assertMatch(String((refusal as Error).message), /repeatable read/);
   });
+});
+
+// A restore brings back content, never what already happened outside the database: a user's
+// monthly render count and the workspace's YouTube quota ledger stayed spent at YouTube and RevID
+// (a restore once reset them, 3 → 1 renders and 9,617 → 11 units, and later uploads failed with
+// quotaExceeded).
+Deno.test('a restore through the function leaves usage, quota, tokens and OAuth states as they are', async () => {
+  const owner = await signUp('bk-ledger');
+  const admin = await createAdmin('bk-ledger-admin');
+  const team = await createWorkspace(owner, 'Ledger team');
+  const month = new Date().toISOString().slice(0, 8) + '01';
+  const stateHash = crypto.randomUUID().replaceAll('-', '').padEnd(64, '0');
+  await withDb(async (sql) => {
+    await sql`insert into public.generation_usage (workspace_id, user_id, month, generations, renders) values (${team}, ${owner.id}, ${month}, 1, 1)`;
+    await sql`insert into public.youtube_quota_usage (workspace_id, day, endpoint, units, calls) values (${team}, current_date, 'videos.insert', 11, 1)`;
+    await sql`insert into private.youtube_oauth_states (state_hash, workspace_id, user_id, code_verifier_enc, redirect_uri, expires_at)
+      values (${stateHash}, ${team}, ${owner.id}, '\\x00'::bytea, 'https://x.test/cb', now() + interval '10 minutes')`;
+  });
+  const taken = await admin.call('backups/snapshots', { method: 'POST', body: {} });
+  assertEquals(taken.status, 201, JSON.stringify(taken.body));
+
+  await withDb(async (sql) => {
+    await sql`update public.generation_usage set renders = 3, generations = 7 where workspace_id = ${team}`;
+    await sql`update public.youtube_quota_usage set units = 9617 where workspace_id = ${team}`;
+    await sql`update private.youtube_oauth_states set used_at = now() where state_hash = ${stateHash}`;
+    await sql`update public.workspaces set name = 'wrecked' where id = ${team}`;
+  });
+  const restored = await owner.call('backups/restore', { method: 'POST', body: { workspace_id: team, snapshot_id: taken.body.snapshot_id, confirm: 'RESTORE' } });
+  assertEquals(restored.status, 200, JSON.stringify(restored.body));
+  assertEquals(await workspaceName(team), 'Ledger team', 'content comes back');
+  assertEquals(Object.keys(restored.body.restored.tables).includes('public.generation_usage'), false, 'usage is not a restored table');
+
+  const [after] = await withDb((sql) => sql<{ renders: number; generations: number; units: number; used: boolean }[]>`
+    select u.renders, u.generations,
+      (select sum(q.units)::int from public.youtube_quota_usage q where q.workspace_id = ${team}) as units,
+      (select s.used_at is not null from private.youtube_oauth_states s where s.state_hash = ${stateHash}) as used
+    from public.generation_usage u where u.workspace_id = ${team}`);
+  assertEquals(after, { renders: 3, generations: 7, units: 9617, used: true });
 });

@@ -1,13 +1,16 @@
-// youtube-oauth end to end against the fake Google: start → consent → callback → channel stored
-// with encrypted tokens and a queued sync; each bad state (forged, reused, expired) → 400 with
-// nothing stored; roles; a channel of another workspace → 409; reconnect keeps the refresh token
-// when Google sends none; disconnect revokes at Google.
+// youtube-oauth end to end against the fake Google: start → consent → callback (hands code and
+// state to the web app, stores nothing) → /complete with the user's token → channel stored with
+// encrypted tokens and a queued sync; another user completing someone's state → 403 with nothing
+// stored; each bad state (forged, reused, expired) → 400 with nothing stored; roles; a channel of
+// another workspace → 409; reconnect keeps the refresh token when Google sends none; disconnect
+// revokes at Google.
 import { createHash } from 'node:crypto';
 import { assertEquals, assertMatch, assertOk } from './assert.ts';
 import {
   addFault,
   assertNoSecrets,
   clearFaults,
+  completeConnect,
   connectChannel,
   connectedId,
   consent,
@@ -15,6 +18,7 @@ import {
   createFakeChannel,
   fakeRequests,
   getCallback,
+  handedOver,
   runsOf,
   startConnect,
   storedTokens,
@@ -63,10 +67,20 @@ Deno.test('connect end to end: consent URL, callback, channel stored with encryp
 
   const callbackUrl = await consent(consentUrl, fake.channelId);
   const { res, body } = await getCallback(callbackUrl);
+  // The callback only hands code and state to the web app, in the fragment (out of every log).
   assertEquals(res.status, 302, body);
   const location = new URL(res.headers.get('location')!);
-  assertEquals(`${location.origin}${location.pathname}`, `${Deno.env.get('WEB_APP_URL')}/channels`);
-  const channelId = location.searchParams.get('connected')!;
+  assertEquals(location.search, '', 'nothing in the query');
+  const handed = handedOver(res);
+  assertEquals(handed.state, state);
+  assertEquals((await channelsWithYoutubeId(fake.channelId)).length, 0, 'the callback stores nothing');
+  const [pending] = await withDb((sql) => sql`select used_at from private.youtube_oauth_states where state_hash = ${sha256(state)}`);
+  assertEquals(pending.used_at, null, 'the callback does not use the state up');
+
+  const done = await completeConnect(alice, handed);
+  assertEquals(done.status, 200, JSON.stringify(done.body));
+  assertEquals(done.body.workspace_id, ws);
+  const channelId = done.body.channel_id;
 
   const [channel] = await withDb((sql) => sql`select * from public.channels where id = ${channelId}`);
   assertEquals(channel.workspace_id, ws);
@@ -82,7 +96,7 @@ Deno.test('connect end to end: consent URL, callback, channel stored with encryp
   assertOk(tokens.access_token_expires_at!.getTime() > Date.now() + 3000_000, 'access token expiry stored');
   // The raw columns hold ciphertext only.
   assertNoSecrets(`${tokens.refresh_raw}${tokens.access_raw}`, [tokens.refresh_token, tokens.access_token], 'the raw credential columns');
-  assertNoSecrets(JSON.stringify(start.body) + body + JSON.stringify([...res.headers]), [tokens.refresh_token, tokens.access_token], 'the responses');
+  assertNoSecrets(JSON.stringify(start.body) + body + JSON.stringify([...res.headers]) + JSON.stringify(done.body), [tokens.refresh_token, tokens.access_token], 'the responses');
 
   const [used] = await withDb((sql) => sql`select used_at from private.youtube_oauth_states where state_hash = ${sha256(state)}`);
   assertOk(used.used_at !== null, 'the state is used up');
@@ -98,14 +112,17 @@ Deno.test('forged, reused and expired states → 400 and nothing stored', async 
 
   // Forged: a state this app never issued, with a perfectly good code.
   const { authCode } = await control('POST', 'youtube/tokens', { channelId: fake.channelId });
-  const forged = await getCallback(`${Deno.env.get('SUPABASE_URL')}/functions/v1/youtube-oauth/callback?state=${crypto.randomUUID()}&code=${encodeURIComponent(authCode)}`);
-  assertEquals(forged.res.status, 400);
-  assertEquals(JSON.parse(forged.body).error.code, 'invalid_state');
+  const forged = await completeConnect(bob, { state: crypto.randomUUID(), code: authCode });
+  assertEquals(forged.status, 400);
+  assertEquals(forged.body.error.code, 'invalid_state');
   assertEquals((await channelsWithYoutubeId(fake.channelId)).length, 0);
 
-  // Browsers are sent back to the web app, which explains the code (hosted would show an HTML
-  // page of ours as plain text).
-  const page = await getCallback(`${Deno.env.get('SUPABASE_URL')}/functions/v1/youtube-oauth/callback?state=nope&code=x`, 'text/html');
+  // A callback without a usable state: JSON for API clients, back to the web app for browsers
+  // (which explains the code; hosted would show an HTML page of ours as plain text).
+  const none = await getCallback(`${Deno.env.get('SUPABASE_URL')}/functions/v1/youtube-oauth/callback?code=abc`);
+  assertEquals(none.res.status, 400);
+  assertEquals(JSON.parse(none.body).error.code, 'invalid_state');
+  const page = await getCallback(`${Deno.env.get('SUPABASE_URL')}/functions/v1/youtube-oauth/callback?state=no%20pe&code=x`, 'text/html');
   assertEquals(page.res.status, 302);
   assertEquals(new URL(page.res.headers.get('location')!).searchParams.get('error'), 'invalid_state');
 
@@ -115,26 +132,62 @@ Deno.test('forged, reused and expired states → 400 and nothing stored', async 
   await withDb((sql) => sql`
     update private.youtube_oauth_states set expires_at = now() - interval '1 second', created_at = now() - interval '11 minutes'
     where state_hash = ${sha256(expiring.consentUrl.searchParams.get('state')!)}`);
-  const expired = await getCallback(expiredCallback);
-  assertEquals(expired.res.status, 400);
-  assertEquals(JSON.parse(expired.body).error.code, 'state_expired');
+  const expired = await completeConnect(bob, handedOver((await getCallback(expiredCallback)).res));
+  assertEquals(expired.status, 400);
+  assertEquals(expired.body.error.code, 'state_expired');
   assertEquals((await channelsWithYoutubeId(fake.channelId)).length, 0);
 
-  // Reused: the same callback URL a second time (replayed from history or a log).
+  // Reused: the same code and state a second time (replayed from history or a log).
   const flow = await connectChannel(bob, ws, fake.channelId);
   const channelId = connectedId(flow);
   const before = (await storedTokens(channelId))!;
-  const replay = await getCallback(flow.callbackUrl);
-  assertEquals(replay.res.status, 400);
-  assertEquals(JSON.parse(replay.body).error.code, 'state_used');
+  const replay = await completeConnect(bob, handedOver(flow.callback));
+  assertEquals(replay.status, 400);
+  assertEquals(replay.body.error.code, 'state_used');
   const after = (await storedTokens(channelId))!;
   assertEquals(after.updated_at.getTime(), before.updated_at.getTime(), 'credentials untouched');
   assertEquals(after.refresh_token, before.refresh_token);
   assertEquals((await channelsWithYoutubeId(fake.channelId)).length, 1);
 
-  // A missing state is just as bad.
-  const none = await getCallback(`${Deno.env.get('SUPABASE_URL')}/functions/v1/youtube-oauth/callback?code=abc`);
-  assertEquals(none.res.status, 400);
+  // Bad bodies and anonymous callers.
+  assertEquals((await bob.call('youtube-oauth/complete', { method: 'POST', body: { state: 'x' } })).status, 400);
+  assertEquals((await bob.call('youtube-oauth/complete', { method: 'POST', body: { state: 'a b', code: 'c' } })).status, 400);
+  assertEquals((await callFunction(null, 'youtube-oauth/complete', { method: 'POST', body: handedOver(flow.callback) })).status, 401);
+});
+
+// A consent link started by one user and completed by another (forwarded, or opened in a browser
+// where someone else is signed in) must not put the second person's channel and refresh token into
+// the first one's workspace. Before completion was bound to the caller, the callback alone
+// finished the flow into the initiator's workspace.
+Deno.test('another user completing a state someone else started → 403, nothing stored, the state spent', async () => {
+  const mallory = await signUp('yt-mallory');
+  const victim = await signUp('yt-victim');
+  const malloryWs = await personalWorkspace(mallory);
+  const victimsChannel = await createFakeChannel(2, 'victim');
+
+  // Mallory starts a connection of her workspace and sends the consent link to the victim, who
+  // consents with their own Google account and comes back to the web app signed in as themselves.
+  const { consentUrl } = await startConnect(mallory, malloryWs);
+  const since = new Date();
+  const { res } = await getCallback(await consent(consentUrl, victimsChannel.channelId), 'text/html');
+  const handed = handedOver(res);
+  const refused = await completeConnect(victim, handed);
+  assertEquals(refused.status, 403, JSON.stringify(refused.body));
+  assertEquals(refused.body.error.code, 'state_other_user');
+
+  assertEquals((await channelsWithYoutubeId(victimsChannel.channelId)).length, 0, 'no channel stored');
+  const [{ n }] = await withDb((sql) => sql`select count(*)::int as n from public.channels where workspace_id = ${malloryWs}`);
+  assertEquals(n, 0, 'nothing in the initiator\'s workspace');
+  const exchanges = (await fakeRequests(since, '/oauth/token')).filter((r) => r.method === 'POST');
+  assertEquals(exchanges.length, 0, 'the victim\'s code was never exchanged');
+
+  // The state is spent: not even its initiator can use the victim's code now.
+  const replay = await completeConnect(mallory, handed);
+  assertEquals(replay.status, 400);
+  assertEquals(replay.body.error.code, 'state_used');
+  assertEquals((await channelsWithYoutubeId(victimsChannel.channelId)).length, 0);
+  const [state] = await withDb((sql) => sql`select used_at from private.youtube_oauth_states where state_hash = ${sha256(handed.state)}`);
+  assertOk(state.used_at !== null, 'the state is used up');
 });
 
 Deno.test('start: editors and owners only (viewer 403, outsider 404, anonymous 401, bad body 400)', async () => {
@@ -166,20 +219,14 @@ Deno.test('a channel connected to another workspace → 409, nothing changes', a
   const before = (await storedTokens(carolsChannel))!;
 
   const flow = await connectChannel(dave, await personalWorkspace(dave), fake.channelId);
-  assertEquals(flow.callback.status, 409, flow.callbackBody);
-  const err = JSON.parse(flow.callbackBody).error;
+  assertEquals(flow.complete.status, 409, JSON.stringify(flow.complete.body));
+  const err = flow.complete.body.error;
   assertEquals(err.code, 'channel_in_other_workspace');
   assertMatch(err.message, /already connected to another workspace/);
   const rows = await channelsWithYoutubeId(fake.channelId);
   assertEquals(rows.length, 1);
   assertEquals(rows[0].id, carolsChannel);
   assertEquals((await storedTokens(carolsChannel))!.refresh_token, before.refresh_token);
-
-  // A browser is sent back to the web app with the code, which says so.
-  const again = await startConnect(dave, await personalWorkspace(dave));
-  const { res } = await getCallback(await consent(again.consentUrl, fake.channelId), 'text/html');
-  assertEquals(res.status, 302);
-  assertEquals(new URL(res.headers.get('location')!).searchParams.get('error'), 'channel_in_other_workspace');
 });
 
 Deno.test('reconnect keeps the stored refresh token when Google sends none', async () => {

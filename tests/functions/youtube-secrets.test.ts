@@ -7,7 +7,7 @@ import { assertEquals, assertMatch, assertOk } from './assert.ts';
 import { settleInProcess } from './helpers/in-process.ts';
 import oauthHandler from '../../supabase/functions/youtube-oauth/handler.ts';
 import syncHandler from '../../supabase/functions/youtube-sync/handler.ts';
-import { assertNoSecrets, consent, control, createFakeChannel, queueRun, storedTokens, syncToEnd } from './helpers/youtube.ts';
+import { assertNoSecrets, consent, control, createFakeChannel, handedOver, queueRun, storedTokens, syncToEnd } from './helpers/youtube.ts';
 import { personalWorkspace, signUp, stack, withDb } from './helpers/users.ts';
 
 type ConsoleMethod = 'log' | 'info' | 'warn' | 'error' | 'debug';
@@ -58,14 +58,21 @@ Deno.test({
       assertEquals(startRes.status, 200, startBody);
       const consentUrl = new URL(JSON.parse(startBody).url);
 
-      // consent (at the fake) → callback (here)
+      // consent (at the fake) → callback (here) → the web app's /complete with the user's token
       const callbackUrl = await consent(consentUrl, fake.channelId);
       const code = new URL(callbackUrl).searchParams.get('code')!;
       secrets.add(code);
       const callbackRes = await oauthHandler(local(callbackUrl, { headers: { Accept: 'text/html' } }));
       seen.push(await text(callbackRes));
-      assertEquals(callbackRes.status, 302);
-      const channelId = new URL(callbackRes.headers.get('location')!).searchParams.get('connected')!;
+      const completeRes = await oauthHandler(local(`${stack.url}/functions/v1/youtube-oauth/complete`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${user.token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify(handedOver(callbackRes)),
+      }));
+      const completeBody = await completeRes.text();
+      seen.push(completeBody);
+      assertEquals(completeRes.status, 200, completeBody);
+      const channelId = JSON.parse(completeBody).channel_id as string;
       const first = (await storedTokens(channelId))!;
       secrets.add(first.refresh_token!).add(first.access_token!);
       const [{ verifier }] = await withDb((sql) => sql`

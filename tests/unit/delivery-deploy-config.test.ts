@@ -45,6 +45,11 @@ describe('function secrets', () => {
         !err.message.includes('secret$with#chars'),
     );
     assert.throws(() => functionEnvFile({ ...complete, REVID_API_KEY: "it's" }), /REVID_API_KEY contains a quote/);
+    // Only the local stack exempts origins (its fakes) from the public-address check of fetches.
+    assert.throws(
+      () => functionEnvFile({ ...complete, OUTBOUND_TRUSTED_ORIGINS: 'http://10.0.0.5' }),
+      (err: Error) => /OUTBOUND_TRUSTED_ORIGINS must not be set in a deployed environment/.test(err.message) && !err.message.includes('10.0.0.5'),
+    );
   });
 
   it('covers every setting the functions read, and none of the platform’s SUPABASE_* names', () => {

@@ -144,6 +144,8 @@ describe('deploy.yml contract', () => {
   it('passes every function setting the functions read to `supabase secrets set`', () => {
     const env = stepEnv(all.get('deploy') ?? '', 'Function secrets');
     for (const name of Object.keys(FUNCTION_ENV)) assert.match(env, new RegExp(`^ +${name}: `, 'm'), `${name} is not passed to the Function secrets step`);
+    // Never a value from the environment: an origin there could reach non-public addresses.
+    assert.match(env, /^ +OUTBOUND_TRUSTED_ORIGINS: ''$/m);
   });
 
   it('deploys functions and web, then smoke-tests, then (production) runs Lighthouse', () => {

@@ -5,10 +5,12 @@ import { ApiError } from '../../web/src/lib/api-error.ts';
 import {
   channelActions,
   channelPermissions,
+  completeConnect,
   connectOutcome,
   disconnectChannel,
   isOpenRun,
   listSyncRuns,
+  pendingConnect,
   requestSync,
   retryAfterSeconds,
   runProgress,
@@ -18,6 +20,14 @@ import {
 } from '../../web/src/lib/channels.ts';
 
 type Call = { name: string; method?: string; body?: unknown };
+
+// What functions-js returns for a non-2xx answer: an error whose context is the Response.
+class FunctionsHttpError extends Error {
+  constructor(public context: Response) {
+    super('Edge Function returned a non-2xx status code');
+    this.name = 'FunctionsHttpError';
+  }
+}
 
 function client(data: unknown): { c: FunctionsInvoker; calls: Call[] } {
   const calls: Call[] = [];
@@ -137,4 +147,25 @@ test('connect, disconnect, sync now and runs call the functions with the right s
   assert.deepEqual(await listSyncRuns(runs.c, 'c1'), [queued]);
   assert.equal(runs.calls[0].name, 'youtube-sync/runs?channel_id=c1&limit=5');
   await assert.rejects(listSyncRuns(client({ runs: [{ id: 'r1' }] }).c, 'c1'), (e: unknown) => e instanceof ApiError && e.code === 'unexpected_response');
+});
+
+test('the code and state the callback handed over in the fragment are finished with the user\'s session', async () => {
+  assert.deepEqual(pendingConnect('#oauth_state=s1&oauth_code=4%2F0Acode'), { state: 's1', code: '4/0Acode' });
+  assert.equal(pendingConnect('#oauth_state=s1'), null);
+  assert.equal(pendingConnect(''), null);
+
+  const done = client({ channel_id: 'c9', workspace_id: 'w1', sync_run_id: 'r1' });
+  const outcome = await completeConnect(done.c, { state: 's1', code: 'k' });
+  assert.deepEqual(outcome, { kind: 'connected', channelId: 'c9', message: 'Channel connected. Its first sync has started; progress shows below.' });
+  assert.deepEqual(done.calls, [{ name: 'youtube-oauth/complete', method: 'POST', body: { state: 's1', code: 'k' } }]);
+
+  // Someone else's consent link: the server refuses, and the page says why.
+  const res = new Response(JSON.stringify({ error: { code: 'state_other_user', message: 'started by another account', request_id: 'r' } }), {
+    status: 403,
+    headers: { 'content-type': 'application/json' },
+  });
+  const refused: FunctionsInvoker = { functions: { invoke: async () => ({ data: null, error: new FunctionsHttpError(res) }) } };
+  const other = await completeConnect(refused, { state: 's1', code: 'k' });
+  assert.equal(other.kind, 'error');
+  assert.match(other.message, /started by another account/);
 });

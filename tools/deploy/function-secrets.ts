@@ -32,6 +32,8 @@ export const FUNCTION_ENV = {
   APP_VERSION: { required: true, schema: z.string().regex(/^[A-Za-z0-9._+-]{1,64}$/, 'must be a tag or commit id') },
   // Deployed environments never talk to the local fakes.
   ENABLE_API_MOCKING: { required: false, schema: z.enum(['false', '0'], { error: 'must be false in a deployed environment' }) },
+  // Lets member-given URLs reach non-public addresses (the local fakes): never in a deployment.
+  OUTBOUND_TRUSTED_ORIGINS: { required: false, schema: z.never({ error: 'must not be set in a deployed environment' }) },
   ENABLE_RATE_LIMITING: { required: false, schema: flag },
   ENABLE_ANALYTICS: { required: false, schema: flag },
   ENABLE_ERROR_TRACKING: { required: false, schema: flag },

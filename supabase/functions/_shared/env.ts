@@ -36,6 +36,14 @@ export const EnvSchema = z.object({
   ENABLE_DEBUG_MODE: flag(false),
   MAX_VIDEO_GENERATIONS_PER_USER: z.coerce.number().int().min(0).default(50),
   MAX_API_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).default(100),
+  // Origins (scheme://host:port, comma-separated) that fetches of member-given URLs may reach
+  // without the public-address check (_shared/outbound/public-fetch.ts): the local stack's fakes.
+  // Deployed environments never set it.
+  OUTBOUND_TRUSTED_ORIGINS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((o) => o.trim()).filter((o) => o !== ''))
+    .pipe(z.array(z.url().refine((o) => new URL(o).origin === o.replace(/\/+$/, ''), 'must be origins (scheme://host:port), comma-separated'))),
 });
 
 export type Env = z.infer<typeof EnvSchema>;

@@ -41,6 +41,7 @@ const VERDICTS: Record<string, Verdict> = {
   CEH01: { status: 409, code: 'channel_connected' },
   CEH02: { status: 409, code: 'uploads_pending' },
   CEB01: { status: 409, code: 'snapshot_incompatible' },
+  CEB03: { status: 409, code: 'restore_blocked' },
   CEX01: { status: 404, code: 'not_found', message: 'workspace not found' },
   '28000': { status: 401, code: 'unauthorized' },
   '22023': { status: 400, code: 'validation_failed' },

@@ -7,6 +7,8 @@
 //   category_id  one YouTube assigns videos to
 // https://developers.google.com/youtube/v3/docs/videos#resource (snippet.title, .description, .tags)
 import { z } from 'zod';
+import { env } from '../_shared/env.ts';
+import { refusalWithoutDns } from '../_shared/outbound/public-fetch.ts';
 import { Uuid } from '../_shared/tenancy.ts';
 
 export const MAX_TITLE_CHARS = 100;
@@ -73,16 +75,19 @@ export const PublishAt = z
   .regex(PUBLISH_AT, 'must be an ISO 8601 date and time, such as 2026-12-01T18:00 (in time_zone) or 2026-12-01T17:00:00Z')
   .refine((v) => !Number.isNaN(Date.parse(HAS_OFFSET.test(v) ? v : `${v}Z`)), 'is not a valid date and time');
 
+// The worker fetches it from our servers: what can be refused without DNS (another scheme, a
+// port, credentials, localhost, an IP literal that is not public) is refused here already; the
+// worker checks the resolved addresses and every redirect again.
 export const ThumbnailUrl = z
   .string({ message: 'must be a string' })
   .max(2048, 'must be at most 2048 characters')
   .refine((u) => {
     try {
-      return ['http:', 'https:'].includes(new URL(u).protocol);
+      return typeof refusalWithoutDns(new URL(u), env().OUTBOUND_TRUSTED_ORIGINS) !== 'object';
     } catch {
       return false;
     }
-  }, 'must be an http(s) URL of a JPEG or PNG image');
+  }, 'must be a public http(s) URL (default port) of a JPEG or PNG image');
 
 const Bool = z.boolean({ message: 'must be true or false' });
 

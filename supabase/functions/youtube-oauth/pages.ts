@@ -1,12 +1,14 @@
 // How the OAuth callback answers a browser that arrived from Google: always a redirect to the
-// web app with the outcome; when the request itself is bad (state forged, reused or expired;
-// channel owned by another workspace) other clients get the status with the JSON error envelope.
+// web app with the outcome; when the request itself is bad (no or malformed state) other clients
+// get the status with the JSON error envelope.
 import { env } from '../_shared/env.ts';
 import { HttpError } from '../_shared/http.ts';
 
-export function redirectToApp(params: Record<string, string>): Response {
+/** A redirect to the web app's channels page; `fragment` travels after `#`, out of every log. */
+export function redirectToApp(params: Record<string, string>, fragment?: Record<string, string>): Response {
   const target = new URL(`${env().WEB_APP_URL}/channels`);
   for (const [k, v] of Object.entries(params)) target.searchParams.set(k, v);
+  if (fragment) target.hash = new URLSearchParams(fragment).toString();
   return new Response(null, { status: 302, headers: { Location: target.toString() } });
 }
 

@@ -78,8 +78,10 @@ export interface ConnectFlow {
   start: Answer;
   consentUrl: URL;
   callbackUrl: string;
+  /** The callback's redirect to the web app (code and state in its fragment). */
   callback: Response;
-  callbackBody: string;
+  /** The web app's POST /complete with the signed-in user's token. */
+  complete: Answer;
 }
 
 export async function startConnect(user: TestUser, workspaceId: string): Promise<{ answer: Answer; consentUrl: URL }> {
@@ -104,21 +106,37 @@ export async function getCallback(callbackUrl: string, accept = 'application/jso
   return { res, body: await res.text() };
 }
 
-/** start → consent → callback through the gateway, as a browser would. */
+/** The code and state the callback handed to the web app in the fragment of its redirect. */
+export function handedOver(callback: Response): { state: string; code: string } {
+  assertEquals(callback.status, 302, `callback answered ${callback.status}`);
+  const location = new URL(callback.headers.get('location')!);
+  assertEquals(`${location.origin}${location.pathname}`, `${Deno.env.get('WEB_APP_URL')}/channels`);
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  const state = fragment.get('oauth_state');
+  const code = fragment.get('oauth_code');
+  if (!state || !code) throw new Error(`callback redirected without code and state: ${location}`);
+  return { state, code };
+}
+
+/** What the web app does with the handed-over code and state: POST /complete as `user`. */
+export function completeConnect(user: TestUser, handed: { state: string; code: string }): Promise<Answer> {
+  return user.call('youtube-oauth/complete', { method: 'POST', body: handed });
+}
+
+/** start → consent → callback through the gateway → the web app's /complete, as a browser would. */
 export async function connectChannel(user: TestUser, workspaceId: string, youtubeChannelId: string): Promise<ConnectFlow> {
   const { answer, consentUrl } = await startConnect(user, workspaceId);
   const callbackUrl = await consent(consentUrl, youtubeChannelId);
-  const { res, body } = await getCallback(callbackUrl);
-  return { start: answer, consentUrl, callbackUrl, callback: res, callbackBody: body };
+  const { res } = await getCallback(callbackUrl);
+  const complete = await completeConnect(user, handedOver(res));
+  return { start: answer, consentUrl, callbackUrl, callback: res, complete };
 }
 
-/** The channel id the callback redirected to the web app with (asserts the redirect). */
+/** The channel id /complete answered with (asserts it connected). */
 export function connectedId(flow: ConnectFlow): string {
-  assertEquals(flow.callback.status, 302, `callback answered ${flow.callback.status}: ${flow.callbackBody}`);
-  const location = new URL(flow.callback.headers.get('location')!);
-  assertEquals(location.pathname, '/channels');
-  const id = location.searchParams.get('connected');
-  if (!id) throw new Error(`callback redirected without ?connected: ${location}`);
+  assertEquals(flow.complete.status, 200, `complete answered ${flow.complete.status}: ${JSON.stringify(flow.complete.body)}`);
+  const id = flow.complete.body.channel_id;
+  if (typeof id !== 'string') throw new Error(`complete answered without channel_id: ${JSON.stringify(flow.complete.body)}`);
   return id;
 }
 

@@ -1,10 +1,12 @@
 // YouTube channels as the channels page uses them: connect (Google's consent page, then back to
-// /channels?connected=<id> or ?error=<code>), disconnect, sync now, and the progress of sync runs.
+// /channels with the code and state in the fragment, which the page hands to youtube-oauth
+// /complete with the signed-in user's session; or /channels?error=<code>), disconnect, sync now,
+// and the progress of sync runs.
 // Calls go to the youtube-oauth and youtube-sync functions; the list of a workspace's channels
 // comes from the insights function (no function lists channels on their own).
 import * as z from 'zod/mini';
 import { callFunction, type FunctionsInvoker } from './api.ts';
-import type { ApiError } from './api-error.ts';
+import { ApiError } from './api-error.ts';
 import { formatNumber } from './format.ts';
 import type { Role } from './roles.ts';
 import { roleAtLeast } from './roles.ts';
@@ -84,6 +86,33 @@ export async function startConnect(client: FunctionsInvoker, workspaceId: string
   const parsed = new URL(url);
   if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new Error(`refusing to open a consent URL with protocol ${parsed.protocol}`);
   return parsed.href;
+}
+
+const Completed = z.object({ channel_id: z.string() });
+
+/** What the OAuth callback handed over in the fragment: the code and state to finish with. */
+export function pendingConnect(hash: string): { state: string; code: string } | null {
+  const params = new URLSearchParams(hash.startsWith('#') ? hash.slice(1) : hash);
+  const state = params.get('oauth_state');
+  const code = params.get('oauth_code');
+  return state && code ? { state, code } : null;
+}
+
+/**
+ * Finishes connecting with the session of the person signed in here: the server connects the
+ * channel only when that is the person who started (a consent link opened by someone else is
+ * refused), so the outcome is always about this user's own connection.
+ */
+export async function completeConnect(client: FunctionsInvoker, pending: { state: string; code: string }): Promise<ConnectOutcome> {
+  try {
+    const { channel_id } = await callFunction(client, 'youtube-oauth/complete', { method: 'POST', body: pending, schema: Completed });
+    return connectedOutcome(channel_id);
+  } catch (err) {
+    // The server's answer says why (refused, expired, another account); no answer at all, or an
+    // ended session, is for the caller to report and retry.
+    if (!(err instanceof ApiError) || err.status === null || err.status === 401) throw err;
+    return errorOutcome(err.code);
+  }
 }
 
 export async function disconnectChannel(client: FunctionsInvoker, channelId: string): Promise<void> {
@@ -185,20 +214,25 @@ const CONNECT_ERRORS: Record<string, string> = {
   channel_in_other_workspace:
     'That YouTube channel is already connected to another workspace. An owner of that workspace must remove it there before it can be connected here.',
   forbidden: 'You are no longer an editor or owner of the workspace this connection was started for.',
+  state_other_user:
+    'This sign-in link was started by another account. Only the person who started connecting can finish it; start connecting again while signed in as yourself.',
 };
 
 export type ConnectOutcome = { kind: 'connected'; channelId: string; message: string } | { kind: 'error'; code: string; message: string };
 
+function connectedOutcome(channelId: string): ConnectOutcome {
+  return { kind: 'connected', channelId, message: 'Channel connected. Its first sync has started; progress shows below.' };
+}
+
+function errorOutcome(code: string): ConnectOutcome {
+  const safe = /^[a-z_]{1,64}$/.test(code) ? code : 'oauth_error';
+  return { kind: 'error', code: safe, message: CONNECT_ERRORS[safe] ?? `Connecting failed (${safe}). Please try again.` };
+}
+
 /** The outcome of the OAuth round trip, from the query the callback redirected to. */
 export function connectOutcome(params: URLSearchParams): ConnectOutcome | null {
   const connected = params.get('connected');
-  if (connected) {
-    return { kind: 'connected', channelId: connected, message: 'Channel connected. Its first sync has started; progress shows below.' };
-  }
+  if (connected) return connectedOutcome(connected);
   const code = params.get('error');
-  if (code) {
-    const safe = /^[a-z_]{1,64}$/.test(code) ? code : 'oauth_error';
-    return { kind: 'error', code: safe, message: CONNECT_ERRORS[safe] ?? `Connecting failed (${safe}). Please try again.` };
-  }
-  return null;
+  return code ? errorOutcome(code) : null;
 }
