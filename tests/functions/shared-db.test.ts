@@ -1,7 +1,9 @@
 // asUser / asService send the role together with the caller's first query (pipelined); the
 // first query must still run under that role and those claims, however the caller starts it.
 import { assert_, assertEquals } from './assert.ts';
-import { asService, asUser, sqlLiteral } from '../../supabase/functions/_shared/db.ts';
+import { asService, asUser, isPostgresJsWriteAfterClose, sql, sqlLiteral } from '../../supabase/functions/_shared/db.ts';
+import { isDatabaseUnavailable } from '../../supabase/functions/_shared/pg-errors.ts';
+import { withDb } from './helpers/users.ts';
 import { inProcessTest } from './helpers/in-process.ts';
 
 const claims = { sub: '7d1c2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f', role: 'authenticated', aud: 'authenticated' };
@@ -63,4 +65,77 @@ inProcessTest('asService: the isolation level asked for is the one BEGIN opens w
     asService(async (tx) => (await tx`select current_setting('transaction_isolation') as level, current_user as role`)[0], options);
   assertEquals(await level(), { level: 'read committed', role: 'service_role' });
   assertEquals(await level({ isolation: 'repeatable read' }), { level: 'repeatable read', role: 'service_role' });
+});
+
+// Ending a backend from outside, as a restart, a failover or an operator's pg_terminate_backend
+// does. The client must fail the transaction with an error the caller can retry, must not end the
+// process (postgres.js would write to the closed socket from a timer), and must open a new
+// connection for the next transaction by itself.
+async function terminateBackend(pid: number) {
+  await withDb((db) => db`select pg_terminate_backend(${pid})`);
+}
+
+async function failureOf(run: Promise<unknown>): Promise<unknown> {
+  return await run.then(() => new Error('the transaction succeeded'), (err) => err);
+}
+
+const aMoment = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+inProcessTest('asUser: a connection ended while its statement runs fails as unavailable, and the next transaction gets a new one', async () => {
+  for (let round = 0; round < 3; round++) {
+    const err = await failureOf(asUser(claims, async (tx) => {
+      const [{ pid }] = await tx`select pg_backend_pid() as pid`;
+      const running = tx`select pg_sleep(3)`.execute();
+      await aMoment(100);
+      await terminateBackend(pid);
+      await running;
+    }));
+    assertEquals(isDatabaseUnavailable(err), true, String(err));
+    // Long enough for a write scheduled on the dead connection to have run.
+    await aMoment(50);
+    const [row] = await asUser(claims, (tx) => tx`select current_user as role`);
+    assertEquals(row.role, 'authenticated');
+  }
+});
+
+inProcessTest('asUser: a connection ended while the transaction waits fails its next statement as unavailable, without ending the process', async () => {
+  for (let round = 0; round < 3; round++) {
+    const err = await failureOf(asUser(claims, async (tx) => {
+      const [{ pid }] = await tx`select pg_backend_pid() as pid`;
+      await terminateBackend(pid);
+      await aMoment(200);
+      await tx`select 1`;
+    }));
+    assertEquals(isDatabaseUnavailable(err), true, String(err));
+    await aMoment(50);
+    const [row] = await asService((tx) => tx`select current_user as role`);
+    assertEquals(row.role, 'service_role');
+  }
+});
+
+inProcessTest('the pool recovers from its connection being ended between requests', async () => {
+  const [{ pid }] = await sql()<{ pid: number }[]>`select pg_backend_pid() as pid`;
+  await terminateBackend(pid);
+  await aMoment(200);
+  let n = 0;
+  // The first statement may still meet the connection whose end has not reached the client.
+  for (let attempt = 0; attempt < 3 && n !== 1; attempt++) {
+    try {
+      [{ n }] = await sql()<{ n: number }[]>`select 1 as n`;
+    } catch (err) {
+      assertEquals(isDatabaseUnavailable(err), true, String(err));
+    }
+  }
+  assertEquals(n, 1);
+});
+
+Deno.test('only the TypeError postgres.js throws writing to a closed socket is recognised as that', () => {
+  const at = (fn: string, file: string) => Object.assign(new TypeError("Cannot read properties of null (reading 'write')"), {
+    stack: `TypeError: Cannot read properties of null (reading 'write')\n    at ${fn} (file:///cache/npm/registry.npmjs.org/${file}:255:22)\n    at ext:deno_web/02_timers.js:35:14`,
+  });
+  assertEquals(isPostgresJsWriteAfterClose(at('nextWrite', 'postgres/3.4.9/src/connection.js')), true);
+  assertEquals(isPostgresJsWriteAfterClose(at('nextWrite', 'other/1.0.0/src/stream.js')), false);
+  assertEquals(isPostgresJsWriteAfterClose(at('handler', 'postgres/3.4.9/src/connection.js')), false);
+  assertEquals(isPostgresJsWriteAfterClose(new TypeError("Cannot read properties of null (reading 'write')")), false);
+  assertEquals(isPostgresJsWriteAfterClose(new RangeError('x')), false);
 });

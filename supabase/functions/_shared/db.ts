@@ -4,6 +4,7 @@
 import postgres from 'postgres';
 import { env, type Env } from './env.ts';
 import type { Claims } from './auth.ts';
+import { isConnectionLost } from './pg-errors.ts';
 
 export type Sql = postgres.Sql;
 /** A connection inside a transaction that asUser / asService opened. */
@@ -11,16 +12,59 @@ export type Tx = postgres.ReservedSql;
 
 let client: Sql | undefined;
 
+export const FUNCTIONS_APPLICATION_NAME = 'edge-functions';
+
 export function sql(): Sql {
+  if (client) return client;
+  survivePostgresJsWriteAfterClose();
   // prepare: false because production goes through Supavisor's transaction pooler.
-  client ??= postgres(databaseUrl(env()), {
+  client = postgres(databaseUrl(env()), {
     prepare: false,
     max: env().DB_POOL_MAX,
     idle_timeout: 20,
     connect_timeout: 5,
     onnotice: () => {},
+    // Names the functions' connections in pg_stat_activity, so an operator can tell them from
+    // the dashboard's, cron's or a migration's (and end only them).
+    connection: { application_name: FUNCTIONS_APPLICATION_NAME },
   });
   return client;
+}
+
+/**
+ * The TypeError postgres.js 3.4.9 throws from a timer when it writes to a connection whose socket
+ * has already closed (porsager/postgres#1208): thrown where no caller can catch it.
+ */
+export function isPostgresJsWriteAfterClose(err: unknown): boolean {
+  if (!(err instanceof TypeError) || !/\(reading 'write'\)|evaluating 'socket\.write'/.test(err.message)) return false;
+  const frame = (err.stack ?? '').split('\n').find((line) => /^\s+at /.test(line)) ?? '';
+  return /\bnextWrite\b.*postgres.*connection\.js/.test(frame);
+}
+
+let surviving = false;
+const retiring = new Set<Promise<void>>();
+
+// postgres.js sends a small write from an immediate, and when the socket closes it clears that
+// immediate and drops the socket. Under Deno 2.1 a cleared immediate can still run (seen when the
+// server ends a connection while a reply is being handled), and then the write throws from the
+// timer: nothing can catch it, so it would end the isolate and fail the request it serves. Only
+// that error is caught here. The connection it came from keeps the stale timer and could never
+// send its start-up message again, so the whole pool is ended at once (statements still waiting
+// on it fail with CONNECTION_DESTROYED, a 503) and the next statement opens a new one.
+function survivePostgresJsWriteAfterClose() {
+  if (surviving || typeof globalThis.addEventListener !== 'function') return;
+  surviving = true;
+  globalThis.addEventListener('error', (event: ErrorEvent) => {
+    if (!isPostgresJsWriteAfterClose(event.error)) return;
+    event.preventDefault();
+    console.error(JSON.stringify({ level: 'error', msg: 'database client wrote to a closed connection; its pool was replaced', error: event.error.message }));
+    const lost = client;
+    client = undefined;
+    if (!lost) return;
+    const ended = lost.end({ timeout: 0 }).catch(() => {});
+    retiring.add(ended);
+    ended.finally(() => retiring.delete(ended));
+  });
 }
 
 /** The transaction pooler when one is configured, else the platform's database URL. */
@@ -69,18 +113,43 @@ const SERVICE_IDENTITY = identityStatement('service_role', { role: 'service_role
 // nothing is committed.
 async function inTransactionAs<T>(setIdentity: string, fn: (tx: Tx) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
   const tx = await sql().reserve();
+  const reserved = new Reservation(tx);
+  let result: T;
   try {
-    let result: T;
+    result = await openTransaction(tx, setIdentity, fn, options);
+  } catch (err) {
+    await reserved.end('rollback', err).catch(() => {});
+    throw err;
+  }
+  await reserved.end('commit');
+  return result;
+}
+
+/**
+ * A reserved connection's end: commit or roll back, then hand it back to the pool, unless the
+ * connection was lost. postgres.js (3.4.9) does not refuse a statement on a reserved connection
+ * whose socket has closed: it writes it from a timer to no socket, and that TypeError escapes
+ * every caller (porsager/postgres#1208); and a released dead connection would be handed to the
+ * next request. A lost connection is left alone: the pool takes it back when its socket closes
+ * and opens a new one on demand. Whatever happens, the reservation ends once.
+ */
+class Reservation {
+  private ended = false;
+
+  constructor(private readonly tx: Tx) {}
+
+  async end(how: 'commit' | 'rollback', cause?: unknown): Promise<void> {
+    if (this.ended) return;
+    this.ended = true;
+    if (isConnectionLost(cause)) return;
     try {
-      result = await openTransaction(tx, setIdentity, fn, options);
+      await this.tx.unsafe(how);
     } catch (err) {
-      await tx.unsafe('rollback').catch(() => {});
+      if (isConnectionLost(err)) throw err;
+      this.tx.release();
       throw err;
     }
-    await tx.unsafe('commit');
-    return result;
-  } finally {
-    tx.release();
+    this.tx.release();
   }
 }
 
@@ -105,24 +174,15 @@ export async function streamAsUser<S>(
   next: (tx: Tx, state: S) => Promise<Uint8Array | null>,
 ): Promise<ReadableStream<Uint8Array>> {
   const tx = await sql().reserve();
+  const reserved = new Reservation(tx);
   let state: S;
   try {
     state = await openTransaction(tx, identityStatement('authenticated', claims), open, {});
   } catch (err) {
-    await tx.unsafe('rollback').catch(() => {});
-    tx.release();
+    await reserved.end('rollback', err).catch(() => {});
     throw err;
   }
-  let ended = false;
-  const end = async (how: 'commit' | 'rollback') => {
-    if (ended) return;
-    ended = true;
-    try {
-      await tx.unsafe(how);
-    } finally {
-      tx.release();
-    }
-  };
+  const end = (how: 'commit' | 'rollback', cause?: unknown) => reserved.end(how, cause);
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
@@ -131,7 +191,7 @@ export async function streamAsUser<S>(
         await end('commit');
         controller.close();
       } catch (err) {
-        await end('rollback').catch(() => {});
+        await end('rollback', err).catch(() => {});
         console.error(JSON.stringify({ level: 'error', msg: 'streamed body failed', error: err instanceof Error ? err.message : String(err) }));
         controller.error(err);
       }
@@ -152,5 +212,5 @@ export function sqlLiteral(value: string): string {
 export async function closeDb() {
   const c = client;
   client = undefined;
-  await c?.end({ timeout: 5 });
+  await Promise.all([c?.end({ timeout: 5 }), ...retiring]);
 }
