@@ -1,7 +1,8 @@
 // asUser / asService send the role together with the caller's first query (pipelined); the
 // first query must still run under that role and those claims, however the caller starts it.
 import { assert_, assertEquals } from './assert.ts';
-import { asService, asUser, isPostgresJsWriteAfterClose, sql, sqlLiteral } from '../../supabase/functions/_shared/db.ts';
+import { asService, asUser, sql, sqlLiteral } from '../../supabase/functions/_shared/db.ts';
+import { isPostgresJsClosedSocketUse, isUnawaitedPostgresJsConnectionError } from '../../supabase/functions/_shared/pg-client-faults.ts';
 import { isDatabaseUnavailable } from '../../supabase/functions/_shared/pg-errors.ts';
 import { withDb } from './helpers/users.ts';
 import { inProcessTest } from './helpers/in-process.ts';
@@ -129,13 +130,35 @@ inProcessTest('the pool recovers from its connection being ended between request
   assertEquals(n, 1);
 });
 
-Deno.test('only the TypeError postgres.js throws writing to a closed socket is recognised as that', () => {
-  const at = (fn: string, file: string) => Object.assign(new TypeError("Cannot read properties of null (reading 'write')"), {
-    stack: `TypeError: Cannot read properties of null (reading 'write')\n    at ${fn} (file:///cache/npm/registry.npmjs.org/${file}:255:22)\n    at ext:deno_web/02_timers.js:35:14`,
+Deno.test('only the TypeErrors postgres.js throws using a closed socket from a timer are recognised as that', () => {
+  const at = (read: string, fn: string, file: string) => Object.assign(new TypeError(`Cannot read properties of null (reading '${read}')`), {
+    stack: `TypeError: Cannot read properties of null (reading '${read}')\n    at ${fn} (file:///cache/npm/registry.npmjs.org/${file}:255:22)\n    at ext:deno_web/02_timers.js:35:14`,
   });
-  assertEquals(isPostgresJsWriteAfterClose(at('nextWrite', 'postgres/3.4.9/src/connection.js')), true);
-  assertEquals(isPostgresJsWriteAfterClose(at('nextWrite', 'other/1.0.0/src/stream.js')), false);
-  assertEquals(isPostgresJsWriteAfterClose(at('handler', 'postgres/3.4.9/src/connection.js')), false);
-  assertEquals(isPostgresJsWriteAfterClose(new TypeError("Cannot read properties of null (reading 'write')")), false);
-  assertEquals(isPostgresJsWriteAfterClose(new RangeError('x')), false);
+  assertEquals(isPostgresJsClosedSocketUse(at('write', 'nextWrite', 'postgres/3.4.9/src/connection.js')), true);
+  assertEquals(isPostgresJsClosedSocketUse(at('destroy', 'connectTimedOut', 'postgres/3.4.9/src/connection.js')), true);
+  assertEquals(isPostgresJsClosedSocketUse(at('write', 'nextWrite', 'other/1.0.0/src/stream.js')), false);
+  assertEquals(isPostgresJsClosedSocketUse(at('write', 'handler', 'postgres/3.4.9/src/index.js')), false);
+  assertEquals(isPostgresJsClosedSocketUse(new TypeError("Cannot read properties of null (reading 'write')")), false);
+  assertEquals(isPostgresJsClosedSocketUse(Object.assign(new TypeError('x is not a function'), { stack: 'TypeError: x\n    at f (file:///n/postgres/3.4.9/src/connection.js:1:1)' })), false);
+  assertEquals(isPostgresJsClosedSocketUse(new RangeError('x')), false);
+});
+
+Deno.test("only lost-connection errors from postgres.js's own promises count as its unawaited rejections", () => {
+  const raised = (err: Error, code: string, fn: string, file: string) => Object.assign(err, {
+    code,
+    stack: `${err.name}: ${err.message}\n    at ${fn} (file:///cache/npm/registry.npmjs.org/${file}:262:20)\n    at Timeout.done`,
+  });
+  const connection = 'postgres/3.4.9/src/connection.js';
+  const serverError = (code: string, message: string, severity: string) =>
+    raised(Object.assign(new Error(message), { name: 'PostgresError', severity }), code, 'ErrorResponse', connection);
+  assertEquals(isUnawaitedPostgresJsConnectionError(raised(new Error('write CONNECT_TIMEOUT'), 'CONNECT_TIMEOUT', 'connectTimedOut', connection)), true);
+  assertEquals(isUnawaitedPostgresJsConnectionError(raised(new Error('write CONNECTION_CLOSED'), 'CONNECTION_CLOSED', 'closed', connection)), true);
+  assertEquals(isUnawaitedPostgresJsConnectionError(serverError('57P01', 'terminating connection due to administrator command', 'FATAL')), true);
+  const typeLookup = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', query: 'select b.oid, b.typarray from pg_catalog.pg_type a' });
+  assertEquals(isUnawaitedPostgresJsConnectionError(typeLookup), true);
+  assertEquals(isUnawaitedPostgresJsConnectionError(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', query: 'select 1' })), false);
+  assertEquals(isUnawaitedPostgresJsConnectionError(raised(new Error('write CONNECT_TIMEOUT'), 'CONNECT_TIMEOUT', 'ours', 'app/1.0.0/src/client.js')), false);
+  assertEquals(isUnawaitedPostgresJsConnectionError(serverError('23505', 'duplicate key value', 'ERROR')), false);
+  assertEquals(isUnawaitedPostgresJsConnectionError(raised(new Error('no such file'), 'ENOENT', 'closed', connection)), false);
+  assertEquals(isUnawaitedPostgresJsConnectionError('CONNECTION_CLOSED'), false);
 });

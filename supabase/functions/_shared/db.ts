@@ -5,6 +5,7 @@ import postgres from 'postgres';
 import { env, type Env } from './env.ts';
 import type { Claims } from './auth.ts';
 import { isConnectionLost } from './pg-errors.ts';
+import { watchClientFaults } from './pg-client-faults.ts';
 
 export type Sql = postgres.Sql;
 /** A connection inside a transaction that asUser / asService opened. */
@@ -12,17 +13,24 @@ export type Tx = postgres.ReservedSql;
 
 let client: Sql | undefined;
 
+const CONNECT_TIMEOUT_S = 5;
+
 export const FUNCTIONS_APPLICATION_NAME = 'edge-functions';
 
 export function sql(): Sql {
   if (client) return client;
-  survivePostgresJsWriteAfterClose();
+  watchClientFaults(replacePool);
   // prepare: false because production goes through Supavisor's transaction pooler.
   client = postgres(databaseUrl(env()), {
     prepare: false,
     max: env().DB_POOL_MAX,
     idle_timeout: 20,
-    connect_timeout: 5,
+    connect_timeout: CONNECT_TIMEOUT_S,
+    // Seconds before a closed connection is opened again. postgres.js's default grows with every
+    // failed attempt of the pool to 10-20 s, and statements wait that long for their connection:
+    // after a restart or failover requests would hang long after the database is back, and during
+    // it they would wait instead of being told to retry. Attempts come from requests anyway.
+    backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 1),
     onnotice: () => {},
     // Names the functions' connections in pg_stat_activity, so an operator can tell them from
     // the dashboard's, cron's or a migration's (and end only them).
@@ -31,40 +39,51 @@ export function sql(): Sql {
   return client;
 }
 
-/**
- * The TypeError postgres.js 3.4.9 throws from a timer when it writes to a connection whose socket
- * has already closed (porsager/postgres#1208): thrown where no caller can catch it.
- */
-export function isPostgresJsWriteAfterClose(err: unknown): boolean {
-  if (!(err instanceof TypeError) || !/\(reading 'write'\)|evaluating 'socket\.write'/.test(err.message)) return false;
-  const frame = (err.stack ?? '').split('\n').find((line) => /^\s+at /.test(line)) ?? '';
-  return /\bnextWrite\b.*postgres.*connection\.js/.test(frame);
-}
-
-let surviving = false;
 const retiring = new Set<Promise<void>>();
 
-// postgres.js sends a small write from an immediate, and when the socket closes it clears that
-// immediate and drops the socket. Under Deno 2.1 a cleared immediate can still run (seen when the
-// server ends a connection while a reply is being handled), and then the write throws from the
-// timer: nothing can catch it, so it would end the isolate and fail the request it serves. Only
-// that error is caught here. The connection it came from keeps the stale timer and could never
-// send its start-up message again, so the whole pool is ended at once (statements still waiting
-// on it fail with CONNECTION_DESTROYED, a 503) and the next statement opens a new one.
-function survivePostgresJsWriteAfterClose() {
-  if (surviving || typeof globalThis.addEventListener !== 'function') return;
-  surviving = true;
-  globalThis.addEventListener('error', (event: ErrorEvent) => {
-    if (!isPostgresJsWriteAfterClose(event.error)) return;
-    event.preventDefault();
-    console.error(JSON.stringify({ level: 'error', msg: 'database client wrote to a closed connection; its pool was replaced', error: event.error.message }));
-    const lost = client;
-    client = undefined;
-    if (!lost) return;
-    const ended = lost.end({ timeout: 0 }).catch(() => {});
-    retiring.add(ended);
-    ended.finally(() => retiring.delete(ended));
+/**
+ * Ends the pool at once and lets the next statement open a new one. postgres.js keeps state
+ * across a lost connection that can leave it stuck (a stale write timer, a reservation it gave up
+ * on that takes the next connection), so after such a fault a fresh pool is the only sure way
+ * back; statements still waiting on the old one fail with CONNECTION_DESTROYED, a 503.
+ */
+function replacePool(what: string, err: unknown) {
+  console.error(JSON.stringify({ level: 'error', msg: `${what}; the pool was replaced`, error: err instanceof Error ? err.message : String(err) }));
+  const lost = client;
+  client = undefined;
+  if (!lost) return;
+  const ended = lost.end({ timeout: 0 }).catch(() => {});
+  retiring.add(ended);
+  ended.finally(() => retiring.delete(ended));
+}
+
+/** How long a transaction waits for a connection of its own: twice the connect timeout. */
+const RESERVE_TIMEOUT_MS = 2 * CONNECT_TIMEOUT_S * 1000;
+
+/**
+ * A connection of its own for one transaction. postgres.js can lose a request for one when
+ * connections close while it waits (a closing connection takes the request with it to reconnect,
+ * and after connecting drops it), and when none can be opened it leaves the request it rejected
+ * queued, to take the next connection that opens for good. Either way the pool is no longer to be
+ * trusted: a request that failed or waited too long replaces it, and the caller gets a 503.
+ */
+async function reserve(): Promise<Tx> {
+  const pool = sql();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const reservation = pool.reserve();
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error('no database connection within the time allowed'), { code: 'CONNECT_TIMEOUT' })), RESERVE_TIMEOUT_MS);
   });
+  try {
+    return await Promise.race([reservation, timeout]);
+  } catch (err) {
+    // A reservation granted after all belongs to a pool that is being ended.
+    reservation.then((late) => late.release(), () => {});
+    if (isConnectionLost(err) && client === pool) replacePool('could not get a database connection', err);
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** The transaction pooler when one is configured, else the platform's database URL. */
@@ -112,7 +131,7 @@ const SERVICE_IDENTITY = identityStatement('service_role', { role: 'service_role
 // aborted and every later statement fails with it, so nothing ever runs under the wrong role and
 // nothing is committed.
 async function inTransactionAs<T>(setIdentity: string, fn: (tx: Tx) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
-  const tx = await sql().reserve();
+  const tx = await reserve();
   const reserved = new Reservation(tx);
   let result: T;
   try {
@@ -173,7 +192,7 @@ export async function streamAsUser<S>(
   open: (tx: Tx) => Promise<S>,
   next: (tx: Tx, state: S) => Promise<Uint8Array | null>,
 ): Promise<ReadableStream<Uint8Array>> {
-  const tx = await sql().reserve();
+  const tx = await reserve();
   const reserved = new Reservation(tx);
   let state: S;
   try {
