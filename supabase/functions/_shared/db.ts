@@ -63,9 +63,10 @@ const RESERVE_TIMEOUT_MS = 2 * CONNECT_TIMEOUT_S * 1000;
 /**
  * A connection of its own for one transaction. postgres.js can lose a request for one when
  * connections close while it waits (a closing connection takes the request with it to reconnect,
- * and after connecting drops it), and when none can be opened it leaves the request it rejected
- * queued, to take the next connection that opens for good. Either way the pool is no longer to be
- * trusted: a request that failed or waited too long replaces it, and the caller gets a 503.
+ * and after connecting drops it), so a wait is bounded and then answered 503; a reservation
+ * granted after all is handed back. And when a connection cannot be opened, it rejects the
+ * request but leaves it queued, where it takes the next connection that opens for good: a few
+ * failures during an outage would strand the whole pool, so such a failure replaces it.
  */
 async function reserve(): Promise<Tx> {
   const pool = sql();
@@ -77,9 +78,9 @@ async function reserve(): Promise<Tx> {
   try {
     return await Promise.race([reservation, timeout]);
   } catch (err) {
-    // A reservation granted after all belongs to a pool that is being ended.
-    reservation.then((late) => late.release(), () => {});
-    if (isConnectionLost(err) && client === pool) replacePool('could not get a database connection', err);
+    reservation.then((late) => late.release(), (failed) => {
+      if (isConnectionLost(failed) && client === pool) replacePool('could not open a database connection', failed);
+    });
     throw err;
   } finally {
     clearTimeout(timer);
