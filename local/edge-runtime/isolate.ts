@@ -80,13 +80,21 @@ export class Isolate {
         clearTimeout(timer);
         const why = signal ? `killed by ${signal}` : `exited with code ${code}`;
         if (!ready) reject(new BootError(`${spec.fn} failed to start (${why}): ${isolate.stderrTail.slice(-3).join(' | ') || 'no output'}`));
-        else onExit(isolate, why);
+        else {
+          if (isolate.crashed) spec.log(`${spec.fn}[${child.pid}] crashed (${why})`);
+          onExit(isolate, why);
+        }
       });
     });
   }
 
   get pid(): number {
     return this.child.pid ?? -1;
+  }
+
+  /** Exited without the runtime asking (an uncaught error, a signal from outside): a crash. */
+  get crashed(): boolean {
+    return this.exited && !this.stopping;
   }
 
   /** Running and not being shut down: only such an isolate may be given a request. */

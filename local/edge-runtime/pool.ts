@@ -14,6 +14,8 @@ export class FunctionPool {
   private waiting: Array<{ resolve: (isolate: Isolate) => void; reject: (err: Error) => void }> = [];
   private reapers = new Map<Isolate, NodeJS.Timeout>();
   private nextSocket = 0;
+  /** Isolates that died on their own since the runtime started (tests assert there are none). */
+  crashes = 0;
 
   constructor(
     readonly fn: string,
@@ -98,7 +100,11 @@ export class FunctionPool {
   private startOne() {
     this.starting++;
     const socketPath = `${this.socketDir}/${this.fn}-${process.pid}-${this.nextSocket++}.sock`;
-    Isolate.start(this.spec(socketPath), (isolate) => this.drop(isolate)).then(
+    const onExit = (isolate: Isolate) => {
+      if (isolate.crashed) this.crashes++;
+      this.drop(isolate);
+    };
+    Isolate.start(this.spec(socketPath), onExit).then(
       (isolate) => {
         this.starting--;
         this.live.add(isolate);

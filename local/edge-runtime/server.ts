@@ -98,7 +98,8 @@ export async function createEdgeRuntime(opts: EdgeRuntimeOptions) {
         fn: pool.fn, pid: i.pid, age_ms: i.ageMs(), cpu_used_ms: Math.round(i.cpuUsedMs), requests: i.requests, rss_mb: Math.round(i.residentMb()),
       })));
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ limits: opts.limits, isolates: list }));
+      const crashes = Object.fromEntries([...pools.values()].map((pool) => [pool.fn, pool.crashes]));
+      res.end(JSON.stringify({ limits: opts.limits, isolates: list, crashes }));
       return;
     }
     sendPlatformError(res, platformError('notFound'));

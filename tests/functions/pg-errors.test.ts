@@ -3,7 +3,7 @@
 import { assertEquals, assertMatch } from './assert.ts';
 import { createHandler } from '../../supabase/functions/_shared/handler.ts';
 import { Router } from '../../supabase/functions/_shared/http.ts';
-import { httpErrorFromPg } from '../../supabase/functions/_shared/pg-errors.ts';
+import { httpErrorFromPg, isConnectionLost, isDatabaseUnavailable } from '../../supabase/functions/_shared/pg-errors.ts';
 import { inProcessTest } from './helpers/in-process.ts';
 
 function pgError(code: string, message: string, extra: Record<string, string> = {}) {
@@ -73,6 +73,66 @@ inProcessTest('a database error thrown by a route reaches the caller as the mapp
     const internal = await handler(new Request('http://x/demo/internal'));
     assertEquals(internal.status, 500);
     assertEquals((await internal.text()).includes('secret_table'), false);
+  } finally {
+    console.error = original;
+  }
+});
+
+function clientError(code: string, message: string) {
+  return Object.assign(new Error(message), { code, errno: code, address: '127.0.0.1', port: 5432 });
+}
+
+Deno.test('a database that is restarting, failing over or unreachable is a 503 with Retry-After, never a 500', () => {
+  const cases: Error[] = [
+    pgError('57P01', 'terminating connection due to administrator command', { severity: 'FATAL' }),
+    pgError('57P02', 'terminating connection because of crash of another server process', { severity: 'FATAL' }),
+    pgError('57P03', 'the database system is starting up', { severity: 'FATAL' }),
+    pgError('57P03', 'the database system is shutting down', { severity: 'FATAL' }),
+    pgError('53300', 'sorry, too many clients already', { severity: 'FATAL' }),
+    pgError('08006', 'connection failure'),
+    clientError('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:5432'),
+    clientError('ECONNRESET', 'read ECONNRESET'),
+    clientError('EPIPE', 'write EPIPE'),
+    clientError('CONNECTION_CLOSED', 'write CONNECTION_CLOSED 127.0.0.1:5432'),
+    clientError('CONNECTION_DESTROYED', 'write CONNECTION_DESTROYED 127.0.0.1:5432'),
+    clientError('CONNECTION_ENDED', 'write CONNECTION_ENDED 127.0.0.1:5432'),
+    clientError('CONNECT_TIMEOUT', 'write CONNECT_TIMEOUT 127.0.0.1:5432'),
+  ];
+  for (const err of cases) {
+    const mapped = httpErrorFromPg(err);
+    assertEquals([mapped?.status, mapped?.code], [503, 'database_unavailable'], err.message);
+    assertMatch(mapped?.headers['Retry-After'] ?? '', /^\d+$/);
+    assertEquals(JSON.stringify([mapped?.message, mapped?.details]).includes('127.0.0.1'), false, 'no host or port');
+    assertEquals(isConnectionLost(err), true, err.message);
+  }
+});
+
+Deno.test('a FATAL error ends the connection, but only unavailability is a 503 (a wrong password stays a 500)', () => {
+  const badPassword = pgError('28P01', 'password authentication failed for user "postgres"', { severity: 'FATAL' });
+  assertEquals(isConnectionLost(badPassword), true);
+  assertEquals(isDatabaseUnavailable(badPassword), false);
+  assertEquals(httpErrorFromPg(badPassword), null);
+  assertEquals(isConnectionLost(pgError('23505', 'duplicate key', { severity: 'ERROR' })), false);
+  assertEquals(isConnectionLost(new Error('plain')), false);
+  assertEquals(isConnectionLost(Object.assign(new Error('x'), { code: 'ENOENT' })), false);
+});
+
+inProcessTest('a route whose database is unreachable answers 503, Retry-After and the error envelope', async () => {
+  const handler = createHandler(
+    new Router('demo').on('GET', '/down', () => {
+      throw clientError('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:5432');
+    }),
+    { rateLimit: false, track: false },
+  );
+  const original = console.error;
+  console.error = () => {};
+  try {
+    const res = await handler(new Request('http://x/demo/down'));
+    assertEquals(res.status, 503);
+    assertMatch(res.headers.get('retry-after') ?? '', /^\d+$/);
+    const body = await res.json();
+    assertEquals(body.error.code, 'database_unavailable');
+    assertEquals(typeof body.error.request_id, 'string');
   } finally {
     console.error = original;
   }

@@ -110,11 +110,16 @@ describe('edge runtime with the hosted limits', () => {
     assert.notEqual(peek.body.pid, first.body.pid, 'each function runs in its own process');
   });
 
-  it('an isolate that crashes answers 500 WORKER_ERROR and the next request gets a new one', async () => {
+  it('an isolate that crashes answers 500 WORKER_ERROR, is counted and logged as a crash, and the next request gets a new one', async () => {
+    const crashes = async () => ((await (await fetch(`${runtime.url}/_runtime/isolates`)).json()).crashes as Record<string, number>);
+    assert.equal((await crashes()).burn ?? 0, 0, 'an isolate killed for crossing a limit is not a crash');
+    const before = (await crashes()).crash ?? 0;
     const r = await call(runtime.url, 'crash');
     assert.equal(r.status, 500);
     assert.equal((r.body as { code: string }).code, 'WORKER_ERROR');
     assert.equal((await call(runtime.url, 'ok')).status, 200);
+    assert.equal((await crashes()).crash, before + 1);
+    assert.ok(logs.some((l) => /^crash\[\d+\] crashed \(exited with code \d+\)/.test(l)), 'the log names the crashed isolate');
   });
 
   it('a function that fails to load answers 503 BOOT_ERROR and the log says why', async () => {

@@ -4,6 +4,8 @@
 import postgres from 'postgres';
 import { env, type Env } from './env.ts';
 import type { Claims } from './auth.ts';
+import { isConnectionLost } from './pg-errors.ts';
+import { watchClientFaults } from './pg-client-faults.ts';
 
 export type Sql = postgres.Sql;
 /** A connection inside a transaction that asUser / asService opened. */
@@ -11,16 +13,78 @@ export type Tx = postgres.ReservedSql;
 
 let client: Sql | undefined;
 
+const CONNECT_TIMEOUT_S = 5;
+
+export const FUNCTIONS_APPLICATION_NAME = 'edge-functions';
+
 export function sql(): Sql {
+  if (client) return client;
+  watchClientFaults(replacePool);
   // prepare: false because production goes through Supavisor's transaction pooler.
-  client ??= postgres(databaseUrl(env()), {
+  client = postgres(databaseUrl(env()), {
     prepare: false,
     max: env().DB_POOL_MAX,
     idle_timeout: 20,
-    connect_timeout: 5,
+    connect_timeout: CONNECT_TIMEOUT_S,
+    // Seconds before a closed connection is opened again. postgres.js's default grows with every
+    // failed attempt of the pool to 10-20 s, and statements wait that long for their connection:
+    // after a restart or failover requests would hang long after the database is back, and during
+    // it they would wait instead of being told to retry. Attempts come from requests anyway.
+    backoff: (retries: number) => Math.min(0.05 * 2 ** retries, 1),
     onnotice: () => {},
+    // Names the functions' connections in pg_stat_activity, so an operator can tell them from
+    // the dashboard's, cron's or a migration's (and end only them).
+    connection: { application_name: FUNCTIONS_APPLICATION_NAME },
   });
   return client;
+}
+
+const retiring = new Set<Promise<void>>();
+
+/**
+ * Ends the pool at once and lets the next statement open a new one. postgres.js keeps state
+ * across a lost connection that can leave it stuck (a stale write timer, a reservation it gave up
+ * on that takes the next connection), so after such a fault a fresh pool is the only sure way
+ * back; statements still waiting on the old one fail with CONNECTION_DESTROYED, a 503.
+ */
+function replacePool(what: string, err: unknown) {
+  console.error(JSON.stringify({ level: 'error', msg: `${what}; the pool was replaced`, error: err instanceof Error ? err.message : String(err) }));
+  const lost = client;
+  client = undefined;
+  if (!lost) return;
+  const ended = lost.end({ timeout: 0 }).catch(() => {});
+  retiring.add(ended);
+  ended.finally(() => retiring.delete(ended));
+}
+
+/** How long a transaction waits for a connection of its own: twice the connect timeout. */
+const RESERVE_TIMEOUT_MS = 2 * CONNECT_TIMEOUT_S * 1000;
+
+/**
+ * A connection of its own for one transaction. postgres.js can lose a request for one when
+ * connections close while it waits (a closing connection takes the request with it to reconnect,
+ * and after connecting drops it), so a wait is bounded and then answered 503; a reservation
+ * granted after all is handed back. And when a connection cannot be opened, it rejects the
+ * request but leaves it queued, where it takes the next connection that opens for good: a few
+ * failures during an outage would strand the whole pool, so such a failure replaces it.
+ */
+async function reserve(): Promise<Tx> {
+  const pool = sql();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const reservation = pool.reserve();
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error('no database connection within the time allowed'), { code: 'CONNECT_TIMEOUT' })), RESERVE_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([reservation, timeout]);
+  } catch (err) {
+    reservation.then((late) => late.release(), (failed) => {
+      if (isConnectionLost(failed) && client === pool) replacePool('could not open a database connection', failed);
+    });
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** The transaction pooler when one is configured, else the platform's database URL. */
@@ -68,19 +132,44 @@ const SERVICE_IDENTITY = identityStatement('service_role', { role: 'service_role
 // aborted and every later statement fails with it, so nothing ever runs under the wrong role and
 // nothing is committed.
 async function inTransactionAs<T>(setIdentity: string, fn: (tx: Tx) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
-  const tx = await sql().reserve();
+  const tx = await reserve();
+  const reserved = new Reservation(tx);
+  let result: T;
   try {
-    let result: T;
+    result = await openTransaction(tx, setIdentity, fn, options);
+  } catch (err) {
+    await reserved.end('rollback', err).catch(() => {});
+    throw err;
+  }
+  await reserved.end('commit');
+  return result;
+}
+
+/**
+ * A reserved connection's end: commit or roll back, then hand it back to the pool, unless the
+ * connection was lost. postgres.js (3.4.9) does not refuse a statement on a reserved connection
+ * whose socket has closed: it writes it from a timer to no socket, and that TypeError escapes
+ * every caller (porsager/postgres#1208); and a released dead connection would be handed to the
+ * next request. A lost connection is left alone: the pool takes it back when its socket closes
+ * and opens a new one on demand. Whatever happens, the reservation ends once.
+ */
+class Reservation {
+  private ended = false;
+
+  constructor(private readonly tx: Tx) {}
+
+  async end(how: 'commit' | 'rollback', cause?: unknown): Promise<void> {
+    if (this.ended) return;
+    this.ended = true;
+    if (isConnectionLost(cause)) return;
     try {
-      result = await openTransaction(tx, setIdentity, fn, options);
+      await this.tx.unsafe(how);
     } catch (err) {
-      await tx.unsafe('rollback').catch(() => {});
+      if (isConnectionLost(err)) throw err;
+      this.tx.release();
       throw err;
     }
-    await tx.unsafe('commit');
-    return result;
-  } finally {
-    tx.release();
+    this.tx.release();
   }
 }
 
@@ -104,25 +193,16 @@ export async function streamAsUser<S>(
   open: (tx: Tx) => Promise<S>,
   next: (tx: Tx, state: S) => Promise<Uint8Array | null>,
 ): Promise<ReadableStream<Uint8Array>> {
-  const tx = await sql().reserve();
+  const tx = await reserve();
+  const reserved = new Reservation(tx);
   let state: S;
   try {
     state = await openTransaction(tx, identityStatement('authenticated', claims), open, {});
   } catch (err) {
-    await tx.unsafe('rollback').catch(() => {});
-    tx.release();
+    await reserved.end('rollback', err).catch(() => {});
     throw err;
   }
-  let ended = false;
-  const end = async (how: 'commit' | 'rollback') => {
-    if (ended) return;
-    ended = true;
-    try {
-      await tx.unsafe(how);
-    } finally {
-      tx.release();
-    }
-  };
+  const end = (how: 'commit' | 'rollback', cause?: unknown) => reserved.end(how, cause);
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
@@ -131,7 +211,7 @@ export async function streamAsUser<S>(
         await end('commit');
         controller.close();
       } catch (err) {
-        await end('rollback').catch(() => {});
+        await end('rollback', err).catch(() => {});
         console.error(JSON.stringify({ level: 'error', msg: 'streamed body failed', error: err instanceof Error ? err.message : String(err) }));
         controller.error(err);
       }
@@ -152,5 +232,5 @@ export function sqlLiteral(value: string): string {
 export async function closeDb() {
   const c = client;
   client = undefined;
-  await c?.end({ timeout: 5 });
+  await Promise.all([c?.end({ timeout: 5 }), ...retiring]);
 }

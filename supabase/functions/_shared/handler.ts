@@ -83,7 +83,13 @@ export function toErrorResponse(err: unknown, requestId: string, tracked?: { req
   if (err instanceof HttpError) return errorResponse(err, requestId);
   // The database's verdicts (RLS, last owner, invitation state) have statuses of their own.
   const fromDb = httpErrorFromPg(err);
-  if (fromDb) return errorResponse(fromDb, requestId);
+  if (fromDb) {
+    // An outage is the operator's to see, though the caller only learns to retry.
+    if (fromDb.code === 'database_unavailable') {
+      console.error(JSON.stringify({ level: 'warn', msg: 'database unavailable', request_id: requestId, error: err instanceof Error ? err.message : String(err) }));
+    }
+    return errorResponse(fromDb, requestId);
+  }
   // The caller learns that it failed and which request to quote, nothing about the internals.
   const e = err instanceof Error ? err : new Error(String(err));
   console.error(JSON.stringify({ level: 'error', request_id: requestId, name: e.name, message: e.message, stack: e.stack }));

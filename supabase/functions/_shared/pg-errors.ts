@@ -1,6 +1,8 @@
 // Postgres errors that a caller can act on, turned into the HTTP error envelope. The database is
 // where the rules live (RLS, the last-owner trigger, invitation checks), so its SQLSTATEs are the
-// verdicts; this table gives each its status. Anything not listed stays a 500.
+// verdicts; this table gives each its status. A database that cannot be reached (restarting,
+// failing over, its connections ended) is a 503 with Retry-After: the request can be retried as
+// it was. Anything else stays a 500.
 import { HttpError } from './http.ts';
 
 /** The fields of a postgres.js PostgresError this module reads (duck-typed: no module identity). */
@@ -61,8 +63,49 @@ const VERDICTS: Record<string, Verdict> = {
   '57014': { status: 503, code: 'timeout', message: 'the database took too long to answer', headers: { 'Retry-After': '1' } },
 };
 
+const UNAVAILABLE: Verdict = {
+  status: 503,
+  code: 'database_unavailable',
+  message: 'the database is unavailable for a moment; retry the request',
+  headers: { 'Retry-After': '2' },
+};
+
+// SQLSTATEs of a server that ended or refused the connection: a restart or failover
+// (admin_shutdown, crash_shutdown, cannot_connect_now: shutting down or starting up), an idle
+// session ended, too many connections, and the connection exception class (08).
+const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '57P05', '53300', '08000', '08001', '08003', '08004', '08006']);
+
+// The client's own errors for a connection that is gone (postgres.js names them in `code`), and
+// the socket's when the server cannot be reached or drops the connection. Only the database
+// client opens sockets in the functions (HTTP goes through fetch), so these name the database.
+const UNAVAILABLE_CLIENT_CODES = new Set([
+  'CONNECTION_CLOSED', 'CONNECTION_DESTROYED', 'CONNECTION_ENDED', 'CONNECT_TIMEOUT',
+  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN',
+]);
+
+function errorCode(err: unknown): string | null {
+  const code = err instanceof Error ? (err as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? code : null;
+}
+
+/** The database cannot be reached or ended the connection: the request may simply be retried. */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const code = errorCode(err);
+  if (code === null) return false;
+  return isPgError(err) ? UNAVAILABLE_SQLSTATES.has(code) : UNAVAILABLE_CLIENT_CODES.has(code);
+}
+
+/**
+ * The connection this error came from is gone: besides the unavailable cases, any FATAL error,
+ * after which the server always closes the session. Such a connection must not be used again.
+ */
+export function isConnectionLost(err: unknown): boolean {
+  return isDatabaseUnavailable(err) || (isPgError(err) && ['FATAL', 'PANIC'].includes(String((err as { severity?: unknown }).severity)));
+}
+
 /** The HttpError for a Postgres error with a known SQLSTATE, or null (then it is a 500). */
 export function httpErrorFromPg(err: unknown): HttpError | null {
+  if (isDatabaseUnavailable(err)) return unavailable(err as Error);
   if (!isPgError(err)) return null;
   const verdict = VERDICTS[err.code];
   if (!verdict) return null;
@@ -75,6 +118,12 @@ export function httpErrorFromPg(err: unknown): HttpError | null {
     }).filter(([, v]) => v !== undefined && v !== ''),
   );
   return new HttpError(verdict.status, verdict.code, verdict.message ?? err.message, details, verdict.headers ?? {});
+}
+
+function unavailable(err: Error): HttpError {
+  // Only the SQLSTATE: the client's messages name the database host and port.
+  const details = isPgError(err) ? { sqlstate: err.code } : undefined;
+  return new HttpError(UNAVAILABLE.status, UNAVAILABLE.code, UNAVAILABLE.message!, details, UNAVAILABLE.headers);
 }
 
 /** For handlers that want to add context: rethrows a mapped HttpError, or the original error. */
