@@ -83,6 +83,7 @@ interface Tally {
 }
 
 async function walkRoute(route: DiscoveredRoute, c: Cast, actors: Actor[], tally: Tally) {
+  const started = performance.now();
   const limited = [c.attacker.user.id, c.admin.id];
   await resetRateLimits(limited);
   const actor = await chooseActor(route, actors);
@@ -99,7 +100,8 @@ async function walkRoute(route: DiscoveredRoute, c: Cast, actors: Actor[], tally
     tally.problems.push(...judge(route, m, a, c));
   });
   const fields = [...shape.required.query, ...shape.optional.query, ...shape.required.body, ...shape.optional.body];
-  console.log(`  ${routeName(route)} as ${actor.name}: ${all.length} requests; fields: ${fields.join(', ') || '–'}`);
+  const ms = Math.round(performance.now() - started);
+  console.log(`  ${routeName(route)} as ${actor.name}: ${all.length} requests in ${ms} ms; fields: ${fields.join(', ') || '–'}`);
   if (route.params.length + fields.length === 0) tally.shallow.push(routeName(route));
 }
 
@@ -109,12 +111,17 @@ Deno.test({
   sanitizeResources: false,
   fn: async () => {
     const routes = await discoverRoutes();
+    const castStarted = performance.now();
     const c = await cast();
+    console.log(`  fixtures of two tenants and an admin in ${Math.round(performance.now() - castStarted)} ms`);
     const actors: Actor[] = [
       { name: 'attacker', token: c.attacker.user.token },
       { name: 'admin', token: c.admin.token },
       { name: 'service', token: stack.serviceKey },
     ];
+    // The leak check searches answers for the victim's marker: it must be found where it belongs.
+    const own = await c.victim.user.call(`workspaces/${c.victim.ids.team}`);
+    assertOk(JSON.stringify(own.body).includes(c.victim.marker), 'the victim\'s marker is not in its own workspace');
     const before = await victimView(c.victim);
     const tally: Tally = { requests: 0, serverErrors: new Map(), problems: [], shallow: [] };
     // Destructive methods last: what they do to the attacker's own fixtures cannot hide another route's answers.
