@@ -32,7 +32,6 @@ export async function tenant(label: string): Promise<Tenant> {
   const team = await createWorkspace(s.user, `${marker} team`);
   const helper = await signUp(`adv-${label}-helper`);
   await addMember(s.user, team, helper, 'editor');
-  await withDb((sql) => sql`update public.channels set title = ${`${marker} channel`} where id = ${s.channelId}`);
   const content = await approvedScript(s.user, s.workspaceId, `${marker} sourdough`);
   const schedule = await createSchedule(s, { title: `${marker} video` });
   const invited = await s.user.call('invitations', {
@@ -75,14 +74,15 @@ export async function resetRateLimits(userIds: string[]): Promise<void> {
   await withDb((sql) => sql`delete from ops.rate_limits where user_id = any(${userIds}::uuid[])`);
 }
 
-/** What the victim's data looks like from the victim's side; must not change during the walk. */
-export async function victimView(v: Tenant): Promise<unknown> {
+/** The victim's data that only the victim (or the attacker, wrongly) could change during the walk. */
+export async function victimView(v: Tenant): Promise<Record<string, unknown>> {
   return await withDb(async (sql) => {
     const ws = [v.ids.workspace, v.ids.team];
     return {
       workspaces: await sql`select id, name, slug from public.workspaces where id = any(${ws}::uuid[]) order by id`,
       members: await sql`select workspace_id, user_id, role from public.workspace_members where workspace_id = any(${ws}::uuid[]) order by 1, 2`,
-      channels: await sql`select id, title, status from public.channels where workspace_id = any(${ws}::uuid[]) order by id`,
+      // Not the title or status: the victim's own sync rewrites those from YouTube meanwhile.
+      channels: await sql`select id, workspace_id from public.channels where workspace_id = any(${ws}::uuid[]) order by id`,
       content: await sql`select id, status, output from public.generated_content where workspace_id = any(${ws}::uuid[]) order by id`,
       jobs: await sql`select id, status from public.video_jobs where workspace_id = any(${ws}::uuid[]) order by id`,
       schedules: await sql`select id, title, status, publish_at from public.upload_schedules where workspace_id = any(${ws}::uuid[]) order by id`,
