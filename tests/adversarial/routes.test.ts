@@ -65,7 +65,9 @@ async function sendCounted(route: DiscoveredRoute, m: Mutation, limited: string[
   for (let attempt = 0; ; attempt++) {
     const a = await send(route, m.request);
     if (attempt === 3) return a;
-    if (a.status === 429 && (a.json as { error?: { code?: string } })?.error?.code === 'rate_limited') {
+    // The per-user limit's 429 names the limit; a route's own (one sync per 5 minutes) does not.
+    const limit = (a.json as { error?: { code?: string; details?: { limit?: number } } })?.error;
+    if (a.status === 429 && limit?.code === 'rate_limited' && limit.details?.limit !== undefined) {
       await resetRateLimits(limited);
     } else if (a.status === 503 && a.retryAfter !== null && a.retryAfter <= 5) {
       await new Promise((r) => setTimeout(r, a.retryAfter! * 1000));
