@@ -45,7 +45,7 @@ export async function createAuthServer(opts: AuthServerOptions): Promise<{ url: 
         sendNoContent(res);
         return;
       }
-      rejectNul(Object.fromEntries(url.searchParams), 'query string');
+      rejectNul([...url.searchParams].flat(), 'query string');
       const { handler, params } = route(method, url.pathname);
       rejectNul(params, 'path');
       const reply = await handler(ctx, { req, url, params });

@@ -222,7 +222,8 @@ export class Router {
   async dispatch(req: Request, requestId: string): Promise<Response> {
     const url = new URL(req.url);
     const path = this.subPath(url);
-    // Every query parameter, read through a schema or by hand; a repeated one counts with all its values.
+    // Every query parameter, whether a handler reads it through a schema or by hand; a repeated
+    // one with all its values.
     const query: Record<string, string> = {};
     for (const [k, v] of url.searchParams) query[k] = (query[k] ?? '') + v;
     rejectNul(query, 'query');
