@@ -11,7 +11,7 @@ import { DENO_ENV, denoBin } from '../local/deno.ts';
 import { add, parseDenoTest, parseNodeTap, parseTap, summaryLine, type Counts } from './summary.ts';
 
 const p = profile(process.env.CCE_PROFILE ?? 'test');
-const only = process.argv.slice(2); // optional suite names: lint types db unit functions stack e2e
+const only = process.argv.slice(2); // optional suite names: lint types db unit functions e2e adversarial stack
 const wants = (suite: string) => only.length === 0 || only.includes(suite);
 
 function files(dir: string, suffix: string): string[] {
@@ -103,12 +103,12 @@ try {
   if (wants('types')) {
     const tsc = await run('types', resolve(ROOT, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.json'], {});
     total = add(total, counted('types (tsc)', tsc.code, check(tsc.code)));
-    const deno = await run('types', denoBin(), ['check', '--quiet', '--frozen', '--config', 'supabase/functions/deno.json', 'supabase/functions', 'local/edge-runtime/isolate', 'tests/fixtures/edge-functions', ...files('tests/functions', '.ts'), ...files('bench/deno', '.ts')], DENO_ENV);
+    const deno = await run('types', denoBin(), ['check', '--quiet', '--frozen', '--config', 'supabase/functions/deno.json', 'supabase/functions', 'local/edge-runtime/isolate', 'tests/fixtures/edge-functions', ...files('tests/functions', '.ts'), ...files('tests/adversarial', '.ts'), ...files('bench/deno', '.ts')], DENO_ENV);
     total = add(total, counted('types (deno check)', deno.code, check(deno.code)));
   }
 
   const unitFiles = files('tests/unit', '.test.ts');
-  const needsStack = ['db', 'unit', 'functions', 'stack', 'e2e'].some(wants);
+  const needsStack = ['db', 'unit', 'functions', 'stack', 'e2e', 'adversarial'].some(wants);
   if (needsStack) {
     console.log(`\n━━ starting the isolated test stack (${p.dataRoot})`);
     await stopLeftStack(p);
@@ -152,6 +152,13 @@ try {
   if (wants('e2e') && e2eFiles.length) {
     const r = await nodeTest('e2e', e2eFiles, env);
     total = add(total, counted('e2e (browser)', r.code, parseNodeTap(r.output)));
+  }
+  // The adversarial walks (every route; the direct database surface): Deno, like the functions
+  // suite, and before the stack suite, which stops and restarts parts of the stack.
+  const adversarialFiles = files('tests/adversarial', '.test.ts');
+  if (wants('adversarial') && adversarialFiles.length) {
+    const r = await run('adversarial', denoBin(), ['test', '--allow-all', '--no-prompt', '--frozen', '--config', 'supabase/functions/deno.json', ...adversarialFiles], { ...env, ...DENO_ENV });
+    total = add(total, counted('adversarial (deno)', r.code, parseDenoTest(r.output)));
   }
   // Last: these stop and restart parts of the stack.
   const stackFiles = files('tests/stack', '.test.ts');

@@ -2,7 +2,7 @@
 // CORS headers GoTrue sends, and the Authorization header.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { z } from 'zod';
-import { AuthHttpError } from './errors.ts';
+import { AuthHttpError, badRequest } from './errors.ts';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -73,12 +73,33 @@ export function parseJsonParams<T extends z.ZodType>(raw: Buffer, schema: T): z.
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw badJson('expected a JSON object');
   }
+  rejectNul(value);
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw badJson(`${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid'}`);
   }
   return parsed.data;
+}
+
+const NUL = '\u0000';
+
+export function holdsNul(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes(NUL);
+  if (Array.isArray(value)) return value.some(holdsNul);
+  if (value !== null && typeof value === 'object') {
+    return Object.entries(value).some(([k, v]) => k.includes(NUL) || holdsNul(v));
+  }
+  return false;
+}
+
+/**
+ * Postgres can store NUL in neither text nor jsonb, so a password (hashed in SQL here) or metadata
+ * holding one would fail the statement with a 500. It is refused first, with GoTrue's code for
+ * input it will not take.
+ */
+export function rejectNul(value: unknown, what = 'request body') {
+  if (holdsNul(value)) throw badRequest('validation_failed', `The ${what} must not contain the NUL character (\\u0000)`);
 }
 
 const BEARER = /^\s*bearer\s+(\S+)\s*$/i;

@@ -4,7 +4,7 @@ import http from 'node:http';
 import postgres from 'postgres';
 import type { StackKeys } from '../stack/keys.ts';
 import { AuthHttpError, errorReply, unexpectedFailure } from './errors.ts';
-import { BodyTooLarge, sendJson, sendNoContent } from './http.ts';
+import { BodyTooLarge, rejectNul, sendJson, sendNoContent } from './http.ts';
 import type { AuthContext } from './handler.ts';
 import { route } from './routes.ts';
 import { createTokenIssuer } from './tokens.ts';
@@ -45,7 +45,9 @@ export async function createAuthServer(opts: AuthServerOptions): Promise<{ url: 
         sendNoContent(res);
         return;
       }
+      rejectNul([...url.searchParams].flat(), 'query string');
       const { handler, params } = route(method, url.pathname);
+      rejectNul(params, 'path');
       const reply = await handler(ctx, { req, url, params });
       if (reply.status === 204) sendNoContent(res, reply.headers);
       else sendJson(res, reply.status, reply.body, reply.headers);

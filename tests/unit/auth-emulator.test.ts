@@ -560,6 +560,42 @@ describe('auth emulator: bad input never becomes a 500', () => {
     assert.equal(page.status, 400);
   });
 
+  it('refuses a NUL character in any string (password, email, metadata, keys, query) with 400 validation_failed', async () => {
+    const { session, user } = await signUp();
+    const asUser = { authorization: `Bearer ${session.access_token}` };
+    const asAdmin = { authorization: `Bearer ${stack.serviceRoleKey}` };
+    const nul = '\u0000';
+    const cases: [string, string, Record<string, string>, unknown][] = [
+      ['POST', '/signup', {}, { email: uniqueEmail('nul'), password: `${PASSWORD}${nul}` }],
+      ['POST', '/signup', {}, { email: uniqueEmail('nul'), password: PASSWORD, data: { name: `a${nul}b` } }],
+      ['POST', '/signup', {}, { email: uniqueEmail('nul'), password: PASSWORD, data: { [`k${nul}`]: 1 } }],
+      ['POST', '/token?grant_type=password', {}, { email: user.email, password: `${PASSWORD}${nul}` }],
+      ['POST', '/token?grant_type=password', {}, { email: `${user.email}${nul}`, password: PASSWORD }],
+      ['POST', '/token?grant_type=refresh_token', {}, { refresh_token: `abc${nul}` }],
+      ['PUT', '/user', asUser, { data: { nested: [`x${nul}`] } }],
+      ['PUT', '/user', asUser, { password: `new-password${nul}` }],
+      ['POST', '/admin/users', asAdmin, { email: uniqueEmail('nul'), password: PASSWORD, user_metadata: { a: nul } }],
+      ['PUT', `/admin/users/${user.id}`, asAdmin, { app_metadata: { plan: nul } }],
+      ['GET', `/admin/users?page=1${encodeURIComponent(nul)}`, asAdmin, undefined],
+    ];
+    for (const [method, path, headers, body] of cases) {
+      const res = await rawFetch(path, {
+        method,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        headers: { 'content-type': 'application/json', 'x-supabase-api-version': '2024-01-01', ...headers },
+      });
+      const json = await res.json();
+      const what = `${method} ${path} ${JSON.stringify(body)} → ${res.status} ${JSON.stringify(json)}`;
+      assert.equal(res.status, 400, what);
+      assert.equal(json.code, 'validation_failed', what);
+      assert.equal(res.headers.get('x-sb-error-code'), 'validation_failed', what);
+    }
+    // Nothing was stored: the user's metadata and password are what they were.
+    const signedIn = await client().auth.signInWithPassword({ email: user.email!, password: PASSWORD });
+    assert.equal(signedIn.error, null);
+    assert.equal(JSON.stringify(signedIn.data.user?.user_metadata ?? {}).includes('\\u0000'), false);
+  });
+
   it('refuses bodies over 1 MB with 413', async () => {
     const res = await post('/signup', 'a'.repeat(1024 * 1024 + 10));
     assert.equal(res.status, 413);

@@ -85,11 +85,49 @@ export async function readJson(req: Request, maxBytes = MAX_BODY_BYTES): Promise
   }
   if (size === 0) return undefined;
   const text = new TextDecoder().decode(concat(chunks, size));
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch {
     throw new HttpError(400, 'invalid_json', 'request body is not valid JSON');
   }
+  // JSON carries NUL only as this escape (a raw control character is not valid JSON), so bodies
+  // without it skip the walk.
+  if (text.includes('\\u0000')) rejectNul(value, 'body');
+  return value;
+}
+
+const NUL = '\u0000';
+const MAX_NUL_PATHS = 20;
+
+/**
+ * Where a NUL character sits in a JSON value: the path of each string that holds one, and of
+ * each object with a key that holds one. Postgres can store NUL in neither text nor jsonb and
+ * fails the whole statement, so it is refused here, for every input of every route, instead of
+ * surfacing as a 500.
+ */
+export function nulPaths(value: unknown, path: string[] = [], out: string[] = []): string[] {
+  if (out.length >= MAX_NUL_PATHS) return out;
+  if (typeof value === 'string') {
+    if (value.includes(NUL)) out.push(path.join('.'));
+  } else if (Array.isArray(value)) {
+    value.forEach((v, i) => nulPaths(v, [...path, String(i)], out));
+  } else if (value !== null && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value)) {
+      if (k.includes(NUL)) out.push(path.join('.'));
+      nulPaths(v, [...path, k.replaceAll(NUL, '\\u0000')], out);
+    }
+  }
+  return out;
+}
+
+/** 400 naming each field of `what` (body, query, path) that holds a NUL character. */
+export function rejectNul(value: unknown, what: string): void {
+  const paths = nulPaths(value);
+  if (paths.length === 0) return;
+  const message = 'must not contain the NUL character (\\u0000)';
+  const details = [...new Set(paths)].map((p) => ({ path: p || what, message }));
+  throw new HttpError(400, 'validation_failed', `invalid ${what}: ${details.map((d) => `${d.path}: ${d.message}`).join('; ')}`, details);
 }
 
 function concat(chunks: Uint8Array[], size: number) {
@@ -184,6 +222,11 @@ export class Router {
   async dispatch(req: Request, requestId: string): Promise<Response> {
     const url = new URL(req.url);
     const path = this.subPath(url);
+    // Every query parameter, whether a handler reads it through a schema or by hand; a repeated
+    // one with all its values.
+    const query: Record<string, string> = {};
+    for (const [k, v] of url.searchParams) query[k] = (query[k] ?? '') + v;
+    rejectNul(query, 'query');
     const allowed: string[] = [];
     for (const r of this.routes) {
       const m = r.pattern.exec(path);
@@ -193,6 +236,7 @@ export class Router {
         continue;
       }
       const params = Object.fromEntries(r.keys.map((k, i) => [k, decodeSegment(k, m[i + 1])]));
+      rejectNul(params, 'path');
       return await r.handler({ req, url, params, requestId });
     }
     if (allowed.length > 0) {

@@ -64,7 +64,7 @@ async function changing(id: string, change: () => Promise<unknown>): Promise<Res
   return json({ alert: await oneAlert(id) });
 }
 
-const router = new Router('admin-alerts')
+export const router = new Router('admin-alerts')
   .on('GET', '/', async (ctx) => {
     await requireAdmin(ctx.req);
     const q = parseQuery(ctx, ListQuery);

@@ -48,7 +48,7 @@ async function recentErrors(ctx: RouteContext) {
   return json({ errors });
 }
 
-const router = new Router('admin-metrics')
+export const router = new Router('admin-metrics')
   .on(
     'GET',
     '/',

@@ -37,7 +37,7 @@ interface SnapshotRow {
   row_count: string;
 }
 
-const router = new Router('backups')
+export const router = new Router('backups')
   .on('GET', '/snapshots', async (ctx) => {
     const claims = await requireUser(ctx.req);
     const { workspace_id } = parseQuery(ctx, ListQuery);

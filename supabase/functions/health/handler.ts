@@ -6,7 +6,7 @@ import { createHandler } from '../_shared/handler.ts';
 import { json, Router } from '../_shared/http.ts';
 import { healthReport } from './report.ts';
 
-const router = new Router('health').on('GET', '/', async () => {
+export const router = new Router('health').on('GET', '/', async () => {
   const report = await healthReport();
   return json(report, report.status === 'unhealthy' ? 503 : 200);
 });
