@@ -36,6 +36,10 @@ export const EnvSchema = z.object({
   ENABLE_DEBUG_MODE: flag(false),
   MAX_VIDEO_GENERATIONS_PER_USER: z.coerce.number().int().min(0).default(50),
   MAX_API_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).default(100),
+  // calls without a verified token per client address (IPv6: per /64) and minute; 0 = no limit
+  MAX_ANONYMOUS_REQUESTS_PER_MINUTE: z.coerce.number().int().min(0).default(100),
+  // proxies that append to X-Forwarded-For after the platform's gateway (their entries are skipped)
+  TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(5).default(0),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
