@@ -34,6 +34,17 @@ function hasBody(req: http.IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
+/**
+ * X-Forwarded-For as the hosted gateway (Kong's proxy_add_x_forwarded_for) passes it on: what the
+ * caller sent, then the address that connected, last. Only that last entry is the gateway's word.
+ */
+export function forwardedFor(req: Pick<http.IncomingMessage, 'headers' | 'socket'>): string {
+  const remote = (req.socket.remoteAddress ?? '').replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1');
+  const sent = req.headers['x-forwarded-for'];
+  const prior = (Array.isArray(sent) ? sent.join(', ') : sent ?? '').trim();
+  return prior ? `${prior}, ${remote}` : remote;
+}
+
 export async function createGateway(opts: GatewayOptions) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
   const checkJwt = await createJwtCheck(opts.publicJwk);
@@ -45,9 +56,11 @@ export async function createGateway(opts: GatewayOptions) {
     const headers: string[] = [];
     const raw = req.rawHeaders;
     for (let i = 0; i < raw.length; i += 2) {
-      if (raw[i].toLowerCase() !== 'host') headers.push(raw[i], raw[i + 1]);
+      const name = raw[i].toLowerCase();
+      if (name !== 'host' && name !== 'x-forwarded-for') headers.push(raw[i], raw[i + 1]);
     }
-    headers.push('host', target.host, 'x-forwarded-host', req.headers.host ?? '', 'x-forwarded-proto', 'http');
+    headers.push('host', target.host, 'x-forwarded-host', req.headers.host ?? '', 'x-forwarded-proto', 'http',
+      'x-forwarded-for', forwardedFor(req));
     const proxied = http.request(
       { host: target.hostname, port: target.port, method: req.method, path, headers: headers as unknown as http.OutgoingHttpHeaders, agent },
       (upstreamRes) => {

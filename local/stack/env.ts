@@ -41,6 +41,7 @@ export function stackEnv(p: Profile, keys: StackKeys): Record<string, string> {
     ENABLE_DEBUG_MODE: process.env.ENABLE_DEBUG_MODE ?? 'false',
     MAX_VIDEO_GENERATIONS_PER_USER: process.env.MAX_VIDEO_GENERATIONS_PER_USER ?? '50',
     MAX_API_REQUESTS_PER_MINUTE: process.env.MAX_API_REQUESTS_PER_MINUTE ?? '100',
+    MAX_ANONYMOUS_REQUESTS_PER_MINUTE: process.env.MAX_ANONYMOUS_REQUESTS_PER_MINUTE ?? '100',
     // Internal wiring of the local stack (not read by product code).
     LOCAL_AUTH_PORT: String(p.ports.auth),
     LOCAL_GATEWAY_PORT: String(p.ports.gateway),

@@ -51,7 +51,7 @@ select is(
 
 select is(array(select c.relname::text from pg_class c where c.relnamespace = 'ops'::regnamespace and c.relkind = 'r'
                 and c.relpersistence = 'u' order by 1),
-  array['rate_limits', 'response_cache'], 'the cache and the rate-limit counters are unlogged (no WAL flush per request)');
+  array['anonymous_rate_limits', 'rate_limits', 'response_cache'], 'the cache and the rate-limit counters are unlogged (no WAL flush per request)');
 
 -- Section: latency histogram
 

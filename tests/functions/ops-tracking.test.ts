@@ -128,7 +128,7 @@ Deno.test({
         noteWorkspace(req, workspace);
         await new Promise((r) => setTimeout(r, 2_100));
         return json({ slow: true });
-      }),
+      }).on('GET', '/fast', () => Promise.resolve(json({ slow: false }))),
     );
     const id = requestId('trk-slow');
     const res = await handler(new Request('http://local/ops-test-slow', { headers: { 'x-request-id': id } }));
@@ -147,7 +147,7 @@ Deno.test({
     assertOk(Number(log.context.api_call_id) > 0, 'it points at the call');
 
     const fastId = requestId('trk-fast');
-    await (await handler(new Request('http://local/ops-test-slow/nope', { headers: { 'x-request-id': fastId } }))).body?.cancel();
+    await (await handler(new Request('http://local/ops-test-slow/fast', { headers: { 'x-request-id': fastId } }))).body?.cancel();
     await backgroundSettled();
     await trackedCalls([fastId]);
     const none = await withDb(async (sql) => await sql`select 1 from ops.system_logs where context ->> 'request_id' = ${fastId}`);

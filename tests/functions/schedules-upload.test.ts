@@ -27,6 +27,7 @@ import {
   uploadsOf,
   withUploadQuota,
 } from './helpers/schedules.ts';
+import { nextPacificHour, quotaPosition, setShareSettings, spendShare, withShareSettings } from './helpers/quota.ts';
 import { addFault, control } from './helpers/youtube.ts';
 import { withDb } from './helpers/users.ts';
 
@@ -307,6 +308,38 @@ Deno.test('quota: with our daily budget spent the schedule waits for the reset (
     assertEquals(row.waiting_reason, null);
     assertEquals(await eventNames(made.id), ['created', 'waiting', 'upload_started', 'uploaded', 'published']);
   });
+});
+
+Deno.test("quota share: with its workspace's share spent an upload waits for the borrow hour (reason quota_share); another workspace uploads; then it borrows", async () => {
+  const borrowHour = await nextPacificHour();
+  await withUploadQuota(() =>
+    withShareSettings({ borrow_from_hour: borrowHour }, async () => {
+      const s = await studio('sched-share');
+      const made = await createSchedule(s, { strategy: 'upload_at_time' });
+      await spendShare(s.workspaceId);
+      const position = await quotaPosition(s.workspaceId);
+      await makeDue(made.id);
+      const waiting = await settle(made.id);
+      assertEquals([waiting.status, waiting.waiting_reason], ['scheduled', 'quota_share']);
+      assertEquals(waiting.next_attempt_at?.toISOString(), position.borrow_from.toISOString());
+      assertMatch(waiting.last_error ?? '', /share of the daily YouTube quota is spent.*may borrow unused quota/);
+      assertEquals(await uploadsOf(s.youtubeChannelId), [], 'no session was started');
+      assertEquals((await systemLogs('upload_waiting_quota_share', made.id)).length, 1);
+      const shown = (await s.user.call(`schedules/${made.id}`)).body.schedule;
+      assertEquals([shown.waiting_reason, shown.next_attempt_at], ['quota_share', waiting.next_attempt_at!.toISOString()]);
+
+      const other = await studio('sched-share-other');
+      const theirs = await createSchedule(other, { strategy: 'upload_at_time' });
+      await makeDue(theirs.id);
+      assertEquals((await driveUntil(theirs.id)).status, 'published', 'another workspace is unaffected');
+
+      await setShareSettings({ borrow_from_hour: 0 });
+      await passTheReset(made.id);
+      const row = await driveUntil(made.id);
+      assertEquals([row.status, row.waiting_reason], ['published', null]);
+      assertOk((await quotaPosition(s.workspaceId)).workspace_used > position.share_units, 'it borrowed');
+    })
+  );
 });
 
 Deno.test("quota: Google's quotaExceeded and the channel's uploadLimitExceeded wait for the reset too, then upload", async () => {

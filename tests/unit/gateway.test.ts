@@ -18,7 +18,7 @@ before(async () => {
   upstream = http.createServer((req, res) => {
     upstreamHits.push(`${req.method} ${req.url}`);
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ path: req.url, auth: req.headers.authorization ?? null }));
+    res.end(JSON.stringify({ path: req.url, auth: req.headers.authorization ?? null, xff: req.headers['x-forwarded-for'] ?? null }));
   });
   await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', () => r()));
   const port = (upstream.address() as { port: number }).port;
@@ -150,4 +150,12 @@ test('a remembered token is refused once it expires, and a forged one is never t
   clock += 3 * 60_000;
   assert.deepEqual(await check(`Bearer ${token}`), { ok: false, message: 'JWT expired' });
   assert.deepEqual(await check(`Bearer ${token}`), { ok: false, message: 'JWT expired' }, 'and stays refused after leaving the cache');
+});
+
+test('X-Forwarded-For ends with the address that connected, after whatever the caller sent', async () => {
+  const plain = await call('/functions/v1/open');
+  assert.equal(plain.body.xff, '127.0.0.1');
+  const res = await fetch(`${gateway.url}/functions/v1/open`, { headers: { 'x-forwarded-for': '203.0.113.9, 198.51.100.1' } });
+  const body = await res.json();
+  assert.equal(body.xff, '203.0.113.9, 198.51.100.1, 127.0.0.1', 'the caller\'s entries come first; the last is the gateway\'s');
 });

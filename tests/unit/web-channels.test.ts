@@ -8,9 +8,11 @@ import {
   completeConnect,
   connectOutcome,
   disconnectChannel,
+  getYoutubeQuota,
   isOpenRun,
   listSyncRuns,
   pendingConnect,
+  quotaLine,
   requestSync,
   retryAfterSeconds,
   runProgress,
@@ -168,4 +170,18 @@ test('the code and state the callback handed over in the fragment are finished w
   const other = await completeConnect(refused, { state: 's1', code: 'k' });
   assert.equal(other.kind, 'error');
   assert.match(other.message, /started by another account/);
+});
+
+test('the quota line: what is left of the share, and when borrowing starts or the day resets', async () => {
+  const q = {
+    share_units: 2500, used_units: 1700, remaining_units: 800, project_remaining_units: 6000, available_units: 800,
+    borrowing: false, borrow_from: '2026-12-07T02:00:00.000Z', resets_at: '2026-12-07T08:00:00.000Z',
+  };
+  const prefs = { locale: 'en-US', timeZone: 'UTC' };
+  assert.match(quotaLine(q, prefs), /^YouTube quota today: 800 of this workspace’s 2,500 units left; from .*2:00.* unused project quota can be borrowed\.$/);
+  assert.match(quotaLine({ ...q, borrowing: true, available_units: 6000 }, prefs), /borrowed until the reset \(6,000 units left in all\)/);
+  assert.match(quotaLine({ ...q, borrow_from: q.resets_at }, prefs), /it resets at .*8:00/);
+  const { c, calls } = client({ channels: [], youtube_quota: q });
+  assert.deepEqual(await getYoutubeQuota(c, 'ws-1'), q);
+  assert.equal(calls[0].name, 'channels?workspace_id=ws-1');
 });

@@ -40,6 +40,8 @@ export const FUNCTION_ENV = {
   ENABLE_DEBUG_MODE: { required: false, schema: flag },
   MAX_VIDEO_GENERATIONS_PER_USER: { required: false, schema: count },
   MAX_API_REQUESTS_PER_MINUTE: { required: false, schema: count },
+  MAX_ANONYMOUS_REQUESTS_PER_MINUTE: { required: false, schema: count },
+  TRUSTED_PROXY_HOPS: { required: false, schema: count },
   DB_POOL_MAX: { required: false, schema: count },
   // Supavisor's transaction mode; the platform's SUPABASE_DB_URL is the direct connection.
   DATABASE_POOLER_URL: { required: false, schema: z.string().regex(/^postgres(ql)?:\/\/.+:6543\//, 'must be the postgres:// URL of the transaction pooler (port 6543)') },

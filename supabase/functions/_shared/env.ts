@@ -44,6 +44,10 @@ export const EnvSchema = z.object({
     .default('')
     .transform((v) => v.split(',').map((o) => o.trim()).filter((o) => o !== ''))
     .pipe(z.array(z.url().refine((o) => new URL(o).origin === o.replace(/\/+$/, ''), 'must be origins (scheme://host:port), comma-separated'))),
+  // calls without a verified token per client address (IPv6: per /64) and minute; 0 = no limit
+  MAX_ANONYMOUS_REQUESTS_PER_MINUTE: z.coerce.number().int().min(0).default(100),
+  // proxies that append to X-Forwarded-For after the platform's gateway (their entries are skipped)
+  TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(5).default(0),
 });
 
 export type Env = z.infer<typeof EnvSchema>;

@@ -1,7 +1,8 @@
 // The one wrapper every function's handler goes through: request id, CORS preflight, the error
 // envelope for every failure, and no stack trace ever reaching a caller. Cross-cutting concerns
 // hook in here so that functions added later get them without code: every call is recorded
-// (ops.api_calls; unhandled errors in ops.errors), and users are rate limited per minute.
+// (ops.api_calls; unhandled errors in ops.errors), and users are rate limited per minute, as are
+// anonymous callers per address.
 import { errorResponse, HttpError, json, Router, STANDARD_HEADERS, withStandardHeaders } from './http.ts';
 import { httpErrorFromPg } from './pg-errors.ts';
 import { NO_ROUTE, openRequestContext, workspaceNamedBy, type RequestContext } from './observability/context.ts';
@@ -11,7 +12,10 @@ import { countRequest, rateLimitHeaders, tooManyRequests } from './rate-limit.ts
 export type Handler = (req: Request) => Promise<Response>;
 
 export interface HandlerOptions {
-  /** false: callers of this function are never rate limited (health: monitors must get through). */
+  /**
+   * false: users of this function are never rate limited (health: monitors must get through);
+   * anonymous callers are still limited per address.
+   */
   rateLimit?: boolean;
   /** false: nothing is recorded (a benchmark's baseline); the flags in env apply otherwise. */
   track?: boolean;
@@ -49,7 +53,7 @@ export function createHandler(router: Router, options: HandlerOptions = {}): Han
     let res: Response;
     let limitHeaders: Record<string, string> = {};
     try {
-      const verdict = limit ? await countRequest(req, requestId) : null;
+      const verdict = await countRequest(req, requestId, { users: limit });
       if (verdict) {
         limitHeaders = rateLimitHeaders(verdict);
         if (verdict.exceeded) throw tooManyRequests(verdict);

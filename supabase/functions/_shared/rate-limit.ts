@@ -4,8 +4,9 @@
 // wait for a WAL flush). Over MAX_API_REQUESTS_PER_MINUTE → 429 with Retry-After. Every limited
 // answer, refused or not, says where the caller stands in X-RateLimit-* headers (Reset is the
 // epoch second the window ends, as GitHub's API has it). ENABLE_RATE_LIMITING=false switches it
-// off; the service role and anonymous callers are not counted (functions that anonymous callers
-// may use are public by design, such as health).
+// off; the service role is not counted, anonymous callers are counted per address
+// (anonymous-limit.ts).
+import { countAnonymousRequest } from './anonymous-limit.ts';
 import { sql } from './db.ts';
 import { env } from './env.ts';
 import { HttpError } from './http.ts';
@@ -21,8 +22,15 @@ export interface RateLimitVerdict {
   exceeded: boolean;
 }
 
-/** Counts this request against its user's minute; null when it is not limited (or cannot be). */
-export async function countRequest(req: Request, requestId: string): Promise<RateLimitVerdict | null> {
+/**
+ * Counts this request against its user's minute, or an anonymous one against its address's
+ * (anonymous-limit.ts); null when it is not limited (or cannot be). `users: false` exempts a
+ * function's users (health: monitors must get through); anonymous callers are counted anyway.
+ */
+export async function countRequest(req: Request, requestId: string, opts: { users: boolean } = { users: true }): Promise<RateLimitVerdict | null> {
+  const identity = await identityOf(req);
+  if (identity.kind === 'anonymous') return await countAnonymousRequest(req, requestId);
+  if (identity.kind !== 'user' || !opts.users) return null;
   let limit: number;
   try {
     const e = env();
@@ -31,8 +39,6 @@ export async function countRequest(req: Request, requestId: string): Promise<Rat
   } catch {
     return null;
   }
-  const identity = await identityOf(req);
-  if (identity.kind !== 'user') return null;
   try {
     // The one statement per request (a function around it would cost a plan per call).
     const [row] = await sql()<{ request_count: number; resets_at: Date; retry_after_seconds: number }[]>`

@@ -1,5 +1,6 @@
 // A workspace's YouTube channels: list them (members), and remove a disconnected one (owners).
-//   GET    /?workspace_id=…  → { channels: [...] } with status, last sync and video count
+//   GET    /?workspace_id=…  → { channels: [...], youtube_quota } channels with status, last sync
+//                              and video count; the workspace's remaining share of today's quota
 //   DELETE /:id              → { deleted: true, id }; the channel's videos, metrics, scores and
 //                              sync runs go with it
 // Connecting and disconnecting is youtube-oauth's job. A channel can belong to one workspace at a
@@ -29,6 +30,20 @@ interface Channel {
   video_count: number;
 }
 
+// The workspace's share of today's YouTube quota (Pacific day): what is left of the share, what
+// can be spent now (the whole project's remainder after the borrow hour) and when that changes.
+interface WorkspaceQuota {
+  day: string;
+  share_units: number;
+  used_units: number;
+  remaining_units: number;
+  project_remaining_units: number;
+  available_units: number;
+  borrowing: boolean;
+  borrow_from: Date;
+  resets_at: Date;
+}
+
 function channelNotFound() {
   return new HttpError(404, 'not_found', 'channel not found');
 }
@@ -37,16 +52,21 @@ export const router = new Router('channels')
   .on('GET', '/', async (ctx) => {
     const claims = await requireUser(ctx.req);
     const { workspace_id: workspaceId } = parseQuery(ctx, ListQuery);
-    const channels = await asUser(claims, async (tx) => {
+    const { channels, quota } = await asUser(claims, async (tx) => {
       await requireRole(tx, workspaceId, 'viewer', 'see channels');
-      return await tx<Channel[]>`
+      const channels = await tx<Channel[]>`
         select c.id, c.workspace_id, c.youtube_channel_id, c.title, c.thumbnail_url, c.status, c.connected_at,
           c.last_synced_at, c.created_at, (select count(*)::int from public.videos v where v.channel_id = c.id) as video_count
         from public.channels c
         where c.workspace_id = ${workspaceId}
         order by c.created_at, c.id`;
+      const [quota] = await tx<WorkspaceQuota[]>`
+        select q.day::text as day, q.share_units, q.used_units, q.remaining_units, q.project_remaining_units,
+          q.available_units, q.borrowing, q.borrow_from, q.resets_at
+        from public.workspace_youtube_quota(${workspaceId}) q`;
+      return { channels, quota };
     });
-    return json({ channels });
+    return json({ channels, youtube_quota: quota ?? null });
   })
   .on('DELETE', '/:id', async (ctx) => {
     const claims = await requireUser(ctx.req);

@@ -1,6 +1,7 @@
 // What a transition's error means for the schedule (engine.ts runs this when one throws):
 //   lease lost / canceled meanwhile     → nothing more to write
 //   quota (ours or Google's)            → wait for the daily reset
+//   the workspace's share of the quota  → wait for the borrow hour
 //   the channel's upload limit          → wait for the daily reset
 //   the channel must be reconnected     → wait, looked at again later
 //   YouTube refused / the render is gone or changed → failed
@@ -28,8 +29,13 @@ export async function handleFailure(ctx: RunContext, err: unknown): Promise<Sche
   const from = ctx.row.status;
   try {
     if (err instanceof LeaseLostError) return leaseOutcome(ctx, err, from);
+    if (err instanceof QuotaExhaustedError && err.source === 'share' && err.retryAt) {
+      const until = err.retryAt;
+      const message = `${err.message}; the upload waits until ${googleTime(until)}, when the workspace may borrow unused quota of the project (or the daily reset)`;
+      return finished(await wait(ctx, from, 'quota_share', until, message, 'upload_waiting_quota_share'));
+    }
     if (err instanceof QuotaExhaustedError) {
-      const until = (err.source === 'budget' ? err.detail.resetsAt : undefined) ?? await store.nextQuotaReset();
+      const until = err.retryAt ?? await store.nextQuotaReset();
       const message = `${err.message}; the upload waits for the daily quota to reset at ${googleTime(until)} (midnight Pacific time)`;
       return finished(await wait(ctx, from, 'quota', until, message, 'upload_waiting_quota'));
     }

@@ -7,7 +7,7 @@ import type { UploadedVideo } from '../_shared/clients/youtube/upload.ts';
 import type { SentMetadata } from './plan.ts';
 
 export type ScheduleStatus = 'scheduled' | 'held' | 'uploading' | 'processing' | 'published' | 'failed' | 'canceled';
-export type WaitingReason = 'quota' | 'upload_limit' | 'reauth_required' | 'retry';
+export type WaitingReason = 'quota' | 'quota_share' | 'upload_limit' | 'reauth_required' | 'retry';
 export type ThumbnailStatus = 'none' | 'pending' | 'set' | 'failed';
 
 export interface ScheduleRow {

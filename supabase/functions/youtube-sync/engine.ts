@@ -10,6 +10,7 @@
 //   succeeded       the score step committed                    succeeded
 //   yielded         the budget is used up, work is left         queued, due now; next invocation posted
 //   waiting_quota   our daily budget or Google's is used up     waiting_quota until midnight Pacific
+//                   the workspace's share is used up            waiting_quota until the borrow hour
 //   queued          a transient error (retries ran out)         queued after a backoff (30 s doubling)
 //   failed          the channel is not usable, a 4xx, too many  failed, with the reason
 //                   errors in a row or attempts in all
@@ -175,8 +176,10 @@ export interface FailureOutcome {
 export function classifyFailure(err: unknown, errorsInARow: number): FailureOutcome | 'lease_lost' {
   if (err instanceof LeaseLostError) return 'lease_lost';
   if (err instanceof QuotaExhaustedError) {
-    const until = err.source === 'budget' ? err.detail.resetsAt ?? null : null;
-    const lastError = `${err.message}; waiting for the daily quota to reset at midnight Pacific time`;
+    const until = err.retryAt ?? null;
+    const lastError = err.source === 'share' && until
+      ? `${err.message}; waiting until ${until.toISOString()}, when this workspace may borrow unused quota of the project (or the daily reset)`
+      : `${err.message}; waiting for the daily quota to reset at midnight Pacific time`;
     return { release: { status: 'waiting_quota', until, lastError }, transient: false, level: 'warn' };
   }
   if (err instanceof ReauthRequiredError || err instanceof YouTubeApiError || err instanceof SyncFailure) {

@@ -7,7 +7,7 @@
 import * as z from 'zod/mini';
 import { callFunction, type FunctionsInvoker } from './api.ts';
 import { ApiError } from './api-error.ts';
-import { formatNumber } from './format.ts';
+import { DEFAULT_PREFS, type DisplayPrefs, formatDateTime, formatNumber } from './format.ts';
 import type { Role } from './roles.ts';
 import { roleAtLeast } from './roles.ts';
 
@@ -235,4 +235,31 @@ export function connectOutcome(params: URLSearchParams): ConnectOutcome | null {
   if (connected) return connectedOutcome(connected);
   const code = params.get('error');
   return code ? errorOutcome(code) : null;
+}
+
+// The workspace's share of today's YouTube quota (a Pacific-time day), from the channels function.
+const YoutubeQuota = z.object({
+  share_units: z.number(),
+  used_units: z.number(),
+  remaining_units: z.number(),
+  project_remaining_units: z.number(),
+  available_units: z.number(),
+  borrowing: z.boolean(),
+  borrow_from: z.string(),
+  resets_at: z.string(),
+});
+export type YoutubeQuota = z.infer<typeof YoutubeQuota>;
+const ChannelList = z.object({ youtube_quota: z.nullable(YoutubeQuota) });
+
+export async function getYoutubeQuota(client: FunctionsInvoker, workspaceId: string): Promise<YoutubeQuota | null> {
+  return (await callFunction(client, 'channels', { query: { workspace_id: workspaceId }, schema: ChannelList })).youtube_quota;
+}
+
+/** One line for the channels page: what is left of the share, and when that changes. */
+export function quotaLine(q: YoutubeQuota, prefs: DisplayPrefs = DEFAULT_PREFS): string {
+  const n = (x: number) => formatNumber(x, prefs.locale);
+  const left = `YouTube quota today: ${n(q.remaining_units)} of this workspace’s ${n(q.share_units)} units left`;
+  if (q.borrowing) return `${left}; unused project quota can be borrowed until the reset (${n(q.project_remaining_units)} units left in all).`;
+  if (Date.parse(q.borrow_from) < Date.parse(q.resets_at)) return `${left}; from ${formatDateTime(q.borrow_from, prefs)} unused project quota can be borrowed.`;
+  return `${left}; it resets at ${formatDateTime(q.resets_at, prefs)}.`;
 }

@@ -1,6 +1,7 @@
 // Recording what happened: one ops.api_calls row per call (plus a warning in ops.system_logs when
 // it was slower than 2 s; both by ops.record_api_calls) and one ops.errors row per unhandled
-// error. Writes run after the response and never delay it. Calls are written in batches (at most
+// error. Refused anonymous calls are only counted (refused-calls.ts), so floods of them cannot
+// fill the database. Writes run after the response and never delay it. Calls are written in batches (at most
 // CALL_BATCH_WAIT_MS after the call, one statement per batch), so under load tracking costs the
 // database a fraction of a statement per request. A write that fails is reported on stderr, not
 // dropped silently. ENABLE_ANALYTICS and ENABLE_ERROR_TRACKING switch them off.
@@ -9,6 +10,7 @@ import { asJson } from '../db-json.ts';
 import { env } from '../env.ts';
 import { inBackground } from './background.ts';
 import { identityOf, type RequestContext } from './context.ts';
+import { isRefusedAnonymous, refusedCallBatch } from './refused-calls.ts';
 import { scrub } from './scrub.ts';
 import { WriteBatch } from './write-batch.ts';
 
@@ -58,6 +60,10 @@ const calls = new WriteBatch<CallRow>({
   },
 });
 
+const refused = refusedCallBatch((rows, err) => {
+  reportFailure(`${rows.length} refused anonymous call(s)`, { requestId: '-' }, err);
+});
+
 /** Records a finished call (after the response is built; the write runs in the background). */
 export function recordCall(req: Request, ctx: RequestContext, status: number, durationMs: number): void {
   if (!enabled('ENABLE_ANALYTICS', ctx, 'api call')) return;
@@ -67,6 +73,10 @@ export function recordCall(req: Request, ctx: RequestContext, status: number, du
 
 async function queueCall(req: Request, ctx: RequestContext, status: number, durationMs: number, finished: number) {
   const identity = await identityOf(req);
+  if (isRefusedAnonymous(identity.kind, status)) {
+    await refused.add({ function_name: ctx.functionName, endpoint: ctx.endpoint, method: ctx.method, status, duration_ms: durationMs });
+    return;
+  }
   await calls.add({
     finished,
     function_name: ctx.functionName,

@@ -1,7 +1,8 @@
 // The quota hook of the YouTube client: before every call, the call's units (from
 // private.youtube_api_costs) are spent for the current Pacific-time day in
-// public.youtube_quota_usage. When the project's daily budget would be passed, nothing is spent,
-// the call is not made, and QuotaExhaustedError says when the budget resets.
+// public.youtube_quota_usage. When the project's daily budget or the workspace's share of it
+// (before the borrow hour) would be passed, nothing is spent, the call is not made, and
+// QuotaExhaustedError says why and when trying again makes sense.
 import { type QuotaHook, QuotaExhaustedError } from '../clients/youtube.ts';
 import { asService } from '../db.ts';
 
@@ -10,14 +11,33 @@ export interface QuotaTally {
   calls: number;
 }
 
+interface Reservation {
+  allowed: boolean;
+  units: number;
+  used_today: number;
+  daily_budget: number;
+  resets_at: Date;
+  reason: 'budget' | 'share' | null;
+  retry_at: Date | null;
+  share_units: number;
+  workspace_used: number;
+}
+
 export function reserveQuota(workspaceId: string, channelId: string | null, tally?: QuotaTally): QuotaHook {
   return async (endpoint: string) => {
     const [r] = await asService((tx) =>
-      tx<{ allowed: boolean; units: number; used_today: number; daily_budget: number; resets_at: Date }[]>`
-        select * from public.reserve_youtube_quota(${workspaceId}, ${channelId}, ${endpoint}, 1)`
+      tx<Reservation[]>`select * from public.reserve_youtube_quota(${workspaceId}, ${channelId}, ${endpoint}, 1)`
     );
     if (!r.allowed) {
-      throw new QuotaExhaustedError(endpoint, 'budget', { resetsAt: r.resets_at, usedToday: r.used_today, dailyBudget: r.daily_budget, units: r.units });
+      throw new QuotaExhaustedError(endpoint, r.reason === 'share' ? 'share' : 'budget', {
+        resetsAt: r.resets_at,
+        retryAt: r.retry_at ?? r.resets_at,
+        usedToday: r.used_today,
+        dailyBudget: r.daily_budget,
+        units: r.units,
+        shareUnits: r.share_units,
+        workspaceUsed: r.workspace_used,
+      });
     }
     if (tally) {
       tally.units += r.units;

@@ -79,22 +79,43 @@ export class YouTubeTransientError extends Error {
 }
 
 /**
- * No quota left for the day: either our own budget refused the call before it was made, or
- * Google answered `quotaExceeded`. The caller waits for the reset (midnight Pacific time).
+ * No quota left: our own budget refused the call before it was made (`budget`: the project's day
+ * is spent; `share`: this workspace's share of it is, until the borrow hour), or Google answered
+ * `quotaExceeded`. The caller waits until `retryAt` (the reset, midnight Pacific, for the others).
  */
 export class QuotaExhaustedError extends Error {
   constructor(
     readonly endpoint: string,
-    readonly source: 'budget' | 'google',
-    readonly detail: { resetsAt?: Date; usedToday?: number; dailyBudget?: number; units?: number } = {},
+    readonly source: 'budget' | 'share' | 'google',
+    readonly detail: {
+      resetsAt?: Date;
+      retryAt?: Date;
+      usedToday?: number;
+      dailyBudget?: number;
+      units?: number;
+      shareUnits?: number;
+      workspaceUsed?: number;
+    } = {},
   ) {
-    super(
-      source === 'budget'
-        ? `daily YouTube quota budget reached (${detail.usedToday ?? '?'} of ${detail.dailyBudget ?? '?'} units used today, ${endpoint} needs ${detail.units ?? '?'}): ${endpoint} was not called`
-        : `YouTube answered quotaExceeded for ${endpoint}: the project's daily quota is used up`,
-    );
+    super(quotaMessage(endpoint, source, detail));
     this.name = 'QuotaExhaustedError';
   }
+
+  /** When trying again makes sense, if our budget knows it (Google's refusal says nothing). */
+  get retryAt(): Date | undefined {
+    return this.source === 'google' ? undefined : this.detail.retryAt ?? this.detail.resetsAt;
+  }
+}
+
+function quotaMessage(endpoint: string, source: QuotaExhaustedError['source'], d: QuotaExhaustedError['detail']): string {
+  const n = (v: number | undefined) => v ?? '?';
+  if (source === 'budget') {
+    return `daily YouTube quota budget reached (${n(d.usedToday)} of ${n(d.dailyBudget)} units used today, ${endpoint} needs ${n(d.units)}): ${endpoint} was not called`;
+  }
+  if (source === 'share') {
+    return `this workspace's share of the daily YouTube quota is spent (${n(d.workspaceUsed)} of ${n(d.shareUnits)} units used today, ${endpoint} needs ${n(d.units)}): ${endpoint} was not called`;
+  }
+  return `YouTube answered quotaExceeded for ${endpoint}: the project's daily quota is used up`;
 }
 
 /** The refresh token was revoked or expired (`invalid_grant`): only the owner reconnecting helps. */
