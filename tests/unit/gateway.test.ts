@@ -3,9 +3,11 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 import { createJwtCheck } from '../../local/gateway/jwt-check.ts';
 import { createGateway } from '../../local/gateway/server.ts';
+import { DROP_MAX_BYTES } from '../../local/unread-body.ts';
 
 let upstreamHits: string[] = [];
 let upstream: http.Server;
@@ -17,6 +19,7 @@ let publicJwk: JWK;
 before(async () => {
   upstream = http.createServer((req, res) => {
     upstreamHits.push(`${req.method} ${req.url}`);
+    if (req.url?.startsWith('/open/refuse-large')) return refuseLargeBody(req, res);
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ path: req.url, auth: req.headers.authorization ?? null }));
   });
@@ -34,6 +37,19 @@ before(async () => {
     verifyJwt: new Map([['open', false]]),
   });
 });
+
+/** What a function does with a body over its limit: reads up to it, answers 413, reads no further. */
+function refuseLargeBody(req: http.IncomingMessage, res: http.ServerResponse) {
+  let size = 0;
+  req.on('data', (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > 1024 * 1024 && !res.headersSent) {
+      req.pause();
+      res.writeHead(413, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { code: 'payload_too_large', message: 'request body exceeds 1048576 bytes' } }));
+    }
+  });
+}
 
 after(async () => {
   await gateway.close();
@@ -64,7 +80,7 @@ test('a valid token reaches the function with the /functions/v1 prefix stripped'
   assert.equal(r.body.auth, `Bearer ${token}`);
 });
 
-test('verify_jwt refuses missing, malformed, wrongly signed, expired and alg:none tokens before the function runs', async () => {
+test('verify_jwt refuses missing, malformed, wrongly signed, expired, exp-less and alg:none tokens before the function runs', async () => {
   const other = (await generateKeyPair('ES256')).privateKey as CryptoKey;
   const expired = await new SignJWT({ sub: 'u1', role: 'authenticated' })
     .setProtectedHeader({ alg: 'ES256', kid })
@@ -78,6 +94,7 @@ test('verify_jwt refuses missing, malformed, wrongly signed, expired and alg:non
     ['wrong key', await sign({ sub: 'u1', role: 'authenticated' }, '1h', other), /Invalid JWT/],
     ['expired', expired, /JWT expired/],
     ['alg none', none, /Invalid JWT/],
+    ['no exp', await new SignJWT({ sub: 'u1', role: 'authenticated' }).setProtectedHeader({ alg: 'ES256', kid }).setIssuedAt().sign(privateKey), /Invalid JWT/],
   ];
   for (const [name, token, message] of cases) {
     const r = await call('/functions/v1/secure', token);
@@ -150,4 +167,74 @@ test('a remembered token is refused once it expires, and a forged one is never t
   clock += 3 * 60_000;
   assert.deepEqual(await check(`Bearer ${token}`), { ok: false, message: 'JWT expired' });
   assert.deepEqual(await check(`Bearer ${token}`), { ok: false, message: 'JWT expired' }, 'and stays refused after leaving the cache');
+});
+
+const CHUNK = Buffer.alloc(64 * 1024, 'a');
+const FRAME = Buffer.concat([Buffer.from(`${CHUNK.length.toString(16)}\r\n`), CHUNK, Buffer.from('\r\n')]);
+
+/**
+ * A raw HTTP/1.1 connection to the gateway (Node's own client stops writing a body once it has
+ * read an answer, so it cannot show what a client that goes on sending meets).
+ */
+function connection() {
+  const socket = net.connect(Number(new URL(gateway.url).port), '127.0.0.1');
+  let received = '';
+  let closed = false;
+  const waiters: Array<() => void> = [];
+  const wake = () => waiters.splice(0).forEach((w) => w());
+  socket.on('data', (d) => { received += d.toString(); wake(); });
+  socket.on('error', () => {}); // a reset of our own writes after the gateway closed
+  socket.on('close', () => { closed = true; wake(); });
+  socket.on('drain', wake);
+  const until = async (done: () => boolean) => {
+    while (!done()) await new Promise<void>((r) => waiters.push(r));
+  };
+  return {
+    socket,
+    answers: () => [...received.matchAll(/^HTTP\/1\.1 (\d{3}) /gm)].map((m) => Number(m[1])),
+    isClosed: () => closed,
+    until,
+    /** Sends a chunked POST of `total` bytes (or until the gateway closes); returns the bytes sent. */
+    async upload(path: string, total: number, headers = '') {
+      socket.write(`POST ${path} HTTP/1.1\r\nhost: gateway\r\ncontent-type: application/json\r\n${headers}transfer-encoding: chunked\r\n\r\n`);
+      let sent = 0;
+      while (!closed && sent < total) {
+        sent += CHUNK.length;
+        if (!socket.write(FRAME)) await until(() => closed || socket.writableNeedDrain === false);
+      }
+      if (!closed) socket.write('0\r\n\r\n');
+      return sent;
+    },
+  };
+}
+
+// Before the fix the gateway stopped reading such a body: the client's upload stalled until the
+// keep-alive timeout reset the connection 65 s later. The timeouts are generous bounds on that.
+test('a chunked upload refused early with 413 completes, and the connection serves the next request', { timeout: 20_000 }, async () => {
+  const c = connection();
+  await c.upload('/functions/v1/open/refuse-large', 8 * 1024 * 1024);
+  c.socket.write('GET /functions/v1/open HTTP/1.1\r\nhost: gateway\r\n\r\n');
+  await c.until(() => c.answers().length === 2 || c.isClosed());
+  assert.deepEqual(c.answers(), [413, 200]);
+  c.socket.destroy();
+});
+
+test('a chunked upload refused by verify_jwt completes with 401, and the connection serves the next request', { timeout: 20_000 }, async () => {
+  upstreamHits = [];
+  const c = connection();
+  await c.upload('/functions/v1/secure', 8 * 1024 * 1024);
+  c.socket.write('GET /functions/v1/open HTTP/1.1\r\nhost: gateway\r\n\r\n');
+  await c.until(() => c.answers().length === 2 || c.isClosed());
+  assert.deepEqual(c.answers(), [401, 200]);
+  assert.deepEqual(upstreamHits, ['GET /open'], 'the refused upload never reached the function');
+  c.socket.destroy();
+});
+
+test('an upload that goes on past what the gateway drops is answered, then its connection closed', { timeout: 20_000 }, async () => {
+  const c = connection();
+  const limit = 4 * DROP_MAX_BYTES;
+  const sent = await c.upload('/functions/v1/open/refuse-large', limit);
+  await c.until(c.isClosed);
+  assert.deepEqual(c.answers(), [413]);
+  assert.ok(sent < limit, `the gateway closed the connection after dropping its share (sent ${sent} of ${limit} bytes)`);
 });
