@@ -8,6 +8,7 @@
 // https://developers.google.com/youtube/v3/docs/videos#resource (snippet.title, .description, .tags)
 import { z } from 'zod';
 import { Uuid } from '../_shared/tenancy.ts';
+import { queryInt } from '../_shared/integers.ts';
 
 export const MAX_TITLE_CHARS = 100;
 export const MAX_DESCRIPTION_BYTES = 5000;
@@ -161,7 +162,7 @@ export const ListQuery = z
       .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
       .refine((list) => list.every((x) => (STATUSES as readonly string[]).includes(x)), `must be a comma-separated list of ${STATUSES.join(', ')}`)
       .optional(),
-    limit: z.coerce.number().int().min(1).max(500).default(200),
+    limit: queryInt(z.number().int().min(1).max(500)).default(200),
   })
   .superRefine((q, ctx) => {
     if (q.from && q.to && Date.parse(q.to) <= Date.parse(q.from)) ctx.addIssue({ code: 'custom', path: ['to'], message: 'must be after from' });
