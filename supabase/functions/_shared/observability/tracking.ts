@@ -9,6 +9,7 @@ import { asJson } from '../db-json.ts';
 import { env } from '../env.ts';
 import { inBackground } from './background.ts';
 import { identityOf, type RequestContext } from './context.ts';
+import type { Identity } from './identity.ts';
 import { scrub } from './scrub.ts';
 import { WriteBatch } from './write-batch.ts';
 
@@ -58,6 +59,16 @@ const calls = new WriteBatch<CallRow>({
   },
 });
 
+/**
+ * The workspace a call is put on. One the URL names is the caller's choice: an anonymous
+ * caller's is never kept, and the database keeps a user's only where they are a member
+ * (ops.verify_call_attribution). One a route noted after finding what it acted on, and the
+ * service role's, are the server's own word.
+ */
+function attributedWorkspace(identity: Identity, ctx: RequestContext): string | null {
+  return identity.kind === 'anonymous' && !ctx.workspaceNoted ? null : ctx.workspaceId;
+}
+
 /** Records a finished call (after the response is built; the write runs in the background). */
 export function recordCall(req: Request, ctx: RequestContext, status: number, durationMs: number): void {
   if (!enabled('ENABLE_ANALYTICS', ctx, 'api call')) return;
@@ -75,7 +86,7 @@ async function queueCall(req: Request, ctx: RequestContext, status: number, dura
     status,
     duration_ms: durationMs,
     user_id: identity.kind === 'user' ? identity.userId : null,
-    workspace_id: ctx.workspaceId,
+    workspace_id: attributedWorkspace(identity, ctx),
     request_id: ctx.requestId,
   });
 }
@@ -92,7 +103,7 @@ async function writeError(req: Request, ctx: RequestContext, err: Error) {
   const context = asJson({
     function: ctx.functionName, endpoint: ctx.endpoint, method: ctx.method, path: url.pathname,
     query_keys: [...new Set(url.searchParams.keys())],
-    user_id: identity.kind === 'user' ? identity.userId : null, caller: identity.kind, workspace_id: ctx.workspaceId,
+    user_id: identity.kind === 'user' ? identity.userId : null, caller: identity.kind, workspace_id: attributedWorkspace(identity, ctx),
   });
   await sql()`
     insert into ops.errors (name, message, stack, operation, context, request_id)
