@@ -3,11 +3,11 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import net from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 import { createJwtCheck } from '../../local/gateway/jwt-check.ts';
 import { createGateway } from '../../local/gateway/server.ts';
 import { DROP_MAX_BYTES } from '../../local/unread-body.ts';
+import { rawConnection } from './raw-http.ts';
 
 let upstreamHits: string[] = [];
 let upstream: http.Server;
@@ -169,49 +169,10 @@ test('a remembered token is refused once it expires, and a forged one is never t
   assert.deepEqual(await check(`Bearer ${token}`), { ok: false, message: 'JWT expired' }, 'and stays refused after leaving the cache');
 });
 
-const CHUNK = Buffer.alloc(64 * 1024, 'a');
-const FRAME = Buffer.concat([Buffer.from(`${CHUNK.length.toString(16)}\r\n`), CHUNK, Buffer.from('\r\n')]);
-
-/**
- * A raw HTTP/1.1 connection to the gateway (Node's own client stops writing a body once it has
- * read an answer, so it cannot show what a client that goes on sending meets).
- */
-function connection() {
-  const socket = net.connect(Number(new URL(gateway.url).port), '127.0.0.1');
-  let received = '';
-  let closed = false;
-  const waiters: Array<() => void> = [];
-  const wake = () => waiters.splice(0).forEach((w) => w());
-  socket.on('data', (d) => { received += d.toString(); wake(); });
-  socket.on('error', () => {}); // a reset of our own writes after the gateway closed
-  socket.on('close', () => { closed = true; wake(); });
-  socket.on('drain', wake);
-  const until = async (done: () => boolean) => {
-    while (!done()) await new Promise<void>((r) => waiters.push(r));
-  };
-  return {
-    socket,
-    answers: () => [...received.matchAll(/^HTTP\/1\.1 (\d{3}) /gm)].map((m) => Number(m[1])),
-    isClosed: () => closed,
-    until,
-    /** Sends a chunked POST of `total` bytes (or until the gateway closes); returns the bytes sent. */
-    async upload(path: string, total: number, headers = '') {
-      socket.write(`POST ${path} HTTP/1.1\r\nhost: gateway\r\ncontent-type: application/json\r\n${headers}transfer-encoding: chunked\r\n\r\n`);
-      let sent = 0;
-      while (!closed && sent < total) {
-        sent += CHUNK.length;
-        if (!socket.write(FRAME)) await until(() => closed || socket.writableNeedDrain === false);
-      }
-      if (!closed) socket.write('0\r\n\r\n');
-      return sent;
-    },
-  };
-}
-
 // Before the fix the gateway stopped reading such a body: the client's upload stalled until the
 // keep-alive timeout reset the connection 65 s later. The timeouts are generous bounds on that.
 test('a chunked upload refused early with 413 completes, and the connection serves the next request', { timeout: 20_000 }, async () => {
-  const c = connection();
+  const c = rawConnection(gateway.url);
   await c.upload('/functions/v1/open/refuse-large', 8 * 1024 * 1024);
   c.socket.write('GET /functions/v1/open HTTP/1.1\r\nhost: gateway\r\n\r\n');
   await c.until(() => c.answers().length === 2 || c.isClosed());
@@ -221,7 +182,7 @@ test('a chunked upload refused early with 413 completes, and the connection serv
 
 test('a chunked upload refused by verify_jwt completes with 401, and the connection serves the next request', { timeout: 20_000 }, async () => {
   upstreamHits = [];
-  const c = connection();
+  const c = rawConnection(gateway.url);
   await c.upload('/functions/v1/secure', 8 * 1024 * 1024);
   c.socket.write('GET /functions/v1/open HTTP/1.1\r\nhost: gateway\r\n\r\n');
   await c.until(() => c.answers().length === 2 || c.isClosed());
@@ -231,7 +192,7 @@ test('a chunked upload refused by verify_jwt completes with 401, and the connect
 });
 
 test('an upload that goes on past what the gateway drops is answered, then its connection closed', { timeout: 20_000 }, async () => {
-  const c = connection();
+  const c = rawConnection(gateway.url);
   const limit = 4 * DROP_MAX_BYTES;
   const sent = await c.upload('/functions/v1/open/refuse-large', limit);
   await c.until(c.isClosed);
