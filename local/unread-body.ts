@@ -39,10 +39,7 @@ export function dropBody(req: IncomingMessage, res: ServerResponse) {
   const timer = setTimeout(close, DROP_MAX_MS);
   timer.unref();
   const done = () => clearTimeout(timer);
-  const answered = () => {
-    ours = lingerBeforeClosing(socket);
-    if (req.complete) close();
-  };
+  const answered = () => (ours = lingerBeforeClosing(socket));
   if (res.writableFinished) answered();
   else res.once('finish', () => !req.complete && answered());
   req.on('data', (chunk: Buffer) => {

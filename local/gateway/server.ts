@@ -25,8 +25,10 @@ const CORS = {
 
 const NOT_OFFERED = ['rest', 'storage', 'realtime', 'graphql', 'pg'];
 
-// Connection headers describe the client's connection, not the gateway's pooled one upstream: a
-// forwarded `Connection: close` made the upstream close a connection still carrying a body.
+// Connection headers describe one hop, never the next: a client's `Connection: close` forwarded
+// made the upstream close a pooled connection still carrying a body, and the upstream's
+// `Connection: keep-alive` passed back overrode a client's request to close.
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding']);
 const NOT_FORWARDED = new Set(['host', 'connection', 'keep-alive', 'proxy-connection']);
 
 function sendJson(res: http.ServerResponse, status: number, body: unknown) {
@@ -56,7 +58,11 @@ export async function createGateway(opts: GatewayOptions) {
     const proxied = http.request(
       { host: target.hostname, port: target.port, method: req.method, path, headers: headers as unknown as http.OutgoingHttpHeaders, agent },
       (upstreamRes) => {
-        const out = upstreamRes.rawHeaders;
+        const out: string[] = [];
+        const rawOut = upstreamRes.rawHeaders;
+        for (let i = 0; i < rawOut.length; i += 2) {
+          if (!HOP_BY_HOP.has(rawOut[i].toLowerCase())) out.push(rawOut[i], rawOut[i + 1]);
+        }
         if (upstreamRes.headers['access-control-allow-origin'] === undefined) out.push('access-control-allow-origin', '*');
         res.writeHead(upstreamRes.statusCode ?? 502, out);
         upstreamRes.pipe(res);

@@ -191,6 +191,16 @@ test('a chunked upload refused by verify_jwt completes with 401, and the connect
   c.socket.destroy();
 });
 
+test('a client that asked to close gets its 413 and a closed connection, not a reset under its upload', { timeout: 20_000 }, async () => {
+  for (let i = 0; i < 5; i++) {
+    const c = rawConnection(gateway.url);
+    await c.upload('/functions/v1/open/refuse-large', 8 * 1024 * 1024, 'connection: close\r\n');
+    await c.until(c.isClosed);
+    assert.deepEqual(c.answers(), [413], `upload ${i + 1}`);
+    assert.deepEqual(c.errors().filter((e) => e === 'ECONNRESET' || e === 'EPIPE'), [], `upload ${i + 1}`);
+  }
+});
+
 test('an upload that goes on past what the gateway drops is answered, then its connection closed', { timeout: 20_000 }, async () => {
   const c = rawConnection(gateway.url);
   const limit = 4 * DROP_MAX_BYTES;

@@ -13,10 +13,11 @@ export function rawConnection(base: string) {
   const socket = net.connect(Number(new URL(base).port), '127.0.0.1');
   let received = '';
   let closed = false;
+  const errors: string[] = [];
   const waiters: Array<() => void> = [];
   const wake = () => waiters.splice(0).forEach((w) => w());
   socket.on('data', (d) => { received += d.toString(); wake(); });
-  socket.on('error', () => {}); // a reset of our own writes after the server closed
+  socket.on('error', (err: NodeJS.ErrnoException) => errors.push(err.code ?? err.message)); // e.g. a reset after the server closed
   socket.on('close', () => { closed = true; wake(); });
   socket.on('drain', wake);
   const until = async (done: () => boolean) => {
@@ -27,6 +28,8 @@ export function rawConnection(base: string) {
     // Not anchored to a line start: an answer with a content-length ends without a newline.
     answers: () => [...received.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1])),
     isClosed: () => closed,
+    /** Error codes the socket saw (ECONNRESET, EPIPE: the server reset the connection). */
+    errors: () => [...errors],
     until,
     /** Sends a chunked POST of `total` bytes (or until the server closes); returns the bytes sent. */
     async upload(path: string, total: number, headers = '') {
