@@ -40,11 +40,13 @@ const ErrorsQuery = z.strictObject({
 async function recentErrors(ctx: RouteContext) {
   await requireAdmin(ctx.req);
   const query = parseQuery(ctx, ErrorsQuery);
+  // Sorted by e.id, the number: a bare `id` names the text output column ('9' before '10').
   const errors = await sql()`
-    select id::text, at, name, message, operation, request_id, context, stack
-    from ops.errors
-    where ${query.before === undefined ? sql()`true` : sql()`id < ${query.before}`}
-    order by id desc
+    select e.id::text as id, e.at, e.name, e.message, e.operation, e.request_id, e.context, e.stack
+    from ops.errors e
+    where ${query.before === undefined ? sql()`true` : sql()`e.id < ${query.before}`}
+    -- e.id, the number: a bare \`id\` would sort the text output column ("9" before "10").
+    order by e.id desc
     limit ${query.limit}`;
   return json({ errors });
 }
