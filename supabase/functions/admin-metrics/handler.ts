@@ -45,7 +45,6 @@ async function recentErrors(ctx: RouteContext) {
     select e.id::text as id, e.at, e.name, e.message, e.operation, e.request_id, e.context, e.stack
     from ops.errors e
     where ${query.before === undefined ? sql()`true` : sql()`e.id < ${query.before}`}
-    -- e.id, the number: a bare \`id\` would sort the text output column ("9" before "10").
     order by e.id desc
     limit ${query.limit}`;
   return json({ errors });
