@@ -82,7 +82,7 @@ export async function createTokenIssuer(opts: {
         const reason =
           err instanceof joseErrors.JWTExpired
             ? 'token has invalid claims: token is expired'
-            : err instanceof joseErrors.JWTClaimValidationFailed && err.claim === 'exp'
+            : err instanceof joseErrors.JWTClaimValidationFailed && err.claim === 'exp' && err.reason === 'missing'
               ? 'token has invalid claims: token is missing required claim: exp claim is required'
             : err instanceof joseErrors.JOSEError
               ? err.message
