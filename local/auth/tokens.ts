@@ -74,12 +74,16 @@ export async function createTokenIssuer(opts: {
     },
     async verify(token) {
       try {
-        const { payload } = await jwtVerify<AccessTokenClaims>(token, publicKey, { algorithms: ['ES256'] });
+        // A token without exp would never expire: GoTrue requires it (golang-jwt's
+        // WithExpirationRequired), so a forged-lifetime token signed with a leaked key stays bounded.
+        const { payload } = await jwtVerify<AccessTokenClaims>(token, publicKey, { algorithms: ['ES256'], requiredClaims: ['exp'] });
         return payload;
       } catch (err) {
         const reason =
           err instanceof joseErrors.JWTExpired
             ? 'token has invalid claims: token is expired'
+            : err instanceof joseErrors.JWTClaimValidationFailed && err.claim === 'exp' && err.reason === 'missing'
+              ? 'token has invalid claims: token is missing required claim: exp claim is required'
             : err instanceof joseErrors.JOSEError
               ? err.message
               : 'malformed token';

@@ -3,6 +3,7 @@
 // bcrypt and stay compatible with rows created by SQL.
 import { createHash } from 'node:crypto';
 import type postgres from 'postgres';
+import { badRequest } from './errors.ts';
 import type { AccessTokenSubject } from './tokens.ts';
 
 /** The connection pool (it can open transactions). */
@@ -108,6 +109,21 @@ export async function hideParametersFromLog(tx: Sql) {
     where (select rolsuper from pg_roles where rolname = current_user)`;
 }
 
+/**
+ * user_metadata travels in every access token, so its size bounds every request's Authorization
+ * header (Node refuses headers over 16 KB with 431, many proxies over 8 KB). Measured as the
+ * stored jsonb text, as the database's own guard on auth.users measures it; refused here first,
+ * with a 400, so the guard's error never reaches a client.
+ */
+export const MAX_USER_METADATA_BYTES = 4096;
+
+async function assertUserMetadataFits(size: Promise<{ bytes: number }[]>) {
+  const [row] = await size;
+  if (row && row.bytes > MAX_USER_METADATA_BYTES) {
+    throw badRequest('validation_failed', `user_metadata is too large: ${row.bytes} bytes, at most ${MAX_USER_METADATA_BYTES}`);
+  }
+}
+
 export async function insertUser(
   tx: Sql,
   user: {
@@ -121,6 +137,8 @@ export async function insertUser(
   },
 ): Promise<UserRow> {
   const userMetadata = user.confirmed ? { ...user.userMetadata, email_verified: true } : user.userMetadata;
+  await assertUserMetadataFits(tx<{ bytes: number }[]>`
+    select octet_length(${tx.json(userMetadata as postgres.JSONValue)}::jsonb::text) as bytes`);
   const [row] = await tx<UserRow[]>`
     insert into auth.users (
       instance_id, id, aud, role, email, encrypted_password, email_confirmed_at,
@@ -177,6 +195,11 @@ export async function mergeMetadata(
 ) {
   const set = Object.fromEntries(Object.entries(updates).filter(([, v]) => v !== null));
   const remove = Object.keys(updates).filter((k) => updates[k] === null);
+  if (column === 'raw_user_meta_data') {
+    await assertUserMetadataFits(tx<{ bytes: number }[]>`
+      select octet_length(((coalesce(raw_user_meta_data, '{}'::jsonb) - ${remove}::text[]) || ${tx.json(set as postgres.JSONValue)})::text) as bytes
+      from auth.users where id = ${userId}`);
+  }
   await tx`
     update auth.users
     set ${tx(column)} = (coalesce(${tx(column)}, '{}'::jsonb) - ${remove}::text[]) || ${tx.json(set as postgres.JSONValue)},

@@ -6,6 +6,7 @@ import http from 'node:http';
 import { describeLimit, type LimitName, type Limits } from './limits.ts';
 import { peakRssMb, resetPeakRss, rssMb, threadCpuMs } from './proc.ts';
 import { platformError, sendPlatformError } from './platform-errors.ts';
+import { dropUnreadBodyAfter } from '../unread-body.ts';
 
 export interface IsolateSpec {
   fn: string;
@@ -219,7 +220,10 @@ export class Isolate {
         finish();
       });
       if (req.headers['content-length'] === '0' || (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined)) upstream.end();
-      else req.pipe(upstream);
+      else {
+        req.pipe(upstream);
+        dropUnreadBodyAfter(res, req, upstream);
+      }
     });
   }
 }

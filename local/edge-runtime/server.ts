@@ -10,6 +10,7 @@ import { BootError, type IsolateSpec } from './isolate.ts';
 import type { Limits } from './limits.ts';
 import { platformError, sendPlatformError } from './platform-errors.ts';
 import { FunctionPool } from './pool.ts';
+import { dropBody } from '../unread-body.ts';
 
 export interface EdgeRuntimeOptions {
   port: number;
@@ -68,7 +69,7 @@ export async function createEdgeRuntime(opts: EdgeRuntimeOptions) {
       isolate = await pool.acquire();
     } catch (err) {
       opts.log(`${fn}: ${(err as Error).message}`);
-      req.resume();
+      dropBody(req, res);
       const answer = platformError(err instanceof BootError ? 'boot' : 'crash');
       sendPlatformError(res, answer);
       invocations.add({
@@ -109,11 +110,11 @@ export async function createEdgeRuntime(opts: EdgeRuntimeOptions) {
     const url = new URL(req.url ?? '/', 'http://edge-runtime');
     const fn = url.pathname.split('/')[1] ?? '';
     if (fn === '_runtime') {
-      req.resume();
+      dropBody(req, res);
       return runtimeRoute(url, res);
     }
     if (!names.has(fn)) {
-      req.resume();
+      dropBody(req, res);
       return sendPlatformError(res, platformError('notFound'));
     }
     invoke(fn, req.url ?? '/', req, res).catch((err: Error) => {

@@ -1,5 +1,5 @@
 // The gateway's verify_jwt: a function that requires it only runs for a request whose bearer
-// token is a JWT signed by this project's key and not expired. Any role passes (the anon key is
+// token is a JWT signed by this project's key, with an expiry, and not expired. Any role passes (the anon key is
 // such a JWT), exactly as on hosted Supabase; the function itself decides what a role may do.
 import { importJWK, jwtVerify, type JWK } from 'jose';
 
@@ -27,12 +27,11 @@ export async function createJwtCheck(publicJwk: JWK, now: () => number = Date.no
       return { ok: false, message: 'JWT expired' };
     }
     try {
-      // Only the project's asymmetric algorithm: `alg: none` and HS256 confusion are refused.
-      const { payload } = await jwtVerify(token, key, { algorithms: ['ES256'], currentDate: new Date(now()) });
-      if (typeof payload.exp === 'number') {
-        if (verifiedUntil.size >= VERIFIED_MAX) verifiedUntil.delete(verifiedUntil.keys().next().value!);
-        verifiedUntil.set(token, payload.exp * 1000);
-      }
+      // Only the project's asymmetric algorithm: `alg: none` and HS256 confusion are refused. A
+      // token without exp would be valid forever, so exp is required.
+      const { payload } = await jwtVerify(token, key, { algorithms: ['ES256'], requiredClaims: ['exp'], currentDate: new Date(now()) });
+      if (verifiedUntil.size >= VERIFIED_MAX) verifiedUntil.delete(verifiedUntil.keys().next().value!);
+      verifiedUntil.set(token, (payload.exp as number) * 1000);
       return { ok: true };
     } catch (err) {
       const code = (err as { code?: string }).code;

@@ -3,6 +3,7 @@
 // server (verify_jwt enforced first), and a clear 501 for the APIs the local stack lacks.
 import http from 'node:http';
 import type { JWK } from 'jose';
+import { dropBody, dropUnreadBodyAfter } from '../unread-body.ts';
 import { createJwtCheck } from './jwt-check.ts';
 
 export interface GatewayOptions {
@@ -23,6 +24,13 @@ const CORS = {
 };
 
 const NOT_OFFERED = ['rest', 'storage', 'realtime', 'graphql', 'pg'];
+
+// Connection headers describe one hop, never the next: a client's `Connection: close` forwarded
+// made the upstream close a pooled connection still carrying a body, and the upstream's
+// `Connection: keep-alive` passed back overrode a client's request to close.
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding']);
+// x-forwarded-for is rebuilt below with the connecting address last; hop-by-hop headers are not passed on.
+const NOT_FORWARDED = new Set(['host', 'x-forwarded-for', 'connection', 'keep-alive', 'proxy-connection']);
 
 function sendJson(res: http.ServerResponse, status: number, body: unknown) {
   res.writeHead(status, { 'content-type': 'application/json', ...CORS });
@@ -56,21 +64,25 @@ export async function createGateway(opts: GatewayOptions) {
     const headers: string[] = [];
     const raw = req.rawHeaders;
     for (let i = 0; i < raw.length; i += 2) {
-      const name = raw[i].toLowerCase();
-      if (name !== 'host' && name !== 'x-forwarded-for') headers.push(raw[i], raw[i + 1]);
+      if (!NOT_FORWARDED.has(raw[i].toLowerCase())) headers.push(raw[i], raw[i + 1]);
     }
     headers.push('host', target.host, 'x-forwarded-host', req.headers.host ?? '', 'x-forwarded-proto', 'http',
       'x-forwarded-for', forwardedFor(req));
     const proxied = http.request(
       { host: target.hostname, port: target.port, method: req.method, path, headers: headers as unknown as http.OutgoingHttpHeaders, agent },
       (upstreamRes) => {
-        const out = upstreamRes.rawHeaders;
+        const out: string[] = [];
+        const rawOut = upstreamRes.rawHeaders;
+        for (let i = 0; i < rawOut.length; i += 2) {
+          if (!HOP_BY_HOP.has(rawOut[i].toLowerCase())) out.push(rawOut[i], rawOut[i + 1]);
+        }
         if (upstreamRes.headers['access-control-allow-origin'] === undefined) out.push('access-control-allow-origin', '*');
         res.writeHead(upstreamRes.statusCode ?? 502, out);
         upstreamRes.pipe(res);
       },
     );
     proxied.on('error', (err) => {
+      if (res.writableFinished) return; // abandoned after the answer, see dropUnreadBodyAfter
       if (!res.headersSent) sendJson(res, 502, { code: 502, message: `${upstream} is unavailable: ${err.message}` });
       else res.destroy(err);
     });
@@ -79,8 +91,10 @@ export async function createGateway(opts: GatewayOptions) {
     });
     // Most calls are GETs without a body: ending the upstream request at once spares a stream
     // pipe per request, a measurable part of the gateway's CPU under load.
-    if (hasBody(req)) req.pipe(proxied);
-    else proxied.end();
+    if (hasBody(req)) {
+      req.pipe(proxied);
+      dropUnreadBodyAfter(res, req, proxied);
+    } else proxied.end();
   }
 
   const server = http.createServer(async (req, res) => {
@@ -105,7 +119,7 @@ export async function createGateway(opts: GatewayOptions) {
         if (opts.verifyJwt.get(name) ?? true) {
           const verdict = await checkJwt(req.headers.authorization);
           if (!verdict.ok) {
-            req.resume();
+            dropBody(req, res);
             sendJson(res, 401, { code: 401, message: verdict.message });
             return;
           }
@@ -114,14 +128,14 @@ export async function createGateway(opts: GatewayOptions) {
         return;
       }
       if (NOT_OFFERED.includes(service) && version === 'v1') {
-        req.resume();
+        dropBody(req, res);
         sendJson(res, 501, {
           code: 501,
           message: `/${service}/v1 is not offered by the local stack (no Docker here); tenant isolation for direct SDK access is tested in the database with pgTAP`,
         });
         return;
       }
-      req.resume();
+      dropBody(req, res);
       sendJson(res, 404, { code: 404, message: `no route for ${url.pathname}` });
     } catch (err) {
       if (!res.headersSent) sendJson(res, 500, { code: 500, message: `gateway error: ${(err as Error).message}` });

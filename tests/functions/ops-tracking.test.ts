@@ -3,7 +3,7 @@
 // never the stack, and lands in ops.errors with it; a call slower than 2 s also writes a warning;
 // ENABLE_ANALYTICS / ENABLE_ERROR_TRACKING switch recording off.
 import { assertEquals, assertMatch, assertOk } from './assert.ts';
-import { callFunction, signUp, withDb } from './helpers/users.ts';
+import { callFunction, personalWorkspace, signUp, withDb } from './helpers/users.ts';
 import { eventually, requestId, trackedCalls } from './helpers/ops.ts';
 import { closeDb } from '../../supabase/functions/_shared/db.ts';
 import { createHandler } from '../../supabase/functions/_shared/handler.ts';
@@ -70,10 +70,67 @@ Deno.test('a call of every function is recorded with its function, endpoint, sta
 Deno.test('routes are recorded by their declared pattern and the workspace they name', async () => {
   const user = await signUp('ops-track-ws');
   const id = requestId('trk-ws');
-  const workspace = '6f1f6a0e-4a8e-4f4e-9a51-0c7c4a1b2c3d';
+  const workspace = await personalWorkspace(user);
   await callFunction(user.token, `members/${workspace}/${user.id}`, { method: 'PATCH', body: { role: 'viewer' }, headers: { 'x-request-id': id } });
   const [row] = await trackedCalls([id]);
   assertEquals([row.function_name, row.endpoint, row.method, row.workspace_id], ['members', '/:workspace_id/:user_id', 'PATCH', workspace]);
+});
+
+Deno.test('a caller cannot put calls or errors on a workspace they do not belong to by naming it', async () => {
+  const victim = await signUp('ops-track-victim');
+  const caller = await signUp('ops-track-steer');
+  const theirs = await personalWorkspace(victim);
+  const mine = await personalWorkspace(caller);
+  const ids = { path: requestId('trk-steer-path'), query: requestId('trk-steer-query'), anon: requestId('trk-steer-anon'), own: requestId('trk-steer-own') };
+  const headers = (id: string) => ({ 'x-request-id': id });
+  assertEquals((await callFunction(caller.token, `members/${theirs}/${caller.id}`, { method: 'PATCH', body: { role: 'viewer' }, headers: headers(ids.path) })).status, 404);
+  assertEquals((await callFunction(caller.token, `workspaces?workspace_id=${theirs}`, { headers: headers(ids.query) })).status, 200);
+  assertEquals((await callFunction(null, `health?workspace_id=${theirs}`, { headers: headers(ids.anon) })).status, 200);
+  assertEquals((await callFunction(caller.token, `content?workspace_id=${mine}`, { headers: headers(ids.own) })).status, 200);
+  const rows = await trackedCalls(Object.values(ids));
+  const workspaceOf = (id: string) => rows.find((r) => r.request_id === id)?.workspace_id;
+  assertEquals(workspaceOf(ids.path), null, 'a path naming another tenant\'s workspace');
+  assertEquals(workspaceOf(ids.query), null, 'a query naming another tenant\'s workspace');
+  assertEquals(workspaceOf(ids.anon), null, 'an anonymous call naming a workspace');
+  assertEquals(workspaceOf(ids.own), mine, 'a workspace of the caller\'s own is still recorded');
+  assertEquals(rows.find((r) => r.request_id === ids.path)?.user_id, caller.id, 'the user is the verified token\'s');
+});
+
+Deno.test({
+  name: 'an error is put on a workspace a user named only when they belong to it',
+  async fn() {
+    const victim = await signUp('ops-err-victim');
+    const caller = await signUp('ops-err-steer');
+    const handler = createHandler(new Router('ops-test-steer').on('GET', '/explode', () => {
+      throw new Error('boom');
+    }));
+    const mine = await personalWorkspace(caller);
+    const cases = [
+      { id: requestId('trk-err-theirs'), named: await personalWorkspace(victim), kept: null },
+      { id: requestId('trk-err-mine'), named: mine, kept: mine },
+    ];
+    const original = console.error;
+    console.error = () => {};
+    try {
+      for (const c of cases) {
+        const req = new Request(`http://local/ops-test-steer/explode?workspace_id=${c.named}`, {
+          headers: { 'x-request-id': c.id, authorization: `Bearer ${caller.token}` },
+        });
+        assertEquals((await handler(req)).status, 500);
+      }
+      await backgroundSettled();
+    } finally {
+      console.error = original;
+    }
+    for (const c of cases) {
+      const row = await eventually(
+        () => withDb(async (sql) => (await sql`select context from ops.errors where request_id = ${c.id}`)[0]),
+        'the ops.errors row',
+      );
+      assertEquals([row.context.user_id, row.context.workspace_id], [caller.id, c.kept]);
+    }
+    await closeDb();
+  },
 });
 
 Deno.test({
@@ -110,7 +167,7 @@ Deno.test({
     assertEquals(row.message, 'cannot read config from <db-url>', 'connection strings are scrubbed');
     assertMatch(row.stack, /ops-tracking\.test\.ts/);
     assertEquals(row.operation, 'GET ops-test-errors/explode/:id');
-    assertEquals(row.context.workspace_id, workspace);
+    assertEquals(row.context.workspace_id, null, 'a workspace an anonymous caller named is not kept');
     assertEquals(row.context.query_keys, ['workspace_id', 'token'], 'query values are not stored, only their names');
     assertEquals(row.context.caller, 'anonymous');
     const [call] = await trackedCalls([id]);

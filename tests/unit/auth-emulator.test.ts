@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { AuthApiError, createClient, isAuthApiError, type SupabaseClient } from '@supabase/supabase-js';
-import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet } from 'jose';
+import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, importJWK, jwtVerify, SignJWT, type JSONWebKeySet, type JWK } from 'jose';
 import postgres from 'postgres';
 import { createAuthServer } from '../../local/auth/server.ts';
 import { profile } from '../../local/profile.ts';
@@ -28,6 +28,8 @@ interface Stack {
   url: string; // what supabase-js gets as supabaseUrl
   anonKey: string;
   serviceRoleKey: string;
+  /** The signing key, to forge tokens the emulator must still refuse. */
+  privateJwk: JWK;
   close(): Promise<void>;
 }
 
@@ -88,7 +90,8 @@ async function startStack(): Promise<Stack> {
     const anonKey = process.env.SUPABASE_ANON_KEY;
     const serviceRoleKey = process.env.SUPABASE_SERVICE_ROLE_KEY;
     if (!anonKey || !serviceRoleKey) throw new Error('SUPABASE_ANON_KEY and SUPABASE_SERVICE_ROLE_KEY must be set with SUPABASE_URL');
-    return { url: external.replace(/\/+$/, ''), anonKey, serviceRoleKey, close: async () => {} };
+    const { keys } = await readKeys();
+    return { url: external.replace(/\/+$/, ''), anonKey, serviceRoleKey, privateJwk: keys.privateJwk, close: async () => {} };
   }
   const { keys, cleanup } = await readKeys();
   let authUrl = '';
@@ -105,6 +108,7 @@ async function startStack(): Promise<Stack> {
     url: proxy.url,
     anonKey: keys.anonKey,
     serviceRoleKey: keys.serviceRoleKey,
+    privateJwk: keys.privateJwk,
     close: async () => {
       await proxy.close();
       await auth.close();
@@ -257,6 +261,58 @@ describe('auth emulator: access tokens', () => {
 
     await assert.rejects(jwtVerify(session.access_token, createLocalJWKSet(jwks), { ...options, issuer: 'https://elsewhere.example/auth/v1' }));
     await assert.rejects(jwtVerify(session.access_token, createLocalJWKSet(jwks), { ...options, audience: 'anon' }));
+  });
+});
+
+describe('auth emulator: forged token lifetimes', () => {
+  it('refuses a correctly signed token without exp (GoTrue: 403 bad_jwt), and accepts the same claims with one', async () => {
+    const { session } = await signUp();
+    const claims = decodeJwt(session.access_token);
+    const key = await importJWK(stack.privateJwk, 'ES256');
+    const { exp: _exp, ...withoutExp } = claims;
+    const forge = (payload: Record<string, unknown>) =>
+      new SignJWT(payload).setProtectedHeader({ alg: 'ES256', kid: stack.privateJwk.kid!, typ: 'JWT' }).sign(key);
+    const getUser = async (token: string) =>
+      rawFetch('/user', { headers: { authorization: `Bearer ${token}`, 'x-supabase-api-version': '2024-01-01' } });
+
+    const control = await getUser(await forge({ ...withoutExp, exp: Math.floor(Date.now() / 1000) + 600 }));
+    assert.equal(control.status, 200, 'the forging itself yields tokens the emulator accepts');
+    const noExp = await getUser(await forge(withoutExp));
+    assert.equal(noExp.status, 403);
+    assert.deepEqual(await noExp.json(), {
+      code: 'bad_jwt',
+      message: 'invalid JWT: unable to parse or verify signature, token has invalid claims: token is missing required claim: exp claim is required',
+    });
+  });
+});
+
+describe('auth emulator: user_metadata size', () => {
+  const sized = (bytes: number) => ({ k: 'x'.repeat(bytes - 9) }); // {"k": "…"} as stored jsonb text
+
+  it('refuses sign-up, updates and admin writes past 4096 bytes with 400 validation_failed, storing nothing', async () => {
+    const email = uniqueEmail('meta-big');
+    const refused = await client().auth.signUp({ email, password: PASSWORD, options: { data: sized(4097) } });
+    assertApiError(refused.error, 400, 'validation_failed');
+    assert.match(refused.error!.message, /user_metadata is too large/);
+    assert.equal((await sql`select count(*)::int as n from auth.users where email = ${email}`)[0]!.n, 0);
+
+    const admin = client(stack.serviceRoleKey);
+    const created = await admin.auth.admin.createUser({ email: uniqueEmail('meta-admin'), password: PASSWORD, user_metadata: sized(5000) });
+    assertApiError(created.error, 400, 'validation_failed');
+
+    // Each part fits; merged with what is stored they do not.
+    const { email: fitting, user } = await signUp(undefined, { a: 'y'.repeat(3000) });
+    const c = client();
+    await c.auth.signInWithPassword({ email: fitting, password: PASSWORD });
+    const grown = await c.auth.updateUser({ data: { b: 'z'.repeat(3000) } });
+    assertApiError(grown.error, 400, 'validation_failed');
+    const byAdmin = await admin.auth.admin.updateUserById(user.id, { user_metadata: { b: 'z'.repeat(3000) } });
+    assertApiError(byAdmin.error, 400, 'validation_failed');
+    const [stored] = await sql`select raw_user_meta_data as m from auth.users where id = ${user.id}`;
+    assert.deepEqual(Object.keys(stored!.m).sort(), ['a', 'email_verified']);
+
+    const shrunk = await c.auth.updateUser({ data: { a: null, b: 'small' } });
+    assert.equal(shrunk.error, null, 'replacing a large key with a small one fits');
   });
 });
 

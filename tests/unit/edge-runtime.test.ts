@@ -13,6 +13,7 @@ import { HOSTED_LIMITS, limitsFromEnv, type Limits } from '../../local/edge-runt
 import { isolateEnv, SecretNameError } from '../../local/edge-runtime/secrets.ts';
 import { createEdgeRuntime } from '../../local/edge-runtime/server.ts';
 import type { Invocation } from '../../local/edge-runtime/invocations.ts';
+import { rawConnection } from './raw-http.ts';
 
 // The second runtime's short figures; the first keeps a long idle timeout, so that a CPU burn
 // stretched by a busy machine still crosses the CPU limit first.
@@ -127,6 +128,20 @@ describe('edge runtime with the hosted limits', () => {
     assert.equal(r.status, 503);
     assert.equal((r.body as { code: string }).code, 'BOOT_ERROR');
     assert.ok(logs.some((l) => l.includes('boot-fail fixture: missing configuration')));
+  });
+
+  // Before the fix the runtime stopped reading such a body: the upload stalled until the 65 s
+  // keep-alive timeout reset the connection (and the isolate's early close could turn the 413 into
+  // a 500). The timeout is a generous bound on that.
+  it('the rest of a body a function refused with 413 is dropped: the upload completes and the connection serves the next request', { timeout: 30_000 }, async () => {
+    for (let i = 0; i < 3; i++) {
+      const c = rawConnection(runtime.url);
+      await c.upload('/refuse-large', 8 * 1024 * 1024);
+      c.socket.write('GET /ok HTTP/1.1\r\nhost: local\r\n\r\n');
+      await c.until(() => c.answers().length === 2 || c.isClosed());
+      assert.deepEqual(c.answers(), [413, 200], `upload ${i + 1}`);
+      c.socket.destroy();
+    }
   });
 
   it('an unknown function is 404', async () => {

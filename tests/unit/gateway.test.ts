@@ -6,6 +6,8 @@ import http from 'node:http';
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from 'jose';
 import { createJwtCheck } from '../../local/gateway/jwt-check.ts';
 import { createGateway } from '../../local/gateway/server.ts';
+import { DROP_MAX_BYTES } from '../../local/unread-body.ts';
+import { rawConnection } from './raw-http.ts';
 
 let upstreamHits: string[] = [];
 let upstream: http.Server;
@@ -17,6 +19,7 @@ let publicJwk: JWK;
 before(async () => {
   upstream = http.createServer((req, res) => {
     upstreamHits.push(`${req.method} ${req.url}`);
+    if (req.url?.startsWith('/open/refuse-large')) return refuseLargeBody(req, res);
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ path: req.url, auth: req.headers.authorization ?? null, xff: req.headers['x-forwarded-for'] ?? null }));
   });
@@ -34,6 +37,19 @@ before(async () => {
     verifyJwt: new Map([['open', false]]),
   });
 });
+
+/** What a function does with a body over its limit: reads up to it, answers 413, reads no further. */
+function refuseLargeBody(req: http.IncomingMessage, res: http.ServerResponse) {
+  let size = 0;
+  req.on('data', (chunk: Buffer) => {
+    size += chunk.length;
+    if (size > 1024 * 1024 && !res.headersSent) {
+      req.pause();
+      res.writeHead(413, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { code: 'payload_too_large', message: 'request body exceeds 1048576 bytes' } }));
+    }
+  });
+}
 
 after(async () => {
   await gateway.close();
@@ -64,7 +80,7 @@ test('a valid token reaches the function with the /functions/v1 prefix stripped'
   assert.equal(r.body.auth, `Bearer ${token}`);
 });
 
-test('verify_jwt refuses missing, malformed, wrongly signed, expired and alg:none tokens before the function runs', async () => {
+test('verify_jwt refuses missing, malformed, wrongly signed, expired, exp-less and alg:none tokens before the function runs', async () => {
   const other = (await generateKeyPair('ES256')).privateKey as CryptoKey;
   const expired = await new SignJWT({ sub: 'u1', role: 'authenticated' })
     .setProtectedHeader({ alg: 'ES256', kid })
@@ -78,6 +94,7 @@ test('verify_jwt refuses missing, malformed, wrongly signed, expired and alg:non
     ['wrong key', await sign({ sub: 'u1', role: 'authenticated' }, '1h', other), /Invalid JWT/],
     ['expired', expired, /JWT expired/],
     ['alg none', none, /Invalid JWT/],
+    ['no exp', await new SignJWT({ sub: 'u1', role: 'authenticated' }).setProtectedHeader({ alg: 'ES256', kid }).setIssuedAt().sign(privateKey), /Invalid JWT/],
   ];
   for (const [name, token, message] of cases) {
     const r = await call('/functions/v1/secure', token);
@@ -158,4 +175,45 @@ test('X-Forwarded-For ends with the address that connected, after whatever the c
   const res = await fetch(`${gateway.url}/functions/v1/open`, { headers: { 'x-forwarded-for': '203.0.113.9, 198.51.100.1' } });
   const body = await res.json();
   assert.equal(body.xff, '203.0.113.9, 198.51.100.1, 127.0.0.1', 'the caller\'s entries come first; the last is the gateway\'s');
+});
+
+// Before the fix the gateway stopped reading such a body: the client's upload stalled until the
+// keep-alive timeout reset the connection 65 s later. The timeouts are generous bounds on that.
+test('a chunked upload refused early with 413 completes, and the connection serves the next request', { timeout: 20_000 }, async () => {
+  const c = rawConnection(gateway.url);
+  await c.upload('/functions/v1/open/refuse-large', 8 * 1024 * 1024);
+  c.socket.write('GET /functions/v1/open HTTP/1.1\r\nhost: gateway\r\n\r\n');
+  await c.until(() => c.answers().length === 2 || c.isClosed());
+  assert.deepEqual(c.answers(), [413, 200]);
+  c.socket.destroy();
+});
+
+test('a chunked upload refused by verify_jwt completes with 401, and the connection serves the next request', { timeout: 20_000 }, async () => {
+  upstreamHits = [];
+  const c = rawConnection(gateway.url);
+  await c.upload('/functions/v1/secure', 8 * 1024 * 1024);
+  c.socket.write('GET /functions/v1/open HTTP/1.1\r\nhost: gateway\r\n\r\n');
+  await c.until(() => c.answers().length === 2 || c.isClosed());
+  assert.deepEqual(c.answers(), [401, 200]);
+  assert.deepEqual(upstreamHits, ['GET /open'], 'the refused upload never reached the function');
+  c.socket.destroy();
+});
+
+test('a client that asked to close gets its 413 and a closed connection, not a reset under its upload', { timeout: 20_000 }, async () => {
+  for (let i = 0; i < 5; i++) {
+    const c = rawConnection(gateway.url);
+    await c.upload('/functions/v1/open/refuse-large', 8 * 1024 * 1024, 'connection: close\r\n');
+    await c.until(c.isClosed);
+    assert.deepEqual(c.answers(), [413], `upload ${i + 1}`);
+    assert.deepEqual(c.errors().filter((e) => e === 'ECONNRESET' || e === 'EPIPE'), [], `upload ${i + 1}`);
+  }
+});
+
+test('an upload that goes on past what the gateway drops is answered, then its connection closed', { timeout: 20_000 }, async () => {
+  const c = rawConnection(gateway.url);
+  const limit = 4 * DROP_MAX_BYTES;
+  const sent = await c.upload('/functions/v1/open/refuse-large', limit);
+  await c.until(c.isClosed);
+  assert.deepEqual(c.answers(), [413]);
+  assert.ok(sent < limit, `the gateway closed the connection after dropping its share (sent ${sent} of ${limit} bytes)`);
 });

@@ -2,6 +2,7 @@
 // hosted deploys it, and the Deno.serve call in there is bound to the Unix socket the runtime
 // proxies to. Arguments: <index.ts URL> <socket path>.
 import { applyRestrictions } from './restrictions.ts';
+import { dropUnreadBody } from './unread-body.ts';
 
 type ServeHandler = (req: Request, info: Deno.ServeHandlerInfo) => Response | Promise<Response>;
 
@@ -22,7 +23,7 @@ let served = false;
   if (typeof handler !== 'function') throw new TypeError('Deno.serve needs a handler');
   if (served) throw new Error('Deno.serve was called twice: one function serves one handler');
   served = true;
-  return serve({ path: socketPath, onListen: () => console.log('edge-isolate: ready') }, handler);
+  return serve({ path: socketPath, onListen: () => console.log('edge-isolate: ready') }, dropUnreadBody(handler));
 };
 
 await import(entry);

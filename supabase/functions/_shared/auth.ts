@@ -62,6 +62,8 @@ export async function requireUser(req: Request): Promise<Claims> {
       issuer: `${env().SUPABASE_URL}/auth/v1`,
       audience: 'authenticated',
       algorithms: ['ES256', 'RS256'],
+      // Without exp a token would never expire (and could not be remembered until it does).
+      requiredClaims: ['exp', 'sub'],
     }));
   } catch {
     throw unauthorized('access token is invalid or expired');

@@ -12,6 +12,7 @@ import { HttpError, json, Router } from '../_shared/http.ts';
 import { isPgError } from '../_shared/pg-errors.ts';
 import { parseBody, parseParams, parseQuery } from '../_shared/request.ts';
 import { Uuid } from '../_shared/tenancy.ts';
+import { queryInt } from '../_shared/integers.ts';
 
 const ProfileUpdate = z
   .strictObject({
@@ -40,7 +41,7 @@ export const EXPORT_PART_BYTES = 64 * 1024 * 1024;
 const PartParams = z.object({ id: Uuid });
 const PartQuery = z.strictObject({
   cursor: PartCursorText.optional(),
-  max_bytes: z.coerce.number().int().min(1).max(EXPORT_PART_BYTES, `must be at most ${EXPORT_PART_BYTES}`).optional(),
+  max_bytes: queryInt(z.number().int().min(1).max(EXPORT_PART_BYTES, `must be at most ${EXPORT_PART_BYTES}`)).optional(),
 });
 
 const DeleteBody = z.object({

@@ -8,10 +8,11 @@ import { createHandler } from '../_shared/handler.ts';
 import { HttpError, json, Router } from '../_shared/http.ts';
 import { isPgError } from '../_shared/pg-errors.ts';
 import { parseBody, parseParams, parseQuery } from '../_shared/request.ts';
+import { queryInt } from '../_shared/integers.ts';
 
 const ListQuery = z.strictObject({
   status: z.enum(['open', 'acknowledged', 'resolved', 'all']).default('open'),
-  limit: z.coerce.number().int().min(1).max(500).default(100),
+  limit: queryInt(z.number().int().min(1).max(500)).default(100),
 });
 const IdParams = z.object({ id: z.string().regex(/^[1-9][0-9]{0,17}$/, 'must be an alert id') });
 const ResolveBody = z.strictObject({ note: z.string().trim().max(500).optional() });

@@ -12,6 +12,7 @@ import { sql } from '../_shared/db.ts';
 import { createHandler } from '../_shared/handler.ts';
 import { json, Router, type RouteContext } from '../_shared/http.ts';
 import { parseQuery } from '../_shared/request.ts';
+import { queryInt } from '../_shared/integers.ts';
 
 const Query = z.strictObject({
   window: z.enum(['1h', '24h', '7d', '30d']).default('24h'),
@@ -30,8 +31,8 @@ async function metrics(ctx: RouteContext) {
 }
 
 const ErrorsQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  before: z.coerce.number().int().positive().optional(),
+  limit: queryInt(z.number().int().min(1).max(200)).default(50),
+  before: queryInt(z.number().int().positive()).optional(),
 });
 
 // The latest unhandled errors, one row each with the request id a user would quote. Stacks are
@@ -39,11 +40,12 @@ const ErrorsQuery = z.strictObject({
 async function recentErrors(ctx: RouteContext) {
   await requireAdmin(ctx.req);
   const query = parseQuery(ctx, ErrorsQuery);
+  // Sorted by e.id, the number: a bare `id` names the text output column ('9' before '10').
   const errors = await sql()`
-    select id::text, at, name, message, operation, request_id, context, stack
-    from ops.errors
-    where ${query.before === undefined ? sql()`true` : sql()`id < ${query.before}`}
-    order by id desc
+    select e.id::text as id, e.at, e.name, e.message, e.operation, e.request_id, e.context, e.stack
+    from ops.errors e
+    where ${query.before === undefined ? sql()`true` : sql()`e.id < ${query.before}`}
+    order by e.id desc
     limit ${query.limit}`;
   return json({ errors });
 }

@@ -11,12 +11,12 @@ import { HttpError, json, Router } from '../_shared/http.ts';
 import { isPgError } from '../_shared/pg-errors.ts';
 import { parseBody, parseQuery } from '../_shared/request.ts';
 import { requireRole, Uuid } from '../_shared/tenancy.ts';
+import { BodyId } from '../_shared/integers.ts';
 
-const SnapshotId = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 const ListQuery = z.strictObject({ workspace_id: Uuid });
 const RestoreBody = z.strictObject({
   workspace_id: Uuid,
-  snapshot_id: SnapshotId,
+  snapshot_id: BodyId,
   confirm: z.literal('RESTORE', { message: 'must be "RESTORE" to confirm that current data is replaced' }),
 });
 

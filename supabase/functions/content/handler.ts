@@ -27,6 +27,7 @@ import {
   reviewContent,
   type ReviewAction,
 } from '../_shared/content/store.ts';
+import { queryInt } from '../_shared/integers.ts';
 
 const STATUSES = ['draft', 'in_review', 'approved', 'rejected'] as const;
 
@@ -34,7 +35,7 @@ const ListQuery = z.strictObject({
   workspace_id: Uuid,
   status: z.enum(STATUSES).optional(),
   kind: ContentKind.optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(20),
+  limit: queryInt(z.number().int().min(1).max(100)).default(20),
   before: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time' }).optional(),
 });
 const IdParams = z.object({ id: Uuid });

@@ -33,6 +33,7 @@ import {
   type RenderParams,
 } from '../_shared/video-jobs/jobs.ts';
 import { runRenderWorker } from './worker.ts';
+import { queryInt } from '../_shared/integers.ts';
 
 // Attempts made while the caller waits; later ones are the poller's, with backoff.
 const INLINE_SUBMIT_TRIES = 3;
@@ -65,7 +66,7 @@ const ListQuery = z.strictObject({
   workspace_id: Uuid,
   status: z.enum(['queued', 'submitted', 'rendering', 'ready', 'failed', 'canceled']).optional(),
   content_id: Uuid.optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(20),
+  limit: queryInt(z.number().int().min(1).max(100)).default(20),
 });
 const IdParams = z.object({ id: Uuid });
 const WorkerBody = z.object({

@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { env } from '../_shared/env.ts';
 import { refusalWithoutDns } from '../_shared/outbound/public-fetch.ts';
 import { Uuid } from '../_shared/tenancy.ts';
+import { queryInt } from '../_shared/integers.ts';
 
 export const MAX_TITLE_CHARS = 100;
 export const MAX_DESCRIPTION_BYTES = 5000;
@@ -166,7 +167,7 @@ export const ListQuery = z
       .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
       .refine((list) => list.every((x) => (STATUSES as readonly string[]).includes(x)), `must be a comma-separated list of ${STATUSES.join(', ')}`)
       .optional(),
-    limit: z.coerce.number().int().min(1).max(500).default(200),
+    limit: queryInt(z.number().int().min(1).max(500)).default(200),
   })
   .superRefine((q, ctx) => {
     if (q.from && q.to && Date.parse(q.to) <= Date.parse(q.from)) ctx.addIssue({ code: 'custom', path: ['to'], message: 'must be after from' });

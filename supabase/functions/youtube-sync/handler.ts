@@ -13,9 +13,10 @@ import { parseBody, parseQuery } from '../_shared/request.ts';
 import { type Role, requireRole, Uuid } from '../_shared/tenancy.ts';
 import { parseCursor, parseStats, progressOf } from './cursor.ts';
 import { runWorker } from './worker.ts';
+import { queryInt } from '../_shared/integers.ts';
 
 const SyncNowBody = z.object({ channel_id: Uuid });
-const RunsQuery = z.object({ channel_id: Uuid, limit: z.coerce.number().int().min(1).max(100).default(20) });
+const RunsQuery = z.object({ channel_id: Uuid, limit: queryInt(z.number().int().min(1).max(100)).default(20) });
 const WorkerBody = z.object({
   run_id: Uuid.optional(),
   time_budget_ms: z.number().int().min(0).max(55_000).optional(),

@@ -10,6 +10,8 @@ export interface RequestContext {
   endpoint: string;
   method: string;
   workspaceId: string | null;
+  /** true once a route said which workspace it acted on (noteWorkspace), not just the URL. */
+  workspaceNoted?: boolean;
   identity?: Promise<Identity>;
 }
 
@@ -49,5 +51,8 @@ export function identityOf(req: Request): Promise<Identity> {
 export function noteWorkspace(req: Request, workspaceId: string) {
   const ctx = contexts.get(req);
   const id = asUuid(workspaceId);
-  if (ctx && id) ctx.workspaceId = id;
+  if (ctx && id) {
+    ctx.workspaceId = id;
+    ctx.workspaceNoted = true;
+  }
 }

@@ -11,6 +11,7 @@ import { env } from '../env.ts';
 import { inBackground } from './background.ts';
 import { identityOf, type RequestContext } from './context.ts';
 import { isRefusedAnonymous, refusedCallBatch } from './refused-calls.ts';
+import type { Identity } from './identity.ts';
 import { scrub } from './scrub.ts';
 import { WriteBatch } from './write-batch.ts';
 
@@ -63,6 +64,15 @@ const calls = new WriteBatch<CallRow>({
 const refused = refusedCallBatch((rows, err) => {
   reportFailure(`${rows.length} refused anonymous call(s)`, { requestId: '-' }, err);
 });
+/**
+ * The workspace a call is put on. One the URL names is the caller's choice: an anonymous
+ * caller's is never kept, and the database keeps a user's only where they are a member
+ * (ops.verify_call_attribution). One a route noted after finding what it acted on, and the
+ * service role's, are the server's own word.
+ */
+function attributedWorkspace(identity: Identity, ctx: RequestContext): string | null {
+  return identity.kind === 'anonymous' && !ctx.workspaceNoted ? null : ctx.workspaceId;
+}
 
 /** Records a finished call (after the response is built; the write runs in the background). */
 export function recordCall(req: Request, ctx: RequestContext, status: number, durationMs: number): void {
@@ -85,7 +95,7 @@ async function queueCall(req: Request, ctx: RequestContext, status: number, dura
     status,
     duration_ms: durationMs,
     user_id: identity.kind === 'user' ? identity.userId : null,
-    workspace_id: ctx.workspaceId,
+    workspace_id: attributedWorkspace(identity, ctx),
     request_id: ctx.requestId,
   });
 }
@@ -102,7 +112,7 @@ async function writeError(req: Request, ctx: RequestContext, err: Error) {
   const context = asJson({
     function: ctx.functionName, endpoint: ctx.endpoint, method: ctx.method, path: url.pathname,
     query_keys: [...new Set(url.searchParams.keys())],
-    user_id: identity.kind === 'user' ? identity.userId : null, caller: identity.kind, workspace_id: ctx.workspaceId,
+    user_id: identity.kind === 'user' ? identity.userId : null, caller: identity.kind, workspace_id: attributedWorkspace(identity, ctx),
   });
   await sql()`
     insert into ops.errors (name, message, stack, operation, context, request_id)
