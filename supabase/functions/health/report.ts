@@ -95,7 +95,8 @@ export async function healthReport(): Promise<HealthReport> {
   let claims: ClaimRow[] | null = null;
   let database: ServiceHealth;
   try {
-    // The lease query is the database check: it reads and writes, as the product does.
+    // The lease query is the database check. Within the lease it only reads (monitors may poll
+    // health at any rate); a lease that ran out is claimed with a write.
     claims = await withTimeout(
       sql()<ClaimRow[]>`select * from ops.claim_health_probes(${['database', ...EXTERNAL_SERVICES]}::text[], ${`${CACHE_SECONDS} seconds`}::interval)`,
       DB_TIMEOUT_MS,

@@ -5,16 +5,18 @@
 //           over TLS: about 7.5 ms of CPU per MiB on Deno 2.1 (1.4 ms over plain HTTP);
 //   a schedule taken up costs about as much as SCHEDULE_COST_BYTES of upload (claim, token,
 //           session, status query, database writes: 10-20 ms).
-// The default step, 64 MiB, is about 0.5 s of CPU at that rate: 96 MiB steps measured 0.5 to
-// 1.1 s over TLS, and one first step on a busy machine 2 s (killed), so a step is a third of the
-// 1.5 s we allow ourselves of hosted's 2 s, leaving room for a slower or shared CPU and the
-// invocation's fixed costs. A wall-clock deadline caps the rest (a slow
-// network spends wall time, not CPU).
+// The default step, 32 MiB, is about 0.25 s of CPU at that rate. 64 MiB steps measured 0.4 to
+// 0.76 s, but a resumed step in an isolate that had served many requests now and then took four
+// times that (2.0 s, killed: seen in 3 of ~20 resumes in the test suite, not yet explained; the
+// isolate's larger heap collected again and again while 8 MiB chunk buffers come and go is the
+// suspect), and 96 MiB steps measured up to 2 s on a busy machine. A step of 32 MiB stays under
+// the 1.5 s we allow ourselves of hosted's 2 s even at four times its usual cost. A wall-clock
+// deadline caps the rest (a slow network spends wall time, not CPU).
 import { UPLOAD_UNIT } from '../_shared/clients/youtube/upload.ts';
 
 export const MiB = 1024 * 1024;
 /** Upload bytes per invocation (a multiple of 256 KiB). */
-export const DEFAULT_STEP_BYTES = 64 * MiB;
+export const DEFAULT_STEP_BYTES = 32 * MiB;
 /** What taking up one schedule counts for, in upload bytes. */
 export const SCHEDULE_COST_BYTES = 3 * MiB;
 
