@@ -74,8 +74,9 @@ values ('ops.alert_deliveries', 'finished_at', '180 days');
 -- Section: fingerprints
 
 -- The message without what differs between two occurrences of the same fault: UUIDs, e-mail
--- addresses, long hex strings, timestamps, numbers and single-quoted values. Double-quoted names
--- stay: in Postgres messages they name the relation or column, which is the kind of fault.
+-- addresses, long hex strings, timestamps, numbers and single-quoted values. Digits within a word
+-- stay (`e2e`, `sha256`, `oauth2`); double-quoted names stay too: in Postgres messages they name
+-- the relation or column, which is the kind of fault.
 create function ops.normalize_error_message(message text) returns text
 language sql immutable parallel safe set search_path = '' as $$
   select left(btrim(regexp_replace(
@@ -86,7 +87,7 @@ language sql immutable parallel safe set search_path = '' as $$
       '\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)?', '<time>', 'g'),
       '''[^'']*''', '<value>', 'g'),
       '\m[0-9a-fA-F]{8,}\M', '<hex>', 'g'),
-      '\d+(\.\d+)?', '<n>', 'g'),
+      '(^|[^A-Za-z0-9_])\d+(\.\d+)?', '\1<n>', 'g'),
     '\s+', ' ', 'g')), 300)
 $$;
 

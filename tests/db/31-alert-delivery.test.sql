@@ -5,7 +5,7 @@
 -- errors are grouped by fingerprint and only a new fingerprint is notified.
 -- Time passing is written as moving sent_at / next_attempt_at back: now() is fixed in a transaction.
 begin;
-select plan(36);
+select plan(37);
 
 -- pg_cron's runs of the same functions wait until the test is done.
 select pg_advisory_xact_lock(hashtext('ops.deliver_alerts'));
@@ -133,6 +133,8 @@ select is(ops.normalize_error_message($$job 4f1c2a9e-0b7d-4c1e-9a55-3f2d1c0b9a87
   'job <uuid> failed after <n> tries at <time> for <value> (<email>) sha <hex>', 'ids, numbers, times and values are taken out');
 select is(ops.normalize_error_message('relation "public.foo" does not exist'), 'relation "public.foo" does not exist',
   'quoted names stay: they are the kind of fault');
+select is(ops.normalize_error_message('e2e sha256 call failed with 503, 5000ms'), 'e2e sha256 call failed with <n>, <n>ms',
+  'digits within a word stay');
 
 do $$
 begin

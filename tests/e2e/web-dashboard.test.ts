@@ -458,6 +458,7 @@ test('a platform admin sees metrics with charts and health, and acknowledges and
   for (const service of ['database', 'youtube', 'gemini', 'revid']) await page.locator(`tr[data-service="${service}"]`).waitFor();
   await page.getByRole('heading', { name: 'Recent errors' }).waitFor();
   await page.locator('[data-testid="recent-errors"]').getByText(errorMarker).waitFor();
+  await page.locator('[data-testid="error-kinds"]').getByText('e2e marker').first().waitFor();
   const failedDelivery = page.locator('li[data-status="failed"]').filter({ hasText: errorMarker });
   await failedDelivery.waitFor();
   assert.match((await failedDelivery.textContent()) ?? '', /failed after 6 attempts: HTTP 500/);

@@ -111,7 +111,7 @@ Deno.test('an alert whose webhook answers 500 is retried and ends delivered; one
   }
 });
 
-Deno.test('a new kind of unhandled error is notified once through pg_net; more of the same kind are only counted', async () => {
+Deno.test('a new kind of unhandled error is notified once through pg_net; more of the same kind are only counted, and admins see the kinds', async () => {
   const tag = crypto.randomUUID().slice(0, 8);
   const hookPath = `/echo/ops-new-error-${tag}`;
   const hook = `${Deno.env.get('LOCAL_FAKES_URL')!.replace(/\/+$/, '')}${hookPath}`;
@@ -133,6 +133,15 @@ Deno.test('a new kind of unhandled error is notified once through pg_net; more o
     const posts = (await fakeRequests(hookPath, since)).filter((r) => r.method === 'POST');
     assertEquals(posts.length, 1, 'one notification for the kind');
     assertEquals(JSON.parse(posts[0].body!).text, `[NEW ERROR] ${name} in POST schedules/worker`);
+
+    const admin = await createAdmin('ops-error-kinds');
+    const listed = await admin.call('admin-metrics/error-kinds?limit=200');
+    assertEquals(listed.status, 200);
+    const kind = listed.body.kinds.find((k: Json) => k.fingerprint === fp.fingerprint);
+    assertOk(kind, 'admins see the kind');
+    assertEquals([kind.name, kind.operation, kind.message, kind.occurrences, kind.notification_status],
+      [name, 'POST schedules/worker', 'schedule <uuid> failed after <n> tries', 3, 'delivered']);
+    assertEquals((await (await signUp('ops-kinds-not-admin')).call('admin-metrics/error-kinds')).status, 403);
   } finally {
     await sql`delete from ops.error_fingerprints where name = ${name}`;
     await sql`delete from ops.errors where name = ${name}`;

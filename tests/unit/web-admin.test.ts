@@ -13,6 +13,7 @@ import {
   healthRows,
   listAlerts,
   listDeliveries,
+  listErrorKinds,
   metricsChartData,
   resolveAlert,
   type HealthReport,
@@ -169,6 +170,24 @@ test('notifications: listed by state with counts; each says where its delivery s
   );
   assert.equal(deliveryOutcome({ ...base, status: 'sending', attempts: 1 }, at), 'attempt 1 of 6 sent, waiting for the answer');
   assert.equal(deliveryEventLabel({ event: 'new_error' }), 'new error kind');
+});
+
+test('kinds of unhandled error are listed from admin-metrics/error-kinds', async () => {
+  const kind = {
+    fingerprint: '0a1588971784d9387943b3f1c72470c9',
+    name: 'TypeError',
+    operation: 'GET content/:id',
+    message: 'video <n> not found',
+    occurrences: 12,
+    first_seen_at: '2026-12-06T21:00:00Z',
+    last_seen_at: '2026-12-06T22:00:00Z',
+    last_request_id: 'req-9',
+    notification_status: 'delivered',
+  };
+  const list = client({ data: { kinds: [kind] }, error: null });
+  assert.deepEqual(await listErrorKinds(list.c, 5), [kind]);
+  assert.equal(list.calls[0].name, 'admin-metrics/error-kinds?limit=5');
+  await assert.rejects(listErrorKinds(client({ data: { kinds: [{ ...kind, occurrences: '12' }] }, error: null }).c));
 });
 
 test('alert details read as label and value', () => {

@@ -120,6 +120,24 @@ export async function listRecentErrors(client: FunctionsInvoker, limit = 20): Pr
   return (await callFunction(client, 'admin-metrics/errors', { query: { limit: String(limit) }, schema: z.object({ errors: z.array(RecentError) }) })).errors;
 }
 
+export const ErrorKind = z.object({
+  fingerprint: z.string(),
+  name: z.string(),
+  operation: z.string(),
+  message: z.string(),
+  occurrences: n,
+  first_seen_at: z.string(),
+  last_seen_at: z.string(),
+  last_request_id: z.nullable(z.string()),
+  notification_status: z.nullable(z.string()),
+});
+export type ErrorKind = z.infer<typeof ErrorKind>;
+
+/** Unhandled errors grouped by kind (fingerprint), most recently seen first. */
+export async function listErrorKinds(client: FunctionsInvoker, limit = 10): Promise<ErrorKind[]> {
+  return (await callFunction(client, 'admin-metrics/error-kinds', { query: { limit: String(limit) }, schema: z.object({ kinds: z.array(ErrorKind) }) })).kinds;
+}
+
 export async function listAlerts(client: FunctionsInvoker, status: AlertFilter): Promise<Alert[]> {
   return (await callFunction(client, 'admin-alerts', { query: { status }, schema: z.object({ alerts: z.array(Alert) }) })).alerts;
 }
