@@ -24,8 +24,9 @@ export interface PgNetWorker {
 }
 
 export const PG_NET_CHANNEL = 'pg_net_request';
-// pg_net.ttl's default.
-const RESPONSE_TTL = '6 hours';
+// pg_net.ttl's default; like pg_net, the worker honours the setting when it is set (ALTER SYSTEM
+// or ALTER DATABASE … SET pg_net.ttl), since callers that read responses late depend on it.
+const DEFAULT_RESPONSE_TTL = '6 hours';
 const SWEEP_INTERVAL_MS = 60_000;
 // Local stacks restart their database often; a short cap gets the worker back quickly.
 const MAX_BACKOFF_MS = 5_000;
@@ -272,7 +273,9 @@ class QueueWorker {
 
   private async deleteExpiredResponses() {
     try {
-      await this.sql`delete from net._http_response where created < now() - ${RESPONSE_TTL}::interval`;
+      await this.sql`
+        delete from net._http_response
+        where created < now() - coalesce(nullif(current_setting('pg_net.ttl', true), ''), ${DEFAULT_RESPONSE_TTL})::interval`;
       this.lastSweepAt = Date.now();
     } catch (err) {
       this.dbUnreachable('deleting expired responses', err);

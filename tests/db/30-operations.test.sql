@@ -41,7 +41,7 @@ select ok(has_table_privilege('service_role', 'ops.api_calls', 'SELECT,INSERT')
 select is(
   array(select p.proname::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace
         where n.nspname = 'ops' and not p.prosecdef order by 1),
-  array['histogram_quantile', 'latency_bucket', 'latency_bucket_bounds'],
+  array['error_fingerprint', 'histogram_quantile', 'latency_bucket', 'latency_bucket_bounds', 'normalize_error_message'],
   'every ops function is security definer except the pure helpers');
 select is(
   array(select p.proname::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace
@@ -295,8 +295,8 @@ select is(array(select request_id from ops.api_calls where function_name = 'pgta
 
 select is(
   array(select jobname::text from cron.job where jobname like 'ops-%' order by 1),
-  array['ops-cleanup-short-lived', 'ops-evaluate-alerts', 'ops-health-probe', 'ops-retention', 'ops-rollup-api-calls'],
-  'pg_cron runs roll-ups, alerts, health probes, cleanup and retention');
+  array['ops-cleanup-short-lived', 'ops-deliver-alerts', 'ops-evaluate-alerts', 'ops-health-probe', 'ops-retention', 'ops-rollup-api-calls'],
+  'pg_cron runs roll-ups, alerts and their delivery, health probes, cleanup and retention');
 
 -- Section: recording calls in batches
 

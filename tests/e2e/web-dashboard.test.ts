@@ -6,7 +6,8 @@
 //   - a second user sees none of the first user's data, in the UI and through the API;
 //   - a channel that needs re-authorising is re-authorised on the consent page; an owner disconnects it;
 //   - a failed call shows its message and request id;
-//   - a platform admin sees metrics with charts, health, and acknowledges and resolves an alert.
+//   - a platform admin sees metrics with charts, health, a failed alert notification, and acknowledges and
+//     resolves an alert.
 // Env: SUPABASE_URL, SUPABASE_ANON_KEY, SUPABASE_SERVICE_ROLE_KEY (to make the admin user),
 // SUPABASE_DB_URL (to put a channel in the reauth_required state), LOCAL_FAKES_URL (to create the
 // fake YouTube channel a new user connects), WEB_URL (optional).
@@ -435,6 +436,13 @@ test('a platform admin sees metrics with charts and health, and acknowledges and
   const db = postgres(requiredEnv('SUPABASE_DB_URL'), { max: 1, onnotice: () => {} });
   try {
     await db`insert into ops.errors (name, message, operation, request_id) values ('RangeError', 'e2e marker', 'GET demo', ${errorMarker})`;
+    // A notification the webhook never took, as ops.deliver_alerts leaves it after its last attempt.
+    await db`
+      with a as (
+        insert into ops.alerts (rule_key, resolved_at, resolution) values ('backup_missing', now(), 'e2e') returning id
+      )
+      insert into ops.alert_deliveries (alert_id, event, payload, status, attempts, last_status_code, last_error, next_attempt_at, finished_at)
+      select id, 'opened', '{}', 'failed', 6, 500, ${`HTTP 500: ${errorMarker}`}, null, now() from a`;
   } finally {
     await db.end();
   }
@@ -450,6 +458,11 @@ test('a platform admin sees metrics with charts and health, and acknowledges and
   for (const service of ['database', 'youtube', 'gemini', 'revid']) await page.locator(`tr[data-service="${service}"]`).waitFor();
   await page.getByRole('heading', { name: 'Recent errors' }).waitFor();
   await page.locator('[data-testid="recent-errors"]').getByText(errorMarker).waitFor();
+  await page.locator('[data-testid="error-kinds"]').getByText('e2e marker').first().waitFor();
+  const failedDelivery = page.locator('li[data-status="failed"]').filter({ hasText: errorMarker });
+  await failedDelivery.waitFor();
+  assert.match((await failedDelivery.textContent()) ?? '', /failed after 6 attempts: HTTP 500/);
+  assert.ok(Number(digits(await page.locator('[data-count="failed_deliveries"]').textContent())) >= 1, 'failed deliveries are counted');
 
   const item = page.locator(`li[data-alert-id="${alert.id}"]`);
   await item.waitFor();

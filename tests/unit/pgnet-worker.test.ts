@@ -427,6 +427,24 @@ describe('pg_net worker', () => {
     });
     await db.sql`delete from net._http_response where id = ${recentId}`;
   });
+
+  test('a pg_net.ttl setting replaces the 6-hour default, as in pg_net', BOUNDED, async () => {
+    const [oldId, recentId] = [`-${Date.now() + 2}`, `-${Date.now() + 3}`];
+    const name = new URL(db.url).pathname.slice(1);
+    await db.sql.unsafe(`alter database ${name} set pg_net.ttl = '1 hour'`);
+    try {
+      await db.sql`
+        insert into net._http_response (id, status_code, created)
+        values (${oldId}, 200, now() - interval '61 minutes'), (${recentId}, 200, now() - interval '59 minutes')`;
+      await withWorker({}, async () => {
+        const rows = await db.sql`select id::text from net._http_response where id in (${oldId}, ${recentId})`;
+        assert.deepEqual(rows.map((r) => r.id), [recentId]);
+      });
+    } finally {
+      await db.sql.unsafe(`alter database ${name} reset pg_net.ttl`);
+      await db.sql`delete from net._http_response where id in (${oldId}, ${recentId})`;
+    }
+  });
 });
 
 // Section: end to end through pg_cron in the shared database

@@ -6,10 +6,14 @@ import {
   acknowledgeAlert,
   alertDetails,
   alertState,
+  deliveryEventLabel,
+  deliveryOutcome,
   getHealth,
   getMetrics,
   healthRows,
   listAlerts,
+  listDeliveries,
+  listErrorKinds,
   metricsChartData,
   resolveAlert,
   type HealthReport,
@@ -134,6 +138,56 @@ test('alerts: list by state, acknowledge, resolve with or without a note', async
   assert.equal(alertState(alert), 'open');
   assert.equal(alertState({ acknowledged_at: 'x', resolved_at: null }), 'acknowledged');
   assert.equal(alertState({ acknowledged_at: 'x', resolved_at: 'y' }), 'resolved');
+});
+
+test('notifications: listed by state with counts; each says where its delivery stands', async () => {
+  const base = {
+    id: '7',
+    event: 'opened' as const,
+    status: 'failed' as const,
+    attempts: 6,
+    max_attempts: 6,
+    last_status_code: 500,
+    last_error: 'HTTP 500: upstream down',
+    next_attempt_at: null,
+    created_at: '2026-12-06T22:00:00Z',
+    finished_at: '2026-12-06T22:31:00Z',
+    subject: 'No successful backup in the last 26 hours',
+  };
+  const counts = { pending: 1, sending: 0, delivered: 4, failed: 1 };
+  const list = client({ data: { counts, deliveries: [base] }, error: null });
+  assert.deepEqual(await listDeliveries(list.c, 'failed'), { counts, deliveries: [base] });
+  assert.equal(list.calls[0].name, 'admin-alerts/deliveries?status=failed');
+  await assert.rejects(listDeliveries(client({ data: { counts, deliveries: [{ ...base, status: 'lost' }] }, error: null }).c, 'all'));
+
+  const at = (iso: string) => `at ${iso}`;
+  assert.equal(deliveryOutcome(base, at), 'failed after 6 attempts: HTTP 500: upstream down');
+  assert.equal(deliveryOutcome({ ...base, status: 'delivered', attempts: 3, last_error: null }, at), 'delivered on attempt 3');
+  assert.equal(deliveryOutcome({ ...base, status: 'delivered', attempts: 1, last_error: null }, at), 'delivered');
+  assert.equal(
+    deliveryOutcome({ ...base, status: 'pending', attempts: 2, last_error: null, last_status_code: 503, next_attempt_at: '2026-12-06T22:05:00Z' }, at),
+    'attempt 2 of 6 failed (HTTP 503); next at 2026-12-06T22:05:00Z',
+  );
+  assert.equal(deliveryOutcome({ ...base, status: 'sending', attempts: 1 }, at), 'attempt 1 of 6 sent, waiting for the answer');
+  assert.equal(deliveryEventLabel({ event: 'new_error' }), 'new error kind');
+});
+
+test('kinds of unhandled error are listed from admin-metrics/error-kinds', async () => {
+  const kind = {
+    fingerprint: '0a1588971784d9387943b3f1c72470c9',
+    name: 'TypeError',
+    operation: 'GET content/:id',
+    message: 'video <n> not found',
+    occurrences: 12,
+    first_seen_at: '2026-12-06T21:00:00Z',
+    last_seen_at: '2026-12-06T22:00:00Z',
+    last_request_id: 'req-9',
+    notification_status: 'delivered',
+  };
+  const list = client({ data: { kinds: [kind] }, error: null });
+  assert.deepEqual(await listErrorKinds(list.c, 5), [kind]);
+  assert.equal(list.calls[0].name, 'admin-metrics/error-kinds?limit=5');
+  await assert.rejects(listErrorKinds(client({ data: { kinds: [{ ...kind, occurrences: '12' }] }, error: null }).c));
 });
 
 test('alert details read as label and value', () => {

@@ -1,11 +1,12 @@
 // Alerts for administrators (anyone else 403): list them, acknowledge one (taken on), resolve one
-// (closed by hand; if its condition still holds, the next evaluation opens a new alert). Rules
-// and evaluation live in the database (ops.alert_rules, ops.evaluate_alerts by pg_cron).
+// (closed by hand; if its condition still holds, the next evaluation opens a new alert), and see
+// whether their notifications reached the webhook. Rules, evaluation and delivery live in the
+// database (ops.alert_rules, ops.evaluate_alerts and ops.deliver_alerts by pg_cron).
 import { z } from 'zod';
 import { requireAdmin } from '../_shared/auth.ts';
 import { sql, type Sql } from '../_shared/db.ts';
 import { createHandler } from '../_shared/handler.ts';
-import { HttpError, json, Router } from '../_shared/http.ts';
+import { HttpError, json, Router, type RouteContext } from '../_shared/http.ts';
 import { isPgError } from '../_shared/pg-errors.ts';
 import { parseBody, parseParams, parseQuery } from '../_shared/request.ts';
 import { queryInt } from '../_shared/integers.ts';
@@ -15,6 +16,10 @@ const ListQuery = z.strictObject({
   limit: queryInt(z.number().int().min(1).max(500)).default(100),
 });
 const IdParams = z.object({ id: z.string().regex(/^[1-9][0-9]{0,17}$/, 'must be an alert id') });
+const DeliveriesQuery = z.strictObject({
+  status: z.enum(['undelivered', 'failed', 'delivered', 'all']).default('undelivered'),
+  limit: queryInt(z.number().int().min(1).max(200)).default(50),
+});
 const ResolveBody = z.strictObject({ note: z.string().trim().max(500).optional() });
 
 interface AlertRow {
@@ -65,6 +70,36 @@ async function changing(id: string, change: () => Promise<unknown>): Promise<Res
   return json({ alert: await oneAlert(id) });
 }
 
+// The outbox of notifications (alerts opening or resolving, new kinds of unhandled error): how many
+// are in each state, and the latest of the chosen ones with the webhook's last answer. A failed
+// delivery is an alert nobody was told about, so the admin page shows these first.
+async function deliveries(ctx: RouteContext) {
+  await requireAdmin(ctx.req);
+  const q = parseQuery(ctx, DeliveriesQuery);
+  const [counts] = await sql()`
+    select count(*) filter (where status = 'pending')::int as pending,
+      count(*) filter (where status = 'sending')::int as sending,
+      count(*) filter (where status = 'delivered')::int as delivered,
+      count(*) filter (where status = 'failed')::int as failed
+    from ops.alert_deliveries`;
+  const rows = await sql()`
+    select d.id::text, d.event, d.status, d.attempts, d.max_attempts, d.last_status_code, d.last_error,
+      d.next_attempt_at, d.sent_at, d.created_at, d.finished_at, d.alert_id::text, a.rule_key,
+      coalesce(r.description, format('%s in %s', f.name, f.operation)) as subject, d.error_fingerprint
+    from ops.alert_deliveries d
+    left join ops.alerts a on a.id = d.alert_id
+    left join ops.alert_rules r on r.key = a.rule_key
+    left join ops.error_fingerprints f on f.fingerprint = d.error_fingerprint
+    where case ${q.status}
+      when 'undelivered' then d.status <> 'delivered'
+      when 'failed' then d.status = 'failed'
+      when 'delivered' then d.status = 'delivered'
+      else true end
+    order by d.created_at desc, d.id desc
+    limit ${q.limit}`;
+  return json({ counts, deliveries: rows });
+}
+
 export const router = new Router('admin-alerts')
   .on('GET', '/', async (ctx) => {
     await requireAdmin(ctx.req);
@@ -79,6 +114,7 @@ export const router = new Router('admin-alerts')
     );
     return json({ alerts });
   })
+  .on('GET', '/deliveries', deliveries)
   .on('GET', '/rules', async ({ req }) => {
     await requireAdmin(req);
     const rules = await sql()`

@@ -50,6 +50,24 @@ async function recentErrors(ctx: RouteContext) {
   return json({ errors });
 }
 
+const KindsQuery = z.strictObject({ limit: queryInt(z.number().int().min(1).max(200)).default(20) });
+
+// Unhandled errors grouped by fingerprint (name, operation and message without ids and numbers),
+// most recently seen first: how often each kind happened and when it started. The first error of
+// a kind is what the alert webhook is told about, once.
+async function errorKinds(ctx: RouteContext) {
+  await requireAdmin(ctx.req);
+  const query = parseQuery(ctx, KindsQuery);
+  const kinds = await sql()`
+    select f.fingerprint, f.name, f.operation, f.message, f.occurrences::int, f.first_seen_at, f.last_seen_at,
+      f.last_request_id, d.status as notification_status
+    from ops.error_fingerprints f
+    left join ops.alert_deliveries d on d.error_fingerprint = f.fingerprint
+    order by f.last_seen_at desc, f.fingerprint
+    limit ${query.limit}`;
+  return json({ kinds });
+}
+
 export const router = new Router('admin-metrics')
   .on(
     'GET',
@@ -57,6 +75,7 @@ export const router = new Router('admin-metrics')
     // requireAdmin runs inside, so a cached answer exists only for an admin and is keyed by them.
     cached(metrics, { ttlSeconds: 60, scope: () => 'ops:metrics' }),
   )
-  .on('GET', '/errors', recentErrors);
+  .on('GET', '/errors', recentErrors)
+  .on('GET', '/error-kinds', errorKinds);
 
 export default createHandler(router);

@@ -72,6 +72,26 @@ export type Alert = z.infer<typeof Alert>;
 export const ALERT_FILTERS = ['open', 'acknowledged', 'resolved', 'all'] as const;
 export type AlertFilter = (typeof ALERT_FILTERS)[number];
 
+export const Delivery = z.looseObject({
+  id: z.string(),
+  event: z.enum(['opened', 'resolved', 'new_error']),
+  status: z.enum(['pending', 'sending', 'delivered', 'failed']),
+  attempts: n,
+  max_attempts: n,
+  last_status_code: nn,
+  last_error: z.nullable(z.string()),
+  next_attempt_at: z.nullable(z.string()),
+  created_at: z.string(),
+  finished_at: z.nullable(z.string()),
+  subject: z.nullable(z.string()),
+});
+export type Delivery = z.infer<typeof Delivery>;
+const DeliveryCounts = z.object({ pending: n, sending: n, delivered: n, failed: n });
+export type DeliveryCounts = z.infer<typeof DeliveryCounts>;
+
+export const DELIVERY_FILTERS = ['undelivered', 'failed', 'delivered', 'all'] as const;
+export type DeliveryFilter = (typeof DELIVERY_FILTERS)[number];
+
 const ServiceHealth = z.looseObject({ status: z.string(), response_time: n, last_checked: z.string(), error: z.optional(z.string()) });
 export const HealthReport = z.looseObject({
   status: z.string(),
@@ -100,6 +120,24 @@ export async function listRecentErrors(client: FunctionsInvoker, limit = 20): Pr
   return (await callFunction(client, 'admin-metrics/errors', { query: { limit: String(limit) }, schema: z.object({ errors: z.array(RecentError) }) })).errors;
 }
 
+export const ErrorKind = z.object({
+  fingerprint: z.string(),
+  name: z.string(),
+  operation: z.string(),
+  message: z.string(),
+  occurrences: n,
+  first_seen_at: z.string(),
+  last_seen_at: z.string(),
+  last_request_id: z.nullable(z.string()),
+  notification_status: z.nullable(z.string()),
+});
+export type ErrorKind = z.infer<typeof ErrorKind>;
+
+/** Unhandled errors grouped by kind (fingerprint), most recently seen first. */
+export async function listErrorKinds(client: FunctionsInvoker, limit = 10): Promise<ErrorKind[]> {
+  return (await callFunction(client, 'admin-metrics/error-kinds', { query: { limit: String(limit) }, schema: z.object({ kinds: z.array(ErrorKind) }) })).kinds;
+}
+
 export async function listAlerts(client: FunctionsInvoker, status: AlertFilter): Promise<Alert[]> {
   return (await callFunction(client, 'admin-alerts', { query: { status }, schema: z.object({ alerts: z.array(Alert) }) })).alerts;
 }
@@ -111,6 +149,34 @@ export async function acknowledgeAlert(client: FunctionsInvoker, id: string): Pr
 export async function resolveAlert(client: FunctionsInvoker, id: string, note: string): Promise<Alert> {
   const body = note.trim() ? { note: note.trim() } : {};
   return (await callFunction(client, `admin-alerts/${segment(id)}/resolve`, { method: 'POST', body, schema: z.object({ alert: Alert }) })).alert;
+}
+
+/** Notifications (alerts, new kinds of error) and whether the webhook took them. */
+export async function listDeliveries(client: FunctionsInvoker, status: DeliveryFilter): Promise<{ counts: DeliveryCounts; deliveries: Delivery[] }> {
+  return callFunction(client, 'admin-alerts/deliveries', { query: { status }, schema: z.object({ counts: DeliveryCounts, deliveries: z.array(Delivery) }) });
+}
+
+const EVENT_LABELS: Record<Delivery['event'], string> = { opened: 'opened', resolved: 'resolved', new_error: 'new error kind' };
+
+/** One line on where a delivery stands: "failed after 6 attempts: HTTP 500 …", "retry at …". */
+export function deliveryOutcome(d: Delivery, formatTime: (iso: string) => string): string {
+  const answer = d.last_error ?? (d.last_status_code === null ? null : `HTTP ${d.last_status_code}`);
+  switch (d.status) {
+    case 'delivered':
+      return `delivered${d.attempts > 1 ? ` on attempt ${d.attempts}` : ''}`;
+    case 'failed':
+      return `failed after ${d.attempts} attempt${d.attempts === 1 ? '' : 's'}${answer ? `: ${answer}` : ''}`;
+    case 'sending':
+      return `attempt ${d.attempts} of ${d.max_attempts} sent, waiting for the answer`;
+    default:
+      return d.attempts === 0
+        ? 'queued'
+        : `attempt ${d.attempts} of ${d.max_attempts} failed${answer ? ` (${answer})` : ''}; next ${d.next_attempt_at ? formatTime(d.next_attempt_at) : 'soon'}`;
+  }
+}
+
+export function deliveryEventLabel(d: Pick<Delivery, 'event'>): string {
+  return EVENT_LABELS[d.event];
 }
 
 /**
