@@ -36,7 +36,7 @@ async function fetchDecrypted(client: ReturnType<typeof s3Client>, bucket: strin
     await decryptToFile(body, identities, outPath);
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
-    throw new Error(`cannot decrypt s3://${bucket}/${key}: ${why} (is the identity the secret key of the backup's recipient? was the object altered?)`);
+    throw new Error(`cannot decrypt s3://${bucket}/${key}: ${why} (is the identity the secret key of the backup's recipient? was the object altered?)`, { cause: err });
   }
 }
 
