@@ -152,3 +152,21 @@ test('restore:offsite restores the latest backup into a new database: VERDICT: O
     await sql.end();
   }
 });
+
+test('backup:offsite refuses a recipient that is not an age public key, before dumping anything', async () => {
+  const r = await npm('backup:offsite', ['--bucket', BUCKET, '--prefix', 'refused/', '--recipient', 'ssh-ed25519 AAAA']);
+  assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
+  assert.match(r.stderr, /backup:offsite failed: bad options: recipients\.0: an age public key/);
+  assert.doesNotMatch(r.stderr, /pg_dump/);
+});
+
+// s3rver answers NotImplemented to lifecycle configuration: what is tested here is that the run
+// stops before the dump and says why; the rule itself is applied only against real providers.
+test('backup:offsite --apply-lifecycle-days stops before the dump when the bucket refuses the rule', async () => {
+  const r = await npm('backup:offsite', ['--bucket', BUCKET, '--prefix', 'lifecycle/', '--recipient', recipient, '--apply-lifecycle-days', '30']);
+  assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
+  assert.match(r.stderr, /could not set the lifecycle rule on bucket cce-offsite-test \(NotImplemented: /);
+  assert.doesNotMatch(r.stderr, /pg_dump/);
+  const listed = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'lifecycle/' }));
+  assert.equal(listed.KeyCount ?? 0, 0);
+});

@@ -40,9 +40,21 @@ function backupArgs(args: string[], outDir: string): string[] {
   return [...(dbUrl ? ['--db-url', dbUrl] : []), '--out', outDir];
 }
 
+async function setRetention(client: ReturnType<typeof s3Client>, bucket: string, prefix: string, days: number): Promise<void> {
+  try {
+    await applyRetention(client, bucket, prefix, days);
+  } catch (err) {
+    const why = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    throw new Error(`could not set the lifecycle rule on bucket ${bucket} (${why}); set it with the provider's tools (docs/disaster-recovery.md)`, { cause: err });
+  }
+  progress(`lifecycle: objects under ${prefix || '(whole bucket)'} expire after ${days} days`);
+}
+
 export async function offsiteBackup(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<string> {
   const opts = parseOptions(args, env);
   const client = s3Client(env);
+  // First, so a bucket that refuses the rule fails the run before the dump is taken.
+  if (opts.lifecycleDays) await setRetention(client, opts.bucket, opts.prefix, opts.lifecycleDays);
   const workDir = mkdtempSync(join(tmpdir(), 'cce-offsite-'));
   try {
     const manifestPath = await backup(backupArgs(args, workDir));
@@ -55,10 +67,6 @@ export async function offsiteBackup(args: string[], env: NodeJS.ProcessEnv = pro
     // Last: a manifest in the bucket means the dump before it is complete.
     await uploadStream(client, opts.bucket, keys.manifest, await encryptFile(manifestPath, opts.recipients));
     progress(`uploaded ${statSync(dumpPath).size} dump bytes in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    if (opts.lifecycleDays) {
-      await applyRetention(client, opts.bucket, opts.prefix, opts.lifecycleDays);
-      progress(`lifecycle: objects under ${opts.prefix || '(whole bucket)'} expire after ${opts.lifecycleDays} days`);
-    }
     return keys.manifest;
   } finally {
     rmSync(workDir, { recursive: true, force: true });
