@@ -38,9 +38,11 @@ describe('backup.yml: the nightly off-site backup', () => {
   });
 
   it('backs up production through the pooler, encrypted to a public key, to S3 with secret credentials', () => {
-    assert.match(run, /run: npm run backup:offsite$/m);
     assert.match(BACKUP, /^ {4}environment: production$/m);
-    fromSecret(run, 'SUPABASE_DB_URL', 'DATABASE_POOLER_URL');
+    fromSecret(run, 'POOLER_URL', 'DATABASE_POOLER_URL');
+    // Session mode of the same pooler: the exported snapshot needs whole sessions.
+    assert.match(run, /^ +SUPABASE_DB_URL="\$\{POOLER_URL\/:6543\\\/\/:5432\/\}" npm run backup:offsite$/m);
+    assert.match(run, /shell: bash/);
     assert.match(run, /^ +AGE_RECIPIENT: \$\{\{ vars\.BACKUP_AGE_RECIPIENT \}\}$/m);
     assert.doesNotMatch(BACKUP, /AGE_IDENTITY|BACKUP_AGE_IDENTITY/, 'the secret key never goes to the backup job');
     fromSecret(run, 'AWS_ACCESS_KEY_ID', 'BACKUP_S3_ACCESS_KEY_ID');
