@@ -62,7 +62,6 @@ export function initCluster(p: Profile): boolean {
     `cron.database_name = 'postgres'`,
     // pg_cron connects over the socket; trust there keeps jobs running without a stored password.
     `cron.host = '${socketDir(p)}'`,
-    `max_connections = 200`,
     `pg_stat_statements.track = all`,
     '',
   ].join('\n'));
@@ -84,9 +83,18 @@ export const LOG_SETTINGS: Record<string, string> = {
   log_parameter_max_length_on_error: '0',
 };
 
+// Hosted functions reach Postgres through Supavisor, which multiplexes every isolate's pool onto a
+// few server connections; the local stack has no pooler, so every isolate's pool (up to
+// DB_POOL_MAX each, several isolates per busy function, a spare booted for each) connects
+// directly. 200 ran out in the test suite ("too many clients already") once the browser tests'
+// isolates were still alive when the adversarial walk started isolates of every function.
+export const CONNECTION_SETTINGS: Record<string, string> = {
+  max_connections: '500',
+};
+
 export function startCluster(p: Profile): void {
   if (isRunning(p)) return;
-  const options = Object.entries(LOG_SETTINGS).map(([name, value]) => `-c ${name}=${value}`).join(' ');
+  const options = Object.entries({ ...LOG_SETTINGS, ...CONNECTION_SETTINGS }).map(([name, value]) => `-c ${name}=${value}`).join(' ');
   asPostgres('pg_ctl', ['-D', p.pgData, '-l', logFile(p), '-o', options, '-w', '-t', '60', 'start']);
 }
 

@@ -38,9 +38,15 @@ export async function setVaultSecrets(p: Profile, secrets: Record<string, string
   }
 }
 
+/**
+ * Applies pending migrations. --include-all: a local database that already ran a migration from
+ * one branch also takes ones merged from other branches with earlier timestamps (the CLI refuses
+ * them otherwise). `supabase db push` in the deploy does not pass it, so production still stops
+ * and asks a person when a merge brings a migration older than one already deployed.
+ */
 export function runMigrations(p: Profile) {
   const bin = resolve(ROOT, 'node_modules', '.bin', 'supabase');
-  const r = spawnSync(bin, ['migration', 'up', '--workdir', ROOT, '--db-url', `${p.dbUrl}?sslmode=disable`], {
+  const r = spawnSync(bin, ['migration', 'up', '--include-all', '--workdir', ROOT, '--db-url', `${p.dbUrl}?sslmode=disable`], {
     encoding: 'utf8',
     env: { ...process.env, SUPABASE_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1' },
   });
