@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runSmoke, type CheckResult, type SmokeTarget } from '../../tools/smoke/checks.ts';
+import { brokenProxy, type Upstream } from './helpers/stack-proxy.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -87,44 +88,13 @@ describe('npm run smoke (CLI)', () => {
   });
 });
 
-/**
- * A proxy in front of the stack's gateway that lets one thing break: `mutate` may rewrite the
- * upstream answer (status, headers, body) per path before it reaches the smoke test.
- */
-interface Upstream {
-  status: number;
-  headers: Headers;
-  body: Buffer;
-}
-async function brokenProxy(mutate: (path: string, res: Upstream) => Upstream) {
-  const server = http.createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const headers = new Headers();
-    for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && k !== 'host') headers.set(k, v);
-    const up = await fetch(`${SUPABASE_URL}${req.url}`, { method: req.method, headers, body: chunks.length ? Buffer.concat(chunks) : undefined });
-    const answer = mutate(new URL(req.url ?? '/', 'http://x').pathname, { status: up.status, headers: up.headers, body: Buffer.from(await up.arrayBuffer()) });
-    const out: Record<string, string> = {};
-    answer.headers.forEach((v, k) => {
-      if (!['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'content-encoding'].includes(k)) out[k] = v;
-    });
-    res.writeHead(answer.status, out);
-    res.end(answer.body);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); }),
-  };
-}
-
 describe('each check fails when what it guards is broken', () => {
   const proxies: { close(): Promise<void> }[] = [];
   after(async () => {
     for (const p of proxies) await p.close();
   });
   async function smokeThrough(mutate: (path: string, res: Upstream) => Upstream) {
-    const proxy = await brokenProxy(mutate);
+    const proxy = await brokenProxy(SUPABASE_URL, mutate);
     proxies.push(proxy);
     return runSmoke({ ...target, url: proxy.url, webUrl: undefined });
   }

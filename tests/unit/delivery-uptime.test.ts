@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { brokenProxy, type Upstream } from './helpers/stack-proxy.ts';
 import { afterRun, HISTORY_LENGTH, initialState, loadState, notified, type RunRecord } from '../../tools/uptime/state.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -68,7 +69,7 @@ function requiredEnv(name: string): string {
 }
 
 describe('npm run uptime against the running stack', () => {
-  const gateway = new URL(requiredEnv('SUPABASE_URL'));
+  const gateway = requiredEnv('SUPABASE_URL');
   const anonKey = requiredEnv('SUPABASE_ANON_KEY');
   const dir = mkdtempSync(join(tmpdir(), 'uptime-'));
   const stateFile = join(dir, 'state.json');
@@ -79,19 +80,8 @@ describe('npm run uptime against the running stack', () => {
   let webhookUrl = '';
 
   // In front of the stack: passes everything through, or answers 503 as a failed deploy would.
-  const proxy = http.createServer((req, res) => {
-    if (down) {
-      req.resume();
-      res.writeHead(503, { 'content-type': 'text/plain' }).end('down for the test');
-      return;
-    }
-    const upstream = http.request({ host: gateway.hostname, port: gateway.port, path: req.url, method: req.method, headers: { ...req.headers, host: gateway.host } }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
-    });
-    upstream.on('error', () => res.writeHead(502).end());
-    req.pipe(upstream);
-  });
+  const outage = (): Upstream => ({ status: 503, headers: new Headers({ 'content-type': 'text/plain' }), body: Buffer.from('down for the test') });
+  let proxy: Awaited<ReturnType<typeof brokenProxy>>;
   const webhook = http.createServer((req, res) => {
     let body = '';
     req.on('data', (c) => (body += c));
@@ -104,13 +94,13 @@ describe('npm run uptime against the running stack', () => {
   });
 
   before(async () => {
-    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    proxy = await brokenProxy(gateway, (_path, res) => (down ? outage() : res));
     await new Promise<void>((r) => webhook.listen(0, '127.0.0.1', r));
-    proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    proxyUrl = proxy.url;
     webhookUrl = `http://127.0.0.1:${(webhook.address() as AddressInfo).port}/hook`;
   });
-  after(() => {
-    proxy.close();
+  after(async () => {
+    await proxy.close();
     webhook.close();
     rmSync(dir, { recursive: true, force: true });
   });
