@@ -41,19 +41,24 @@ const Options = z.object({
   waitSeconds: z.coerce.number().int().min(0).max(600).default(0),
 });
 
+/** The smoke test's flags, for parseArgs (the uptime monitor takes them too). */
+export const SMOKE_FLAGS = {
+  url: { type: 'string' },
+  'anon-key': { type: 'string' },
+  email: { type: 'string' },
+  password: { type: 'string' },
+  'web-url': { type: 'string' },
+  wait: { type: 'string' },
+} as const;
+
+export type SmokeFlagValues = { [K in keyof typeof SMOKE_FLAGS]?: string };
+
 export function parseOptions(argv: string[], env: Record<string, string | undefined>) {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      url: { type: 'string' },
-      'anon-key': { type: 'string' },
-      email: { type: 'string' },
-      password: { type: 'string' },
-      'web-url': { type: 'string' },
-      wait: { type: 'string' },
-    },
-    strict: true,
-  });
+  return smokeTarget(parseArgs({ args: argv, options: SMOKE_FLAGS, strict: true }).values, env);
+}
+
+/** The target from parsed flags, then env, then (without a URL) the dev stack's env file. */
+export function smokeTarget(values: SmokeFlagValues, env: Record<string, string | undefined>) {
   // An unset GitHub secret or variable arrives as an empty string: the same as not set.
   const set = (name: string) => (env[name] === '' ? undefined : env[name]);
   const local = values.url || set('SUPABASE_URL') ? {} : localStackEnv();

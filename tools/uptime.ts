@@ -19,11 +19,16 @@ import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as z from 'zod';
 import { postMessage } from './deploy/notify.mjs';
-import { parseOptions } from './smoke.ts';
+import { SMOKE_FLAGS, smokeTarget } from './smoke.ts';
 import { runSmoke } from './smoke/checks.ts';
 import { afterRun, loadState, notified, type RunRecord, type UptimeState } from './uptime/state.ts';
 
-const UPTIME_FLAGS = ['state', 'name', 'threshold', 'webhook'] as const;
+const UPTIME_FLAGS = {
+  state: { type: 'string' },
+  name: { type: 'string' },
+  threshold: { type: 'string' },
+  webhook: { type: 'string' },
+} as const;
 
 const Options = z.object({
   state: z.string({ error: 'give --state <file>: where the monitor keeps what it saw' }).min(1),
@@ -32,21 +37,13 @@ const Options = z.object({
   webhook: z.url({ protocol: /^https?$/, error: '--webhook (or UPTIME_WEBHOOK_URL) must be an http(s) URL' }).optional(),
 });
 
-/** Splits argv into the monitor's own flags and the smoke test's. */
+/** The monitor's own flags and the smoke test's, parsed together. */
 export function parseUptimeArgs(argv: string[], env: Record<string, string | undefined>) {
-  const own: string[] = [];
-  const smoke: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i].replace(/^--/, '').split('=')[0];
-    const target = (UPTIME_FLAGS as readonly string[]).includes(flag) ? own : smoke;
-    target.push(argv[i]);
-    if (!argv[i].includes('=') && i + 1 < argv.length && !argv[i + 1].startsWith('--')) target.push(argv[++i]);
-  }
-  const { values } = parseArgs({ args: own, options: Object.fromEntries(UPTIME_FLAGS.map((f) => [f, { type: 'string' }])), strict: true });
+  const { values } = parseArgs({ args: argv, options: { ...UPTIME_FLAGS, ...SMOKE_FLAGS }, strict: true });
   const set = (name: string) => (env[name] === '' ? undefined : env[name]);
-  const parsed = Options.safeParse({ ...values, webhook: values.webhook ?? set('UPTIME_WEBHOOK_URL') });
+  const parsed = Options.safeParse({ state: values.state, name: values.name, threshold: values.threshold, webhook: values.webhook ?? set('UPTIME_WEBHOOK_URL') });
   if (!parsed.success) throw new Error(parsed.error.issues.map((i) => i.message).join('; '));
-  return { ...parsed.data, target: parseOptions(smoke, env) };
+  return { ...parsed.data, target: smokeTarget(values, env) };
 }
 
 function readState(file: string): string | null {
