@@ -22,11 +22,16 @@ export interface ScanResult {
   output: string;
 }
 
+function git(cwd: string, args: string[], input?: string): Buffer {
+  const r = spawnSync('git', args, { cwd, input, maxBuffer: 1024 * 1024 * 1024 });
+  if (r.status !== 0) throw new Error(`git ${args[0]} failed in ${cwd}: ${r.stderr.toString().trim()}`);
+  return r.stdout;
+}
+
 export function repositoryFiles(cwd: string): string[] {
-  const git = spawnSync('git', ['ls-files', '-z', '-co', '--exclude-standard'], { cwd, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  if (git.status !== 0) throw new Error(`git ls-files failed in ${cwd}: ${git.stderr.trim()}`);
+  const listed = git(cwd, ['ls-files', '-z', '-co', '--exclude-standard']).toString('utf8');
   // Files deleted from the work tree but still in the index are listed too; there is nothing to read.
-  return git.stdout.split('\0').filter((f) => f !== '' && existsSync(resolve(cwd, f)));
+  return listed.split('\0').filter((f) => f !== '' && existsSync(resolve(cwd, f)));
 }
 
 /** Scans the given files (paths relative to cwd) with the repository's secretlint config. */
@@ -38,12 +43,6 @@ export function scanFiles(cwd: string, files: string[], config = resolve(ROOT, '
     maxBuffer: 64 * 1024 * 1024,
   });
   return { files: files.length, code: r.status ?? 2, output: `${r.stdout}${r.stderr}`.trim() };
-}
-
-function git(cwd: string, args: string[], input?: string): Buffer {
-  const r = spawnSync('git', args, { cwd, input, maxBuffer: 1024 * 1024 * 1024 });
-  if (r.status !== 0) throw new Error(`git ${args[0]} failed in ${cwd}: ${r.stderr.toString().trim()}`);
-  return r.stdout;
 }
 
 /** Every distinct file version reachable from any ref: blob id and one path it had. */
