@@ -11,6 +11,11 @@ export interface Invocation {
   status: number;
   cpu_ms: number;
   peak_rss_mb: number;
+  /**
+   * V8 heap (committed) plus external memory after the request: what hosted counts. Filled in
+   * a moment after the record appears (the isolate is asked once its answer is out).
+   */
+  isolate_memory_mb: number;
   wall_ms: number;
   limit: LimitName | null;
   /** Part of wall_ms spent waiting for an isolate (booting one, or all busy). */
@@ -34,6 +39,7 @@ export class InvocationLog {
       ...entry,
       cpu_ms: Math.round(entry.cpu_ms * 10) / 10,
       peak_rss_mb: Math.round(entry.peak_rss_mb * 10) / 10,
+      isolate_memory_mb: Math.round(entry.isolate_memory_mb * 10) / 10,
       at: new Date().toISOString(),
     };
     this.records.push(record);

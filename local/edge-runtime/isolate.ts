@@ -13,6 +13,8 @@ export interface IsolateSpec {
   command: string;
   args: string[];
   socketPath: string;
+  /** Marks the runtime's own memory question to the isolate (see isolate/main.ts). */
+  probeToken: string;
   env: Record<string, string>;
   limits: Limits;
   log: (line: string) => void;
@@ -35,6 +37,8 @@ export class Isolate {
   readonly startedAt = Date.now();
   cpuUsedMs = 0;
   requests = 0;
+  /** V8 heap plus external memory after the last request, in MB: what hosted's memory counts. */
+  memoryMb = 0;
   private exited = false;
   private stopping = false;
   private onLimit: ((limit: LimitName, figure: number) => void) | null = null;
@@ -109,6 +113,37 @@ export class Isolate {
 
   residentMb(): number {
     return rssMb(this.pid);
+  }
+
+  /**
+   * Asks the isolate for its V8 heap and external memory (after a request, on the same socket).
+   * The kill limit stays on the process's resident memory, stricter than hosted; retirement at
+   * half the limit uses the figure hosted uses, or a local Deno process (~77 MB resident before
+   * any code runs) would retire after almost every request and every chained step would be cold.
+   */
+  sampleMemory(): Promise<number> {
+    return new Promise((resolve) => {
+      const ask = http.request(
+        { socketPath: this.spec.socketPath, method: 'GET', path: '/', headers: { 'x-edge-isolate-probe': this.spec.probeToken }, agent: this.agent, timeout: 2_000 },
+        (answer) => {
+          let body = '';
+          answer.setEncoding('utf8');
+          answer.on('data', (chunk: string) => (body += chunk));
+          answer.on('end', () => {
+            try {
+              const m = JSON.parse(body) as { heapTotal: number; external: number };
+              this.memoryMb = (m.heapTotal + m.external) / 1024 / 1024;
+            } catch {
+              // No figure (the isolate is going away): keep the last one.
+            }
+            resolve(this.memoryMb);
+          });
+        },
+      );
+      ask.on('timeout', () => ask.destroy());
+      ask.on('error', () => resolve(this.memoryMb));
+      ask.end();
+    });
   }
 
   /** Ends the isolate: at once (a crossed limit) or after a grace period (retired). */
@@ -228,7 +263,8 @@ export class Isolate {
   }
 }
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection']);
+// The probe header is the runtime's own: a caller's copy is dropped, never passed to an isolate.
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'x-edge-isolate-probe']);
 
 function withoutHop(raw: string[]): string[] {
   const out: string[] = [];

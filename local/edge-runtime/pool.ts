@@ -43,7 +43,13 @@ export class FunctionPool {
     });
   }
 
-  release(isolate: Isolate) {
+  /**
+   * A warm isolate goes on top of the idle stack, a newly booted one to the bottom: the next
+   * request reuses the isolate that served the last one (its caches, its connections, what it
+   * still has to write), and a spare that finished booting while the last request ran waits
+   * until it is needed.
+   */
+  release(isolate: Isolate, fresh = false) {
     if (!isolate.alive || this.spent(isolate)) {
       this.drop(isolate);
       isolate.stop();
@@ -55,7 +61,8 @@ export class FunctionPool {
     }
     const waiter = this.waiting.shift();
     if (waiter) return waiter.resolve(isolate);
-    this.idle.push(isolate);
+    if (fresh) this.idle.unshift(isolate);
+    else this.idle.push(isolate);
     const reaper = setTimeout(() => {
       this.idle = this.idle.filter((i) => i !== isolate);
       this.drop(isolate);
@@ -78,7 +85,7 @@ export class FunctionPool {
     if (!this.limits.enforced || isolate.requests === 0) return false;
     return isolate.cpuUsedMs >= RETIRE_AT * this.limits.cpuMs
       || isolate.ageMs() >= RETIRE_AT * this.limits.wallClockMs
-      || isolate.residentMb() >= RETIRE_AT * this.limits.memoryMb;
+      || isolate.memoryMb >= RETIRE_AT * this.limits.memoryMb;
   }
 
   private drop(isolate: Isolate) {
@@ -108,7 +115,7 @@ export class FunctionPool {
       (isolate) => {
         this.starting--;
         this.live.add(isolate);
-        this.release(isolate);
+        this.release(isolate, true);
       },
       (err: Error) => {
         this.starting--;

@@ -2,6 +2,7 @@
 // function isolated in its own processes, as deployed), enforces the hosted limits, and tells
 // tests and benchmarks what each request cost at GET /_runtime/invocations?since=<seq>.
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -34,10 +35,13 @@ export function deployedFunctions(functionsDir: string): string[] {
     .sort();
 }
 
+// Lets the runtime, and only the runtime, ask an isolate for its memory (see isolate/main.ts).
+const PROBE_TOKEN = randomUUID();
+
 function isolateArgs(opts: EdgeRuntimeOptions, fn: string, socketPath: string): string[] {
   const heap = opts.limits.enforced ? [`--v8-flags=--max-old-space-size=${opts.limits.memoryMb}`] : [];
   const entry = pathToFileURL(join(opts.functionsDir, fn, 'index.ts')).href;
-  return [...opts.deno.args, ...heap, opts.isolateEntry, entry, socketPath];
+  return [...opts.deno.args, ...heap, opts.isolateEntry, entry, socketPath, PROBE_TOKEN];
 }
 
 export async function createEdgeRuntime(opts: EdgeRuntimeOptions) {
@@ -51,6 +55,7 @@ export async function createEdgeRuntime(opts: EdgeRuntimeOptions) {
     command: opts.deno.command,
     args: isolateArgs(opts, fn, socketPath),
     socketPath,
+    probeToken: PROBE_TOKEN,
     env: { ...opts.env, NO_COLOR: '1' },
     limits: opts.limits,
     log: opts.log,
@@ -73,18 +78,20 @@ export async function createEdgeRuntime(opts: EdgeRuntimeOptions) {
       const answer = platformError(err instanceof BootError ? 'boot' : 'crash');
       sendPlatformError(res, answer);
       invocations.add({
-        fn, method: req.method ?? '', path, status: answer.status, cpu_ms: 0, peak_rss_mb: 0, wall_ms: Date.now() - startedAt, limit: null,
+        fn, method: req.method ?? '', path, status: answer.status, cpu_ms: 0, peak_rss_mb: 0, isolate_memory_mb: 0, wall_ms: Date.now() - startedAt, limit: null,
         acquire_ms: Date.now() - startedAt, isolate_request: 0,
       });
       return;
     }
     const acquireMs = Date.now() - startedAt;
     const served = await isolate.serve(req, res, path);
-    pool.release(isolate);
-    invocations.add({
-      fn, method: req.method ?? '', path, status: served.status, cpu_ms: served.cpuMs, peak_rss_mb: served.peakRssMb,
+    // Recorded at once: tests and benchmarks read the record as soon as they have the answer.
+    const record = invocations.add({
+      fn, method: req.method ?? '', path, status: served.status, cpu_ms: served.cpuMs, peak_rss_mb: served.peakRssMb, isolate_memory_mb: 0,
       wall_ms: Date.now() - startedAt, limit: served.limit, acquire_ms: acquireMs, isolate_request: isolate.requests,
     });
+    if (!served.limit && isolate.alive) record.isolate_memory_mb = Math.round((await isolate.sampleMemory()) * 10) / 10;
+    pool.release(isolate);
   }
 
   function runtimeRoute(url: URL, res: http.ServerResponse) {
@@ -96,7 +103,7 @@ export async function createEdgeRuntime(opts: EdgeRuntimeOptions) {
     }
     if (url.pathname === '/_runtime/isolates') {
       const list = [...pools.values()].flatMap((pool) => pool.isolates().map((i) => ({
-        fn: pool.fn, pid: i.pid, age_ms: i.ageMs(), cpu_used_ms: Math.round(i.cpuUsedMs), requests: i.requests, rss_mb: Math.round(i.residentMb()),
+        fn: pool.fn, pid: i.pid, age_ms: i.ageMs(), cpu_used_ms: Math.round(i.cpuUsedMs), requests: i.requests, rss_mb: Math.round(i.residentMb()), isolate_memory_mb: Math.round(i.memoryMb),
       })));
       res.writeHead(200, { 'content-type': 'application/json' });
       const crashes = Object.fromEntries([...pools.values()].map((pool) => [pool.fn, pool.crashes]));

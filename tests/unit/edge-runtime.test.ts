@@ -111,6 +111,37 @@ describe('edge runtime with the hosted limits', () => {
     assert.notEqual(peek.body.pid, first.body.pid, 'each function runs in its own process');
   });
 
+  it('the isolate that served the last request serves the next, not a spare that booted meanwhile', async () => {
+    // Taking the last idle isolate boots a spare; it must not jump ahead of the warm one, or
+    // what the warm isolate holds for its next request (health's unstored failed checks) is lost.
+    const counts: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      counts.push((await call(runtime.url, 'state')).body.calls as number);
+      await new Promise((r) => setTimeout(r, 1_500)); // long enough for a spare to finish booting
+    }
+    assert.deepEqual(counts.slice(1), counts.slice(0, -1).map((n) => n + 1), `one isolate served them all: ${counts}`);
+  });
+
+  it("an isolate retires after a request that left half the memory limit in its heap and external memory, as hosted counts it", async () => {
+    const first = await call(runtime.url, 'hold?mb=20');
+    const second = await call(runtime.url, 'hold?mb=20');
+    assert.equal(second.body.pid, first.body.pid, '40 MB held: the isolate keeps serving');
+    await new Promise((r) => setTimeout(r, 200)); // the memory figure follows the answer
+    const [small] = (await invocations(runtime.url, 'hold')).slice(-1);
+    assert.ok(small.isolate_memory_mb >= 20 && small.isolate_memory_mb < 128, `heap + external is measured: ${small.isolate_memory_mb}`);
+    const big = await call(runtime.url, 'hold?mb=120');
+    assert.equal(big.body.pid, first.body.pid);
+    const after = await call(runtime.url, 'hold?mb=0');
+    assert.notEqual(after.body.pid, first.body.pid, '160 MB held (over half of 256 MB): retired after its request');
+    assert.equal(after.body.held_mb, 0, 'a new isolate starts empty');
+  });
+
+  it("a caller cannot ask an isolate for its memory: the runtime's probe header is dropped", async () => {
+    const r = await call(runtime.url, 'hold?mb=0', { headers: { 'x-edge-isolate-probe': 'a guess' } });
+    assert.equal(r.status, 200);
+    assert.equal(typeof r.body.pid, 'number', 'the function answered, not the probe');
+  });
+
   it('an isolate that crashes answers 500 WORKER_ERROR, is counted and logged as a crash, and the next request gets a new one', async () => {
     const crashes = async () => ((await (await fetch(`${runtime.url}/_runtime/isolates`)).json()).crashes as Record<string, number>);
     assert.equal((await crashes()).burn ?? 0, 0, 'an isolate killed for crossing a limit is not a crash');
