@@ -14,13 +14,21 @@ const p = profile(process.env.CCE_PROFILE ?? 'test');
 const only = process.argv.slice(2); // optional suite names: lint types db unit functions e2e adversarial stack
 const wants = (suite: string) => only.length === 0 || only.includes(suite);
 
+// CCE_TEST_FILES=<substring>[,…] keeps only the test files whose path contains one of them (a
+// quick loop over one failing file); the summary then counts only those.
+const ONLY = (process.env.CCE_TEST_FILES ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+
 function files(dir: string, suffix: string): string[] {
+  return allFiles(dir, suffix).filter((f) => ONLY.length === 0 || ONLY.some((part) => f.includes(part)));
+}
+
+function allFiles(dir: string, suffix: string): string[] {
   const abs = resolve(ROOT, dir);
   if (!existsSync(abs)) return [];
   const out: string[] = [];
   for (const name of readdirSync(abs).sort()) {
     const full = join(abs, name);
-    if (statSync(full).isDirectory()) out.push(...files(relative(ROOT, full), suffix));
+    if (statSync(full).isDirectory()) out.push(...allFiles(relative(ROOT, full), suffix));
     else if (name.endsWith(suffix)) out.push(relative(ROOT, full));
   }
   return out;
@@ -103,7 +111,7 @@ try {
   if (wants('types')) {
     const tsc = await run('types', resolve(ROOT, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.json'], {});
     total = add(total, counted('types (tsc)', tsc.code, check(tsc.code)));
-    const deno = await run('types', denoBin(), ['check', '--quiet', '--frozen', '--config', 'supabase/functions/deno.json', 'supabase/functions', 'local/edge-runtime/isolate', 'tests/fixtures/edge-functions', ...files('tests/functions', '.ts'), ...files('tests/adversarial', '.ts'), ...files('bench/deno', '.ts')], DENO_ENV);
+    const deno = await run('types', denoBin(), ['check', '--quiet', '--frozen', '--config', 'supabase/functions/deno.json', 'supabase/functions', 'local/edge-runtime/isolate', 'tests/fixtures/edge-functions', ...allFiles('tests/functions', '.ts'), ...allFiles('tests/adversarial', '.ts'), ...allFiles('bench/deno', '.ts')], DENO_ENV);
     total = add(total, counted('types (deno check)', deno.code, check(deno.code)));
   }
 

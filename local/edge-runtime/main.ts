@@ -14,6 +14,8 @@ const envSchema = z.object({
   LOCAL_FUNCTIONS_PORT: z.coerce.number().int().positive(),
   LOCAL_FUNCTIONS_ENV_FILE: z.string().min(1),
   LOCAL_EDGE_MAX_ISOLATES: z.coerce.number().int().positive().default(12),
+  // Diagnostics only, e.g. `--trace-gc`: comma-separated V8 flags for every isolate.
+  LOCAL_EDGE_V8_FLAGS: z.string().regex(/^(--[a-z0-9-]+(=[\w.-]+)?)(,--[a-z0-9-]+(=[\w.-]+)?)*$/, 'comma-separated --v8-flags').optional(),
   CCE_PROFILE: z.string().default('dev'),
 });
 
@@ -48,6 +50,7 @@ try {
     env,
     limits,
     maxIsolatesPerFunction: e.LOCAL_EDGE_MAX_ISOLATES,
+    v8Flags: e.LOCAL_EDGE_V8_FLAGS?.split(','),
     socketDir: resolve(tmpdir(), `cce-edge-${e.CCE_PROFILE}-${process.pid}`),
     log,
   });
