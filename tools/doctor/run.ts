@@ -59,7 +59,7 @@ export async function runDoctor(input: DoctorInput): Promise<ServiceReport[]> {
 export function formatReport(reports: ServiceReport[]): string {
   const lines: string[] = [];
   for (const r of reports) {
-    const head = r.outcome === null ? 'fake' : r.outcome.ok ? 'REAL ok' : 'REAL FAILED';
+    const head = r.outcome === null ? 'fake' : `${r.backend === 'real' ? 'REAL' : 'fake'} ${r.outcome.ok ? 'ok' : 'FAILED'}`;
     lines.push(`${r.outcome === null ? '·' : r.outcome.ok ? '✓' : '✗'} ${r.label}: ${head}${r.outcome ? ` [${r.outcome.code}]` : ''}`);
     if (r.outcome) {
       lines.push(`    ${r.outcome.explanation}`);
