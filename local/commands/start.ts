@@ -1,5 +1,6 @@
 // `npm start`: the whole local stack in the foreground, until Ctrl-C or SIGTERM.
 import { profile } from '../profile.ts';
+import { integrationBanner } from '../stack/byok.ts';
 import { alive, readState, startStack } from '../stack/lifecycle.ts';
 
 const p = profile();
@@ -46,6 +47,8 @@ Content Catalyst Engine — local stack "${p.name}" is up (${seconds} s)
 
   anon key          ${e.SUPABASE_ANON_KEY}
   service_role key  ${e.SUPABASE_SERVICE_ROLE_KEY}
+
+${integrationBanner(e)}
 
   Demo login    demo@example.com / demo-password
   Env file      ${p.envFile}${p.name === 'dev' ? ' (also .env.local)' : ''}

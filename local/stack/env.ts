@@ -6,34 +6,32 @@ import { dirname, resolve } from 'node:path';
 import { DENO_ENV } from '../deno.ts';
 import type { Profile } from '../profile.ts';
 import { ROOT } from '../profile.ts';
+import { byokFile, planIntegrations, readDotenv } from './byok.ts';
 import type { StackKeys } from './keys.ts';
 import { tlsFiles } from './tls.ts';
 
 export function stackEnv(p: Profile, keys: StackKeys): Record<string, string> {
   const fakes = p.urls.fakes;
   const tls = tlsFiles(p);
+  const plan = planIntegrations(fakes, readDotenv(byokFile(p)));
   return {
     CCE_PROFILE: p.name,
     SUPABASE_URL: p.urls.gateway,
     SUPABASE_ANON_KEY: keys.anonKey,
     SUPABASE_SERVICE_ROLE_KEY: keys.serviceRoleKey,
     SUPABASE_DB_URL: p.dbUrl,
-    // Local placeholders: the fakes accept any credential, no real key is ever needed here.
-    YOUTUBE_CLIENT_ID: 'local-client-id.apps.googleusercontent.com',
-    YOUTUBE_CLIENT_SECRET: 'local-client-secret',
-    GEMINI_API_KEY: 'local-gemini-key',
-    REVID_API_KEY: 'local-revid-key',
-    YOUTUBE_API_BASE: `${fakes}/youtube`,
-    YOUTUBE_OAUTH_BASE: `${fakes}/oauth`,
-    YOUTUBE_UPLOAD_BASE: `${fakes}/youtube`,
-    YOUTUBE_ANALYTICS_BASE: `${fakes}/youtube-analytics`,
-    GEMINI_API_BASE: `${fakes}/gemini`,
-    REVID_API_BASE: `${fakes}/revid`,
+    // Each external service: the real one when its credential is in the env file (`.env`),
+    // else the fakes with placeholders (local/stack/byok.ts).
+    ...plan.env,
     WEB_APP_URL: p.urls.web,
-    ENABLE_API_MOCKING: 'true',
+    ENABLE_API_MOCKING: Object.values(plan.services).some((s) => s.backend === 'fake') ? 'true' : 'false',
+    // Where the fakes are: `health` reports a service whose base URL is elsewhere as real.
+    API_FAKES_ORIGIN: new URL(fakes).origin,
     // The fakes stand in for RevID's CDN, so the thumbnails of local renders are on 127.0.0.1:
-    // their origin (and only it) is exempt from the public-address check of member-given URLs.
-    OUTBOUND_TRUSTED_ORIGINS: new URL(fakes).origin,
+    // their origin (and only it) is exempt from the public-address check of member-given URLs,
+    // as is a stand-in the env file put at a loopback base URL. Real services are public and
+    // pass the check itself.
+    OUTBOUND_TRUSTED_ORIGINS: [new URL(fakes).origin, ...plan.loopbackOrigins].join(','),
     // Flags and limits may be overridden from the caller's environment (benchmarks, experiments).
     ENABLE_RATE_LIMITING: process.env.ENABLE_RATE_LIMITING ?? 'true',
     ENABLE_ANALYTICS: process.env.ENABLE_ANALYTICS ?? 'true',

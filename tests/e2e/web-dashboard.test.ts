@@ -456,6 +456,8 @@ test('a platform admin sees metrics with charts and health, and acknowledges and
   await page.locator('[data-drawn="true"] canvas').first().waitFor();
   assert.equal(await page.locator('figure.chart').count(), 3, 'requests, error rate and p95 charts');
   for (const service of ['database', 'youtube', 'gemini', 'revid']) await page.locator(`tr[data-service="${service}"]`).waitFor();
+  // The test stack runs every external service on the fakes, and the page says so.
+  for (const service of ['youtube', 'gemini', 'revid']) assert.equal(await page.locator(`tr[data-service="${service}"] td[data-backend]`).getAttribute('data-backend'), 'fake', service);
   await page.getByRole('heading', { name: 'Recent errors' }).waitFor();
   await page.locator('[data-testid="recent-errors"]').getByText(errorMarker).waitFor();
   await page.locator('[data-testid="error-kinds"]').getByText('e2e marker').first().waitFor();

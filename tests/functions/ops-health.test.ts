@@ -47,6 +47,10 @@ Deno.test('health reports every service; external probes carry no credential and
     assertOk(!Number.isNaN(Date.parse(s.last_checked)), `${name}.last_checked is a time`);
   }
 
+  // The test stack points every service at its fakes (API_FAKES_ORIGIN), and health says so.
+  for (const name of Object.keys(PROBES) as External[]) assertEquals(first.body.services.external_apis[name].backend, 'fake', name);
+  assertEquals(first.body.services.database.backend, undefined);
+
   for (let i = 0; i < 3; i++) {
     const again = await health();
     for (const name of Object.keys(PROBES) as External[]) {

@@ -50,6 +50,8 @@ describe('function secrets', () => {
       () => functionEnvFile({ ...complete, OUTBOUND_TRUSTED_ORIGINS: 'http://10.0.0.5' }),
       (err: Error) => /OUTBOUND_TRUSTED_ORIGINS must not be set in a deployed environment/.test(err.message) && !err.message.includes('10.0.0.5'),
     );
+    // Only the local stack has fakes for health to report services as fake against.
+    assert.throws(() => functionEnvFile({ ...complete, API_FAKES_ORIGIN: 'https://127.0.0.1:54333' }), /API_FAKES_ORIGIN must not be set in a deployed environment/);
   });
 
   it('covers every setting the functions read, and none of the platform’s SUPABASE_* names', () => {

@@ -45,8 +45,8 @@ const report: HealthReport = {
   services: {
     database: { status: 'healthy', response_time: 5, last_checked: '2026-11-26T06:21:18Z' },
     external_apis: {
-      youtube: { status: 'unhealthy', response_time: 8, last_checked: '2026-11-26T06:20:53Z', error: 'unreachable: fetch failed' },
-      gemini: { status: 'healthy', response_time: 3, last_checked: '2026-11-26T06:20:53Z' },
+      youtube: { status: 'unhealthy', response_time: 8, last_checked: '2026-11-26T06:20:53Z', error: 'unreachable: fetch failed', backend: 'fake' },
+      gemini: { status: 'healthy', response_time: 3, last_checked: '2026-11-26T06:20:53Z', backend: 'real' },
     },
   },
 };
@@ -81,11 +81,11 @@ test('chart labels are in the user’s time zone, with the date when the window 
   assert.deepEqual(metricsChartData({ window: { ...window, since: 'garbage' }, series: [] }, { locale: 'en', timeZone: 'UTC' }).labels, []);
 });
 
-test('health rows: the database first, then each external service, with its error', () => {
+test('health rows: the database first, then each external service, with its error and whether it is the real service or a fake', () => {
   assert.deepEqual(healthRows(report), [
-    { service: 'database', label: 'Database', status: 'healthy', responseMs: 5, lastChecked: '2026-11-26T06:21:18Z', error: null },
-    { service: 'youtube', label: 'YouTube', status: 'unhealthy', responseMs: 8, lastChecked: '2026-11-26T06:20:53Z', error: 'unreachable: fetch failed' },
-    { service: 'gemini', label: 'Gemini', status: 'healthy', responseMs: 3, lastChecked: '2026-11-26T06:20:53Z', error: null },
+    { service: 'database', label: 'Database', status: 'healthy', responseMs: 5, lastChecked: '2026-11-26T06:21:18Z', error: null, backend: null },
+    { service: 'youtube', label: 'YouTube', status: 'unhealthy', responseMs: 8, lastChecked: '2026-11-26T06:20:53Z', error: 'unreachable: fetch failed', backend: 'fake' },
+    { service: 'gemini', label: 'Gemini', status: 'healthy', responseMs: 3, lastChecked: '2026-11-26T06:20:53Z', error: null, backend: 'real' },
   ]);
 });
 

@@ -34,6 +34,8 @@ export const FUNCTION_ENV = {
   ENABLE_API_MOCKING: { required: false, schema: z.enum(['false', '0'], { error: 'must be false in a deployed environment' }) },
   // Lets member-given URLs reach non-public addresses (the local fakes): never in a deployment.
   OUTBOUND_TRUSTED_ORIGINS: { required: false, schema: z.never({ error: 'must not be set in a deployed environment' }) },
+  // Where the local stack's fakes are (health reports services there as fakes): never deployed.
+  API_FAKES_ORIGIN: { required: false, schema: z.never({ error: 'must not be set in a deployed environment' }) },
   ENABLE_RATE_LIMITING: { required: false, schema: flag },
   ENABLE_ANALYTICS: { required: false, schema: flag },
   ENABLE_ERROR_TRACKING: { required: false, schema: flag },

@@ -64,7 +64,7 @@ export function deploySteps(given: Record<string, string | undefined>, o: Deploy
   }
   try {
     // As the workflow sets them: the web app from WEB_URL, mocking off, no trusted origins.
-    functions = functionEnvFile({ ...env, APP_VERSION: o.version, WEB_APP_URL: env.WEB_URL, ENABLE_API_MOCKING: 'false', OUTBOUND_TRUSTED_ORIGINS: '' }).text;
+    functions = functionEnvFile({ ...env, APP_VERSION: o.version, WEB_APP_URL: env.WEB_URL, ENABLE_API_MOCKING: 'false', OUTBOUND_TRUSTED_ORIGINS: '', API_FAKES_ORIGIN: '' }).text;
   } catch (err) {
     problems.push(`function secrets: ${(err as Error).message}`);
   }

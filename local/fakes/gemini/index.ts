@@ -100,6 +100,25 @@ function countTokens(ctx: RequestContext, raw: unknown, entry: GeminiRequestReco
   ctx.sendJson(200, { totalTokens: total, promptTokensDetails: [{ modality: 'TEXT', tokenCount: total }] });
 }
 
+// models.list, as `GET {base}/v1beta/models?pageSize=`: the cheapest call that proves a key works
+// (no tokens spent). The list is the fake's own choice of ids the product uses.
+const LISTED_MODELS = ['gemini-2.5-flash', 'gemini-2.5-pro', 'gemini-2.0-flash'];
+
+function listModels(ctx: RequestContext, state: GeminiState) {
+  if (!VERSIONS.includes(ctx.params.version!)) return sendGeminiError(ctx, 404, `no route ${ctx.method} ${ctx.path} in the fake Gemini API (not implemented by local/fakes)`);
+  const key = apiKeyOf(ctx);
+  if (!key) return missingKey(ctx);
+  if (state.apiKeys !== null && !state.apiKeys.includes(key)) return invalidKey(ctx);
+  const pageSize = Math.min(Math.max(Number(ctx.query.get('pageSize') ?? '50') || 50, 1), 1000);
+  const models = LISTED_MODELS.slice(0, pageSize).map((id) => ({
+    name: `models/${id}`,
+    version: '001',
+    displayName: id,
+    supportedGenerationMethods: ['generateContent', 'countTokens'],
+  }));
+  ctx.sendJson(200, pageSize < LISTED_MODELS.length ? { models, nextPageToken: String(pageSize) } : { models });
+}
+
 const Behaviour = z.object({ mode: z.enum(GEMINI_MODES), times: z.number().int().min(1).optional(), model: z.string().min(1).optional() }).strict();
 const Settings = z
   .object({
@@ -142,6 +161,7 @@ export function geminiService(): FakeService & { state: GeminiState } {
     mounts: [{ prefix: '/gemini', style: 'gemini', label: 'Gemini API' }],
     register(router) {
       router.post('/gemini/:version/models/:modelTask', (ctx) => modelCall(ctx, state));
+      router.get('/gemini/:version/models', (ctx) => listModels(ctx, state));
     },
     registerControl(router) {
       registerControl(router, state);

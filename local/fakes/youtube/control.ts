@@ -60,7 +60,22 @@ function mintGrant(state: YouTubeState, channelId: string, g: Omit<z.infer<typeo
   return { refreshToken: refresh.token, accessToken: access.token, expiresIn: Math.round((access.expiresAt - state.now()) / 1000), authCode: code.code, scopes };
 }
 
+const OAuthClients = z
+  .object({
+    clients: z
+      .array(z.object({ clientId: z.string().min(1), clientSecret: z.string().min(1), redirectUris: z.array(z.string().url()) }).strict())
+      .nullable(),
+  })
+  .strict();
+
 export function registerYouTubeControl(router: Router, state: YouTubeState) {
+  // Registered OAuth clients: others are then refused at the consent page and the token endpoint.
+  router.post('/_control/youtube/oauth-clients', (ctx) => {
+    const body = parseJson(ctx, OAuthClients);
+    if (!body) return;
+    state.oauthClients = body.clients === null ? null : new Map(body.clients.map((c) => [c.clientId, { secret: c.clientSecret, redirectUris: c.redirectUris }]));
+    ctx.sendJson(200, { restricted: state.oauthClients !== null, clients: state.oauthClients?.size ?? 0 });
+  });
   router.post('/_control/youtube/channels', (ctx) => {
     const body = parseJson(ctx, CreateChannel);
     if (!body) return;

@@ -10,12 +10,14 @@ import { ACCESS_TOKEN_SECONDS, type AccessGrant } from './oauth-store.ts';
 import type { YouTubeState } from './state.ts';
 
 const AUTHORIZE = '/oauth/o/oauth2/v2/auth';
+const ERROR_PAGE = '/oauth/signin/oauth/error/v2';
 
 export function registerOAuth(router: Router, state: YouTubeState) {
   router.get(AUTHORIZE, (ctx) => consentPage(ctx, state));
   // Where the consent page's buttons lead (Google's own follow-up URLs are internal to it).
   router.get(`${AUTHORIZE}/approve`, (ctx) => approve(ctx, state));
   router.get(`${AUTHORIZE}/deny`, (ctx) => deny(ctx));
+  router.get(ERROR_PAGE, (ctx) => authErrorPage(ctx));
   router.post('/oauth/token', (ctx) => token(ctx, state));
   router.post('/oauth/revoke', (ctx) => revoke(ctx, state));
   router.get('/oauth/revoke', (ctx) => revoke(ctx, state));
@@ -61,6 +63,7 @@ function authorizeParams(ctx: RequestContext, state: YouTubeState): { params: Au
     return undefined;
   }
   const params = parsed.data;
+  if (!clientMayAuthorize(ctx, state, params)) return undefined;
   const wanted = params.channel_id ?? (params.login_hint && state.channels.has(params.login_hint) ? params.login_hint : state.demoChannelId);
   const channel = state.channels.get(wanted);
   if (!channel) {
@@ -68,6 +71,47 @@ function authorizeParams(ctx: RequestContext, state: YouTubeState): { params: Au
     return undefined;
   }
   return { params, channel };
+}
+
+// Google sends a request it refuses to its own error page, the reason in `authError`: base64 of a
+// small protobuf (1: error code, 2: message, 4: HTTP status), e.g. redirect_uri_mismatch. Seen in
+// the Location of live refusals; the layout is not documented, so only the two strings are relied on.
+function protoString(field: number, value: string): Buffer {
+  const bytes = Buffer.from(value, 'utf8');
+  return Buffer.concat([Buffer.from([(field << 3) | 2, bytes.length]), bytes]);
+}
+
+export function authErrorParam(code: string, message: string, status: number): string {
+  const varint = Buffer.from([(status & 0x7f) | 0x80, status >> 7]);
+  return Buffer.concat([protoString(1, code), protoString(2, message.slice(0, 120)), Buffer.from([4 << 3]), varint]).toString('base64');
+}
+
+function refuseAuthorize(ctx: RequestContext, clientId: string, code: string, message: string, status: number) {
+  const target = new URL(ERROR_PAGE, `${ctx.origin}`);
+  target.searchParams.set('authError', authErrorParam(code, message, status));
+  target.searchParams.set('client_id', clientId);
+  ctx.redirect(target.toString());
+}
+
+/** With registered clients (control API), an unknown client or redirect URI is refused as Google does. */
+function clientMayAuthorize(ctx: RequestContext, state: YouTubeState, params: AuthorizeParams): boolean {
+  if (state.oauthClients === null) return true;
+  const client = state.oauthClients.get(params.client_id);
+  if (!client) {
+    refuseAuthorize(ctx, params.client_id, 'invalid_client', 'The OAuth client was not found.', 401);
+    return false;
+  }
+  if (!client.redirectUris.includes(params.redirect_uri)) {
+    refuseAuthorize(ctx, params.client_id, 'redirect_uri_mismatch', `The redirect URI in the request, ${params.redirect_uri}, does not match the ones authorized for the OAuth client.`, 400);
+    return false;
+  }
+  return true;
+}
+
+function authErrorPage(ctx: RequestContext) {
+  const raw = Buffer.from(ctx.query.get('authError') ?? '', 'base64').toString('latin1');
+  const code = /[a-z_]{5,}/.exec(raw)?.[0] ?? 'invalid_request';
+  ctx.sendHtml(400, `<!doctype html><html><head><title>Error 400 (OAuth2 Error)</title></head><body><h1>Access blocked: authorization error</h1><p>Error: ${escapeHtml(code)}</p></body></html>`);
 }
 
 function consentPage(ctx: RequestContext, state: YouTubeState) {
@@ -180,6 +224,11 @@ function token(ctx: RequestContext, state: YouTubeState) {
   const client = clientCredentials(ctx, params);
   if (!client.id) return oauthError(ctx, 400, 'invalid_request', 'Could not determine client ID from request.');
   if (!client.secret) return oauthError(ctx, 400, 'invalid_request', 'client_secret is missing.');
+  if (state.oauthClients !== null) {
+    const registered = state.oauthClients.get(client.id);
+    if (!registered) return oauthError(ctx, 401, 'invalid_client', 'The OAuth client was not found.');
+    if (registered.secret !== client.secret) return oauthError(ctx, 401, 'invalid_client', 'Unauthorized');
+  }
 
   if (grantType === 'authorization_code') {
     const codeValue = params.get('code');

@@ -29,6 +29,8 @@ export class YouTubeState {
   readonly quota: QuotaLedger;
   readonly uploads = new UploadSessions();
   demoChannelId = '';
+  /** Registered OAuth clients (id → secret and redirect URIs); null: any client is accepted. */
+  oauthClients: Map<string, { secret: string; redirectUris: string[] }> | null = null;
   private scheduled = new Set<string>(); // ids of videos with a pending publishAt
   private lifetimeCache = new Map<string, DayMetrics>(); // `${videoId}|${day}`
   private channelStatsCache = new Map<string, ChannelStatistics>(); // `${channelId}|${day}`
@@ -128,6 +130,7 @@ export class YouTubeState {
   }
 
   reset() {
+    this.oauthClients = null;
     this.uploads.reset();
     this.scheduled.clear();
     this.channels.clear();

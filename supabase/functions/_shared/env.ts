@@ -1,6 +1,7 @@
 // Configuration of every function, validated once. A missing or malformed variable stops the
 // function with a message that names it, instead of failing later on first use.
 import { z } from 'zod';
+import { REAL_BASES } from './integrations.ts';
 
 const flag = (fallback: boolean) =>
   z.enum(['true', 'false', '1', '0']).default(fallback ? 'true' : 'false').transform((v) => v === 'true' || v === '1');
@@ -21,12 +22,12 @@ export const EnvSchema = z.object({
   YOUTUBE_CLIENT_SECRET: z.string().optional(),
   GEMINI_API_KEY: z.string().optional(),
   REVID_API_KEY: z.string().optional(),
-  YOUTUBE_API_BASE: url('https://www.googleapis.com'),
-  YOUTUBE_OAUTH_BASE: url('https://oauth2.googleapis.com'),
-  YOUTUBE_UPLOAD_BASE: url('https://www.googleapis.com'),
-  YOUTUBE_ANALYTICS_BASE: url('https://youtubeanalytics.googleapis.com'),
-  GEMINI_API_BASE: url('https://generativelanguage.googleapis.com'),
-  REVID_API_BASE: url('https://www.revid.ai'),
+  YOUTUBE_API_BASE: url(REAL_BASES.YOUTUBE_API_BASE),
+  YOUTUBE_OAUTH_BASE: url(REAL_BASES.YOUTUBE_OAUTH_BASE),
+  YOUTUBE_UPLOAD_BASE: url(REAL_BASES.YOUTUBE_UPLOAD_BASE),
+  YOUTUBE_ANALYTICS_BASE: url(REAL_BASES.YOUTUBE_ANALYTICS_BASE),
+  GEMINI_API_BASE: url(REAL_BASES.GEMINI_API_BASE),
+  REVID_API_BASE: url(REAL_BASES.REVID_API_BASE),
   WEB_APP_URL: url('http://127.0.0.1:54323'),
 
   ENABLE_API_MOCKING: flag(false),
@@ -44,6 +45,14 @@ export const EnvSchema = z.object({
     .default('')
     .transform((v) => v.split(',').map((o) => o.trim()).filter((o) => o !== ''))
     .pipe(z.array(z.url().refine((o) => new URL(o).origin === o.replace(/\/+$/, ''), 'must be origins (scheme://host:port), comma-separated'))),
+  // Origins (comma-separated) where the local stack runs its fakes of the external services.
+  // Only `health` reads it, to report each service as real or fake by its base URL; deployed
+  // environments never set it.
+  API_FAKES_ORIGIN: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((o) => o.trim()).filter((o) => o !== ''))
+    .pipe(z.array(z.url())),
   // calls without a verified token per client address (IPv6: per /64) and minute; 0 = no limit
   MAX_ANONYMOUS_REQUESTS_PER_MINUTE: z.coerce.number().int().min(0).default(100),
   // proxies that append to X-Forwarded-For after the platform's gateway (their entries are skipped)

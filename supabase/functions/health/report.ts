@@ -7,6 +7,7 @@
 import { asJson } from '../_shared/db-json.ts';
 import { sql } from '../_shared/db.ts';
 import { env } from '../_shared/env.ts';
+import { backends, type Backend } from '../_shared/integrations.ts';
 import { scrub } from '../_shared/observability/scrub.ts';
 import { EXTERNAL_SERVICES, probe, probeUrl, type ExternalService, type ServiceHealth, type Status } from './probes.ts';
 
@@ -34,11 +35,14 @@ interface ClaimRow {
   checked_at: Date | null;
 }
 
+/** An external service's health, and whether this deployment talks to the real one or a fake. */
+export type ExternalHealth = ServiceHealth & { backend: Backend };
+
 export interface HealthReport {
   status: Status;
   timestamp: string;
   version: string;
-  services: { database: ServiceHealth; external_apis: Record<ExternalService, ServiceHealth> };
+  services: { database: ServiceHealth; external_apis: Record<ExternalService, ExternalHealth> };
   system: { memory_usage: number; uptime: number };
 }
 
@@ -146,7 +150,9 @@ export async function healthReport(): Promise<HealthReport> {
   }
 
   const mem = Deno.memoryUsage();
-  const externalApis = Object.fromEntries(externals) as Record<ExternalService, ServiceHealth>;
+  // Decided from the configured base URLs at answer time (stored probes do not know it).
+  const backend = backends(env(), env().API_FAKES_ORIGIN);
+  const externalApis = Object.fromEntries(externals.map(([service, h]) => [service, { ...h, backend: backend[service] }])) as Record<ExternalService, ExternalHealth>;
   return {
     status: overall(database, Object.values(externalApis)),
     timestamp: new Date().toISOString(),

@@ -92,7 +92,8 @@ export type DeliveryCounts = z.infer<typeof DeliveryCounts>;
 export const DELIVERY_FILTERS = ['undelivered', 'failed', 'delivered', 'all'] as const;
 export type DeliveryFilter = (typeof DELIVERY_FILTERS)[number];
 
-const ServiceHealth = z.looseObject({ status: z.string(), response_time: n, last_checked: z.string(), error: z.optional(z.string()) });
+// backend: whether the deployment talks to the real service or a local fake (external services only).
+const ServiceHealth = z.looseObject({ status: z.string(), response_time: n, last_checked: z.string(), error: z.optional(z.string()), backend: z.optional(z.enum(['real', 'fake'])) });
 export const HealthReport = z.looseObject({
   status: z.string(),
   timestamp: z.string(),
@@ -225,6 +226,8 @@ export interface HealthRow {
   responseMs: number;
   lastChecked: string;
   error: string | null;
+  /** Real service or local fake; null for the database (and servers that do not say). */
+  backend: 'real' | 'fake' | null;
 }
 
 const SERVICE_LABELS: Record<string, string> = { database: 'Database', youtube: 'YouTube', gemini: 'Gemini', revid: 'RevID' };
@@ -238,6 +241,7 @@ export function healthRows(report: HealthReport): HealthRow[] {
     responseMs: h.response_time,
     lastChecked: h.last_checked,
     error: h.error ?? null,
+    backend: h.backend ?? null,
   }));
 }
 

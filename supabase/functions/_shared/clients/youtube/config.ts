@@ -7,9 +7,9 @@
 // token host, otherwise the same base (a server that answers both, as emulators and proxies do).
 import { z } from 'zod';
 import { env } from '../../env.ts';
+import { consentBaseFor } from '../../integrations.ts';
 
-const GOOGLE_TOKEN_BASE = 'https://oauth2.googleapis.com';
-const GOOGLE_CONSENT_BASE = 'https://accounts.google.com';
+export { consentBaseFor };
 
 export interface GoogleEndpoints {
   authorizeUrl: string;
@@ -20,11 +20,6 @@ export interface GoogleEndpoints {
 }
 
 const OptionalBase = z.url().transform((u) => u.replace(/\/+$/, '')).optional();
-
-export function consentBaseFor(tokenBase: string, explicit?: string): string {
-  if (explicit) return explicit;
-  return tokenBase === GOOGLE_TOKEN_BASE ? GOOGLE_CONSENT_BASE : tokenBase;
-}
 
 export function googleEndpoints(): GoogleEndpoints {
   const e = env();
