@@ -173,13 +173,13 @@ export async function recordCalls(input: {
   if (input.calls.length === 0) return;
   await asService((tx) => tx`
     select set_config('synchronous_commit', 'off', true),
-      public.record_generation_calls(${input.workspaceId}, ${input.userId}, ${input.contentId}, ${input.requestId},
+      private.record_generation_calls(${input.workspaceId}, ${input.userId}, ${input.contentId}, ${input.requestId},
         ${input.kind}, ${input.model}, ${input.promptVersion}, ${asJson(input.calls)})`);
 }
 
 /** The calls recorded for content whose save failed made nothing after all (service role). */
 export async function unlinkCalls(contentId: string): Promise<void> {
-  await asService((tx) => tx`select public.unlink_generation_calls(${contentId})`);
+  await asService((tx) => tx`select private.unlink_generation_calls(${contentId})`);
 }
 
 /** Content as every API answer shows it. */
