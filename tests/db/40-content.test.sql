@@ -25,7 +25,7 @@ select tests.authenticate_as('cg_viewer');
 select throws_ok(
   $$select public.create_generated_content((select id from ids where name = 'c'), (select id from ids where name = 'ws'),
     'script', '{}', '[]', 'v', 'm', 1, 2, '{"items": [{"title": "A script", "hook": "Watch this.", "script": "A script.", "call_to_action": "Subscribe.", "estimated_duration_seconds": 30}]}')$$,
-  '42501', 'only editors and owners can create content', 'a viewer cannot create content');
+  '42501', 'only editors and owners can create content; your role here is viewer', 'a viewer cannot create content');
 
 select tests.authenticate_as('cg_editor');
 select is(
@@ -58,9 +58,9 @@ select throws_ok($$select public.review_generated_content((select id from ids wh
 
 select tests.authenticate_as('cg_viewer');
 select throws_ok($$select public.review_generated_content((select id from ids where name = 'c'), 'approve')$$,
-  '42501', 'only editors and owners can review content', 'a viewer cannot approve');
+  '42501', 'only editors and owners can review content; your role here is viewer', 'a viewer cannot approve');
 select throws_ok($$select public.edit_generated_content((select id from ids where name = 'c'), '{"items": [{"title": "A script", "hook": "Watch this.", "script": "A script.", "call_to_action": "Subscribe.", "estimated_duration_seconds": 30}]}')$$,
-  '42501', 'only editors and owners can edit content', 'a viewer cannot edit');
+  '42501', 'only editors and owners can edit content; your role here is viewer', 'a viewer cannot edit');
 select is((select count(*)::int from public.generated_content where id = (select id from ids where name = 'c')), 1, 'a viewer reads the content');
 
 select tests.authenticate_as('cg_outsider');

@@ -128,7 +128,7 @@ select throws_ok($$select public.update_upload_schedule(pg_temp.id('s1'), '{"tit
 select throws_ok($$select * from public.cancel_upload_schedule(pg_temp.id('s1'))$$, '42501', null, 'nor cancel');
 select is((select count(*)::int from public.upload_schedules where id = pg_temp.id('s1')), 1, 'but reads it');
 select tests.authenticate_as('sch_outsider');
-select throws_ok($$select * from pg_temp.new_schedule('o1')$$, 'CES01', null, 'a non-member gets "not found"');
+select throws_ok($$select * from pg_temp.new_schedule('o1')$$, 'CEX01', 'workspace not found', 'a non-member gets "not found" (of the workspace)');
 select throws_ok($$select public.update_upload_schedule(pg_temp.id('s1'), '{"title": "x"}')$$, 'CES01', null, 'also for the schedule');
 select throws_ok($$select public.publish_upload_schedule_now(pg_temp.id('s1'))$$, 'CES01', null, 'and for publishing it');
 select is((select count(*)::int from public.upload_schedules where id = pg_temp.id('s1')), 0, 'and cannot read it');

@@ -29,23 +29,24 @@ select is(
   '{}'::text[],
   'every function in public is one a signed-in member may call');
 
--- `public.<name>(` in a body is a call unless <name> is a table or view (`insert into public.t (`).
-create temp view public_calls as
-  select p.oid::regprocedure::text as caller, m[1] as callee
+-- `public.<name>(` or `private.<name>(` in a body is a call unless <name> is a table or view
+-- (`insert into public.t (`).
+create temp view named_calls as
+  select p.oid::regprocedure::text as caller, m[1] as schema, m[2] as callee
   from pg_proc p
-  cross join lateral regexp_matches(p.prosrc, '\mpublic\.([a-z_][a-z0-9_]*)\s*\(', 'g') m
+  cross join lateral regexp_matches(p.prosrc, '\m(public|private)\.([a-z_][a-z0-9_]*)\s*\(', 'g') m
   where p.pronamespace not in ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)
   union all
-  select 'cron job ' || j.jobname, m[1]
-  from cron.job j cross join lateral regexp_matches(j.command, '\mpublic\.([a-z_][a-z0-9_]*)\s*\(', 'g') m;
+  select 'cron job ' || j.jobname, m[1], m[2]
+  from cron.job j cross join lateral regexp_matches(j.command, '\m(public|private)\.([a-z_][a-z0-9_]*)\s*\(', 'g') m;
 
 select is(
-  array(select distinct format('%s calls public.%s', caller, callee) from public_calls c
-        where not exists (select 1 from pg_proc p where p.pronamespace = 'public'::regnamespace and p.proname = c.callee)
-          and not exists (select 1 from pg_class r where r.relnamespace = 'public'::regnamespace and r.relname = c.callee)
+  array(select distinct format('%s calls %s.%s', caller, schema, callee) from named_calls c
+        where not exists (select 1 from pg_proc p where p.pronamespace = c.schema::regnamespace and p.proname = c.callee)
+          and not exists (select 1 from pg_class r where r.relnamespace = c.schema::regnamespace and r.relname = c.callee)
         order by 1),
   '{}'::text[],
-  'every public.<name>( in a function body or a pg_cron command names a function that is in public');
+  'every public.<name>( and private.<name>( in a function body or a pg_cron command names a function that exists');
 
 -- The functions moved by 20261207000900: in private, for service_role only.
 select is(
