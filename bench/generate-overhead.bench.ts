@@ -62,7 +62,7 @@ try {
       average_view_percentage, likes, comments, shares, subscribers_gained, subscribers_lost)
     select v.workspace_id, v.id, current_date - d, 10 + (random() * 100)::int, 20, 30 + (random() * 30)::int, 1, 1, 0, 1, 0
     from public.videos v cross join generate_series(3, 92) d where v.channel_id = ${channel.id}`;
-  await sql`select public.score_channel_videos(${channel.id})`;
+  await sql`select private.score_channel_videos(${channel.id})`;
 
   const fakes = env.LOCAL_FAKES_URL;
   await json(await fetch(`${fakes}/_control/reset`, { method: 'POST' }));

@@ -73,7 +73,7 @@ export async function filledWorkspace(sql: postgres.Sql, owner: User, shape: Sha
     limit ${shape.videos}`;
   await insertMetrics(sql, workspaceId, shape);
   await sql`vacuum (analyze) public.video_metrics, public.videos, private.video_metric_totals`;
-  for (const c of channels) await sql`select public.score_channel_videos(${c.id})`;
+  for (const c of channels) await sql`select private.score_channel_videos(${c.id})`;
   await sql`checkpoint`;
   return { workspaceId, seeded: true, seconds: Math.round((performance.now() - t0) / 1000) };
 }

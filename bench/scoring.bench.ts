@@ -1,7 +1,7 @@
 // Performance scoring at scale: 20 channels x 500 videos with 365 days of metrics each (3.65 M
 // rows of video_metrics), plus 5 videos per channel younger than a week so the "first N days"
-// comparison runs too. Targets: full rescoring (public.rescore_all) under 5 s; one 500-video
-// channel (public.score_channel_videos) under 100 ms. Baseline, measured in the same run on the
+// comparison runs too. Targets: full rescoring (private.rescore_all) under 5 s; one 500-video
+// channel (private.score_channel_videos) under 100 ms. Baseline, measured in the same run on the
 // same rows: `select count(*), avg(views) from video_metrics`, a plain full scan.
 //
 // It starts nothing: point BENCH_DB_URL at a superuser connection of a migrated database, e.g.
@@ -136,7 +136,7 @@ try {
     if (i < BASELINE_ROUNDS) baseline.push(await timed(() => sql`select count(*), avg(views) from public.video_metrics`));
     if (i < FULL_ROUNDS) {
       full.push(await timed(async () => {
-        const [{ n }] = await sql<{ n: number }[]>`select public.rescore_all() as n`;
+        const [{ n }] = await sql<{ n: number }[]>`select private.rescore_all() as n`;
         scored = n;
       }));
     }
@@ -147,7 +147,7 @@ try {
   for (let i = 0; i < CHANNEL_ROUNDS; i++) {
     const id = data.channelIds[i % data.channelIds.length];
     channel.push(await timed(async () => {
-      const [{ n }] = await sql<{ n: number }[]>`select public.score_channel_videos(${id}) as n`;
+      const [{ n }] = await sql<{ n: number }[]>`select private.score_channel_videos(${id}) as n`;
       channelScored = n;
     }));
   }

@@ -46,7 +46,7 @@ async function setup(channels: number): Promise<Setup> {
     const [{ id }] = await sql`
       insert into public.channels (workspace_id, youtube_channel_id, title, status, connected_by, connected_at)
       values (${ws}, ${fake.channelId}, ${fake.title}, 'active', ${user.id}, now()) returning id`;
-    await sql`select public.save_channel_credentials(${id}, ${fake.refreshToken}, ${fake.accessToken}, now() + interval '50 minutes',
+    await sql`select private.save_channel_credentials(${id}, ${fake.refreshToken}, ${fake.accessToken}, now() + interval '50 minutes',
       array['https://www.googleapis.com/auth/youtube.upload'])`;
     made.push({ id, youtube: fake.channelId });
   }
@@ -108,7 +108,7 @@ async function singleRequest(s: Setup, bytes: number) {
   const title = `bench-single-${bytes}-${Date.now()}`;
   const id = await schedule(s, s.channels[0].id, videoJobId, title, new Date());
   const workerId = `bench-single:${crypto.randomUUID()}`;
-  const [claimed] = await sql`select id from public.claim_upload_schedules(${workerId}, 1, 600, ${id})`;
+  const [claimed] = await sql`select id from private.claim_upload_schedules(${workerId}, 1, 600, ${id})`;
   if (!claimed) throw new Error('could not claim the baseline schedule');
   const child = spawn(denoBin(), ['run', '-A', ...(process.env.BENCH_CPU_PROF ? [`--v8-flags=--prof,--no-logfile-per-isolate,--logfile=${process.env.BENCH_CPU_PROF}/v8.log`] : []), '--config', 'supabase/functions/deno.json', 'bench/deno/upload-worker.ts', id, workerId], {
     cwd: ROOT, env: { ...process.env, ...env } as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'inherit'],

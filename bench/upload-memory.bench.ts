@@ -47,7 +47,7 @@ try {
   const [{ id: channelId }] = await sql`
     insert into public.channels (workspace_id, youtube_channel_id, title, status, connected_by, connected_at)
     values (${ws}, ${fake.channelId}, ${fake.title}, 'active', ${userId}, now()) returning id`;
-  await sql`select public.save_channel_credentials(${channelId}, ${fake.refreshToken}, ${fake.accessToken}, now() + interval '50 minutes',
+  await sql`select private.save_channel_credentials(${channelId}, ${fake.refreshToken}, ${fake.accessToken}, now() + interval '50 minutes',
     array['https://www.googleapis.com/auth/youtube.upload'])`;
   const job = await control('POST', 'revid/jobs', { videoBytes: VIDEO_BYTES, renderMs: 0 });
   const [{ id: videoJobId }] = await sql`
@@ -67,7 +67,7 @@ try {
     values (${ws}, ${channelId}, ${videoJobId}, 'Memory bench', now(), 'upload_at_time', 'scheduled', now(),
       ${workerId}, repeat('c', 64), ${userId})
     returning id`;
-  const [claimed] = await sql`select id from public.claim_upload_schedules(${workerId}, 1, 600, ${scheduleId})`;
+  const [claimed] = await sql`select id from private.claim_upload_schedules(${workerId}, 1, 600, ${scheduleId})`;
   if (!claimed) throw new Error('could not claim the schedule');
 
   const child = spawn(denoBin(), ['run', '-A', '--frozen', '--config', 'supabase/functions/deno.json', 'bench/deno/upload-worker.ts', scheduleId, workerId], {

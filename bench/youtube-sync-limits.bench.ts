@@ -83,7 +83,7 @@ async function queue(channelId: string): Promise<string> {
 async function steppedSync(channelId: string) {
   const runId = await queue(channelId);
   const t0 = performance.now();
-  await sql`select public.wake_youtube_sync_worker()`;
+  await sql`select private.wake_youtube_sync_worker()`;
   const run = await waitForEnd(runId);
   return { run, wallMs: Math.round(performance.now() - t0) };
 }
@@ -230,7 +230,7 @@ async function channelOf(ws: string, userId: string, videos: number): Promise<st
   const [{ id }] = await sql`
     insert into public.channels (workspace_id, youtube_channel_id, title, uploads_playlist_id, status, connected_by, connected_at)
     values (${ws}, ${fake.channelId}, ${fake.title}, ${fake.uploadsPlaylistId}, 'active', ${userId}, now()) returning id`;
-  await sql`select public.save_channel_credentials(${id}, ${fake.refreshToken}, ${fake.accessToken}, now() + interval '50 minutes',
+  await sql`select private.save_channel_credentials(${id}, ${fake.refreshToken}, ${fake.accessToken}, now() + interval '50 minutes',
     array['https://www.googleapis.com/auth/youtube.readonly', 'https://www.googleapis.com/auth/yt-analytics.readonly'])`;
   return id;
 }

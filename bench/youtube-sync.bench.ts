@@ -70,7 +70,7 @@ try {
   const [{ id: channelId }] = await sql`
     insert into public.channels (workspace_id, youtube_channel_id, title, uploads_playlist_id, status, connected_by, connected_at)
     values (${ws}, ${fake.channelId}, ${fake.title}, ${fake.uploadsPlaylistId}, 'active', ${user.id}, now()) returning id`;
-  await sql`select public.save_channel_credentials(${channelId}, ${fake.refreshToken}, ${fake.accessToken}, now() + interval '50 minutes',
+  await sql`select private.save_channel_credentials(${channelId}, ${fake.refreshToken}, ${fake.accessToken}, now() + interval '50 minutes',
     array['https://www.googleapis.com/auth/youtube.readonly', 'https://www.googleapis.com/auth/yt-analytics.readonly'])`;
 
   const full = await measuredSync(channelId);

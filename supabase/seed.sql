@@ -26,7 +26,7 @@ with demo_workspace as (
   returning id, workspace_id
 )
 select
-  public.save_channel_credentials(c.id, '1//0local-fake-demo-channel-refresh-token', null, null, array[
+  private.save_channel_credentials(c.id, '1//0local-fake-demo-channel-refresh-token', null, null, array[
     'https://www.googleapis.com/auth/youtube.readonly',
     'https://www.googleapis.com/auth/youtube.upload',
     'https://www.googleapis.com/auth/yt-analytics.readonly']),

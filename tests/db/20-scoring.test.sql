@@ -86,15 +86,15 @@ join public.videos v on v.title = x.k and v.workspace_id = :'ws';
 
 -- Section: who may score
 select tests.authenticate_as('scoring_owner');
-select throws_ok(format('select public.score_channel_videos(%L)', :'ch_a'), '42501', null,
+select throws_ok(format('select private.score_channel_videos(%L)', :'ch_a'), '42501', null,
   'a workspace owner cannot run score_channel_videos');
-select throws_ok('select public.rescore_all()', '42501', null, 'an authenticated user cannot run rescore_all');
+select throws_ok('select private.rescore_all()', '42501', null, 'an authenticated user cannot run rescore_all');
 select tests.authenticate_as_anon();
-select throws_ok('select public.rescore_all()', '42501', null, 'anon cannot run rescore_all');
+select throws_ok('select private.rescore_all()', '42501', null, 'anon cannot run rescore_all');
 
 -- Section: one channel
 select tests.authenticate_as_service_role();
-select is(public.score_channel_videos(:'ch_a'), 5, 'score_channel_videos scores the five scoreable videos of channel A');
+select is(private.score_channel_videos(:'ch_a'), 5, 'score_channel_videos scores the five scoreable videos of channel A');
 select tests.clear_authentication();
 
 create temp table score_of on commit drop as
@@ -131,7 +131,7 @@ select is((select count(*) from public.performance_score_history h join vid on v
 -- Section: all channels at once; channel isolation
 -- (the database may hold other channels, e.g. the demo seed's: rescore_all scores those too)
 select tests.authenticate_as_service_role();
-select public.rescore_all() as rescored \gset
+select private.rescore_all() as rescored \gset
 select tests.clear_authentication();
 select is((select count(*) from public.performance_scores where channel_id in (:'ch_a', :'ch_b', :'ch_c')), 8::bigint,
   'rescore_all scores A''s five, B''s two and C''s one video');
@@ -153,7 +153,7 @@ select is((select count(*) from public.performance_score_history h join vid on v
 -- Section: a video that can no longer be scored loses its score
 update public.videos set published_at = null where youtube_video_id = 'scoreV4';
 select tests.authenticate_as_service_role();
-select is(public.score_channel_videos(:'ch_a'), 4, 'after V4 loses its publish date four videos are scored');
+select is(private.score_channel_videos(:'ch_a'), 4, 'after V4 loses its publish date four videos are scored');
 select tests.clear_authentication();
 select is((select count(*) from public.performance_scores s join vid on vid.id = s.video_id where vid.k = 'V4'), 0::bigint,
   'V4''s stale score is removed');

@@ -1,4 +1,4 @@
--- Fair shares of the project's YouTube quota (public.reserve_youtube_quota and
+-- Fair shares of the project's YouTube quota (private.reserve_youtube_quota and
 -- private.reserve_youtube_quota_at): before the borrow hour a workspace cannot spend more than its
 -- share, the others keep theirs, after the borrow hour it may spend what is left of the project's
 -- budget, and the budget still caps everything. Figures computed by hand from a 10,000-unit day,
@@ -80,9 +80,9 @@ select throws_ok($$update private.youtube_daily_budget set borrow_from_hour = 25
 -- The workers' entry point (now()): with borrowing off, the share holds whatever the hour.
 update private.youtube_daily_budget set units = 10000, workspace_share_percent = 25, borrow_from_hour = 24;
 delete from public.youtube_quota_usage where day = (now() at time zone 'America/Los_Angeles')::date;
-select is((select allowed from public.reserve_youtube_quota(:'ws_a', null, 'videos.list', 2500)), true, 'today: the share is spendable');
-select is((select row(allowed, reason, retry_at = public.next_youtube_quota_reset())::text
-  from public.reserve_youtube_quota(:'ws_a', null, 'channels.list', 1)),
+select is((select allowed from private.reserve_youtube_quota(:'ws_a', null, 'videos.list', 2500)), true, 'today: the share is spendable');
+select is((select row(allowed, reason, retry_at = private.next_youtube_quota_reset())::text
+  from private.reserve_youtube_quota(:'ws_a', null, 'channels.list', 1)),
   row(false, 'share', true)::text, 'today: one unit more is refused for the share');
 
 -- What members see: their own workspace's share only.
@@ -94,7 +94,7 @@ select is((select count(*)::integer from public.workspace_youtube_quota(:'ws_b')
 select tests.authenticate_as('quota_b');
 select is((select row(share_units, used_units, remaining_units, available_units)::text from public.workspace_youtube_quota(:'ws_b')),
   row(2500, 0, 2500, 2500)::text, 'the other tenant still has its whole share');
-select throws_ok($$select * from public.reserve_youtube_quota(gen_random_uuid(), null, 'channels.list', 1)$$, '42501', null,
+select throws_ok($$select * from private.reserve_youtube_quota(gen_random_uuid(), null, 'channels.list', 1)$$, '42501', null,
   'members cannot spend quota themselves');
 select tests.clear_authentication();
 

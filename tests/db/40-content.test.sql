@@ -25,7 +25,7 @@ select tests.authenticate_as('cg_viewer');
 select throws_ok(
   $$select public.create_generated_content((select id from ids where name = 'c'), (select id from ids where name = 'ws'),
     'script', '{}', '[]', 'v', 'm', 1, 2, '{"items": [{"title": "A script", "hook": "Watch this.", "script": "A script.", "call_to_action": "Subscribe.", "estimated_duration_seconds": 30}]}')$$,
-  '42501', 'only editors and owners can create content', 'a viewer cannot create content');
+  '42501', 'only editors and owners can create content; your role here is viewer', 'a viewer cannot create content');
 
 select tests.authenticate_as('cg_editor');
 select is(
@@ -58,9 +58,9 @@ select throws_ok($$select public.review_generated_content((select id from ids wh
 
 select tests.authenticate_as('cg_viewer');
 select throws_ok($$select public.review_generated_content((select id from ids where name = 'c'), 'approve')$$,
-  '42501', 'only editors and owners can review content', 'a viewer cannot approve');
+  '42501', 'only editors and owners can review content; your role here is viewer', 'a viewer cannot approve');
 select throws_ok($$select public.edit_generated_content((select id from ids where name = 'c'), '{"items": [{"title": "A script", "hook": "Watch this.", "script": "A script.", "call_to_action": "Subscribe.", "estimated_duration_seconds": 30}]}')$$,
-  '42501', 'only editors and owners can edit content', 'a viewer cannot edit');
+  '42501', 'only editors and owners can edit content; your role here is viewer', 'a viewer cannot edit');
 select is((select count(*)::int from public.generated_content where id = (select id from ids where name = 'c')), 1, 'a viewer reads the content');
 
 select tests.authenticate_as('cg_outsider');
@@ -121,13 +121,13 @@ select throws_ok($$insert into public.content_transitions (workspace_id, content
 select throws_ok($$insert into public.content_versions (workspace_id, content_id, version, output)
   values ((select id from ids where name = 'ws'), (select id from ids where name = 'c'), 3, '{}')$$,
   '42501', null, 'nor add a version behind the function''s back');
-select throws_ok($$select public.record_generation_calls((select id from ids where name = 'ws'), auth.uid(), null, 'r', 'idea', 'm', 'v', '[]')$$,
+select throws_ok($$select private.record_generation_calls((select id from ids where name = 'ws'), auth.uid(), null, 'r', 'idea', 'm', 'v', '[]')$$,
   '42501', null, 'nor record usage');
 
 -- Section: usage (service role)
 
 select tests.authenticate_as_service_role();
-select lives_ok($$select public.record_generation_calls((select id from ids where name = 'ws'), tests.get_user_id('cg_editor'),
+select lives_ok($$select private.record_generation_calls((select id from ids where name = 'ws'), tests.get_user_id('cg_editor'),
   (select id from ids where name = 'c'), 'req-1', 'script', 'gemini-test', 'v1',
   '[{"attempt": 1, "streamed": true, "outcome": "invalid_output", "input_tokens": 100, "output_tokens": 50, "duration_ms": 9, "error": "bad"},
     {"attempt": 2, "streamed": true, "outcome": "ok", "input_tokens": 110, "output_tokens": 60, "duration_ms": 8, "error": null}]')$$,
@@ -138,7 +138,7 @@ select results_eq(
     where user_id = tests.get_user_id('cg_editor') and month = date_trunc('month', now() at time zone 'UTC')::date$$,
   $$values (1, 2, 210::bigint, 110::bigint)$$,
   'usage of the month: one generation, two calls and their tokens');
-select lives_ok($$select public.record_generation_calls((select id from ids where name = 'ws'), tests.get_user_id('cg_editor'),
+select lives_ok($$select private.record_generation_calls((select id from ids where name = 'ws'), tests.get_user_id('cg_editor'),
   null, 'req-2', 'idea', 'gemini-test', 'v1', '[{"attempt": 1, "streamed": false, "outcome": "safety", "input_tokens": 7, "output_tokens": 0, "duration_ms": 3}]')$$,
   'a failed generation is recorded too');
 select results_eq(

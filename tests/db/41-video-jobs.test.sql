@@ -24,11 +24,11 @@ select public.review_generated_content((select id from ids where name = 'script'
 select public.create_generated_content((select id from ids where name = 'title'), (select id from ids where name = 'ws'),
   'title', '{}', '[]', 'v', 'm', 1, 1, '{"items": [{"title": "Hello", "reason": "It worked before."}]}');
 
-select throws_ok($$select * from public.create_video_job((select id from ids where name = 'ws'), (select id from ids where name = 'script'), 1,
+select throws_ok($$select * from private.create_video_job((select id from ids where name = 'ws'), (select id from ids where name = 'script'), 1,
   auth.uid(), 'k', repeat('a', 64), '{}', repeat('b', 64), 50)$$, '42501', null, 'users cannot create jobs directly');
-select throws_ok($$select public.apply_video_job_update(gen_random_uuid(), 'webhook', 'ready', 100, 'https://x')$$,
+select throws_ok($$select private.apply_video_job_update(gen_random_uuid(), 'webhook', 'ready', 100, 'https://x')$$,
   '42501', null, 'users cannot move jobs');
-select throws_ok($$select public.video_job_webhook_secret_hash(gen_random_uuid())$$, '42501', null, 'users cannot read secret hashes through the function');
+select throws_ok($$select private.video_job_webhook_secret_hash(gen_random_uuid())$$, '42501', null, 'users cannot read secret hashes through the function');
 
 select tests.authenticate_as_service_role();
 
@@ -37,7 +37,7 @@ create function pg_temp.job(key text, fingerprint text default repeat('a', 64), 
   who text default 'vj_owner', content text default 'script', version integer default 1)
 returns table (outcome text, job_id uuid, renders_used integer, resets_at timestamptz)
 language sql as $$
-  select * from public.create_video_job((select id from ids where name = 'ws'), (select id from ids where name = content),
+  select * from private.create_video_job((select id from ids where name = 'ws'), (select id from ids where name = content),
     version, tests.get_user_id(who), key, fingerprint, '{"creationParams": {"inputText": "Hello"}}', repeat('b', 64), monthly_limit)
 $$;
 
@@ -65,48 +65,48 @@ select is((select outcome from pg_temp.job('k5', version => 2)), 'not_approved',
 
 -- Section: submissions
 
-select is(public.begin_video_job_submission((select id from ids where name = 'j1'), repeat('d', 64)), 1, 'first attempt');
-select is(public.video_job_webhook_secret_hash((select id from ids where name = 'j1')), repeat('d', 64), 'with its own secret');
-select is(public.video_job_submission_failed((select id from ids where name = 'j1'), 'RevID answered 503', now() + interval '1 minute'),
+select is(private.begin_video_job_submission((select id from ids where name = 'j1'), repeat('d', 64)), 1, 'first attempt');
+select is(private.video_job_webhook_secret_hash((select id from ids where name = 'j1')), repeat('d', 64), 'with its own secret');
+select is(private.video_job_submission_failed((select id from ids where name = 'j1'), 'RevID answered 503', now() + interval '1 minute'),
   'queued', 'a transient failure keeps it queued');
-select is(public.begin_video_job_submission((select id from ids where name = 'j1'), repeat('e', 64)), 2, 'second attempt');
-select ok(public.mark_video_job_submitted((select id from ids where name = 'j1'), 'pid-1', 120), 'RevID accepted it');
-select is(public.begin_video_job_submission((select id from ids where name = 'j1'), repeat('f', 64)), null, 'no more attempts once submitted');
+select is(private.begin_video_job_submission((select id from ids where name = 'j1'), repeat('e', 64)), 2, 'second attempt');
+select ok(private.mark_video_job_submitted((select id from ids where name = 'j1'), 'pid-1', 120), 'RevID accepted it');
+select is(private.begin_video_job_submission((select id from ids where name = 'j1'), repeat('f', 64)), null, 'no more attempts once submitted');
 select results_eq($$select status, provider_job_id, attempts, last_error from public.video_jobs where id = (select id from ids where name = 'j1')$$,
   $$values ('submitted'::text, 'pid-1'::text, 2, null::text)$$, 'submitted with the pid');
 
 -- Section: updates only move forward
 
-select results_eq($$select * from public.apply_video_job_update((select id from ids where name = 'j1'), 'webhook', 'rendering', 40)$$,
+select results_eq($$select * from private.apply_video_job_update((select id from ids where name = 'j1'), 'webhook', 'rendering', 40)$$,
   $$values (true, 'rendering'::text)$$, 'rendering 40%');
 select ok((select webhook_received_at is not null from public.video_jobs where id = (select id from ids where name = 'j1')), 'the webhook is noted');
-select results_eq($$select * from public.apply_video_job_update((select id from ids where name = 'j1'), 'webhook', 'rendering', 20)$$,
+select results_eq($$select * from private.apply_video_job_update((select id from ids where name = 'j1'), 'webhook', 'rendering', 20)$$,
   $$values (false, 'rendering'::text)$$, 'progress never goes back');
-select results_eq($$select * from public.apply_video_job_update((select id from ids where name = 'j1'), 'poll', 'submitted', 0)$$,
+select results_eq($$select * from private.apply_video_job_update((select id from ids where name = 'j1'), 'poll', 'submitted', 0)$$,
   $$values (false, 'rendering'::text)$$, 'nor does the status');
-select throws_ok($$select public.apply_video_job_update((select id from ids where name = 'j1'), 'poll', 'ready')$$,
+select throws_ok($$select private.apply_video_job_update((select id from ids where name = 'j1'), 'poll', 'ready')$$,
   '22023', 'a ready job needs its video_url', 'ready comes with a video');
-select results_eq($$select * from public.apply_video_job_update((select id from ids where name = 'j1'), 'poll', 'ready', null, 'https://v/1.mp4', null, 30, 3)$$,
+select results_eq($$select * from private.apply_video_job_update((select id from ids where name = 'j1'), 'poll', 'ready', null, 'https://v/1.mp4', null, 30, 3)$$,
   $$values (true, 'ready'::text)$$, 'ready');
 create temp table snapshot on commit drop as select * from public.video_jobs where id = (select id from ids where name = 'j1');
-select results_eq($$select * from public.apply_video_job_update((select id from ids where name = 'j1'), 'webhook', 'rendering', 90)$$,
+select results_eq($$select * from private.apply_video_job_update((select id from ids where name = 'j1'), 'webhook', 'rendering', 90)$$,
   $$values (false, 'ready'::text)$$, 'a late rendering does not downgrade ready');
-select results_eq($$select * from public.apply_video_job_update((select id from ids where name = 'j1'), 'webhook', 'failed', null, null, null, null, null, 'late')$$,
+select results_eq($$select * from private.apply_video_job_update((select id from ids where name = 'j1'), 'webhook', 'failed', null, null, null, null, null, 'late')$$,
   $$values (false, 'ready'::text)$$, 'nor does a late failure');
-select results_eq($$select * from public.apply_video_job_update((select id from ids where name = 'j1'), 'webhook', 'ready', 100, 'https://v/other.mp4')$$,
+select results_eq($$select * from private.apply_video_job_update((select id from ids where name = 'j1'), 'webhook', 'ready', 100, 'https://v/other.mp4')$$,
   $$values (false, 'ready'::text)$$, 'a duplicate changes nothing');
 select is((select to_jsonb(j) from public.video_jobs j where j.id = (select id from ids where name = 'j1')),
   (select to_jsonb(s) from snapshot s), 'the row is exactly as it was');
-select is((select cancel_video_job.outcome from public.cancel_video_job((select id from ids where name = 'j1'), tests.get_user_id('vj_owner'))),
+select is((select cancel_video_job.outcome from private.cancel_video_job((select id from ids where name = 'j1'), tests.get_user_id('vj_owner'))),
   'final', 'a finished job cannot be canceled');
 
 -- Section: cancel and refunds
 
 insert into ids select 'j2', job_id from pg_temp.job('k6');
 select is((select renders from public.generation_usage where user_id = tests.get_user_id('vj_owner')), 2, 'two renders counted');
-select is((select cancel_video_job.outcome from public.cancel_video_job((select id from ids where name = 'j2'), tests.get_user_id('vj_viewer'))),
+select is((select cancel_video_job.outcome from private.cancel_video_job((select id from ids where name = 'j2'), tests.get_user_id('vj_viewer'))),
   'forbidden', 'a viewer cannot cancel');
-select is((select cancel_video_job.outcome from public.cancel_video_job((select id from ids where name = 'j2'), tests.get_user_id('vj_owner'))),
+select is((select cancel_video_job.outcome from private.cancel_video_job((select id from ids where name = 'j2'), tests.get_user_id('vj_owner'))),
   'canceled', 'an owner cancels an open job');
 select is((select renders from public.generation_usage where user_id = tests.get_user_id('vj_owner')), 1,
   'a job canceled before RevID accepted it gives its render back');
@@ -120,8 +120,8 @@ select is(private.wake_render_video_worker(), null, 'nothing due: pg_cron''s cal
 update public.video_jobs set next_attempt_at = now() - interval '1 second' where id = (select id from ids where name = 'j3');
 select isnt(private.wake_render_video_worker(), null, 'a due job wakes the worker through pg_net');
 select tests.authenticate_as_service_role();
-select is((select count(*)::int from public.claim_video_jobs(10, 120) c where c.id = (select id from ids where name = 'j3')), 1, 'the due job is claimed');
-select is((select count(*)::int from public.claim_video_jobs(10, 120)), 0, 'and held by its lease');
+select is((select count(*)::int from private.claim_video_jobs(10, 120) c where c.id = (select id from ids where name = 'j3')), 1, 'the due job is claimed');
+select is((select count(*)::int from private.claim_video_jobs(10, 120)), 0, 'and held by its lease');
 
 select * from finish();
 rollback;

@@ -77,13 +77,13 @@ select has_table('public', 'upload_events', 'upload_events exists');
 select has_table('public', 'workspace_settings', 'workspace_settings exists');
 select ok(not has_table_privilege('service_role', 'private.upload_sessions', 'SELECT'), 'session URIs are not readable by service_role directly');
 select ok(not has_table_privilege('authenticated', 'public.upload_schedules', 'INSERT,UPDATE,DELETE'), 'members cannot write schedules directly');
-select ok(not has_function_privilege('authenticated', 'public.claim_upload_schedules(text, integer, integer, uuid)', 'EXECUTE')
-  and not has_function_privilege('authenticated', 'public.begin_upload(uuid, text, integer, text, bigint, jsonb, integer)', 'EXECUTE')
-  and not has_function_privilege('authenticated', 'public.upload_session(uuid)', 'EXECUTE')
-  and not has_function_privilege('authenticated', 'public.record_uploaded_video(uuid, text, text, text, text)', 'EXECUTE'),
+select ok(not has_function_privilege('authenticated', 'private.claim_upload_schedules(text, integer, integer, uuid)', 'EXECUTE')
+  and not has_function_privilege('authenticated', 'private.begin_upload(uuid, text, integer, text, bigint, jsonb, integer)', 'EXECUTE')
+  and not has_function_privilege('authenticated', 'private.upload_session(uuid)', 'EXECUTE')
+  and not has_function_privilege('authenticated', 'private.record_uploaded_video(uuid, text, text, text, text)', 'EXECUTE'),
   'members cannot call the worker''s functions');
-select ok(has_function_privilege('service_role', 'public.claim_upload_schedules(text, integer, integer, uuid)', 'EXECUTE')
-  and has_function_privilege('service_role', 'public.upload_session(uuid)', 'EXECUTE'), 'the service role can');
+select ok(has_function_privilege('service_role', 'private.claim_upload_schedules(text, integer, integer, uuid)', 'EXECUTE')
+  and has_function_privilege('service_role', 'private.upload_session(uuid)', 'EXECUTE'), 'the service role can');
 select ok(not has_function_privilege('anon', 'public.create_upload_schedule(uuid, uuid, uuid, text, text, text[], text, text, boolean, boolean, text, text, text, text, text, text)', 'EXECUTE'),
   'anonymous callers cannot schedule');
 select is(public.youtube_tags_length(array['tag one', 'two']), 13, 'tags are counted YouTube''s way (7 + 2 quotes + 1 comma + 3)');
@@ -128,7 +128,7 @@ select throws_ok($$select public.update_upload_schedule(pg_temp.id('s1'), '{"tit
 select throws_ok($$select * from public.cancel_upload_schedule(pg_temp.id('s1'))$$, '42501', null, 'nor cancel');
 select is((select count(*)::int from public.upload_schedules where id = pg_temp.id('s1')), 1, 'but reads it');
 select tests.authenticate_as('sch_outsider');
-select throws_ok($$select * from pg_temp.new_schedule('o1')$$, 'CES01', null, 'a non-member gets "not found"');
+select throws_ok($$select * from pg_temp.new_schedule('o1')$$, 'CEX01', 'workspace not found', 'a non-member gets "not found" (of the workspace)');
 select throws_ok($$select public.update_upload_schedule(pg_temp.id('s1'), '{"title": "x"}')$$, 'CES01', null, 'also for the schedule');
 select throws_ok($$select public.publish_upload_schedule_now(pg_temp.id('s1'))$$, 'CES01', null, 'and for publishing it');
 select is((select count(*)::int from public.upload_schedules where id = pg_temp.id('s1')), 0, 'and cannot read it');
@@ -156,27 +156,27 @@ select results_eq($$select event, details -> 'fields' from public.upload_events 
 update public.upload_schedules set next_attempt_at = now() - interval '1 second', publish_at = now() + interval '1 minute'
 where id = pg_temp.id('s1');
 select tests.authenticate_as_service_role();
-select is((select count(*)::int from public.claim_upload_schedules('w1', 10, 60) where id = pg_temp.id('s1')), 1, 'a due schedule is claimed');
+select is((select count(*)::int from private.claim_upload_schedules('w1', 10, 60) where id = pg_temp.id('s1')), 1, 'a due schedule is claimed');
 select tests.clear_authentication();
 select results_eq($$select lease_owner, lease_expires_at, next_attempt_at, attempts from public.upload_schedules where id = pg_temp.id('s1')$$,
   $$values ('w1'::text, now() + interval '60 seconds', now() + interval '60 seconds', 1)$$, 'with a lease, due again only when it runs out');
-select is((select count(*)::int from public.claim_upload_schedules('w2', 10, 60) where id = pg_temp.id('s1')), 0,
+select is((select count(*)::int from private.claim_upload_schedules('w2', 10, 60) where id = pg_temp.id('s1')), 0,
   'another worker cannot take it while the lease lasts');
 update public.upload_schedules set next_attempt_at = now() - interval '1 second', lease_expires_at = now() - interval '1 second'
 where id = pg_temp.id('s1');
-select results_eq($$select lease_owner, attempts from public.claim_upload_schedules('w2', 10, 60) where id = pg_temp.id('s1')$$,
+select results_eq($$select lease_owner, attempts from private.claim_upload_schedules('w2', 10, 60) where id = pg_temp.id('s1')$$,
   $$values ('w2'::text, 2)$$, 'once the lease ran out, the next worker takes it over');
 
 -- Section: the upload's steps
 
 select tests.authenticate_as_service_role();
-select is(public.begin_upload(pg_temp.id('s1'), 'w1', 3, 'https://upload.example.test/s?upload_id=abc', 1000, '{"snippet": {}}'), 'lease_lost',
+select is(private.begin_upload(pg_temp.id('s1'), 'w1', 3, 'https://upload.example.test/s?upload_id=abc', 1000, '{"snippet": {}}'), 'lease_lost',
   'a worker without the lease cannot start the upload');
-select is(public.begin_upload(pg_temp.id('s1'), 'w2', 2, 'https://upload.example.test/s?upload_id=abc', 1000, '{"snippet": {}}'), 'changed',
+select is(private.begin_upload(pg_temp.id('s1'), 'w2', 2, 'https://upload.example.test/s?upload_id=abc', 1000, '{"snippet": {}}'), 'changed',
   'a session made for an older version is not used');
-select is(public.begin_upload(pg_temp.id('s1'), 'w2', 3, 'https://upload.example.test/s?upload_id=abc', 1000, '{"snippet": {"title": "New title"}}'), 'started',
+select is(private.begin_upload(pg_temp.id('s1'), 'w2', 3, 'https://upload.example.test/s?upload_id=abc', 1000, '{"snippet": {"title": "New title"}}'), 'started',
   'the session of the current version is saved');
-select results_eq($$select session_uri, total_bytes from public.upload_session(pg_temp.id('s1'))$$,
+select results_eq($$select session_uri, total_bytes from private.upload_session(pg_temp.id('s1'))$$,
   $$values ('https://upload.example.test/s?upload_id=abc'::text, 1000::bigint)$$, 'the worker reads the session back');
 select tests.clear_authentication();
 select ok((select position('upload_id=abc' in encode(session_uri_enc, 'escape')) = 0 from private.upload_sessions where schedule_id = pg_temp.id('s1')),
@@ -188,21 +188,21 @@ select throws_ok($$select public.update_upload_schedule(pg_temp.id('s1'), '{"tit
   'once the upload started, edits are refused');
 select throws_ok($$select public.publish_upload_schedule_now(pg_temp.id('s1'))$$, 'CES02', null, 'and so is publishing now');
 select tests.authenticate_as_service_role();
-select is(public.save_upload_offset(pg_temp.id('s1'), 'w2', 512), 'ok', 'the confirmed offset is saved');
-select is(public.save_upload_offset(pg_temp.id('s1'), 'w1', 768), 'lease_lost', 'not by a worker that lost the lease');
+select is(private.save_upload_offset(pg_temp.id('s1'), 'w2', 512), 'ok', 'the confirmed offset is saved');
+select is(private.save_upload_offset(pg_temp.id('s1'), 'w1', 768), 'lease_lost', 'not by a worker that lost the lease');
 select is((select upload_offset from public.upload_schedules where id = pg_temp.id('s1')), 512::bigint, 'which changed nothing');
-select is(public.begin_final_chunk(pg_temp.id('s1'), 'w2'), 'ok', 'the last chunk is marked before it goes out');
+select is(private.begin_final_chunk(pg_temp.id('s1'), 'w2'), 'ok', 'the last chunk is marked before it goes out');
 select tests.authenticate_as('sch_editor');
 select throws_ok($$select * from public.cancel_upload_schedule(pg_temp.id('s1'))$$, 'CES03', null,
   'after the last chunk went out a cancel is too late');
 select tests.authenticate_as_service_role();
-select is(public.begin_upload(pg_temp.id('s1'), 'w2', 3, 'https://upload.example.test/s?upload_id=new', 1000, '{}'), 'finishing',
+select is(private.begin_upload(pg_temp.id('s1'), 'w2', 3, 'https://upload.example.test/s?upload_id=new', 1000, '{}'), 'finishing',
   'a session whose last chunk went out is never replaced');
-select is(public.record_uploaded_video(pg_temp.id('s1'), 'w1', 'vid_123', 'public', 'status_query'), 'recorded',
+select is(private.record_uploaded_video(pg_temp.id('s1'), 'w1', 'vid_123', 'public', 'status_query'), 'recorded',
   'the video is recorded by whoever learns of it');
-select is(public.record_uploaded_video(pg_temp.id('s1'), 'w2', 'vid_123', 'public', 'final_chunk'), 'already_recorded',
+select is(private.record_uploaded_video(pg_temp.id('s1'), 'w2', 'vid_123', 'public', 'final_chunk'), 'already_recorded',
   'recording it twice is harmless');
-select throws_ok($$select public.record_uploaded_video(pg_temp.id('s1'), 'w2', 'vid_999', 'public', 'final_chunk')$$, 'CES03', null,
+select throws_ok($$select private.record_uploaded_video(pg_temp.id('s1'), 'w2', 'vid_999', 'public', 'final_chunk')$$, 'CES03', null,
   'a second video for one schedule is refused');
 select tests.clear_authentication();
 select results_eq($$select status, youtube_video_id, upload_offset from public.upload_schedules where id = pg_temp.id('s1')$$,
@@ -219,18 +219,18 @@ insert into ids select 's2', schedule_id from pg_temp.new_schedule('c1', priv =>
 select tests.clear_authentication();
 update public.upload_schedules set next_attempt_at = now() - interval '1 second', publish_at = now() where id = pg_temp.id('s2');
 select tests.authenticate_as_service_role();
-select is((select count(*)::int from public.claim_upload_schedules('w3', 10, 60) where id = pg_temp.id('s2')), 1, 'claimed');
-select is(public.begin_upload(pg_temp.id('s2'), 'w3', 1, 'https://upload.example.test/s?upload_id=c1', 5000, '{}'), 'started', 'started');
+select is((select count(*)::int from private.claim_upload_schedules('w3', 10, 60) where id = pg_temp.id('s2')), 1, 'claimed');
+select is(private.begin_upload(pg_temp.id('s2'), 'w3', 1, 'https://upload.example.test/s?upload_id=c1', 5000, '{}'), 'started', 'started');
 select tests.authenticate_as('sch_editor');
 select results_eq($$select * from public.cancel_upload_schedule(pg_temp.id('s2'))$$, $$values ('canceled'::text, 'canceled'::text)$$,
   'a cancel during the upload takes effect');
 select results_eq($$select * from public.cancel_upload_schedule(pg_temp.id('s2'))$$, $$values ('already_canceled'::text, 'canceled'::text)$$,
   'canceling twice is fine');
 select tests.authenticate_as_service_role();
-select is(public.save_upload_offset(pg_temp.id('s2'), 'w3', 256), 'canceled', 'the uploading worker learns of it at its next save');
-select is(public.begin_final_chunk(pg_temp.id('s2'), 'w3'), 'canceled', 'and never sends the last chunk');
+select is(private.save_upload_offset(pg_temp.id('s2'), 'w3', 256), 'canceled', 'the uploading worker learns of it at its next save');
+select is(private.begin_final_chunk(pg_temp.id('s2'), 'w3'), 'canceled', 'and never sends the last chunk');
 select tests.clear_authentication();
-select is((select count(*)::int from public.claim_upload_schedules('w4', 10, 60) where id = pg_temp.id('s2')), 0, 'a canceled schedule is never claimed');
+select is((select count(*)::int from private.claim_upload_schedules('w4', 10, 60) where id = pg_temp.id('s2')), 0, 'a canceled schedule is never claimed');
 
 -- Section: missed schedules
 
@@ -240,7 +240,7 @@ insert into ids select 'held', schedule_id from pg_temp.new_schedule('m2');
 select tests.clear_authentication();
 update public.upload_schedules set publish_at = now() - interval '1 hour', next_attempt_at = now() - interval '2 hours'
 where id in (pg_temp.id('late'), pg_temp.id('held'));
-select is((select count(*)::int from public.claim_upload_schedules('w5', 1, 60, pg_temp.id('late'))), 1,
+select is((select count(*)::int from private.claim_upload_schedules('w5', 1, 60, pg_temp.id('late'))), 1,
   'publish_late (the default): a missed schedule is claimed');
 select ok((select missed_at is not null from public.upload_schedules where id = pg_temp.id('late')), 'and marked missed');
 select results_eq($$select actor_type, details ->> 'policy', (details ->> 'late_by_seconds')::int >= 3600 from public.upload_events
@@ -252,7 +252,7 @@ select is((public.update_workspace_settings(pg_temp.id('ws'), 'hold')).missed_sc
 select tests.authenticate_as('sch_editor');
 select throws_ok($$select public.update_workspace_settings(pg_temp.id('ws'), 'publish_late')$$, '42501', null, 'an editor cannot');
 select tests.clear_authentication();
-select is((select count(*)::int from public.claim_upload_schedules('w5', 1, 60, pg_temp.id('held'))), 0,
+select is((select count(*)::int from private.claim_upload_schedules('w5', 1, 60, pg_temp.id('held'))), 0,
   'hold: a missed schedule is not claimed');
 select results_eq($$select status, next_attempt_at, lease_owner from public.upload_schedules where id = pg_temp.id('held')$$,
   $$values ('held'::text, null::timestamptz, null::text)$$, 'it is held for a person');
@@ -262,11 +262,11 @@ select tests.authenticate_as('sch_editor');
 select results_eq($$select status, next_attempt_at, missed_at from public.publish_upload_schedule_now(pg_temp.id('held'))$$,
   $$values ('scheduled'::text, now(), null::timestamptz)$$, 'a person publishes it now');
 select tests.clear_authentication();
-select is((select count(*)::int from public.claim_upload_schedules('w6', 1, 60, pg_temp.id('held'))), 1,
+select is((select count(*)::int from private.claim_upload_schedules('w6', 1, 60, pg_temp.id('held'))), 1,
   'and then it is claimed like any other');
 -- A missed schedule that was published late once is not held later (the setting changed meanwhile).
 update public.upload_schedules set lease_owner = null, next_attempt_at = now() - interval '1 second' where id = pg_temp.id('late');
-select is((select count(*)::int from public.claim_upload_schedules('w7', 1, 60, pg_temp.id('late'))), 1,
+select is((select count(*)::int from private.claim_upload_schedules('w7', 1, 60, pg_temp.id('late'))), 1,
   'a decision about a missed schedule is made once');
 
 -- Section: waking the worker

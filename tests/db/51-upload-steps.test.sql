@@ -44,13 +44,13 @@ delete from net.http_request_queue;
 -- Section: pause_upload
 
 select tests.authenticate_as_service_role();
-select is(public.pause_upload(pg_temp.id('s1'), 'w2', 2097152, '{}'), 'lease_lost', 'a worker without the lease cannot pause it');
+select is(private.pause_upload(pg_temp.id('s1'), 'w2', 2097152, '{}'), 'lease_lost', 'a worker without the lease cannot pause it');
 select tests.clear_authentication();
 select is((select count(*)::int from net.http_request_queue), 0, 'and calls nobody');
 select is((select upload_offset from public.upload_schedules where id = pg_temp.id('s1')), 1048576::bigint, 'nor changes the offset');
 
 select tests.authenticate_as_service_role();
-select is(public.pause_upload(pg_temp.id('s1'), 'w1', 2097152, '{"step_bytes": 8388608}'), 'ok', 'the leaseholder pauses its step');
+select is(private.pause_upload(pg_temp.id('s1'), 'w1', 2097152, '{"step_bytes": 8388608}'), 'ok', 'the leaseholder pauses its step');
 select tests.clear_authentication();
 select results_eq($$select status, upload_offset, lease_owner, failures, next_attempt_at from public.upload_schedules where id = pg_temp.id('s1')$$,
   $$values ('uploading'::text, 2097152::bigint, null::text, 0, now())$$, 'the offset is saved and the row is due now, without a lease');
@@ -64,7 +64,7 @@ select results_eq($$select url, convert_from(body, 'utf8')::jsonb from net.http_
 update public.upload_schedules set lease_owner = 'w3', status = 'canceled', finished_at = now() where id = pg_temp.id('s1');
 delete from net.http_request_queue;
 select tests.authenticate_as_service_role();
-select is(public.pause_upload(pg_temp.id('s1'), 'w3', 3145728, '{}'), 'canceled', 'a canceled schedule is not paused');
+select is(private.pause_upload(pg_temp.id('s1'), 'w3', 3145728, '{}'), 'canceled', 'a canceled schedule is not paused');
 select tests.clear_authentication();
 select is((select count(*)::int from net.http_request_queue), 0, 'and nothing is called');
 
@@ -72,13 +72,13 @@ select is((select count(*)::int from net.http_request_queue), 0, 'and nothing is
 
 update public.upload_schedules set status = 'uploading', finished_at = null, lease_owner = null, next_attempt_at = now() where id = pg_temp.id('s1');
 select tests.authenticate_as_service_role();
-select is(public.chain_upload_worker(1, array[pg_temp.id('s1')]), 0, 'a paused upload (which calls its own next step) does not count');
-select is(public.chain_upload_worker(1, '{}'), 1, 'anything else due: one successor is called');
+select is(private.chain_upload_worker(1, array[pg_temp.id('s1')]), 0, 'a paused upload (which calls its own next step) does not count');
+select is(private.chain_upload_worker(1, '{}'), 1, 'anything else due: one successor is called');
 select tests.clear_authentication();
 select is((select count(*)::int from net.http_request_queue where url like '%/functions/v1/schedules/worker'), 1, 'one call');
 update public.upload_schedules set next_attempt_at = now() + interval '30 seconds' where id = pg_temp.id('s1');
 select tests.authenticate_as_service_role();
-select is(public.chain_upload_worker(1, '{}'), 0, 'nothing due within the horizon: no successor');
+select is(private.chain_upload_worker(1, '{}'), 0, 'nothing due within the horizon: no successor');
 select tests.clear_authentication();
 
 -- Section: the every-minute wake-up
@@ -98,9 +98,9 @@ select is(private.wake_upload_worker(), 4, 'never more than four');
 
 -- Section: who may call what
 
-select ok(not has_function_privilege('authenticated', 'public.pause_upload(uuid, text, bigint, jsonb)', 'EXECUTE')
-  and not has_function_privilege('anon', 'public.chain_upload_worker(integer, uuid[])', 'EXECUTE')
-  and not has_function_privilege('authenticated', 'public.chain_render_video_worker()', 'EXECUTE'),
+select ok(not has_function_privilege('authenticated', 'private.pause_upload(uuid, text, bigint, jsonb)', 'EXECUTE')
+  and not has_function_privilege('anon', 'private.chain_upload_worker(integer, uuid[])', 'EXECUTE')
+  and not has_function_privilege('authenticated', 'private.chain_render_video_worker()', 'EXECUTE'),
   'users cannot pause uploads or call workers');
 
 select * from finish();

@@ -72,7 +72,7 @@ async function seed(owner: TestUser): Promise<Seeded> {
       select v.workspace_id, v.id, d::date, 100, 0, 50, 0, 0, 0, 0, 0
       from public.videos v cross join generate_series(date '2026-06-03', date '2026-06-30', interval '1 day') as d
       where v.channel_id = ${y.id}`;
-    await sql`select public.score_channel_videos(${x.id}), public.score_channel_videos(${y.id})`;
+    await sql`select private.score_channel_videos(${x.id}), private.score_channel_videos(${y.id})`;
     // An older week of history for "score over time": every X video at 40 two weeks ago.
     await sql`
       insert into public.performance_score_history (workspace_id, video_id, channel_id, scored_on, score)

@@ -276,7 +276,7 @@ async function usedToday(): Promise<number> {
 }
 
 async function quotaReset(): Promise<Date> {
-  const [{ at }] = await withDb((sql) => sql<{ at: Date }[]>`select public.next_youtube_quota_reset() as at`);
+  const [{ at }] = await withDb((sql) => sql<{ at: Date }[]>`select private.next_youtube_quota_reset() as at`);
   return at;
 }
 
@@ -374,7 +374,7 @@ Deno.test('a channel that must be reconnected: the upload waits without calling 
     const s = await studio('sched-reauth');
     const made = await createSchedule(s, { strategy: 'upload_at_time' });
     // The refresh token is revoked at Google and the stored access token has expired.
-    const [{ refresh_token: refresh }] = await withDb((sql) => sql`select refresh_token from public.channel_credentials(${s.channelId})`);
+    const [{ refresh_token: refresh }] = await withDb((sql) => sql`select refresh_token from private.channel_credentials(${s.channelId})`);
     await control('POST', 'youtube/tokens/revoke', { refresh_token: refresh });
     await withDb((sql) => sql`update private.channel_credentials set access_token_expires_at = now() - interval '1 minute' where channel_id = ${s.channelId}`);
     await makeDue(made.id);

@@ -161,13 +161,13 @@ Deno.test('concurrent claims from two connections take disjoint rows; a row whos
     // Both claim inside open transactions at the same time, as two workers would.
     const [ra, rb] = await Promise.all([
       a.begin(async (tx) => {
-        const rows = await tx`select id from public.claim_upload_schedules('worker-a', 6, 60) where id = any(${ids}::uuid[])`;
+        const rows = await tx`select id from private.claim_upload_schedules('worker-a', 6, 60) where id = any(${ids}::uuid[])`;
         await sleep(300);
         return rows;
       }),
       b.begin(async (tx) => {
         await sleep(50);
-        return await tx`select id from public.claim_upload_schedules('worker-b', 6, 60) where id = any(${ids}::uuid[])`;
+        return await tx`select id from private.claim_upload_schedules('worker-b', 6, 60) where id = any(${ids}::uuid[])`;
       }),
     ]);
     const mine = (rows: { id: string }[]) => rows.map((r) => r.id).filter((id) => ids.includes(id));
@@ -179,10 +179,10 @@ Deno.test('concurrent claims from two connections take disjoint rows; a row whos
     // worker-a dies; once its lease has run out, worker-c takes its rows (attempt 2).
     await a`update public.upload_schedules set next_attempt_at = now() - interval '1 second', lease_expires_at = now() - interval '1 second'
       where id = any(${byA}::uuid[])`;
-    const rc = await a`select id, attempts, lease_owner from public.claim_upload_schedules('worker-c', 20, 60) where id = any(${ids}::uuid[])`;
+    const rc = await a`select id, attempts, lease_owner from private.claim_upload_schedules('worker-c', 20, 60) where id = any(${ids}::uuid[])`;
     assertEquals(rc.map((r) => r.id).sort(), [...byA].sort());
     assertOk(rc.every((r) => r.attempts === 2 && r.lease_owner === 'worker-c'));
-    const stale = await a`select public.save_upload_offset(${byA[0]}, 'worker-a', 1) as outcome`;
+    const stale = await a`select private.save_upload_offset(${byA[0]}, 'worker-a', 1) as outcome`;
     assertEquals(stale[0].outcome, 'lease_lost');
   } finally {
     await withDb((sql) => sql`delete from public.upload_schedules where id = any(${ids}::uuid[])`);

@@ -97,7 +97,7 @@ Deno.test('a step killed while its analytics report is in flight: the run resume
   const doomed = `doomed-${crypto.randomUUID()}`;
   const runId = await queueRun(channelId);
   const started = new Date();
-  const [claimed] = await withDb((sql) => sql`select id from public.claim_youtube_sync_run(${doomed}, 180, ${runId})`);
+  const [claimed] = await withDb((sql) => sql`select id from private.claim_youtube_sync_run(${doomed}, 180, ${runId})`);
   assertEquals(claimed.id, runId);
   await addFault({ match: { pathPrefix: '/youtube-analytics/v2/reports' }, latencyMs: 600 });
   const child = new Deno.Command(Deno.execPath(), {

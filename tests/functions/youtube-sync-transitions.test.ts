@@ -51,7 +51,7 @@ async function fixture(label: string) {
   const runId = await queueRun(channel.id);
   const [run] = await withDb((sql) => sql<SyncRun[]>`
     select id, workspace_id, channel_id, trigger, status, cursor, stats, attempts
-    from public.claim_youtube_sync_run('transitions-test', 3600, ${runId})`);
+    from private.claim_youtube_sync_run('transitions-test', 3600, ${runId})`);
   return { channel, run };
 }
 

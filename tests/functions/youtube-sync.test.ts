@@ -221,7 +221,7 @@ Deno.test('quota: a call that would pass the daily budget is not made; the run w
     const since = new Date();
     const run = await driveRun(await queueRun(channelId));
     assertEquals(run.status, 'waiting_quota', JSON.stringify(run));
-    const [{ reset }] = await withDb((sql) => sql<{ reset: Date }[]>`select public.next_youtube_quota_reset() as reset`);
+    const [{ reset }] = await withDb((sql) => sql<{ reset: Date }[]>`select private.next_youtube_quota_reset() as reset`);
     assertEquals(run.next_attempt_at?.toISOString(), reset.toISOString());
     assertMatch(run.last_error ?? '', /daily YouTube quota budget reached.*midnight Pacific/);
     assertEquals(run.lease_owner, null);
@@ -246,7 +246,7 @@ Deno.test("quota: Google's quotaExceeded also makes the run wait for midnight Pa
     const run = await driveRun(await queueRun(channelId));
     assertEquals(run.status, 'waiting_quota', JSON.stringify(run));
     assertMatch(run.last_error ?? '', /quotaExceeded.*midnight Pacific/);
-    const [{ reset }] = await withDb((sql) => sql<{ reset: Date }[]>`select public.next_youtube_quota_reset() as reset`);
+    const [{ reset }] = await withDb((sql) => sql<{ reset: Date }[]>`select private.next_youtube_quota_reset() as reset`);
     assertEquals(run.next_attempt_at?.toISOString(), reset.toISOString());
   } finally {
     await control('POST', 'youtube/quota', { dailyLimit: quota.dailyLimit });
@@ -308,7 +308,7 @@ Deno.test('a worker killed mid-run: the run is claimed again after its lease and
   // The doomed worker claims the run (nobody else can take it while the lease lasts).
   const doomed = `doomed-${crypto.randomUUID()}`;
   const runId = await queueRun(channelId);
-  const [claimed] = await withDb((sql) => sql`select id from public.claim_youtube_sync_run(${doomed}, 180, ${runId})`);
+  const [claimed] = await withDb((sql) => sql`select id from private.claim_youtube_sync_run(${doomed}, 180, ${runId})`);
   assertEquals(claimed.id, runId);
   // Slow Data API answers so the kill lands between two pages.
   await addFault({ match: { pathPrefix: '/youtube/youtube/v3/' }, latencyMs: 300 });

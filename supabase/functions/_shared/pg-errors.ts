@@ -1,6 +1,7 @@
-// Postgres errors that a caller can act on, turned into the HTTP error envelope. The database is
-// where the rules live (RLS, the last-owner trigger, invitation checks), so its SQLSTATEs are the
-// verdicts; this table gives each its status. A database that cannot be reached (restarting,
+// Postgres errors that a caller can act on, turned into the HTTP error envelope: the one SQLSTATE
+// registry of the functions. The database is where the rules live (RLS, the last-owner trigger,
+// invitation checks, role checks), so its SQLSTATEs are the verdicts; the tables below give each
+// its status, and a function names its area when a code means something particular there. A database that cannot be reached (restarting,
 // failing over, its connections ended) is a 503 with Retry-After: the request can be retried as
 // it was. Anything else stays a 500.
 import { HttpError } from './http.ts';
@@ -21,17 +22,41 @@ export function isPgError(err: unknown): err is PgErrorLike {
   return err instanceof Error && err.name === 'PostgresError' && typeof (err as { code?: unknown }).code === 'string';
 }
 
+/** What one SQLSTATE means to an HTTP caller. */
 interface Verdict {
   status: number;
   code: string;
   /** When absent the database's own message is used: it was written by our migrations. */
   message?: string;
+  /**
+   * What `details` carries: the SQLSTATE with the constraint, column and hint (default), the hint
+   * alone, nothing, or the JSON object our SQL put in DETAIL.
+   */
+  details?: 'pg' | 'hint' | 'none' | 'json';
+  /** A rule about one field of the request body: a 400 naming it, like zod's errors. */
+  field?: { path: string; strip?: RegExp; withHint?: boolean };
+  /** Only for errors this accepts (one SQLSTATE can carry several rules, e.g. 23514's constraints). */
+  when?: (err: PgErrorLike) => boolean;
   headers?: Record<string, string>;
 }
 
-// Codes raised by our own SQL carry messages meant for callers; the generic ones do not (their
-// text names internals), so they get a fixed message and the constraint/column as details.
-const VERDICTS: Record<string, Verdict> = {
+type Verdicts = Readonly<Record<string, Verdict | readonly Verdict[]>>;
+
+const RETRY = { 'Retry-After': '1' };
+
+// private.require_workspace_role's 42501 names the rule and the caller's role (DETAIL holds both
+// as JSON); Postgres' own 42501 (a grant, a policy) names internals and gets a fixed sentence.
+const ROLE_CHECK: Verdict = {
+  status: 403,
+  code: 'forbidden',
+  details: 'json',
+  when: (err) => (err.detail ?? '').startsWith('{"required_role"'),
+};
+
+// The registry: every SQLSTATE an edge function answers with something other than a 500. Codes
+// raised by our own SQL carry messages meant for callers; the generic ones do not (their text
+// names internals), so they get a fixed message and the constraint/column as details.
+const VERDICTS: Verdicts = {
   // Raised by our migrations.
   CEW01: { status: 409, code: 'last_owner' },
   CEI01: { status: 404, code: 'invitation_not_found' },
@@ -48,7 +73,7 @@ const VERDICTS: Record<string, Verdict> = {
   '28000': { status: 401, code: 'unauthorized' },
   '22023': { status: 400, code: 'validation_failed' },
   // Postgres' own.
-  '42501': { status: 403, code: 'forbidden', message: 'you do not have permission to do this' },
+  '42501': [ROLE_CHECK, { status: 403, code: 'forbidden', message: 'you do not have permission to do this' }],
   '23505': { status: 409, code: 'conflict', message: 'a record with the same unique value already exists' },
   '23503': { status: 409, code: 'conflict', message: 'the record refers to, or is referred to by, another record' },
   '23514': { status: 400, code: 'validation_failed', message: 'a value is outside its allowed range or format' },
@@ -57,11 +82,64 @@ const VERDICTS: Record<string, Verdict> = {
   '22P02': { status: 400, code: 'validation_failed', message: 'a value has the wrong format' },
   '22007': { status: 400, code: 'validation_failed', message: 'a date or time has the wrong format' },
   '22008': { status: 400, code: 'validation_failed', message: 'a date or time is out of range' },
-  '40001': { status: 503, code: 'retry', message: 'the request conflicted with another one; retry it', headers: { 'Retry-After': '1' } },
-  '40P01': { status: 503, code: 'retry', message: 'the request conflicted with another one; retry it', headers: { 'Retry-After': '1' } },
-  '55P03': { status: 503, code: 'retry', message: 'the record is busy; retry shortly', headers: { 'Retry-After': '1' } },
-  '57014': { status: 503, code: 'timeout', message: 'the database took too long to answer', headers: { 'Retry-After': '1' } },
+  '40001': { status: 503, code: 'retry', message: 'the request conflicted with another one; retry it', headers: RETRY },
+  '40P01': { status: 503, code: 'retry', message: 'the request conflicted with another one; retry it', headers: RETRY },
+  '55P03': { status: 503, code: 'retry', message: 'the record is busy; retry shortly', headers: RETRY },
+  '57014': { status: 503, code: 'timeout', message: 'the database took too long to answer', headers: RETRY },
 };
+
+// What a SQLSTATE means in one area, before the table above: codes of that area's SQL, and
+// generic codes its functions raise with a meaning of their own (P0002 "no such row").
+const AREAS = {
+  schedules: {
+    CES01: { status: 404, code: 'not_found', message: 'schedule not found', details: 'none' },
+    CES02: { status: 409, code: 'invalid_status', details: 'hint' },
+    CES03: { status: 409, code: 'too_late', details: 'hint' },
+    CES04: { status: 409, code: 'version_conflict', details: 'none' },
+    CES10: { status: 400, code: 'validation_failed', field: { path: 'channel_id', strip: /^channel_id:?\s*/ } },
+    CES11: { status: 400, code: 'validation_failed', field: { path: 'channel_id', strip: /^channel_id:?\s*/ } },
+    CES12: { status: 400, code: 'validation_failed', field: { path: 'video_job_id', strip: /^video_job_id\s*/ } },
+    CES13: { status: 400, code: 'validation_failed', field: { path: 'publish_at', strip: /^publish_at\s*/ } },
+    CES14: { status: 400, code: 'validation_failed', field: { path: 'time_zone' } },
+    '23514': {
+      status: 400,
+      code: 'validation_failed',
+      message: 'youtube_scheduled publishes public videos; use upload_at_time for unlisted or private',
+      field: { path: 'strategy' },
+      when: (err) => err.constraint_name === 'upload_schedules_strategy_needs_public',
+    },
+  },
+  content: {
+    CEC01: { status: 404, code: 'not_found', message: 'content not found', details: 'none' },
+    CEC02: { status: 409, code: 'invalid_transition', details: 'hint' },
+  },
+  alerts: {
+    P0002: { status: 404, code: 'not_found', message: 'alert not found', details: 'none' },
+    CEA01: { status: 409, code: 'already_resolved', message: 'this alert is already resolved', details: 'none' },
+  },
+  restore: {
+    P0002: { status: 404, code: 'not_found', message: 'no snapshot of this workspace with that id', details: 'none' },
+    '23503': {
+      status: 409,
+      code: 'users_missing',
+      message: 'the snapshot references accounts that were deleted; re-invite them or pick a later snapshot',
+      details: 'none',
+    },
+    XX001: { status: 409, code: 'verification_failed', message: 'the restored data did not match the snapshot; nothing was changed', details: 'none' },
+  },
+  profile: {
+    '22023': { status: 400, code: 'validation_failed', field: { path: 'timezone', withHint: true } },
+  },
+} as const satisfies Record<string, Verdicts>;
+
+export type SqlstateArea = keyof typeof AREAS;
+
+export interface PgMapping {
+  /** The area whose verdicts come first. */
+  area?: SqlstateArea;
+  /** A field error names this path instead (the same rule reached through another field). */
+  renameField?: Record<string, string>;
+}
 
 const UNAVAILABLE: Verdict = {
   status: 503,
@@ -103,21 +181,48 @@ export function isConnectionLost(err: unknown): boolean {
   return isDatabaseUnavailable(err) || (isPgError(err) && ['FATAL', 'PANIC'].includes(String((err as { severity?: unknown }).severity)));
 }
 
-/** The HttpError for a Postgres error with a known SQLSTATE, or null (then it is a 500). */
-export function httpErrorFromPg(err: unknown): HttpError | null {
+function verdictIn(table: Verdicts, err: PgErrorLike): Verdict | undefined {
+  const entry = table[err.code];
+  const candidates: readonly Verdict[] = entry === undefined ? [] : Array.isArray(entry) ? entry : [entry as Verdict];
+  return candidates.find((v) => !v.when || v.when(err));
+}
+
+/** The HttpError for a Postgres error with a known SQLSTATE (in `mapping.area` first), or null (then it is a 500). */
+export function httpErrorFromPg(err: unknown, mapping: PgMapping = {}): HttpError | null {
   if (isDatabaseUnavailable(err)) return unavailable(err as Error);
   if (!isPgError(err)) return null;
-  const verdict = VERDICTS[err.code];
+  const verdict = (mapping.area ? verdictIn(AREAS[mapping.area], err) : undefined) ?? verdictIn(VERDICTS, err);
   if (!verdict) return null;
-  const details = Object.fromEntries(
-    Object.entries({
-      sqlstate: err.code,
-      constraint: err.constraint_name,
-      column: err.column_name,
-      hint: verdict.message ? undefined : err.hint,
-    }).filter(([, v]) => v !== undefined && v !== ''),
-  );
-  return new HttpError(verdict.status, verdict.code, verdict.message ?? err.message, details, verdict.headers ?? {});
+  const field = verdict.field;
+  if (field) return fieldError(err, verdict, field, mapping.renameField?.[field.path] ?? field.path);
+  return new HttpError(verdict.status, verdict.code, verdict.message ?? err.message, detailsOf(err, verdict), verdict.headers ?? {});
+}
+
+function fieldError(err: PgErrorLike, verdict: Verdict, field: NonNullable<Verdict['field']>, path: string): HttpError {
+  const { strip, withHint } = field;
+  const message = verdict.message ?? (strip ? err.message.replace(strip, '') : err.message);
+  const detail = withHint && err.hint ? `${message}; ${err.hint}` : message;
+  return new HttpError(verdict.status, verdict.code, `invalid body: ${path}: ${message}`, [{ path, message: detail }]);
+}
+
+function detailsOf(err: PgErrorLike, verdict: Verdict): unknown {
+  switch (verdict.details ?? 'pg') {
+    case 'none':
+      return undefined;
+    case 'hint':
+      return err.hint ? { hint: err.hint } : undefined;
+    case 'json':
+      return JSON.parse(err.detail!);
+    case 'pg':
+      return Object.fromEntries(
+        Object.entries({
+          sqlstate: err.code,
+          constraint: err.constraint_name,
+          column: err.column_name,
+          hint: verdict.message ? undefined : err.hint,
+        }).filter(([, v]) => v !== undefined && v !== ''),
+      );
+  }
 }
 
 function unavailable(err: Error): HttpError {
@@ -126,7 +231,7 @@ function unavailable(err: Error): HttpError {
   return new HttpError(UNAVAILABLE.status, UNAVAILABLE.code, UNAVAILABLE.message!, details, UNAVAILABLE.headers);
 }
 
-/** For handlers that want to add context: rethrows a mapped HttpError, or the original error. */
-export function rethrowPg(err: unknown): never {
-  throw httpErrorFromPg(err) ?? err;
+/** Rethrows a mapped HttpError (the area's verdicts first), or the original error. */
+export function rethrowPg(err: unknown, mapping: PgMapping = {}): never {
+  throw httpErrorFromPg(err, mapping) ?? err;
 }

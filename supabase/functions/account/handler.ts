@@ -9,7 +9,7 @@ import { PartCursorText } from './export-cursor.ts';
 import { exportResponse, workspacePartResponse } from './export.ts';
 import { createHandler } from '../_shared/handler.ts';
 import { HttpError, json, Router } from '../_shared/http.ts';
-import { isPgError } from '../_shared/pg-errors.ts';
+import { rethrowPg } from '../_shared/pg-errors.ts';
 import { parseBody, parseParams, parseQuery } from '../_shared/request.ts';
 import { Uuid } from '../_shared/tenancy.ts';
 import { queryInt } from '../_shared/integers.ts';
@@ -69,12 +69,7 @@ async function myProfile(tx: Tx, claims: Claims): Promise<Profile> {
 
 /** The database's "unknown time zone" (22023 from the profile trigger) is a bad `timezone` field. */
 function asTimezoneError(err: unknown): never {
-  if (isPgError(err) && err.code === '22023') {
-    throw new HttpError(400, 'validation_failed', `invalid body: timezone: ${err.message}`, [
-      { path: 'timezone', message: err.hint ? `${err.message}; ${err.hint}` : err.message },
-    ]);
-  }
-  throw err;
+  rethrowPg(err, { area: 'profile' });
 }
 
 interface OwnedWorkspace {

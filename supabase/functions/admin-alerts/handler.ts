@@ -7,7 +7,7 @@ import { requireAdmin } from '../_shared/auth.ts';
 import { sql, type Sql } from '../_shared/db.ts';
 import { createHandler } from '../_shared/handler.ts';
 import { HttpError, json, Router, type RouteContext } from '../_shared/http.ts';
-import { isPgError } from '../_shared/pg-errors.ts';
+import { rethrowPg } from '../_shared/pg-errors.ts';
 import { parseBody, parseParams, parseQuery } from '../_shared/request.ts';
 import { queryInt } from '../_shared/integers.ts';
 
@@ -63,9 +63,7 @@ async function changing(id: string, change: () => Promise<unknown>): Promise<Res
   try {
     await change();
   } catch (err) {
-    if (isPgError(err) && err.code === 'P0002') throw new HttpError(404, 'not_found', 'alert not found');
-    if (isPgError(err) && err.code === 'CEA01') throw new HttpError(409, 'already_resolved', 'this alert is already resolved');
-    throw err;
+    rethrowPg(err, { area: 'alerts' });
   }
   return json({ alert: await oneAlert(id) });
 }

@@ -8,7 +8,7 @@ import { requireAdmin, requireUser, type Claims } from '../_shared/auth.ts';
 import { asService, asUser } from '../_shared/db.ts';
 import { createHandler } from '../_shared/handler.ts';
 import { HttpError, json, Router } from '../_shared/http.ts';
-import { isPgError } from '../_shared/pg-errors.ts';
+import { rethrowPg } from '../_shared/pg-errors.ts';
 import { parseBody, parseQuery } from '../_shared/request.ts';
 import { requireRole, Uuid } from '../_shared/tenancy.ts';
 import { BodyId } from '../_shared/integers.ts';
@@ -74,14 +74,7 @@ export const router = new Router('backups')
         select ops.restore_workspace(${body.snapshot_id}, ${body.workspace_id}) as result`);
       return json({ restored: row.result });
     } catch (err) {
-      if (isPgError(err) && err.code === 'P0002') throw new HttpError(404, 'not_found', 'no snapshot of this workspace with that id');
-      if (isPgError(err) && err.code === '23503') {
-        throw new HttpError(409, 'users_missing', 'the snapshot references accounts that were deleted; re-invite them or pick a later snapshot');
-      }
-      if (isPgError(err) && err.code === 'XX001') {
-        throw new HttpError(409, 'verification_failed', 'the restored data did not match the snapshot; nothing was changed');
-      }
-      throw err;
+      rethrowPg(err, { area: 'restore' });
     }
   });
 

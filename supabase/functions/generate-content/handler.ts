@@ -21,7 +21,7 @@ import { HttpError, json, Router } from '../_shared/http.ts';
 import { Insights } from '../_shared/insights.ts';
 import { noteWorkspace } from '../_shared/observability/context.ts';
 import { parseBody } from '../_shared/request.ts';
-import { atLeast, type Role, Uuid, workspaceNotFound } from '../_shared/tenancy.ts';
+import { Uuid } from '../_shared/tenancy.ts';
 import { GEMINI_MODEL, generate, type GenerationResult } from '../_shared/content/generate.ts';
 import { ContentKind } from '../_shared/content/kinds.ts';
 import { buildPrompt, PROMPT_VERSION, TARGET_FORMATS, type BuiltPrompt, type GenerationBrief } from '../_shared/content/prompt.ts';
@@ -92,19 +92,11 @@ async function prepare(req: Request, body: Body, claims: Claims): Promise<Prepar
   const channelId = body.channel_id ?? null;
   const key = insightsKey(claims.sub, body.workspace_id, channelId);
   const cached = bypassesCache(req) ? undefined : cachedInsights(key);
-  // Insights are computed only for a caller who may generate.
-  const [row] = await asUser(claims, (tx) => tx<{ role: Role | null; doc: unknown }[]>`
-    select r.role,
-      case when r.role >= 'editor' then ${cached ? tx`null::jsonb` : tx`public.workspace_insights(${body.workspace_id}, ${channelId})`} end as doc
-    from (select (select m.role from public.workspace_members m
-                  where m.workspace_id = ${body.workspace_id} and m.user_id = (select auth.uid())) as role) r`);
-  if (!row.role) throw workspaceNotFound();
-  if (!atLeast(row.role, 'editor')) {
-    throw new HttpError(403, 'forbidden', `only editors and owners can generate content; your role here is ${row.role}`, {
-      required_role: 'editor',
-      your_role: row.role,
-    });
-  }
+  // Insights are computed only for a caller who may generate: the role check (the database's one,
+  // 404 for a non-member, 403 below editor) is materialized first and raises when it fails.
+  const [row] = await asUser(claims, (tx) => tx<{ doc: unknown }[]>`
+    with allowed as materialized (select public.require_workspace_role(${body.workspace_id}, 'editor', 'generate content') as caller)
+    select ${cached ? tx`null::jsonb` : tx`public.workspace_insights(${body.workspace_id}, ${channelId})`} as doc from allowed`);
   let insights = cached;
   if (!insights) {
     if (row.doc === null) throw new HttpError(404, 'not_found', 'channel not found in this workspace');

@@ -183,7 +183,7 @@ export const router = new Router('render-video')
     const { hash } = await newWebhookSecret();
     const limit = env().MAX_VIDEO_GENERATIONS_PER_USER;
     const [created] = await asService((tx) => tx<{ outcome: string; job_id: string | null; renders_used: number | null; resets_at: Date | null }[]>`
-      select * from public.create_video_job(${content.workspace_id}, ${content.id}, ${content.approved_version},
+      select * from private.create_video_job(${content.workspace_id}, ${content.id}, ${content.approved_version},
         ${claims.sub}, ${key}, ${fingerprint}, ${asJson(params)}, ${hash}, ${limit},
         ${SUBMIT_LEASE_SECONDS}, ${RENDER_DEADLINE_MINUTES})`);
 
@@ -242,7 +242,7 @@ export const router = new Router('render-video')
     });
     noteWorkspace(ctx.req, job.workspace_id);
     const [r] = await asService((tx) => tx<{ outcome: string; status: string | null }[]>`
-      select * from public.cancel_video_job(${id}, ${claims.sub})`);
+      select * from private.cancel_video_job(${id}, ${claims.sub})`);
     if (r.outcome === 'final') {
       throw new HttpError(409, 'already_finished', `the render has already ended (${r.status}); only open renders can be canceled`);
     }

@@ -8,7 +8,7 @@
 // One invocation handles at most MAX_JOBS_PER_INVOCATION jobs (hosted edge functions end a
 // request after 2 s of CPU, and a submission or poll costs a few ms of CPU over TLS); a run that
 // stopped at that bound while more jobs are due calls its successor at once
-// (public.chain_render_video_worker) instead of leaving them to the next minute's tick.
+// (private.chain_render_video_worker) instead of leaving them to the next minute's tick.
 import { asService } from '../_shared/db.ts';
 import {
   failJob,
@@ -42,7 +42,7 @@ export interface WorkerReport {
 
 async function claim(max: number, onlyJob: string | null): Promise<JobRow[]> {
   return await asService((tx) => tx<JobRow[]>`
-    select ${tx.unsafe(JOB_COLUMNS)} from public.claim_video_jobs(${max}, ${SUBMIT_LEASE_SECONDS}, ${onlyJob})`);
+    select ${tx.unsafe(JOB_COLUMNS)} from private.claim_video_jobs(${max}, ${SUBMIT_LEASE_SECONDS}, ${onlyJob})`);
 }
 
 function deadlineReason(job: JobRow): string {
@@ -110,7 +110,7 @@ export async function runRenderWorker(opts: { jobId?: string; timeBudgetMs?: num
   }
   // Stopped by its bound, not by running out of due jobs: the next invocation starts now.
   if (!opts.jobId && !again && (report.claimed >= maxJobs || Date.now() >= deadline)) {
-    const [r] = await asService((tx) => tx<{ calls: number }[]>`select public.chain_render_video_worker() as calls`);
+    const [r] = await asService((tx) => tx<{ calls: number }[]>`select private.chain_render_video_worker() as calls`);
     report.chained = r.calls;
   }
   return report;

@@ -2,7 +2,6 @@
 // shape; the database's verdicts on writes (SQLSTATEs of the upload_scheduling migration) as
 // HTTP errors, naming the field when a field is at fault.
 import { HttpError } from '../_shared/http.ts';
-import { isPgError } from '../_shared/pg-errors.ts';
 import type { Tx } from '../_shared/db.ts';
 
 export interface ScheduleRecord {
@@ -164,41 +163,4 @@ export async function eventsOf(tx: Tx, id: string) {
 export async function profileTimeZone(tx: Tx): Promise<string> {
   const [p] = await tx<{ timezone: string }[]>`select timezone from public.profiles where id = (select auth.uid())`;
   return p?.timezone ?? 'UTC';
-}
-
-function fieldError(path: string, message: string): HttpError {
-  return new HttpError(400, 'validation_failed', `invalid body: ${path}: ${message}`, [{ path, message }]);
-}
-
-/** The HttpError for a schedule rule the database enforces, or the original error. */
-export function scheduleError(err: unknown, fields: { strategyOrPrivacy?: 'strategy' | 'privacy' } = {}): unknown {
-  if (!isPgError(err)) return err;
-  const message = err.message;
-  const details = err.hint ? { hint: err.hint } : undefined;
-  switch (err.code) {
-    case 'CES01':
-      return scheduleNotFound();
-    case 'CES02':
-      return new HttpError(409, 'invalid_status', message, details);
-    case 'CES03':
-      return new HttpError(409, 'too_late', message, details);
-    case 'CES04':
-      return new HttpError(409, 'version_conflict', message);
-    case 'CES10':
-    case 'CES11':
-      return fieldError('channel_id', message.replace(/^channel_id:?\s*/, ''));
-    case 'CES12':
-      return fieldError('video_job_id', message.replace(/^video_job_id\s*/, ''));
-    case 'CES13':
-      return fieldError('publish_at', message.replace(/^publish_at\s*/, ''));
-    case 'CES14':
-      return fieldError('time_zone', message);
-    case '23514':
-      if (err.constraint_name === 'upload_schedules_strategy_needs_public') {
-        return fieldError(fields.strategyOrPrivacy ?? 'strategy', 'youtube_scheduled publishes public videos; use upload_at_time for unlisted or private');
-      }
-      return err;
-    default:
-      return err;
-  }
 }

@@ -14,9 +14,10 @@ import { sha256Hex } from '../_shared/clients/youtube/oauth.ts';
 import { asUser, type Tx } from '../_shared/db.ts';
 import { createHandler } from '../_shared/handler.ts';
 import { HttpError, json, Router, validate, type RouteContext } from '../_shared/http.ts';
+import { rethrowPg } from '../_shared/pg-errors.ts';
 import { parseBody, parseParams, parseQuery } from '../_shared/request.ts';
 import { requireRole } from '../_shared/tenancy.ts';
-import { eventsOf, listSchedules, present, profileTimeZone, readSchedule, scheduleError, scheduleNotFound } from './api.ts';
+import { eventsOf, listSchedules, present, profileTimeZone, readSchedule, scheduleNotFound } from './api.ts';
 import {
   CreateBody,
   IdempotencyKey,
@@ -32,12 +33,15 @@ import { runWorker } from './worker.ts';
 
 const DAY_MS = 86_400_000;
 
-/** Runs `fn`, turning the database's schedule verdicts into HTTP errors. */
-async function mapped<T>(fn: () => Promise<T>, fields?: Parameters<typeof scheduleError>[1]): Promise<T> {
+/**
+ * Runs `fn`, turning the database's schedule verdicts into HTTP errors; `renameField` names the
+ * field a request actually sent when one rule is reached through two (strategy or privacy).
+ */
+async function mapped<T>(fn: () => Promise<T>, renameField?: Record<string, string>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    throw scheduleError(err, fields);
+    rethrowPg(err, { area: 'schedules', renameField });
   }
 }
 
@@ -73,7 +77,7 @@ async function edit(ctx: RouteContext, changes: Record<string, unknown>, version
       await visibleSchedule(tx, id, 'editor', 'change schedules');
       await tx`select 1 from public.update_upload_schedule(${id}, ${tx.json(changes as Parameters<Tx['json']>[0])}, ${version ?? null}::integer)`;
       return present((await readSchedule(tx, id))!);
-    }), { strategyOrPrivacy: field });
+    }), { strategy: field });
 }
 
 export const router = new Router('schedules')

@@ -63,12 +63,12 @@ const COLUMNS = `id, workspace_id, channel_id, video_job_id, title, description,
 export async function claimSchedules(workerId: string, max: number, leaseSeconds: number, only: string | null): Promise<ScheduleRow[]> {
   return await asService((tx) =>
     tx<ScheduleRow[]>`
-      select ${tx.unsafe(COLUMNS)} from public.claim_upload_schedules(${workerId}, ${max}, ${leaseSeconds}, ${only}::uuid)`
+      select ${tx.unsafe(COLUMNS)} from private.claim_upload_schedules(${workerId}, ${max}, ${leaseSeconds}, ${only}::uuid)`
   );
 }
 
 export async function nextDueAt(): Promise<Date | null> {
-  const [r] = await asService((tx) => tx<{ at: Date | null }[]>`select public.next_upload_due_at() as at`);
+  const [r] = await asService((tx) => tx<{ at: Date | null }[]>`select private.next_upload_due_at() as at`);
   return r.at;
 }
 
@@ -100,7 +100,7 @@ export type StepOutcome = 'ok' | 'canceled' | 'lease_lost';
 export async function beginUpload(row: ScheduleRow, workerId: string, sessionUri: string, totalBytes: number, sent: SentMetadata, leaseSeconds: number): Promise<string> {
   const [r] = await asService((tx) =>
     tx<{ outcome: string }[]>`
-      select public.begin_upload(${row.id}, ${workerId}, ${row.version}, ${sessionUri}, ${totalBytes},
+      select private.begin_upload(${row.id}, ${workerId}, ${row.version}, ${sessionUri}, ${totalBytes},
         ${tx.json(sent as unknown as Parameters<Tx['json']>[0])}, ${leaseSeconds}) as outcome`
   );
   return r.outcome;
@@ -108,27 +108,27 @@ export async function beginUpload(row: ScheduleRow, workerId: string, sessionUri
 
 export async function uploadSession(id: string): Promise<{ uri: string; total: number } | null> {
   const [r] = await asService((tx) =>
-    tx<{ session_uri: string; total_bytes: number }[]>`select session_uri, total_bytes::float8 as total_bytes from public.upload_session(${id})`
+    tx<{ session_uri: string; total_bytes: number }[]>`select session_uri, total_bytes::float8 as total_bytes from private.upload_session(${id})`
   );
   return r ? { uri: r.session_uri, total: r.total_bytes } : null;
 }
 
 export async function saveOffset(id: string, workerId: string, offset: number, leaseSeconds: number): Promise<StepOutcome> {
   const [r] = await asService((tx) =>
-    tx<{ outcome: StepOutcome }[]>`select public.save_upload_offset(${id}, ${workerId}, ${offset}, ${leaseSeconds}) as outcome`
+    tx<{ outcome: StepOutcome }[]>`select private.save_upload_offset(${id}, ${workerId}, ${offset}, ${leaseSeconds}) as outcome`
   );
   return r.outcome;
 }
 
 export async function beginFinalChunk(id: string, workerId: string): Promise<StepOutcome> {
-  const [r] = await asService((tx) => tx<{ outcome: StepOutcome }[]>`select public.begin_final_chunk(${id}, ${workerId}) as outcome`);
+  const [r] = await asService((tx) => tx<{ outcome: StepOutcome }[]>`select private.begin_final_chunk(${id}, ${workerId}) as outcome`);
   return r.outcome;
 }
 
 export async function recordVideo(id: string, workerId: string, video: UploadedVideo, learntFrom: string): Promise<string> {
   const [r] = await asService((tx) =>
     tx<{ outcome: string }[]>`
-      select public.record_uploaded_video(${id}, ${workerId}, ${video.id}, ${video.privacyStatus}, ${learntFrom}) as outcome`
+      select private.record_uploaded_video(${id}, ${workerId}, ${video.id}, ${video.privacyStatus}, ${learntFrom}) as outcome`
   );
   return r.outcome;
 }
@@ -211,7 +211,7 @@ export async function alert(eventType: string, severity: 'info' | 'warning' | 'e
 }
 
 export async function nextQuotaReset(): Promise<Date> {
-  const [r] = await asService((tx) => tx<{ at: Date }[]>`select public.next_youtube_quota_reset() as at`);
+  const [r] = await asService((tx) => tx<{ at: Date }[]>`select private.next_youtube_quota_reset() as at`);
   return r.at;
 }
 
@@ -222,13 +222,13 @@ export async function nextQuotaReset(): Promise<Date> {
 export async function pauseUpload(id: string, workerId: string, offset: number, nextCall: Record<string, unknown>): Promise<StepOutcome> {
   const [r] = await asService((tx) =>
     tx<{ outcome: StepOutcome }[]>`
-      select public.pause_upload(${id}, ${workerId}, ${offset}, ${tx.json(nextCall as Parameters<Tx['json']>[0])}) as outcome`
+      select private.pause_upload(${id}, ${workerId}, ${offset}, ${tx.json(nextCall as Parameters<Tx['json']>[0])}) as outcome`
   );
   return r.outcome;
 }
 
 /** Calls one successor worker when more is due within `horizonSeconds` (not counting `except`). */
 export async function chainWorker(horizonSeconds: number, except: string[]): Promise<number> {
-  const [r] = await asService((tx) => tx<{ calls: number }[]>`select public.chain_upload_worker(${horizonSeconds}, ${except}::uuid[]) as calls`);
+  const [r] = await asService((tx) => tx<{ calls: number }[]>`select private.chain_upload_worker(${horizonSeconds}, ${except}::uuid[]) as calls`);
   return r.calls;
 }

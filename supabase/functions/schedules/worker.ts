@@ -8,9 +8,9 @@
 //      room for them, running up to `concurrency` at once; uploads take bytes from the same
 //      budget chunk by chunk;
 //   3. an upload whose step is spent pauses at a chunk boundary: the confirmed offset is saved and
-//      its next step called, in one transaction (public.pause_upload);
+//      its next step called, in one transaction (private.pause_upload);
 //   4. with budget left it waits for the next due row (1); once the budget is spent, and more is
-//      due, it calls one successor (public.chain_upload_worker) and answers.
+//      due, it calls one successor (private.chain_upload_worker) and answers.
 // A call for one schedule (schedule_id) runs only that one, if it is due. Several workers may
 // run at the same time: each claims different rows.
 import type { RetryPolicy } from '../_shared/clients/youtube.ts';

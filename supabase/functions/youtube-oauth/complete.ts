@@ -1,6 +1,6 @@
 // POST /complete { state, code }: the web app finishes a connection with the session of the
 // person signed in there. The state is used up only by the user who started the flow
-// (public.consume_youtube_oauth_state checks the caller): anyone else gets 403 and the state is
+// (private.consume_youtube_oauth_state checks the caller): anyone else gets 403 and the state is
 // spent, so a consent link forwarded to another person can never put that person's channel and
 // refresh token into the initiator's workspace. Then the code is exchanged (with the PKCE
 // verifier), the channel read with channels.list?mine=true, and the channel, its encrypted tokens
@@ -62,7 +62,7 @@ function freshTokens(tokens: TokenSet): AccessTokenSource {
 async function consumeState(state: string, caller: string): Promise<{ workspaceId: string; verifier: string; redirectUri: string }> {
   const stateHash = await sha256Hex(state);
   const [consumed] = await asService((tx) =>
-    tx<ConsumedState[]>`select * from public.consume_youtube_oauth_state(${stateHash}, ${caller})`
+    tx<ConsumedState[]>`select * from private.consume_youtube_oauth_state(${stateHash}, ${caller})`
   );
   if (consumed.outcome !== 'ok') {
     logEvent('warn', 'youtube_oauth_state_rejected', { outcome: consumed.outcome });
@@ -108,7 +108,7 @@ export async function complete(ctx: RouteContext): Promise<Response> {
 
   const [connected] = await asService((tx) =>
     tx<{ outcome: string; channel_id: string | null; sync_run_id: string | null }[]>`
-      select * from public.connect_youtube_channel(
+      select * from private.connect_youtube_channel(
         ${workspaceId}, ${claims.sub}, ${channel.youtubeChannelId}, ${channel.title}, ${channel.description},
         ${channel.thumbnailUrl}, ${channel.uploadsPlaylistId}, ${tokens.refreshToken ?? null}, ${tokens.accessToken},
         ${tokens.expiresAt}, ${tokens.scopes.length > 0 ? tokens.scopes : null}::text[])`

@@ -23,7 +23,7 @@ export async function disconnect(ctx: RouteContext): Promise<Response> {
   });
 
   const refreshToken = await asService(async (tx) => {
-    const [row] = await tx<{ token: string | null }[]>`select public.delete_channel_credentials(${channel.id}) as token`;
+    const [row] = await tx<{ token: string | null }[]>`select private.delete_channel_credentials(${channel.id}) as token`;
     await tx`update public.channels set status = 'disconnected' where id = ${channel.id}`;
     await tx`
       update public.sync_runs set status = 'failed', last_error = 'the channel was disconnected', finished_at = now(),

@@ -74,7 +74,7 @@ export const router = new Router('youtube-sync')
     await asUser(claims, (tx) => channelFor(tx, channel_id, 'editor', 'sync channels'));
     const [r] = await asService((tx) =>
       tx<{ outcome: string; sync_run_id: string | null; retry_after_seconds: number | null }[]>`
-        select * from public.request_youtube_sync(${channel_id}, ${claims.sub})`
+        select * from private.request_youtube_sync(${channel_id}, ${claims.sub})`
     );
     switch (r.outcome) {
       case 'rate_limited':

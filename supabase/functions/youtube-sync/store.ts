@@ -45,7 +45,7 @@ const RUN_COLUMNS = 'id, workspace_id, channel_id, trigger, status, cursor, stat
 
 export async function claimRun(workerId: string, onlyRun: string | null): Promise<SyncRun | null> {
   const [run] = await asService((tx) =>
-    tx<SyncRun[]>`select ${tx.unsafe(RUN_COLUMNS)} from public.claim_youtube_sync_run(${workerId}, ${LEASE_SECONDS}, ${onlyRun}::uuid)`
+    tx<SyncRun[]>`select ${tx.unsafe(RUN_COLUMNS)} from private.claim_youtube_sync_run(${workerId}, ${LEASE_SECONDS}, ${onlyRun}::uuid)`
   );
   return run ?? null;
 }
@@ -96,7 +96,7 @@ export async function saveRun(run: SyncRun, workerId: string, cursor: Cursor, st
         next_attempt_at = case ${status}
           when 'running' then now() + make_interval(secs => ${LEASE_SECONDS})
           when 'queued' then now() + make_interval(secs => ${delay})
-          when 'waiting_quota' then coalesce(${until}::timestamptz, public.next_youtube_quota_reset()) end,
+          when 'waiting_quota' then coalesce(${until}::timestamptz, private.next_youtube_quota_reset()) end,
         lease_owner = case when ${status} = 'running' then lease_owner end,
         lease_expires_at = case when ${status} = 'running' then now() + make_interval(secs => ${LEASE_SECONDS}) end,
         finished_at = case when ${status} in ('succeeded', 'failed') then now() end,
@@ -104,7 +104,7 @@ export async function saveRun(run: SyncRun, workerId: string, cursor: Cursor, st
       where id = ${run.id} and lease_owner = ${workerId} and status = 'running'
       returning id`;
     if (saved.length === 0) throw new LeaseLostError(run.id);
-    if (save.wake) await tx`select public.wake_youtube_sync_worker()`;
+    if (save.wake) await tx`select private.wake_youtube_sync_worker()`;
   });
 }
 
@@ -260,7 +260,7 @@ export async function splitPlanPerVideo(tx: Tx, runId: string, index: number): P
 }
 
 export async function scoreChannel(tx: Tx, channelId: string): Promise<number> {
-  const [r] = await tx<{ scored: number }[]>`select public.score_channel_videos(${channelId}) as scored`;
+  const [r] = await tx<{ scored: number }[]>`select private.score_channel_videos(${channelId}) as scored`;
   await tx`update public.channels set last_synced_at = now() where id = ${channelId}`;
   return r.scored;
 }

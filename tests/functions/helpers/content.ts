@@ -84,7 +84,7 @@ export async function seedChannel(workspaceId: string, prefix: string, videos = 
         100 * split_part(v.title, ' ', -1)::int, 50, 40 + split_part(v.title, ' ', -1)::int, 5, 1, 1, 1, 0
       from public.videos v cross join generate_series(0, 9) as d
       where v.channel_id = ${ch.id}`;
-    await sql`select public.score_channel_videos(${ch.id})`;
+    await sql`select private.score_channel_videos(${ch.id})`;
     const scored = await sql<{ title: string; score: string; views: string }[]>`
       select v.title, s.score, v.view_count as views from public.performance_scores s join public.videos v on v.id = s.video_id
       where s.channel_id = ${ch.id} order by s.score desc, v.title`;

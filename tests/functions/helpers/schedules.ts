@@ -79,7 +79,7 @@ export async function connectFakeChannel(workspaceId: string, userId: string, la
       insert into public.channels (workspace_id, youtube_channel_id, title, uploads_playlist_id, status, connected_by, connected_at)
       values (${workspaceId}, ${fake.channelId}, ${fake.title}, ${fake.uploadsPlaylistId}, 'active', ${userId}, now())
       returning id`;
-    await sql`select public.save_channel_credentials(${rows[0].id}, ${fake.refreshToken}, ${fake.accessToken},
+    await sql`select private.save_channel_credentials(${rows[0].id}, ${fake.refreshToken}, ${fake.accessToken},
       now() + interval '50 minutes', ${SCOPES}::text[])`;
     return rows;
   });
@@ -165,7 +165,7 @@ export async function makeDue(id: string, opts: { publishInMs?: number; claimFor
       await tx`update public.upload_schedules set publish_at = now() + make_interval(secs => ${(opts.publishInMs ?? 0) / 1000}),
         next_attempt_at = now() where id = ${id}`;
       if (!opts.claimFor) return null;
-      const [row] = await tx`select * from public.claim_upload_schedules(${opts.claimFor}, 1, ${opts.leaseSeconds ?? 180}, ${id})`;
+      const [row] = await tx`select * from private.claim_upload_schedules(${opts.claimFor}, 1, ${opts.leaseSeconds ?? 180}, ${id})`;
       if (!row) throw new Error(`could not claim schedule ${id}`);
       return row;
     })

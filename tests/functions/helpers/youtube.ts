@@ -156,7 +156,7 @@ export async function storedTokens(channelId: string): Promise<StoredTokens | nu
   const rows = await withDb((sql) => sql<StoredTokens[]>`
     select t.refresh_token, t.access_token, t.access_token_expires_at, t.updated_at,
       encode(c.refresh_token_enc, 'escape') as refresh_raw, encode(c.access_token_enc, 'escape') as access_raw
-    from public.channel_credentials(${channelId}) t
+    from private.channel_credentials(${channelId}) t
     join private.channel_credentials c on c.channel_id = ${channelId}`);
   return rows[0] ?? null;
 }

@@ -4,7 +4,7 @@
 import { asJson } from '../db-json.ts';
 import { asService, type Tx } from '../db.ts';
 import { HttpError } from '../http.ts';
-import { isPgError, rethrowPg } from '../pg-errors.ts';
+import { rethrowPg } from '../pg-errors.ts';
 import type { ContentKind, ContentOutput } from './kinds.ts';
 import type { CallRecord } from './generate.ts';
 import type { SourceVideo } from './prompt.ts';
@@ -44,13 +44,9 @@ export function contentNotFound() {
   return new HttpError(404, 'not_found', 'content not found');
 }
 
-/** Our SQL's own verdicts, then the shared SQLSTATE table. */
+/** The content SQL's own verdicts, then the shared ones (pg-errors.ts). */
 function rethrowContentError(err: unknown): never {
-  if (isPgError(err)) {
-    if (err.code === 'CEC01') throw contentNotFound();
-    if (err.code === 'CEC02') throw new HttpError(409, 'invalid_transition', err.message, err.hint ? { hint: err.hint } : undefined);
-  }
-  rethrowPg(err);
+  rethrowPg(err, { area: 'content' });
 }
 
 export async function createContent(tx: Tx, input: {
@@ -173,13 +169,13 @@ export async function recordCalls(input: {
   if (input.calls.length === 0) return;
   await asService((tx) => tx`
     select set_config('synchronous_commit', 'off', true),
-      public.record_generation_calls(${input.workspaceId}, ${input.userId}, ${input.contentId}, ${input.requestId},
+      private.record_generation_calls(${input.workspaceId}, ${input.userId}, ${input.contentId}, ${input.requestId},
         ${input.kind}, ${input.model}, ${input.promptVersion}, ${asJson(input.calls)})`);
 }
 
 /** The calls recorded for content whose save failed made nothing after all (service role). */
 export async function unlinkCalls(contentId: string): Promise<void> {
-  await asService((tx) => tx`select public.unlink_generation_calls(${contentId})`);
+  await asService((tx) => tx`select private.unlink_generation_calls(${contentId})`);
 }
 
 /** Content as every API answer shows it. */

@@ -125,7 +125,7 @@ export function webhookUrl(jobId: string, secret: string): string {
 
 /** Whether `secret` is the current webhook secret of the job; hashes compared in constant time. */
 export async function webhookSecretMatches(jobId: string, secret: string): Promise<boolean> {
-  const [row] = await asService((tx) => tx<{ hash: string | null }[]>`select public.video_job_webhook_secret_hash(${jobId}) as hash`);
+  const [row] = await asService((tx) => tx<{ hash: string | null }[]>`select private.video_job_webhook_secret_hash(${jobId}) as hash`);
   const presented = await sha256Hex(secret);
   // An unknown job is compared against a hash nobody has, so both answers take the same time.
   return constantTimeEqual(presented, row?.hash ?? '0'.repeat(64)) && row?.hash != null;
@@ -155,12 +155,12 @@ export type SubmitOutcome =
 export async function submitAttempt(job: Pick<JobRow, 'id' | 'render_params'>): Promise<SubmitOutcome> {
   const { secret, hash } = await newWebhookSecret();
   const [begun] = await asService((tx) => tx<{ attempt: number | null }[]>`
-    select public.begin_video_job_submission(${job.id}, ${hash}, ${SUBMIT_LEASE_SECONDS}) as attempt`);
+    select private.begin_video_job_submission(${job.id}, ${hash}, ${SUBMIT_LEASE_SECONDS}) as attempt`);
   const attempt = begun?.attempt ?? null;
   if (attempt === null) return { result: 'not_queued' };
   try {
     const pid = await submitRender({ ...job.render_params, webhook: webhookUrl(job.id, secret) });
-    await asService((tx) => tx`select public.mark_video_job_submitted(${job.id}, ${pid}, ${POLL_AFTER_NO_NEWS_SECONDS})`);
+    await asService((tx) => tx`select private.mark_video_job_submitted(${job.id}, ${pid}, ${POLL_AFTER_NO_NEWS_SECONDS})`);
     return { result: 'submitted', pid };
   } catch (err) {
     const e = err instanceof RevidError ? err : new RevidError('transient', String(err));
@@ -171,7 +171,7 @@ export async function submitAttempt(job: Pick<JobRow, 'id' | 'render_params'>): 
       ? `RevID did not accept the render after ${attempt} attempts; last error: ${e.message}`
       : e.message;
     const retryAt = giveUp ? null : new Date(Date.now() + backoffSeconds(attempt, SUBMIT_BACKOFF_BASE_S, SUBMIT_BACKOFF_MAX_S) * 1000);
-    await asService((tx) => tx`select public.video_job_submission_failed(${job.id}, ${error}, ${retryAt})`);
+    await asService((tx) => tx`select private.video_job_submission_failed(${job.id}, ${error}, ${retryAt})`);
     return retryAt ? { result: 'retry_later', error, retryAt } : { result: 'failed', error };
   }
 }
@@ -184,7 +184,7 @@ export interface Applied {
 /** Applies a report (webhook or poll); the database ignores anything that is not progress. */
 export async function applyReport(jobId: string, source: 'webhook' | 'poll', r: StatusReport): Promise<Applied> {
   const [row] = await asService((tx) => tx<{ changed: boolean; job_status: JobStatus | null }[]>`
-    select changed, job_status from public.apply_video_job_update(
+    select changed, job_status from private.apply_video_job_update(
       ${jobId}, ${source}, ${r.status}, ${r.progress}, ${r.videoUrl}, ${r.thumbnailUrl}, ${r.durationSeconds},
       ${r.credits}, ${r.error}, ${r.pid}, ${POLL_AFTER_NO_NEWS_SECONDS})`);
   return { changed: row?.changed ?? false, status: row?.job_status ?? null };
@@ -206,7 +206,7 @@ export async function pollJob(job: Pick<JobRow, 'id' | 'provider_job_id' | 'poll
     if (e.kind === 'permanent' && e.status === 404) {
       // RevID does not know the pid (any more): waiting cannot produce a video.
       const error = `RevID no longer knows render ${job.provider_job_id}: ${e.message}`;
-      await asService((tx) => tx`select public.fail_video_job(${job.id}, ${error})`);
+      await asService((tx) => tx`select private.fail_video_job(${job.id}, ${error})`);
       return { result: 'job_failed', error };
     }
     await pollFailed(job, e.message);
@@ -216,10 +216,10 @@ export async function pollJob(job: Pick<JobRow, 'id' | 'provider_job_id' | 'poll
 
 async function pollFailed(job: Pick<JobRow, 'id' | 'poll_failures'>, error: string) {
   const retryAt = new Date(Date.now() + backoffSeconds(job.poll_failures + 1, POLL_BACKOFF_BASE_S, POLL_BACKOFF_MAX_S) * 1000);
-  await asService((tx) => tx`select public.video_job_poll_failed(${job.id}, ${error}, ${retryAt})`);
+  await asService((tx) => tx`select private.video_job_poll_failed(${job.id}, ${error}, ${retryAt})`);
 }
 
 export async function failJob(jobId: string, reason: string): Promise<boolean> {
-  const [row] = await asService((tx) => tx<{ failed: boolean }[]>`select public.fail_video_job(${jobId}, ${reason}) as failed`);
+  const [row] = await asService((tx) => tx<{ failed: boolean }[]>`select private.fail_video_job(${jobId}, ${reason}) as failed`);
   return row?.failed ?? false;
 }
