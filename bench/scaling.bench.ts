@@ -62,7 +62,8 @@ const unknown = chosen.filter((c) => !PATHS[c]);
 if (unknown.length) throw new Error(`SCALING_PATHS: unknown ${unknown.join(', ')}; known: ${Object.keys(PATHS).join(', ')}`);
 const OUT = process.env.SCALING_OUT ?? 'scaling';
 const dbUrl = process.env.SUPABASE_DB_URL ?? (await benchDatabase()).dbUrl;
-const sql = postgres(dbUrl, { max: 12, onnotice: () => {} });
+// One connection per dispatcher chain, as each chain's invocation holds its own.
+const sql = postgres(dbUrl, { max: 40, onnotice: () => {} });
 
 /** Growth of the figure against growth of the data, from the smallest to the largest size. */
 function verdict(r: PathResult) {
