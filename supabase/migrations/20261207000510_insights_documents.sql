@@ -32,10 +32,6 @@ select ops.invalidate_cache_on_change('public.video_metrics');
 select ops.invalidate_cache_on_change('public.performance_scores');
 select ops.invalidate_cache_on_change('public.performance_score_history');
 
--- The computation itself, unchanged, under a name of its own (invoker: RLS decides what it sees).
-alter function public.workspace_insights(uuid, uuid) rename to workspace_insights_computed;
-revoke all on function public.workspace_insights_computed(uuid, uuid) from public, anon, authenticated;
-
 -- The stored document of (workspace, channel, time zone) if it is still valid, else a new one,
 -- stored unless the transaction is read-only. Definer: called only after the caller's access
 -- was checked, and it reads the workspace's rows as every member sees them (members read all).
@@ -54,7 +50,7 @@ begin
   if found then
     return result;
   end if;
-  result := public.workspace_insights_computed(ws, ch);
+  result := public.workspace_insights(ws, ch);
   if result is null then
     return null;
   end if;
@@ -70,14 +66,16 @@ begin
 end
 $$;
 
--- Same contract as before: the document, or null when the caller cannot see the workspace or
--- the channel is not one of its channels. Members (and the service role) are let through.
-create function public.workspace_insights(workspace_id uuid, channel_id uuid default null)
+-- The same contract as public.workspace_insights() (which stays the computation): the document,
+-- or null when the caller cannot see the workspace or the channel is not one of its channels.
+-- Members (and the service role) are let through; the insights function and content generation
+-- read this one.
+create function public.workspace_insights_cached(workspace_id uuid, channel_id uuid default null)
 returns jsonb
 language plpgsql volatile security definer set search_path = '' as $$
 declare
-  ws uuid := workspace_insights.workspace_id;
-  ch uuid := workspace_insights.channel_id;
+  ws uuid := workspace_insights_cached.workspace_id;
+  ch uuid := workspace_insights_cached.channel_id;
   tz text;
 begin
   if (select auth.role()) is distinct from 'service_role' and not public.has_role_on_workspace(ws, 'viewer') then
@@ -95,5 +93,5 @@ end
 $$;
 
 revoke all on function private.insights_document(uuid, uuid, text) from public, anon, authenticated, service_role;
-revoke all on function public.workspace_insights(uuid, uuid) from public, anon;
-grant execute on function public.workspace_insights(uuid, uuid) to authenticated, service_role;
+revoke all on function public.workspace_insights_cached(uuid, uuid) from public, anon;
+grant execute on function public.workspace_insights_cached(uuid, uuid) to authenticated, service_role;

@@ -95,7 +95,7 @@ async function prepare(req: Request, body: Body, claims: Claims): Promise<Prepar
   // Insights are computed only for a caller who may generate.
   const [row] = await asUser(claims, (tx) => tx<{ role: Role | null; doc: unknown }[]>`
     select r.role,
-      case when r.role >= 'editor' then ${cached ? tx`null::jsonb` : tx`public.workspace_insights(${body.workspace_id}, ${channelId})`} end as doc
+      case when r.role >= 'editor' then ${cached ? tx`null::jsonb` : tx`public.workspace_insights_cached(${body.workspace_id}, ${channelId})`} end as doc
     from (select (select m.role from public.workspace_members m
                   where m.workspace_id = ${body.workspace_id} and m.user_id = (select auth.uid())) as role) r`);
   if (!row.role) throw workspaceNotFound();
