@@ -61,9 +61,11 @@ const chosen = (process.env.SCALING_PATHS ?? Object.keys(PATHS).join(',')).split
 const unknown = chosen.filter((c) => !PATHS[c]);
 if (unknown.length) throw new Error(`SCALING_PATHS: unknown ${unknown.join(', ')}; known: ${Object.keys(PATHS).join(', ')}`);
 const OUT = process.env.SCALING_OUT ?? 'scaling';
-const dbUrl = process.env.SUPABASE_DB_URL ?? (await benchDatabase()).dbUrl;
+// The sync starts a stack of its own (bench/youtube-sync.bench.ts); the other paths need only the database.
+const needsDb = chosen.some((c) => c !== 'sync');
+const dbUrl = process.env.SUPABASE_DB_URL ?? (needsDb ? (await benchDatabase()).dbUrl : undefined);
 // One connection per dispatcher chain, as each chain's invocation holds its own.
-const sql = postgres(dbUrl, { max: 40, onnotice: () => {} });
+const sql = postgres(dbUrl ?? 'postgres://unused@127.0.0.1:1/unused', { max: 40, onnotice: () => {} });
 
 /** Growth of the figure against growth of the data, from the smallest to the largest size. */
 function verdict(r: PathResult) {
