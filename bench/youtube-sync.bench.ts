@@ -90,7 +90,7 @@ try {
     metric_rows_written: m.run.stats.metric_rows,
     units_vs_minimum: Math.round((m.run.stats.quota_units / minimumCalls) * 1000) / 1000,
   });
-  writeResult('youtube-sync', {
+  writeResult(process.env.BENCH_RESULT_NAME ?? 'youtube-sync', {
     videos: VIDEOS,
     videos_stored: videos,
     metric_rows_stored: metricRows,

@@ -1,6 +1,7 @@
 // The insights document of a workspace (or one of its channels), as public.workspace_insights()
-// computes it under the caller's row level security. Shared by the insights function and by
-// content generation, which feeds it to Gemini. Parsed with zod so a change in the SQL that
+// computes it for a member, served stored by public.workspace_insights_cached while the
+// workspace's data is unchanged (the computation grows with the workspace, the stored read does
+// not). Shared by the insights function and by content generation, which feeds it to Gemini. Parsed with zod so a change in the SQL that
 // breaks the shape fails loudly here instead of reaching a client or a prompt half-filled.
 import { z } from 'zod';
 import type { Tx } from './db.ts';
@@ -87,7 +88,7 @@ export type InsightsLookup =
 /** Runs in the caller's transaction (asUser), so only what RLS shows them goes in. */
 export async function loadInsights(tx: Tx, workspaceId: string, channelId: string | null): Promise<InsightsLookup> {
   const [row] = await tx<{ doc: unknown; workspace_visible: boolean }[]>`
-    select public.workspace_insights(${workspaceId}, ${channelId}) as doc,
+    select public.workspace_insights_cached(${workspaceId}, ${channelId}) as doc,
       exists (select 1 from public.workspaces w where w.id = ${workspaceId}) as workspace_visible`;
   if (row.doc === null) return { found: false, missing: row.workspace_visible ? 'channel' : 'workspace' };
   return { found: true, insights: Insights.parse(row.doc) };

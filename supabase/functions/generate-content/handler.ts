@@ -96,7 +96,7 @@ async function prepare(req: Request, body: Body, claims: Claims): Promise<Prepar
   // 404 for a non-member, 403 below editor) is materialized first and raises when it fails.
   const [row] = await asUser(claims, (tx) => tx<{ doc: unknown }[]>`
     with allowed as materialized (select public.require_workspace_role(${body.workspace_id}, 'editor', 'generate content') as caller)
-    select ${cached ? tx`null::jsonb` : tx`public.workspace_insights(${body.workspace_id}, ${channelId})`} as doc from allowed`);
+    select ${cached ? tx`null::jsonb` : tx`public.workspace_insights_cached(${body.workspace_id}, ${channelId})`} as doc from allowed`);
   let insights = cached;
   if (!insights) {
     if (row.doc === null) throw new HttpError(404, 'not_found', 'channel not found in this workspace');

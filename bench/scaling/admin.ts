@@ -1,0 +1,82 @@
+// Admin metrics over N tracked calls (ops.api_calls spread over 30 days, rolled up as pg_cron
+// keeps them) and the nightly retention that removes one day of them. Reads: ops.admin_metrics
+// for the 24h and 30d windows. Worker: ops.apply_retention() after moving one day's worth of
+// the oldest calls past the 30-day policy (the nightly job's usual work: one day).
+import { baseline, load, requireFreeDisk, sample, timed, ROUNDS, type Point, type Sql } from './common.ts';
+
+const CHUNK = 2_000_000;
+
+async function load_calls(sql: Sql, rows: number) {
+  const [{ ours, others }] = await sql`
+    select count(*) filter (where request_id like 'scaling-%')::bigint as ours,
+      count(*) filter (where request_id not like 'scaling-%')::bigint as others from ops.api_calls`;
+  if (Number(ours) === rows) return 0;
+  await requireFreeDisk(rows * 260, `${rows} tracked calls`);
+  await dropAdmin(sql, Number(others) > 0);
+  const [ms] = await timed(async () => {
+    for (let from = 0; from < rows; from += CHUNK) {
+      const to = Math.min(rows, from + CHUNK);
+      // As bench/admin-metrics.bench.ts: twelve endpoints, a few percent errors, a slow tail.
+      await sql`
+        insert into ops.api_calls (at, function_name, endpoint, method, status, duration_ms, user_id, workspace_id, request_id)
+        select now() - interval '30 days' * (1 - i::float8 / ${rows}::float8),
+          (array['workspaces','workspaces','insights','insights','generate-content','render-video','youtube-sync','youtube-sync',
+                 'members','invitations','admin-metrics','health'])[1 + (i::bigint * 7919) % 12],
+          (array['/','/:id','/','/videos','/','/','/','/runs/:id','/:workspace_id/:user_id','/accept','/','/'])[1 + (i::bigint * 7919) % 12],
+          (array['GET','PATCH','GET','GET','POST','POST','POST','GET','PATCH','POST','GET','GET'])[1 + (i::bigint * 7919) % 12],
+          case when i % 50 = 0 then 500 when i % 20 = 0 then 404 when i % 200 = 1 then 429 else 200 end,
+          case when i % 997 = 0 then 2000 + (i % 3000) else floor(exp(1.4 + random() * 5.2))::int end,
+          md5((i % 5000)::text)::uuid, md5('w' || (i % 2000)::text)::uuid, 'scaling-' || i
+        from generate_series(${from + 1}::bigint, ${to}::bigint) i`;
+      console.log(`  api_calls: ${to.toLocaleString()} of ${rows.toLocaleString()}`);
+    }
+    await sql`vacuum analyze ops.api_calls`;
+    await sql`select ops.rollup_api_calls(now() - interval '31 days')`;
+    await sql`analyze ops.api_calls_minute, ops.api_calls_hour, ops.user_last_seen`;
+  });
+  return Math.round(ms);
+}
+
+export async function measureAdmin(sql: Sql, rows: number): Promise<Point> {
+  await sql`update cron.job set active = false where jobname like 'ops-%'`;
+  try {
+    const loadMs = await load_calls(sql, rows);
+    const base = await baseline(sql);
+    const day = await sample(ROUNDS, () => sql`select ops.admin_metrics('24h')`);
+    const month = await sample(ROUNDS, () => sql`select ops.admin_metrics('30d')`);
+    // One day of the oldest calls falls past the policy (30 days): what each night deletes.
+    const [{ day_rows }] = await sql`
+      with moved as (update ops.api_calls set at = at - interval '1 day'
+        where request_id like 'scaling-%'
+          and at < (select min(at) from ops.api_calls where request_id like 'scaling-%') + interval '1 day' returning 1)
+      select count(*)::int as day_rows from moved`;
+    await sql`vacuum analyze ops.api_calls`;
+    const [retentionMs, [{ deleted }]] = await timed(() => sql`select ops.apply_retention() -> 'ops.api_calls' as deleted`);
+    return {
+      size: rows,
+      value: Math.max(day.p95, month.p95),
+      baseline_p95_ms: base,
+      load_average: load(),
+      details: {
+        admin_metrics_24h_ms: day, admin_metrics_30d_ms: month,
+        retention: { one_day_rows: day_rows, deleted: Number(deleted), ms: Math.round(retentionMs) },
+        fixture_load_ms: loadMs,
+      },
+    };
+  } finally {
+    await sql`update cron.job set active = true where jobname like 'ops-%'`;
+  }
+}
+
+/**
+ * Removes the calls made here: the whole tables when nothing else is in them (a bench database),
+ * else only ours (a smoke run on a test stack, whose other calls its tests may still read).
+ */
+export async function dropAdmin(sql: Sql, shared?: boolean) {
+  if (shared ?? Number((await sql`select count(*) as n from ops.api_calls where request_id not like 'scaling-%'`)[0].n) > 0) {
+    await sql`delete from ops.api_calls where request_id like 'scaling-%'`;
+    await sql`select ops.rollup_api_calls(now() - interval '31 days')`;
+    return;
+  }
+  await sql`truncate ops.api_calls, ops.api_calls_minute, ops.api_calls_hour, ops.user_last_seen, ops.rollup_state`;
+}
