@@ -30,6 +30,11 @@ export function stackEnv(p: Profile, keys: StackKeys): Record<string, string> {
     GEMINI_API_BASE: `${fakes}/gemini`,
     REVID_API_BASE: `${fakes}/revid`,
     WEB_APP_URL: p.urls.web,
+    // Product email: the fake Resend, which delivers into the local mail catcher.
+    RESEND_API_BASE: `${fakes}/resend`,
+    RESEND_API_KEY: 'local-resend-key',
+    EMAIL_FROM: 'Content Catalyst <notifications@catalyst.local>',
+    EMAIL_LINK_SECRET: 'local-email-link-secret-only-for-the-local-stack',
     ENABLE_API_MOCKING: 'true',
     // The fakes stand in for RevID's CDN, so the thumbnails of local renders are on 127.0.0.1:
     // their origin (and only it) is exempt from the public-address check of member-given URLs.
