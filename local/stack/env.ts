@@ -59,6 +59,12 @@ export function stackEnv(p: Profile, keys: StackKeys): Record<string, string> {
     LOCAL_FUNCTIONS_URL: p.urls.functions,
     LOCAL_FUNCTIONS_ENV_FILE: resolve(p.dataRoot, 'functions.env'),
     LOCAL_FAKES_URL: p.urls.fakes,
+    // The mail catcher (local/mail): what Auth and the product send to, and its inbox.
+    LOCAL_MAIL_URL: p.urls.mail,
+    LOCAL_MAIL_PORT: String(p.ports.mail),
+    LOCAL_MAIL_DIR: resolve(p.dataRoot, 'mail'),
+    LOCAL_SMTP_HOST: '127.0.0.1',
+    LOCAL_SMTP_PORT: String(p.ports.smtp),
     LOCAL_KEY_FILE: resolve(p.dataRoot, 'jwt-signing-key.json'),
     // For the deno runtime itself, so every deno the stack starts can fetch its npm: imports.
     ...DENO_ENV,
