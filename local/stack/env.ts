@@ -33,7 +33,8 @@ export function stackEnv(p: Profile, keys: StackKeys): Record<string, string> {
     // Product email: the fake Resend, which delivers into the local mail catcher.
     RESEND_API_BASE: `${fakes}/resend`,
     RESEND_API_KEY: 'local-resend-key',
-    EMAIL_FROM: 'Content Catalyst <notifications@catalyst.local>',
+    // a bare address: the stack's env files are sourced by shells (`. stack.env`), where < > would not parse
+    EMAIL_FROM: 'notifications@catalyst.local',
     EMAIL_LINK_SECRET: 'local-email-link-secret-only-for-the-local-stack',
     ENABLE_API_MOCKING: 'true',
     // The fakes stand in for RevID's CDN, so the thumbnails of local renders are on 127.0.0.1:

@@ -120,7 +120,7 @@ begin
     raise exception 'unknown notification category' using errcode = '22023';
   end if;
   insert into public.notification_preferences (user_id) values (unsubscribe_notifications.user_id)
-  on conflict (user_id) do nothing;
+  on conflict on constraint notification_preferences_pkey do nothing;
   execute format('update public.notification_preferences set %I = false, updated_at = now() where user_id = $1', category)
   using unsubscribe_notifications.user_id;
 end
@@ -233,7 +233,7 @@ declare
 begin
   perform private.queue_workspace_notification(ev, ev || ':' || new.id, new.workspace_id, new.requested_by,
     jsonb_build_object('job_id', new.id, 'content_id', new.content_id,
-      'content_title', (select g.title from public.generated_content g where g.id = new.content_id),
+      'content_title', (select coalesce(g.output #>> '{items,0,title}', g.brief ->> 'topic') from public.generated_content g where g.id = new.content_id),
       'duration_seconds', new.duration_seconds, 'error', left(new.last_error, 300)));
   return null;
 end

@@ -61,7 +61,8 @@ function parseSend(ctx: RequestContext) {
   const parsed = SendBody.safeParse(raw ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    const missing = issue.code === 'invalid_type' && (issue as { input?: unknown }).input === undefined;
+    const field = String(issue.path[0] ?? '');
+    const missing = field !== '' && (typeof raw !== 'object' || raw === null || (raw as Record<string, unknown>)[field] === undefined);
     ctx.sendJson(422, resendError(422, missing ? `Missing \`${issue.path.join('.')}\` field.` : issue.message,
       missing ? 'missing_required_field' : 'validation_error'));
     return undefined;
