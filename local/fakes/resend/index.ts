@@ -74,7 +74,7 @@ function parseSend(ctx: RequestContext) {
   return { body: parsed.data, raw };
 }
 
-function send(ctx: RequestContext, state: ResendState) {
+async function send(ctx: RequestContext, state: ResendState) {
   if (!authorised(ctx, state)) return;
   const key = ctx.header('idempotency-key');
   if (key !== undefined && (key.length < 1 || key.length > 256)) {
@@ -104,12 +104,14 @@ function send(ctx: RequestContext, state: ResendState) {
     headers: body.headers ?? {},
   }, fingerprint);
   if (state.smtp) void deliver(email, state.smtp);
+  if (state.answerDelayMs > 0) await new Promise((r) => setTimeout(r, state.answerDelayMs));
   ctx.sendJson(200, { id: email.id });
 }
 
 const Settings = z.strictObject({
   apiKeys: z.array(z.string().min(1)).nullable().optional(),
   smtp: z.strictObject({ host: z.string().min(1), port: z.number().int().min(1).max(65535) }).nullable().optional(),
+  answerDelayMs: z.number().int().min(0).max(60_000).optional(),
 });
 
 function smtpFromEnv(): { host: string; port: number } | null {
@@ -144,13 +146,15 @@ export function resendService(): FakeService {
         state.emails = [];
         ctx.sendJson(200, { ok: true });
       });
-      router.get('/_control/resend/settings', (ctx) => ctx.sendJson(200, { apiKeys: state.apiKeys, smtp: state.smtp }));
+      const settings = () => ({ apiKeys: state.apiKeys, smtp: state.smtp, answerDelayMs: state.answerDelayMs });
+      router.get('/_control/resend/settings', (ctx) => ctx.sendJson(200, settings()));
       router.post('/_control/resend/settings', (ctx) => {
         const body = parseJson(ctx, Settings);
         if (!body) return;
         if (body.apiKeys !== undefined) state.apiKeys = body.apiKeys;
         if (body.smtp !== undefined) state.smtp = body.smtp;
-        ctx.sendJson(200, { apiKeys: state.apiKeys, smtp: state.smtp });
+        if (body.answerDelayMs !== undefined) state.answerDelayMs = body.answerDelayMs;
+        ctx.sendJson(200, settings());
       });
     },
     reset() {

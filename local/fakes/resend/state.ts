@@ -34,6 +34,11 @@ export class ResendState {
   apiKeys: string[] | null = null;
   /** Where accepted emails are delivered; null: nowhere (recorded only). */
   smtp: { host: string; port: number } | null = null;
+  /**
+   * How long an accepted email's answer is held back (it is recorded and delivered at once): a
+   * client that dies meanwhile never learns that the send worked.
+   */
+  answerDelayMs = 0;
   emails: SentEmail[] = [];
   private keys = new Map<string, IdempotencyEntry>();
 
@@ -64,6 +69,7 @@ export class ResendState {
 
   reset() {
     this.apiKeys = null;
+    this.answerDelayMs = 0;
     this.emails = [];
     this.keys.clear();
   }
