@@ -347,6 +347,12 @@ returns table (id bigint, event text, user_id uuid, workspace_id uuid, payload j
   to_email text, invitation_token text, created_at timestamptz)
 language plpgsql volatile security definer set search_path = '' as $$
 begin
+  -- a worker died during the last allowed attempt: no outcome is known, and none is tried again
+  update private.notification_outbox o set status = 'failed', finished_at = now(), secret_enc = null,
+    lease_owner = null, lease_expires_at = null, next_attempt_at = null,
+    last_error = 'no outcome recorded for the last attempt (the worker stopped)'
+  where o.status = 'sending' and o.lease_expires_at <= now() and o.attempts >= o.max_attempts;
+
   update private.notification_outbox o set status = 'skipped', finished_at = now(), secret_enc = null,
     lease_owner = null, lease_expires_at = null, next_attempt_at = null,
     last_error = 'recipient opted out or invitation no longer pending'

@@ -8,7 +8,7 @@
 // started are released. A full batch wakes a successor at once.
 import { asService } from '../_shared/db.ts';
 import { env } from '../_shared/env.ts';
-import { sendEmail, type SendResult } from '../_shared/email/resend.ts';
+import { EmailNotConfigured, sendEmail, type SendResult } from '../_shared/email/resend.ts';
 import { categoryOf, renderEmail, type Links, type NotificationEvent } from '../_shared/email/templates.ts';
 import { unsubscribeToken } from '../_shared/email/unsubscribe.ts';
 
@@ -88,7 +88,15 @@ async function handle(row: OutboxRow, worker: string, report: WorkerReport): Pro
     await recordFailure(row, worker, null, 'no address for the recipient', null, true, report);
     return;
   }
-  const result = await sendWithRetries(row, report);
+  let result: SendResult;
+  try {
+    result = await sendWithRetries(row, report);
+  } catch (err) {
+    if (!(err instanceof EmailNotConfigured)) throw err;
+    // a deployment without its email secrets: the rows wait (with backoff) for them to be set
+    await recordFailure(row, worker, null, 'not_configured: RESEND_API_KEY and EMAIL_FROM must be set', null, false, report);
+    return;
+  }
   if (result.ok) {
     await asService((tx) => tx`select private.notification_sent(${row.id}, ${result.id}, ${result.status})`);
     report.sent++;
