@@ -264,7 +264,8 @@ create trigger channels_notify after update of status on public.channels
 -- The invitations function calls this in the transaction that creates the invitation, with the
 -- token it just made: only the holder of the token can have the link emailed, only to the
 -- invited address, once per invitation. The caller must be an owner of the workspace (RLS of the
--- invitation row is not enough: this is security definer).
+-- invitation row is not enough: this is security definer). Errors: CEI01 not found (or not an
+-- owner, so others learn nothing), 22023 wrong token or no longer pending.
 create function public.send_invitation_email(invitation_id uuid, token text) returns bigint
 language plpgsql volatile security definer set search_path = '' as $$
 declare
@@ -275,7 +276,7 @@ begin
   if inv is null or not exists (
       select 1 from public.workspace_members m
       where m.workspace_id = inv.workspace_id and m.user_id = (select auth.uid()) and m.role = 'owner') then
-    raise exception 'invitation not found' using errcode = 'P0002';
+    raise exception 'invitation not found' using errcode = 'CEI01';
   end if;
   if token is null or encode(pg_catalog.sha256(convert_to(token, 'UTF8')), 'hex') <> inv.token_hash then
     raise exception 'token does not belong to this invitation' using errcode = '22023';

@@ -135,7 +135,7 @@ select throws_ok(format($$select public.send_invitation_email(%L, 'wrong-token')
 select isnt(public.send_invitation_email(:'inv', 'nt-invite-token'), null, 'the owner queues the invitation email');
 select is(public.send_invitation_email(:'inv', 'nt-invite-token'), null, 'once per invitation');
 select tests.authenticate_as('nt_editor');
-select throws_ok(format($$select public.send_invitation_email(%L, 'nt-invite-token')$$, :'inv'), 'P0002', null,
+select throws_ok(format($$select public.send_invitation_email(%L, 'nt-invite-token')$$, :'inv'), 'CEI01', null,
   'a member who is not an owner cannot send it');
 select tests.clear_authentication();
 select ok((select secret_enc is not null and payload::text not like '%nt-invite-token%' from private.notification_outbox where invitation_id = :'inv'),
