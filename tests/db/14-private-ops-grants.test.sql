@@ -1,6 +1,9 @@
--- `private` (secrets) and `ops` (system tables) grant nothing to anon or authenticated: not the
--- schemas, and not any table, view, sequence or function in them, including those later
--- migrations add (they are discovered from the catalog). `ops` belongs to service_role.
+-- `private` (secrets, and the functions only the service role calls) and `ops` (system tables)
+-- grant nothing to anon or authenticated: not the schemas, and not any table, view, sequence or
+-- function in them, including those later migrations add (they are discovered from the catalog).
+-- `ops` belongs to service_role. In `private` service_role may execute the functions granted to
+-- it, one by one, but reads and writes no table: secrets are reached through security-definer
+-- functions only.
 -- Note: functions get EXECUTE for PUBLIC by default in every schema, so each function created in
 -- these schemas needs `revoke all on function ... from public` or this test fails.
 begin;
@@ -34,7 +37,9 @@ select plan(20 + (select count(*)::int from grant_results));
 select has_schema('private', 'schema private exists');
 select has_schema('ops', 'schema ops exists');
 select ok(not has_schema_privilege(r, 'private', 'USAGE,CREATE'), format('%s has neither usage nor create on schema private', r))
-from unnest(array['public', 'anon', 'authenticated', 'service_role']) as r;
+from unnest(array['public', 'anon', 'authenticated']) as r;
+select ok(has_schema_privilege('service_role', 'private', 'USAGE') and not has_schema_privilege('service_role', 'private', 'CREATE'),
+  'service_role uses schema private (its worker functions) but cannot create in it');
 select ok(not has_schema_privilege(r, 'ops', 'USAGE,CREATE'), format('%s has neither usage nor create on schema ops', r))
 from unnest(array['public', 'anon', 'authenticated']) as r;
 select ok(has_schema_privilege('service_role', 'ops', 'USAGE') and not has_schema_privilege('service_role', 'ops', 'CREATE'),
