@@ -13,9 +13,9 @@ export interface Profile {
   dataRoot: string; // everything this stack writes: cluster, keys, logs, pids
   pgData: string;
   envFile: string;
-  ports: { gateway: number; postgres: number; web: number; functions: number; auth: number; fakes: number };
+  ports: { gateway: number; postgres: number; web: number; mail: number; smtp: number; functions: number; auth: number; fakes: number };
   /** The fakes are the only HTTPS service: they stand in for Google, Gemini and RevID. */
-  urls: { gateway: string; auth: string; functions: string; fakes: string; web: string };
+  urls: { gateway: string; auth: string; functions: string; fakes: string; web: string; mail: string };
   dbUrl: string;
 }
 
@@ -27,6 +27,9 @@ export function profile(name = process.env.CCE_PROFILE ?? 'dev'): Profile {
     gateway: base,
     postgres: base + 1,
     web: base + 2,
+    // The mail catcher: web inbox + JSON API, and SMTP (Supabase's local inbucket: 54324, 54325).
+    mail: base + 3,
+    smtp: base + 4,
     functions: base + 10,
     auth: base + 11,
     fakes: base + 12,
@@ -44,6 +47,7 @@ export function profile(name = process.env.CCE_PROFILE ?? 'dev'): Profile {
       functions: `http://${host}:${ports.functions}`,
       fakes: `https://${host}:${ports.fakes}`,
       web: `http://${host}:${ports.web}`,
+      mail: `http://${host}:${ports.mail}`,
     },
     // Local superuser, as in `supabase start`; never a real credential.
     dbUrl: `postgresql://postgres:postgres@${host}:${ports.postgres}/postgres`,

@@ -40,6 +40,7 @@ Content Catalyst Engine — local stack "${p.name}" is up (${seconds} s)
   Web app       ${e.WEB_URL}
   API gateway   ${e.SUPABASE_URL}        (auth: /auth/v1, functions: /functions/v1/<name>)
   Health        ${e.SUPABASE_URL}/functions/v1/health
+  Mail inbox    ${e.LOCAL_MAIL_URL}        (every email the stack sends; SMTP on ${e.LOCAL_SMTP_HOST}:${e.LOCAL_SMTP_PORT})
   Postgres      ${e.SUPABASE_DB_URL}
   Fakes         ${e.LOCAL_FAKES_URL}       (YouTube, Google OAuth, Gemini, RevID; faults at /_control)
   Fakes' CA     ${e.NODE_EXTRA_CA_CERTS}  (HTTPS; trust it with NODE_EXTRA_CA_CERTS / DENO_CERT / curl --cacert)

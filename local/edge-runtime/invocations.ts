@@ -27,6 +27,18 @@ export interface Invocation {
 
 const KEEP = 200_000;
 
+/**
+ * The path with every query value replaced: values can be credentials (an unsubscribe token, a
+ * webhook secret), and the log and the costs API keep only which parameters came, as request
+ * tracking does.
+ */
+export function redactQueryValues(path: string): string {
+  const at = path.indexOf('?');
+  if (at < 0) return path;
+  const names = path.slice(at + 1).split('&').filter((p) => p !== '').map((p) => p.split('=')[0]);
+  return `${path.slice(0, at)}?${names.map((n) => `${n}=<redacted>`).join('&')}`;
+}
+
 export class InvocationLog {
   private records: Invocation[] = [];
   private nextSeq = 1;
@@ -37,6 +49,7 @@ export class InvocationLog {
     const record: Invocation = {
       seq: this.nextSeq++,
       ...entry,
+      path: redactQueryValues(entry.path),
       cpu_ms: Math.round(entry.cpu_ms * 10) / 10,
       peak_rss_mb: Math.round(entry.peak_rss_mb * 10) / 10,
       isolate_memory_mb: Math.round(entry.isolate_memory_mb * 10) / 10,

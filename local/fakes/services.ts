@@ -2,9 +2,10 @@
 import type { FakeService } from './core/service.ts';
 import { echoService } from './echo/index.ts';
 import { geminiService } from './gemini/index.ts';
+import { resendService } from './resend/index.ts';
 import { revidService } from './revid/index.ts';
 import { youtubeService } from './youtube/index.ts';
 
 export function defaultServices(): FakeService[] {
-  return [echoService(), youtubeService(), geminiService(), revidService()];
+  return [echoService(), youtubeService(), geminiService(), revidService(), resendService()];
 }

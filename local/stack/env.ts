@@ -24,6 +24,12 @@ export function stackEnv(p: Profile, keys: StackKeys): Record<string, string> {
     // else the fakes with placeholders (local/stack/byok.ts).
     ...plan.env,
     WEB_APP_URL: p.urls.web,
+    // Product email: the fake Resend, which delivers into the local mail catcher.
+    RESEND_API_BASE: `${fakes}/resend`,
+    RESEND_API_KEY: 'local-resend-key',
+    // a bare address: the stack's env files are sourced by shells (`. stack.env`), where < > would not parse
+    EMAIL_FROM: 'notifications@catalyst.local',
+    EMAIL_LINK_SECRET: 'local-email-link-secret-only-for-the-local-stack',
     ENABLE_API_MOCKING: Object.values(plan.services).some((s) => s.backend === 'fake') ? 'true' : 'false',
     // Where the fakes are: `health` reports a service whose base URL is elsewhere as real.
     API_FAKES_ORIGIN: new URL(fakes).origin,
@@ -52,6 +58,12 @@ export function stackEnv(p: Profile, keys: StackKeys): Record<string, string> {
     LOCAL_FUNCTIONS_URL: p.urls.functions,
     LOCAL_FUNCTIONS_ENV_FILE: resolve(p.dataRoot, 'functions.env'),
     LOCAL_FAKES_URL: p.urls.fakes,
+    // The mail catcher (local/mail): what Auth and the product send to, and its inbox.
+    LOCAL_MAIL_URL: p.urls.mail,
+    LOCAL_MAIL_PORT: String(p.ports.mail),
+    LOCAL_MAIL_DIR: resolve(p.dataRoot, 'mail'),
+    LOCAL_SMTP_HOST: '127.0.0.1',
+    LOCAL_SMTP_PORT: String(p.ports.smtp),
     LOCAL_KEY_FILE: resolve(p.dataRoot, 'jwt-signing-key.json'),
     // For the deno runtime itself, so every deno the stack starts can fetch its npm: imports.
     ...DENO_ENV,

@@ -22,6 +22,7 @@ const tsx = (entry: string) => ({ command: process.execPath, args: ['--import', 
 export function services(p: Profile): ServiceSpec[] {
   return [
     { name: 'fakes', ...tsx('local/fakes/main.ts'), readyUrl: `${p.urls.fakes}/_control/health`, readyCa: tlsFiles(p).caFile },
+    { name: 'mail', ...tsx('local/mail/main.ts'), readyUrl: `${p.urls.mail}/health` },
     { name: 'auth', ...tsx('local/auth/main.ts'), readyUrl: `${p.urls.auth}/health` },
     { name: 'functions', ...tsx('local/edge-runtime/main.ts'), readyUrl: `${p.urls.functions}/health` },
     { name: 'gateway', ...tsx('local/gateway/main.ts'), readyUrl: `${p.urls.gateway}/functions/v1/health` },

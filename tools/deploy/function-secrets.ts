@@ -55,6 +55,11 @@ export const FUNCTION_ENV = {
   GOOGLE_AUTH_BASE: { required: false, schema: httpsUrl },
   GEMINI_API_BASE: { required: false, schema: httpsUrl },
   REVID_API_BASE: { required: false, schema: httpsUrl },
+  // Product email (Resend): without the key and sender, notification emails wait in the outbox.
+  RESEND_API_BASE: { required: false, schema: httpsUrl },
+  RESEND_API_KEY: { required: false, schema: secret },
+  EMAIL_FROM: { required: false, schema: z.string().regex(/^([^<>]*<[^\s@<>]+@[^\s@<>]+>|[^\s@<>]+@[^\s@<>]+)$/, 'must be an address or "Name <address>"') },
+  EMAIL_LINK_SECRET: { required: false, schema: z.string().min(32, 'must be at least 32 characters') },
 } as const;
 export type FunctionEnvName = keyof typeof FUNCTION_ENV;
 

@@ -1,7 +1,7 @@
 // The error bodies each real service answers with, so an injected fault looks to product code
 // exactly like the real outage would. Which shape applies is decided by the mount a path belongs to.
 
-export type ErrorStyle = 'google' | 'google-oauth' | 'gemini' | 'revid' | 'plain';
+export type ErrorStyle = 'google' | 'google-oauth' | 'gemini' | 'revid' | 'resend' | 'plain';
 
 interface GoogleStatusInfo {
   status: string;
@@ -69,9 +69,26 @@ export function defaultErrorBody(style: ErrorStyle, status: number, message?: st
       return { error: oauthErrorCode(status), error_description: message ?? googleStatusInfo(status).message };
     case 'revid':
       return { error: message ?? httpReason(status) };
+    case 'resend':
+      return resendError(status, message);
     case 'plain':
       return { error: message ?? httpReason(status), status };
   }
+}
+
+// Resend answers `{ statusCode, name, message }`; the names of its error reference.
+export function resendError(status: number, message?: string, name?: string) {
+  const fallback: Record<number, [string, string]> = {
+    401: ['missing_api_key', 'Missing API key in the authorization header.'],
+    403: ['invalid_api_key', 'API key is invalid.'],
+    404: ['not_found', 'The requested endpoint does not exist.'],
+    405: ['method_not_allowed', 'Method is not allowed for the requested path.'],
+    429: ['rate_limit_exceeded', 'Too many requests. You can only make 2 requests per second.'],
+  };
+  const [n, m] = fallback[status] ?? (status >= 500
+    ? ['application_error', 'An unexpected error occurred.']
+    : ['validation_error', 'We found an error with one or more fields in the request.']);
+  return { statusCode: status, name: name ?? n, message: message ?? m };
 }
 
 function httpReason(status: number): string {

@@ -29,6 +29,13 @@ export const EnvSchema = z.object({
   GEMINI_API_BASE: url(REAL_BASES.GEMINI_API_BASE),
   REVID_API_BASE: url(REAL_BASES.REVID_API_BASE),
   WEB_APP_URL: url('http://127.0.0.1:54323'),
+  // Product email goes through Resend's HTTP API (hosted functions cannot open ports 25 or 587).
+  RESEND_API_BASE: url('https://api.resend.com'),
+  RESEND_API_KEY: z.string().min(1).optional(),
+  // "Name <address>" or an address of a domain verified at the provider
+  EMAIL_FROM: z.string().regex(/^([^<>]*<[^\s@<>]+@[^\s@<>]+>|[^\s@<>]+@[^\s@<>]+)$/, 'must be an address or "Name <address>"').optional(),
+  // HMAC key of the one-click unsubscribe links in notification emails
+  EMAIL_LINK_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
 
   ENABLE_API_MOCKING: flag(false),
   ENABLE_RATE_LIMITING: flag(true),

@@ -1,5 +1,6 @@
 // Invitations to a workspace: owners create them (the single-use token is returned once, inside
-// the accept link; only its sha256 is stored), list and revoke them; the invitee accepts with the
+// the accept link, and emailed to the invitee through the notification outbox; only its sha256
+// is stored), list and revoke them; the invitee accepts with the
 // token while signed in with the invited address. The database checks every rule of acceptance
 // and each refusal has its own status (see ../_shared/pg-errors.ts).
 import { z } from 'zod';
@@ -72,6 +73,8 @@ export const router = new Router('invitations')
         insert into public.invitations (workspace_id, email, role, token_hash)
         values (${body.workspace_id}, ${body.email}, ${body.role}, ${tokenHash})
         returning ${columns(tx)}`;
+      // The invitee gets the link by email: queued in this transaction, sent by notifications/worker.
+      await tx`select public.send_invitation_email(${created.id}, ${token})`;
       return created;
     });
     const acceptUrl = `${env().WEB_APP_URL}/accept?token=${encodeURIComponent(token)}`;

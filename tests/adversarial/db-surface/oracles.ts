@@ -132,6 +132,9 @@ export const ROW_ORACLES: Record<string, Oracle> = {
   content_transitions: (r) => rule(r.action !== 'reject' || jsTrimmed(r.reason, 1000, 3), 'reject reason'),
   upload_schedules: (r) => scheduleRules(r),
   // schedules/validation.ts SettingsBody
+  // notifications/handler.ts PreferencesBody: any boolean per category is what the API stores;
+  // whose row it is, RLS decides (tests/db/80-notifications.test.sql)
+  notification_preferences: () => [],
   workspace_settings: (r) => rule(schedule.MISSED_POLICIES.includes(r.missed_schedule_policy as 'hold')
     && Number.isInteger(r.upload_lead_minutes) && Number(r.upload_lead_minutes) >= 1 && Number(r.upload_lead_minutes) <= 10080, 'settings'),
 };
@@ -157,6 +160,7 @@ export function snapshotOf(ws: string, users: string[]) {
     'workspace_members', ${agg(`select * from public.workspace_members where workspace_id = ${w}`)},
     'invitations', ${agg(`select * from public.invitations where workspace_id = ${w}`)},
     'profiles', ${agg(`select * from public.profiles where id in (${u})`)},
+    'notification_preferences', ${agg(`select * from public.notification_preferences where user_id in (${u})`)},
     'channels', ${agg(`select * from public.channels where workspace_id = ${w}`)},
     'generated_content', ${agg(`select * from public.generated_content where workspace_id = ${w}`)},
     'content_versions', ${agg(`select v.*, g.kind from public.content_versions v join public.generated_content g on g.id = v.content_id where v.workspace_id = ${w}`)},

@@ -76,7 +76,7 @@ export function validArgument(fn: string, name: string, type: string, f: Fixture
   const future = new Date(Date.now() + 3 * 86_400_000).toISOString();
   const byName: Record<string, string> = {
     workspace_id: id('ws'), workspace: id('ws'), only_workspace: id('ws'), channel_id: id('channel'),
-    video_job_id: id('job'), schedule_id: id('schedule'),
+    video_job_id: id('job'), schedule_id: id('schedule'), invitation_id: id('invitation'),
     content_id: fn === 'create_generated_content' ? 'gen_random_uuid()' : id(fn === 'review_generated_content' ? 'in_review' : 'draft'),
     kind: `'script'`, brief: json({ topic: 'walk' }), source_videos: json([]), output: json(VALID_SCRIPT),
     prompt_version: `'v1'`, model: `'gemini-test'`, input_tokens: '1', output_tokens: '1', title: `'A title'`,

@@ -73,6 +73,7 @@ function baseRow(table: string, f: Fixture, actor: Actor): Record<string, string
       token_hash: `encode(sha256(convert_to(gen_random_uuid()::text, 'UTF8')), 'hex')`, invited_by: lit(actor.id),
     };
   }
+  if (table === 'notification_preferences') return { user_id: lit(actor.id) };
   return null;
 }
 

@@ -174,6 +174,10 @@ begin
     create_fixture_rows.owner
   );
 
+  -- Email notification settings (20261207000200): the owner's own row.
+  insert into public.notification_preferences (user_id) values (create_fixture_rows.owner)
+  on conflict (user_id) do nothing;
+
   -- YouTube (20261126000300_performance_scoring): a channel with one video, a day of metrics,
   -- its score and history, a sync run and a day of quota usage. Ids derive from the workspace so
   -- the fixture can run for several workspaces in one test.
@@ -247,6 +251,8 @@ create or replace function tests.min_read_role(tbl regclass) returns public.work
 language sql immutable as $$
   select case tbl
     when 'public.invitations'::regclass then 'owner'::public.workspace_role
+    -- each user's own row only: no other member reads it (the fixture's row is the owner's)
+    when 'public.notification_preferences'::regclass then 'owner'::public.workspace_role
     else 'viewer'::public.workspace_role
   end
 $$;
