@@ -50,7 +50,7 @@ async function chain(sql: Sql, name: string, claims: Map<string, number>, lags: 
   let invocations = 0;
   for (;;) {
     const worker = `${name}:${invocations++}`;
-    const rows = await sql`select id, publish_at from public.claim_upload_schedules(${worker}, ${PER_INVOCATION}, 180, null)`;
+    const rows = await sql`select id, publish_at from private.claim_upload_schedules(${worker}, ${PER_INVOCATION}, 180, null)`;
     const at = Date.now();
     if (rows.length === 0) return invocations;
     for (const r of rows) {

@@ -82,7 +82,7 @@ async function creatorWithSchedule(i: number): Promise<Creator> {
   const [channel] = await sql`
     insert into public.channels (workspace_id, youtube_channel_id, title, uploads_playlist_id, status, connected_by, connected_at)
     values (${ws}, ${fake.channelId}, ${fake.title}, ${fake.uploadsPlaylistId}, 'active', ${signup.user.id}, now()) returning id`;
-  await sql`select public.save_channel_credentials(${channel.id}, ${fake.refreshToken}, ${fake.accessToken},
+  await sql`select private.save_channel_credentials(${channel.id}, ${fake.refreshToken}, ${fake.accessToken},
     now() + interval '50 minutes', ${SCOPES}::text[])`;
   const job = await control('POST', 'revid/jobs', { videoBytes: 512 * 1024, renderMs: 0 });
   const [render] = await sql`
