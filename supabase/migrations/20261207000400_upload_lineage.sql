@@ -85,6 +85,10 @@ create table public.upload_lineage (
   approved_output jsonb,
   approved_by uuid,
   approved_at timestamptz,
+  -- which of the approved output's variants (items, 0-based) became the published title: the one
+  -- whose title equals the schedule's (ignoring case and outer spaces); null when none does
+  chosen_variant integer,
+  variants integer,
   -- Gemini: model, prompt_version, request_id, call_ids
   generation jsonb not null default '{}' check (jsonb_typeof(generation) = 'object'),
   -- brief (topic, brief, tone, language, target_format), source_videos, patterns
@@ -179,7 +183,7 @@ begin
   end if;
   insert into public.upload_lineage (schedule_id, workspace_id, channel_id, youtube_video_id, published_at, schedule,
     render, content_id, content_version, kind, decision_id, approval_source, approved_output, approved_by, approved_at,
-    generation, prompt_inputs, tone, target_format)
+    chosen_variant, variants, generation, prompt_inputs, tone, target_format)
   values (s.id, s.workspace_id, s.channel_id, s.youtube_video_id, coalesce(s.published_at, now()),
     jsonb_build_object('title', s.title, 'description', s.description, 'tags', to_jsonb(s.tags), 'privacy', s.privacy,
       'publish_at', s.publish_at, 'time_zone', s.time_zone, 'strategy', s.strategy, 'scheduled_by', s.created_by,
@@ -188,6 +192,10 @@ begin
       'duration_seconds', j.duration_seconds, 'requested_by', j.requested_by, 'finished_at', j.finished_at),
     j.content_id, j.content_version, coalesce(d.kind, c.kind), d.id, source,
     coalesce(d.output, approved), coalesce(d.decided_by, t.actor), coalesce(d.decided_at, t.at),
+    (select (i.n - 1)::integer from jsonb_array_elements(case when jsonb_typeof(coalesce(d.output, approved) -> 'items') = 'array'
+       then coalesce(d.output, approved) -> 'items' else '[]' end) with ordinality as i(item, n)
+     where jsonb_typeof(i.item) = 'object' and lower(btrim(i.item ->> 'title')) = lower(btrim(s.title)) order by i.n limit 1),
+    case when jsonb_typeof(coalesce(d.output, approved) -> 'items') = 'array' then jsonb_array_length(coalesce(d.output, approved) -> 'items') end,
     jsonb_strip_nulls(jsonb_build_object('model', coalesce(d.model, c.model), 'prompt_version', coalesce(d.prompt_version, c.prompt_version),
       'request_id', d.generation_request_id, 'call_ids', to_jsonb(d.generation_call_ids))),
     jsonb_strip_nulls(jsonb_build_object('brief', coalesce(d.brief, c.brief), 'source_videos', coalesce(d.source_videos, c.source_videos),
@@ -197,10 +205,16 @@ begin
 end
 $$;
 
+-- Publishing never fails because of its record: the video is on YouTube whatever happens here. A
+-- failure is a warning in the database log (and the upload then reads as organic).
 create function private.upload_published() returns trigger
 language plpgsql security definer set search_path = '' as $$
 begin
-  perform private.record_upload_lineage(new);
+  begin
+    perform private.record_upload_lineage(new);
+  exception when others then
+    raise warning 'upload lineage of schedule % not recorded: % (%)', new.id, sqlerrm, sqlstate;
+  end;
   return null;
 end
 $$;

@@ -4,7 +4,7 @@
 -- without lineage, and outcomes at 1/7/28 days recorded once when the channel's data covers them,
 -- with hand-computed percentiles.
 begin;
-select plan(30);
+select plan(31);
 
 select tests.create_user('ll_owner');
 select tests.create_user('ll_outsider');
@@ -73,7 +73,7 @@ with s as (
   insert into public.upload_schedules (workspace_id, channel_id, video_job_id, title, publish_at, time_zone, status,
     upload_started_at, idempotency_key, request_fingerprint, created_by)
   values ((select id from ids where name = 'ws'), (select id from ids where name = 'channel'), (select id from ids where name = 'job'),
-    'Published title', now() - interval '1 hour', 'Europe/Berlin', 'processing', now() - interval '2 hours', 'll-sched', repeat('a', 64),
+    'approved TEXT v2', now() - interval '1 hour', 'Europe/Berlin', 'processing', now() - interval '2 hours', 'll-sched', repeat('a', 64),
     tests.get_user_id('ll_owner'))
   returning id
 ) insert into ids select 'schedule', id from s;
@@ -87,9 +87,11 @@ select is((select row(youtube_video_id, content_version, approval_source, approv
                       generation ->> 'request_id', prompt_inputs -> 'patterns' -> 'publish_hour' ->> 'best',
                       prompt_inputs -> 'source_videos' -> 0 ->> 'title', tone, target_format, kind::text)::text
            from public.upload_lineage where schedule_id = (select id from ids where name = 'schedule')),
-  row('llVideo0001', 2, 'decision', 'Approved text v2', tests.get_user_id('ll_owner'), 'pid-lineage', 'Published title', 'Europe/Berlin',
+  row('llVideo0001', 2, 'decision', 'Approved text v2', tests.get_user_id('ll_owner'), 'pid-lineage', 'approved TEXT v2', 'Europe/Berlin',
       'gemini-test', 'req-1', '18', 'Top one', 'calm', 'short', 'script')::text,
   'publishing records the schedule, render, approved text, approver, generation and prompt inputs');
+select is((select row(chosen_variant, variants)::text from public.upload_lineage where schedule_id = (select id from ids where name = 'schedule')),
+  row(0, 1)::text, 'the published title is recorded as the chosen variant of the approved output');
 update public.upload_schedules set title = 'Edited later', status = 'published' where id = (select id from ids where name = 'schedule');
 select is((select count(*)::int from public.upload_lineage where schedule_id = (select id from ids where name = 'schedule')), 1,
   'a later update of the published schedule records nothing more');

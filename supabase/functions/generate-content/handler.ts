@@ -24,10 +24,10 @@ import { parseBody } from '../_shared/request.ts';
 import { atLeast, type Role, Uuid, workspaceNotFound } from '../_shared/tenancy.ts';
 import { GEMINI_MODEL, generate, type GenerationResult } from '../_shared/content/generate.ts';
 import { ContentKind } from '../_shared/content/kinds.ts';
-import { buildPrompt, PROMPT_VERSION, TARGET_FORMATS, type BuiltPrompt, type GenerationBrief } from '../_shared/content/prompt.ts';
+import { buildPrompt, PROMPT_VERSION, TARGET_FORMATS, type BuiltPrompt, type GenerationBrief, type OwnOutcome } from '../_shared/content/prompt.ts';
 import { bypassesCache, cachedInsights, insightsKey, rememberInsights } from '../_shared/content/insights-cache.ts';
 import { sseResponse, wantsEventStream, type SseWriter } from '../_shared/content/sse.ts';
-import { createContent, presentContent, recordCalls, unlinkCalls } from '../_shared/content/store.ts';
+import { createContent, OWN_OUTCOMES_LIMIT, presentContent, recordCalls, recordInputs, unlinkCalls } from '../_shared/content/store.ts';
 
 const MAX_COUNT = { script: 3, other: 10 } as const;
 
@@ -92,10 +92,20 @@ async function prepare(req: Request, body: Body, claims: Claims): Promise<Prepar
   const channelId = body.channel_id ?? null;
   const key = insightsKey(claims.sub, body.workspace_id, channelId);
   const cached = bypassesCache(req) ? undefined : cachedInsights(key);
-  // Insights are computed only for a caller who may generate.
-  const [row] = await asUser(claims, (tx) => tx<{ role: Role | null; doc: unknown }[]>`
+  // Insights are computed only for a caller who may generate. The engine's own published
+  // suggestions with their latest outcome come along in the same statement (never cached: a sync
+  // may have recorded new outcomes since).
+  const [row] = await asUser(claims, (tx) => tx<{ role: Role | null; doc: unknown; own: OwnOutcome[] | null }[]>`
     select r.role,
-      case when r.role >= 'editor' then ${cached ? tx`null::jsonb` : tx`public.workspace_insights(${body.workspace_id}, ${channelId})`} end as doc
+      case when r.role >= 'editor' then ${cached ? tx`null::jsonb` : tx`public.workspace_insights(${body.workspace_id}, ${channelId})`} end as doc,
+      case when r.role >= 'editor' then (
+        select coalesce(jsonb_agg(jsonb_build_object('title', l.schedule ->> 'title', 'kind', l.kind, 'tone', l.tone,
+            'age_days', o.age_days, 'score', o.score, 'velocity_percentile', o.velocity_percentile) order by l.published_at desc), '[]')
+        from (select * from public.upload_lineage x where x.workspace_id = ${body.workspace_id}
+                ${channelId ? tx`and x.channel_id = ${channelId}` : tx``}
+              order by x.published_at desc limit ${OWN_OUTCOMES_LIMIT}) l
+        join lateral (select * from public.video_outcomes v where v.youtube_video_id = l.youtube_video_id
+                      order by v.age_days desc limit 1) o on true) end as own
     from (select (select m.role from public.workspace_members m
                   where m.workspace_id = ${body.workspace_id} and m.user_id = (select auth.uid())) as role) r`);
   if (!row.role) throw workspaceNotFound();
@@ -112,7 +122,7 @@ async function prepare(req: Request, body: Body, claims: Claims): Promise<Prepar
     rememberInsights(key, insights);
   }
   const brief = briefOf(body);
-  return { claims, body, brief, prompt: buildPrompt(brief, insights) };
+  return { claims, body, brief, prompt: buildPrompt(brief, insights, row.own ?? []) };
 }
 
 /**
@@ -162,6 +172,12 @@ async function finish(p: Prepared, result: GenerationResult, requestId: string) 
     // The calls were recorded as having made this content, which does not exist: unlink them.
     if (recorded.status === 'fulfilled') await unlinkCalls(contentId);
     throw saved.reason;
+  }
+  try {
+    // Lineage copies these when the content is reviewed; a content without them still works.
+    await recordInputs({ contentId, workspaceId: p.body.workspace_id, requestId, inputs: p.prompt.inputs });
+  } catch (e) {
+    console.error(JSON.stringify({ level: 'error', request_id: requestId, msg: 'recording prompt inputs failed', content_id: contentId, error: e instanceof Error ? e.message : String(e) }));
   }
   if (recorded.status === 'rejected') {
     // The content exists and is the caller's; the accounting gap is the operator's to see.
