@@ -52,13 +52,13 @@ end
 $$;
 
 -- {videos, status, median_score, ci, median_velocity_percentile} of sorted scores.
-create function public.median_summary(sorted numeric[], velocity_percentiles numeric[], min_videos integer)
+create function public.median_summary(sorted double precision[], velocity_percentiles double precision[], min_videos integer)
 returns jsonb
 language plpgsql immutable set search_path = '' as $$
 declare
   n integer := coalesce(cardinality(sorted), 0);
   r record;
-  med numeric;
+  med double precision;
 begin
   if n < greatest(coalesce(min_videos, 6), 1) then
     return jsonb_build_object('videos', n, 'status', 'not_enough_data', 'median_score', null, 'ci', null,
@@ -66,8 +66,8 @@ begin
   end if;
   med := case when n % 2 = 1 then sorted[(n + 1) / 2] else (sorted[n / 2] + sorted[n / 2 + 1]) / 2 end;
   r := public.median_ci_ranks(n);
-  return jsonb_build_object('videos', n, 'status', 'ok', 'median_score', round(med, 2),
-    'ci', case when r.lo is null then null else jsonb_build_object('low', sorted[r.lo], 'high', sorted[r.hi], 'level', 0.95,
+  return jsonb_build_object('videos', n, 'status', 'ok', 'median_score', round(med::numeric, 2),
+    'ci', case when r.lo is null then null else jsonb_build_object('low', round(sorted[r.lo]::numeric, 2), 'high', round(sorted[r.hi]::numeric, 2), 'level', 0.95,
       'method', 'order statistics') end,
     'median_velocity_percentile', (select round(percentile_cont(0.5) within group (order by x)::numeric, 2)
                                    from unnest(velocity_percentiles) x));
@@ -100,18 +100,17 @@ begin
   tz := coalesce(tz, 'UTC');
 
   with scope as materialized (
-    select o.video_id, o.youtube_video_id, o.score, o.velocity_percentile, l.schedule_id is not null as engine,
-      l.kind::text as kind, l.tone, v.duration_seconds, o.published_at at time zone tz as published_local
+    select o.video_id, o.score, o.velocity_percentile, l.schedule_id is not null as engine,
+      l.kind::text as kind, l.tone, o.published_at
     from public.video_outcomes o
     left join public.upload_lineage l on l.youtube_video_id = o.youtube_video_id and l.workspace_id = o.workspace_id
-    left join public.videos v on v.id = o.video_id
     where o.workspace_id = ws and o.age_days = age and (ch is null or o.channel_id = ch)
   ),
   groups as (
-    select public.median_summary(array_agg(s.score order by s.score) filter (where s.engine),
-             array_agg(s.velocity_percentile) filter (where s.engine), min_n) as engine,
-           public.median_summary(array_agg(s.score order by s.score) filter (where not s.engine),
-             array_agg(s.velocity_percentile) filter (where not s.engine), min_n) as organic
+    select public.median_summary(array_agg(s.score::float8 order by s.score::float8) filter (where s.engine),
+             array_agg(s.velocity_percentile::float8) filter (where s.engine), min_n) as engine,
+           public.median_summary(array_agg(s.score::float8 order by s.score::float8) filter (where not s.engine),
+             array_agg(s.velocity_percentile::float8) filter (where not s.engine), min_n) as organic
     from scope s
   ),
   compared as (
@@ -123,7 +122,12 @@ begin
       else 'no_clear_difference' end as verdict
     from groups g
   ),
-  engine_rows as (select * from scope s where s.engine),
+  -- only the engine's rows need the video's length and the local publishing time
+  engine_rows as (
+    select s.score, s.kind, s.tone, v.duration_seconds, s.published_at at time zone tz as published_local
+    from scope s left join public.videos v on v.id = s.video_id
+    where s.engine
+  ),
   bucketed as (
     select e.score, dim.name, dim.bucket, dim.sort_key
     from engine_rows e
@@ -215,7 +219,7 @@ $$;
 
 -- Section: grants
 
-revoke all on function public.median_ci_ranks(integer), public.median_summary(numeric[], numeric[], integer),
+revoke all on function public.median_ci_ranks(integer), public.median_summary(double precision[], double precision[], integer),
   public.loop_insights(uuid, uuid, integer, integer) from public, anon;
-grant execute on function public.median_ci_ranks(integer), public.median_summary(numeric[], numeric[], integer),
+grant execute on function public.median_ci_ranks(integer), public.median_summary(double precision[], double precision[], integer),
   public.loop_insights(uuid, uuid, integer, integer) to authenticated, service_role;

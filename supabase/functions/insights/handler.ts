@@ -7,6 +7,8 @@
 // intervals, or "not enough data"), breakdowns, rejections with reasons, chosen variants.
 // GET /insights/lineage?workspace_id=&video_id=|schedule_id= : one video's lineage (or "organic")
 // and its outcomes at 1, 7 and 28 days.
+// GET /insights/evidence?workspace_id=&content_id= : what a generated suggestion was built from
+// (top videos, brief, patterns and the workspace's own outcomes the prompt quoted).
 import { z } from 'zod';
 import { requireUser } from '../_shared/auth.ts';
 import { asUser } from '../_shared/db.ts';
@@ -15,7 +17,7 @@ import { HttpError, json, Router } from '../_shared/http.ts';
 import { loadInsights } from '../_shared/insights.ts';
 import { parseQuery } from '../_shared/request.ts';
 import { Uuid, workspaceNotFound } from '../_shared/tenancy.ts';
-import { LineageQuery, loadLineage, loadLoopInsights, LoopQuery, summarize } from './loop.ts';
+import { EvidenceQuery, LineageQuery, loadEvidence, loadLineage, loadLoopInsights, LoopQuery, summarize } from './loop.ts';
 
 const Query = z.strictObject({ workspace_id: Uuid, channel_id: Uuid.optional() });
 
@@ -50,6 +52,17 @@ export const router = new Router('insights')
     });
     if (!doc) throw new HttpError(404, 'not_found', query.video_id ? 'video not found in this workspace' : 'no published upload of this schedule in this workspace');
     return json(doc);
+  })
+  .on('GET', '/evidence', async (ctx) => {
+    const claims = await requireUser(ctx.req);
+    const query = parseQuery(ctx, EvidenceQuery);
+    const doc = await asUser(claims, async (tx) => {
+      const [ws] = await tx`select 1 from public.workspaces where id = ${query.workspace_id}`;
+      if (!ws) throw workspaceNotFound();
+      return await loadEvidence(tx, query);
+    });
+    if (!doc) throw new HttpError(404, 'not_found', 'content not found in this workspace');
+    return json({ evidence: doc });
   });
 
 export default createHandler(router);

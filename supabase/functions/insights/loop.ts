@@ -138,3 +138,20 @@ export async function loadLineage(tx: Tx, q: z.infer<typeof LineageQuery>) {
       limit 1) as doc`;
   return row.doc;
 }
+
+export const EvidenceQuery = z.strictObject({ workspace_id: Uuid, content_id: Uuid });
+
+/**
+ * What a suggestion was built from, for the Studio: the top videos and the brief (kept with the
+ * content), the patterns and the workspace's own outcomes the prompt quoted (generation_inputs).
+ */
+export async function loadEvidence(tx: Tx, q: z.infer<typeof EvidenceQuery>) {
+  const [row] = await tx<{ doc: Record<string, unknown> | null }[]>`
+    select (select jsonb_build_object('content_id', c.id, 'kind', c.kind, 'brief', c.brief, 'model', c.model,
+        'prompt_version', c.prompt_version, 'source_videos', c.source_videos,
+        'patterns', coalesce(i.patterns, '{}'::jsonb), 'totals', i.totals, 'own_outcomes', coalesce(i.own_outcomes, '[]'::jsonb),
+        'recorded', i.content_id is not null)
+      from public.generated_content c left join public.generation_inputs i on i.content_id = c.id
+      where c.id = ${q.content_id} and c.workspace_id = ${q.workspace_id}) as doc`;
+  return row.doc;
+}
