@@ -1,6 +1,7 @@
 // `npm start`: the whole local stack in the foreground, until Ctrl-C or SIGTERM.
 import { profile } from '../profile.ts';
 import { alive, readState, startStack } from '../stack/lifecycle.ts';
+import { startDemoLoopOnce } from '../demo/once.ts';
 
 const p = profile();
 const existing = readState(p);
@@ -52,6 +53,7 @@ Content Catalyst Engine — local stack "${p.name}" is up (${seconds} s)
   Logs          ${p.dataRoot}/logs/
 
 Ctrl-C stops everything.`);
+startDemoLoopOnce(p, e);
 if (process.env.CCE_READY_FILE) {
   const { writeFileSync } = await import('node:fs');
   writeFileSync(process.env.CCE_READY_FILE, JSON.stringify({ env: e, timings: stack.timings, seconds: Number(seconds) }));
