@@ -6,7 +6,7 @@ import type { Router } from '../core/router.ts';
 import { channelIdForSeed, type FakeChannel, type FakeVideo } from './catalog.ts';
 import { DEFAULT_GRANTED_SCOPES } from './scopes.ts';
 import type { YouTubeState } from './state.ts';
-import { DAY_MS, googleTimestamp, parseDayKey } from './time.ts';
+import { DAY_MS, dayNumber, googleTimestamp, parseDayKey } from './time.ts';
 
 const MAX_VIDEOS = 50_000;
 
@@ -109,15 +109,16 @@ export function registerYouTubeControl(router: Router, state: YouTubeState) {
     });
   });
 
-  // Time passing for one video: moves its publish time `days` back, so its analytics (computed
-  // from the publish day) cover those days. The demo ages its uploads with it so that their
-  // 24-hour, 7-day and 28-day outcomes exist on first run.
+  // Time passing for one video: it was published `days` days ago at 17:00 UTC (the same calendar
+  // day in UTC, whose days the fake reports, and in Pacific time, whose days YouTube reports), so
+  // its analytics cover those days. The demo ages its upload with it so that its 24-hour, 7-day
+  // and 28-day outcomes exist on first run.
   router.post('/_control/youtube/videos/:id/age', (ctx) => {
     const body = parseJson(ctx, AgeVideo);
     if (!body) return;
     const video = state.videos.get(ctx.params.id!);
     if (!video) return ctx.sendJson(404, { error: `no video ${ctx.params.id}` });
-    video.publishedAt -= body.days * DAY_MS;
+    video.publishedAt = (dayNumber(state.now()) - body.days) * DAY_MS + 17 * 3_600_000;
     if (body.audience === 'typical') giveTypicalAudience(state, video);
     state.videoChanged(video);
     state.channels.get(video.channelId)?.videos.sort((a, b) => b.publishedAt - a.publishedAt || a.id.localeCompare(b.id));
