@@ -4,7 +4,7 @@
 -- without lineage, and outcomes at 1/7/28 days recorded once when the channel's data covers them,
 -- with hand-computed percentiles.
 begin;
-select plan(31);
+select plan(33);
 
 select tests.create_user('ll_owner');
 select tests.create_user('ll_outsider');
@@ -202,6 +202,13 @@ select ok(not has_table_privilege('authenticated', 'public.upload_lineage', 'INS
 select is((select count(*)::int from ops.backup_table_classes where table_name in
   ('public.upload_lineage', 'public.video_outcomes', 'public.content_review_decisions', 'public.generation_inputs')), 4,
   'every new table has a backup class');
+
+-- Only the workspace's deletion removes its history (the cascade is the one delete allowed).
+select lives_ok(format('delete from public.workspaces where id = %L', (select id from ids where name = 'ws')),
+  'deleting the workspace is not refused by its history');
+select is((select count(*)::int from public.upload_lineage where workspace_id = (select id from ids where name = 'ws'))
+          + (select count(*)::int from public.content_review_decisions where workspace_id = (select id from ids where name = 'ws')), 0,
+  'and takes its lineage and decisions with it');
 
 select * from finish();
 rollback;
