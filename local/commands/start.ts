@@ -2,6 +2,7 @@
 import { profile } from '../profile.ts';
 import { integrationBanner } from '../stack/byok.ts';
 import { alive, readState, startStack } from '../stack/lifecycle.ts';
+import { startDemoLoopOnce } from '../demo/once.ts';
 
 const p = profile();
 const existing = readState(p);
@@ -56,6 +57,7 @@ ${integrationBanner(e)}
   Logs          ${p.dataRoot}/logs/
 
 Ctrl-C stops everything.`);
+startDemoLoopOnce(p, e);
 if (process.env.CCE_READY_FILE) {
   const { writeFileSync } = await import('node:fs');
   writeFileSync(process.env.CCE_READY_FILE, JSON.stringify({ env: e, timings: stack.timings, seconds: Number(seconds) }));

@@ -3,12 +3,16 @@
 import { z } from 'zod';
 import { parseJson } from '../control.ts';
 import type { Router } from '../core/router.ts';
-import { channelIdForSeed, type FakeChannel } from './catalog.ts';
+import { channelIdForSeed, type FakeChannel, type FakeVideo } from './catalog.ts';
 import { DEFAULT_GRANTED_SCOPES } from './scopes.ts';
 import type { YouTubeState } from './state.ts';
-import { googleTimestamp, parseDayKey } from './time.ts';
+import { DAY_MS, dayNumber, googleTimestamp, parseDayKey } from './time.ts';
 
 const MAX_VIDEOS = 50_000;
+
+// `audience: "typical"` also gives a video the audience of its channel's median video (an upload
+// has none in the fake, so its analytics would stay at zero).
+const AgeVideo = z.object({ days: z.number().int().min(1).max(3650), audience: z.enum(['none', 'typical']).default('none') }).strict();
 
 const CreateChannel = z
   .object({
@@ -60,6 +64,16 @@ function mintGrant(state: YouTubeState, channelId: string, g: Omit<z.infer<typeo
   return { refreshToken: refresh.token, accessToken: access.token, expiresIn: Math.round((access.expiresAt - state.now()) / 1000), authCode: code.code, scopes };
 }
 
+function giveTypicalAudience(state: YouTubeState, video: FakeVideo) {
+  const others = (state.channels.get(video.channelId)?.videos ?? []).filter((v) => v.id !== video.id).sort((a, b) => a.peakViews - b.peakViews);
+  const median = others[Math.floor(others.length / 2)];
+  if (!median) return;
+  Object.assign(video, {
+    peakViews: median.peakViews, retention: median.retention, likeRate: median.likeRate, commentRate: median.commentRate,
+    shareRate: median.shareRate, subscribeRate: median.subscribeRate, isShort: median.isShort, durationSeconds: median.durationSeconds,
+  });
+}
+
 const OAuthClients = z
   .object({
     clients: z
@@ -108,6 +122,22 @@ export function registerYouTubeControl(router: Router, state: YouTubeState) {
         privacyStatus: v.privacyStatus,
       })),
     });
+  });
+
+  // Time passing for one video: it was published `days` days ago at 17:00 UTC (the same calendar
+  // day in UTC, whose days the fake reports, and in Pacific time, whose days YouTube reports), so
+  // its analytics cover those days. The demo ages its upload with it so that its 24-hour, 7-day
+  // and 28-day outcomes exist on first run.
+  router.post('/_control/youtube/videos/:id/age', (ctx) => {
+    const body = parseJson(ctx, AgeVideo);
+    if (!body) return;
+    const video = state.videos.get(ctx.params.id!);
+    if (!video) return ctx.sendJson(404, { error: `no video ${ctx.params.id}` });
+    video.publishedAt = (dayNumber(state.now()) - body.days) * DAY_MS + 17 * 3_600_000;
+    if (body.audience === 'typical') giveTypicalAudience(state, video);
+    state.videoChanged(video);
+    state.channels.get(video.channelId)?.videos.sort((a, b) => b.publishedAt - a.publishedAt || a.id.localeCompare(b.id));
+    ctx.sendJson(200, { id: video.id, publishedAt: googleTimestamp(video.publishedAt) });
   });
 
   router.post('/_control/youtube/tokens', (ctx) => {

@@ -24,10 +24,10 @@ import { parseBody } from '../_shared/request.ts';
 import { Uuid } from '../_shared/tenancy.ts';
 import { GEMINI_MODEL, generate, type GenerationResult } from '../_shared/content/generate.ts';
 import { ContentKind } from '../_shared/content/kinds.ts';
-import { buildPrompt, PROMPT_VERSION, TARGET_FORMATS, type BuiltPrompt, type GenerationBrief } from '../_shared/content/prompt.ts';
+import { buildPrompt, PROMPT_VERSION, TARGET_FORMATS, type BuiltPrompt, type GenerationBrief, type OwnOutcome } from '../_shared/content/prompt.ts';
 import { bypassesCache, cachedInsights, insightsKey, rememberInsights } from '../_shared/content/insights-cache.ts';
 import { sseResponse, wantsEventStream, type SseWriter } from '../_shared/content/sse.ts';
-import { createContent, presentContent, recordCalls, unlinkCalls } from '../_shared/content/store.ts';
+import { createContent, OWN_OUTCOMES_LIMIT, presentContent, recordCalls, recordInputs, unlinkCalls } from '../_shared/content/store.ts';
 
 const MAX_COUNT = { script: 3, other: 10 } as const;
 
@@ -93,10 +93,20 @@ async function prepare(req: Request, body: Body, claims: Claims): Promise<Prepar
   const key = insightsKey(claims.sub, body.workspace_id, channelId);
   const cached = bypassesCache(req) ? undefined : cachedInsights(key);
   // Insights are computed only for a caller who may generate: the role check (the database's one,
-  // 404 for a non-member, 403 below editor) is materialized first and raises when it fails.
-  const [row] = await asUser(claims, (tx) => tx<{ doc: unknown }[]>`
+  // 404 for a non-member, 403 below editor) is materialized first and raises when it fails. The
+  // engine's own published suggestions with their latest outcome come along in the same statement
+  // (never cached: a sync may have recorded new outcomes since).
+  const [row] = await asUser(claims, (tx) => tx<{ doc: unknown; own: OwnOutcome[] | null }[]>`
     with allowed as materialized (select public.require_workspace_role(${body.workspace_id}, 'editor', 'generate content') as caller)
-    select ${cached ? tx`null::jsonb` : tx`public.workspace_insights_cached(${body.workspace_id}, ${channelId})`} as doc from allowed`);
+    select ${cached ? tx`null::jsonb` : tx`public.workspace_insights_cached(${body.workspace_id}, ${channelId})`} as doc,
+      (select coalesce(jsonb_agg(jsonb_build_object('title', l.schedule ->> 'title', 'kind', l.kind, 'tone', l.tone,
+            'age_days', o.age_days, 'score', o.score, 'velocity_percentile', o.velocity_percentile) order by l.published_at desc), '[]')
+        from (select * from public.upload_lineage x where x.workspace_id = ${body.workspace_id}
+                ${channelId ? tx`and x.channel_id = ${channelId}` : tx``}
+              order by x.published_at desc limit ${OWN_OUTCOMES_LIMIT}) l
+        join lateral (select * from public.video_outcomes v where v.youtube_video_id = l.youtube_video_id
+                      order by v.age_days desc limit 1) o on true) as own
+    from allowed`);
   let insights = cached;
   if (!insights) {
     if (row.doc === null) throw new HttpError(404, 'not_found', 'channel not found in this workspace');
@@ -104,7 +114,7 @@ async function prepare(req: Request, body: Body, claims: Claims): Promise<Prepar
     rememberInsights(key, insights);
   }
   const brief = briefOf(body);
-  return { claims, body, brief, prompt: buildPrompt(brief, insights) };
+  return { claims, body, brief, prompt: buildPrompt(brief, insights, row.own ?? []) };
 }
 
 /**
@@ -154,6 +164,12 @@ async function finish(p: Prepared, result: GenerationResult, requestId: string) 
     // The calls were recorded as having made this content, which does not exist: unlink them.
     if (recorded.status === 'fulfilled') await unlinkCalls(contentId);
     throw saved.reason;
+  }
+  try {
+    // Lineage copies these when the content is reviewed; a content without them still works.
+    await recordInputs({ contentId, workspaceId: p.body.workspace_id, requestId, inputs: p.prompt.inputs });
+  } catch (e) {
+    console.error(JSON.stringify({ level: 'error', request_id: requestId, msg: 'recording prompt inputs failed', content_id: contentId, error: e instanceof Error ? e.message : String(e) }));
   }
   if (recorded.status === 'rejected') {
     // The content exists and is the caller's; the accounting gap is the operator's to see.

@@ -242,6 +242,22 @@ begin
   returning id into schedule;
   insert into public.upload_events (workspace_id, schedule_id, event, to_status, actor_type, actor_id)
   values (create_fixture_rows.workspace_id, schedule, 'created', 'scheduled', 'user', create_fixture_rows.owner);
+
+  -- The learning loop (20261207000400_upload_lineage, 20261207000410_video_outcomes): the prompt's
+  -- inputs of the content above (its approval decision was recorded by the approve transition),
+  -- the lineage of a published upload (written as the publish trigger writes it; a published
+  -- schedule here would change what other tests count) and an outcome of the video.
+  insert into public.generation_inputs (content_id, workspace_id, request_id, patterns)
+  values (content, create_fixture_rows.workspace_id, 'fixture', '{}');
+  insert into public.upload_lineage (schedule_id, workspace_id, channel_id, youtube_video_id, published_at, schedule,
+    render, content_id, content_version, kind, approval_source)
+  values (gen_random_uuid(), create_fixture_rows.workspace_id, channel, 'fx' || replace(create_fixture_rows.workspace_id::text, '-', ''),
+    now() - interval '30 days', '{"title": "Fixture"}', '{}', content, 1, 'script', 'none');
+  insert into public.video_outcomes (video_id, age_days, workspace_id, channel_id, youtube_video_id, published_at, window_from,
+    window_to, views, velocity, retention, engagement, conversion, velocity_percentile, score, peers, channel_median_velocity)
+  values (video, 28, create_fixture_rows.workspace_id, channel, 'fx' || replace(create_fixture_rows.workspace_id::text, '-', ''),
+    now() - interval '30 days', current_date - 30, current_date - 3, 100, 3.57, 50, 0.07, 20, 50, 50, 1, 3.57)
+  on conflict do nothing;
 end
 $$;
 

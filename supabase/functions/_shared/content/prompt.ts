@@ -1,12 +1,13 @@
 // The prompt of a generation, built from the request and the workspace's insights: its top
 // videos with their titles and numbers, and the publishing patterns that performed. Only what the
 // caller's row level security showed goes in (the insights are loaded as the caller), so a
-// prompt never carries another workspace's videos. Bump PROMPT_VERSION whenever the wording
+// prompt never carries another workspace's videos. It also quotes how the engine's own earlier
+// suggestions did once published (the workspace's outcomes), so the model learns from them too. Bump PROMPT_VERSION whenever the wording
 // changes: it is stored with every generation, so results can be compared across versions.
 import type { Insights } from '../insights.ts';
 import { KINDS, type ContentKind } from './kinds.ts';
 
-export const PROMPT_VERSION = 'gen-2026-11-v1';
+export const PROMPT_VERSION = 'gen-2026-12-v2';
 
 export const TARGET_FORMATS = ['short', 'long_form'] as const;
 export type TargetFormat = (typeof TARGET_FORMATS)[number];
@@ -32,10 +33,28 @@ export interface SourceVideo {
   published_at: string | null;
 }
 
+/** An earlier engine-assisted upload of the workspace and how it did at its latest recorded age. */
+export interface OwnOutcome {
+  title: string;
+  kind: string | null;
+  tone: string | null;
+  age_days: number;
+  score: number;
+  velocity_percentile: number;
+}
+
+/** What the prompt quoted besides the top videos, recorded with the content (generation_inputs). */
+export interface PromptInputs {
+  patterns: Insights['patterns'];
+  totals: Insights['totals'] | null;
+  own_outcomes: OwnOutcome[];
+}
+
 export interface BuiltPrompt {
   system: string;
   user: string;
   sourceVideos: SourceVideo[];
+  inputs: PromptInputs;
 }
 
 const FORMAT_TEXT: Record<TargetFormat, string> = {
@@ -108,7 +127,18 @@ function totalsLine(insights: Insights): string | null {
     `${fmtInt(t.subscribers_net.current)} net subscribers (${change(t.subscribers_net)}).`;
 }
 
-export function buildPrompt(req: GenerationBrief, insights: Insights): BuiltPrompt {
+const AGE_LABEL: Record<number, string> = { 1: '24 hours', 7: '7 days', 28: '28 days' };
+
+/** One line per earlier engine suggestion that was published: where it ranked among the channel's videos of the same age. */
+function ownOutcomeLines(own: OwnOutcome[]): string[] {
+  return own.map((o) => {
+    const what = [o.kind, o.tone ? `tone "${o.tone}"` : null].filter((p): p is string => !!p).join(', ');
+    return `- "${o.title}"${what ? ` (${what})` : ''}: score ${Math.round(o.score)}/100 and views faster than ` +
+      `${Math.round(o.velocity_percentile)}% of the channel's videos at ${AGE_LABEL[o.age_days] ?? `${o.age_days} days`}`;
+  });
+}
+
+export function buildPrompt(req: GenerationBrief, insights: Insights, own: OwnOutcome[] = []): BuiltPrompt {
   const spec = KINDS[req.kind];
   const about = req.topic ?? req.brief ?? '';
   // The task comes first and names the count before any other number appears.
@@ -130,6 +160,12 @@ export function buildPrompt(req: GenerationBrief, insights: Insights): BuiltProm
   const patterns = patternLines(insights);
   if (patterns.length) lines.push('Patterns that performed:', ...patterns);
 
+  const earlier = ownOutcomeLines(own);
+  if (earlier.length) {
+    lines.push('', 'How your earlier suggestions did once published (percentiles among this channel\'s videos of the same age):', ...earlier,
+      'Repeat what made the high-ranking ones work and avoid what the low-ranking ones had in common.');
+  }
+
   if (top.length) {
     lines.push('', 'Build on the hooks, topics and formats of the best videos and on the patterns above; explain the link where the schema asks why.');
   }
@@ -144,5 +180,6 @@ export function buildPrompt(req: GenerationBrief, insights: Insights): BuiltProm
     duration_seconds: v.duration_seconds,
     published_at: v.published_at,
   }));
-  return { system: SYSTEM, user: lines.join('\n'), sourceVideos };
+  const inputs: PromptInputs = { patterns: insights.patterns, totals: insights.periods ? insights.totals : null, own_outcomes: own };
+  return { system: SYSTEM, user: lines.join('\n'), sourceVideos, inputs };
 }

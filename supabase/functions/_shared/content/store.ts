@@ -7,7 +7,10 @@ import { HttpError } from '../http.ts';
 import { rethrowPg } from '../pg-errors.ts';
 import type { ContentKind, ContentOutput } from './kinds.ts';
 import type { CallRecord } from './generate.ts';
-import type { SourceVideo } from './prompt.ts';
+import type { PromptInputs, SourceVideo } from './prompt.ts';
+
+/** How many of the workspace's own published suggestions a prompt quotes. */
+export const OWN_OUTCOMES_LIMIT = 8;
 
 export type ContentStatus = 'draft' | 'in_review' | 'approved' | 'rejected';
 export type ReviewAction = 'submit' | 'approve' | 'reject';
@@ -171,6 +174,18 @@ export async function recordCalls(input: {
     select set_config('synchronous_commit', 'off', true),
       private.record_generation_calls(${input.workspaceId}, ${input.userId}, ${input.contentId}, ${input.requestId},
         ${input.kind}, ${input.model}, ${input.promptVersion}, ${asJson(input.calls)})`);
+}
+
+/**
+ * What the prompt quoted besides the top videos (service role; the content exists by now):
+ * the review decision and the lineage of an upload copy it from here.
+ */
+export async function recordInputs(input: { contentId: string; workspaceId: string; requestId: string; inputs: PromptInputs }): Promise<void> {
+  await asService((tx) => tx`
+    insert into public.generation_inputs (content_id, workspace_id, request_id, patterns, totals, own_outcomes)
+    values (${input.contentId}, ${input.workspaceId}, ${input.requestId}, ${asJson(input.inputs.patterns)},
+      ${input.inputs.totals === null ? null : asJson(input.inputs.totals)}, ${asJson(input.inputs.own_outcomes)})
+    on conflict (content_id) do nothing`);
 }
 
 /** The calls recorded for content whose save failed made nothing after all (service role). */
