@@ -54,7 +54,7 @@ export function createApiKeyCheck(opts: ApiKeyOptions) {
   const legacySecret = opts.legacyJwtSecret ? new TextEncoder().encode(opts.legacyJwtSecret) : null;
 
   async function legacy(apikey: string): Promise<KeyVerdict> {
-    let looksLegacy = false;
+    let looksLegacy: boolean;
     try {
       const role = decodeJwt(apikey).role;
       looksLegacy = role === 'anon' || role === 'service_role';
