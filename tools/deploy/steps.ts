@@ -74,7 +74,7 @@ export function deploySteps(given: Record<string, string | undefined>, o: Deploy
   if (problems.length || !required.success) throw new Error(problems.join('\n'));
   const r = required.data;
   const publicKey = (r.SUPABASE_PUBLISHABLE_KEY ?? r.SUPABASE_ANON_KEY) as string;
-  const publicKeyEnv = r.SUPABASE_PUBLISHABLE_KEY ? { SUPABASE_PUBLISHABLE_KEY: publicKey } : { SUPABASE_ANON_KEY: publicKey };
+  const publicKeyEnv: Record<string, string> = r.SUPABASE_PUBLISHABLE_KEY ? { SUPABASE_PUBLISHABLE_KEY: publicKey } : { SUPABASE_ANON_KEY: publicKey };
   const ref = o.projectRef;
   // What the workflow's jobs give every step.
   const job = { SUPABASE_ACCESS_TOKEN: r.SUPABASE_ACCESS_TOKEN, SUPABASE_DB_PASSWORD: r.SUPABASE_DB_PASSWORD, SUPABASE_PROJECT_REF: ref };
