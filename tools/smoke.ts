@@ -2,7 +2,7 @@
 // Prints one line per check and exits 1 if any fails.
 //
 //   --url <url>          Supabase project URL (local: the gateway)      env SUPABASE_URL
-//   --anon-key <key>     the project's public anon key                 env SUPABASE_ANON_KEY
+//   --anon-key <key>     the project's public key: publishable, or legacy anon   env SUPABASE_PUBLISHABLE_KEY, SUPABASE_ANON_KEY
 //   --email <email>      smoke user                                     env SMOKE_EMAIL (default: the demo user)
 //   --password <pw>      its password (prefer the env var in CI)        env SMOKE_PASSWORD
 //   --web-url <url>      also check the web app and its config.json     env SMOKE_WEB_URL
@@ -34,7 +34,7 @@ function localStackEnv(): Record<string, string> {
 
 const Options = z.object({
   url: z.url({ protocol: /^https?$/, error: 'give --url (or SUPABASE_URL): the project URL, http(s)' }),
-  anonKey: z.string({ error: 'give --anon-key (or SUPABASE_ANON_KEY)' }).trim().min(1, 'the anon key is empty'),
+  anonKey: z.string({ error: 'give --anon-key (or SUPABASE_PUBLISHABLE_KEY / SUPABASE_ANON_KEY)' }).trim().min(1, 'the anon key is empty'),
   email: z.email('--email (or SMOKE_EMAIL) is not an email address'),
   password: z.string().min(1, 'the smoke password is empty'),
   webUrl: z.url({ protocol: /^https?$/, error: '--web-url must be an http(s) URL' }).optional(),
@@ -64,7 +64,8 @@ export function smokeTarget(values: SmokeFlagValues, env: Record<string, string 
   const local = values.url || set('SUPABASE_URL') ? {} : localStackEnv();
   const parsed = Options.safeParse({
     url: values.url ?? set('SUPABASE_URL') ?? local.SUPABASE_URL,
-    anonKey: values['anon-key'] ?? set('SUPABASE_ANON_KEY') ?? local.SUPABASE_ANON_KEY,
+    // The publishable key when the project has one, else the legacy anon key.
+    anonKey: values['anon-key'] ?? set('SUPABASE_PUBLISHABLE_KEY') ?? set('SUPABASE_ANON_KEY') ?? local.SUPABASE_PUBLISHABLE_KEY ?? local.SUPABASE_ANON_KEY,
     email: values.email ?? set('SMOKE_EMAIL') ?? DEMO_USER.email,
     password: values.password ?? set('SMOKE_PASSWORD') ?? DEMO_USER.password,
     webUrl: values['web-url'] ?? set('SMOKE_WEB_URL') ?? local.WEB_URL,

@@ -2,7 +2,7 @@
 // SIGTERM/SIGINT, so the supervisor can restart it without leaking database connections.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import type { StackKeys } from '../stack/keys.ts';
+import { activeKeys, apiKeyMode, type StackKeys } from '../stack/keys.ts';
 import { createAuthServer } from './server.ts';
 
 const Env = z.object({
@@ -16,8 +16,11 @@ const Jwk = z.looseObject({ kty: z.literal('EC'), crv: z.literal('P-256'), kid: 
 const KeyFile = z.object({
   privateJwk: Jwk.extend({ d: z.string().min(1) }),
   publicJwk: Jwk,
+  legacyJwtSecret: z.string().min(32),
   anonKey: z.string().min(1),
   serviceRoleKey: z.string().min(1),
+  publishableKey: z.string().startsWith('sb_publishable_'),
+  secretKey: z.string().startsWith('sb_secret_'),
 });
 
 const env = Env.safeParse(process.env);
@@ -48,6 +51,7 @@ const server = await createAuthServer({
   dbUrl: SUPABASE_DB_URL,
   keys: keys.data as StackKeys,
   issuer,
+  legacyJwtSecret: activeKeys(keys.data as StackKeys, apiKeyMode()).legacyJwtSecret,
 });
 console.log(`auth emulator listening on ${server.url} (issuer ${issuer})`);
 

@@ -17,6 +17,8 @@ export interface AuthServerOptions {
   keys: StackKeys;
   /** `${SUPABASE_URL}/auth/v1`, the iss claim of every access token. */
   issuer: string;
+  /** The legacy JWT secret while the project has it (absent: HS256 tokens are refused). */
+  legacyJwtSecret?: string;
   /** [auth] jwt_expiry in supabase/config.toml. */
   jwtExpirySeconds?: number;
   /** [auth] refresh_token_reuse_interval in supabase/config.toml. */
@@ -32,6 +34,7 @@ export async function createAuthServer(opts: AuthServerOptions): Promise<{ url: 
       publicJwk: opts.keys.publicJwk,
       issuer: opts.issuer,
       expirySeconds: opts.jwtExpirySeconds ?? 3600,
+      legacyJwtSecret: opts.legacyJwtSecret,
     }),
     publicJwk: opts.keys.publicJwk,
     refreshTokenReuseIntervalSeconds: opts.refreshTokenReuseIntervalSeconds ?? 10,

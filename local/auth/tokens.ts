@@ -1,7 +1,7 @@
 // Access tokens (ES256 JWTs with Supabase's claims) and refresh tokens (GoTrue's 12-character
 // form that lives in auth.refresh_tokens).
 import { randomBytes } from 'node:crypto';
-import { errors as joseErrors, importJWK, jwtVerify, SignJWT, type JWK, type JWTPayload } from 'jose';
+import { decodeProtectedHeader, errors as joseErrors, importJWK, jwtVerify, SignJWT, type JWK, type JWTPayload } from 'jose';
 import { forbidden } from './errors.ts';
 
 export interface AccessTokenSubject {
@@ -40,11 +40,25 @@ export async function createTokenIssuer(opts: {
   publicJwk: JWK;
   issuer: string;
   expirySeconds: number;
+  /** The project's legacy JWT secret, while it has one: HS256 tokens signed with it still verify. */
+  legacyJwtSecret?: string;
 }): Promise<TokenIssuer> {
   const kid = opts.privateJwk.kid;
   if (!kid) throw new Error('the signing key needs a kid');
   const privateKey = await importJWK(opts.privateJwk, 'ES256');
   const publicKey = await importJWK(opts.publicJwk, 'ES256');
+  const legacyKey = opts.legacyJwtSecret ? new TextEncoder().encode(opts.legacyJwtSecret) : null;
+  // GoTrue verifies with every key the project has: the asymmetric signing key and, until it is
+  // revoked, the legacy secret (the legacy anon / service_role keys are HS256 JWTs signed with it).
+  const keyFor = (token: string) => {
+    let alg: string | undefined;
+    try {
+      alg = decodeProtectedHeader(token).alg;
+    } catch {
+      alg = undefined;
+    }
+    return alg === 'HS256' && legacyKey ? { key: legacyKey, algorithms: ['HS256'] } : { key: publicKey, algorithms: ['ES256'] };
+  };
 
   return {
     expirySeconds: opts.expirySeconds,
@@ -76,7 +90,8 @@ export async function createTokenIssuer(opts: {
       try {
         // A token without exp would never expire: GoTrue requires it (golang-jwt's
         // WithExpirationRequired), so a forged-lifetime token signed with a leaked key stays bounded.
-        const { payload } = await jwtVerify<AccessTokenClaims>(token, publicKey, { algorithms: ['ES256'], requiredClaims: ['exp'] });
+        const { key, algorithms } = keyFor(token);
+        const { payload } = await jwtVerify<AccessTokenClaims>(token, key, { algorithms, requiredClaims: ['exp'] });
         return payload;
       } catch (err) {
         const reason =

@@ -47,8 +47,7 @@ Content Catalyst Engine — local stack "${p.name}" is up (${seconds} s)
   Fakes' CA     ${e.NODE_EXTRA_CA_CERTS}  (HTTPS; trust it with NODE_EXTRA_CA_CERTS / DENO_CERT / curl --cacert)
   Edge runtime  ${e.LOCAL_FUNCTIONS_URL}        (${process.env.CCE_EDGE_LIMITS === 'off' ? 'hosted limits OFF: measured only' : 'hosted limits on: 2 s CPU, 256 MB, 150 s'}; costs at /_runtime/invocations)
 
-  anon key          ${e.SUPABASE_ANON_KEY}
-  service_role key  ${e.SUPABASE_SERVICE_ROLE_KEY}
+${apiKeyLines(e)}
 
 ${integrationBanner(e)}
 
@@ -58,6 +57,18 @@ ${integrationBanner(e)}
 
 Ctrl-C stops everything.`);
 startDemoLoopOnce(p, e);
+
+/** The keys this stack's project has (CCE_API_KEYS), new ones first. */
+function apiKeyLines(env: Record<string, string>): string {
+  const lines = [
+    ['publishable key', env.SUPABASE_PUBLISHABLE_KEY],
+    ['secret key', env.SUPABASE_SECRET_KEY],
+    ['anon key (legacy)', env.SUPABASE_ANON_KEY],
+    ['service_role key (legacy)', env.SUPABASE_SERVICE_ROLE_KEY],
+  ].filter(([, v]) => v);
+  return lines.map(([k, v]) => `  ${k.padEnd(26)}${v}`).join('\n');
+}
+
 if (process.env.CCE_READY_FILE) {
   const { writeFileSync } = await import('node:fs');
   writeFileSync(process.env.CCE_READY_FILE, JSON.stringify({ env: e, timings: stack.timings, seconds: Number(seconds) }));

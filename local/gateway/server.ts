@@ -2,8 +2,9 @@
 // hosted Supabase's URL layout: /auth/v1 → auth emulator, /functions/v1/<name> → functions
 // server (verify_jwt enforced first), and a clear 501 for the APIs the local stack lacks.
 import http from 'node:http';
-import type { JWK } from 'jose';
+import { importJWK, SignJWT, type JWK } from 'jose';
 import { dropBody, dropUnreadBodyAfter } from '../unread-body.ts';
+import { createApiKeyCheck, type ApiKeyOptions, type KeyRole } from './api-keys.ts';
 import { createJwtCheck } from './jwt-check.ts';
 
 export interface GatewayOptions {
@@ -13,6 +14,38 @@ export interface GatewayOptions {
   functionsUrl: string;
   publicJwk: JWK;
   verifyJwt: Map<string, boolean>;
+  /** The project's API keys; without them only requests without an `apikey` header pass. */
+  apiKeys?: ApiKeyOptions;
+  /** Signs the short-lived role JWTs that stand for an opaque key towards Auth (see roleToken). */
+  privateJwk?: JWK;
+}
+
+// Auth (like PostgREST and Storage) only understands JWTs: for a request that authenticates with
+// an opaque key (no user JWT, or the key itself as the bearer, as supabase-js sends it), hosted's
+// gateway hands the upstream a short-lived JWT of the key's role instead. Functions get the
+// request as sent, and check the apikey themselves.
+const ROLE_TOKEN_SECONDS = 300;
+
+function roleTokens(privateJwk: JWK | undefined) {
+  const cached = new Map<KeyRole, { token: string; until: number }>();
+  return async (role: KeyRole): Promise<string | null> => {
+    if (!privateJwk?.kid) return null;
+    const hit = cached.get(role);
+    if (hit && hit.until > Date.now()) return hit.token;
+    const now = Math.floor(Date.now() / 1000);
+    const token = await new SignJWT({ role, iss: 'supabase' })
+      .setProtectedHeader({ alg: 'ES256', kid: privateJwk.kid, typ: 'JWT' })
+      .setIssuedAt(now)
+      .setExpirationTime(now + ROLE_TOKEN_SECONDS)
+      .sign(await importJWK(privateJwk, 'ES256'));
+    cached.set(role, { token, until: (now + ROLE_TOKEN_SECONDS - 60) * 1000 });
+    return token;
+  };
+}
+
+function header(req: http.IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
 }
 
 const CORS = {
@@ -55,17 +88,30 @@ export function forwardedFor(req: Pick<http.IncomingMessage, 'headers' | 'socket
 
 export async function createGateway(opts: GatewayOptions) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
-  const checkJwt = await createJwtCheck(opts.publicJwk);
+  const checkJwt = await createJwtCheck(opts.publicJwk, Date.now, opts.apiKeys?.legacyJwtSecret);
+  const checkApiKey = createApiKeyCheck(opts.apiKeys ?? {});
+  const roleToken = roleTokens(opts.privateJwk);
 
-  function forward(req: http.IncomingMessage, res: http.ServerResponse, base: string, path: string, upstream: string) {
+  /** The Authorization Auth should see, or undefined to pass the caller's on unchanged. */
+  async function authorizationForAuth(req: http.IncomingMessage, role: KeyRole | null): Promise<string | undefined> {
+    const apikey = header(req, 'apikey');
+    const sent = header(req, 'authorization');
+    if (!role || !apikey?.startsWith('sb_') || (sent !== undefined && sent !== `Bearer ${apikey}`)) return undefined;
+    const token = await roleToken(role);
+    return token ? `Bearer ${token}` : undefined;
+  }
+
+  function forward(req: http.IncomingMessage, res: http.ServerResponse, base: string, path: string, upstream: string, authorization?: string) {
     const target = new URL(base);
     // Raw header lists in and out, as they arrived: no header object is built and re-validated
     // per request, which is most of what proxying costs in Node.
     const headers: string[] = [];
     const raw = req.rawHeaders;
     for (let i = 0; i < raw.length; i += 2) {
-      if (!NOT_FORWARDED.has(raw[i].toLowerCase())) headers.push(raw[i], raw[i + 1]);
+      const name = raw[i].toLowerCase();
+      if (!NOT_FORWARDED.has(name) && !(authorization && name === 'authorization')) headers.push(raw[i], raw[i + 1]);
     }
+    if (authorization) headers.push('authorization', authorization);
     headers.push('host', target.host, 'x-forwarded-host', req.headers.host ?? '', 'x-forwarded-proto', 'http',
       'x-forwarded-for', forwardedFor(req));
     const proxied = http.request(
@@ -106,8 +152,16 @@ export async function createGateway(opts: GatewayOptions) {
         res.end();
         return;
       }
+      const offered = (service === 'auth' || service === 'functions') && version === 'v1';
+      const key = offered ? await checkApiKey(header(req, 'apikey'), header(req, 'user-agent')) : null;
+      if (key && !key.ok) {
+        dropBody(req, res);
+        sendJson(res, 401, { message: key.message, hint: key.hint });
+        return;
+      }
       if (service === 'auth' && version === 'v1') {
-        forward(req, res, opts.authUrl, `/${rest.join('/')}${url.search}`, 'auth');
+        const authorization = await authorizationForAuth(req, key?.ok ? key.role : null);
+        forward(req, res, opts.authUrl, `/${rest.join('/')}${url.search}`, 'auth', authorization);
         return;
       }
       if (service === 'functions' && version === 'v1') {

@@ -7,8 +7,32 @@ import { DENO_ENV } from '../deno.ts';
 import type { Profile } from '../profile.ts';
 import { ROOT } from '../profile.ts';
 import { byokFile, planIntegrations, readDotenv } from './byok.ts';
-import type { StackKeys } from './keys.ts';
+import { activeKeys, apiKeyMode, type StackKeys } from './keys.ts';
 import { tlsFiles } from './tls.ts';
+
+/**
+ * The API keys as hosted hands them to functions (SUPABASE_PUBLISHABLE_KEYS / SUPABASE_SECRET_KEYS
+ * as JSON maps of key name to key, SUPABASE_JWKS, and the legacy pair while the project has it),
+ * plus SUPABASE_PUBLISHABLE_KEY / SUPABASE_SECRET_KEY for clients (web app, tests, tools). A
+ * legacy-only project's functions get no SUPABASE_JWKS, so they fetch the JWKS from Auth, as
+ * functions of projects older than that variable do.
+ */
+export function apiKeyEnv(keys: StackKeys, mode = apiKeyMode()): Record<string, string> {
+  const active = activeKeys(keys, mode);
+  const out: Record<string, string> = { CCE_API_KEYS: mode };
+  if (active.publishable && active.secret) {
+    out.SUPABASE_PUBLISHABLE_KEYS = JSON.stringify({ default: active.publishable });
+    out.SUPABASE_SECRET_KEYS = JSON.stringify({ default: active.secret });
+    out.SUPABASE_JWKS = JSON.stringify({ keys: [keys.publicJwk] });
+    out.SUPABASE_PUBLISHABLE_KEY = active.publishable;
+    out.SUPABASE_SECRET_KEY = active.secret;
+  }
+  if (active.anon && active.serviceRole) {
+    out.SUPABASE_ANON_KEY = active.anon;
+    out.SUPABASE_SERVICE_ROLE_KEY = active.serviceRole;
+  }
+  return out;
+}
 
 export function stackEnv(p: Profile, keys: StackKeys): Record<string, string> {
   const fakes = p.urls.fakes;
@@ -17,8 +41,7 @@ export function stackEnv(p: Profile, keys: StackKeys): Record<string, string> {
   return {
     CCE_PROFILE: p.name,
     SUPABASE_URL: p.urls.gateway,
-    SUPABASE_ANON_KEY: keys.anonKey,
-    SUPABASE_SERVICE_ROLE_KEY: keys.serviceRoleKey,
+    ...apiKeyEnv(keys),
     SUPABASE_DB_URL: p.dbUrl,
     // Each external service: the real one when its credential is in the env file (`.env`),
     // else the fakes with placeholders (local/stack/byok.ts).
@@ -81,7 +104,8 @@ export function stackEnv(p: Profile, keys: StackKeys): Record<string, string> {
 
 // DENO_* and NODE_EXTRA_CA_CERTS: settings of the runtimes themselves (the edge runtime passes
 // them to its isolates), not secrets.
-const STACK_WIRING = /^(LOCAL_|CCE_|DENO_|NODE_EXTRA_CA_CERTS$|WEB_PORT$|WEB_URL$)/;
+// SUPABASE_PUBLISHABLE_KEY / SUPABASE_SECRET_KEY are the clients' names; functions get the plural JSON.
+const STACK_WIRING = /^(LOCAL_|CCE_|DENO_|NODE_EXTRA_CA_CERTS$|WEB_PORT$|WEB_URL$|SUPABASE_PUBLISHABLE_KEY$|SUPABASE_SECRET_KEY$)/;
 
 /**
  * Writes the env as a dotenv file (for the dev profile also as the repo's `.env.local`), and

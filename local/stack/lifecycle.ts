@@ -6,7 +6,7 @@ import type { Profile } from '../profile.ts';
 import { initCluster, isRunning, startCluster, stopCluster } from './cluster.ts';
 import { applyPlatformSql, runMigrations, seedOnce, setVaultSecrets } from './db-setup.ts';
 import { stackEnv, writeEnvFiles } from './env.ts';
-import { loadOrCreateKeys } from './keys.ts';
+import { activeKeys, apiKeyMode, loadOrCreateKeys, type StackKeys } from './keys.ts';
 import { services } from './services.ts';
 import { Supervisor } from './supervisor.ts';
 import { ensureStackTls } from './tls.ts';
@@ -91,7 +91,7 @@ export async function startStack(p: Profile, opts: StartOptions): Promise<Starte
     writeEnvFiles(p, env);
     await applyPlatformSql(p);
     // What pg_cron jobs read to call functions; production sets the same names (docs/deploy.md).
-    await setVaultSecrets(p, { project_url: p.urls.gateway, service_role_key: keys.serviceRoleKey });
+    await setVaultSecrets(p, vaultApiKeys(p, keys));
     runMigrations(p);
     seeded = await seedOnce(p);
     mark('database');
@@ -161,4 +161,14 @@ export async function stopLeftStack(p: Profile): Promise<string> {
   stopCluster(p);
   if (existsSync(stateFile(p))) rmSync(stateFile(p), { force: true });
   return state || wasRunning ? `stopped the ${p.name} stack` : `no ${p.name} stack was running`;
+}
+
+/**
+ * What pg_cron's wake-ups authenticate with: `secret_api_key` (the secret key) when the project
+ * has one, `service_role_key` (legacy) while it has that; a key the project lacks is removed
+ * (empty value), so switching CCE_API_KEYS on a data dir leaves no stale key behind.
+ */
+function vaultApiKeys(p: Profile, keys: StackKeys): Record<string, string> {
+  const active = activeKeys(keys, apiKeyMode());
+  return { project_url: p.urls.gateway, secret_api_key: active.secret ?? '', service_role_key: active.serviceRole ?? '' };
 }

@@ -48,7 +48,8 @@ export async function send(route: DiscoveredRoute, r: Request): Promise<Answer> 
   const path = pathOf(route, r.params).replace(/\/$/, '');
   const url = `${stack.url}/functions/v1/${route.fn}${path}${qs ? `?${qs}` : ''}`;
   const headers: Record<string, string> = {
-    apikey: stack.anonKey,
+    // An opaque key (the service actor's secret key) goes in apikey too, as supabase-js sends it.
+    apikey: r.actor.token?.startsWith('sb_') ? r.actor.token : stack.anonKey,
     Authorization: `Bearer ${r.actor.token}`,
     'Idempotency-Key': `adv-${crypto.randomUUID()}`,
   };

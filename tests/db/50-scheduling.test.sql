@@ -278,8 +278,9 @@ update public.upload_schedules set next_attempt_at = now() + interval '30 second
 select is(private.wake_upload_worker(), 1, 'something due within the minute: one worker is called');
 select ok(exists (
   select 1 from net.http_request_queue q
-  where q.method = 'POST' and q.url like '%/functions/v1/schedules/worker' and q.headers ->> 'Authorization' like 'Bearer %'
-), 'through pg_net, with the service role key');
+  where q.method = 'POST' and q.url like '%/functions/v1/schedules/worker'
+    and (q.headers ->> 'apikey' like 'sb_secret_%' or q.headers ->> 'Authorization' like 'Bearer %')
+), 'through pg_net, with the secret key (or, without one, the legacy service role key)');
 select is((select count(*)::int from cron.job where jobname = 'upload-dispatch' and schedule = '* * * * *'), 1,
   'pg_cron looks every minute');
 

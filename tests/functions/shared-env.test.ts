@@ -45,3 +45,36 @@ Deno.test('functions use DATABASE_POOLER_URL when it is set, SUPABASE_DB_URL oth
     assertMatch(err.message, /DATABASE_POOLER_URL: must be a postgres:\/\/ URL/);
   }
 });
+
+Deno.test('the new API keys and the JWKS are read as hosted gives them: JSON, named when malformed, never echoed', () => {
+  const secret = `sb_secret_${'k'.repeat(31)}`;
+  const modern = {
+    SUPABASE_URL: base.SUPABASE_URL,
+    SUPABASE_DB_URL: base.SUPABASE_DB_URL,
+    SUPABASE_PUBLISHABLE_KEYS: JSON.stringify({ default: `sb_publishable_${'p'.repeat(31)}` }),
+    SUPABASE_SECRET_KEYS: JSON.stringify({ default: secret, workers: `sb_secret_${'w'.repeat(31)}` }),
+    SUPABASE_JWKS: JSON.stringify({ keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y', kid: 'k1' }] }),
+  };
+  const env = parseEnv(modern);
+  assertEquals(Object.keys(env.SUPABASE_SECRET_KEYS ?? {}), ['default', 'workers']);
+  assertEquals(env.SUPABASE_JWKS?.keys.length, 1);
+  assertEquals(env.SUPABASE_SERVICE_ROLE_KEY, undefined, 'a project without legacy keys is fine');
+
+  for (const [name, bad] of [['SUPABASE_SECRET_KEYS', secret], ['SUPABASE_PUBLISHABLE_KEYS', JSON.stringify({ default: secret })], ['SUPABASE_JWKS', '{"keys": 1}']]) {
+    try {
+      parseEnv({ ...modern, [name]: bad });
+      throw new Error(`expected EnvError for ${name}`);
+    } catch (err) {
+      if (!(err instanceof EnvError)) throw err;
+      assertMatch(err.message, new RegExp(name));
+      assertEquals(err.message.includes(secret), false);
+    }
+  }
+  try {
+    parseEnv({ SUPABASE_URL: base.SUPABASE_URL, SUPABASE_DB_URL: base.SUPABASE_DB_URL, SUPABASE_ANON_KEY: base.SUPABASE_ANON_KEY });
+    throw new Error('expected EnvError without any service key');
+  } catch (err) {
+    if (!(err instanceof EnvError)) throw err;
+    assertMatch(err.message, /SUPABASE_SECRET_KEYS or SUPABASE_SERVICE_ROLE_KEY is required/);
+  }
+});

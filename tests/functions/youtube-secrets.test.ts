@@ -88,7 +88,7 @@ Deno.test({
       const worker = (runId: string) =>
         syncHandler(local(`${stack.url}/functions/v1/youtube-sync/worker`, {
           method: 'POST',
-          headers: { Authorization: `Bearer ${stack.serviceKey}`, 'Content-Type': 'application/json' },
+          headers: { apikey: stack.serviceKey, Authorization: `Bearer ${stack.serviceKey}`, 'Content-Type': 'application/json' },
           body: JSON.stringify({ run_id: runId }),
         }));
       const runId = await queueRun(channelId);

@@ -528,7 +528,14 @@ describe('auth emulator: admin API', () => {
     const attempt = { email: uniqueEmail('sneaky'), password: PASSWORD, app_metadata: { role: 'admin' } };
     assertApiError((await client().auth.admin.createUser(attempt)).error, 403, 'not_admin');
     const { session } = await signUp();
-    assertApiError((await client(session.access_token).auth.admin.createUser(attempt)).error, 403, 'not_admin');
+    // The user's token as the bearer, the project's key as apikey (a user token is no API key:
+    // the gateway refuses it in apikey with 401, as hosted's does).
+    const asUser = createClient(stack.url, stack.anonKey, {
+      auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+      realtime: { transport: RealtimeNotUsedHere as never },
+      global: { headers: { Authorization: `Bearer ${session.access_token}` } },
+    });
+    assertApiError((await asUser.auth.admin.createUser(attempt)).error, 403, 'not_admin');
     const none = await rawFetch('/admin/users', { method: 'POST', body: JSON.stringify(attempt) });
     assert.equal(none.status, 401);
     const [row] = await sql`select count(*)::int as n from auth.users where email = ${attempt.email}`;

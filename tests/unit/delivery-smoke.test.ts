@@ -19,7 +19,8 @@ function requiredEnv(name: string): string {
 }
 
 const SUPABASE_URL = requiredEnv('SUPABASE_URL');
-const SUPABASE_ANON_KEY = requiredEnv('SUPABASE_ANON_KEY');
+// The project's public key: the publishable key when the stack has the new keys, else the anon key.
+const SUPABASE_ANON_KEY = process.env.SUPABASE_PUBLISHABLE_KEY || requiredEnv('SUPABASE_ANON_KEY');
 const WEB_URL = process.env.WEB_URL;
 const target: SmokeTarget = {
   url: SUPABASE_URL,

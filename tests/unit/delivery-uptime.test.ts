@@ -70,7 +70,7 @@ function requiredEnv(name: string): string {
 
 describe('npm run uptime against the running stack', () => {
   const gateway = requiredEnv('SUPABASE_URL');
-  const anonKey = requiredEnv('SUPABASE_ANON_KEY');
+  const anonKey = process.env.SUPABASE_PUBLISHABLE_KEY || requiredEnv('SUPABASE_ANON_KEY');
   const dir = mkdtempSync(join(tmpdir(), 'uptime-'));
   const stateFile = join(dir, 'state.json');
   let down = false;

@@ -89,6 +89,22 @@ describe('Vault upsert SQL', () => {
     );
     assert.throws(() => vaultUpsertSql({ project_url: 'https://x.supabase.co', service_role_key: KEY_A + '\0' }), /NUL/);
   });
+
+  it('takes the secret key as secret_api_key (the legacy service_role_key then optional), and only a secret key there', async () => {
+    const secretKey = `sb_secret_${'s'.repeat(31)}`;
+    const { names } = vaultUpsertSql(valuesFromEnv({ VAULT_PROJECT_URL: 'https://x.supabase.co', VAULT_SECRET_API_KEY: secretKey }));
+    assert.deepEqual(names, ['project_url', 'secret_api_key']);
+    await rolledBack(async (tx) => {
+      await tx.unsafe(vaultUpsertSql({ project_url: 'https://x.supabase.co', secret_api_key: secretKey }).sql);
+      const [row] = await tx`select decrypted_secret from vault.decrypted_secrets where name = 'secret_api_key'`;
+      assert.equal(row.decrypted_secret, secretKey);
+    });
+    assert.throws(() => vaultUpsertSql(valuesFromEnv({ VAULT_PROJECT_URL: 'https://x.supabase.co' })), /VAULT_SECRET_API_KEY/);
+    assert.throws(
+      () => vaultUpsertSql(valuesFromEnv({ VAULT_PROJECT_URL: 'https://x.supabase.co', VAULT_SECRET_API_KEY: `sb_publishable_${'p'.repeat(31)}` })),
+      (err: Error) => /must be a secret key/.test(err.message) && !err.message.includes('sb_publishable_'),
+    );
+  });
 });
 
 describe('the workflow command: supabase db query -f <generated file>', () => {

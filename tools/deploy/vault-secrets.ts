@@ -1,11 +1,12 @@
-// The Vault secrets pg_cron jobs read to call edge functions (project_url, service_role_key) and
+// The Vault secrets pg_cron jobs read to call edge functions (project_url, and secret_api_key: the
+// project's secret key, or the legacy service_role_key while a project has only that) and
 // to post alerts (alert_webhook_url), as one SQL statement that upserts them by name: a secret is
 // created when missing, updated when its value changed, and left alone otherwise, so every deploy
 // can run it.
 //
 // CLI (the deploy workflow): values from env, SQL to a file that only the runner user can read,
 // then `supabase db query --linked -f <file>`:
-//   VAULT_PROJECT_URL=… VAULT_SERVICE_ROLE_KEY=… [VAULT_ALERT_WEBHOOK_URL=…] \
+//   VAULT_PROJECT_URL=… VAULT_SECRET_API_KEY=… [VAULT_SERVICE_ROLE_KEY=…] [VAULT_ALERT_WEBHOOK_URL=…] \
 //     node --import tsx tools/deploy/vault-secrets.ts --out "$RUNNER_TEMP/vault.sql"
 // Prints the names it will set, never a value.
 import { writeFileSync } from 'node:fs';
@@ -14,17 +15,19 @@ import * as z from 'zod';
 
 export const VAULT_SECRETS = {
   project_url: { env: 'VAULT_PROJECT_URL', description: 'Project URL: pg_cron jobs call edge functions under it' },
-  service_role_key: { env: 'VAULT_SERVICE_ROLE_KEY', description: 'Service role key pg_cron jobs send to edge functions' },
+  secret_api_key: { env: 'VAULT_SECRET_API_KEY', description: 'Secret API key (sb_secret_…) pg_cron jobs send to edge functions' },
+  service_role_key: { env: 'VAULT_SERVICE_ROLE_KEY', description: 'Legacy service role key, sent only while secret_api_key is not set' },
   alert_webhook_url: { env: 'VAULT_ALERT_WEBHOOK_URL', description: 'Slack-compatible webhook for ops alerts' },
 } as const;
 export type VaultSecretName = keyof typeof VAULT_SECRETS;
 
 const Values = z.object({
   project_url: z.url({ protocol: /^https?$/, error: 'VAULT_PROJECT_URL must be the project URL (http(s))' }).transform((u) => u.replace(/\/+$/, '')),
-  service_role_key: z.string({ error: 'VAULT_SERVICE_ROLE_KEY is required' }).trim().min(20, 'VAULT_SERVICE_ROLE_KEY is too short to be a key'),
+  secret_api_key: z.string().trim().startsWith('sb_secret_', 'VAULT_SECRET_API_KEY must be a secret key (sb_secret_…)').min(26, 'VAULT_SECRET_API_KEY is too short to be a key').optional(),
+  service_role_key: z.string().trim().min(20, 'VAULT_SERVICE_ROLE_KEY is too short to be a key').optional(),
   // Optional: without it ops.notify_alert records that it could not notify.
   alert_webhook_url: z.url({ protocol: /^https$/, error: 'VAULT_ALERT_WEBHOOK_URL must be an https URL' }).optional(),
-});
+}).refine((v) => v.secret_api_key || v.service_role_key, 'VAULT_SECRET_API_KEY (or, for a project with only the legacy keys, VAULT_SERVICE_ROLE_KEY) is required');
 export type VaultValues = z.input<typeof Values>;
 
 /** A SQL string literal that means the same under any standard_conforming_strings setting. */
@@ -38,7 +41,8 @@ export function valuesFromEnv(env: Record<string, string | undefined>): VaultVal
   const pick = (name: string) => (env[name] === undefined || env[name] === '' ? undefined : env[name]);
   return {
     project_url: pick(VAULT_SECRETS.project_url.env) as string,
-    service_role_key: pick(VAULT_SECRETS.service_role_key.env) as string,
+    secret_api_key: pick(VAULT_SECRETS.secret_api_key.env),
+    service_role_key: pick(VAULT_SECRETS.service_role_key.env),
     alert_webhook_url: pick(VAULT_SECRETS.alert_webhook_url.env),
   };
 }

@@ -87,7 +87,8 @@ function main() {
   const config = writeWebOutput({
     buildDir,
     outDir,
-    config: { supabaseUrl: values['supabase-url'] ?? process.env.SUPABASE_URL, supabaseAnonKey: values['anon-key'] ?? process.env.SUPABASE_ANON_KEY },
+    // The publishable key when the project has one, else the legacy anon key.
+    config: { supabaseUrl: values['supabase-url'] ?? process.env.SUPABASE_URL, supabaseAnonKey: values['anon-key'] ?? (process.env.SUPABASE_PUBLISHABLE_KEY || process.env.SUPABASE_ANON_KEY) },
   });
   console.log(`web: ${buildDir} → ${outDir} (Build Output API v3), config.json → ${config.supabaseUrl}`);
 }

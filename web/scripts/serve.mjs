@@ -47,7 +47,7 @@ function checkConfig(config) {
     throw new Error('serveWeb: config.supabaseUrl must be an http(s) URL (env SUPABASE_URL)');
   }
   if (typeof key !== 'string' || key.trim() === '') {
-    throw new Error('serveWeb: config.supabaseAnonKey must be set (env SUPABASE_ANON_KEY)');
+    throw new Error('serveWeb: config.supabaseAnonKey must be set (env SUPABASE_PUBLISHABLE_KEY or SUPABASE_ANON_KEY)');
   }
   return JSON.stringify({ supabaseUrl: url, supabaseAnonKey: key });
 }
@@ -191,7 +191,8 @@ async function main() {
     port,
     host: process.env.WEB_HOST ?? '127.0.0.1',
     buildDir: process.env.WEB_BUILD_DIR ?? DEFAULT_BUILD_DIR,
-    config: { supabaseUrl: process.env.SUPABASE_URL, supabaseAnonKey: process.env.SUPABASE_ANON_KEY },
+    // The publishable key when the project has one, else the legacy anon key.
+    config: { supabaseUrl: process.env.SUPABASE_URL, supabaseAnonKey: process.env.SUPABASE_PUBLISHABLE_KEY || process.env.SUPABASE_ANON_KEY },
   });
   console.log(`web: serving the SPA at ${url} (API ${process.env.SUPABASE_URL})`);
   const stop = async () => {

@@ -1,7 +1,15 @@
-// Who is calling: user tokens are verified against the project's JWKS (issuer and audience
-// checked); the service role is recognised by its key, compared in constant time, because
-// hosted projects may sign it with a key that is not in the JWKS.
-import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
+// Who is calling. Functions verify callers themselves (verify_jwt = false in supabase/config.toml,
+// Supabase's guidance with the new API keys), from two headers:
+// - `apikey`: the secret key (SUPABASE_SECRET_KEYS) makes the call a service call (workers woken
+//   by pg_cron, other services); the legacy service_role key (SUPABASE_SERVICE_ROLE_KEY) too,
+//   while the project has it, in `apikey` or as the bearer token (how legacy wake-ups send it).
+//   Keys are compared in constant time; a publishable or anon key grants nothing by itself.
+// - `Authorization: Bearer <user JWT>`: verified against the project's JWKS (SUPABASE_JWKS when
+//   the platform gives it, otherwise fetched from Auth and cached), issuer and audience checked.
+//   An opaque sb_ key is never a user token, whichever header it is in.
+// Legacy HS256 user tokens are refused here: the JWT secret is not given to functions, and Auth
+// has signed with the asymmetric key since the project moved to signing keys.
+import { createLocalJWKSet, createRemoteJWKSet, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
 import { env } from './env.ts';
 import { HttpError } from './http.ts';
 
@@ -14,14 +22,35 @@ export interface Claims extends JWTPayload {
   session_id?: string;
 }
 
-let jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
+type KeySet = ReturnType<typeof createLocalJWKSet> | ReturnType<typeof createRemoteJWKSet>;
+let jwks: KeySet | undefined;
 
-function keySet() {
-  jwks ??= createRemoteJWKSet(new URL(`${env().SUPABASE_URL}/auth/v1/.well-known/jwks.json`), {
-    cooldownDuration: 30_000,
-    cacheMaxAge: 10 * 60_000,
-  });
+// Built once per isolate: an inline JWKS costs no request at all, a fetched one is cached (10
+// minutes, refetched at most every 30 s when a token names a kid it does not know: a rotation).
+function keySet(): KeySet {
+  const inline = env().SUPABASE_JWKS;
+  jwks ??= inline
+    ? createLocalJWKSet(inline as unknown as JSONWebKeySet)
+    : createRemoteJWKSet(new URL(`${env().SUPABASE_URL}/auth/v1/.well-known/jwks.json`), {
+      cooldownDuration: 30_000,
+      cacheMaxAge: 10 * 60_000,
+    });
   return jwks;
+}
+
+let secrets: { modern: string[]; legacy: string | null } | undefined;
+
+function serviceKeys() {
+  secrets ??= { modern: Object.values(env().SUPABASE_SECRET_KEYS ?? {}), legacy: env().SUPABASE_SERVICE_ROLE_KEY ?? null };
+  return secrets;
+}
+
+/** The key a function sends when it calls the platform as the service (Auth's admin API). */
+export function serviceKey(): string {
+  const { modern, legacy } = serviceKeys();
+  const key = modern[0] ?? legacy;
+  if (!key) throw new Error('no service key configured');
+  return key;
 }
 
 export function bearerToken(req: Request): string | null {
@@ -51,6 +80,7 @@ function rememberVerified(token: string, claims: Claims) {
 export async function requireUser(req: Request): Promise<Claims> {
   const token = bearerToken(req);
   if (!token) throw unauthorized();
+  if (token.startsWith('sb_')) throw unauthorized('an API key is not a user access token; send it in the apikey header');
   const known = verified.get(token);
   if (known) {
     if ((known.exp ?? 0) * 1000 > Date.now()) return known;
@@ -81,9 +111,19 @@ export async function requireAdmin(req: Request): Promise<Claims> {
   return claims;
 }
 
+const matchesAny = (value: string, keys: string[]) => keys.reduce((hit, key) => constantTimeEqual(value, key) || hit, false);
+
+/**
+ * A service call: a secret key in `apikey` (with no bearer, or the key itself as the bearer, as
+ * supabase-js sends a key), or the legacy service_role key in `apikey` or as the bearer.
+ */
 export function isServiceRole(req: Request): boolean {
-  const token = bearerToken(req);
-  return token !== null && constantTimeEqual(token, env().SUPABASE_SERVICE_ROLE_KEY);
+  const { modern, legacy } = serviceKeys();
+  const apikey = req.headers.get('apikey');
+  const bearer = bearerToken(req);
+  const keyOnly = bearer === null || bearer === apikey;
+  if (apikey && keyOnly && matchesAny(apikey, legacy ? [...modern, legacy] : modern)) return true;
+  return legacy !== null && bearer !== null && constantTimeEqual(bearer, legacy);
 }
 
 export function requireServiceRole(req: Request): void {

@@ -8,10 +8,32 @@ const flag = (fallback: boolean) =>
 
 const url = (fallback: string) => z.url().default(fallback).transform((u) => u.replace(/\/+$/, ''));
 
+/** A JSON text the platform gives functions; a malformed one is named, its value never echoed. */
+const jsonText = <T extends z.ZodType>(schema: T, expected: string) =>
+  z.string().transform((text, ctx) => {
+    try {
+      const parsed = schema.safeParse(JSON.parse(text));
+      if (parsed.success) return parsed.data as z.infer<T>;
+    } catch {
+      // reported below
+    }
+    ctx.addIssue({ code: 'custom', message: `must be JSON: ${expected}` });
+    return z.NEVER;
+  });
+
+// SUPABASE_PUBLISHABLE_KEYS / SUPABASE_SECRET_KEYS: a JSON map of key name to key, e.g. {"default": "sb_secret_…"}.
+const keyMap = (prefix: string) =>
+  jsonText(z.record(z.string().min(1), z.string().startsWith(prefix).min(prefix.length + 16)), `an object of key name to ${prefix}… key`);
+
 export const EnvSchema = z.object({
   SUPABASE_URL: z.url(),
-  SUPABASE_ANON_KEY: z.string().min(20),
-  SUPABASE_SERVICE_ROLE_KEY: z.string().min(20),
+  // The new API keys and the JWKS, as hosted gives them to every function of a project that has
+  // them; the legacy pair while the project still has it. Callers are checked against both.
+  SUPABASE_PUBLISHABLE_KEYS: keyMap('sb_publishable_').optional(),
+  SUPABASE_SECRET_KEYS: keyMap('sb_secret_').optional(),
+  SUPABASE_JWKS: jsonText(z.object({ keys: z.array(z.looseObject({ kty: z.string() })) }), 'a JSON Web Key Set {"keys": [...]}').optional(),
+  SUPABASE_ANON_KEY: z.string().min(20).optional(),
+  SUPABASE_SERVICE_ROLE_KEY: z.string().min(20).optional(),
   SUPABASE_DB_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL'),
   // Hosted projects give functions SUPABASE_DB_URL as the direct connection, and SUPABASE_* names
   // cannot be set as secrets; this one points functions at Supavisor's transaction mode instead.
@@ -64,6 +86,11 @@ export const EnvSchema = z.object({
   MAX_ANONYMOUS_REQUESTS_PER_MINUTE: z.coerce.number().int().min(0).default(100),
   // proxies that append to X-Forwarded-For after the platform's gateway (their entries are skipped)
   TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(5).default(0),
+}).superRefine((env, ctx) => {
+  // Workers are woken with a service key: without any, no scheduled job could ever run.
+  if (!env.SUPABASE_SERVICE_ROLE_KEY && Object.keys(env.SUPABASE_SECRET_KEYS ?? {}).length === 0) {
+    ctx.addIssue({ code: 'custom', path: ['SUPABASE_SECRET_KEYS'], message: 'SUPABASE_SECRET_KEYS or SUPABASE_SERVICE_ROLE_KEY is required' });
+  }
 });
 
 export type Env = z.infer<typeof EnvSchema>;

@@ -2,7 +2,7 @@
 // and, in bounded parts, of the workspaces they own (see export.ts), and erasure of the account together
 // with every workspace nobody else belongs to.
 import { z } from 'zod';
-import { requireUser, type Claims } from '../_shared/auth.ts';
+import { requireUser, serviceKey, type Claims } from '../_shared/auth.ts';
 import { asUser, type Tx } from '../_shared/db.ts';
 import { env } from '../_shared/env.ts';
 import { PartCursorText } from './export-cursor.ts';
@@ -108,11 +108,11 @@ function ownershipConflict(blocking: OwnedWorkspace[]) {
 
 /** GoTrue's admin API, which hosted Supabase and the local emulator both serve. */
 async function deleteAuthUser(userId: string): Promise<Response> {
-  const { SUPABASE_URL, SUPABASE_SERVICE_ROLE_KEY } = env();
-  return await fetch(`${SUPABASE_URL}/auth/v1/admin/users/${encodeURIComponent(userId)}`, {
-    method: 'DELETE',
-    headers: { Authorization: `Bearer ${SUPABASE_SERVICE_ROLE_KEY}`, apikey: SUPABASE_SERVICE_ROLE_KEY },
-  });
+  const key = serviceKey();
+  // A secret key goes in apikey alone (the gateway hands Auth a service_role JWT for it); the
+  // legacy service_role key is itself a JWT and goes in both, as supabase-js sends it.
+  const headers: Record<string, string> = key.startsWith('sb_') ? { apikey: key } : { Authorization: `Bearer ${key}`, apikey: key };
+  return await fetch(`${env().SUPABASE_URL}/auth/v1/admin/users/${encodeURIComponent(userId)}`, { method: 'DELETE', headers });
 }
 
 export const router = new Router('account')

@@ -1,6 +1,7 @@
-// Fresh users for tests against a running stack (SUPABASE_URL, SUPABASE_ANON_KEY,
-// SUPABASE_SERVICE_ROLE_KEY, SUPABASE_DB_URL), and calls to functions as them, through the
-// gateway exactly as the web app sends them.
+// Fresh users for tests against a running stack (SUPABASE_URL, SUPABASE_PUBLISHABLE_KEY and
+// SUPABASE_SECRET_KEY when the stack's project has the new API keys, else the legacy
+// SUPABASE_ANON_KEY and SUPABASE_SERVICE_ROLE_KEY; SUPABASE_DB_URL), and calls to functions as
+// them, through the gateway exactly as the web app sends them.
 import postgres from 'postgres';
 
 function required(name: string): string {
@@ -13,11 +14,13 @@ export const stack = {
   get url() {
     return required('SUPABASE_URL').replace(/\/+$/, '');
   },
+  /** The publishable key, or the legacy anon key in a legacy-only stack (CCE_API_KEYS=legacy). */
   get anonKey() {
-    return required('SUPABASE_ANON_KEY');
+    return Deno.env.get('SUPABASE_PUBLISHABLE_KEY') || required('SUPABASE_ANON_KEY');
   },
+  /** The secret key, or the legacy service_role key in a legacy-only stack. */
   get serviceKey() {
-    return required('SUPABASE_SERVICE_ROLE_KEY');
+    return Deno.env.get('SUPABASE_SECRET_KEY') || required('SUPABASE_SERVICE_ROLE_KEY');
   },
   get dbUrl() {
     return required('SUPABASE_DB_URL');
@@ -43,9 +46,13 @@ export interface CallInit {
   headers?: Record<string, string>;
 }
 
-/** Calls `/functions/v1/<path>` with a bearer token (or none) and always reads the whole body. */
+/**
+ * Calls `/functions/v1/<path>` with a bearer token (or none) and always reads the whole body. An
+ * opaque key as the token is sent as supabase-js sends a key without a session: in `apikey` and
+ * as the bearer.
+ */
 export async function callFunction(token: string | null, path: string, init: CallInit = {}): Promise<Answer> {
-  const headers: Record<string, string> = { apikey: stack.anonKey, ...init.headers };
+  const headers: Record<string, string> = { apikey: token?.startsWith('sb_') ? token : stack.anonKey, ...init.headers };
   if (token) headers.Authorization = `Bearer ${token}`;
   let body: string | undefined;
   if (init.rawBody !== undefined) body = init.rawBody;

@@ -1,5 +1,7 @@
 // The runtime configuration the SPA reads from /config.json at start, so one build serves every
-// environment: only the Supabase project URL and its public anon key, never a secret.
+// environment: only the Supabase project URL and its public key, never a secret. The public key
+// is the publishable key (sb_publishable_…) or, for a project with only the legacy keys, the anon
+// key; the field keeps its first name so config.json files already deployed stay valid.
 import * as z from 'zod/mini';
 
 export interface RuntimeConfig {

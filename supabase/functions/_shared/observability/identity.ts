@@ -28,16 +28,13 @@ function remember(token: string, identity: Identity, until: number) {
 }
 
 export async function identify(req: Request): Promise<Identity> {
+  // First, and never remembered: a secret key may come in `apikey` with no bearer at all.
+  if (isServiceRole(req)) return SERVICE;
   const token = bearerToken(req);
   if (!token) return ANONYMOUS;
   const now = Date.now();
   const known = remembered.get(token);
   if (known && known.until > now) return known.identity;
-
-  if (isServiceRole(req)) {
-    remember(token, SERVICE, now + REMEMBER_MS);
-    return SERVICE;
-  }
   try {
     const claims = await requireUser(req);
     const identity: Identity = { kind: 'user', userId: claims.sub, claims };
