@@ -92,7 +92,7 @@ export function createMailer(config: AuthConfig, smtp: { host: string; port: num
           html,
           text: htmlToText(html),
         });
-        log(`auth: sent a ${template} email (${info.messageId})`);
+        log(`auth: sent the ${template} email (${info.messageId})`);
       } catch (err) {
         // The SMTP error names no recipient; the address stays out of the log.
         console.error(`auth: sending a ${template} email failed: ${(err as Error).message.replace(/[^\s<>@"']+@[^\s<>"']+/g, '[address]')}`);

@@ -19,6 +19,7 @@ import type { Browser, Page } from '../../web/node_modules/playwright-core/index
 import { serveWeb, type ServedWeb } from '../../web/scripts/serve.mjs';
 import { dayKeyAt, instantOf, parseLocalInput } from '../../web/src/lib/schedule.ts';
 import { chromiumArgs, CHROMIUM_PATH } from './chromium.ts';
+import { confirmSignUpFromInbox } from './inbox.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SHOTS = resolve(HERE, 'screenshots');
@@ -114,6 +115,7 @@ async function signUpInUi(page: Page, who: { name: string; email: string; passwo
   await page.getByLabel('Email').fill(who.email);
   await page.getByLabel('Password').fill(who.password);
   await page.getByRole('button', { name: 'Create account' }).click();
+  await confirmSignUpFromInbox(page, who.email);
   await page.waitForURL((u) => u.pathname === next);
 }
 
