@@ -49,7 +49,7 @@ const ConfigToml = z.looseObject({
         token_refresh: z.number().int().min(0).default(150),
         token_verifications: z.number().int().min(0).default(30),
       })
-      .default({ email_sent: 2, sign_in_sign_ups: 30, token_refresh: 150, token_verifications: 30 }),
+      .prefault({}),
     email: z
       .looseObject({
         enable_signup: z.boolean().default(true),
@@ -61,7 +61,7 @@ const ConfigToml = z.looseObject({
         template: z.record(z.string(), Template).default({}),
         smtp: z.looseObject({ admin_email: z.string().optional(), sender_name: z.string().optional() }).optional(),
       })
-      .default({} as never),
+      .prefault({}),
   }),
 });
 
