@@ -199,12 +199,16 @@ test('change email in account settings: confirmed from both addresses', { timeou
   await page.goto(authLink(await waitForMail(me.email, /^Confirm your new email address$/)));
   await page.getByRole('heading', { name: 'One more step' }).waitFor();
   await shot(page, '61-change-email-half');
-  await page.goto(authLink(await waitForMail(newEmail, /^Confirm your new email address$/)));
-  await page.waitForURL((u) => u.pathname === '/account');
-  await page.getByText(`You sign in and receive notices at ${newEmail}`).waitFor();
-  await signOut(page);
-  await signInWithPassword(page, newEmail, me.password);
-  await page.waitForURL((u) => u.pathname === '/dashboard');
+  // The second email opened in another tab, as a mail client would.
+  const tab = await page.context().newPage();
+  tab.on('pageerror', (err) => pageErrors.push(`${tab.url()}: ${err.message}`));
+  await tab.goto(authLink(await waitForMail(newEmail, /^Confirm your new email address$/)));
+  await tab.waitForURL((u) => u.pathname === '/account');
+  await tab.getByText(`You sign in and receive notices at ${newEmail}`).waitFor();
+  await shot(tab, '62-change-email-done');
+  await signOut(tab);
+  await signInWithPassword(tab, newEmail, me.password);
+  await tab.waitForURL((u) => u.pathname === '/dashboard');
   await page.context().close();
   assert.deepEqual(pageErrors, []);
 });
