@@ -11,6 +11,7 @@
 import postgres from 'postgres';
 import { startStack } from '../local/stack/lifecycle.ts';
 import { benchStackProfile, stats, writeResult } from './lib.ts';
+import { createConfirmedUser, ROOMY_AUTH_LIMITS } from '../tests/unit/helpers/auth-users.ts';
 
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 300);
 const WARMUP = 30;
@@ -18,7 +19,7 @@ const WARMUP = 30;
 // One user sends hundreds of requests here; rate limiting has its own benchmark.
 process.env.ENABLE_RATE_LIMITING = 'false';
 const p = benchStackProfile();
-const stack = await startStack(p, { echo: false, onFatal: (r) => console.error(r) });
+const stack = await startStack(p, { echo: false, serviceEnv: ROOMY_AUTH_LIMITS, onFatal: (r) => console.error(r) });
 const env = stack.env;
 const sql = postgres(env.SUPABASE_DB_URL, { max: 1, prepare: false, onnotice: () => {} });
 
@@ -38,12 +39,9 @@ async function timed(fn: () => Promise<Response>): Promise<number> {
 }
 
 try {
-  const signup = await json(await fetch(`${env.SUPABASE_URL}/auth/v1/signup`, {
-    method: 'POST',
-    headers: { apikey: env.SUPABASE_ANON_KEY, 'content-type': 'application/json' },
-    body: JSON.stringify({ email: `bench-gen-${Date.now()}@example.com`, password: 'bench-password' }),
-  }));
-  const token: string = signup.access_token;
+  const created = await createConfirmedUser({ url: env.SUPABASE_URL, anonKey: env.SUPABASE_ANON_KEY, serviceRoleKey: env.SUPABASE_SERVICE_ROLE_KEY }, `bench-gen-${Date.now()}@example.com`, 'bench-password');
+  const signup = { user: { id: created.id } };
+  const token: string = created.accessToken;
   const [{ workspace_id }] = await sql<{ workspace_id: string }[]>`
     select workspace_id from public.workspace_members where user_id = ${signup.user.id}`;
 

@@ -7,6 +7,7 @@ import { profile, ROOT, type Profile } from '../local/profile.ts';
 import { initCluster, startCluster } from '../local/stack/cluster.ts';
 import { applyPlatformSql, runMigrations } from '../local/stack/db-setup.ts';
 import { startStack } from '../local/stack/lifecycle.ts';
+import { ROOMY_AUTH_LIMITS } from '../tests/unit/helpers/auth-users.ts';
 import type { Invocation as EdgeInvocation } from '../local/edge-runtime/invocations.ts';
 import { ensureStackTls } from '../local/stack/tls.ts';
 
@@ -75,7 +76,7 @@ export function benchStackProfile(): Profile {
 export async function benchStack(): Promise<{ env: Record<string, string | undefined>; stop(): Promise<void> }> {
   const given = process.env;
   if (given.SUPABASE_URL && given.SUPABASE_DB_URL && given.LOCAL_FAKES_URL) return { env: given, stop: async () => {} };
-  const started = await startStack(benchStackProfile(), { echo: false, onFatal: (r) => console.error(r) });
+  const started = await startStack(benchStackProfile(), { echo: false, serviceEnv: ROOMY_AUTH_LIMITS, onFatal: (r) => console.error(r) });
   return { env: started.env, stop: () => started.stop() };
 }
 

@@ -27,9 +27,13 @@ export async function userNamed(env: Env, email: string, admin = false): Promise
   const password = 'reads-limits-bench-password';
   let session = await authJson(env, 'token?grant_type=password', { email, password });
   if (session.status !== 200) {
-    const created = admin
-      ? await authJson(env, 'admin/users', { email, password, email_confirm: true, app_metadata: { role: 'admin' } }, env.SUPABASE_SERVICE_ROLE_KEY!)
-      : await authJson(env, 'signup', { email, password });
+    // Sign-up needs email confirmation, so users are created confirmed through the admin API.
+    const created = await authJson(
+      env,
+      'admin/users',
+      { email, password, email_confirm: true, ...(admin ? { app_metadata: { role: 'admin' } } : {}) },
+      env.SUPABASE_SERVICE_ROLE_KEY!,
+    );
     if (created.status !== 200) throw new Error(`creating ${email}: ${created.status} ${JSON.stringify(created.body)}`);
     session = await authJson(env, 'token?grant_type=password', { email, password });
   }

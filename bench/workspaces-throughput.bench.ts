@@ -7,6 +7,7 @@ import { ROOT } from '../local/profile.ts';
 import { startStack } from '../local/stack/lifecycle.ts';
 import { DENO_ENV, denoBin } from '../local/deno.ts';
 import { benchProfile, writeResult } from './lib.ts';
+import { createConfirmedUser, ROOMY_AUTH_LIMITS } from '../tests/unit/helpers/auth-users.ts';
 
 const DURATION = process.env.BENCH_DURATION ?? '10s';
 const CONNECTIONS = 50;
@@ -19,7 +20,7 @@ if (spawnSync('which', ['wrk']).status !== 0) {
 // Rate limiting is measured by its own benchmark; here one user sends thousands of requests.
 process.env.ENABLE_RATE_LIMITING = 'false';
 const p = benchProfile();
-const stack = await startStack(p, { echo: false, onFatal: (r) => console.error(r) });
+const stack = await startStack(p, { echo: false, serviceEnv: ROOMY_AUTH_LIMITS, onFatal: (r) => console.error(r) });
 const env = stack.env;
 
 function wrk(url: string, headers: Record<string, string>) {
@@ -39,12 +40,8 @@ function wrk(url: string, headers: Record<string, string>) {
 let bare: ReturnType<typeof spawn> | undefined;
 try {
   const email = `bench-${Date.now()}@example.com`;
-  const signup = await fetch(`${env.SUPABASE_URL}/auth/v1/signup`, {
-    method: 'POST',
-    headers: { apikey: env.SUPABASE_ANON_KEY, 'content-type': 'application/json' },
-    body: JSON.stringify({ email, password: 'bench-password' }),
-  }).then((r) => r.json());
-  const token = signup.access_token as string;
+  const user = await createConfirmedUser({ url: env.SUPABASE_URL, anonKey: env.SUPABASE_ANON_KEY, serviceRoleKey: env.SUPABASE_SERVICE_ROLE_KEY }, email, 'bench-password');
+  const token = user.accessToken;
   const ours = `${env.SUPABASE_URL}/functions/v1/workspaces`;
   const check = await fetch(ours, { headers: { authorization: `Bearer ${token}` } });
   if (check.status !== 200) throw new Error(`workspaces answered ${check.status}: ${await check.text()}`);

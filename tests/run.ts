@@ -7,6 +7,7 @@ import { join, relative, resolve } from 'node:path';
 import postgres from 'postgres';
 import { profile, ROOT } from '../local/profile.ts';
 import { startStack, stopLeftStack, type StartedStack } from '../local/stack/lifecycle.ts';
+import { ROOMY_AUTH_LIMITS } from './unit/helpers/auth-users.ts';
 import { DENO_ENV, denoBin } from '../local/deno.ts';
 import { add, parseDenoTest, parseNodeTap, parseTap, summaryLine, type Counts } from './summary.ts';
 
@@ -124,6 +125,10 @@ try {
     // Every suite calls from 127.0.0.1, so the per-address limit of anonymous calls would refuse
     // the suites' own public calls; the limit has its own test (ops-anonymous-limit), in-process.
     process.env.MAX_ANONYMOUS_REQUESTS_PER_MINUTE ??= '1000000';
+    // Auth's per-address and per-hour email limits likewise (GoTrue's own variables); the limits
+    // themselves are tested in-process (tests/unit/auth-email-flows.test.ts). Set in the process
+    // env so the stacks test files start (restart) get them too.
+    for (const [name, value] of Object.entries(ROOMY_AUTH_LIMITS)) process.env[name] ??= value;
     stack = await startStack(p, {
       // For the fakes process only (see roomyYoutubeQuota); in-process fakes of unit tests keep
       // Google's default.

@@ -3,7 +3,10 @@
 import type { IncomingMessage } from 'node:http';
 import type { JWK } from 'jose';
 import postgres from 'postgres';
+import type { AuthConfig } from './config.ts';
 import { AuthHttpError, unexpectedFailure } from './errors.ts';
+import type { Mailer } from './mailer.ts';
+import type { Limiters } from './rate-limits.ts';
 import type { SessionRow } from './sessions.ts';
 import type { TokenIssuer } from './tokens.ts';
 import { tokenSubject, userJson, type Pool, type UserRow } from './users.ts';
@@ -13,6 +16,11 @@ export interface AuthContext {
   tokens: TokenIssuer;
   publicJwk: JWK;
   refreshTokenReuseIntervalSeconds: number;
+  config: AuthConfig;
+  limiters: Limiters;
+  mailer: Mailer;
+  /** `${SUPABASE_URL}/auth/v1`: where GoTrue's own links (/verify) point. */
+  externalUrl: string;
 }
 
 export interface RouteRequest {

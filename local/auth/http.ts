@@ -28,6 +28,12 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(text);
 }
 
+/** GoTrue's http.Redirect with 303 See Other (the /verify links). */
+export function sendRedirect(res: ServerResponse, location: string) {
+  res.writeHead(303, { ...CORS_HEADERS, location, 'content-length': '0' });
+  res.end();
+}
+
 export function sendNoContent(res: ServerResponse, headers: Record<string, string> = {}) {
   res.writeHead(204, { ...CORS_HEADERS, ...headers });
   res.end();

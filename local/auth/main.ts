@@ -10,6 +10,8 @@ const Env = z.object({
   SUPABASE_DB_URL: z.string().min(1),
   LOCAL_KEY_FILE: z.string().min(1),
   SUPABASE_URL: z.url(),
+  LOCAL_SMTP_HOST: z.string().min(1),
+  LOCAL_SMTP_PORT: z.coerce.number().int().min(1).max(65535),
 });
 
 const Jwk = z.looseObject({ kty: z.literal('EC'), crv: z.literal('P-256'), kid: z.string().min(1) });
@@ -28,7 +30,7 @@ if (!env.success) {
   console.error(`auth: missing or invalid env: ${env.error.issues.map((i) => i.path.join('.')).join(', ')}`);
   process.exit(1);
 }
-const { LOCAL_AUTH_PORT, SUPABASE_DB_URL, LOCAL_KEY_FILE, SUPABASE_URL } = env.data;
+const { LOCAL_AUTH_PORT, SUPABASE_DB_URL, LOCAL_KEY_FILE, SUPABASE_URL, LOCAL_SMTP_HOST, LOCAL_SMTP_PORT } = env.data;
 
 function readKeyFile(path: string): unknown {
   try {
@@ -52,6 +54,7 @@ const server = await createAuthServer({
   keys: keys.data as StackKeys,
   issuer,
   legacyJwtSecret: activeKeys(keys.data as StackKeys, apiKeyMode()).legacyJwtSecret,
+  smtp: { host: LOCAL_SMTP_HOST, port: LOCAL_SMTP_PORT },
 });
 console.log(`auth emulator listening on ${server.url} (issuer ${issuer})`);
 

@@ -32,6 +32,11 @@ export const AdminUserParams = z.object({
   app_metadata: object,
   ban_duration: text,
 });
+export const VerifyParams = z.object({ type: text, token: text, token_hash: text, email: text, phone: text, redirect_to: text });
+export const RecoverParams = z.object({ email: text, code_challenge: text, code_challenge_method: text });
+export const OtpParams = z.object({ email: text, phone: text, create_user: flag, data: object, channel: text, code_challenge: text, code_challenge_method: text });
+export const ResendParams = z.object({ type: text, email: text, phone: text, code_challenge: text, code_challenge_method: text });
+export const InviteParams = z.object({ email: text, data: object });
 export const AdminUserDeleteParams = z.object({ should_soft_delete: flag });
 
 // config.toml: minimum_password_length = 8, no required character classes, HIBP off.

@@ -9,7 +9,9 @@ import {
 } from './admin-routes.ts';
 import { notImplemented } from './errors.ts';
 import type { Handler } from './handler.ts';
+import { invite, magiclink, otp, recover, resend } from './email-routes.ts';
 import { getUser, health, jwks, logout, signup, token, updateUser } from './user-routes.ts';
+import { verifyGet, verifyPost } from './verify-routes.ts';
 
 interface Route {
   method: string;
@@ -22,6 +24,13 @@ const ROUTES: Route[] = [
   { method: 'GET', pattern: /^\/\.well-known\/jwks\.json$/, handler: jwks },
   { method: 'POST', pattern: /^\/signup$/, handler: signup },
   { method: 'POST', pattern: /^\/token$/, handler: token },
+  { method: 'POST', pattern: /^\/recover$/, handler: recover },
+  { method: 'POST', pattern: /^\/resend$/, handler: resend },
+  { method: 'POST', pattern: /^\/otp$/, handler: otp },
+  { method: 'POST', pattern: /^\/magiclink$/, handler: magiclink },
+  { method: 'GET', pattern: /^\/verify$/, handler: verifyGet },
+  { method: 'POST', pattern: /^\/verify$/, handler: verifyPost },
+  { method: 'POST', pattern: /^\/invite$/, handler: invite },
   { method: 'GET', pattern: /^\/user$/, handler: getUser },
   { method: 'PUT', pattern: /^\/user$/, handler: updateUser },
   { method: 'POST', pattern: /^\/logout$/, handler: logout },

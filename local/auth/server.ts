@@ -2,9 +2,14 @@
 // The gateway strips /auth/v1 and forwards here, as Kong does for GoTrue, so routes sit at the root.
 import http from 'node:http';
 import postgres from 'postgres';
+import { resolve } from 'node:path';
+import { ROOT } from '../profile.ts';
 import type { StackKeys } from '../stack/keys.ts';
+import { rateLimitsFromEnv, readAuthConfig, type AuthConfig } from './config.ts';
+import { createMailer } from './mailer.ts';
+import { createLimiters } from './rate-limits.ts';
 import { AuthHttpError, errorReply, unexpectedFailure } from './errors.ts';
-import { BodyTooLarge, rejectNul, sendJson, sendNoContent } from './http.ts';
+import { BodyTooLarge, rejectNul, sendJson, sendNoContent, sendRedirect } from './http.ts';
 import type { AuthContext } from './handler.ts';
 import { route } from './routes.ts';
 import { createTokenIssuer } from './tokens.ts';
@@ -23,10 +28,23 @@ export interface AuthServerOptions {
   jwtExpirySeconds?: number;
   /** [auth] refresh_token_reuse_interval in supabase/config.toml. */
   refreshTokenReuseIntervalSeconds?: number;
+  /** Where Auth's emails go (the local mail catcher's SMTP port). */
+  smtp: { host: string; port: number };
+  /** The [auth] settings; by default supabase/config.toml with GOTRUE_RATE_LIMIT_* applied. */
+  config?: AuthConfig;
+  /** The clock of the rate limiters (tests). */
+  now?: () => number;
+}
+
+export function defaultAuthConfig(env: NodeJS.ProcessEnv = process.env): AuthConfig {
+  const config = readAuthConfig(resolve(ROOT, 'supabase/config.toml'), env);
+  return { ...config, rateLimits: rateLimitsFromEnv(config.rateLimits, env) };
 }
 
 export async function createAuthServer(opts: AuthServerOptions): Promise<{ url: string; close(): Promise<void> }> {
   const sql = postgres(opts.dbUrl, { max: 10, idle_timeout: 30, connect_timeout: 10, onnotice: () => {} });
+  const config = opts.config ?? defaultAuthConfig();
+  const mailer = createMailer(config, opts.smtp);
   const ctx: AuthContext = {
     sql,
     tokens: await createTokenIssuer({
@@ -38,6 +56,10 @@ export async function createAuthServer(opts: AuthServerOptions): Promise<{ url: 
     }),
     publicJwk: opts.keys.publicJwk,
     refreshTokenReuseIntervalSeconds: opts.refreshTokenReuseIntervalSeconds ?? 10,
+    config,
+    limiters: createLimiters(config.rateLimits, opts.now),
+    mailer,
+    externalUrl: opts.issuer,
   };
 
   const server = http.createServer(async (req, res) => {
@@ -53,6 +75,7 @@ export async function createAuthServer(opts: AuthServerOptions): Promise<{ url: 
       rejectNul(params, 'path');
       const reply = await handler(ctx, { req, url, params });
       if (reply.status === 204) sendNoContent(res, reply.headers);
+      else if (reply.status === 303) sendRedirect(res, reply.headers?.location ?? '/');
       else sendJson(res, reply.status, reply.body, reply.headers);
     } catch (err) {
       const known = err instanceof AuthHttpError ? err : null;
@@ -78,6 +101,7 @@ export async function createAuthServer(opts: AuthServerOptions): Promise<{ url: 
       });
     });
   } catch (err) {
+    mailer.close();
     await sql.end({ timeout: 1 });
     throw err;
   }
@@ -91,6 +115,7 @@ export async function createAuthServer(opts: AuthServerOptions): Promise<{ url: 
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      mailer.close();
       await sql.end({ timeout: 5 });
     },
   };

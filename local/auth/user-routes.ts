@@ -14,6 +14,7 @@ import {
   UserUpdateParams,
   validEmail,
 } from './params.ts';
+import { sendConfirmation, sendEmailChange } from './email-flows.ts';
 import { endSessions, refreshSession, startSession, type LogoutScope } from './sessions.ts';
 import { isWellFormedRefreshToken } from './tokens.ts';
 import {
@@ -33,10 +34,13 @@ export const health: Handler = async () =>
 
 export const jwks: Handler = async (ctx) => ok({ keys: [ctx.publicJwk] }, { 'cache-control': 'public, max-age=600' });
 
-export const signup: Handler = async (ctx, { req }) => {
+export const signup: Handler = async (ctx, rq) => {
+  const { req } = rq;
   const params = parseJsonParams(await readBody(req), SignupParams);
   const password = params.password ?? '';
   const phone = params.phone ?? '';
+  if (params.email || phone) ctx.limiters.request('signup', req);
+  if (!ctx.config.enableSignup) throw unprocessable('signup_disabled', 'Signups not allowed for this instance');
   if (password === '') throw badRequest('validation_failed', 'Signup requires a valid password');
   assertStrongPassword(password);
   if (params.email && phone) {
@@ -45,32 +49,65 @@ export const signup: Handler = async (ctx, { req }) => {
   if (!params.email && phone) throw badRequest('phone_provider_disabled', 'Phone signups are disabled');
   if (!params.email) throw badRequest('validation_failed', 'Sign up only available with email provider');
   const email = validEmail(params.email);
+  const data = params.data ?? {};
+  const confirm = ctx.config.enableConfirmations;
 
-  // Confirmations are off in config.toml ([auth.email] enable_confirmations = false), so an
-  // existing address is refused outright, as GoTrue does with autoconfirm.
-  const userExists = () => unprocessable('user_already_exists', 'User already registered');
-  if (await findUserByEmail(ctx.sql, email)) throw userExists();
+  const existing = await findUserByEmail(ctx.sql, email);
+  // Without confirmations an existing address is refused outright; with them, GoTrue answers as
+  // for a new address (a made-up user), so sign-up does not reveal who has an account.
+  if (existing && (!confirm || existing.email_confirmed_at)) {
+    if (!confirm) throw userExists();
+    return ok(obfuscatedUser(email, data));
+  }
   try {
-    const { user, session, refreshToken } = await databaseWrite('Database error saving new user', () =>
+    const created = await databaseWrite('Database error saving new user', () =>
       ctx.sql.begin(async (tx) => {
         await hideParametersFromLog(tx);
-        const created = await insertUser(tx, {
-          email,
-          password,
-          userMetadata: params.data ?? {},
-          appMetadata: { provider: 'email', providers: ['email'] },
-          confirmed: true,
-        });
-        const started = await startSession(tx, created.id);
-        return { ...started, user: (await findUserById(tx, created.id))! };
+        const user =
+          existing ??
+          (await insertUser(tx, {
+            email,
+            password,
+            userMetadata: data,
+            appMetadata: { provider: 'email', providers: ['email'] },
+            confirmed: !confirm,
+          }));
+        if (confirm) {
+          await sendConfirmation(ctx, tx, rq, user);
+          return { user: (await findUserById(tx, user.id))!, session: null };
+        }
+        const started = await startSession(tx, user.id);
+        return { user: (await findUserById(tx, user.id))!, session: started };
       }),
     );
-    return await sessionReply(ctx, user, session, refreshToken);
+    if (!created.session) return ok(userJson(created.user));
+    return await sessionReply(ctx, created.user, created.session.session, created.session.refreshToken);
   } catch (err) {
     if (isUniqueViolation(err)) throw userExists();
     throw err;
   }
 };
+
+const userExists = () => unprocessable('user_already_exists', 'User already registered');
+
+/** GoTrue's sanitizeUser: what sign-up answers for an address that already has an account. */
+function obfuscatedUser(email: string, data: Record<string, unknown>) {
+  const now = new Date().toISOString();
+  return {
+    id: crypto.randomUUID(),
+    aud: 'authenticated',
+    role: '',
+    email,
+    phone: '',
+    confirmation_sent_at: now,
+    app_metadata: { provider: 'email', providers: ['email'] },
+    user_metadata: data,
+    identities: [],
+    created_at: now,
+    updated_at: now,
+    is_anonymous: false,
+  };
+}
 
 const passwordGrant: Handler = async (ctx, { req }) => {
   const params = parseJsonParams(await readBody(req), PasswordGrantParams);
@@ -113,6 +150,8 @@ const refreshTokenGrant: Handler = async (ctx, { req }) => {
 };
 
 export const token: Handler = async (ctx, rq) => {
+  // GoTrue limits every grant (password sign-ins too) with token_refresh.
+  ctx.limiters.request('token', rq.req);
   const grantType = rq.url.searchParams.get('grant_type') ?? '';
   switch (grantType) {
     case 'password':
@@ -133,11 +172,16 @@ export const getUser: Handler = async (ctx, { req }) => {
   return ok(userJson(user));
 };
 
-export const updateUser: Handler = async (ctx, { req }) => {
+export const updateUser: Handler = async (ctx, rq) => {
+  const { req } = rq;
   const { user, session } = await authenticate(ctx, req);
+  ctx.limiters.request('user', req);
   const params = parseJsonParams(await readBody(req), UserUpdateParams);
-  if (params.email && validEmail(params.email) !== user.email) {
-    throw notImplemented('Changing the email address (it needs a confirmation mail)');
+  const newEmail = params.email ? validEmail(params.email) : null;
+  const changesEmail = newEmail !== null && newEmail !== user.email;
+  if (changesEmail) {
+    const holder = await findUserByEmail(ctx.sql, newEmail);
+    if (holder && holder.id !== user.id) throw unprocessable('email_exists', 'A user with this email address has already been registered');
   }
   if (params.phone && params.phone !== user.phone) throw notImplemented('Changing the phone number');
   if (params.password != null) assertStrongPassword(params.password);
@@ -156,6 +200,7 @@ export const updateUser: Handler = async (ctx, { req }) => {
       await endSessions(tx, session ? 'others' : 'global', user.id, session?.id ?? null);
     }
     if (params.data != null) await mergeMetadata(tx, user.id, 'raw_user_meta_data', params.data);
+    if (changesEmail) await sendEmailChange(ctx, tx, rq, (await findUserById(tx, user.id))!, newEmail);
     return (await findUserById(tx, user.id))!;
   });
   return ok(userJson(updated));

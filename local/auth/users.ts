@@ -29,6 +29,11 @@ export interface UserRow {
   deleted_at: Date | null;
   is_anonymous: boolean;
   has_password: boolean;
+  confirmation_sent_at: Date | null;
+  recovery_sent_at: Date | null;
+  email_change: string | null;
+  email_change_sent_at: Date | null;
+  email_change_confirm_status: number | null;
 }
 
 const DEFAULT_APP_METADATA = { provider: 'email', providers: ['email'] };
@@ -50,8 +55,12 @@ export function userJson(row: UserRow) {
     email_confirmed_at: iso(row.email_confirmed_at),
     invited_at: iso(row.invited_at),
     phone: row.phone ?? '',
+    confirmation_sent_at: iso(row.confirmation_sent_at),
     // confirmed_at is a generated column in GoTrue's schema (the earliest confirmation).
     confirmed_at: iso(row.email_confirmed_at),
+    recovery_sent_at: iso(row.recovery_sent_at),
+    new_email: row.email_change || undefined,
+    email_change_sent_at: iso(row.email_change_sent_at),
     last_sign_in_at: iso(row.last_sign_in_at),
     app_metadata: appMetadata(row),
     user_metadata: row.raw_user_meta_data ?? {},
@@ -85,7 +94,8 @@ export const isBanned = (row: UserRow) => row.banned_until !== null && row.banne
 const USER_COLUMNS = (sql: Sql) => sql`
   id, aud, role, email, email_confirmed_at, invited_at, phone, last_sign_in_at,
   raw_app_meta_data, raw_user_meta_data, created_at, updated_at, banned_until, deleted_at,
-  is_anonymous, coalesce(encrypted_password, '') <> '' as has_password`;
+  is_anonymous, coalesce(encrypted_password, '') <> '' as has_password,
+  confirmation_sent_at, recovery_sent_at, email_change, email_change_sent_at, email_change_confirm_status`;
 
 export async function findUserById(sql: Sql, id: string): Promise<UserRow | null> {
   const [row] = await sql<UserRow[]>`select ${USER_COLUMNS(sql)} from auth.users where id = ${id}`;
@@ -129,7 +139,8 @@ export async function insertUser(
   user: {
     id?: string;
     email: string;
-    password: string;
+    /** null: no password (an invited user sets one after accepting). */
+    password: string | null;
     userMetadata: Json;
     appMetadata: Json;
     confirmed: boolean;
@@ -146,7 +157,7 @@ export async function insertUser(
     ) values (
       '00000000-0000-0000-0000-000000000000', ${user.id ?? tx`gen_random_uuid()`}, 'authenticated',
       ${user.role ?? 'authenticated'}, ${user.email.toLowerCase()},
-      extensions.crypt(${user.password}, extensions.gen_salt('bf', 10)),
+      ${user.password === null ? '' : tx`extensions.crypt(${user.password}, extensions.gen_salt('bf', 10))`},
       ${user.confirmed ? tx`now()` : null},
       ${tx.json(user.appMetadata as postgres.JSONValue)}, ${tx.json(userMetadata as postgres.JSONValue)},
       now(), now(), false
@@ -213,6 +224,25 @@ export async function confirmEmail(tx: Sql, userId: string) {
     set email_confirmed_at = coalesce(email_confirmed_at, now()), confirmation_token = '', updated_at = now()
     where id = ${userId}`;
   await mergeMetadata(tx, userId, 'raw_user_meta_data', { email_verified: true });
+}
+
+/** The second confirmation of an email change: the new address becomes the user's. */
+export async function applyEmailChange(tx: Sql, userId: string) {
+  await tx`
+    update auth.users
+    set email = lower(email_change), email_change = '', email_change_token_new = '', email_change_token_current = '',
+        email_change_confirm_status = 0, email_change_sent_at = null,
+        email_confirmed_at = coalesce(email_confirmed_at, now()), updated_at = now()
+    where id = ${userId}`;
+  await mergeMetadata(tx, userId, 'raw_user_meta_data', { email_verified: true });
+}
+
+export async function markSent(tx: Sql, userId: string, column: 'confirmation_sent_at' | 'recovery_sent_at' | 'email_change_sent_at') {
+  await tx`update auth.users set ${tx(column)} = now(), updated_at = now() where id = ${userId}`;
+}
+
+export async function setInvitedAt(tx: Sql, userId: string) {
+  await tx`update auth.users set invited_at = now(), updated_at = now() where id = ${userId}`;
 }
 
 export async function setRole(tx: Sql, userId: string, role: string) {

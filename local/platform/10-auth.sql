@@ -51,6 +51,32 @@ create table if not exists auth.refresh_tokens (
 );
 create index if not exists refresh_tokens_session_id_idx on auth.refresh_tokens (session_id);
 
+-- Section: email flows (GoTrue's columns for confirmation, recovery and email change, and its
+-- one_time_tokens table). The emulator keeps only a sha256 of each link token here, never the
+-- token itself, so a read of this table cannot be turned into working links.
+alter table auth.users
+  add column if not exists confirmation_sent_at timestamptz,
+  add column if not exists recovery_sent_at timestamptz,
+  add column if not exists email_change varchar(255),
+  add column if not exists email_change_token_new varchar(255),
+  add column if not exists email_change_token_current varchar(255) default '',
+  add column if not exists email_change_sent_at timestamptz,
+  add column if not exists email_change_confirm_status smallint default 0;
+
+create table if not exists auth.one_time_tokens (
+  id uuid primary key default gen_random_uuid(),
+  user_id uuid not null references auth.users (id) on delete cascade,
+  token_type text not null check (token_type in (
+    'confirmation_token', 'reauthentication_token', 'recovery_token',
+    'email_change_token_new', 'email_change_token_current', 'phone_change_token')),
+  token_hash text not null check (char_length(token_hash) > 0),
+  relates_to text not null,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  unique (user_id, token_type)
+);
+create index if not exists one_time_tokens_token_hash_idx on auth.one_time_tokens (token_hash);
+
 -- Section: functions (Supabase's definitions: claims from request.jwt.claims, falling back to
 -- the older per-claim settings that PostgREST < 9 wrote)
 create or replace function auth.uid() returns uuid

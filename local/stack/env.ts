@@ -87,6 +87,10 @@ export function stackEnv(p: Profile, keys: StackKeys): Record<string, string> {
     LOCAL_MAIL_DIR: resolve(p.dataRoot, 'mail'),
     LOCAL_SMTP_HOST: '127.0.0.1',
     LOCAL_SMTP_PORT: String(p.ports.smtp),
+    // supabase/config.toml's env(SITE_URL) / env(SITE_REDIRECT_URL), as `config push` gets them
+    // in a deployment: Auth's links lead to the web app and may return only to it.
+    SITE_URL: p.urls.web,
+    SITE_REDIRECT_URL: `${p.urls.web}/**`,
     LOCAL_KEY_FILE: resolve(p.dataRoot, 'jwt-signing-key.json'),
     // For the deno runtime itself, so every deno the stack starts can fetch its npm: imports.
     ...DENO_ENV,
@@ -105,7 +109,7 @@ export function stackEnv(p: Profile, keys: StackKeys): Record<string, string> {
 // DENO_* and NODE_EXTRA_CA_CERTS: settings of the runtimes themselves (the edge runtime passes
 // them to its isolates), not secrets.
 // SUPABASE_PUBLISHABLE_KEY / SUPABASE_SECRET_KEY are the clients' names; functions get the plural JSON.
-const STACK_WIRING = /^(LOCAL_|CCE_|DENO_|NODE_EXTRA_CA_CERTS$|WEB_PORT$|WEB_URL$|SUPABASE_PUBLISHABLE_KEY$|SUPABASE_SECRET_KEY$)/;
+const STACK_WIRING = /^(LOCAL_|CCE_|DENO_|NODE_EXTRA_CA_CERTS$|WEB_PORT$|WEB_URL$|SITE_URL$|SITE_REDIRECT_URL$|SUPABASE_PUBLISHABLE_KEY$|SUPABASE_SECRET_KEY$)/;
 
 /**
  * Writes the env as a dotenv file (for the dev profile also as the repo's `.env.local`), and

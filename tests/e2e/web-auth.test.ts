@@ -11,6 +11,7 @@ import playwright from '../../web/node_modules/playwright-core/index.js';
 import type { Browser, Page } from '../../web/node_modules/playwright-core/index.js';
 import { serveWeb, type ServedWeb } from '../../web/scripts/serve.mjs';
 import { chromiumArgs, CHROMIUM_PATH } from './chromium.ts';
+import { confirmSignUpFromInbox } from './inbox.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SHOTS = resolve(HERE, 'screenshots');
@@ -87,6 +88,10 @@ test('sign up, land in the app with the personal workspace, sign out, sign in ag
   await shot(page, '02-sign-up-validation');
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Create account' }).click();
+  // Confirmations are on: no session until the link from the email is opened.
+  await page.getByTestId('check-inbox').waitFor();
+  await shot(page, '02b-sign-up-check-inbox');
+  await confirmSignUpFromInbox(page, email);
 
   // Back where the sign-in was asked for, inside the app shell.
   await page.waitForURL((u) => u.pathname === '/workspace');
@@ -163,6 +168,7 @@ test('the app shell works on a phone-sized screen', { timeout: 120_000 }, async 
   await page.getByLabel('Email').fill(`e2e-${suffix}@example.com`);
   await page.getByLabel('Password').fill(`pw-${suffix}-long`);
   await page.getByRole('button', { name: 'Create account' }).click();
+  await confirmSignUpFromInbox(page, `e2e-${suffix}@example.com`);
   await page.waitForURL((u) => u.pathname === '/dashboard');
 
   // The navigation is behind the menu button, which says whether it is open.
@@ -186,6 +192,7 @@ async function signUp(page: Page, who: { name: string; email: string; password: 
   await page.getByLabel('Email').fill(who.email);
   await page.getByLabel('Password').fill(who.password);
   await page.getByRole('button', { name: 'Create account' }).click();
+  await confirmSignUpFromInbox(page, who.email);
 }
 
 function person(tag: string) {

@@ -22,6 +22,7 @@ import playwright from '../../web/node_modules/playwright-core/index.js';
 import type { Browser, Page } from '../../web/node_modules/playwright-core/index.js';
 import { serveWeb, type ServedWeb } from '../../web/scripts/serve.mjs';
 import { chromiumArgs, CHROMIUM_PATH } from './chromium.ts';
+import { confirmSignUpFromInbox } from './inbox.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SHOTS = resolve(HERE, 'screenshots');
@@ -128,6 +129,7 @@ async function signUpInUi(page: Page, who: { name: string; email: string; passwo
   await page.getByLabel('Email').fill(who.email);
   await page.getByLabel('Password').fill(who.password);
   await page.getByRole('button', { name: 'Create account' }).click();
+  await confirmSignUpFromInbox(page, who.email);
   await page.waitForURL((u) => u.pathname === next);
 }
 

@@ -19,6 +19,8 @@ import type { Browser, Page } from '../../web/node_modules/playwright-core/index
 import { serveWeb, type ServedWeb } from '../../web/scripts/serve.mjs';
 import { dayKeyAt, instantOf, parseLocalInput } from '../../web/src/lib/schedule.ts';
 import { chromiumArgs, CHROMIUM_PATH } from './chromium.ts';
+import { confirmSignUpFromInbox } from './inbox.ts';
+import { createConfirmedUser } from '../unit/helpers/auth-users.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SHOTS = resolve(HERE, 'screenshots');
@@ -114,6 +116,7 @@ async function signUpInUi(page: Page, who: { name: string; email: string; passwo
   await page.getByLabel('Email').fill(who.email);
   await page.getByLabel('Password').fill(who.password);
   await page.getByRole('button', { name: 'Create account' }).click();
+  await confirmSignUpFromInbox(page, who.email);
   await page.waitForURL((u) => u.pathname === next);
 }
 
@@ -257,8 +260,9 @@ test('a new user generates a script with streamed progress, edits, submits, appr
 test('a viewer of the workspace sees no generate, edit, review or render controls; the API refuses them too', { timeout: 120_000 }, async () => {
   assert.ok(owner, 'the previous test made the owner');
   const viewer = person('viewer');
-  const signup = await auth('signup', { email: viewer.email, password: viewer.password, data: { display_name: viewer.name } });
-  const viewerToken = signup.access_token as string;
+  // Confirmed through the admin API: sign-up by email confirmation has its own browser test.
+  const stackAuth = { url: supabaseUrl, anonKey, serviceRoleKey: process.env.SUPABASE_SERVICE_ROLE_KEY ?? '' };
+  const viewerToken = (await createConfirmedUser(stackAuth, viewer.email, viewer.password, { display_name: viewer.name })).accessToken;
   const invite = await call(owner.token, 'invitations', { method: 'POST', body: { workspace_id: owner.workspaceId, email: viewer.email, role: 'viewer' } });
   assert.equal(invite.status, 201, JSON.stringify(invite.body));
   const token = new URL(invite.body.accept_url as string).searchParams.get('token');

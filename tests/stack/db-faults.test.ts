@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import postgres from 'postgres';
 import { profile } from '../../local/profile.ts';
 import { logFile, startCluster } from '../../local/stack/cluster.ts';
+import { createConfirmedUser } from '../unit/helpers/auth-users.ts';
 
 const p = profile(process.env.CCE_PROFILE ?? 'test');
 const gateway = process.env.SUPABASE_URL!;
@@ -33,14 +34,9 @@ interface Outcome {
 }
 
 async function signUp(i: number): Promise<string> {
-  const res = await fetch(`${gateway}/auth/v1/signup`, {
-    method: 'POST',
-    headers: { apikey: anonKey, 'content-type': 'application/json' },
-    body: JSON.stringify({ email: `db-fault-${Date.now()}-${i}@example.com`, password: `pw-${crypto.randomUUID()}` }),
-  });
-  const body = await res.json();
-  assert.equal(res.status, 200, JSON.stringify(body));
-  return body.access_token;
+  const stackAuth = { url: gateway, anonKey, serviceRoleKey: process.env.SUPABASE_SERVICE_ROLE_KEY! };
+  const user = await createConfirmedUser(stackAuth, `db-fault-${Date.now()}-${i}@example.com`, `pw-${crypto.randomUUID()}`);
+  return user.accessToken;
 }
 
 async function read(token: string): Promise<Outcome> {

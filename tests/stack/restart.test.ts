@@ -11,6 +11,7 @@ import { profile, ROOT } from '../../local/profile.ts';
 import { isRunning } from '../../local/stack/cluster.ts';
 import { readState } from '../../local/stack/lifecycle.ts';
 import { probeStatus } from '../../local/stack/probe.ts';
+import { createConfirmedUser } from '../unit/helpers/auth-users.ts';
 
 process.env.CCE_PORT_BASE ??= '56321';
 const p = profile('restart');
@@ -71,8 +72,8 @@ test('npm start: fresh start, child restart, clean stop, second start keeps the 
   const first = await start();
   const email = `restart-${Date.now()}@example.com`;
   try {
-    const signup = await auth(first.env, '/signup', { email, password: 'restart-password' });
-    assert.equal(signup.status, 200, JSON.stringify(signup.body));
+    // Sign-up needs email confirmation: the user is created confirmed, as an admin would.
+    await createConfirmedUser({ url: first.env.SUPABASE_URL, anonKey: first.env.SUPABASE_ANON_KEY, serviceRoleKey: first.env.SUPABASE_SERVICE_ROLE_KEY }, email, 'restart-password');
     const demo = await auth(first.env, '/token?grant_type=password', { email: 'demo@example.com', password: 'demo-password' });
     assert.equal(demo.status, 200, 'the printed demo user can sign in');
     assert.match(first.output(), /demo@example\.com \/ demo-password/);

@@ -12,7 +12,8 @@ import { after, before, describe, it } from 'node:test';
 import { AuthApiError, createClient, isAuthApiError, type SupabaseClient } from '@supabase/supabase-js';
 import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, importJWK, jwtVerify, SignJWT, type JSONWebKeySet, type JWK } from 'jose';
 import postgres from 'postgres';
-import { createAuthServer } from '../../local/auth/server.ts';
+import { createAuthServer, defaultAuthConfig } from '../../local/auth/server.ts';
+import { startMailCatcher } from '../../local/mail/catcher.ts';
 import { profile } from '../../local/profile.ts';
 import { loadOrCreateKeys, type StackKeys } from '../../local/stack/keys.ts';
 
@@ -30,6 +31,8 @@ interface Stack {
   serviceRoleKey: string;
   /** The signing key, to forge tokens the emulator must still refuse. */
   privateJwk: JWK;
+  /** The mail catcher's API (Auth's emails: sign-up confirmations). */
+  mailUrl: string;
   close(): Promise<void>;
 }
 
@@ -91,14 +94,27 @@ async function startStack(): Promise<Stack> {
     const serviceRoleKey = process.env.SUPABASE_SERVICE_ROLE_KEY;
     if (!anonKey || !serviceRoleKey) throw new Error('SUPABASE_ANON_KEY and SUPABASE_SERVICE_ROLE_KEY must be set with SUPABASE_URL');
     const { keys } = await readKeys();
-    return { url: external.replace(/\/+$/, ''), anonKey, serviceRoleKey, privateJwk: keys.privateJwk, close: async () => {} };
+    const mailUrl = process.env.LOCAL_MAIL_URL;
+    if (!mailUrl) throw new Error('LOCAL_MAIL_URL must be set with SUPABASE_URL (the stack env has it)');
+    return { url: external.replace(/\/+$/, ''), anonKey, serviceRoleKey, privateJwk: keys.privateJwk, mailUrl, close: async () => {} };
   }
-  const { keys, cleanup } = await readKeys();
+  const { keys, cleanup: cleanupKeys } = await readKeys();
+  const mailDir = mkdtempSync(join(tmpdir(), 'auth-emulator-mail-'));
+  const mail = await startMailCatcher({ smtpPort: 0, httpPort: 0, dir: mailDir });
+  const cleanup = () => {
+    cleanupKeys();
+    rmSync(mailDir, { recursive: true, force: true });
+  };
   let authUrl = '';
   const proxy = await startPrefixProxy(() => authUrl);
-  const auth = await createAuthServer({ port: 0, dbUrl: DB_URL!, keys, issuer: `${proxy.url}/auth/v1` }).catch(
+  // Every call here comes from one address: the limits have their own tests (auth-email-flows).
+  const roomy = { emailSent: 1e6, signInSignUps: 1e6, tokenRefresh: 1e6, tokenVerifications: 1e6 };
+  const config = { ...defaultAuthConfig(), rateLimits: roomy };
+  const smtp = { host: mail.smtpHost, port: mail.smtpPort };
+  const auth = await createAuthServer({ port: 0, dbUrl: DB_URL!, keys, issuer: `${proxy.url}/auth/v1`, smtp, config }).catch(
     async (err: unknown) => {
       await proxy.close();
+      await mail.close();
       cleanup();
       throw err;
     },
@@ -109,9 +125,11 @@ async function startStack(): Promise<Stack> {
     anonKey: keys.anonKey,
     serviceRoleKey: keys.serviceRoleKey,
     privateJwk: keys.privateJwk,
+    mailUrl: mail.url,
     close: async () => {
       await proxy.close();
       await auth.close();
+      await mail.close();
       cleanup();
     },
   };
@@ -136,11 +154,27 @@ function client(key = stack.anonKey): SupabaseClient {
   });
 }
 
+/** The token of the newest Auth email to `email` (waits for it to arrive at the catcher). */
+async function mailedTokenHash(email: string, subject = /Confirm your email address/): Promise<string> {
+  for (let i = 0; i < 100; i++) {
+    const list = (await (await fetch(`${stack.mailUrl}/api/messages?to=${encodeURIComponent(email.toLowerCase())}`)).json()) as { subject: string; text: string }[];
+    const hash = list.find((m) => subject.test(m.subject))?.text.match(/token_hash=([0-9a-f]+)/)?.[1];
+    if (hash) return hash;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no "${subject}" email arrived for ${email}`);
+}
+
+/** Signs up (confirmations are on: no session) and confirms through the emailed link. */
 async function signUp(email = uniqueEmail('user'), data: Record<string, unknown> = {}) {
-  const { data: result, error } = await client().auth.signUp({ email, password: PASSWORD, options: { data } });
+  const c = client();
+  const { data: result, error } = await c.auth.signUp({ email, password: PASSWORD, options: { data } });
   assert.equal(error, null);
-  assert.ok(result.session && result.user, 'sign-up with confirmations off returns a session');
-  return { email, session: result.session, user: result.user };
+  assert.equal(result.session, null, 'with confirmations on, sign-up returns no session');
+  const confirmed = await c.auth.verifyOtp({ token_hash: await mailedTokenHash(email), type: 'signup' });
+  assert.equal(confirmed.error, null);
+  assert.ok(confirmed.data.session && confirmed.data.user);
+  return { email, session: confirmed.data.session, user: confirmed.data.user };
 }
 
 function assertApiError(error: unknown, status: number, code: string) {
@@ -189,8 +223,17 @@ describe('auth emulator: discovery', () => {
 });
 
 describe('auth emulator: sign-up', () => {
-  it('creates a confirmed user and a session (confirmations are off locally)', async () => {
+  it('creates an unconfirmed user without a session, and the emailed link confirms and signs in', async () => {
     const email = uniqueEmail('Signup').replace('signup', 'SignUp');
+    const pending = await client().auth.signUp({ email, password: PASSWORD });
+    assert.equal(pending.error, null);
+    assert.equal(pending.data.session, null);
+    assert.equal(pending.data.user?.email_confirmed_at, undefined);
+    assert.ok(pending.data.user?.confirmation_sent_at);
+    const early = await client().auth.signInWithPassword({ email, password: PASSWORD });
+    assertApiError(early.error, 400, 'email_not_confirmed');
+    await sql`delete from auth.users where id = ${pending.data.user!.id}`;
+
     const { session, user } = await signUp(email, { display_name: 'Ada' });
     assert.equal(user.email, email.toLowerCase());
     assert.equal(user.aud, 'authenticated');
@@ -210,13 +253,19 @@ describe('auth emulator: sign-up', () => {
     assert.equal(sessions!.n, 1);
   });
 
-  it('refuses a second sign-up with the same address, in any letter case', async () => {
-    const { email } = await signUp();
+  it('answers a second sign-up of a confirmed address as GoTrue does: a made-up user, no session, no email', async () => {
+    const { email, user } = await signUp();
+    const mails = async () => (await (await fetch(`${stack.mailUrl}/api/messages?to=${encodeURIComponent(email)}`)).json()).length;
+    const before = await mails();
     for (const again of [email, email.toUpperCase()]) {
       const { data, error } = await client().auth.signUp({ email: again, password: PASSWORD });
-      assertApiError(error, 422, 'user_already_exists');
+      assert.equal(error, null);
       assert.equal(data.session, null);
+      assert.notEqual(data.user?.id, user.id, 'the real id is not revealed');
     }
+    assert.equal(await mails(), before);
+    const [row] = await sql`select count(*)::int as n from auth.users where lower(email) = ${email.toLowerCase()}`;
+    assert.equal(row!.n, 1);
   });
 
   it('refuses weak passwords and invalid addresses with GoTrue codes', async () => {
@@ -667,7 +716,7 @@ describe('auth emulator: bad input never becomes a 500', () => {
 
   it('answers what it does not offer with 501 not_implemented', async () => {
     for (const [method, path] of [
-      ['POST', '/otp'],
+      ['POST', '/sso'],
       ['GET', '/settings'],
       ['POST', '/token?grant_type=pkce'],
     ] as const) {

@@ -50,6 +50,8 @@ export interface DeployOptions {
 const issues = (e: z.ZodError) => e.issues.map((i) => i.message);
 
 /** Checks everything the steps need; errors name variables, never values. */
+const SMTP_SETTINGS = ['SMTP_HOST', 'SMTP_USER', 'SMTP_PASS', 'SMTP_ADMIN_EMAIL'] as const;
+
 export function deploySteps(given: Record<string, string | undefined>, o: DeployOptions): Step[] {
   const env = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined && v !== '')) as Record<string, string>;
   const problems: string[] = [];
@@ -81,7 +83,10 @@ export function deploySteps(given: Record<string, string | undefined>, o: Deploy
   const supabase = (name: string, args: string[], more: Partial<Step> = {}): Step => ({ name, argv: ['npx', 'supabase', ...args], ...more, env: { ...job, ...more.env } });
   const steps: Step[] = [
     supabase('Link the project', ['link', '--project-ref', ref]),
-    supabase('Project settings', ['config', 'push', '--project-ref', ref, '--yes'], { env: { SITE_URL: r.WEB_URL, SITE_REDIRECT_URL: `${r.WEB_URL}/**` } }),
+    // Auth's custom SMTP ([auth.email.smtp] in config.toml): passed on only when set.
+    supabase('Project settings', ['config', 'push', '--project-ref', ref, '--yes'], {
+      env: { SITE_URL: r.WEB_URL, SITE_REDIRECT_URL: `${r.WEB_URL}/**`, ...Object.fromEntries(SMTP_SETTINGS.filter((k) => env[k]).map((k) => [k, env[k]!])) },
+    }),
     supabase('Vault secrets for pg_cron', ['db', 'query', '--linked', '-f', '{file}'], { secretFile: vault! }),
     supabase('Pending migrations', ['db', 'push', '--dry-run']),
     supabase('Migrate', ['db', 'push', '--yes']),

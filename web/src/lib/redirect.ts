@@ -3,7 +3,7 @@
 // sign-in page (loop).
 
 export const DEFAULT_AFTER_SIGN_IN = '/dashboard';
-const AUTH_PAGES = ['/sign-in', '/sign-up'];
+const AUTH_PAGES = ['/sign-in', '/sign-up', '/auth', '/forgot-password', '/reset-password'];
 const BASE = 'http://app.invalid';
 
 /** A safe in-app path from an untrusted `next` value, or the fallback. */
