@@ -64,7 +64,7 @@ async function loadChannels(workspaceId: string): Promise<{ scoringMs: number[];
         (10 + (hashtext(v.id::text || d) & 1023) + case when split_part(v.title, ' ', 4)::int <= ${ENGINE_UPLOADS / CHANNELS} then 300 else 0 end)::int,
         30 + (hashtext(v.id::text) & 31), (hashtext(v.id::text || 'l') & 15), 1, 0, (hashtext(v.id::text || 's') & 3), 0
       from public.videos v cross join generate_series(0, 27) d where v.channel_id = ${ch.id}`;
-    const [ms] = await timed(() => sql`select public.score_channel_videos(${ch.id})`);
+    const [ms] = await timed(() => sql`select private.score_channel_videos(${ch.id})`);
     scoringMs.push(ms);
     console.log(`  channel ${c}: scored with outcomes in ${Math.round(ms)} ms`);
   }

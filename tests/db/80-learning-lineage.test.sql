@@ -135,7 +135,7 @@ select v.workspace_id, v.id, d::date,
   case when d::date = private.publish_day(v.published_at) then 10 * split_part(v.title, ' ', 2)::int else 1 end, 50
 from public.videos v cross join generate_series(date '2026-03-01', date '2026-03-20', interval '1 day') d
 where v.channel_id = (select id from ids where name = 'ochannel') and d::date >= private.publish_day(v.published_at);
-select public.score_channel_videos((select id from ids where name = 'ochannel'));
+select private.score_channel_videos((select id from ids where name = 'ochannel'));
 
 select is((select string_agg(velocity_percentile::text || '/' || score::text, ',' order by youtube_video_id)
            from public.video_outcomes where channel_id = (select id from ids where name = 'ochannel') and age_days = 1),
@@ -163,7 +163,7 @@ insert into public.videos (workspace_id, channel_id, youtube_video_id, title, pu
 values ((select id from ids where name = 'ws'), (select id from ids where name = 'ochannel'), 'ovid6', 'O 6', '2026-03-21 20:00:00Z', 40, true);
 insert into public.video_metrics (workspace_id, video_id, day, views, average_view_percentage)
 select v.workspace_id, v.id, date '2026-03-21', 1000, 50 from public.videos v where v.youtube_video_id = 'ovid6';
-select public.score_channel_videos((select id from ids where name = 'ochannel'));
+select private.score_channel_videos((select id from ids where name = 'ochannel'));
 select is((select row(velocity_percentile, score, peers)::text from public.video_outcomes where youtube_video_id = 'ovid6' and age_days = 1),
   row(100.00, 100.00, 6)::text, 'a new video is ranked among every first day recorded so far');
 select is((select count(*)::int from public.video_outcomes where youtube_video_id = 'ovid6' and age_days = 7), 0,
@@ -177,7 +177,7 @@ insert into public.video_metrics (workspace_id, video_id, day, views, average_vi
 select v.workspace_id, v.id, d::date, 1, 50
 from public.videos v cross join generate_series(date '2026-03-21', date '2026-03-31', interval '1 day') d
 where v.channel_id = (select id from ids where name = 'ochannel') and v.youtube_video_id <> 'ovid6';
-select public.score_channel_videos((select id from ids where name = 'ochannel'));
+select private.score_channel_videos((select id from ids where name = 'ochannel'));
 select is((select string_agg(youtube_video_id || '=' || views, ',' order by youtube_video_id) from public.video_outcomes
            where channel_id = (select id from ids where name = 'ochannel') and age_days = 28),
   'ovid1=37,ovid2=47,ovid3=57,ovid4=67', 'age 28: recorded for the videos whose 28 days are covered');

@@ -113,7 +113,7 @@ async function seedLoop(userId: string, claims: string): Promise<{ workspaceId: 
       select v.workspace_id, v.id, (v.published_at at time zone 'America/Los_Angeles')::date + d,
         case when v.youtube_video_id = ${youtubeId} then 900 else 100 + 10 * d + 3 * extract(day from v.published_at)::int end, 55, 3
       from public.videos v cross join generate_series(0, 8) d where v.channel_id = ${ch.id}`;
-    await sql`select public.score_channel_videos(${ch.id})`;
+    await sql`select private.score_channel_videos(${ch.id})`;
     return { workspaceId: ws, scheduleId: s.id };
   } finally {
     await sql.end();

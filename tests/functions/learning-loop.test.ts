@@ -97,7 +97,7 @@ Deno.test('learning loop: a published engine upload has its lineage, keeps it af
       insert into public.video_metrics (workspace_id, video_id, day, views, average_view_percentage)
       select v.workspace_id, v.id, date '2026-05-01' + d, case when v.title = 'Organic' then 10 else 500 end, 60
       from public.videos v cross join generate_series(0, 7) d where v.channel_id = ${channelId}`;
-    await sql`select public.score_channel_videos(${channelId})`;
+    await sql`select private.score_channel_videos(${channelId})`;
   });
   const videoId = (await withDb((sql) => sql`select id from public.videos where youtube_video_id = ${row.youtube_video_id}`))[0].id;
   const byVideo = await user.call(`insights/lineage?workspace_id=${workspaceId}&video_id=${videoId}`);

@@ -47,6 +47,9 @@ async function startAuth(limits: Partial<RateLimits> = {}, tweak: Partial<AuthCo
     port: 0,
     dbUrl: DB_URL!,
     keys,
+    // The admin calls below use the legacy service_role key, an HS256 JWT: a project that still
+    // has its legacy JWT secret (the stack's default).
+    legacyJwtSecret: keys.legacyJwtSecret,
     issuer: 'http://127.0.0.1:1/auth/v1',
     smtp: { host: mail.smtpHost, port: mail.smtpPort },
     config,
