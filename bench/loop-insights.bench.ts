@@ -12,6 +12,7 @@
 // Result: bench/results/loop-insights.json.
 import postgres from 'postgres';
 import { benchStack, stats, writeResult } from './lib.ts';
+import { createConfirmedUser } from '../tests/unit/helpers/auth-users.ts';
 
 const CHANNELS = 10;
 const VIDEOS_PER_CHANNEL = 1000;
@@ -26,16 +27,12 @@ const env = stack.env as Record<string, string>;
 const sql = postgres(env.SUPABASE_DB_URL, { max: 1, prepare: false, onnotice: () => {} });
 
 async function signUp(label: string): Promise<{ id: string; token: string; workspaceId: string }> {
-  const res = await fetch(`${env.SUPABASE_URL}/auth/v1/signup`, {
-    method: 'POST',
-    headers: { apikey: env.SUPABASE_ANON_KEY, 'content-type': 'application/json' },
-    body: JSON.stringify({ email: `bench-loop-${label}-${Date.now()}@example.com`, password: 'bench-password' }),
-  });
-  const body = await res.json();
-  if (!res.ok) throw new Error(`sign-up: ${res.status} ${JSON.stringify(body)}`);
+  // Auth requires email confirmation: a confirmed account through the admin API.
+  const user = await createConfirmedUser({ url: env.SUPABASE_URL, anonKey: env.SUPABASE_ANON_KEY, serviceRoleKey: env.SUPABASE_SERVICE_ROLE_KEY },
+    `bench-loop-${label}-${Date.now()}@example.com`, 'bench-password');
   const [{ workspace_id }] = await sql<{ workspace_id: string }[]>`
-    select workspace_id from public.workspace_members where user_id = ${body.user.id}`;
-  return { id: body.user.id, token: body.access_token, workspaceId: workspace_id };
+    select workspace_id from public.workspace_members where user_id = ${user.id}`;
+  return { id: user.id, token: user.accessToken, workspaceId: workspace_id };
 }
 
 async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {

@@ -46,7 +46,7 @@ function isolateArgs(opts: EdgeRuntimeOptions, fn: string, socketPath: string): 
   // 16 MB semi-spaces, and with a 12 MB old generation whose next limit was within one new space
   // of it, V8 started a full collection after every one (seen: 150 mark-compacts in 35 s, a
   // resumed upload step killed at 2 s of CPU spent almost all in GC).
-  const flags = [...(opts.limits.enforced ? [`--max-heap-size=${opts.limits.memoryMb}`] : []), ...(opts.v8Flags ?? [])];
+  const flags = [...(opts.limits.enforced ? [`--max-old-space-size=${opts.limits.memoryMb}`] : []), ...(opts.v8Flags ?? [])];
   const v8 = flags.length > 0 ? [`--v8-flags=${flags.join(',')}`] : [];
   const entry = pathToFileURL(join(opts.functionsDir, fn, 'index.ts')).href;
   return [...opts.deno.args, ...v8, opts.isolateEntry, entry, socketPath, PROBE_TOKEN];

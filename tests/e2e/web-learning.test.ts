@@ -15,6 +15,7 @@ import playwright from '../../web/node_modules/playwright-core/index.js';
 import type { Browser, Page } from '../../web/node_modules/playwright-core/index.js';
 import { serveWeb, type ServedWeb } from '../../web/scripts/serve.mjs';
 import { chromiumArgs, CHROMIUM_PATH } from './chromium.ts';
+import { createConfirmedUser } from '../unit/helpers/auth-users.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SHOTS = resolve(HERE, 'screenshots');
@@ -50,15 +51,11 @@ after(async () => {
   await served?.close();
 });
 
+/** A confirmed account (Auth requires email confirmation), created through the admin API. */
 async function signUp(email: string, password: string): Promise<string> {
-  const r = await fetch(`${supabaseUrl}/auth/v1/signup`, {
-    method: 'POST',
-    headers: { apikey: anonKey, 'content-type': 'application/json' },
-    body: JSON.stringify({ email, password, data: { full_name: 'Loop Tester' } }),
-  });
-  const body = await r.json();
-  assert.equal(r.status, 200, JSON.stringify(body));
-  return body.user.id as string;
+  const serviceRoleKey = process.env.SUPABASE_SERVICE_ROLE_KEY ?? '';
+  const user = await createConfirmedUser({ url: supabaseUrl, anonKey, serviceRoleKey }, email, password, { full_name: 'Loop Tester' });
+  return user.id;
 }
 
 const APPROVED = { items: [{ title: 'Three-minute focaccia', hook: 'No knead, no wait.', script: 'Flour, water, oil, salt. Bake.', call_to_action: 'Subscribe for more bread.', estimated_duration_seconds: 40 }] };

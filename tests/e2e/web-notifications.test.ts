@@ -11,6 +11,7 @@ import playwright from '../../web/node_modules/playwright-core/index.js';
 import type { Browser, Page } from '../../web/node_modules/playwright-core/index.js';
 import { serveWeb, type ServedWeb } from '../../web/scripts/serve.mjs';
 import { chromiumArgs, CHROMIUM_PATH } from './chromium.ts';
+import { createConfirmedUser } from '../unit/helpers/auth-users.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SHOTS = resolve(HERE, 'screenshots');
@@ -57,18 +58,14 @@ const shot = (page: Page, name: string) => page.screenshot({ path: resolve(SHOTS
 
 interface Account { id: string; email: string; password: string; token: string }
 
+/** A confirmed account (Auth requires email confirmation), created through the admin API. */
 async function signUpByApi(label: string): Promise<Account> {
   const suffix = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   const email = `e2e-${label}-${suffix}@example.com`;
   const password = `pw-${suffix}-long`;
-  const res = await fetch(`${requiredEnv('SUPABASE_URL')}/auth/v1/signup`, {
-    method: 'POST',
-    headers: { apikey: requiredEnv('SUPABASE_ANON_KEY'), 'content-type': 'application/json' },
-    body: JSON.stringify({ email, password, data: { display_name: `E2E ${label}` } }),
-  });
-  const body = await res.json();
-  assert.ok(body.access_token, JSON.stringify(body));
-  return { id: body.user.id, email, password, token: body.access_token };
+  const stackAuth = { url: requiredEnv('SUPABASE_URL'), anonKey: requiredEnv('SUPABASE_ANON_KEY'), serviceRoleKey: requiredEnv('SUPABASE_SERVICE_ROLE_KEY') };
+  const user = await createConfirmedUser(stackAuth, email, password, { display_name: `E2E ${label}` });
+  return { id: user.id, email, password, token: user.accessToken };
 }
 
 async function api(token: string, path: string, init: { method?: string; body?: unknown } = {}) {

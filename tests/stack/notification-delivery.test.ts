@@ -7,6 +7,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import postgres from 'postgres';
+import { createConfirmedUser } from '../unit/helpers/auth-users.ts';
 
 const env = (name: string): string => {
   const v = process.env[name];
@@ -70,12 +71,10 @@ interface Creator { id: string; email: string; token: string; scheduleId: string
 
 async function creatorWithSchedule(i: number): Promise<Creator> {
   const email = `accept-notify-${i}-${crypto.randomUUID().slice(0, 8)}@example.com`;
-  const signup = await fetch(`${gateway}/auth/v1/signup`, {
-    method: 'POST', headers: { apikey: anonKey, 'content-type': 'application/json' },
-    body: JSON.stringify({ email, password: `pw-${crypto.randomUUID()}` }),
-  }).then((r) => r.json());
-  assert.ok(signup.access_token, JSON.stringify(signup));
-  const token: string = signup.access_token;
+  // Auth requires email confirmation: a confirmed account through the admin API.
+  const user = await createConfirmedUser({ url: gateway, anonKey, serviceRoleKey: serviceKey }, email, `pw-${crypto.randomUUID()}`);
+  const signup = { user: { id: user.id } };
+  const token: string = user.accessToken;
   const workspaces = await call(token, 'workspaces');
   const ws: string = workspaces.body.workspaces.find((w: { personal: boolean }) => w.personal).id;
   const fake = await control('POST', 'youtube/channels', { videos: 1, seed: `accept-notify-${crypto.randomUUID()}` });
