@@ -42,10 +42,9 @@ const PROBE_TOKEN = randomUUID();
 
 function isolateArgs(opts: EdgeRuntimeOptions, fn: string, socketPath: string): string[] {
   // Hosted creates each isolate with heap_limits(0, <memory limit>), from which V8 sizes both
-  // generations; --max-heap-size does the same. --max-old-space-size alone left V8's default
-  // 16 MB semi-spaces, and with a 12 MB old generation whose next limit was within one new space
-  // of it, V8 started a full collection after every one (seen: 150 mark-compacts in 35 s, a
-  // resumed upload step killed at 2 s of CPU spent almost all in GC).
+  // generations (--max-heap-size would do the same). Tried: it made the upload tests with faults
+  // hit the CPU limit more often here (smaller new space, more collections), so the old-space cap
+  // stays until the GC loop those tests show (README, "Edge runtime": garbage collection) is fixed.
   const flags = [...(opts.limits.enforced ? [`--max-old-space-size=${opts.limits.memoryMb}`] : []), ...(opts.v8Flags ?? [])];
   const v8 = flags.length > 0 ? [`--v8-flags=${flags.join(',')}`] : [];
   const entry = pathToFileURL(join(opts.functionsDir, fn, 'index.ts')).href;
