@@ -41,7 +41,7 @@ Deno.test('a 200 MB video with the connection dropped every ~50 MB arrives whole
     const t0 = performance.now();
     try {
       await makeDue(made.id);
-      const row = await driveUntil(made.id, ['published', 'failed', 'canceled'], 120_000);
+      const row = await driveUntil(made.id, ['published', 'failed', 'canceled'], 300_000);
       assertEquals(row.status, 'published', JSON.stringify(row));
     } finally {
       await resetUploadBehaviour();
@@ -77,7 +77,7 @@ Deno.test('a third of the upload requests answered 503: the upload resumes from 
     const fault = await addFault({ match: { method: 'PUT', pathPrefix: '/youtube/upload/youtube/v3/videos' }, status: 503, failRate: 0.3 });
     try {
       await makeDue(made.id);
-      const row = await driveUntil(made.id, ['published', 'failed'], 90_000);
+      const row = await driveUntil(made.id, ['published', 'failed'], 240_000);
       assertEquals(row.status, 'published', JSON.stringify(row));
     } finally {
       await control('DELETE', `faults/${fault}`);

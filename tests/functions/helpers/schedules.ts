@@ -181,16 +181,27 @@ export async function runWorkerFor(id: string, body: Record<string, unknown> = {
 
 const FINAL = ['published', 'failed', 'canceled'];
 
-/** Drives a schedule until it reaches one of `statuses` (calling the worker whenever it is due). */
-export async function driveUntil(id: string, statuses: string[] = FINAL, timeoutMs = 60_000): Promise<ScheduleRow> {
+/**
+ * Drives a schedule until it reaches one of `statuses` (calling the worker whenever it is due).
+ * A step the runtime ends with 546 is tolerated, as production must tolerate it: the schedule's
+ * lease (180 s) keeps it until the next worker resumes from YouTube's offset, so the default bound
+ * leaves room for one such step (README "Edge runtime": garbage collection, an open finding).
+ */
+export async function driveUntil(id: string, statuses: string[] = FINAL, timeoutMs = 240_000): Promise<ScheduleRow> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const row = await scheduleRow(id);
     if (statuses.includes(row.status)) return row;
     if (Date.now() > deadline) throw new Error(`schedule ${id} still ${row.status} after ${timeoutMs} ms: ${JSON.stringify(row)}`);
-    if (row.next_attempt_at && row.next_attempt_at.getTime() <= Date.now()) await runWorkerFor(id);
+    if (row.next_attempt_at && row.next_attempt_at.getTime() <= Date.now()) await stepTolerating546(id);
     else await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+async function stepTolerating546(id: string): Promise<void> {
+  const res = await callFunction(stack.serviceKey, 'schedules/worker', { method: 'POST', body: { schedule_id: id } });
+  if (res.status === 546) console.error(`schedules/worker step for ${id} ended with 546 (${JSON.stringify(res.body)}); the lease holds it until the next worker`);
+  else assertEquals(res.status, 200, JSON.stringify(res.body));
 }
 
 export interface FakeUpload {
