@@ -85,7 +85,10 @@ export class FunctionPool {
     if (!this.limits.enforced || isolate.requests === 0) return false;
     return isolate.cpuUsedMs >= RETIRE_AT * this.limits.cpuMs
       || isolate.ageMs() >= RETIRE_AT * this.limits.wallClockMs
-      || isolate.memoryMb >= RETIRE_AT * this.limits.memoryMb;
+      // Resident memory, not the heap + external figure hosted counts (isolate.memoryMb): with
+      // the heap figure isolates lived on across upload steps and the fault tests' steps hit the
+      // CPU limit far more often (V8's GC loop, README "Edge runtime"); stricter is the safe side.
+      || isolate.residentMb() >= RETIRE_AT * this.limits.memoryMb;
   }
 
   private drop(isolate: Isolate) {

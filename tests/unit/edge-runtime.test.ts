@@ -122,7 +122,7 @@ describe('edge runtime with the hosted limits', () => {
     assert.deepEqual(counts.slice(1), counts.slice(0, -1).map((n) => n + 1), `one isolate served them all: ${counts}`);
   });
 
-  it("an isolate retires after a request that left half the memory limit in its heap and external memory, as hosted counts it", async () => {
+  it('an isolate retires after a request that left half the memory limit in use; its heap + external memory is measured', async () => {
     const first = await call(runtime.url, 'hold?mb=20');
     const second = await call(runtime.url, 'hold?mb=20');
     assert.equal(second.body.pid, first.body.pid, '40 MB held: the isolate keeps serving');
