@@ -2,9 +2,10 @@
 -- back due now and calls the worker for the schedule in the same transaction; a worker that lost
 -- its lease (or a canceled schedule) changes nothing and calls nobody; chain_upload_worker calls
 -- one successor only while something (other than the paused uploads) is due; the every-minute
--- wake-up starts one chain per 100 due rows (at most 4 then, 32 since 20261207000500); and who may call what.
+-- wake-up starts one chain per 100 due rows (at most 4 then, 32 since 20261207000500); the leaseholder
+-- renews its lease (20261208000050) and nobody else can; and who may call what.
 begin;
-select plan(16);
+select plan(21);
 
 -- Other open schedules in this database must not be counted here.
 update public.upload_schedules set next_attempt_at = next_attempt_at + interval '100 years'
@@ -40,6 +41,21 @@ with s as (
   returning id
 ) insert into ids select 's1', id from s;
 delete from net.http_request_queue;
+
+-- Section: renew_upload_lease
+
+select tests.authenticate_as_service_role();
+select is(private.renew_upload_lease(pg_temp.id('s1'), 'w2', 40), 'lease_lost', 'a worker without the lease cannot renew it');
+select tests.clear_authentication();
+select is((select lease_expires_at from public.upload_schedules where id = pg_temp.id('s1')), now() + interval '3 minutes',
+  'and the lease is unchanged');
+select tests.authenticate_as_service_role();
+select is(private.renew_upload_lease(pg_temp.id('s1'), 'w1', 40), 'ok', 'the leaseholder renews');
+select tests.clear_authentication();
+select results_eq($$select lease_expires_at, next_attempt_at from public.upload_schedules where id = pg_temp.id('s1')$$,
+  $$values (now() + interval '40 seconds', now() + interval '40 seconds')$$,
+  'for lease_seconds from now, and the row is not due before the lease ends');
+select throws_ok($$select private.renew_upload_lease(pg_temp.id('s1'), 'w1', 0)$$, '22023', null, 'a lease of less than a second is refused');
 
 -- Section: pause_upload
 
@@ -100,7 +116,9 @@ select is(private.wake_upload_worker(), 8, '751 due: eight chains (one per 100 d
 
 select ok(not has_function_privilege('authenticated', 'private.pause_upload(uuid, text, bigint, jsonb)', 'EXECUTE')
   and not has_function_privilege('anon', 'private.chain_upload_worker(integer, uuid[])', 'EXECUTE')
-  and not has_function_privilege('authenticated', 'private.chain_render_video_worker()', 'EXECUTE'),
+  and not has_function_privilege('authenticated', 'private.chain_render_video_worker()', 'EXECUTE')
+  and not has_function_privilege('authenticated', 'private.renew_upload_lease(uuid, text, integer)', 'EXECUTE')
+  and has_function_privilege('service_role', 'private.renew_upload_lease(uuid, text, integer)', 'EXECUTE'),
   'users cannot pause uploads or call workers');
 
 select * from finish();

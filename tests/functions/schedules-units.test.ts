@@ -1,7 +1,8 @@
 // The schedules worker's decisions without a stack: the streaming loop against a scripted
 // session (partial commits, drops, a session that holds every byte without having made the
 // video, stalls, cancel, the time budget), the source reader's reconnects, the upload plan per
-// strategy and time, the check of what YouTube made, and YouTube's way of counting tags.
+// strategy and time, the check of what YouTube made, YouTube's way of counting tags, and the lease
+// keeper's renewals.
 import { assertEquals, assertOk } from './assert.ts';
 import assert from 'node:assert/strict';
 import { ChunkInterruptedError, type SessionState, UPLOAD_UNIT, type YouTubeUploader } from '../../supabase/functions/_shared/clients/youtube/upload.ts';
@@ -9,6 +10,7 @@ import { VideoSource } from '../../supabase/functions/_shared/youtube/video-sour
 import { PUBLISH_AT_MARGIN_MS, retryDelaySeconds, type SentMetadata, uploadedAsAsked, uploadPlan, videoResource } from '../../supabase/functions/schedules/plan.ts';
 import { runUpload, UploadStalledError } from '../../supabase/functions/schedules/upload-run.ts';
 import { StepBudget } from '../../supabase/functions/schedules/budget.ts';
+import { keepLease } from '../../supabase/functions/schedules/lease.ts';
 import { youtubeTagsLength } from '../../supabase/functions/schedules/validation.ts';
 
 const KiB = 1024;
@@ -299,4 +301,29 @@ Deno.test('retry delays and YouTube tag counting', () => {
   assertEquals(retryDelaySeconds(1, 90_000), 90);
   assertEquals(youtubeTagsLength(['tag one', 'two']), 13);
   assertEquals(youtubeTagsLength([]), 0);
+});
+
+Deno.test('lease keeper: renews every quarter of the lease until stopped, stops renewing once the row is lost, and waits for a renewal in flight', async () => {
+  const calls: number[] = [];
+  const started = Date.now();
+  let answer: 'ok' | 'lease_lost' = 'ok';
+  const kept = keepLease('s1', 'w1', 1, (id, worker, seconds) => {
+    assertEquals([id, worker, seconds], ['s1', 'w1', 1]);
+    calls.push(Date.now() - started);
+    return Promise.resolve(answer);
+  });
+  await new Promise((r) => setTimeout(r, 1_150));
+  assertOk(calls.length >= 2 && calls.length <= 6, `renewed ${calls.length} times in 1.15 s with a 1 s lease`);
+  answer = 'lease_lost';
+  await new Promise((r) => setTimeout(r, 600));
+  const afterLoss = calls.length;
+  await new Promise((r) => setTimeout(r, 600));
+  assertEquals(calls.length, afterLoss, 'no renewal after the row was lost');
+  await kept.stop();
+
+  let finished = false;
+  const slow = keepLease('s2', 'w1', 1, () => new Promise((r) => setTimeout(() => ((finished = true), r('ok')), 300)));
+  await new Promise((r) => setTimeout(r, 300));
+  await slow.stop();
+  assertOk(finished, 'stop() returned before the renewal in flight ended');
 });

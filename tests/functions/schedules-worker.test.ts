@@ -2,7 +2,8 @@
 // process of its own) is resumed from the offset YouTube confirmed by the next one; a worker that
 // dies between YouTube making the video and our database hearing of it leaves a session that the
 // next worker asks, so the video is recorded and never uploaded twice; workers racing on the same
-// due rows upload each once; a stalled worker whose lease ran out stops when it wakes up; an
+// due rows upload each once; a live worker renews its lease through a chunk slower than the lease;
+// a stalled worker whose lease ran out stops when it wakes up; an
 // upload cut into bounded steps finishes by itself, each step calling the next; and a worker
 // killed between steps is resumed from the offset YouTube confirmed.
 import postgres from 'postgres';
@@ -230,6 +231,32 @@ Deno.test('a stalled worker whose lease ran out: the next one finishes the uploa
     assertEquals(uploads.length, 1);
     assertEquals(uploads[0].sha256, (await renderSha256(s.render.pid)).sha256);
     assertEquals((await eventsOf(made.id)).filter((e) => e.event === 'uploaded').length, 1);
+  });
+});
+
+Deno.test('a live worker keeps its lease while a chunk takes longer than the lease: nobody takes the row over', async () => {
+  await withUploadQuota(async () => {
+    const s = await studio('sched-heartbeat', 2 * MiB);
+    const made = await createSchedule(s, { strategy: 'upload_at_time' });
+    await makeDue(made.id);
+    // Every chunk takes 7 s to be answered; the worker's lease is 5 s, renewed every 1.25 s.
+    const slow = await addFault({ match: { method: 'PUT', pathPrefix: '/youtube/upload/youtube/v3/videos' }, latencyMs: 7_000 });
+    try {
+      const first = runWorkerFor(made.id, { lease_seconds: 5 });
+      for (let i = 0; (await scheduleRow(made.id)).status !== 'uploading'; i++) {
+        assertOk(i < 300, 'the upload did not start');
+        await sleep(50);
+      }
+      await sleep(6_000);
+      const row = await scheduleRow(made.id);
+      assertOk(row.next_attempt_at!.getTime() > Date.now(), `the lease was not renewed: ${JSON.stringify(row)}`);
+      assertEquals((await runWorkerFor(made.id)).schedules, [], 'a second worker took the row over');
+      const report = await first;
+      assertEquals(report.schedules.map((o: { result: string }) => o.result), ['published'], JSON.stringify(report));
+    } finally {
+      await control('DELETE', `faults/${slow}`);
+    }
+    assertEquals((await uploadsOf(s.youtubeChannelId)).length, 1);
   });
 });
 

@@ -6,12 +6,12 @@
 //   a schedule taken up costs about as much as SCHEDULE_COST_BYTES of upload (claim, token,
 //           session, status query, database writes: 10-20 ms).
 // The default step, 32 MiB, is about 0.25 s of CPU at that rate. 64 MiB steps measured 0.4 to
-// 0.76 s, but a resumed step in an isolate that had served many requests now and then took four
-// times that (2.0 s, killed: seen in 3 of ~20 resumes in the test suite, not yet explained; the
-// isolate's larger heap collected again and again while 8 MiB chunk buffers come and go is the
-// suspect), and 96 MiB steps measured up to 2 s on a busy machine. A step of 32 MiB stays under
-// the 1.5 s we allow ourselves of hosted's 2 s even at four times its usual cost. A wall-clock
-// deadline caps the rest (a slow network spends wall time, not CPU).
+// 0.76 s, and 96 MiB steps up to 2 s on a busy machine. Now and then V8 collects a heap that has
+// nothing to give back again and again until the step is killed at 2 s whatever its size (the
+// README's "garbage collection" finding); such a step costs one short lease (lease.ts), and a
+// smaller step is more likely to finish before it starts. A step of 32 MiB stays under the 1.5 s
+// we allow ourselves of hosted's 2 s even at four times its usual cost. A wall-clock deadline caps
+// the rest (a slow network spends wall time, not CPU).
 import { UPLOAD_UNIT } from '../_shared/clients/youtube/upload.ts';
 
 export const MiB = 1024 * 1024;

@@ -120,6 +120,14 @@ export async function saveOffset(id: string, workerId: string, offset: number, l
   return r.outcome;
 }
 
+/** Extends this worker's lease on a row it still works on (see lease.ts). */
+export async function renewLease(id: string, workerId: string, leaseSeconds: number): Promise<StepOutcome> {
+  const [r] = await asService((tx) =>
+    tx<{ outcome: StepOutcome }[]>`select private.renew_upload_lease(${id}, ${workerId}, ${leaseSeconds}) as outcome`
+  );
+  return r.outcome;
+}
+
 export async function beginFinalChunk(id: string, workerId: string): Promise<StepOutcome> {
   const [r] = await asService((tx) => tx<{ outcome: StepOutcome }[]>`select private.begin_final_chunk(${id}, ${workerId}) as outcome`);
   return r.outcome;

@@ -20,6 +20,7 @@ import { ChannelClients } from './channel-clients.ts';
 import type { EngineOptions, ScheduleOutcome } from './context.ts';
 import { processSchedule } from './engine.ts';
 import { DEFAULT_CHUNK_BYTES } from './plan.ts';
+import { keepLease } from './lease.ts';
 import { chainWorker, claimSchedules, nextDueAt, type ScheduleRow } from './store.ts';
 import type { UploadHooks } from './upload-run.ts';
 
@@ -28,7 +29,8 @@ export const DEFAULT_CLAIM_BUDGET_MS = 55_000;
 /** Wall clock for the work of one step, from its first claim (a slow network costs wall time, not CPU). */
 export const DEFAULT_TIME_BUDGET_MS = 60_000;
 export const DEFAULT_CONCURRENCY = 8;
-export const DEFAULT_LEASE_SECONDS = 180;
+/** Renewed every quarter while the worker works on the row (lease.ts); a dead step frees it within this. */
+export const DEFAULT_LEASE_SECONDS = 40;
 /** A waiting worker looks for new due rows at least this often. */
 const POLL_MS = 2_000;
 
@@ -85,7 +87,9 @@ async function claimAndRun(
 ): Promise<number> {
   const running = new Set<Promise<void>>();
   const start = (row: ScheduleRow) => {
+    const lease = keepLease(row.id, engine.workerId, opts.leaseSeconds);
     const p: Promise<void> = processSchedule(row, engine, clients)
+      .finally(() => lease.stop())
       .then((o) => void outcomes.push(o))
       .catch((err) => {
         // processSchedule handles its own failures; this is a bug or the database going away.

@@ -184,8 +184,9 @@ const FINAL = ['published', 'failed', 'canceled'];
 /**
  * Drives a schedule until it reaches one of `statuses` (calling the worker whenever it is due).
  * A step the runtime ends with 546 is tolerated, as production must tolerate it: the schedule's
- * lease (180 s) keeps it until the next worker resumes from YouTube's offset, so the default bound
- * leaves room for one such step (README "Edge runtime": garbage collection, an open finding).
+ * lease (40 s, no longer renewed by the dead step) keeps it until the next worker resumes from
+ * YouTube's offset, so the default bound leaves room for several such steps (README "Edge
+ * runtime": garbage collection).
  */
 export async function driveUntil(id: string, statuses: string[] = FINAL, timeoutMs = 240_000): Promise<ScheduleRow> {
   const deadline = Date.now() + timeoutMs;
