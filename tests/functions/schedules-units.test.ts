@@ -10,7 +10,7 @@ import { VideoSource } from '../../supabase/functions/_shared/youtube/video-sour
 import { PUBLISH_AT_MARGIN_MS, retryDelaySeconds, type SentMetadata, uploadedAsAsked, uploadPlan, videoResource } from '../../supabase/functions/schedules/plan.ts';
 import { runUpload, UploadStalledError } from '../../supabase/functions/schedules/upload-run.ts';
 import { StepBudget } from '../../supabase/functions/schedules/budget.ts';
-import { keepLease } from '../../supabase/functions/schedules/lease.ts';
+import { keepLease } from '../../supabase/functions/_shared/lease-keeper.ts';
 import { youtubeTagsLength } from '../../supabase/functions/schedules/validation.ts';
 
 const KiB = 1024;
@@ -305,13 +305,13 @@ Deno.test('retry delays and YouTube tag counting', () => {
 
 Deno.test('lease keeper: renews every quarter of the lease until stopped, stops renewing once the row is lost, and waits for a renewal in flight', async () => {
   const calls: number[] = [];
+  const errors: unknown[] = [];
   const started = Date.now();
-  let answer: 'ok' | 'lease_lost' = 'ok';
-  const kept = keepLease('s1', 'w1', 1, (id, worker, seconds) => {
-    assertEquals([id, worker, seconds], ['s1', 'w1', 1]);
+  let answer = 'ok';
+  const kept = keepLease(1, () => {
     calls.push(Date.now() - started);
     return Promise.resolve(answer);
-  });
+  }, (err) => errors.push(err));
   await new Promise((r) => setTimeout(r, 1_150));
   assertOk(calls.length >= 2 && calls.length <= 6, `renewed ${calls.length} times in 1.15 s with a 1 s lease`);
   answer = 'lease_lost';
@@ -320,10 +320,16 @@ Deno.test('lease keeper: renews every quarter of the lease until stopped, stops 
   await new Promise((r) => setTimeout(r, 600));
   assertEquals(calls.length, afterLoss, 'no renewal after the row was lost');
   await kept.stop();
+  assertEquals(errors, []);
 
   let finished = false;
-  const slow = keepLease('s2', 'w1', 1, () => new Promise((r) => setTimeout(() => ((finished = true), r('ok')), 300)));
+  const slow = keepLease(1, () => new Promise((r) => setTimeout(() => ((finished = true), r('ok')), 300)), (err) => errors.push(err));
   await new Promise((r) => setTimeout(r, 300));
   await slow.stop();
   assertOk(finished, 'stop() returned before the renewal in flight ended');
+
+  const failing = keepLease(1, () => Promise.reject(new Error('database unreachable')), (err) => errors.push(err));
+  await new Promise((r) => setTimeout(r, 400));
+  await failing.stop();
+  assertOk(errors.length >= 1 && (errors[0] as Error).message === 'database unreachable', 'a failed renewal is reported, not thrown');
 });

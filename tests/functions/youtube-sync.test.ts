@@ -1,7 +1,8 @@
 // youtube-sync against the fake YouTube: "sync now" with its rate limit and roles, paging through
 // a multi-page channel, incremental analytics, token refresh on 401, invalid_grant, quota
 // deferral (our budget and Google's quotaExceeded), 30 % injected 5xx/429 ending identical to a
-// clean sync, a run resumed after its time budget and after its worker was killed, the
+// clean sync, a run resumed after its time budget and after its worker was killed, a live
+// invocation renewing its lease, the
 // per-video analytics fallback, and a 4xx failing the run with the API's message.
 import { assertEquals, assertMatch, assertOk } from './assert.ts';
 import {
@@ -350,6 +351,30 @@ Deno.test('a worker killed mid-run: the run is claimed again after its lease and
   assertEquals(dataCalls(requests, 'channels').length, 0, 'not restarted from scratch');
   for (const page of dataCalls(requests, 'playlistItems')) assertOk(page.query.pageToken, 'only later pages are fetched');
   assertEquals(await snapshot(channelId), clean);
+});
+
+Deno.test("a live sync invocation renews its run's lease while a call takes longer than a quarter of the lease", async () => {
+  const { channelId } = await connectedChannel(3, 'synclease');
+  const runId = await queueRun(channelId);
+  await addFault({ match: { pathPrefix: '/youtube/youtube/v3/' }, latencyMs: 12_000 });
+  try {
+    const step = callFunction(stack.serviceKey, 'youtube-sync/worker', { method: 'POST', body: { run_id: runId } });
+    let claimed = await runById(runId);
+    for (let i = 0; claimed.status !== 'running'; i++) {
+      assertOk(i < 200, `the run was not claimed: ${JSON.stringify(claimed)}`);
+      await new Promise((r) => setTimeout(r, 50));
+      claimed = await runById(runId);
+    }
+    await new Promise((r) => setTimeout(r, 11_000));
+    const later = await runById(runId);
+    // Renewed after 10 s (a quarter of the 40 s lease) although no page was saved in between.
+    assertOk(later.lease_expires_at!.getTime() - claimed.lease_expires_at!.getTime() >= 5_000,
+      `lease ${claimed.lease_expires_at?.toISOString()} → ${later.lease_expires_at?.toISOString()}`);
+    assertEquals((await step).status, 200);
+  } finally {
+    await clearFaults();
+  }
+  assertEquals((await driveRun(runId)).status, 'succeeded');
 });
 
 Deno.test('a page token YouTube no longer accepts (resuming after a quota reset): the listing starts over once, same rows', async () => {

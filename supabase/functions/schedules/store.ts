@@ -120,7 +120,7 @@ export async function saveOffset(id: string, workerId: string, offset: number, l
   return r.outcome;
 }
 
-/** Extends this worker's lease on a row it still works on (see lease.ts). */
+/** Extends this worker's lease on a row it still works on (_shared/lease-keeper.ts). */
 export async function renewLease(id: string, workerId: string, leaseSeconds: number): Promise<StepOutcome> {
   const [r] = await asService((tx) =>
     tx<{ outcome: StepOutcome }[]>`select private.renew_upload_lease(${id}, ${workerId}, ${leaseSeconds}) as outcome`

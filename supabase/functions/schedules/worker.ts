@@ -14,14 +14,14 @@
 // A call for one schedule (schedule_id) runs only that one, if it is due. Several workers may
 // run at the same time: each claims different rows.
 import type { RetryPolicy } from '../_shared/clients/youtube.ts';
+import { keepLease } from '../_shared/lease-keeper.ts';
 import { logEvent } from '../_shared/youtube/log.ts';
 import { DEFAULT_STEP_BYTES, StepBudget } from './budget.ts';
 import { ChannelClients } from './channel-clients.ts';
 import type { EngineOptions, ScheduleOutcome } from './context.ts';
 import { processSchedule } from './engine.ts';
 import { DEFAULT_CHUNK_BYTES } from './plan.ts';
-import { keepLease } from './lease.ts';
-import { chainWorker, claimSchedules, nextDueAt, type ScheduleRow } from './store.ts';
+import { chainWorker, claimSchedules, nextDueAt, renewLease, type ScheduleRow } from './store.ts';
 import type { UploadHooks } from './upload-run.ts';
 
 /** How long a woken worker waits for the first due row (hosted requests may take 150 s). */
@@ -29,7 +29,7 @@ export const DEFAULT_CLAIM_BUDGET_MS = 55_000;
 /** Wall clock for the work of one step, from its first claim (a slow network costs wall time, not CPU). */
 export const DEFAULT_TIME_BUDGET_MS = 60_000;
 export const DEFAULT_CONCURRENCY = 8;
-/** Renewed every quarter while the worker works on the row (lease.ts); a dead step frees it within this. */
+/** Renewed every quarter while the worker works on the row (_shared/lease-keeper.ts); a dead step frees it within this. */
 export const DEFAULT_LEASE_SECONDS = 40;
 /** A waiting worker looks for new due rows at least this often. */
 const POLL_MS = 2_000;
@@ -87,7 +87,8 @@ async function claimAndRun(
 ): Promise<number> {
   const running = new Set<Promise<void>>();
   const start = (row: ScheduleRow) => {
-    const lease = keepLease(row.id, engine.workerId, opts.leaseSeconds);
+    const lease = keepLease(opts.leaseSeconds, () => renewLease(row.id, engine.workerId, opts.leaseSeconds), (err) =>
+      logEvent('warn', 'upload_lease_not_renewed', { schedule_id: row.id, message: err instanceof Error ? err.message : String(err) }));
     const p: Promise<void> = processSchedule(row, engine, clients)
       .finally(() => lease.stop())
       .then((o) => void outcomes.push(o))

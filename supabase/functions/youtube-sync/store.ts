@@ -7,7 +7,8 @@ import { asService, type Tx } from '../_shared/db.ts';
 import type { AnalyticsBatch, Cursor, Stats } from './cursor.ts';
 import type { StaleVideo } from './plan.ts';
 
-export const LEASE_SECONDS = 180;
+/** Renewed every quarter while an invocation works on the run (_shared/lease-keeper.ts). */
+export const LEASE_SECONDS = 40;
 
 /** A JSON parameter (postgres.js serialises it once, as jsonb). */
 function jsonb(tx: Tx, value: unknown) {
@@ -48,6 +49,14 @@ export async function claimRun(workerId: string, onlyRun: string | null): Promis
     tx<SyncRun[]>`select ${tx.unsafe(RUN_COLUMNS)} from private.claim_youtube_sync_run(${workerId}, ${LEASE_SECONDS}, ${onlyRun}::uuid)`
   );
   return run ?? null;
+}
+
+/** Extends this worker's lease on a run it still works on: 'ok' or 'lease_lost'. */
+export async function renewLease(runId: string, workerId: string): Promise<string> {
+  const [r] = await asService((tx) =>
+    tx<{ outcome: string }[]>`select private.renew_youtube_sync_lease(${runId}, ${workerId}, ${LEASE_SECONDS}) as outcome`
+  );
+  return r.outcome;
 }
 
 export async function loadChannel(channelId: string): Promise<ChannelRow | null> {

@@ -3,11 +3,13 @@
 // budget is left. A run with work left is handed back due at once, and the same transaction
 // posts the next invocation, so a sync continues without waiting for pg_cron's minute tick.
 // Several invocations can run at once: each claims different runs, and a run whose invocation
-// died is claimed again when its lease expires.
+// died is claimed again when its lease (40 s, renewed while the invocation lives) expires.
 import type { RetryPolicy } from '../_shared/clients/youtube.ts';
+import { keepLease } from '../_shared/lease-keeper.ts';
+import { logEvent } from '../_shared/youtube/log.ts';
 import { CPU_BUDGET_MS, InvocationBudget, WALL_BUDGET_MS } from './budget.ts';
 import { processRun, type RunOutcome } from './engine.ts';
-import { claimRun } from './store.ts';
+import { claimRun, LEASE_SECONDS, renewLease } from './store.ts';
 
 export interface WorkerOptions {
   /** Wall clock after which no step starts (default WALL_BUDGET_MS). */
@@ -28,7 +30,9 @@ export async function runWorker(opts: WorkerOptions = {}): Promise<{ worker: str
   do {
     const run = await claimRun(workerId, opts.runId ?? null);
     if (!run) break;
-    const outcome = await processRun(run, { workerId, budget, chain, retry: opts.retry });
+    const lease = keepLease(LEASE_SECONDS, () => renewLease(run.id, workerId), (err) =>
+      logEvent('warn', 'sync_lease_not_renewed', { run_id: run.id, message: err instanceof Error ? err.message : String(err) }));
+    const outcome = await processRun(run, { workerId, budget, chain, retry: opts.retry }).finally(() => lease.stop());
     runs.push(outcome);
     // A run handed back with work left has posted the next invocation: that one continues.
     if (opts.runId || outcome.status === 'yielded') break;

@@ -170,6 +170,7 @@ export interface RunRow {
   last_error: string | null;
   next_attempt_at: Date | null;
   lease_owner: string | null;
+  lease_expires_at: Date | null;
   cursor: Json;
   stats: Json;
 }
