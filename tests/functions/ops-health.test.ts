@@ -1,10 +1,13 @@
 // Health: database, YouTube, Gemini and RevID each with status, response time, last check and
 // error; degraded (still 200) when an external service is down; external probes are cheap (no
 // credential, so no quota), time-limited (2 s), shared for 30 s across instances, and stored so
-// that uptime is measured. (503 with the database down: tests/stack/health.test.ts.)
+// that uptime is measured; an instance answers from its last report for 5 s. (503 with the
+// database down: tests/stack/health.test.ts.)
 import { assertEquals, assertMatch, assertOk } from './assert.ts';
 import { callFunction, withDb, type Json } from './helpers/users.ts';
 import { fakeRequests, injectFault, removeFault } from './helpers/ops.ts';
+import { ANSWER_CACHE_MS, healthReport } from '../../supabase/functions/health/report.ts';
+import { closeDb } from '../../supabase/functions/_shared/db.ts';
 
 const PROBES = {
   youtube: '/youtube/youtube/v3/videos',
@@ -13,9 +16,13 @@ const PROBES = {
 } as const;
 type External = keyof typeof PROBES;
 
-/** Forgets every probe lease, so the next /health probes the services again. */
+/**
+ * Forgets every probe lease and waits out the instance's answer cache, so the next /health
+ * probes the services again.
+ */
 async function expireProbeLeases() {
   await withDb((sql) => sql`delete from ops.health_probe_leases`);
+  await new Promise((r) => setTimeout(r, ANSWER_CACHE_MS + 100));
 }
 
 async function health(): Promise<{ status: number; body: Json }> {
@@ -128,4 +135,18 @@ Deno.test('a slow but answering service is degraded', async () => {
     await removeFault(fault);
   }
   await reprobe();
+});
+
+Deno.test({
+  name: 'an instance answers from its last report for 5 s: no database check per call',
+  async fn() {
+    const first = await healthReport();
+    const again = await healthReport();
+    assertEquals(again.services.database.last_checked, first.services.database.last_checked, 'the database was not checked again');
+    assertOk(again.timestamp >= first.timestamp, 'the timestamp is the answer\'s own');
+    await new Promise((r) => setTimeout(r, ANSWER_CACHE_MS + 100));
+    const later = await healthReport();
+    assertOk(later.services.database.last_checked > first.services.database.last_checked, 'checked again once the 5 s are over');
+    await closeDb();
+  },
 });
