@@ -38,7 +38,7 @@ export function clientAddress(req: Request, trustedHops = 0): string | null {
 /** The eight 16-bit words of an IPv6 address (compressed, or with an IPv4 tail), or null. */
 export function ipv6Words(address: string): number[] | null {
   let text = address;
-  const v4 = text.match(/^(.*:)([\d.]+)$/);
+  const v4 = text.match(/^(.*:)(\d+\.[\d.]*)$/);
   if (v4) {
     if (!IPV4.test(v4[2])) return null;
     const [a, b, c, d] = v4[2].split('.').map(Number);
