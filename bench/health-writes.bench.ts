@@ -98,6 +98,12 @@ try {
   const net = { wal_bytes: calls.wal_bytes - idle.wal_bytes, row_writes: calls.row_writes - idle.row_writes, commits: calls.commits - idle.commits };
   writeResult(process.env.BENCH_LABEL ?? 'health-writes', {
     calls: CALLS,
+    // While the calls ran (WAL only: table statistics are reported later).
+    per_call_until_last_answer: { wal_bytes: per(calls.wal_bytes_until_last_answer) },
+    // The whole calls phase, deferred writes included; also the probe leases' own writes (every
+    // 30 s, whoever calls) and whatever else the stack wrote meanwhile.
+    per_call_gross: { wal_bytes: per(calls.wal_bytes), row_writes: per(calls.row_writes), commits: per(calls.commits) },
+    // Minus the idle phase: meaningful only when nothing else (a checkpoint, a roll-up) wrote in either.
     per_call: { wal_bytes: per(net.wal_bytes), row_writes: per(net.row_writes), commits: per(net.commits) },
     net_of_idle: net,
     calls_phase: calls,
