@@ -1,10 +1,13 @@
 // Health: database, YouTube, Gemini and RevID each with status, response time, last check and
 // error; degraded (still 200) when an external service is down; external probes are cheap (no
 // credential, so no quota), time-limited (2 s), shared for 30 s across instances, and stored so
-// that uptime is measured. (503 with the database down: tests/stack/health.test.ts.)
+// that uptime is measured; an instance answers from its last report for 5 s. (503 with the
+// database down: tests/stack/health.test.ts.)
 import { assertEquals, assertMatch, assertOk } from './assert.ts';
 import { callFunction, withDb, type Json } from './helpers/users.ts';
 import { fakeRequests, injectFault, removeFault } from './helpers/ops.ts';
+import { ANSWER_CACHE_MS, healthReport } from '../../supabase/functions/health/report.ts';
+import { closeDb } from '../../supabase/functions/_shared/db.ts';
 
 const PROBES = {
   youtube: '/youtube/youtube/v3/videos',
@@ -13,9 +16,27 @@ const PROBES = {
 } as const;
 type External = keyof typeof PROBES;
 
-/** Forgets every probe lease, so the next /health probes the services again. */
+/**
+ * Runs `fn` with pg_cron's every-minute health call paused: a call of its that claims the leases
+ * just before a test's own would answer the test from the probes stored before its fault (its
+ * own probe still running), and the instance would keep that answer for 5 s.
+ */
+async function withoutCronProbe(fn: () => Promise<void>): Promise<void> {
+  await withDb((sql) => sql`update cron.job set active = false where jobname = 'ops-health-probe'`);
+  try {
+    await fn();
+  } finally {
+    await withDb((sql) => sql`update cron.job set active = true where jobname = 'ops-health-probe'`);
+  }
+}
+
+/**
+ * Forgets every probe lease and waits out the instance's answer cache, so the next /health
+ * probes the services again.
+ */
 async function expireProbeLeases() {
   await withDb((sql) => sql`delete from ops.health_probe_leases`);
+  await new Promise((r) => setTimeout(r, ANSWER_CACHE_MS + 100));
 }
 
 async function health(): Promise<{ status: number; body: Json }> {
@@ -30,7 +51,7 @@ async function reprobe() {
   assertEquals(after.body.status, 'healthy', `health recovered: ${JSON.stringify(after.body.services)}`);
 }
 
-Deno.test('health reports every service; external probes carry no credential and are shared for 30 s', async () => {
+Deno.test('health reports every service; external probes carry no credential and are shared for 30 s', () => withoutCronProbe(async () => {
   await expireProbeLeases();
   const since = new Date();
   const first = await health();
@@ -72,9 +93,9 @@ Deno.test('health reports every service; external probes carry no credential and
   const stored = await withDb((sql) => sql`
     select service, status from ops.health_probes where checked_at >= ${since} order by service`);
   assertEquals(stored.map((r) => `${r.service}:${r.status}`), ['database:healthy', 'gemini:healthy', 'revid:healthy', 'youtube:healthy']);
-});
+}));
 
-Deno.test('a fake answering 503 makes health degraded (still 200), is stored, and recovers', async () => {
+Deno.test('a fake answering 503 makes health degraded (still 200), is stored, and recovers', () => withoutCronProbe(async () => {
   const fault = await injectFault({ match: { pathPrefix: '/gemini' }, status: 503 });
   try {
     await expireProbeLeases();
@@ -93,9 +114,9 @@ Deno.test('a fake answering 503 makes health degraded (still 200), is stored, an
     await removeFault(fault);
   }
   await reprobe();
-});
+}));
 
-Deno.test('a service that does not answer within 2 s is unhealthy, and health still answers in time', async () => {
+Deno.test('a service that does not answer within 2 s is unhealthy, and health still answers in time', () => withoutCronProbe(async () => {
   const fault = await injectFault({ match: { pathPrefix: '/revid' }, latencyMs: 6_000 });
   try {
     await expireProbeLeases();
@@ -112,9 +133,9 @@ Deno.test('a service that does not answer within 2 s is unhealthy, and health st
     await removeFault(fault);
   }
   await reprobe();
-});
+}));
 
-Deno.test('a slow but answering service is degraded', async () => {
+Deno.test('a slow but answering service is degraded', () => withoutCronProbe(async () => {
   const fault = await injectFault({ match: { pathPrefix: '/youtube/youtube/v3/videos' }, latencyMs: 1_300 });
   try {
     await expireProbeLeases();
@@ -128,4 +149,18 @@ Deno.test('a slow but answering service is degraded', async () => {
     await removeFault(fault);
   }
   await reprobe();
+}));
+
+Deno.test({
+  name: 'an instance answers from its last report for 5 s: no database check per call',
+  async fn() {
+    const first = await healthReport();
+    const again = await healthReport();
+    assertEquals(again.services.database.last_checked, first.services.database.last_checked, 'the database was not checked again');
+    assertOk(again.timestamp >= first.timestamp, 'the timestamp is the answer\'s own');
+    await new Promise((r) => setTimeout(r, ANSWER_CACHE_MS + 100));
+    const later = await healthReport();
+    assertOk(later.services.database.last_checked > first.services.database.last_checked, 'checked again once the 5 s are over');
+    await closeDb();
+  },
 });

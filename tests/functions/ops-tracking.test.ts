@@ -1,5 +1,6 @@
 // Tracking: every function's calls land in ops.api_calls without code of its own (the one
-// wrapper, createHandler); an unhandled error gives the caller the envelope with a request id and
+// wrapper, createHandler), except anonymous health calls, which are counted per minute
+// (ops-counted-calls.test.ts); an unhandled error gives the caller the envelope with a request id and
 // never the stack, and lands in ops.errors with it; a call slower than 2 s also writes a warning;
 // ENABLE_ANALYTICS / ENABLE_ERROR_TRACKING switch recording off.
 import { assertEquals, assertMatch, assertOk } from './assert.ts';
@@ -48,11 +49,15 @@ Deno.test('a call of every function is recorded with its function, endpoint, sta
     const res = await callFunction(user.token, `${name}/ops-tracking-probe/a/b/c`, { headers: { 'x-request-id': id } });
     assertEquals(res.headers.get('x-request-id'), id, `${name} echoes the request id`);
   }
+  // An anonymous call of a public route is a row of its own too (health's are only counted).
+  const callbackId = requestId('trk-callback');
+  const callback = await anonymousCallback(callbackId);
+  assertEquals(callback.status, 302);
   const healthId = requestId('trk-health-root');
   const health = await callFunction(null, 'health', { headers: { 'x-request-id': healthId } });
   assertEquals(health.status, 200);
 
-  const rows = await trackedCalls([...ids.values(), healthId]);
+  const rows = await trackedCalls([...ids.values(), callbackId]);
   for (const [name, id] of ids) {
     const row = rows.find((r) => r.request_id === id);
     assertOk(row, `a row for ${name}`);
@@ -63,9 +68,22 @@ Deno.test('a call of every function is recorded with its function, endpoint, sta
     assertEquals(row.user_id, user.id, `${name}: the caller is recorded`);
     assertOk(row.duration_ms >= 0);
   }
-  const root = rows.find((r) => r.request_id === healthId)!;
-  assertEquals([root.function_name, root.endpoint, root.status, root.user_id], ['health', '/', 200, null]);
+  const anonymous = rows.find((r) => r.request_id === callbackId)!;
+  assertEquals([anonymous.function_name, anonymous.endpoint, anonymous.status, anonymous.user_id], ['youtube-oauth', '/callback', 302, null]);
+  const healthRows = await withDb((sql) => sql`select 1 from ops.api_calls where request_id = ${healthId}`);
+  assertEquals(healthRows.length, 0, 'an anonymous health call is counted, not recorded');
 });
+
+/** Google's redirect to the OAuth callback: anonymous, answered 302 without following it. */
+async function anonymousCallback(id: string, query = '') {
+  const env = (name: string) => Deno.env.get(name) ?? '';
+  const res = await fetch(`${env('SUPABASE_URL').replace(/\/+$/, '')}/functions/v1/youtube-oauth/callback?state=trk-state&code=trk-code${query}`, {
+    headers: { apikey: env('SUPABASE_PUBLISHABLE_KEY') || env('SUPABASE_ANON_KEY'), 'x-request-id': id },
+    redirect: 'manual',
+  });
+  await res.body?.cancel();
+  return res;
+}
 
 Deno.test('routes are recorded by their declared pattern and the workspace they name', async () => {
   const user = await signUp('ops-track-ws');
@@ -85,7 +103,9 @@ Deno.test('a caller cannot put calls or errors on a workspace they do not belong
   const headers = (id: string) => ({ 'x-request-id': id });
   assertEquals((await callFunction(caller.token, `members/${theirs}/${caller.id}`, { method: 'PATCH', body: { role: 'viewer' }, headers: headers(ids.path) })).status, 404);
   assertEquals((await callFunction(caller.token, `workspaces?workspace_id=${theirs}`, { headers: headers(ids.query) })).status, 200);
-  assertEquals((await callFunction(null, `health?workspace_id=${theirs}`, { headers: headers(ids.anon) })).status, 200);
+  assertEquals((await anonymousCallback(ids.anon, `&workspace_id=${theirs}`)).status, 302);
+  const healthId = requestId('trk-steer-health');
+  assertEquals((await callFunction(null, `health?workspace_id=${theirs}`, { headers: headers(healthId) })).status, 200);
   assertEquals((await callFunction(caller.token, `content?workspace_id=${mine}`, { headers: headers(ids.own) })).status, 200);
   const rows = await trackedCalls(Object.values(ids));
   const workspaceOf = (id: string) => rows.find((r) => r.request_id === id)?.workspace_id;
@@ -94,6 +114,8 @@ Deno.test('a caller cannot put calls or errors on a workspace they do not belong
   assertEquals(workspaceOf(ids.anon), null, 'an anonymous call naming a workspace');
   assertEquals(workspaceOf(ids.own), mine, 'a workspace of the caller\'s own is still recorded');
   assertEquals(rows.find((r) => r.request_id === ids.path)?.user_id, caller.id, 'the user is the verified token\'s');
+  // Counted calls keep no workspace at all (ops.api_calls_counted has no such column).
+  assertEquals((await withDb((sql) => sql`select 1 from ops.api_calls where request_id = ${healthId}`)).length, 0);
 });
 
 Deno.test({

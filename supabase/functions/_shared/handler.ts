@@ -19,6 +19,11 @@ export interface HandlerOptions {
   rateLimit?: boolean;
   /** false: nothing is recorded (a benchmark's baseline); the flags in env apply otherwise. */
   track?: boolean;
+  /**
+   * true: calls without a verified token are counted per minute (ops.api_calls_counted) instead
+   * of recorded one row each (health: monitors poll it as often as they like).
+   */
+  countAnonymous?: boolean;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{8,64}$/;
@@ -48,6 +53,7 @@ export function createHandler(router: Router, options: HandlerOptions = {}): Han
       endpoint: route?.path ?? NO_ROUTE,
       method: req.method,
       workspaceId: workspaceNamedBy(url, route?.params ?? {}),
+      countAnonymous: options.countAnonymous === true,
     });
 
     let res: Response;

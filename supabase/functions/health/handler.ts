@@ -11,5 +11,7 @@ export const router = new Router('health').on('GET', '/', async () => {
   return json(report, report.status === 'unhealthy' ? 503 : 200);
 });
 
-// Monitors poll this without limit; the probe lease already keeps the external services safe.
-export default createHandler(router, { rateLimit: false });
+// Monitors poll this without limit (signed-in users are not limited; anonymous callers per
+// address, counted in memory); the probe lease already keeps the external services safe. Their
+// calls are counted per minute, not recorded one by one: a poll costs no database write.
+export default createHandler(router, { rateLimit: false, countAnonymous: true });

@@ -1,6 +1,9 @@
-// The health report: the database (live, every call: it decides 200 or 503) and the external
+// The health report: the database (checked live: it decides 200 or 503) and the external
 // services (probed at most once per 30 s across all instances: a lease in ops.health_probe_leases
-// says who probes; everyone else answers with the stored result). Every probe is stored in
+// says who probes; everyone else answers with the stored result). An instance answers from the
+// report it built in the last ANSWER_CACHE_MS (timestamp, uptime and memory are always fresh), so
+// however often monitors poll, an instance reads the database at most once per 5 s for health,
+// and a database outage shows at most 5 s late. Every probe is stored in
 // ops.health_probes, which is what measured uptime is computed from. While the database is down
 // each instance keeps its own 30 s cache, and its failed database checks are stored once the
 // database answers again, so the outage is measured too.
@@ -12,6 +15,7 @@ import { scrub } from '../_shared/observability/scrub.ts';
 import { EXTERNAL_SERVICES, probe, probeUrl, type ExternalService, type ServiceHealth, type Status } from './probes.ts';
 
 export const CACHE_SECONDS = 30;
+export const ANSWER_CACHE_MS = 5_000;
 const DB_TIMEOUT_MS = 3_000;
 const MAX_UNSTORED = 120;
 
@@ -94,7 +98,37 @@ function overall(database: ServiceHealth, externals: ServiceHealth[]): Status {
   return externals.every((h) => h.status === 'healthy') ? 'healthy' : 'degraded';
 }
 
+type ServicesReport = Pick<HealthReport, 'status' | 'services'>;
+
+let answer: { at: number; report: Promise<ServicesReport> } | null = null;
+
 export async function healthReport(): Promise<HealthReport> {
+  const now = Date.now();
+  // Calls that arrive while the report is being built (a hosted instance serves several at once)
+  // wait for the same one.
+  if (!answer || now - answer.at >= ANSWER_CACHE_MS) {
+    const report = servicesReport();
+    answer = { at: now, report };
+    // A failure is not kept: the next call tries again.
+    report.catch(() => {
+      if (answer?.report === report) answer = null;
+    });
+  }
+  const { status, services } = await answer.report;
+  const mem = Deno.memoryUsage();
+  return {
+    status,
+    timestamp: new Date().toISOString(),
+    version: VERSION,
+    services,
+    system: {
+      memory_usage: Math.round((mem.heapUsed / 1024 / 1024) * 10) / 10,
+      uptime: Math.round((Date.now() - STARTED_AT) / 1000),
+    },
+  };
+}
+
+async function servicesReport(): Promise<ServicesReport> {
   const started = performance.now();
   let claims: ClaimRow[] | null = null;
   let database: ServiceHealth;
@@ -149,18 +183,8 @@ export async function healthReport(): Promise<HealthReport> {
     }
   }
 
-  const mem = Deno.memoryUsage();
-  // Decided from the configured base URLs at answer time (stored probes do not know it).
+  // Decided from the configured base URLs (stored probes do not know it).
   const backend = backends(env(), env().API_FAKES_ORIGIN);
   const externalApis = Object.fromEntries(externals.map(([service, h]) => [service, { ...h, backend: backend[service] }])) as Record<ExternalService, ExternalHealth>;
-  return {
-    status: overall(database, Object.values(externalApis)),
-    timestamp: new Date().toISOString(),
-    version: VERSION,
-    services: { database, external_apis: externalApis },
-    system: {
-      memory_usage: Math.round((mem.heapUsed / 1024 / 1024) * 10) / 10,
-      uptime: Math.round((Date.now() - STARTED_AT) / 1000),
-    },
-  };
+  return { status: overall(database, Object.values(externalApis)), services: { database, external_apis: externalApis } };
 }

@@ -12,6 +12,8 @@ export interface RequestContext {
   workspaceId: string | null;
   /** true once a route said which workspace it acted on (noteWorkspace), not just the URL. */
   workspaceNoted?: boolean;
+  /** true: an anonymous call is counted per minute, not recorded (createHandler's countAnonymous). */
+  countAnonymous?: boolean;
   identity?: Promise<Identity>;
 }
 

@@ -20,9 +20,6 @@ export interface RefusedCall {
   duration_ms: number;
 }
 
-interface RefusedCount extends RefusedCall {
-  calls: number;
-}
 
 /** Whether a call is one that is counted instead of recorded. */
 export function isRefusedAnonymous(identityKind: string, status: number): boolean {
@@ -33,12 +30,12 @@ export function isRefusedAnonymous(identityKind: string, status: number): boolea
 // counter, so inventing methods cannot multiply the rows.
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
-/** Sums calls that differ in nothing the counters keep. */
-export function sumRefused(calls: RefusedCall[]): RefusedCount[] {
-  const sums = new Map<string, RefusedCount>();
+/** Sums calls that differ in nothing the counters keep (every field of a call is kept). */
+export function sumCalls<T extends RefusedCall>(calls: T[]): (T & { calls: number })[] {
+  const sums = new Map<string, T & { calls: number }>();
   for (const c of calls) {
     const method = METHODS.has(c.method) ? c.method : 'OTHER';
-    const key = JSON.stringify([c.function_name, c.endpoint, method, c.status, c.duration_ms]);
+    const key = JSON.stringify(Object.entries({ ...c, method }).sort(([a], [b]) => (a < b ? -1 : 1)));
     const known = sums.get(key);
     if (known) known.calls += 1;
     else sums.set(key, { ...c, method, calls: 1 });
@@ -51,7 +48,7 @@ export function refusedCallBatch(onFailure: (calls: RefusedCall[], err: unknown)
     maxRows: REFUSED_BATCH_ROWS,
     maxWaitMs: REFUSED_BATCH_WAIT_MS,
     write: async (calls) => {
-      await sql()`select ops.record_refused_calls(${asJson(sumRefused(calls))}::jsonb)`;
+      await sql()`select ops.record_refused_calls(${asJson(sumCalls(calls))}::jsonb)`;
     },
     onFailure,
   });

@@ -1,7 +1,8 @@
 // Recording what happened: one ops.api_calls row per call (plus a warning in ops.system_logs when
 // it was slower than 2 s; both by ops.record_api_calls) and one ops.errors row per unhandled
 // error. Refused anonymous calls are only counted (refused-calls.ts), so floods of them cannot
-// fill the database. Writes run after the response and never delay it. Calls are written in batches (at most
+// fill the database, and so are all anonymous calls of a function that counts them (health,
+// counted-calls.ts), so that monitors polling it cost no write per call. Writes run after the response and never delay it. Calls are written in batches (at most
 // CALL_BATCH_WAIT_MS after the call, one statement per batch), so under load tracking costs the
 // database a fraction of a statement per request. A write that fails is reported on stderr, not
 // dropped silently. ENABLE_ANALYTICS and ENABLE_ERROR_TRACKING switch them off.
@@ -10,6 +11,7 @@ import { asJson } from '../db-json.ts';
 import { env } from '../env.ts';
 import { inBackground } from './background.ts';
 import { identityOf, type RequestContext } from './context.ts';
+import { countedCallBatch, minuteOf } from './counted-calls.ts';
 import { isRefusedAnonymous, refusedCallBatch } from './refused-calls.ts';
 import type { Identity } from './identity.ts';
 import { scrub } from './scrub.ts';
@@ -64,6 +66,10 @@ const calls = new WriteBatch<CallRow>({
 const refused = refusedCallBatch((rows, err) => {
   reportFailure(`${rows.length} refused anonymous call(s)`, { requestId: '-' }, err);
 });
+const counted = countedCallBatch((rows, err) => {
+  reportFailure(`${rows.length} counted anonymous call(s)`, { requestId: '-' }, err);
+});
+
 /**
  * The workspace a call is put on. One the URL names is the caller's choice: an anonymous
  * caller's is never kept, and the database keeps a user's only where they are a member
@@ -83,8 +89,13 @@ export function recordCall(req: Request, ctx: RequestContext, status: number, du
 
 async function queueCall(req: Request, ctx: RequestContext, status: number, durationMs: number, finished: number) {
   const identity = await identityOf(req);
+  const call = { function_name: ctx.functionName, endpoint: ctx.endpoint, method: ctx.method, status, duration_ms: durationMs };
   if (isRefusedAnonymous(identity.kind, status)) {
-    await refused.add({ function_name: ctx.functionName, endpoint: ctx.endpoint, method: ctx.method, status, duration_ms: durationMs });
+    await refused.add(call);
+    return;
+  }
+  if (identity.kind === 'anonymous' && ctx.countAnonymous) {
+    await counted.add({ ...call, minute: minuteOf(Date.now()) });
     return;
   }
   await calls.add({

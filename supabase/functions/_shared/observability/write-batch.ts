@@ -26,6 +26,11 @@ export class WriteBatch<T> {
     return done;
   }
 
+  /** Writes what is queued now instead of at the end of the wait (an instance about to stop). */
+  flushNow() {
+    if (this.rows.length > 0) this.flush();
+  }
+
   private flush() {
     if (this.timer !== null) clearTimeout(this.timer);
     const rows = this.rows;
