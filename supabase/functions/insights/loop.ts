@@ -63,6 +63,20 @@ export const LoopInsights = z.object({
     uploads: z.number(),
     with_variants: z.number(),
     chosen: z.array(z.object({ variant: z.number().nullable(), uploads: z.number() })),
+    // Title variants: which offered title was published (position, 0-based) or the person's own
+    // ("edited"), how often, and how those uploads did at this age.
+    titles: z.object({
+      uploads: z.number(),
+      picks: z.array(z.object({
+        choice: z.enum(['variant', 'edited']),
+        position: z.number().nullable(),
+        uploads: z.number(),
+        pick_rate: Num,
+        outcome: Group,
+      })),
+      variant: Group,
+      edited: Group,
+    }),
   }),
   recent_uploads: z.array(z.object({
     schedule_id: z.string(),
