@@ -122,7 +122,8 @@ test('the Studio shows a suggestion\'s title options; the pick and an own title 
   await page.locator('#edit-0-title').fill(own);
   await page.getByRole('button', { name: 'Save new version' }).click();
   const edited = page.getByTestId('title-variants').first();
-  await edited.getByText('Your own title:').waitFor();
+  await edited.getByTestId('title-choice').getByText('Your own title, none of the options').waitFor();
+  await page.getByTestId('content-item').first().getByRole('definition').getByText(own, { exact: true }).waitFor();
   assert.equal(await edited.getAttribute('data-choice'), 'edited');
   await shot(page, 'variants-own-title');
   const after3 = (await call(token, `content/${content.id}`)).content as Json;

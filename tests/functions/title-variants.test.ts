@@ -29,7 +29,7 @@ Deno.test('title variants: one Gemini call asks for three titles per suggestion;
   const posts = requests.filter((r: { method: string }) => r.method === 'POST');
   assertEquals(posts.length, 1, 'the variants come with the suggestions, in one call');
   const item = JSON.parse(posts[0].body).generationConfig.responseSchema.properties.items.items;
-  assertEquals(item.properties.title_variants.type, 'ARRAY');
+  assertEquals(String(item.properties.title_variants.type).toUpperCase(), 'ARRAY');
   assertEquals([item.properties.title_variants.minItems, item.properties.title_variants.maxItems], [3, 3]);
   assertOk(item.required.includes('title_variants'), 'the model must give them');
 

@@ -39,7 +39,7 @@ export function withEditedChoice(before: Item, after: Item): Item {
 
 export function choiceLabel(item: Item): string {
   const c = recordedChoice(item);
-  if (c === 'edited') return 'Your own title';
+  if (c === 'edited') return 'Your own title, none of the options';
   if (c === null) return 'Not picked yet: option 1 is the model\u2019s first choice';
   return `Picked option ${c + 1}`;
 }
