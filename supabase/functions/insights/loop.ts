@@ -1,5 +1,6 @@
 // The learning loop as the insights function serves it: what the engine's published suggestions
-// achieved against the channel's organic videos (public.loop_insights), and one video's lineage
+// achieved against the channel's organic videos (public.loop_insights, through its stored
+// document: public.loop_insights_cached), and one video's lineage
 // with its outcomes. Both run as the caller, so RLS decides what they see.
 import { z } from 'zod';
 import type { Tx } from '../_shared/db.ts';
@@ -63,6 +64,20 @@ export const LoopInsights = z.object({
     uploads: z.number(),
     with_variants: z.number(),
     chosen: z.array(z.object({ variant: z.number().nullable(), uploads: z.number() })),
+    // Title variants: which offered title was published (position, 0-based) or the person's own
+    // ("edited"), how often, and how those uploads did at this age.
+    titles: z.object({
+      uploads: z.number(),
+      picks: z.array(z.object({
+        choice: z.enum(['variant', 'edited']),
+        position: z.number().nullable(),
+        uploads: z.number(),
+        pick_rate: Num,
+        outcome: Group,
+      })),
+      variant: Group,
+      edited: Group,
+    }),
   }),
   recent_uploads: z.array(z.object({
     schedule_id: z.string(),
@@ -104,7 +119,7 @@ export type LoopLookup = { found: true; insights: LoopInsights } | { found: fals
 
 export async function loadLoopInsights(tx: Tx, q: z.infer<typeof LoopQuery>): Promise<LoopLookup> {
   const [row] = await tx<{ doc: unknown; workspace_visible: boolean }[]>`
-    select public.loop_insights(${q.workspace_id}, ${q.channel_id ?? null}, ${q.age_days}, ${q.min_videos ?? 6}) as doc,
+    select public.loop_insights_cached(${q.workspace_id}, ${q.channel_id ?? null}, ${q.age_days}, ${q.min_videos ?? 6}) as doc,
       exists (select 1 from public.workspaces w where w.id = ${q.workspace_id}) as workspace_visible`;
   if (row.doc === null) return { found: false, missing: row.workspace_visible ? 'channel' : 'workspace' };
   return { found: true, insights: LoopInsights.parse(row.doc) };

@@ -97,15 +97,37 @@ function fieldSchema(f: Field): WireSchema {
   }
 }
 
+/** How many titles each suggestion with a title offers to choose from (one answer, one call). */
+export const TITLE_VARIANTS = 3;
+
+/** Kinds whose items have a title, and so title variants to pick from. */
+export function hasTitleVariants(kind: ContentKind): boolean {
+  return 'title' in KINDS[kind].fields;
+}
+
+const titleVariantsSchema: WireSchema = {
+  type: SchemaType.ARRAY,
+  description: `${TITLE_VARIANTS} different titles for this same video, each from another angle, the first being the title above; a person picks one`,
+  items: { type: SchemaType.STRING, maxLength: 100 } as WireSchema,
+  minItems: TITLE_VARIANTS,
+  maxItems: TITLE_VARIANTS,
+};
+
 /** The response schema for `count` items of a kind (exactly that many are asked for). */
 export function responseSchema(kind: ContentKind, count: number): Schema {
   const fields = KINDS[kind].fields;
   const names = Object.keys(fields);
+  const properties: Record<string, WireSchema> = Object.fromEntries(names.map((n) => [n, fieldSchema(fields[n])]));
+  const ordered = [...names];
+  if (hasTitleVariants(kind)) {
+    properties.title_variants = titleVariantsSchema;
+    ordered.splice(names.indexOf('title') + 1, 0, 'title_variants');
+  }
   const item: WireSchema = {
     type: SchemaType.OBJECT,
-    properties: Object.fromEntries(names.map((n) => [n, fieldSchema(fields[n])])),
-    required: names,
-    propertyOrdering: names,
+    properties,
+    required: ordered,
+    propertyOrdering: ordered,
   };
   return {
     type: SchemaType.OBJECT,
@@ -133,9 +155,56 @@ function fieldZod(name: string, f: Field): z.ZodType {
   }
 }
 
-function itemZod(kind: ContentKind) {
+const VariantTitle = z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters').regex(/^[^<>]*$/, 'must not contain < or >');
+
+/**
+ * The pick must agree with the title (the database checks the same, migration title_variants):
+ * a position names the variant the title equals, "edited" a title that is none of them.
+ */
+function checkTitleChoice(item: { title?: unknown; title_variants?: string[]; title_choice?: number | 'edited' }, ctx: z.RefinementCtx) {
+  const { title, title_variants: variants, title_choice: choice } = item;
+  if (choice === undefined) return;
+  if (!variants) {
+    ctx.addIssue({ code: 'custom', path: ['title_choice'], message: 'needs title_variants' });
+  } else if (choice === 'edited') {
+    if (variants.includes(title as string)) ctx.addIssue({ code: 'custom', path: ['title_choice'], message: 'is "edited" but the title is one of the variants' });
+  } else if (choice >= variants.length) {
+    ctx.addIssue({ code: 'custom', path: ['title_choice'], message: `must be a position from 0 to ${variants.length - 1} or "edited"` });
+  } else if (variants[choice] !== title) {
+    ctx.addIssue({ code: 'custom', path: ['title_choice'], message: 'names a variant the title does not equal' });
+  }
+}
+
+function itemZod(kind: ContentKind): z.ZodType<Record<string, unknown>> {
   const fields = KINDS[kind].fields;
-  return z.strictObject(Object.fromEntries(Object.entries(fields).map(([n, f]) => [n, fieldZod(n, f)])));
+  const shape = Object.fromEntries(Object.entries(fields).map(([n, f]) => [n, fieldZod(n, f)]));
+  if (!hasTitleVariants(kind)) return z.strictObject(shape);
+  return z
+    .strictObject({
+      ...shape,
+      title_variants: z.array(VariantTitle).min(2, 'must hold 2 to 5 entries').max(5, 'must hold 2 to 5 entries').optional(),
+      title_choice: z.union([z.number().int().min(0), z.literal('edited')]).optional(),
+    })
+    .superRefine(checkTitleChoice);
+}
+
+/**
+ * A model answer's variants as stored: the item's own title first, then the others it offered,
+ * without repeats (ignoring case), at most TITLE_VARIANTS; fewer than two leave none to pick from.
+ * Nothing is picked yet: the title is the model's first choice until a person picks.
+ */
+export function normalizeTitleVariants(item: Record<string, unknown>): Record<string, unknown> {
+  const { title_variants: offered, title_choice: _ignored, ...rest } = item;
+  if (typeof rest.title !== 'string' || !Array.isArray(offered)) return rest;
+  const seen = new Set<string>();
+  const variants: string[] = [];
+  for (const t of [rest.title, ...offered] as string[]) {
+    const key = t.trim().toLowerCase();
+    if (seen.has(key)) continue;
+    seen.add(key);
+    variants.push(t);
+  }
+  return variants.length >= 2 ? { ...rest, title_variants: variants.slice(0, TITLE_VARIANTS) } : rest;
 }
 
 type OutputSchema = z.ZodType<ContentOutput>;
@@ -168,5 +237,5 @@ export function parseModelOutput(kind: ContentKind, count: number, raw: string):
   if (parsed.data.items.length > count) {
     return { ok: false, problem: `the answer holds ${parsed.data.items.length} items, ${count} were asked for` };
   }
-  return { ok: true, output: parsed.data };
+  return { ok: true, output: { items: parsed.data.items.map(normalizeTitleVariants) } };
 }

@@ -3,11 +3,11 @@
 // caller's row level security showed goes in (the insights are loaded as the caller), so a
 // prompt never carries another workspace's videos. It also quotes how the engine's own earlier
 // suggestions did once published (the workspace's outcomes), so the model learns from them too. Bump PROMPT_VERSION whenever the wording
-// changes: it is stored with every generation, so results can be compared across versions.
+// changes (the response schema too: v3 added title variants): it is stored with every generation, so results can be compared across versions.
 import type { Insights } from '../insights.ts';
 import { KINDS, type ContentKind } from './kinds.ts';
 
-export const PROMPT_VERSION = 'gen-2026-12-v2';
+export const PROMPT_VERSION = 'gen-2026-12-v3';
 
 export const TARGET_FORMATS = ['short', 'long_form'] as const;
 export type TargetFormat = (typeof TARGET_FORMATS)[number];

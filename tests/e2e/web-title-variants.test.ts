@@ -1,0 +1,136 @@
+// Browser test of title variants in the Studio against a running stack (generate-content with the
+// Gemini fake, the content function): a generated suggestion shows its title options, the user
+// picks the second one, the page and the API show it recorded (the title, title_choice 1, a new
+// version with its note) and it survives a reload; an edited title is recorded as the user's own.
+// Env: SUPABASE_URL, SUPABASE_ANON_KEY, SUPABASE_SERVICE_ROLE_KEY, WEB_URL (optional).
+// Screenshots go to tests/e2e/screenshots/.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import playwright from '../../web/node_modules/playwright-core/index.js';
+import type { Browser, Page } from '../../web/node_modules/playwright-core/index.js';
+import { serveWeb, type ServedWeb } from '../../web/scripts/serve.mjs';
+import { chromiumArgs, CHROMIUM_PATH } from './chromium.ts';
+import { createConfirmedUser } from '../unit/helpers/auth-users.ts';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const SHOTS = resolve(HERE, 'screenshots');
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+function requiredEnv(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set; run this test through the test runner (npm test) or export the stack's env`);
+  return value;
+}
+
+let browser: Browser;
+let served: ServedWeb | undefined;
+let webUrl: string;
+let supabaseUrl: string;
+let anonKey: string;
+const pageErrors: string[] = [];
+
+before(async () => {
+  supabaseUrl = requiredEnv('SUPABASE_URL').replace(/\/+$/, '');
+  anonKey = requiredEnv('SUPABASE_ANON_KEY');
+  if (process.env.WEB_URL) {
+    webUrl = process.env.WEB_URL.replace(/\/+$/, '');
+  } else {
+    served = await serveWeb({ port: 0, config: { supabaseUrl, supabaseAnonKey: anonKey } });
+    webUrl = served.url;
+  }
+  mkdirSync(SHOTS, { recursive: true });
+  browser = await playwright.chromium.launch({ executablePath: CHROMIUM_PATH, args: chromiumArgs() });
+});
+
+after(async () => {
+  await browser?.close();
+  await served?.close();
+});
+
+async function shot(page: Page, name: string) {
+  await page.screenshot({ path: resolve(SHOTS, `${name}.png`), fullPage: true });
+}
+
+async function call(token: string, path: string): Promise<Json> {
+  const r = await fetch(`${supabaseUrl}/functions/v1/${path}`, { headers: { apikey: anonKey, authorization: `Bearer ${token}` } });
+  const body = (await r.json()) as Json;
+  assert.equal(r.status, 200, `${path}: ${JSON.stringify(body)}`);
+  return body;
+}
+
+test('the Studio shows a suggestion\'s title options; the pick and an own title are recorded', { timeout: 180_000 }, async () => {
+  const suffix = Math.random().toString(36).slice(2, 10);
+  const who = { email: `e2e-variants-${suffix}@example.com`, password: `pw-${suffix}-long` };
+  const user = await createConfirmedUser({ url: supabaseUrl, anonKey, serviceRoleKey: requiredEnv('SUPABASE_SERVICE_ROLE_KEY') },
+    who.email, who.password, { full_name: 'Variant Picker' });
+
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US', timezoneId: 'UTC' });
+  const page = await context.newPage();
+  page.setDefaultTimeout(20_000);
+  page.on('pageerror', (err) => pageErrors.push(`${page.url()}: ${err.message}`));
+  await page.goto(`${webUrl}/sign-in?next=${encodeURIComponent('/studio')}`);
+  await page.getByLabel('Email').fill(who.email);
+  await page.getByLabel('Password').fill(who.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL((u) => u.pathname === '/studio');
+
+  await page.getByLabel('What to generate').selectOption('title');
+  await page.getByLabel('Topic').fill(`weeknight pasta ${suffix}`);
+  await page.getByRole('button', { name: 'Generate' }).click();
+  await page.getByTestId('generation-progress').getByText(/saved as a draft/).waitFor({ timeout: 60_000 });
+
+  const token = user.accessToken;
+  const workspaceId = ((await call(token, 'workspaces')).workspaces as Json[]).find((w) => w.personal)?.id as string;
+  const [content] = (await call(token, `content?workspace_id=${workspaceId}`)).content as Json[];
+  const variants = content.output.items[0].title_variants as string[];
+  assert.ok(Array.isArray(variants) && variants.length === 3, JSON.stringify(content.output.items[0]));
+
+  const options = page.getByTestId('title-variants').first();
+  for (const [k, title] of variants.entries()) {
+    await options.getByRole('radio', { name: `Option ${k + 1} ${title}` }).waitFor();
+  }
+  assert.equal(await options.getAttribute('data-choice'), 'none');
+  await options.getByText('Not picked yet').waitFor();
+  await shot(page, 'variants-offered');
+
+  await options.getByRole('radio', { name: `Option 2 ${variants[1]}` }).check();
+  const picked = page.getByTestId('title-variants').first();
+  await picked.getByText('Picked option 2').waitFor();
+  assert.equal(await picked.getAttribute('data-choice'), '1');
+  assert.ok(await picked.getByRole('radio', { name: `Option 2 ${variants[1]}` }).isChecked());
+  await page.getByRole('button', { name: 'v2', exact: true }).waitFor();
+  await page.getByText('Picked title option 2').waitFor();
+  await shot(page, 'variants-picked');
+
+  const versions = (await call(token, `content/${content.id}/versions`)).versions as Json[];
+  assert.equal(versions[0].version, 2);
+  assert.equal(versions[0].output.items[0].title, variants[1]);
+  assert.equal(versions[0].output.items[0].title_choice, 1);
+  assert.deepEqual(versions[0].output.items.slice(1), content.output.items.slice(1), 'the other suggestions are untouched');
+
+  // Recorded, not just shown: a fresh page load reads it back.
+  await page.reload();
+  await page.getByRole('button', { name: new RegExp(variants[1].replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) }).first().click();
+  await page.getByTestId('title-variants').first().getByText('Picked option 2').waitFor();
+
+  await page.getByRole('button', { name: 'Edit' }).click();
+  const own = `My own pasta title ${suffix}`;
+  await page.locator('#edit-0-title').fill(own);
+  await page.getByRole('button', { name: 'Save new version' }).click();
+  const edited = page.getByTestId('title-variants').first();
+  await edited.getByTestId('title-choice').getByText('Your own title, none of the options').waitFor();
+  await page.getByTestId('content-item').first().getByRole('definition').getByText(own, { exact: true }).waitFor();
+  assert.equal(await edited.getAttribute('data-choice'), 'edited');
+  await shot(page, 'variants-own-title');
+  const after3 = (await call(token, `content/${content.id}`)).content as Json;
+  assert.equal(after3.current_version, 3);
+  assert.equal(after3.output.items[0].title, own);
+  assert.equal(after3.output.items[0].title_choice, 'edited');
+
+  await context.close();
+  assert.deepEqual(pageErrors, []);
+});
