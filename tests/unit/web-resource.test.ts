@@ -3,10 +3,32 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApiError } from '../../web/src/lib/api-error.ts';
-import type { Action as ActionType, Resource as ResourceType } from '../../web/src/lib/resource.svelte.ts';
 import { importSvelteModule } from './helpers/svelte-module.ts';
 
-const { Resource, Action } = await importSvelteModule<{ Resource: typeof ResourceType; Action: typeof ActionType }>('src/lib/resource.svelte.ts');
+// The module's shape as used here (its own types need Svelte's rune declarations, which only the
+// web app's type check has).
+interface ResourceShape<T> {
+  status: 'loading' | 'ready' | 'error';
+  value: T;
+  error: ApiError | null;
+  readonly loading: boolean;
+  readonly ready: boolean;
+  load(fetch: () => Promise<T>, options?: { quiet?: boolean }): Promise<boolean>;
+  set(value: T): void;
+  reset(): void;
+}
+interface ActionShape<Label extends string> {
+  busy: Label | null;
+  error: ApiError | null;
+  readonly pending: boolean;
+  run(work: () => Promise<unknown>, label?: Label, onError?: (error: ApiError) => ApiError | null): Promise<boolean>;
+  clear(): void;
+}
+
+const { Resource, Action } = await importSvelteModule<{
+  Resource: new <T>(initial: T) => ResourceShape<T>;
+  Action: new <Label extends string = string>() => ActionShape<Label>;
+}>('src/lib/resource.svelte.ts');
 
 function deferred<T>() {
   let resolve!: (value: T) => void;
