@@ -108,6 +108,10 @@ try {
   if (wants('lint')) {
     const r = await run('lint', resolve(ROOT, 'node_modules/.bin/eslint'), ['.'], {});
     total = add(total, counted('lint', r.code, check(r.code)));
+    const format = await run('lint', process.execPath, ['--import', 'tsx', 'tools/format.ts', '--check'], {});
+    total = add(total, counted('lint (format)', format.code, check(format.code)));
+    const sql = await run('lint', process.execPath, ['--import', 'tsx', 'tools/sql-lint.ts'], {});
+    total = add(total, counted('lint (new migrations)', sql.code, check(sql.code)));
   }
   if (wants('types')) {
     const tsc = await run('types', resolve(ROOT, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.json'], {});

@@ -192,7 +192,10 @@ async function main() {
     host: process.env.WEB_HOST ?? '127.0.0.1',
     buildDir: process.env.WEB_BUILD_DIR ?? DEFAULT_BUILD_DIR,
     // The publishable key when the project has one, else the legacy anon key.
-    config: { supabaseUrl: process.env.SUPABASE_URL, supabaseAnonKey: process.env.SUPABASE_PUBLISHABLE_KEY || process.env.SUPABASE_ANON_KEY },
+    config: {
+      supabaseUrl: process.env.SUPABASE_URL,
+      supabaseAnonKey: process.env.SUPABASE_PUBLISHABLE_KEY || process.env.SUPABASE_ANON_KEY,
+    },
   });
   console.log(`web: serving the SPA at ${url} (API ${process.env.SUPABASE_URL})`);
   const stop = async () => {

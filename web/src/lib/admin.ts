@@ -8,7 +8,12 @@ import { safeLocale, type DisplayPrefs } from './format.ts';
 
 export const WINDOWS = ['1h', '24h', '7d', '30d'] as const;
 export type MetricsWindow = (typeof WINDOWS)[number];
-export const WINDOW_LABELS: Record<MetricsWindow, string> = { '1h': 'Last hour', '24h': 'Last 24 hours', '7d': 'Last 7 days', '30d': 'Last 30 days' };
+export const WINDOW_LABELS: Record<MetricsWindow, string> = {
+  '1h': 'Last hour',
+  '24h': 'Last 24 hours',
+  '7d': 'Last 7 days',
+  '30d': 'Last 30 days',
+};
 
 const n = z.number();
 const nn = z.nullable(z.number());
@@ -93,7 +98,13 @@ export const DELIVERY_FILTERS = ['undelivered', 'failed', 'delivered', 'all'] as
 export type DeliveryFilter = (typeof DELIVERY_FILTERS)[number];
 
 // backend: whether the deployment talks to the real service or a local fake (external services only).
-const ServiceHealth = z.looseObject({ status: z.string(), response_time: n, last_checked: z.string(), error: z.optional(z.string()), backend: z.optional(z.enum(['real', 'fake'])) });
+const ServiceHealth = z.looseObject({
+  status: z.string(),
+  response_time: n,
+  last_checked: z.string(),
+  error: z.optional(z.string()),
+  backend: z.optional(z.enum(['real', 'fake'])),
+});
 export const HealthReport = z.looseObject({
   status: z.string(),
   timestamp: z.string(),
@@ -118,7 +129,12 @@ export type RecentError = z.infer<typeof RecentError>;
 
 /** The latest unhandled errors, newest first, each with the request id a user would quote. */
 export async function listRecentErrors(client: FunctionsInvoker, limit = 20): Promise<RecentError[]> {
-  return (await callFunction(client, 'admin-metrics/errors', { query: { limit: String(limit) }, schema: z.object({ errors: z.array(RecentError) }) })).errors;
+  return (
+    await callFunction(client, 'admin-metrics/errors', {
+      query: { limit: String(limit) },
+      schema: z.object({ errors: z.array(RecentError) }),
+    })
+  ).errors;
 }
 
 export const ErrorKind = z.object({
@@ -136,7 +152,12 @@ export type ErrorKind = z.infer<typeof ErrorKind>;
 
 /** Unhandled errors grouped by kind (fingerprint), most recently seen first. */
 export async function listErrorKinds(client: FunctionsInvoker, limit = 10): Promise<ErrorKind[]> {
-  return (await callFunction(client, 'admin-metrics/error-kinds', { query: { limit: String(limit) }, schema: z.object({ kinds: z.array(ErrorKind) }) })).kinds;
+  return (
+    await callFunction(client, 'admin-metrics/error-kinds', {
+      query: { limit: String(limit) },
+      schema: z.object({ kinds: z.array(ErrorKind) }),
+    })
+  ).kinds;
 }
 
 export async function listAlerts(client: FunctionsInvoker, status: AlertFilter): Promise<Alert[]> {
@@ -144,17 +165,25 @@ export async function listAlerts(client: FunctionsInvoker, status: AlertFilter):
 }
 
 export async function acknowledgeAlert(client: FunctionsInvoker, id: string): Promise<Alert> {
-  return (await callFunction(client, `admin-alerts/${segment(id)}/acknowledge`, { method: 'POST', schema: z.object({ alert: Alert }) })).alert;
+  return (await callFunction(client, `admin-alerts/${segment(id)}/acknowledge`, { method: 'POST', schema: z.object({ alert: Alert }) }))
+    .alert;
 }
 
 export async function resolveAlert(client: FunctionsInvoker, id: string, note: string): Promise<Alert> {
   const body = note.trim() ? { note: note.trim() } : {};
-  return (await callFunction(client, `admin-alerts/${segment(id)}/resolve`, { method: 'POST', body, schema: z.object({ alert: Alert }) })).alert;
+  return (await callFunction(client, `admin-alerts/${segment(id)}/resolve`, { method: 'POST', body, schema: z.object({ alert: Alert }) }))
+    .alert;
 }
 
 /** Notifications (alerts, new kinds of error) and whether the webhook took them. */
-export async function listDeliveries(client: FunctionsInvoker, status: DeliveryFilter): Promise<{ counts: DeliveryCounts; deliveries: Delivery[] }> {
-  return callFunction(client, 'admin-alerts/deliveries', { query: { status }, schema: z.object({ counts: DeliveryCounts, deliveries: z.array(Delivery) }) });
+export async function listDeliveries(
+  client: FunctionsInvoker,
+  status: DeliveryFilter,
+): Promise<{ counts: DeliveryCounts; deliveries: Delivery[] }> {
+  return callFunction(client, 'admin-alerts/deliveries', {
+    query: { status },
+    schema: z.object({ counts: DeliveryCounts, deliveries: z.array(Delivery) }),
+  });
 }
 
 const EVENT_LABELS: Record<Delivery['event'], string> = { opened: 'opened', resolved: 'resolved', new_error: 'new error kind' };
@@ -190,7 +219,12 @@ export async function getHealth(client: FunctionsInvoker, requestId = crypto.ran
   const res = (error as { context?: unknown }).context;
   if (typeof Response !== 'undefined' && res instanceof Response) {
     if (res.status === 503) {
-      const parsed = HealthReport.safeParse(await res.clone().json().catch(() => null));
+      const parsed = HealthReport.safeParse(
+        await res
+          .clone()
+          .json()
+          .catch(() => null),
+      );
       if (parsed.success) return parsed.data;
     }
     throw await apiErrorFromResponse(res, requestId);
@@ -233,7 +267,10 @@ export interface HealthRow {
 const SERVICE_LABELS: Record<string, string> = { database: 'Database', youtube: 'YouTube', gemini: 'Gemini', revid: 'RevID' };
 
 export function healthRows(report: HealthReport): HealthRow[] {
-  const entries: [string, z.infer<typeof ServiceHealth>][] = [['database', report.services.database], ...Object.entries(report.services.external_apis)];
+  const entries: [string, z.infer<typeof ServiceHealth>][] = [
+    ['database', report.services.database],
+    ...Object.entries(report.services.external_apis),
+  ];
   return entries.map(([service, h]) => ({
     service,
     label: SERVICE_LABELS[service] ?? service,

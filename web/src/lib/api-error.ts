@@ -54,12 +54,7 @@ export function statusMessage(status: number): string {
  * Turns an error answer (status, parsed JSON or raw text, headers) into an ApiError.
  * `fallbackRequestId` is the id this client sent, used when the answer names none.
  */
-export function parseErrorBody(
-  status: number,
-  body: unknown,
-  headers?: HeaderSource | null,
-  fallbackRequestId?: string | null,
-): ApiError {
+export function parseErrorBody(status: number, body: unknown, headers?: HeaderSource | null, fallbackRequestId?: string | null): ApiError {
   const headerId = text(headers?.get('x-request-id')) ?? text(headers?.get('sb-request-id'));
   let code: string | null = null;
   let message: string | null = null;

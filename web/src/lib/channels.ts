@@ -81,10 +81,15 @@ const Runs = z.object({ runs: z.array(SyncRun) });
 
 /** Starts connecting a channel: the answer is Google's consent URL to send the browser to. */
 export async function startConnect(client: FunctionsInvoker, workspaceId: string): Promise<string> {
-  const { url } = await callFunction(client, 'youtube-oauth/start', { method: 'POST', body: { workspace_id: workspaceId }, schema: Started });
+  const { url } = await callFunction(client, 'youtube-oauth/start', {
+    method: 'POST',
+    body: { workspace_id: workspaceId },
+    schema: Started,
+  });
   // Only ever navigate to an http(s) URL, whatever the answer holds.
   const parsed = new URL(url);
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new Error(`refusing to open a consent URL with protocol ${parsed.protocol}`);
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')
+    throw new Error(`refusing to open a consent URL with protocol ${parsed.protocol}`);
   return parsed.href;
 }
 
@@ -172,7 +177,10 @@ export function runProgress(run: Pick<SyncRun, 'status' | 'progress' | 'next_att
     case 'listing': {
       const total = p.videos_total;
       const share = total ? Math.min(1, p.videos_listed / total) : 0;
-      return { percent: Math.round(5 + 45 * share), label: total ? `Listing videos: ${n(p.videos_listed)} of ${n(total)}` : `Listing videos: ${n(p.videos_listed)}` };
+      return {
+        percent: Math.round(5 + 45 * share),
+        label: total ? `Listing videos: ${n(p.videos_listed)} of ${n(total)}` : `Listing videos: ${n(p.videos_listed)}`,
+      };
     }
     case 'plan':
       return { percent: 50, label: 'Planning analytics requests' };
@@ -259,7 +267,9 @@ export async function getYoutubeQuota(client: FunctionsInvoker, workspaceId: str
 export function quotaLine(q: YoutubeQuota, prefs: DisplayPrefs = DEFAULT_PREFS): string {
   const n = (x: number) => formatNumber(x, prefs.locale);
   const left = `YouTube quota today: ${n(q.remaining_units)} of this workspace’s ${n(q.share_units)} units left`;
-  if (q.borrowing) return `${left}; unused project quota can be borrowed until the reset (${n(q.project_remaining_units)} units left in all).`;
-  if (Date.parse(q.borrow_from) < Date.parse(q.resets_at)) return `${left}; from ${formatDateTime(q.borrow_from, prefs)} unused project quota can be borrowed.`;
+  if (q.borrowing)
+    return `${left}; unused project quota can be borrowed until the reset (${n(q.project_remaining_units)} units left in all).`;
+  if (Date.parse(q.borrow_from) < Date.parse(q.resets_at))
+    return `${left}; from ${formatDateTime(q.borrow_from, prefs)} unused project quota can be borrowed.`;
   return `${left}; it resets at ${formatDateTime(q.resets_at, prefs)}.`;
 }

@@ -41,7 +41,12 @@ export interface FieldSpec {
 }
 const f = (name: string, label: string, type: FieldType, max?: number): FieldSpec => ({ name, label, type, max });
 export const KIND_FIELDS: Record<ContentKind, FieldSpec[]> = {
-  idea: [f('title', 'Title', 'text', 100), f('hook', 'Hook', 'long_text', 500), f('summary', 'Summary', 'long_text', 1500), f('why_it_fits', 'Why it fits', 'long_text', 800)],
+  idea: [
+    f('title', 'Title', 'text', 100),
+    f('hook', 'Hook', 'long_text', 500),
+    f('summary', 'Summary', 'long_text', 1500),
+    f('why_it_fits', 'Why it fits', 'long_text', 800),
+  ],
   title: [f('title', 'Title', 'text', 100), f('reason', 'Reason', 'long_text', 800)],
   script: [
     f('title', 'Title', 'text', 100),
@@ -52,7 +57,11 @@ export const KIND_FIELDS: Record<ContentKind, FieldSpec[]> = {
   ],
   description: [f('description', 'Description', 'long_text', 5000), f('hashtags', 'Hashtags (comma-separated)', 'list')],
   tags: [f('tags', 'Tags (comma-separated)', 'list'), f('rationale', 'Rationale', 'long_text', 800)],
-  thumbnail_prompt: [f('prompt', 'Prompt', 'long_text', 1500), f('text_overlay', 'Text overlay', 'text', 60), f('rationale', 'Rationale', 'long_text', 800)],
+  thumbnail_prompt: [
+    f('prompt', 'Prompt', 'long_text', 1500),
+    f('text_overlay', 'Text overlay', 'text', 60),
+    f('rationale', 'Rationale', 'long_text', 800),
+  ],
 };
 
 const Item = z.record(z.string(), z.unknown());
@@ -161,7 +170,9 @@ export type GenerationEvent =
   | ({ type: 'retry' } & z.infer<typeof Retry>);
 
 /** One SSE event of generate-content, checked; unknown events are ignored (null). */
-export function parseGenerationEvent(e: SseEvent): GenerationEvent | { type: 'done'; content: Content } | { type: 'error'; error: ApiError } | null {
+export function parseGenerationEvent(
+  e: SseEvent,
+): GenerationEvent | { type: 'done'; content: Content } | { type: 'error'; error: ApiError } | null {
   let data: unknown;
   try {
     data = JSON.parse(e.data);
@@ -181,7 +192,16 @@ export function parseGenerationEvent(e: SseEvent): GenerationEvent | { type: 'do
     const parsed = ErrorEvent.safeParse(data);
     if (!parsed.success) return null;
     const { status, error } = parsed.data;
-    return { type: 'error', error: new ApiError({ status, code: error.code, message: error.message, requestId: error.request_id ?? null, details: error.details }) };
+    return {
+      type: 'error',
+      error: new ApiError({
+        status,
+        code: error.code,
+        message: error.message,
+        requestId: error.request_id ?? null,
+        details: error.details,
+      }),
+    };
   }
   return null;
 }
@@ -231,7 +251,12 @@ export async function streamGeneration(
   }
   if (!res.ok || !(res.headers.get('content-type') ?? '').includes('text/event-stream') || !res.body) {
     if (!res.ok) throw await apiErrorFromResponse(res, requestId);
-    throw new ApiError({ status: res.status, code: 'unexpected_response', message: 'The server did not answer with an event stream.', requestId });
+    throw new ApiError({
+      status: res.status,
+      code: 'unexpected_response',
+      message: 'The server did not answer with an event stream.',
+      requestId,
+    });
   }
   let outcome: { content: Content } | { error: ApiError } | null = null;
   const parser = createSseParser((raw) => {
@@ -239,7 +264,12 @@ export async function streamGeneration(
     const e = parseGenerationEvent(raw);
     if (!e) return;
     if (e.type === 'done') outcome = { content: e.content };
-    else if (e.type === 'error') outcome = { error: e.error.requestId ? e.error : new ApiError({ status: e.error.status, code: e.error.code, message: e.error.message, requestId, details: e.error.details }) };
+    else if (e.type === 'error')
+      outcome = {
+        error: e.error.requestId
+          ? e.error
+          : new ApiError({ status: e.error.status, code: e.error.code, message: e.error.message, requestId, details: e.error.details }),
+      };
     else onEvent(e);
   });
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
@@ -259,7 +289,12 @@ export async function streamGeneration(
   }
   const o = outcome as { content: Content } | { error: ApiError } | null;
   if (!o) {
-    throw new ApiError({ status: null, code: 'stream_ended', message: 'The generation stream ended before the content was saved. Nothing was saved; try again.', requestId });
+    throw new ApiError({
+      status: null,
+      code: 'stream_ended',
+      message: 'The generation stream ended before the content was saved. Nothing was saved; try again.',
+      requestId,
+    });
   }
   if ('error' in o) throw o.error;
   return o.content;
@@ -267,7 +302,11 @@ export async function streamGeneration(
 
 // ── The content function ────────────────────────────────────────────────────────────────────────
 
-export async function listContent(client: FunctionsInvoker, workspaceId: string, opts: { status?: ContentStatus; kind?: ContentKind } = {}) {
+export async function listContent(
+  client: FunctionsInvoker,
+  workspaceId: string,
+  opts: { status?: ContentStatus; kind?: ContentKind } = {},
+) {
   const r = await callFunction(client, 'content', {
     query: { workspace_id: workspaceId, status: opts.status, kind: opts.kind, limit: '50' },
     schema: z.object({ content: z.array(Content) }),
@@ -344,7 +383,14 @@ export function fieldToText(value: unknown, type: FieldType): string {
 
 /** The editor's text back to the field's value; a problem for a number that is not one. */
 export function textToField(text: string, type: FieldType): { ok: true; value: unknown } | { ok: false; problem: string } {
-  if (type === 'list') return { ok: true, value: text.split(',').map((s) => s.trim()).filter(Boolean) };
+  if (type === 'list')
+    return {
+      ok: true,
+      value: text
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    };
   if (type === 'seconds') {
     const n = Number(text.trim());
     if (!Number.isInteger(n) || n < 5 || n > 3600) return { ok: false, problem: 'must be a whole number of seconds between 5 and 3600' };
@@ -367,7 +413,8 @@ export function itemHeadline(kind: string, item: Record<string, unknown>): strin
 export function progressLabel(e: GenerationEvent | null, locale = 'en'): string {
   if (!e) return 'Sending the request…';
   const n = new Intl.NumberFormat(locale);
-  if (e.type === 'started') return `Started with ${e.model}${e.source_videos ? `, learning from ${n.format(e.source_videos)} videos` : ''}…`;
+  if (e.type === 'started')
+    return `Started with ${e.model}${e.source_videos ? `, learning from ${n.format(e.source_videos)} videos` : ''}…`;
   if (e.type === 'retry') return `Attempt ${e.attempt} had a problem (${e.reason}); retrying in ${Math.round(e.delay_ms / 100) / 10} s…`;
   return `Writing… attempt ${e.attempt}: ${n.format(e.chunks)} ${e.chunks === 1 ? 'chunk' : 'chunks'}, ${n.format(e.characters)} characters`;
 }

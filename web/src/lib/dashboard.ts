@@ -3,7 +3,15 @@
 // readable bucket names. Pure functions of (data, locale), so they are tested without a browser.
 import { formatNumber, safeLocale } from './format.ts';
 import type { Insights, Pattern, PatternKey, ScoreComponents, TotalKey, Totals } from './insights.ts';
-import { changeDirection, formatDecimal, formatPercent, formatRatioAsPercent, formatSignedPercent, formatWatchHours, type Direction } from './metric-format.ts';
+import {
+  changeDirection,
+  formatDecimal,
+  formatPercent,
+  formatRatioAsPercent,
+  formatSignedPercent,
+  formatWatchHours,
+  type Direction,
+} from './metric-format.ts';
 
 export interface KpiCard {
   key: TotalKey;
@@ -59,7 +67,12 @@ function calendarDay(day: string): Date {
 export function formatDay(day: string, locale = 'en', withYear = true): string {
   const d = calendarDay(day);
   if (Number.isNaN(d.getTime())) return day;
-  return new Intl.DateTimeFormat(safeLocale(locale), { month: 'short', day: 'numeric', ...(withYear ? { year: 'numeric' } : {}), timeZone: 'UTC' }).format(d);
+  return new Intl.DateTimeFormat(safeLocale(locale), {
+    month: 'short',
+    day: 'numeric',
+    ...(withYear ? { year: 'numeric' } : {}),
+    timeZone: 'UTC',
+  }).format(d);
 }
 
 /** "Oct 28 – Nov 24, 2026" for the 28-day window the KPIs cover. */
@@ -67,7 +80,10 @@ export function formatDayRange(from: string, to: string, locale = 'en'): string 
   const a = calendarDay(from);
   const b = calendarDay(to);
   if (Number.isNaN(a.getTime()) || Number.isNaN(b.getTime())) return `${from} – ${to}`;
-  return new Intl.DateTimeFormat(safeLocale(locale), { month: 'short', day: 'numeric', year: 'numeric', timeZone: 'UTC' }).formatRange(a, b);
+  return new Intl.DateTimeFormat(safeLocale(locale), { month: 'short', day: 'numeric', year: 'numeric', timeZone: 'UTC' }).formatRange(
+    a,
+    b,
+  );
 }
 
 export interface Series {
@@ -129,12 +145,19 @@ export function explainScore(score: number, c: ScoreComponents, locale = 'en'): 
       'velocity',
       'Views velocity',
       `${formatDecimal(c.velocity.value, locale, 0)} views a day over its first ${formatNumber(window, locale)} ${window === 1 ? 'day' : 'days'}${
-        ratio === null ? '' : ` (${formatDecimal(ratio, locale, 1)}× the channel median of ${formatDecimal(c.velocity.channel_median, locale, 0)})`
+        ratio === null
+          ? ''
+          : ` (${formatDecimal(ratio, locale, 1)}× the channel median of ${formatDecimal(c.velocity.channel_median, locale, 0)})`
       }`,
       c.velocity,
     ),
     row('retention', 'Retention', `viewers watched ${formatPercent(c.retention.value, locale)} of it on average`, c.retention),
-    row('engagement', 'Engagement', `${formatRatioAsPercent(c.engagement.value, locale, 2)} of views led to a like, comment or share`, c.engagement),
+    row(
+      'engagement',
+      'Engagement',
+      `${formatRatioAsPercent(c.engagement.value, locale, 2)} of views led to a like, comment or share`,
+      c.engagement,
+    ),
     row(
       'subscriber_conversion',
       'Subscriber conversion',

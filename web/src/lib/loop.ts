@@ -37,19 +37,30 @@ export const LoopInsights = z.object({
     rejected: num,
     approved: num,
     by_kind: z.array(z.object({ kind: z.string(), rejected: num, approved: num })),
-    recent: z.array(z.object({ content_id: z.string(), kind: z.string(), version: num, title: z.nullable(z.string()), reason: z.string(), at: z.string() })),
+    recent: z.array(
+      z.object({
+        content_id: z.string(),
+        kind: z.string(),
+        version: num,
+        title: z.nullable(z.string()),
+        reason: z.string(),
+        at: z.string(),
+      }),
+    ),
   }),
   variants: z.object({ uploads: num, with_variants: num, chosen: z.array(z.object({ variant: z.nullable(num), uploads: num })) }),
-  recent_uploads: z.array(z.object({
-    schedule_id: z.string(),
-    youtube_video_id: z.string(),
-    video_id: z.nullable(z.string()),
-    title: z.nullable(z.string()),
-    kind: z.nullable(z.string()),
-    tone: z.nullable(z.string()),
-    published_at: z.string(),
-    outcomes: z.record(z.string(), OutcomeBrief),
-  })),
+  recent_uploads: z.array(
+    z.object({
+      schedule_id: z.string(),
+      youtube_video_id: z.string(),
+      video_id: z.nullable(z.string()),
+      title: z.nullable(z.string()),
+      kind: z.nullable(z.string()),
+      tone: z.nullable(z.string()),
+      published_at: z.string(),
+      outcomes: z.record(z.string(), OutcomeBrief),
+    }),
+  ),
 });
 export type LoopInsights = z.infer<typeof LoopInsights>;
 
@@ -108,7 +119,9 @@ export type Lineage = z.infer<typeof Lineage>;
 
 const LineageAnswer = z.object({
   origin: z.enum(['engine', 'organic']),
-  video: z.nullable(z.looseObject({ id: z.string(), youtube_video_id: z.string(), title: z.nullable(z.string()), published_at: z.nullable(z.string()) })),
+  video: z.nullable(
+    z.looseObject({ id: z.string(), youtube_video_id: z.string(), title: z.nullable(z.string()), published_at: z.nullable(z.string()) }),
+  ),
   lineage: z.nullable(Lineage),
   outcomes: z.array(Outcome),
 });
@@ -130,7 +143,16 @@ const Evidence = z.object({
   source_videos: z.array(z.looseObject({ title: z.nullable(z.string()), score: num, views: z.optional(z.nullable(num)) })),
   patterns: z.record(z.string(), z.looseObject({ best: z.nullable(z.string()) })),
   totals: z.unknown(),
-  own_outcomes: z.array(z.object({ title: z.string(), kind: z.nullable(z.string()), tone: z.nullable(z.string()), age_days: num, score: num, velocity_percentile: num })),
+  own_outcomes: z.array(
+    z.object({
+      title: z.string(),
+      kind: z.nullable(z.string()),
+      tone: z.nullable(z.string()),
+      age_days: num,
+      score: num,
+      velocity_percentile: num,
+    }),
+  ),
   recorded: z.boolean(),
 });
 export type Evidence = z.infer<typeof Evidence>;

@@ -8,7 +8,9 @@ export type Direction = 'up' | 'down' | 'flat' | 'none';
 /** 11.2 → "+11.2%", -3.4 → "-3.4%", 0 → "0%", null → "—" (the API's change_pct is in percent). */
 export function formatSignedPercent(pct: number | null | undefined, locale = 'en'): string {
   if (pct === null || pct === undefined || !Number.isFinite(pct)) return '—';
-  return new Intl.NumberFormat(safeLocale(locale), { style: 'percent', maximumFractionDigits: 1, signDisplay: 'exceptZero' }).format(pct / 100);
+  return new Intl.NumberFormat(safeLocale(locale), { style: 'percent', maximumFractionDigits: 1, signDisplay: 'exceptZero' }).format(
+    pct / 100,
+  );
 }
 
 export function changeDirection(pct: number | null | undefined): Direction {

@@ -28,7 +28,8 @@ export async function getPreferences(client: FunctionsInvoker): Promise<Preferen
 }
 
 export async function savePreferences(client: FunctionsInvoker, preferences: Preferences): Promise<Preferences> {
-  return (await callFunction(client, 'notifications/preferences', { method: 'PUT', body: { ...preferences }, schema: PreferencesAnswer })).preferences;
+  return (await callFunction(client, 'notifications/preferences', { method: 'PUT', body: { ...preferences }, schema: PreferencesAnswer }))
+    .preferences;
 }
 
 /** Works signed out: the token in the link is the proof. */

@@ -36,7 +36,11 @@ function partsFormatter(timeZone: string): Intl.DateTimeFormat {
 
 /** The wall clock in `timeZone` at an instant. */
 export function wallClockAt(at: Date, timeZone: string): WallClock & { second: number } {
-  const parts = Object.fromEntries(partsFormatter(timeZone).formatToParts(at).map((p) => [p.type, p.value]));
+  const parts = Object.fromEntries(
+    partsFormatter(timeZone)
+      .formatToParts(at)
+      .map((p) => [p.type, p.value]),
+  );
   return {
     year: Number(parts.year),
     month: Number(parts.month),
@@ -293,12 +297,14 @@ export interface ScheduleDraft {
 }
 
 export async function createSchedule(client: FunctionsInvoker, draft: ScheduleDraft, idempotencyKey: string) {
-  return (await callFunction(client, 'schedules', {
-    method: 'POST',
-    body: { ...draft },
-    headers: { 'Idempotency-Key': idempotencyKey },
-    schema: z.object({ schedule: Schedule }),
-  })).schedule;
+  return (
+    await callFunction(client, 'schedules', {
+      method: 'POST',
+      body: { ...draft },
+      headers: { 'Idempotency-Key': idempotencyKey },
+      schema: z.object({ schedule: Schedule }),
+    })
+  ).schedule;
 }
 
 export type ScheduleChanges = {
@@ -309,7 +315,13 @@ export type ScheduleChanges = {
 };
 
 export async function updateSchedule(client: FunctionsInvoker, id: string, changes: ScheduleChanges) {
-  return (await callFunction(client, `schedules/${segment(id)}`, { method: 'PATCH', body: updateBody(changes), schema: z.object({ schedule: Schedule }) })).schedule;
+  return (
+    await callFunction(client, `schedules/${segment(id)}`, {
+      method: 'PATCH',
+      body: updateBody(changes),
+      schema: z.object({ schedule: Schedule }),
+    })
+  ).schedule;
 }
 
 /**
@@ -322,19 +334,29 @@ export function updateBody(changes: ScheduleChanges): ScheduleChanges & { strate
 }
 
 export async function rescheduleSchedule(client: FunctionsInvoker, id: string, publishAt: string, timeZone: string, version: number) {
-  return (await callFunction(client, `schedules/${segment(id)}/reschedule`, {
-    method: 'POST',
-    body: { publish_at: publishAt, time_zone: timeZone, version },
-    schema: z.object({ schedule: Schedule }),
-  })).schedule;
+  return (
+    await callFunction(client, `schedules/${segment(id)}/reschedule`, {
+      method: 'POST',
+      body: { publish_at: publishAt, time_zone: timeZone, version },
+      schema: z.object({ schedule: Schedule }),
+    })
+  ).schedule;
 }
 
 export async function cancelSchedule(client: FunctionsInvoker, id: string) {
-  return (await callFunction(client, `schedules/${segment(id)}/cancel`, { method: 'POST', body: {}, schema: z.object({ schedule: Schedule }) })).schedule;
+  return (
+    await callFunction(client, `schedules/${segment(id)}/cancel`, { method: 'POST', body: {}, schema: z.object({ schedule: Schedule }) })
+  ).schedule;
 }
 
 export async function publishNow(client: FunctionsInvoker, id: string) {
-  return (await callFunction(client, `schedules/${segment(id)}/publish-now`, { method: 'POST', body: {}, schema: z.object({ schedule: Schedule }) })).schedule;
+  return (
+    await callFunction(client, `schedules/${segment(id)}/publish-now`, {
+      method: 'POST',
+      body: {},
+      schema: z.object({ schedule: Schedule }),
+    })
+  ).schedule;
 }
 
 /** Title rules the function checks (YouTube's): 1–100 characters, no < or >; null when fine. */

@@ -79,7 +79,12 @@ export async function listMembers(client: FunctionsInvoker, workspaceId: string)
   return (await callFunction(client, 'members', { query: { workspace_id: workspaceId }, schema: MemberList })).members;
 }
 
-export async function changeMemberRole(client: FunctionsInvoker, workspaceId: string, userId: string, newRole: Member['role']): Promise<void> {
+export async function changeMemberRole(
+  client: FunctionsInvoker,
+  workspaceId: string,
+  userId: string,
+  newRole: Member['role'],
+): Promise<void> {
   await callFunction(client, `members/${segment(workspaceId)}/${segment(userId)}`, { method: 'PATCH', body: { role: newRole } });
 }
 
@@ -131,7 +136,11 @@ const WorkspaceExportPart = z.looseObject({ workspace_id: z.string(), part: z.nu
 export type WorkspaceExportPart = z.infer<typeof WorkspaceExportPart>;
 
 /** One part of a workspace's data (the first when cursor is null); its next_cursor names the next. */
-export async function exportWorkspacePart(client: FunctionsInvoker, workspaceId: string, cursor: string | null): Promise<WorkspaceExportPart> {
+export async function exportWorkspacePart(
+  client: FunctionsInvoker,
+  workspaceId: string,
+  cursor: string | null,
+): Promise<WorkspaceExportPart> {
   return callFunction(client, `account/export/workspaces/${segment(workspaceId)}`, {
     query: { cursor: cursor ?? undefined },
     schema: WorkspaceExportPart,

@@ -49,7 +49,10 @@ export function nameError(raw: string, what = 'a name'): string | null {
   return null;
 }
 
-export function validateSignIn(input: { email: string; password: string }): Checked<{ email: string; password: string }, 'email' | 'password'> {
+export function validateSignIn(input: {
+  email: string;
+  password: string;
+}): Checked<{ email: string; password: string }, 'email' | 'password'> {
   const errors: FieldErrors<'email' | 'password'> = {};
   const email = emailError(input.email);
   if (email) errors.email = email;
@@ -58,10 +61,11 @@ export function validateSignIn(input: { email: string; password: string }): Chec
 }
 
 type SignUpField = 'email' | 'password' | 'displayName';
-export function validateSignUp(input: { email: string; password: string; displayName: string }): Checked<
-  { email: string; password: string; displayName: string },
-  SignUpField
-> {
+export function validateSignUp(input: {
+  email: string;
+  password: string;
+  displayName: string;
+}): Checked<{ email: string; password: string; displayName: string }, SignUpField> {
   const errors: FieldErrors<SignUpField> = {};
   const email = emailError(input.email);
   if (email) errors.email = email;
@@ -105,10 +109,12 @@ function isHttpsUrl(value: string): boolean {
 }
 
 type ProfileField = 'display_name' | 'avatar_url' | 'locale' | 'timezone';
-export function validateProfile(input: { display_name: string; avatar_url: string; locale: string; timezone: string }): Checked<
-  { display_name: string; avatar_url: string | null; locale: string; timezone: string },
-  ProfileField
-> {
+export function validateProfile(input: {
+  display_name: string;
+  avatar_url: string;
+  locale: string;
+  timezone: string;
+}): Checked<{ display_name: string; avatar_url: string | null; locale: string; timezone: string }, ProfileField> {
   const errors: FieldErrors<ProfileField> = {};
   const name = nameError(input.display_name, 'a display name');
   if (name) errors.display_name = name;

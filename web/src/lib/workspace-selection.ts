@@ -11,12 +11,7 @@ export function storageKey(userId: string): string {
 }
 
 export function pickWorkspace<W extends SelectableWorkspace>(workspaces: readonly W[], storedId: string | null | undefined): W | null {
-  return (
-    (storedId ? workspaces.find((w) => w.id === storedId) : undefined) ??
-    workspaces.find((w) => w.personal) ??
-    workspaces[0] ??
-    null
-  );
+  return (storedId ? workspaces.find((w) => w.id === storedId) : undefined) ?? workspaces.find((w) => w.personal) ?? workspaces[0] ?? null;
 }
 
 /** The minimal Storage surface used, so private-mode browsers (which throw) degrade to "not remembered". */

@@ -70,7 +70,11 @@ class Session {
 
   /** Signs up; returns false when the project requires email confirmation (no session yet). */
   async signUp(email: string, password: string, displayName: string, emailRedirectTo?: string): Promise<boolean> {
-    const { data, error } = await this.client.auth.signUp({ email, password, options: { data: { display_name: displayName }, emailRedirectTo } });
+    const { data, error } = await this.client.auth.signUp({
+      email,
+      password,
+      options: { data: { display_name: displayName }, emailRedirectTo },
+    });
     if (error) throw toApiError(error);
     if (!data.session) return false;
     this.#apply(data.session.user);

@@ -43,7 +43,14 @@ export function chartConfig(spec: ChartSpec, options: { reducedMotion?: boolean 
       const colors = s.values.map((_, j) =>
         spec.highlightIndex === undefined || spec.highlightIndex === null || spec.highlightIndex === j ? color : CHART_COLORS.muted,
       );
-      return { type: 'bar', label: s.label, data: s.values, backgroundColor: colors, borderRadius: 4, maxBarThickness: 48 } as ChartDataset<'bar'>;
+      return {
+        type: 'bar',
+        label: s.label,
+        data: s.values,
+        backgroundColor: colors,
+        borderRadius: 4,
+        maxBarThickness: 48,
+      } as ChartDataset<'bar'>;
     }
     const single = s.values.filter((v) => v !== null).length <= 1;
     return {
@@ -86,7 +93,11 @@ export function chartConfig(spec: ChartSpec, options: { reducedMotion?: boolean 
       },
       scales: {
         // A line of one or two points would hug the edges; centre them like bars.
-        x: { offset: spec.kind === 'bar' || spec.labels.length < 3, grid: { display: false }, ticks: { color: CHART_COLORS.text, maxRotation: 0, autoSkip: true, autoSkipPadding: 12 } },
+        x: {
+          offset: spec.kind === 'bar' || spec.labels.length < 3,
+          grid: { display: false },
+          ticks: { color: CHART_COLORS.text, maxRotation: 0, autoSkip: true, autoSkipPadding: 12 },
+        },
         y: {
           min: spec.yMin,
           max: spec.yMax,
@@ -104,9 +115,7 @@ export function chartSummary(title: string, spec: ChartSpec): string {
   const first = spec.series[0];
   const format = spec.format ?? ((v: number) => String(v));
   if (!first || spec.labels.length === 0) return `${title}: no data.`;
-  const points = first.values
-    .map((v, i) => ({ v, label: spec.labels[i] }))
-    .filter((p): p is { v: number; label: string } => p.v !== null);
+  const points = first.values.map((v, i) => ({ v, label: spec.labels[i] })).filter((p): p is { v: number; label: string } => p.v !== null);
   if (points.length === 0) return `${title}: no data.`;
   const max = points.reduce((a, b) => (b.v > a.v ? b : a));
   const min = points.reduce((a, b) => (b.v < a.v ? b : a));
