@@ -112,6 +112,8 @@ try {
     total = add(total, counted('lint (format)', format.code, check(format.code)));
     const sql = await run('lint', process.execPath, ['--import', 'tsx', 'tools/sql-lint.ts'], {});
     total = add(total, counted('lint (new migrations)', sql.code, check(sql.code)));
+    const locked = await run('lint', process.execPath, ['--import', 'tsx', 'tools/migrations-lock.ts'], {});
+    total = add(total, counted('lint (migrations unchanged)', locked.code, check(locked.code)));
   }
   if (wants('types')) {
     const tsc = await run('types', resolve(ROOT, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.json'], {});
