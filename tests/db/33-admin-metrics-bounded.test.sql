@@ -22,12 +22,12 @@ select ops.rollup_api_calls(now() - interval '32 days');
 
 select is(
   (select count(*)::int from ops.api_calls_hour_total t
-   where (t.calls, t.errors, t.total_ms, t.max_ms, t.latency_buckets, t.latency_counts) is distinct from (
-     select sum(h.calls)::int, sum(h.errors)::int, sum(h.total_ms)::bigint, max(h.max_ms),
+   where row(t.calls, t.errors, t.total_ms, t.max_ms, t.latency_buckets, t.latency_counts) is distinct from (
+     select row(sum(h.calls)::int, sum(h.errors)::int, sum(h.total_ms)::bigint, max(h.max_ms),
        array(select b.bucket from ops.api_calls_hour x, unnest(x.latency_buckets, x.latency_counts) b(bucket, n)
              where x.hour = t.hour group by 1 order by 1),
        array(select sum(b.n)::int from ops.api_calls_hour x, unnest(x.latency_buckets, x.latency_counts) b(bucket, n)
-             where x.hour = t.hour group by b.bucket order by b.bucket)
+             where x.hour = t.hour group by b.bucket order by b.bucket))
      from ops.api_calls_hour h where h.hour = t.hour)),
   0, 'each hour total is the sum of its hour rows, histograms merged');
 select is((select count(*)::int from ops.api_calls_hour_total), (select count(distinct hour)::int from ops.api_calls_hour),
