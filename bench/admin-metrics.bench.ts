@@ -27,7 +27,7 @@ try {
   const [{ existing }] = await sql`select count(*)::int as existing from ops.api_calls`;
   if (existing !== ROWS) {
     console.log(`loading ${ROWS.toLocaleString()} calls over 30 days…`);
-    await sql`truncate ops.api_calls, ops.api_calls_minute, ops.api_calls_hour, ops.user_last_seen, ops.rollup_state`;
+    await sql`truncate ops.api_calls, ops.api_calls_minute, ops.api_calls_hour, ops.api_calls_hour_total, ops.api_calls_day, ops.user_last_seen, ops.rollup_state`;
     // Twelve endpoints of six functions; 2 % 5xx, 5 % 404, 0.5 % 429; durations from 4 ms to
     // ~0.7 s with a slow tail; 5,000 users. In time order, as tracking appends them.
     for (let from = 0; from < ROWS; from += CHUNK) {
@@ -101,7 +101,7 @@ try {
 } finally {
   await sql`update cron.job set active = true where jobname like 'ops-%'`;
   if (process.env.BENCH_KEEP !== '1') {
-    await sql`truncate ops.api_calls, ops.api_calls_minute, ops.api_calls_hour, ops.user_last_seen, ops.rollup_state`;
+    await sql`truncate ops.api_calls, ops.api_calls_minute, ops.api_calls_hour, ops.api_calls_hour_total, ops.api_calls_day, ops.user_last_seen, ops.rollup_state`;
   }
   await sql.end();
 }
