@@ -58,7 +58,23 @@ async function signUp(email: string, password: string): Promise<string> {
   return user.id;
 }
 
-const APPROVED = { items: [{ title: 'Three-minute focaccia', hook: 'No knead, no wait.', script: 'Flour, water, oil, salt. Bake.', call_to_action: 'Subscribe for more bread.', estimated_duration_seconds: 40 }] };
+// The approved version picked the second of the three offered titles, which is the one published.
+const APPROVED = {
+  items: [
+    {
+      title: 'Three-minute focaccia',
+      title_variants: ['Focaccia without the wait', 'Three-minute focaccia', 'No-knead focaccia tonight'],
+      title_choice: 1,
+      hook: 'No knead, no wait.',
+      script: 'Flour, water, oil, salt. Bake.',
+      call_to_action: 'Subscribe for more bread.',
+      estimated_duration_seconds: 40,
+    },
+  ],
+};
+
+// The first draft, rejected: no title picked yet.
+const { title_choice: _noPick, title_variants: _noVariants, ...FIRST_DRAFT } = APPROVED.items[0];
 
 /**
  * The user's loop as the product records it: content made, reviewed (one rejection, then an
@@ -79,7 +95,7 @@ async function seedLoop(userId: string, claims: string): Promise<{ workspaceId: 
       await tx`select public.create_generated_content(${contentId}, ${ws}, 'script',
         ${tx.json({ topic: 'fast bread', tone: 'warm', target_format: 'short', channel_id: ch.id })},
         ${tx.json([{ video_id: 'x', youtube_video_id: 'x', title: 'Sourdough in a day', score: 93 }])}, 'gen-e2e', 'gemini-2.5-flash', 10, 20,
-        ${tx.json({ items: [{ ...APPROVED.items[0], title: 'Focaccia, slowly' }] })})`;
+        ${tx.json({ items: [{ ...FIRST_DRAFT, title: 'Focaccia, slowly' }] })})`;
       await tx`select public.review_generated_content(${contentId}, 'submit')`;
       await tx`select public.review_generated_content(${contentId}, 'reject', 'too slow for a Short')`;
       await tx`select public.edit_generated_content(${contentId}, ${tx.json(APPROVED)})`;
@@ -149,6 +165,16 @@ test('from the dashboard to a published engine upload\'s outcome and lineage', a
   const uploads = page.getByTestId('loop-uploads');
   await uploads.getByRole('cell', { name: /Three-minute focaccia/ }).waitFor();
   assert.match(await page.getByText('too slow for a Short').innerText(), /too slow for a Short/, 'the rejection reason is shown');
+  // The published title was the second offered one: its pick rate is charted (and in the chart's
+  // table) and said in words, with "not enough data" for one video.
+  const titles = page.getByTestId('loop-title-choices');
+  await titles.getByRole('heading', { name: 'Which titles people picked' }).waitFor();
+  const lines = await titles.getByTestId('loop-title-lines').innerText();
+  assert.match(lines, /Offered title 2: picked for 1 of 1 upload \(100%\); not enough data \(1 video, at least 6 needed\)/);
+  assert.doesNotMatch(lines, /Their own title/, 'no upload had a title of its own');
+  assert.match(await titles.innerText(), /an offered title: not enough data \(1 video, at least 6 needed\); their own title: not enough data \(0 videos/);
+  const chart = titles.getByRole('img', { name: 'Share of 1 published upload per title choice: Offered title 2 100%.' });
+  await chart.and(page.locator('[data-drawn="true"]')).waitFor();
   await shot(page, 'learned');
 
   await uploads.getByRole('link', { name: 'Outcome and lineage' }).click();

@@ -4,7 +4,7 @@
 // with the title (400 with the error envelope otherwise); a picked variant that is published is in
 // the upload's lineage and in the loop insights' pick rates.
 import { assertEquals, assertOk } from './assert.ts';
-import { fakes, fakesUrl, generate, resetFakes } from './helpers/content.ts';
+import { fakes, fakesUrl, geminiPrompts, generate, resetFakes } from './helpers/content.ts';
 import { connectFakeChannel, createSchedule, driveUntil, makeDue, withUploadQuota } from './helpers/schedules.ts';
 import { control } from './helpers/youtube.ts';
 import { failedPaths, personalWorkspace, signUp, withDb, type TestUser } from './helpers/users.ts';
@@ -134,4 +134,68 @@ Deno.test('title variants: the picked variant that is published is in the lineag
   assertEquals(titles.picks.map((p: { choice: string; position: number | null; uploads: number; pick_rate: number }) =>
     [p.choice, p.position, p.uploads, p.pick_rate]), [['variant', 2, 1, 1]]);
   assertEquals(titles.edited.videos, 0);
+});
+
+/**
+ * A suggestion published with the given title (an offered one or the person's own): generated
+ * through the function, the pick saved as a version, approved, rendered, and published by the
+ * schedule's status change (the lineage trigger records the title choice), then synced and scored.
+ */
+async function publishWithTitle(user: TestUser, workspaceId: string, channelId: string, topic: string, pick: (variants: string[]) => { title: string; title_choice: number | 'edited' }, views: number) {
+  const made = await generate(user, { workspace_id: workspaceId, channel_id: channelId, kind: 'title', topic, count: 1 });
+  assertEquals(made.status, 201, JSON.stringify(made.body));
+  const contentId: string = made.body.content.id;
+  const item: Item = made.body.content.output.items[0];
+  const chosen = pick(item.title_variants!);
+  const v2 = await user.call(`content/${contentId}/versions`, { method: 'POST', body: { output: { items: [{ ...item, ...chosen }] } } });
+  assertEquals(v2.status, 201, JSON.stringify(v2.body));
+  await step(user, contentId, 'submit');
+  await step(user, contentId, 'approve');
+  const jobId = await renderOf(workspaceId, user.id, contentId, 2);
+  const youtubeId = 'tc' + crypto.randomUUID().slice(0, 9);
+  await withDb(async (sql) => {
+    const [s] = await sql`
+      insert into public.upload_schedules (workspace_id, channel_id, video_job_id, title, publish_at, status, upload_started_at,
+        youtube_video_id, idempotency_key, request_fingerprint, created_by)
+      values (${workspaceId}, ${channelId}, ${jobId}, ${chosen.title}, '2026-05-04 16:00:00Z', 'processing', now(), ${youtubeId},
+        ${'tc-' + youtubeId}, repeat('a', 64), ${user.id})
+      returning id`;
+    await sql`update public.upload_schedules set status = 'published', published_at = '2026-05-04 16:00:00Z', finished_at = now() where id = ${s.id}`;
+    const [v] = await sql`
+      insert into public.videos (workspace_id, channel_id, youtube_video_id, title, published_at, duration_seconds, is_short)
+      values (${workspaceId}, ${channelId}, ${youtubeId}, ${chosen.title}, '2026-05-04 16:00:00Z', 40, true) returning id`;
+    await sql`
+      insert into public.video_metrics (workspace_id, video_id, day, views, average_view_percentage)
+      select ${workspaceId}, ${v.id}, date '2026-05-04' + d, ${views}, 55 from generate_series(0, 8) d`;
+  });
+  return chosen.title;
+}
+
+Deno.test('title variants: the next prompt says which offered title people published, or that they wrote their own, next to its outcome', async () => {
+  await resetFakes();
+  const user = await signUp('variants-prompt');
+  const workspaceId = await personalWorkspace(user);
+  const [channel] = await withDb((sql) => sql`
+    insert into public.channels (workspace_id, youtube_channel_id, title)
+    values (${workspaceId}, ${'UCtc' + crypto.randomUUID().slice(0, 12)}, 'Tea Lab') returning id`);
+  const channelId: string = channel.id;
+  const picked = await publishWithTitle(user, workspaceId, channelId, 'matcha at home', (v) => ({ title: v[1], title_choice: 1 }), 900);
+  await publishWithTitle(user, workspaceId, channelId, 'oolong basics', () => ({ title: 'Oolong, my way', title_choice: 'edited' }), 100);
+  await withDb((sql) => sql`select private.score_channel_videos(${channelId})`);
+
+  const since = Date.now();
+  const next = await generate(user, { workspace_id: workspaceId, channel_id: channelId, kind: 'title', topic: 'green tea follow-up' });
+  assertEquals(next.status, 201, JSON.stringify(next.body));
+  assertEquals(next.body.content.prompt_version, 'gen-2026-12-v4');
+  const prompt = (await geminiPrompts(since)).find((p) => p.includes('green tea follow-up'))!;
+  const line = (title: string) => prompt.split('\n').find((l) => l.startsWith(`- "${title}"`)) ?? '';
+  assertOk(/score \d+\/100 .*; they picked offered title 2$/.test(line(picked)), prompt);
+  assertOk(/score \d+\/100 .*; they wrote their own title instead of the offered ones$/.test(line('Oolong, my way')), prompt);
+  assertOk(prompt.includes('write title variants like those people chose for the videos that did well'), prompt);
+  const [inputs] = await withDb((sql) => sql`select own_outcomes from public.generation_inputs where content_id = ${next.body.content.id}`);
+  assertEquals(
+    inputs.own_outcomes.map((o: { title: string; title_choice: string; title_variant: number | null }) => [o.title, o.title_choice, o.title_variant]).sort(),
+    [['Oolong, my way', 'edited', null], [picked, 'variant', 1]].sort(),
+    'the title choices the prompt quoted are recorded with the content',
+  );
 });

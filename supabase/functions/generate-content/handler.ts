@@ -100,7 +100,8 @@ async function prepare(req: Request, body: Body, claims: Claims): Promise<Prepar
     with allowed as materialized (select public.require_workspace_role(${body.workspace_id}, 'editor', 'generate content') as caller)
     select ${cached ? tx`null::jsonb` : tx`public.workspace_insights_cached(${body.workspace_id}, ${channelId})`} as doc,
       (select coalesce(jsonb_agg(jsonb_build_object('title', l.schedule ->> 'title', 'kind', l.kind, 'tone', l.tone,
-            'age_days', o.age_days, 'score', o.score, 'velocity_percentile', o.velocity_percentile) order by l.published_at desc), '[]')
+            'age_days', o.age_days, 'score', o.score, 'velocity_percentile', o.velocity_percentile,
+            'title_choice', l.title_choice, 'title_variant', l.title_variant) order by l.published_at desc), '[]')
         from (select * from public.upload_lineage x where x.workspace_id = ${body.workspace_id}
                 ${channelId ? tx`and x.channel_id = ${channelId}` : tx``}
               order by x.published_at desc limit ${OWN_OUTCOMES_LIMIT}) l

@@ -18,6 +18,18 @@ export type LoopGroup = z.infer<typeof Group>;
 const Bucket = z.object({ bucket: z.string(), videos: num, status: z.enum(['ok', 'not_enough_data']), median_score: z.nullable(num) });
 export type LoopBucket = z.infer<typeof Bucket>;
 const OutcomeBrief = z.object({ score: num, velocity_percentile: num, views: num, peers: num });
+// Which offered title was published (0-based position) or the person's own ("edited"), with how
+// those uploads did at the page's age.
+const TitlePick = z.object({
+  choice: z.enum(['variant', 'edited']),
+  position: z.nullable(num),
+  uploads: num,
+  pick_rate: num,
+  outcome: Group,
+});
+export type TitlePick = z.infer<typeof TitlePick>;
+const TitleChoices = z.object({ uploads: num, picks: z.array(TitlePick), variant: Group, edited: Group });
+export type TitleChoices = z.infer<typeof TitleChoices>;
 
 export const LoopInsights = z.object({
   workspace_id: z.string(),
@@ -48,7 +60,12 @@ export const LoopInsights = z.object({
       }),
     ),
   }),
-  variants: z.object({ uploads: num, with_variants: num, chosen: z.array(z.object({ variant: z.nullable(num), uploads: num })) }),
+  variants: z.object({
+    uploads: num,
+    with_variants: num,
+    chosen: z.array(z.object({ variant: z.nullable(num), uploads: num })),
+    titles: TitleChoices,
+  }),
   recent_uploads: z.array(
     z.object({
       schedule_id: z.string(),
@@ -186,4 +203,20 @@ export function groupText(g: LoopGroup, minVideos: number): string {
   }
   const ci = g.ci ? ` (95% interval ${g.ci.low}–${g.ci.high})` : '';
   return `median percentile ${g.median_score}${ci}, ${g.videos} ${g.videos === 1 ? 'video' : 'videos'}`;
+}
+
+/** "Offered title 2" or "Their own title": the name of a title choice on the page. */
+export function titlePickLabel(p: Pick<TitlePick, 'choice' | 'position'>): string {
+  return p.choice === 'edited' || p.position === null ? 'Their own title' : `Offered title ${p.position + 1}`;
+}
+
+/**
+ * The title choices as lines the page shows next to its chart: "Offered title 1: picked for 3 of
+ * 5 uploads (60%); median percentile 72 (…), 3 videos", with "not enough data" when the API says so.
+ */
+export function titlePickLines(t: TitleChoices, minVideos: number): { label: string; text: string }[] {
+  return t.picks.map((p) => ({
+    label: titlePickLabel(p),
+    text: `picked for ${p.uploads} of ${t.uploads} ${t.uploads === 1 ? 'upload' : 'uploads'} (${Math.round(p.pick_rate * 100)}%); ${groupText(p.outcome, minVideos)}`,
+  }));
 }

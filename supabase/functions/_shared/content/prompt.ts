@@ -3,11 +3,12 @@
 // caller's row level security showed goes in (the insights are loaded as the caller), so a
 // prompt never carries another workspace's videos. It also quotes how the engine's own earlier
 // suggestions did once published (the workspace's outcomes), so the model learns from them too. Bump PROMPT_VERSION whenever the wording
-// changes (the response schema too: v3 added title variants): it is stored with every generation, so results can be compared across versions.
+// changes (the response schema too: v3 added title variants; v4 says, for each earlier suggestion, which
+// offered title people published or that they wrote their own): it is stored with every generation, so results can be compared across versions.
 import type { Insights } from '../insights.ts';
 import { KINDS, type ContentKind } from './kinds.ts';
 
-export const PROMPT_VERSION = 'gen-2026-12-v3';
+export const PROMPT_VERSION = 'gen-2026-12-v4';
 
 export const TARGET_FORMATS = ['short', 'long_form'] as const;
 export type TargetFormat = (typeof TARGET_FORMATS)[number];
@@ -41,6 +42,9 @@ export interface OwnOutcome {
   age_days: number;
   score: number;
   velocity_percentile: number;
+  /** Which of the offered titles was published ("variant", at 0-based title_variant) or a title of the person's own ("edited"); null without title options. */
+  title_choice?: 'variant' | 'edited' | null;
+  title_variant?: number | null;
 }
 
 /** What the prompt quoted besides the top videos, recorded with the content (generation_inputs). */
@@ -129,12 +133,19 @@ function totalsLine(insights: Insights): string | null {
 
 const AGE_LABEL: Record<number, string> = { 1: '24 hours', 7: '7 days', 28: '28 days' };
 
+/** Which title people published, so the model sees the kind of title they choose next to how it did. */
+function titleChoiceText(o: OwnOutcome): string {
+  if (o.title_choice === 'edited') return '; they wrote their own title instead of the offered ones';
+  if (o.title_choice === 'variant' && typeof o.title_variant === 'number') return `; they picked offered title ${o.title_variant + 1}`;
+  return '';
+}
+
 /** One line per earlier engine suggestion that was published: where it ranked among the channel's videos of the same age. */
 function ownOutcomeLines(own: OwnOutcome[]): string[] {
   return own.map((o) => {
     const what = [o.kind, o.tone ? `tone "${o.tone}"` : null].filter((p): p is string => !!p).join(', ');
     return `- "${o.title}"${what ? ` (${what})` : ''}: score ${Math.round(o.score)}/100 and views faster than ` +
-      `${Math.round(o.velocity_percentile)}% of the channel's videos at ${AGE_LABEL[o.age_days] ?? `${o.age_days} days`}`;
+      `${Math.round(o.velocity_percentile)}% of the channel's videos at ${AGE_LABEL[o.age_days] ?? `${o.age_days} days`}${titleChoiceText(o)}`;
   });
 }
 
@@ -164,6 +175,9 @@ export function buildPrompt(req: GenerationBrief, insights: Insights, own: OwnOu
   if (earlier.length) {
     lines.push('', 'How your earlier suggestions did once published (percentiles among this channel\'s videos of the same age):', ...earlier,
       'Repeat what made the high-ranking ones work and avoid what the low-ranking ones had in common.');
+    if (own.some((o) => o.title_choice === 'variant' || o.title_choice === 'edited')) {
+      lines.push('The titles quoted are the ones published: write title variants like those people chose for the videos that did well.');
+    }
   }
 
   if (top.length) {
