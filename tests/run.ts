@@ -108,6 +108,8 @@ try {
   if (wants('lint')) {
     const r = await run('lint', resolve(ROOT, 'node_modules/.bin/eslint'), ['.'], {});
     total = add(total, counted('lint', r.code, check(r.code)));
+    const length = await run('lint', process.execPath, ['--import', 'tsx', 'tools/function-length.ts'], {});
+    total = add(total, counted('lint (function length)', length.code, check(length.code)));
   }
   if (wants('types')) {
     const tsc = await run('types', resolve(ROOT, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.json'], {});
