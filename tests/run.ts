@@ -114,6 +114,8 @@ try {
     total = add(total, counted('lint (new migrations)', sql.code, check(sql.code)));
     const locked = await run('lint', process.execPath, ['--import', 'tsx', 'tools/migrations-lock.ts'], {});
     total = add(total, counted('lint (migrations unchanged)', locked.code, check(locked.code)));
+    const length = await run('lint', process.execPath, ['--import', 'tsx', 'tools/function-length.ts'], {});
+    total = add(total, counted('lint (function length)', length.code, check(length.code)));
   }
   if (wants('types')) {
     const tsc = await run('types', resolve(ROOT, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.json'], {});

@@ -165,102 +165,129 @@ export class Isolate {
 
   /** Proxies one request; resolves when the response is over, however it ended. */
   serve(req: http.IncomingMessage, res: http.ServerResponse, path: string): Promise<Served> {
-    const { limits } = this.spec;
     const pid = this.pid;
     this.requests++;
     resetPeakRss(pid);
     const cpuAtStart = threadCpuMs(pid);
     const startedAt = Date.now();
-    let cpuMs = 0;
-    let peak = 0;
-    let status = 0;
-    let limit: LimitName | null = null;
-
     return new Promise((resolve) => {
-      let done = false;
-      const measure = () => {
-        const cpu = threadCpuMs(pid) - cpuAtStart;
-        if (Number.isFinite(cpu)) cpuMs = cpu;
-        const rss = rssMb(pid);
-        if (Number.isFinite(rss)) peak = Math.max(peak, rss);
-      };
-      const finish = () => {
-        if (done) return;
-        done = true;
-        clearInterval(poll);
-        clearTimeout(idle);
-        this.onLimit = null;
-        if (!this.exited) {
-          measure();
-          const hwm = peakRssMb(pid);
-          if (Number.isFinite(hwm)) peak = Math.max(peak, hwm);
-        }
-        this.cpuUsedMs += cpuMs;
-        resolve({ status, cpuMs, peakRssMb: peak, wallMs: Date.now() - startedAt, limit });
-      };
-      const kill = (crossed: LimitName, figure: number) => {
-        if (done || limit) return;
-        limit = crossed;
-        this.spec.log(`${this.spec.fn}[${pid}]: ${describeLimit(crossed, Math.round(figure), limits)} (${req.method} ${path}); isolate shut down`);
-        this.stop(true);
-        upstream.destroy();
-        const answer = crossed === 'idle' ? platformError('idle') : platformError('limit');
-        if (!res.headersSent) {
-          status = answer.status;
-          sendPlatformError(res, answer);
-        } else res.destroy();
-        finish();
-      };
-      this.onLimit = kill;
-
-      const poll = setInterval(() => {
-        measure();
-        if (!limits.enforced) return;
-        if (cpuMs > limits.cpuMs) kill('cpu', cpuMs);
-        else if (peak > limits.memoryMb) kill('memory', peak);
-      }, POLL_MS);
-      let idle = setTimeout(() => kill('idle', limits.idleTimeoutMs), limits.idleTimeoutMs);
-      const stillTalking = () => {
-        clearTimeout(idle);
-        idle = setTimeout(() => kill('idle', limits.idleTimeoutMs), limits.idleTimeoutMs);
-      };
-      if (!limits.enforced) clearTimeout(idle);
-
-      const upstream = http.request(
-        { socketPath: this.spec.socketPath, method: req.method, path, headers: withoutHop(req.rawHeaders), agent: this.agent },
-        (answer) => {
-          status = answer.statusCode ?? 502;
-          if (limits.enforced) stillTalking();
-          res.writeHead(status, servedAsHosted(req.method, answer.rawHeaders));
-          answer.on('data', () => limits.enforced && stillTalking());
-          answer.pipe(res);
-          answer.on('end', finish);
-          answer.on('error', () => finish());
-        },
-      );
-      upstream.on('error', () => {
-        if (limit || done) return;
-        // The isolate died under the request (an uncaught error ends a hosted worker too).
-        if (!res.headersSent) {
-          const answer = platformError('crash');
-          status = answer.status;
-          sendPlatformError(res, answer);
-        } else res.destroy();
-        finish();
-      });
-      res.on('close', () => {
-        if (res.writableFinished || done) return;
-        upstream.destroy();
-        status ||= 499;
-        finish();
-      });
-      if (req.headers['content-length'] === '0' || (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined)) upstream.end();
-      else {
-        req.pipe(upstream);
-        dropUnreadBodyAfter(res, req, upstream);
-      }
+      const x: Exchange = { req, res, path, pid, cpuAtStart, startedAt, cpuMs: 0, peak: 0, status: 0, limit: null, done: false, resolve };
+      this.onLimit = (crossed, figure) => this.kill(x, crossed, figure);
+      this.watchLimits(x);
+      this.proxy(x);
     });
   }
+
+  private measure(x: Exchange) {
+    const cpu = threadCpuMs(x.pid) - x.cpuAtStart;
+    if (Number.isFinite(cpu)) x.cpuMs = cpu;
+    const rss = rssMb(x.pid);
+    if (Number.isFinite(rss)) x.peak = Math.max(x.peak, rss);
+  }
+
+  private finish(x: Exchange) {
+    if (x.done) return;
+    x.done = true;
+    clearInterval(x.poll);
+    clearTimeout(x.idle);
+    this.onLimit = null;
+    if (!this.exited) {
+      this.measure(x);
+      const hwm = peakRssMb(x.pid);
+      if (Number.isFinite(hwm)) x.peak = Math.max(x.peak, hwm);
+    }
+    this.cpuUsedMs += x.cpuMs;
+    x.resolve({ status: x.status, cpuMs: x.cpuMs, peakRssMb: x.peak, wallMs: Date.now() - x.startedAt, limit: x.limit });
+  }
+
+  private kill(x: Exchange, crossed: LimitName, figure: number) {
+    if (x.done || x.limit) return;
+    x.limit = crossed;
+    this.spec.log(`${this.spec.fn}[${x.pid}]: ${describeLimit(crossed, Math.round(figure), this.spec.limits)} (${x.req.method} ${x.path}); isolate shut down`);
+    this.stop(true);
+    x.upstream?.destroy();
+    const answer = crossed === 'idle' ? platformError('idle') : platformError('limit');
+    if (!x.res.headersSent) {
+      x.status = answer.status;
+      sendPlatformError(x.res, answer);
+    } else x.res.destroy();
+    this.finish(x);
+  }
+
+  private watchLimits(x: Exchange) {
+    const { limits } = this.spec;
+    x.poll = setInterval(() => {
+      this.measure(x);
+      if (!limits.enforced) return;
+      if (x.cpuMs > limits.cpuMs) this.kill(x, 'cpu', x.cpuMs);
+      else if (x.peak > limits.memoryMb) this.kill(x, 'memory', x.peak);
+    }, POLL_MS);
+    x.idle = setTimeout(() => this.kill(x, 'idle', limits.idleTimeoutMs), limits.idleTimeoutMs);
+    if (!limits.enforced) clearTimeout(x.idle);
+  }
+
+  private stillTalking(x: Exchange) {
+    const { limits } = this.spec;
+    clearTimeout(x.idle);
+    x.idle = setTimeout(() => this.kill(x, 'idle', limits.idleTimeoutMs), limits.idleTimeoutMs);
+  }
+
+  private proxy(x: Exchange) {
+    const { limits } = this.spec;
+    const { req, res, path } = x;
+    const upstream = (x.upstream = http.request(
+      { socketPath: this.spec.socketPath, method: req.method, path, headers: withoutHop(req.rawHeaders), agent: this.agent },
+      (answer) => {
+        x.status = answer.statusCode ?? 502;
+        if (limits.enforced) this.stillTalking(x);
+        res.writeHead(x.status, servedAsHosted(req.method, answer.rawHeaders));
+        answer.on('data', () => limits.enforced && this.stillTalking(x));
+        answer.pipe(res);
+        answer.on('end', () => this.finish(x));
+        answer.on('error', () => this.finish(x));
+      },
+    ));
+    upstream.on('error', () => {
+      if (x.limit || x.done) return;
+      // The isolate died under the request (an uncaught error ends a hosted worker too).
+      if (!res.headersSent) {
+        const answer = platformError('crash');
+        x.status = answer.status;
+        sendPlatformError(res, answer);
+      } else res.destroy();
+      this.finish(x);
+    });
+    res.on('close', () => {
+      if (res.writableFinished || x.done) return;
+      upstream.destroy();
+      x.status ||= 499;
+      this.finish(x);
+    });
+    if (req.headers['content-length'] === '0' || (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined)) upstream.end();
+    else {
+      req.pipe(upstream);
+      dropUnreadBodyAfter(res, req, upstream);
+    }
+  }
+}
+
+/** One request in flight through an isolate: what serve measures, and whether it has ended. */
+interface Exchange {
+  req: http.IncomingMessage;
+  res: http.ServerResponse;
+  path: string;
+  pid: number;
+  cpuAtStart: number;
+  startedAt: number;
+  cpuMs: number;
+  peak: number;
+  status: number;
+  limit: LimitName | null;
+  done: boolean;
+  poll?: NodeJS.Timeout;
+  idle?: NodeJS.Timeout;
+  upstream?: http.ClientRequest;
+  resolve: (served: Served) => void;
 }
 
 // The probe header is the runtime's own: a caller's copy is dropped, never passed to an isolate.

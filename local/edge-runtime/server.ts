@@ -51,13 +51,15 @@ function isolateArgs(opts: EdgeRuntimeOptions, fn: string, socketPath: string): 
   return [...opts.deno.args, ...v8, opts.isolateEntry, entry, socketPath, PROBE_TOKEN];
 }
 
-export async function createEdgeRuntime(opts: EdgeRuntimeOptions) {
-  rmSync(opts.socketDir, { recursive: true, force: true });
-  mkdirSync(opts.socketDir, { recursive: true, mode: 0o700 });
-  const names = new Set(deployedFunctions(opts.functionsDir));
-  const invocations = new InvocationLog(opts.log);
-  const pools = new Map<string, FunctionPool>();
-  const spec = (fn: string) => (socketPath: string): IsolateSpec => ({
+/** What the request handlers share: the options, the log of invocations and the pools. */
+interface Runtime {
+  opts: EdgeRuntimeOptions;
+  invocations: InvocationLog;
+  pools: Map<string, FunctionPool>;
+}
+
+function isolateSpec(opts: EdgeRuntimeOptions, fn: string) {
+  return (socketPath: string): IsolateSpec => ({
     fn,
     command: opts.deno.command,
     args: isolateArgs(opts, fn, socketPath),
@@ -67,76 +69,87 @@ export async function createEdgeRuntime(opts: EdgeRuntimeOptions) {
     limits: opts.limits,
     log: opts.log,
   });
-  const poolOf = (fn: string) => {
-    let pool = pools.get(fn);
-    if (!pool) pools.set(fn, (pool = new FunctionPool(fn, spec(fn), opts.socketDir, opts.maxIsolatesPerFunction, opts.limits)));
-    return pool;
-  };
+}
 
-  async function invoke(fn: string, path: string, req: http.IncomingMessage, res: http.ServerResponse) {
-    const startedAt = Date.now();
-    const pool = poolOf(fn);
-    let isolate;
-    try {
-      isolate = await pool.acquire();
-    } catch (err) {
-      opts.log(`${fn}: ${(err as Error).message}`);
-      dropBody(req, res);
-      const answer = platformError(err instanceof BootError ? 'boot' : 'crash');
-      sendPlatformError(res, answer);
-      invocations.add({
-        fn, method: req.method ?? '', path, status: answer.status, cpu_ms: 0, peak_rss_mb: 0, isolate_memory_mb: 0, wall_ms: Date.now() - startedAt, limit: null,
-        acquire_ms: Date.now() - startedAt, isolate_request: 0,
-      });
-      return;
-    }
-    const acquireMs = Date.now() - startedAt;
-    const served = await isolate.serve(req, res, path);
-    // Recorded at once: tests and benchmarks read the record as soon as they have the answer.
-    const record = invocations.add({
-      fn, method: req.method ?? '', path, status: served.status, cpu_ms: served.cpuMs, peak_rss_mb: served.peakRssMb, isolate_memory_mb: 0,
-      wall_ms: Date.now() - startedAt, limit: served.limit, acquire_ms: acquireMs, isolate_request: isolate.requests,
+function poolOf(rt: Runtime, fn: string): FunctionPool {
+  let pool = rt.pools.get(fn);
+  if (!pool) rt.pools.set(fn, (pool = new FunctionPool(fn, isolateSpec(rt.opts, fn), rt.opts.socketDir, rt.opts.maxIsolatesPerFunction, rt.opts.limits)));
+  return pool;
+}
+
+async function invoke(rt: Runtime, fn: string, path: string, req: http.IncomingMessage, res: http.ServerResponse) {
+  const { opts, invocations } = rt;
+  const startedAt = Date.now();
+  const pool = poolOf(rt, fn);
+  let isolate;
+  try {
+    isolate = await pool.acquire();
+  } catch (err) {
+    opts.log(`${fn}: ${(err as Error).message}`);
+    dropBody(req, res);
+    const answer = platformError(err instanceof BootError ? 'boot' : 'crash');
+    sendPlatformError(res, answer);
+    invocations.add({
+      fn, method: req.method ?? '', path, status: answer.status, cpu_ms: 0, peak_rss_mb: 0, isolate_memory_mb: 0, wall_ms: Date.now() - startedAt, limit: null,
+      acquire_ms: Date.now() - startedAt, isolate_request: 0,
     });
-    if (!served.limit && isolate.alive) record.isolate_memory_mb = Math.round((await isolate.sampleMemory()) * 10) / 10;
-    pool.release(isolate);
+    return;
   }
-
-  function runtimeRoute(url: URL, res: http.ServerResponse) {
-    if (url.pathname === '/_runtime/invocations') {
-      const since = Number(url.searchParams.get('since') ?? '0');
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(invocations.since(Number.isFinite(since) ? since : 0)));
-      return;
-    }
-    if (url.pathname === '/_runtime/isolates') {
-      const list = [...pools.values()].flatMap((pool) => pool.isolates().map((i) => ({
-        fn: pool.fn, pid: i.pid, age_ms: i.ageMs(), cpu_used_ms: Math.round(i.cpuUsedMs), requests: i.requests, rss_mb: Math.round(i.residentMb()), isolate_memory_mb: Math.round(i.memoryMb),
-      })));
-      res.writeHead(200, { 'content-type': 'application/json' });
-      const crashes = Object.fromEntries([...pools.values()].map((pool) => [pool.fn, pool.crashes]));
-      res.end(JSON.stringify({ limits: opts.limits, isolates: list, crashes }));
-      return;
-    }
-    sendPlatformError(res, platformError('notFound'));
-  }
-
-  const server = http.createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://edge-runtime');
-    const fn = url.pathname.split('/')[1] ?? '';
-    if (fn === '_runtime') {
-      dropBody(req, res);
-      return runtimeRoute(url, res);
-    }
-    if (!names.has(fn)) {
-      dropBody(req, res);
-      return sendPlatformError(res, platformError('notFound'));
-    }
-    invoke(fn, req.url ?? '/', req, res).catch((err: Error) => {
-      opts.log(`${fn}: runtime error: ${err.message}`);
-      if (!res.headersSent) sendPlatformError(res, platformError('crash'));
-      else res.destroy();
-    });
+  const acquireMs = Date.now() - startedAt;
+  const served = await isolate.serve(req, res, path);
+  // Recorded at once: tests and benchmarks read the record as soon as they have the answer.
+  const record = invocations.add({
+    fn, method: req.method ?? '', path, status: served.status, cpu_ms: served.cpuMs, peak_rss_mb: served.peakRssMb, isolate_memory_mb: 0,
+    wall_ms: Date.now() - startedAt, limit: served.limit, acquire_ms: acquireMs, isolate_request: isolate.requests,
   });
+  if (!served.limit && isolate.alive) record.isolate_memory_mb = Math.round((await isolate.sampleMemory()) * 10) / 10;
+  pool.release(isolate);
+}
+
+function runtimeRoute(rt: Runtime, url: URL, res: http.ServerResponse) {
+  const { opts, invocations, pools } = rt;
+  if (url.pathname === '/_runtime/invocations') {
+    const since = Number(url.searchParams.get('since') ?? '0');
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(invocations.since(Number.isFinite(since) ? since : 0)));
+    return;
+  }
+  if (url.pathname === '/_runtime/isolates') {
+    const list = [...pools.values()].flatMap((pool) => pool.isolates().map((i) => ({
+      fn: pool.fn, pid: i.pid, age_ms: i.ageMs(), cpu_used_ms: Math.round(i.cpuUsedMs), requests: i.requests, rss_mb: Math.round(i.residentMb()), isolate_memory_mb: Math.round(i.memoryMb),
+    })));
+    res.writeHead(200, { 'content-type': 'application/json' });
+    const crashes = Object.fromEntries([...pools.values()].map((pool) => [pool.fn, pool.crashes]));
+    res.end(JSON.stringify({ limits: opts.limits, isolates: list, crashes }));
+    return;
+  }
+  sendPlatformError(res, platformError('notFound'));
+}
+
+function handle(rt: Runtime, names: Set<string>, req: http.IncomingMessage, res: http.ServerResponse) {
+  const url = new URL(req.url ?? '/', 'http://edge-runtime');
+  const fn = url.pathname.split('/')[1] ?? '';
+  if (fn === '_runtime') {
+    dropBody(req, res);
+    return runtimeRoute(rt, url, res);
+  }
+  if (!names.has(fn)) {
+    dropBody(req, res);
+    return sendPlatformError(res, platformError('notFound'));
+  }
+  invoke(rt, fn, req.url ?? '/', req, res).catch((err: Error) => {
+    rt.opts.log(`${fn}: runtime error: ${err.message}`);
+    if (!res.headersSent) sendPlatformError(res, platformError('crash'));
+    else res.destroy();
+  });
+}
+
+export async function createEdgeRuntime(opts: EdgeRuntimeOptions) {
+  rmSync(opts.socketDir, { recursive: true, force: true });
+  mkdirSync(opts.socketDir, { recursive: true, mode: 0o700 });
+  const names = new Set(deployedFunctions(opts.functionsDir));
+  const rt: Runtime = { opts, invocations: new InvocationLog(opts.log), pools: new Map() };
+  const server = http.createServer((req, res) => handle(rt, names, req, res));
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -149,7 +162,7 @@ export async function createEdgeRuntime(opts: EdgeRuntimeOptions) {
     functions: [...names],
     close: () =>
       new Promise<void>((resolve) => {
-        for (const pool of pools.values()) pool.stopAll();
+        for (const pool of rt.pools.values()) pool.stopAll();
         server.closeAllConnections();
         server.close(() => {
           rmSync(opts.socketDir, { recursive: true, force: true });

@@ -30,84 +30,33 @@ export interface FakesOptions {
   tls?: { cert: string | Buffer; key: string | Buffer };
 }
 
+/** What every request sees: the routers, the fault and request stores, and the shutdown signal. */
+interface Fakes {
+  mounts: Mount[];
+  faults: FaultStore;
+  recorder: RequestRecorder;
+  control: Router;
+  routes: Router;
+  // Injected latency must not keep a closing server (or the test process) alive.
+  shutdown: AbortController;
+}
+
 export async function createFakesServer(opts: FakesOptions): Promise<FakesServer> {
   const host = opts.host ?? '127.0.0.1';
   const services = opts.services ?? defaultServices();
-  const mounts: Mount[] = services.flatMap((s) => s.mounts);
-  const faults = new FaultStore();
-  const recorder = new RequestRecorder();
-  const control = new Router();
-  const routes = new Router();
-  registerControl(control, { faults, recorder, services });
-  for (const s of services) s.register(routes);
-
-  // Injected latency must not keep a closing server (or the test process) alive.
-  const shutdown = new AbortController();
-
-  async function handle(req: IncomingMessage, res: ServerResponse) {
-    const url = new URL(req.url ?? '/', 'http://fakes.invalid');
-    const isControl = url.pathname === '/_control' || url.pathname.startsWith('/_control/');
-    const method = (req.method ?? 'GET').toUpperCase();
-    const route = isControl ? control.match(method, url.pathname) : routes.match(method, url.pathname);
-    const streaming = route.kind === 'found' && route.options.streamBody?.(url.searchParams) === true;
-
-    let body: Buffer;
-    if (streaming) {
-      body = Buffer.alloc(0);
-    } else {
-      try {
-        body = await readBody(req, MAX_BODY_BYTES);
-      } catch {
-        if (!res.headersSent) res.writeHead(413, { connection: 'close' }).end();
-        req.socket.destroy();
-        return;
-      }
-    }
-    const ctx = new RequestContext(req, res, url, body);
-    ctx.streaming = streaming;
-
-    if (isControl) {
-      await dispatch(route, ctx, 'plain', 'control API');
-      return;
-    }
-
-    const mount = mountFor(mounts, ctx.path);
-    const style = mount?.style ?? 'plain';
-    const recorded = bodyAsText(body, ctx.header('content-type'));
-    const entry = recorder.add({
-      scheme: ctx.scheme,
-      method: ctx.method,
-      path: ctx.path,
-      query: redactedQuery(ctx.query),
-      headers: redactHeaders(ctx.headers),
-      body: recorded.text,
-      bodyBytes: body.length,
-      bodyTruncated: recorded.truncated,
-    });
-    res.on('finish', () => {
-      entry.status = res.statusCode;
-    });
-    if (streaming) {
-      res.on('close', () => {
-        entry.bodyBytes = ctx.streamedBytes;
-        entry.body = `<streamed ${ctx.streamedBytes} bytes of ${ctx.header('content-type') ?? 'unknown type'}>`;
-      });
-    }
-
-    const fault = faults.pick(ctx.method, ctx.path);
-    if (fault) {
-      entry.fault = fault.id;
-      const answered = await applyFault(ctx, fault.rule, style, shutdown.signal);
-      if (answered) {
-        ctx.discardBody();
-        return;
-      }
-    }
-    await dispatch(route, ctx, style, mount?.label);
-  }
+  const fakes: Fakes = {
+    mounts: services.flatMap((s) => s.mounts),
+    faults: new FaultStore(),
+    recorder: new RequestRecorder(),
+    control: new Router(),
+    routes: new Router(),
+    shutdown: new AbortController(),
+  };
+  registerControl(fakes.control, { faults: fakes.faults, recorder: fakes.recorder, services });
+  for (const s of services) s.register(fakes.routes);
 
   const listener: RequestListener = (req, res) => {
-    handle(req, res).catch((err) => {
+    handle(fakes, req, res).catch((err) => {
       console.error('fakes: unhandled error', err);
       if (!res.headersSent) res.writeHead(500).end();
     });
@@ -128,12 +77,79 @@ export async function createFakesServer(opts: FakesOptions): Promise<FakesServer
     url: `${opts.tls ? 'https' : 'http'}://${host}:${port}`,
     close: () =>
       new Promise<void>((resolve) => {
-        shutdown.abort();
+        fakes.shutdown.abort();
         for (const s of services) s.close?.();
         server.close(() => resolve());
         server.closeAllConnections();
       }),
   };
+}
+
+async function handle(fakes: Fakes, req: IncomingMessage, res: ServerResponse) {
+  const url = new URL(req.url ?? '/', 'http://fakes.invalid');
+  const isControl = url.pathname === '/_control' || url.pathname.startsWith('/_control/');
+  const method = (req.method ?? 'GET').toUpperCase();
+  const route = isControl ? fakes.control.match(method, url.pathname) : fakes.routes.match(method, url.pathname);
+  const streaming = route.kind === 'found' && route.options.streamBody?.(url.searchParams) === true;
+
+  let body: Buffer;
+  if (streaming) {
+    body = Buffer.alloc(0);
+  } else {
+    try {
+      body = await readBody(req, MAX_BODY_BYTES);
+    } catch {
+      if (!res.headersSent) res.writeHead(413, { connection: 'close' }).end();
+      req.socket.destroy();
+      return;
+    }
+  }
+  const ctx = new RequestContext(req, res, url, body);
+  ctx.streaming = streaming;
+
+  if (isControl) {
+    await dispatch(route, ctx, 'plain', 'control API');
+    return;
+  }
+
+  const mount = mountFor(fakes.mounts, ctx.path);
+  const style = mount?.style ?? 'plain';
+  const entry = record(fakes.recorder, ctx, body);
+  const fault = fakes.faults.pick(ctx.method, ctx.path);
+  if (fault) {
+    entry.fault = fault.id;
+    const answered = await applyFault(ctx, fault.rule, style, fakes.shutdown.signal);
+    if (answered) {
+      ctx.discardBody();
+      return;
+    }
+  }
+  await dispatch(route, ctx, style, mount?.label);
+}
+
+/** Records the request for the control API; status and streamed size are filled in when known. */
+function record(recorder: RequestRecorder, ctx: RequestContext, body: Buffer) {
+  const recorded = bodyAsText(body, ctx.header('content-type'));
+  const entry = recorder.add({
+    scheme: ctx.scheme,
+    method: ctx.method,
+    path: ctx.path,
+    query: redactedQuery(ctx.query),
+    headers: redactHeaders(ctx.headers),
+    body: recorded.text,
+    bodyBytes: body.length,
+    bodyTruncated: recorded.truncated,
+  });
+  ctx.res.on('finish', () => {
+    entry.status = ctx.res.statusCode;
+  });
+  if (ctx.streaming) {
+    ctx.res.on('close', () => {
+      entry.bodyBytes = ctx.streamedBytes;
+      entry.body = `<streamed ${ctx.streamedBytes} bytes of ${ctx.header('content-type') ?? 'unknown type'}>`;
+    });
+  }
+  return entry;
 }
 
 async function dispatch(m: RouteMatch, ctx: RequestContext, style: ErrorStyle, label: string | undefined) {

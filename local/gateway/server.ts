@@ -86,111 +86,135 @@ export function forwardedFor(req: Pick<http.IncomingMessage, 'headers' | 'socket
   return prior ? `${prior}, ${remote}` : remote;
 }
 
-export async function createGateway(opts: GatewayOptions) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 512 });
-  const checkJwt = await createJwtCheck(opts.publicJwk, Date.now, opts.apiKeys?.legacyJwtSecret);
-  const checkApiKey = createApiKeyCheck(opts.apiKeys ?? {});
-  const roleToken = roleTokens(opts.privateJwk);
+interface Gateway {
+  opts: GatewayOptions;
+  agent: http.Agent;
+  checkJwt: Awaited<ReturnType<typeof createJwtCheck>>;
+  checkApiKey: ReturnType<typeof createApiKeyCheck>;
+  roleToken: ReturnType<typeof roleTokens>;
+}
 
-  /** The Authorization Auth should see, or undefined to pass the caller's on unchanged. */
-  async function authorizationForAuth(req: http.IncomingMessage, role: KeyRole | null): Promise<string | undefined> {
-    const apikey = header(req, 'apikey');
-    const sent = header(req, 'authorization');
-    if (!role || !apikey?.startsWith('sb_') || (sent !== undefined && sent !== `Bearer ${apikey}`)) return undefined;
-    const token = await roleToken(role);
-    return token ? `Bearer ${token}` : undefined;
+/** The Authorization Auth should see, or undefined to pass the caller's on unchanged. */
+async function authorizationForAuth(gw: Gateway, req: http.IncomingMessage, role: KeyRole | null): Promise<string | undefined> {
+  const apikey = header(req, 'apikey');
+  const sent = header(req, 'authorization');
+  if (!role || !apikey?.startsWith('sb_') || (sent !== undefined && sent !== `Bearer ${apikey}`)) return undefined;
+  const token = await gw.roleToken(role);
+  return token ? `Bearer ${token}` : undefined;
+}
+
+// Raw header lists in and out, as they arrived: no header object is built and re-validated
+// per request, which is most of what proxying costs in Node.
+function upstreamRequestHeaders(req: http.IncomingMessage, target: URL, authorization?: string): string[] {
+  const headers: string[] = [];
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toLowerCase();
+    if (!NOT_FORWARDED.has(name) && !(authorization && name === 'authorization')) headers.push(raw[i], raw[i + 1]);
   }
+  if (authorization) headers.push('authorization', authorization);
+  headers.push('host', target.host, 'x-forwarded-host', req.headers.host ?? '', 'x-forwarded-proto', 'http',
+    'x-forwarded-for', forwardedFor(req));
+  return headers;
+}
 
-  function forward(req: http.IncomingMessage, res: http.ServerResponse, base: string, path: string, upstream: string, authorization?: string) {
-    const target = new URL(base);
-    // Raw header lists in and out, as they arrived: no header object is built and re-validated
-    // per request, which is most of what proxying costs in Node.
-    const headers: string[] = [];
-    const raw = req.rawHeaders;
-    for (let i = 0; i < raw.length; i += 2) {
-      const name = raw[i].toLowerCase();
-      if (!NOT_FORWARDED.has(name) && !(authorization && name === 'authorization')) headers.push(raw[i], raw[i + 1]);
+function downstreamResponseHeaders(upstreamRes: http.IncomingMessage): string[] {
+  const out: string[] = [];
+  const rawOut = upstreamRes.rawHeaders;
+  for (let i = 0; i < rawOut.length; i += 2) {
+    if (!HOP_BY_HOP.has(rawOut[i].toLowerCase())) out.push(rawOut[i], rawOut[i + 1]);
+  }
+  if (upstreamRes.headers['access-control-allow-origin'] === undefined) out.push('access-control-allow-origin', '*');
+  return out;
+}
+
+function forward(gw: Gateway, req: http.IncomingMessage, res: http.ServerResponse, base: string, path: string, upstream: string, authorization?: string) {
+  const target = new URL(base);
+  const headers = upstreamRequestHeaders(req, target, authorization);
+  const proxied = http.request(
+    { host: target.hostname, port: target.port, method: req.method, path, headers: headers as unknown as http.OutgoingHttpHeaders, agent: gw.agent },
+    (upstreamRes) => {
+      res.writeHead(upstreamRes.statusCode ?? 502, downstreamResponseHeaders(upstreamRes));
+      upstreamRes.pipe(res);
+    },
+  );
+  proxied.on('error', (err) => {
+    if (res.writableFinished) return; // abandoned after the answer, see dropUnreadBodyAfter
+    if (!res.headersSent) sendJson(res, 502, { code: 502, message: `${upstream} is unavailable: ${err.message}` });
+    else res.destroy(err);
+  });
+  res.on('close', () => {
+    if (!res.writableFinished) proxied.destroy();
+  });
+  // Most calls are GETs without a body: ending the upstream request at once spares a stream
+  // pipe per request, a measurable part of the gateway's CPU under load.
+  if (hasBody(req)) {
+    req.pipe(proxied);
+    dropUnreadBodyAfter(res, req, proxied);
+  } else proxied.end();
+}
+
+async function routeToFunction(gw: Gateway, req: http.IncomingMessage, res: http.ServerResponse, rest: string[], search: string) {
+  const name = rest[0] ?? '';
+  if (!/^[A-Za-z0-9_-]+$/.test(name)) {
+    sendJson(res, 404, { code: 404, message: 'Requested function was not found' });
+    return;
+  }
+  if (gw.opts.verifyJwt.get(name) ?? true) {
+    const verdict = await gw.checkJwt(req.headers.authorization);
+    if (!verdict.ok) {
+      dropBody(req, res);
+      sendJson(res, 401, { code: 401, message: verdict.message });
+      return;
     }
-    if (authorization) headers.push('authorization', authorization);
-    headers.push('host', target.host, 'x-forwarded-host', req.headers.host ?? '', 'x-forwarded-proto', 'http',
-      'x-forwarded-for', forwardedFor(req));
-    const proxied = http.request(
-      { host: target.hostname, port: target.port, method: req.method, path, headers: headers as unknown as http.OutgoingHttpHeaders, agent },
-      (upstreamRes) => {
-        const out: string[] = [];
-        const rawOut = upstreamRes.rawHeaders;
-        for (let i = 0; i < rawOut.length; i += 2) {
-          if (!HOP_BY_HOP.has(rawOut[i].toLowerCase())) out.push(rawOut[i], rawOut[i + 1]);
-        }
-        if (upstreamRes.headers['access-control-allow-origin'] === undefined) out.push('access-control-allow-origin', '*');
-        res.writeHead(upstreamRes.statusCode ?? 502, out);
-        upstreamRes.pipe(res);
-      },
-    );
-    proxied.on('error', (err) => {
-      if (res.writableFinished) return; // abandoned after the answer, see dropUnreadBodyAfter
-      if (!res.headersSent) sendJson(res, 502, { code: 502, message: `${upstream} is unavailable: ${err.message}` });
-      else res.destroy(err);
-    });
-    res.on('close', () => {
-      if (!res.writableFinished) proxied.destroy();
-    });
-    // Most calls are GETs without a body: ending the upstream request at once spares a stream
-    // pipe per request, a measurable part of the gateway's CPU under load.
-    if (hasBody(req)) {
-      req.pipe(proxied);
-      dropUnreadBodyAfter(res, req, proxied);
-    } else proxied.end();
   }
+  forward(gw, req, res, gw.opts.functionsUrl, `/${rest.join('/')}${search}`, 'functions');
+}
 
+async function route(gw: Gateway, req: http.IncomingMessage, res: http.ServerResponse) {
+  const url = new URL(req.url ?? '/', 'http://gateway');
+  const [, service, version, ...rest] = url.pathname.split('/');
+  if (req.method === 'OPTIONS') {
+    res.writeHead(200, CORS);
+    res.end();
+    return;
+  }
+  const offered = (service === 'auth' || service === 'functions') && version === 'v1';
+  const key = offered ? await gw.checkApiKey(header(req, 'apikey'), header(req, 'user-agent')) : null;
+  if (key && !key.ok) {
+    dropBody(req, res);
+    sendJson(res, 401, { message: key.message, hint: key.hint });
+    return;
+  }
+  if (service === 'auth' && version === 'v1') {
+    const authorization = await authorizationForAuth(gw, req, key?.ok ? key.role : null);
+    forward(gw, req, res, gw.opts.authUrl, `/${rest.join('/')}${url.search}`, 'auth', authorization);
+    return;
+  }
+  if (service === 'functions' && version === 'v1') return routeToFunction(gw, req, res, rest, url.search);
+  if (NOT_OFFERED.includes(service) && version === 'v1') {
+    dropBody(req, res);
+    sendJson(res, 501, {
+      code: 501,
+      message: `/${service}/v1 is not offered by the local stack (no Docker here); tenant isolation for direct SDK access is tested in the database with pgTAP`,
+    });
+    return;
+  }
+  dropBody(req, res);
+  sendJson(res, 404, { code: 404, message: `no route for ${url.pathname}` });
+}
+
+export async function createGateway(opts: GatewayOptions) {
+  const gw: Gateway = {
+    opts,
+    agent: new http.Agent({ keepAlive: true, maxSockets: 512 }),
+    checkJwt: await createJwtCheck(opts.publicJwk, Date.now, opts.apiKeys?.legacyJwtSecret),
+    checkApiKey: createApiKeyCheck(opts.apiKeys ?? {}),
+    roleToken: roleTokens(opts.privateJwk),
+  };
   const server = http.createServer(async (req, res) => {
     try {
-      const url = new URL(req.url ?? '/', 'http://gateway');
-      const [, service, version, ...rest] = url.pathname.split('/');
-      if (req.method === 'OPTIONS') {
-        res.writeHead(200, CORS);
-        res.end();
-        return;
-      }
-      const offered = (service === 'auth' || service === 'functions') && version === 'v1';
-      const key = offered ? await checkApiKey(header(req, 'apikey'), header(req, 'user-agent')) : null;
-      if (key && !key.ok) {
-        dropBody(req, res);
-        sendJson(res, 401, { message: key.message, hint: key.hint });
-        return;
-      }
-      if (service === 'auth' && version === 'v1') {
-        const authorization = await authorizationForAuth(req, key?.ok ? key.role : null);
-        forward(req, res, opts.authUrl, `/${rest.join('/')}${url.search}`, 'auth', authorization);
-        return;
-      }
-      if (service === 'functions' && version === 'v1') {
-        const name = rest[0] ?? '';
-        if (!/^[A-Za-z0-9_-]+$/.test(name)) {
-          sendJson(res, 404, { code: 404, message: 'Requested function was not found' });
-          return;
-        }
-        if (opts.verifyJwt.get(name) ?? true) {
-          const verdict = await checkJwt(req.headers.authorization);
-          if (!verdict.ok) {
-            dropBody(req, res);
-            sendJson(res, 401, { code: 401, message: verdict.message });
-            return;
-          }
-        }
-        forward(req, res, opts.functionsUrl, `/${rest.join('/')}${url.search}`, 'functions');
-        return;
-      }
-      if (NOT_OFFERED.includes(service) && version === 'v1') {
-        dropBody(req, res);
-        sendJson(res, 501, {
-          code: 501,
-          message: `/${service}/v1 is not offered by the local stack (no Docker here); tenant isolation for direct SDK access is tested in the database with pgTAP`,
-        });
-        return;
-      }
-      dropBody(req, res);
-      sendJson(res, 404, { code: 404, message: `no route for ${url.pathname}` });
+      await route(gw, req, res);
     } catch (err) {
       if (!res.headersSent) sendJson(res, 500, { code: 500, message: `gateway error: ${(err as Error).message}` });
     }
@@ -207,7 +231,7 @@ export async function createGateway(opts: GatewayOptions) {
     url: `http://${opts.host ?? '127.0.0.1'}:${port}`,
     close: () =>
       new Promise<void>((resolve) => {
-        agent.destroy();
+        gw.agent.destroy();
         server.closeAllConnections();
         server.close(() => resolve());
       }),

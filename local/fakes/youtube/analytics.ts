@@ -42,6 +42,9 @@ function unknownIdentifier(ctx: RequestContext, value: string, field: string) {
   sendGoogleError(ctx, 400, `Unknown identifier (${value}) given in field parameters.${field}.`, { reason: 'badRequest' });
 }
 
+// Each step below answers the error itself and returns undefined when its part is invalid, so
+// the first invalid parameter in the API's own order is the one reported.
+
 /** Validates the query string; answers the error itself and returns undefined when invalid. */
 function parseQuery(ctx: RequestContext, ownChannelId: string): Query | undefined {
   for (const name of ['ids', 'startDate', 'endDate', 'metrics']) {
@@ -50,18 +53,42 @@ function parseQuery(ctx: RequestContext, ownChannelId: string): Query | undefine
       return undefined;
     }
   }
+  if (!checkChannel(ctx, ownChannelId)) return undefined;
+  const dates = parseDates(ctx);
+  if (!dates) return undefined;
+  const metrics = parseMetrics(ctx);
+  if (!metrics) return undefined;
+  const dimensions = parseDimensions(ctx);
+  if (!dimensions) return undefined;
+  const filters = parseFilters(ctx);
+  if (!filters) return undefined;
+  const sort = parseSort(ctx, new Set<string>([...dimensions, ...metrics]));
+  if (!sort) return undefined;
+  const maxResults = parsePositive(ctx, 'maxResults', null);
+  if (maxResults === undefined) return undefined;
+  const startIndex = parsePositive(ctx, 'startIndex', 1);
+  if (startIndex === undefined) return undefined;
+  if (!checkTopVideos(ctx, dimensions, sort, maxResults)) return undefined;
+  const [from, to] = dates;
+  return { from, to, metrics, dimensions, videoFilter: filters.video, sort, maxResults, startIndex };
+}
+
+function checkChannel(ctx: RequestContext, ownChannelId: string): boolean {
   const ids = ctx.query.get('ids')!;
   const idMatch = /^channel==(.+)$/.exec(ids);
   if (!idMatch) {
     if (ids.startsWith('contentOwner==')) notImplemented(ctx, 'Content owner reports');
     else invalidParameter(ctx, 'ids', `Invalid value '${ids}'. Values must match the following regular expression: '(channel|contentOwner)==[^,]+'`);
-    return undefined;
+    return false;
   }
   if (idMatch[1] !== 'MINE' && idMatch[1] !== ownChannelId) {
     sendGoogleError(ctx, 403, 'Forbidden', { reason: 'forbidden' });
-    return undefined;
+    return false;
   }
+  return true;
+}
 
+function parseDates(ctx: RequestContext): [number, number] | undefined {
   const dates: number[] = [];
   for (const name of ['startDate', 'endDate']) {
     const raw = ctx.query.get(name)!;
@@ -77,13 +104,19 @@ function parseQuery(ctx: RequestContext, ownChannelId: string): Query | undefine
     sendGoogleError(ctx, 400, 'The start date must be before or equal to the end date.', { reason: 'badRequest' });
     return undefined;
   }
+  return [from, to];
+}
 
+function parseMetrics(ctx: RequestContext): MetricName[] | undefined {
   const metrics: MetricName[] = [];
   for (const m of splitList(ctx.query.get('metrics')!)) {
     if (!isMetricName(m)) return void unknownIdentifier(ctx, m, 'metrics');
     if (!metrics.includes(m)) metrics.push(m);
   }
+  return metrics;
+}
 
+function parseDimensions(ctx: RequestContext): Dimension[] | undefined {
   const dimensions: Dimension[] = [];
   for (const d of splitList(ctx.query.get('dimensions') ?? '')) {
     if (KNOWN_UNSUPPORTED.includes(d)) return void notImplemented(ctx, `dimension ${d}`);
@@ -91,44 +124,49 @@ function parseQuery(ctx: RequestContext, ownChannelId: string): Query | undefine
     if (dimensions.includes(d as Dimension)) return void unsupported(ctx);
     dimensions.push(d as Dimension);
   }
+  return dimensions;
+}
 
-  let videoFilter: Set<string> | null = null;
+/** The only filter the fake computes is by video; `video: null` means every video. */
+function parseFilters(ctx: RequestContext): { video: Set<string> | null } | undefined {
+  let video: Set<string> | null = null;
   for (const f of (ctx.query.get('filters') ?? '').split(';').filter((s) => s.length > 0)) {
     const m = /^([A-Za-z]+)==(.+)$/.exec(f);
     if (!m) return void invalidParameter(ctx, 'filters', `Invalid filter expression '${f}'.`);
     if (KNOWN_UNSUPPORTED.includes(m[1]!)) return void notImplemented(ctx, `filter ${m[1]}`);
     if (m[1] !== 'video') return void unknownIdentifier(ctx, m[1]!, 'filters');
-    videoFilter = new Set(splitList(m[2]!));
+    video = new Set(splitList(m[2]!));
   }
+  return { video };
+}
 
-  const columns = new Set<string>([...dimensions, ...metrics]);
+function parseSort(ctx: RequestContext, columns: Set<string>): Query['sort'] | undefined {
   const sort: Query['sort'] = [];
   for (const s of splitList(ctx.query.get('sort') ?? '')) {
     const column = s.replace(/^-/, '');
     if (!columns.has(column)) return void unsupported(ctx);
     sort.push({ column, descending: s.startsWith('-') });
   }
+  return sort;
+}
 
-  let maxResults: number | null = null;
-  const maxRaw = ctx.query.get('maxResults');
-  if (maxRaw !== null) {
-    if (!/^\d+$/.test(maxRaw) || Number(maxRaw) < 1) return void invalidParameter(ctx, 'maxResults', `Invalid value '${maxRaw}'. Values must be positive integers.`);
-    maxResults = Number(maxRaw);
-  }
-  let startIndex = 1;
-  const startRaw = ctx.query.get('startIndex');
-  if (startRaw !== null) {
-    if (!/^\d+$/.test(startRaw) || Number(startRaw) < 1) return void invalidParameter(ctx, 'startIndex', `Invalid value '${startRaw}'. Values must be positive integers.`);
-    startIndex = Number(startRaw);
-  }
+function parsePositive<T extends number | null>(ctx: RequestContext, name: string, fallback: T): number | T | undefined {
+  const raw = ctx.query.get(name);
+  if (raw === null) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < 1) return void invalidParameter(ctx, name, `Invalid value '${raw}'. Values must be positive integers.`);
+  return Number(raw);
+}
 
+function checkTopVideos(ctx: RequestContext, dimensions: Dimension[], sort: Query['sort'], maxResults: number | null): boolean {
   const topVideos = dimensions.length === 1 && dimensions[0] === 'video';
-  if (topVideos) {
-    const first = sort[0];
-    const sortedByMetricDesc = first !== undefined && first.descending && isMetricName(first.column);
-    if (!sortedByMetricDesc || maxResults === null || maxResults > TOP_VIDEOS_MAX_RESULTS) return void unsupported(ctx);
+  if (!topVideos) return true;
+  const first = sort[0];
+  const sortedByMetricDesc = first !== undefined && first.descending && isMetricName(first.column);
+  if (!sortedByMetricDesc || maxResults === null || maxResults > TOP_VIDEOS_MAX_RESULTS) {
+    unsupported(ctx);
+    return false;
   }
-  return { from, to, metrics, dimensions, videoFilter, sort, maxResults, startIndex };
+  return true;
 }
 
 function splitList(raw: string): string[] {

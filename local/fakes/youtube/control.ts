@@ -2,6 +2,7 @@
 // tokens, set the quota budget. Tests and the local stack's seed scripts use these.
 import { z } from 'zod';
 import { parseJson } from '../control.ts';
+import type { RequestContext } from '../core/context.ts';
 import type { Router } from '../core/router.ts';
 import { channelIdForSeed, type FakeChannel, type FakeVideo } from './catalog.ts';
 import { DEFAULT_GRANTED_SCOPES } from './scopes.ts';
@@ -82,64 +83,61 @@ const OAuthClients = z
   })
   .strict();
 
-export function registerYouTubeControl(router: Router, state: YouTubeState) {
-  // Registered OAuth clients: others are then refused at the consent page and the token endpoint.
-  router.post('/_control/youtube/oauth-clients', (ctx) => {
-    const body = parseJson(ctx, OAuthClients);
-    if (!body) return;
-    state.oauthClients = body.clients === null ? null : new Map(body.clients.map((c) => [c.clientId, { secret: c.clientSecret, redirectUris: c.redirectUris }]));
-    ctx.sendJson(200, { restricted: state.oauthClients !== null, clients: state.oauthClients?.size ?? 0 });
-  });
-  router.post('/_control/youtube/channels', (ctx) => {
-    const body = parseJson(ctx, CreateChannel);
-    if (!body) return;
-    const seed = body.seed ?? `random-${crypto.randomUUID()}`;
-    const existing = state.channels.get(channelIdForSeed(seed));
-    if (existing && existing.videos.length !== body.videos) {
-      ctx.sendJson(409, { error: `seed "${seed}" already made channel ${existing.id} with ${existing.videos.length} videos; use another seed or reset` });
-      return;
-    }
-    const anchorDay = body.anchorDate !== undefined ? parseDayKey(body.anchorDate)! : state.today();
-    const channel = existing ?? state.addChannel({ seed, videoCount: body.videos, anchorDay, spanDays: body.spanDays, title: body.title, niche: body.niche });
-    ctx.sendJson(existing ? 200 : 201, { ...summary(state, channel), seed, ...mintGrant(state, channel.id, body) });
-  });
+// Registered OAuth clients: others are then refused at the consent page and the token endpoint.
+function setOAuthClients(state: YouTubeState, ctx: RequestContext) {
+  const body = parseJson(ctx, OAuthClients);
+  if (!body) return;
+  state.oauthClients = body.clients === null ? null : new Map(body.clients.map((c) => [c.clientId, { secret: c.clientSecret, redirectUris: c.redirectUris }]));
+  ctx.sendJson(200, { restricted: state.oauthClients !== null, clients: state.oauthClients?.size ?? 0 });
+}
 
-  router.get('/_control/youtube/channels', (ctx) => {
-    ctx.sendJson(200, { channels: [...state.channels.values()].map((c) => summary(state, c)) });
-  });
+function createChannel(state: YouTubeState, ctx: RequestContext) {
+  const body = parseJson(ctx, CreateChannel);
+  if (!body) return;
+  const seed = body.seed ?? `random-${crypto.randomUUID()}`;
+  const existing = state.channels.get(channelIdForSeed(seed));
+  if (existing && existing.videos.length !== body.videos) {
+    ctx.sendJson(409, { error: `seed "${seed}" already made channel ${existing.id} with ${existing.videos.length} videos; use another seed or reset` });
+    return;
+  }
+  const anchorDay = body.anchorDate !== undefined ? parseDayKey(body.anchorDate)! : state.today();
+  const channel = existing ?? state.addChannel({ seed, videoCount: body.videos, anchorDay, spanDays: body.spanDays, title: body.title, niche: body.niche });
+  ctx.sendJson(existing ? 200 : 201, { ...summary(state, channel), seed, ...mintGrant(state, channel.id, body) });
+}
 
-  // The catalogue as tests need it to pick ids and expected values (newest first).
-  router.get('/_control/youtube/channels/:id/videos', (ctx) => {
-    const channel = state.channels.get(ctx.params.id!);
-    if (!channel) return ctx.sendJson(404, { error: `no channel ${ctx.params.id}` });
-    ctx.sendJson(200, {
-      videos: channel.videos.map((v) => ({
-        id: v.id,
-        title: v.title,
-        publishedAt: googleTimestamp(v.publishedAt),
-        durationSeconds: v.durationSeconds,
-        isShort: v.isShort,
-        privacyStatus: v.privacyStatus,
-      })),
-    });
+// The catalogue as tests need it to pick ids and expected values (newest first).
+function listChannelVideos(state: YouTubeState, ctx: RequestContext) {
+  const channel = state.channels.get(ctx.params.id!);
+  if (!channel) return ctx.sendJson(404, { error: `no channel ${ctx.params.id}` });
+  ctx.sendJson(200, {
+    videos: channel.videos.map((v) => ({
+      id: v.id,
+      title: v.title,
+      publishedAt: googleTimestamp(v.publishedAt),
+      durationSeconds: v.durationSeconds,
+      isShort: v.isShort,
+      privacyStatus: v.privacyStatus,
+    })),
   });
+}
 
-  // Time passing for one video: it was published `days` days ago at 17:00 UTC (the same calendar
-  // day in UTC, whose days the fake reports, and in Pacific time, whose days YouTube reports), so
-  // its analytics cover those days. The demo ages its upload with it so that its 24-hour, 7-day
-  // and 28-day outcomes exist on first run.
-  router.post('/_control/youtube/videos/:id/age', (ctx) => {
-    const body = parseJson(ctx, AgeVideo);
-    if (!body) return;
-    const video = state.videos.get(ctx.params.id!);
-    if (!video) return ctx.sendJson(404, { error: `no video ${ctx.params.id}` });
-    video.publishedAt = (dayNumber(state.now()) - body.days) * DAY_MS + 17 * 3_600_000;
-    if (body.audience === 'typical') giveTypicalAudience(state, video);
-    state.videoChanged(video);
-    state.channels.get(video.channelId)?.videos.sort((a, b) => b.publishedAt - a.publishedAt || a.id.localeCompare(b.id));
-    ctx.sendJson(200, { id: video.id, publishedAt: googleTimestamp(video.publishedAt) });
-  });
+// Time passing for one video: it was published `days` days ago at 17:00 UTC (the same calendar
+// day in UTC, whose days the fake reports, and in Pacific time, whose days YouTube reports), so
+// its analytics cover those days. The demo ages its upload with it so that its 24-hour, 7-day
+// and 28-day outcomes exist on first run.
+function ageVideo(state: YouTubeState, ctx: RequestContext) {
+  const body = parseJson(ctx, AgeVideo);
+  if (!body) return;
+  const video = state.videos.get(ctx.params.id!);
+  if (!video) return ctx.sendJson(404, { error: `no video ${ctx.params.id}` });
+  video.publishedAt = (dayNumber(state.now()) - body.days) * DAY_MS + 17 * 3_600_000;
+  if (body.audience === 'typical') giveTypicalAudience(state, video);
+  state.videoChanged(video);
+  state.channels.get(video.channelId)?.videos.sort((a, b) => b.publishedAt - a.publishedAt || a.id.localeCompare(b.id));
+  ctx.sendJson(200, { id: video.id, publishedAt: googleTimestamp(video.publishedAt) });
+}
 
+function registerTokenControl(router: Router, state: YouTubeState) {
   router.post('/_control/youtube/tokens', (ctx) => {
     const body = parseJson(ctx, Grant);
     if (!body) return;
@@ -160,6 +158,17 @@ export function registerYouTubeControl(router: Router, state: YouTubeState) {
     if (!body) return;
     ctx.sendJson(200, { expired: state.oauth.expireAccess(body.access_token) });
   });
+}
+
+export function registerYouTubeControl(router: Router, state: YouTubeState) {
+  router.post('/_control/youtube/oauth-clients', (ctx) => setOAuthClients(state, ctx));
+  router.post('/_control/youtube/channels', (ctx) => createChannel(state, ctx));
+  router.get('/_control/youtube/channels', (ctx) => {
+    ctx.sendJson(200, { channels: [...state.channels.values()].map((c) => summary(state, c)) });
+  });
+  router.get('/_control/youtube/channels/:id/videos', (ctx) => listChannelVideos(state, ctx));
+  router.post('/_control/youtube/videos/:id/age', (ctx) => ageVideo(state, ctx));
+  registerTokenControl(router, state);
 
   router.get('/_control/youtube/quota', (ctx) => ctx.sendJson(200, state.quota.status()));
   router.post('/_control/youtube/quota', (ctx) => {
