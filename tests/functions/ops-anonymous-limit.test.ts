@@ -3,7 +3,7 @@
 // X-Forwarded-For entry (the one the platform's gateway appends), so what a caller writes into
 // the header cannot move its calls to another counter; an IPv6 client counts per /64.
 import { assertEquals, assertOk } from './assert.ts';
-import { clientAddress } from '../../supabase/functions/_shared/anonymous-limit.ts';
+import { clientAddress } from '../../supabase/functions/_shared/platform/anonymous-limit.ts';
 
 const LIMIT = 100;
 

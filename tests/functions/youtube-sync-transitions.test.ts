@@ -2,7 +2,7 @@
 // channel and run row, and the step's write run in a transaction of its own. Also the outcome
 // table (classifyFailure) and the invocation budget.
 import { assert_, assertEquals, assertOk } from './assert.ts';
-import { asService, closeDb } from '../../supabase/functions/_shared/db.ts';
+import { asService, closeDb } from '../../supabase/functions/_shared/platform/db.ts';
 import { QuotaExhaustedError, ReauthRequiredError, YouTubeApiError, YouTubeTransientError } from '../../supabase/functions/_shared/clients/youtube.ts';
 import type { ReportPage, VideoInfo } from '../../supabase/functions/_shared/clients/youtube.ts';
 import { COST_MS, CPU_BUDGET_MS, costOf, InvocationBudget, worstCaseOf } from '../../supabase/functions/youtube-sync/budget.ts';

@@ -14,14 +14,14 @@
 //   Failures of the generation: 422 content_blocked (safety), 502 invalid_model_output (bad
 //   output twice) / model_request_rejected, 503 model_unavailable (+ Retry-After).
 import { z } from 'zod';
-import { requireUser, type Claims } from '../_shared/auth.ts';
-import { asUser } from '../_shared/db.ts';
-import { createHandler } from '../_shared/handler.ts';
-import { HttpError, json, Router } from '../_shared/http.ts';
+import { requireUser, type Claims } from '../_shared/platform/auth.ts';
+import { asUser } from '../_shared/platform/db.ts';
+import { createHandler } from '../_shared/platform/handler.ts';
+import { HttpError, json, Router } from '../_shared/platform/http.ts';
 import { Insights } from '../_shared/insights.ts';
-import { noteWorkspace } from '../_shared/observability/context.ts';
-import { parseBody } from '../_shared/request.ts';
-import { Uuid } from '../_shared/tenancy.ts';
+import { noteWorkspace } from '../_shared/platform/observability/context.ts';
+import { parseBody } from '../_shared/platform/request.ts';
+import { Uuid } from '../_shared/platform/tenancy.ts';
 import { GEMINI_MODEL, generate, type GenerationResult } from '../_shared/content/generate.ts';
 import { ContentKind } from '../_shared/content/kinds.ts';
 import { buildPrompt, PROMPT_VERSION, TARGET_FORMATS, type BuiltPrompt, type GenerationBrief, type OwnOutcome } from '../_shared/content/prompt.ts';

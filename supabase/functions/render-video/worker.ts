@@ -9,7 +9,7 @@
 // request after 2 s of CPU, and a submission or poll costs a few ms of CPU over TLS); a run that
 // stopped at that bound while more jobs are due calls its successor at once
 // (private.chain_render_video_worker) instead of leaving them to the next minute's tick.
-import { asService } from '../_shared/db.ts';
+import { asService } from '../_shared/platform/db.ts';
 import {
   failJob,
   isFinal,

@@ -1,8 +1,8 @@
 // Reading schedules as the caller (RLS decides what is visible) and turning them into the API's
 // shape; the database's verdicts on writes (SQLSTATEs of the upload_scheduling migration) as
 // HTTP errors, naming the field when a field is at fault.
-import { HttpError } from '../_shared/http.ts';
-import type { Tx } from '../_shared/db.ts';
+import { HttpError } from '../_shared/platform/http.ts';
+import type { Tx } from '../_shared/platform/db.ts';
 
 export interface ScheduleRecord {
   id: string;

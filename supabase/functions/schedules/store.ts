@@ -2,7 +2,7 @@
 // lease (lease_owner), and every change of status writes its upload_events row in the same
 // transaction. The atomic steps of an upload (claim, begin, offset, last chunk, video) are SQL
 // functions of the upload_scheduling migration.
-import { asService, type Tx } from '../_shared/db.ts';
+import { asService, type Tx } from '../_shared/platform/db.ts';
 import type { UploadedVideo } from '../_shared/clients/youtube/upload.ts';
 import type { SentMetadata } from './plan.ts';
 

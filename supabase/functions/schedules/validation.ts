@@ -7,10 +7,10 @@
 //   category_id  one YouTube assigns videos to
 // https://developers.google.com/youtube/v3/docs/videos#resource (snippet.title, .description, .tags)
 import { z } from 'zod';
-import { env } from '../_shared/env.ts';
-import { refusalWithoutDns } from '../_shared/outbound/public-fetch.ts';
-import { Uuid } from '../_shared/tenancy.ts';
-import { queryInt } from '../_shared/integers.ts';
+import { env } from '../_shared/platform/env.ts';
+import { refusalWithoutDns } from '../_shared/platform/outbound/public-fetch.ts';
+import { Uuid } from '../_shared/platform/tenancy.ts';
+import { queryInt } from '../_shared/platform/integers.ts';
 
 export const MAX_TITLE_CHARS = 100;
 export const MAX_DESCRIPTION_BYTES = 5000;

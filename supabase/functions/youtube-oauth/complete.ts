@@ -6,7 +6,7 @@
 // verifier), the channel read with channels.list?mine=true, and the channel, its encrypted tokens
 // and a 'connect' sync are stored in one transaction.
 import { z } from 'zod';
-import { requireUser } from '../_shared/auth.ts';
+import { requireUser } from '../_shared/platform/auth.ts';
 import {
   type AccessTokenSource,
   createYouTubeClient,
@@ -19,9 +19,9 @@ import {
   type TokenSet,
   YouTubeApiError,
 } from '../_shared/clients/youtube.ts';
-import { asService } from '../_shared/db.ts';
-import { HttpError, json, type RouteContext } from '../_shared/http.ts';
-import { parseBody } from '../_shared/request.ts';
+import { asService } from '../_shared/platform/db.ts';
+import { HttpError, json, type RouteContext } from '../_shared/platform/http.ts';
+import { parseBody } from '../_shared/platform/request.ts';
 import { errorFields, logEvent } from '../_shared/youtube/log.ts';
 import { reserveQuota } from '../_shared/youtube/quota.ts';
 import { OAUTH_TOKEN } from './callback.ts';

@@ -3,7 +3,7 @@
 // each step's rows commit together with the run's cursor, and only while this worker holds the
 // run's lease.
 import type { ChannelInfo, VideoDayRow, VideoInfo } from '../_shared/clients/youtube.ts';
-import { asService, type Tx } from '../_shared/db.ts';
+import { asService, type Tx } from '../_shared/platform/db.ts';
 import type { AnalyticsBatch, Cursor, Stats } from './cursor.ts';
 import type { StaleVideo } from './plan.ts';
 

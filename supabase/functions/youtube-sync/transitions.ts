@@ -12,7 +12,7 @@
 //   score      scoreVideos      (database)                  → done
 import type { ChannelInfo, ReportPage, UploadsPage, VideoInfo } from '../_shared/clients/youtube.ts';
 import { YouTubeApiError } from '../_shared/clients/youtube.ts';
-import type { Tx } from '../_shared/db.ts';
+import type { Tx } from '../_shared/platform/db.ts';
 import { errorFields, logEvent } from '../_shared/youtube/log.ts';
 import { costOf } from './budget.ts';
 import type { Cursor, Stats } from './cursor.ts';

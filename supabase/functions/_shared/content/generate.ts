@@ -7,7 +7,7 @@
 //   any other refusal of the request                                      -> 502.
 // Every call is returned as a record (with its tokens), the failed ones too, for accounting.
 import { callGemini, GeminiCallError, GeminiNotConfigured, type GeminiAnswer } from '../clients/gemini.ts';
-import { HttpError } from '../http.ts';
+import { HttpError } from '../platform/http.ts';
 import { parseModelOutput, responseSchema, type ContentOutput } from './kinds.ts';
 import type { BuiltPrompt, GenerationBrief } from './prompt.ts';
 

@@ -1,10 +1,10 @@
 // Reading and changing generated content through the database's own rules (the SQL functions of
 // migration content_generation decide roles and the review state machine; RLS decides what a
 // caller sees), and the shape content takes in every API answer.
-import { asJson } from '../db-json.ts';
-import { asService, type Tx } from '../db.ts';
-import { HttpError } from '../http.ts';
-import { rethrowPg } from '../pg-errors.ts';
+import { asJson } from '../platform/db-json.ts';
+import { asService, type Tx } from '../platform/db.ts';
+import { HttpError } from '../platform/http.ts';
+import { rethrowPg } from '../platform/pg-errors.ts';
 import type { ContentKind, ContentOutput } from './kinds.ts';
 import type { CallRecord } from './generate.ts';
 import type { PromptInputs, SourceVideo } from './prompt.ts';

@@ -2,9 +2,9 @@
 // shape a job takes in API answers. The rules (statuses only move forward, the monthly limit,
 // refunds) live in the SQL functions of migration video_processing; this module decides when to
 // call them and what RevID's answers mean.
-import { constantTimeEqual } from '../auth.ts';
-import { asService, type Tx } from '../db.ts';
-import { env } from '../env.ts';
+import { constantTimeEqual } from '../platform/auth.ts';
+import { asService, type Tx } from '../platform/db.ts';
+import { env } from '../platform/env.ts';
 import { RevidError, renderStatus, submitRender, type StatusReport } from '../clients/revid.ts';
 
 /** A job with no news for this long gets its status polled (the webhook may be lost). */

@@ -3,7 +3,7 @@
 // encrypted. `invalid_grant` on refresh marks the channel reauth_required, so the UI can ask the
 // owner to reconnect, and is logged without any token.
 import { type AccessTokenSource, type OAuthCallOptions, ReauthRequiredError, refreshAccessToken } from '../clients/youtube.ts';
-import { asService } from '../db.ts';
+import { asService } from '../platform/db.ts';
 import { errorFields, logEvent } from './log.ts';
 
 /** Refresh this long before Google's expiry, so a token never expires mid-request. */

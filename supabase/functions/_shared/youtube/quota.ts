@@ -4,7 +4,7 @@
 // (before the borrow hour) would be passed, nothing is spent, the call is not made, and
 // QuotaExhaustedError says why and when trying again makes sense.
 import { type QuotaHook, QuotaExhaustedError } from '../clients/youtube.ts';
-import { asService } from '../db.ts';
+import { asService } from '../platform/db.ts';
 
 export interface QuotaTally {
   units: number;

@@ -6,8 +6,8 @@
 // unset, the consent host follows from the token host: Google's own consent host for Google's own
 // token host, otherwise the same base (a server that answers both, as emulators and proxies do).
 import { z } from 'zod';
-import { env } from '../../env.ts';
-import { consentBaseFor } from '../../integrations.ts';
+import { env } from '../../platform/env.ts';
+import { consentBaseFor } from '../../integrations/backends.ts';
 
 export { consentBaseFor };
 

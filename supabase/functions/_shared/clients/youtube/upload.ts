@@ -10,7 +10,7 @@
 // Every request goes out with redirect: 'manual', because 308 here means "resume incomplete",
 // not a redirect to follow.
 import { z } from 'zod';
-import { env } from '../../env.ts';
+import { env } from '../../platform/env.ts';
 import type { AccessTokenSource, QuotaHook } from './caller.ts';
 import { isQuotaReason, parseGoogleError, QuotaExhaustedError, redactSecrets, YouTubeApiError } from './errors.ts';
 import { type PutAnswer, putBytes } from './put-bytes.ts';

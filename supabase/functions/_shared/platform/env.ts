@@ -1,7 +1,7 @@
 // Configuration of every function, validated once. A missing or malformed variable stops the
 // function with a message that names it, instead of failing later on first use.
 import { z } from 'zod';
-import { REAL_BASES } from './integrations.ts';
+import { REAL_BASES } from '../integrations/backends.ts';
 
 const flag = (fallback: boolean) =>
   z.enum(['true', 'false', '1', '0']).default(fallback ? 'true' : 'false').transform((v) => v === 'true' || v === '1');
@@ -67,7 +67,7 @@ export const EnvSchema = z.object({
   MAX_VIDEO_GENERATIONS_PER_USER: z.coerce.number().int().min(0).default(50),
   MAX_API_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).default(100),
   // Origins (scheme://host:port, comma-separated) that fetches of member-given URLs may reach
-  // without the public-address check (_shared/outbound/public-fetch.ts): the local stack's fakes.
+  // without the public-address check (_shared/platform/outbound/public-fetch.ts): the local stack's fakes.
   // Deployed environments never set it.
   OUTBOUND_TRUSTED_ORIGINS: z
     .string()
