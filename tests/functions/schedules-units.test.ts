@@ -4,7 +4,7 @@
 // strategy and time, the check of what YouTube made, and YouTube's way of counting tags.
 import { assertEquals, assertOk } from './assert.ts';
 import assert from 'node:assert/strict';
-import { ChunkInterruptedError, type SessionState, UPLOAD_UNIT, type YouTubeUploader } from '../../supabase/functions/_shared/clients/youtube/upload.ts';
+import { ChunkInterruptedError, type SessionState, UPLOAD_UNIT, type YouTubeUploader } from '../../supabase/functions/_shared/integrations/youtube/upload-client.ts';
 import { VideoSource } from '../../supabase/functions/_shared/youtube/video-source.ts';
 import { PUBLISH_AT_MARGIN_MS, retryDelaySeconds, type SentMetadata, uploadedAsAsked, uploadPlan, videoResource } from '../../supabase/functions/schedules/plan.ts';
 import { runUpload, UploadStalledError } from '../../supabase/functions/schedules/upload-run.ts';

@@ -8,7 +8,7 @@
 // started are released. A full batch wakes a successor at once.
 import { asService } from '../_shared/platform/db.ts';
 import { env } from '../_shared/platform/env.ts';
-import { EmailNotConfigured, sendEmail, type SendResult } from '../_shared/email/resend.ts';
+import { EmailNotConfigured, sendEmail, type SendResult } from '../_shared/integrations/resend/client.ts';
 import { categoryOf, renderEmail, type Links, type NotificationEvent } from '../_shared/email/templates.ts';
 import { unsubscribeToken } from '../_shared/email/unsubscribe.ts';
 

@@ -12,7 +12,7 @@
 // suspect), and 96 MiB steps measured up to 2 s on a busy machine. A step of 32 MiB stays under
 // the 1.5 s we allow ourselves of hosted's 2 s even at four times its usual cost. A wall-clock
 // deadline caps the rest (a slow network spends wall time, not CPU).
-import { UPLOAD_UNIT } from '../_shared/clients/youtube/upload.ts';
+import { UPLOAD_UNIT } from '../_shared/integrations/youtube/upload-client.ts';
 
 export const MiB = 1024 * 1024;
 /** Upload bytes per invocation (a multiple of 256 KiB). */

@@ -10,7 +10,7 @@
 //   POST   /worker                 service role (pg_cron, and pg_net for the next step): one bounded
 //                                  step of what is due { schedule_id?, step_bytes?, time_budget_ms?, ... }
 import { requireServiceRole, requireUser } from '../_shared/platform/auth.ts';
-import { sha256Hex } from '../_shared/clients/youtube/oauth.ts';
+import { sha256Hex } from '../_shared/integrations/youtube/oauth-client.ts';
 import { asUser, type Tx } from '../_shared/platform/db.ts';
 import { createHandler } from '../_shared/platform/handler.ts';
 import { HttpError, json, Router, validate, type RouteContext } from '../_shared/platform/http.ts';

@@ -3,7 +3,7 @@
 // transaction. The atomic steps of an upload (claim, begin, offset, last chunk, video) are SQL
 // functions of the upload_scheduling migration.
 import { asService, type Tx } from '../_shared/platform/db.ts';
-import type { UploadedVideo } from '../_shared/clients/youtube/upload.ts';
+import type { UploadedVideo } from '../_shared/integrations/youtube/upload-client.ts';
 import type { SentMetadata } from './plan.ts';
 
 export type ScheduleStatus = 'scheduled' | 'held' | 'uploading' | 'processing' | 'published' | 'failed' | 'canceled';

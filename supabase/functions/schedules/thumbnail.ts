@@ -5,7 +5,7 @@
 // reached a server is one sentence, the same for every such case.
 import { env } from '../_shared/platform/env.ts';
 import { DestinationRefusedError, fetchPublic, type PublicFetchOptions } from '../_shared/platform/outbound/public-fetch.ts';
-import { logEvent } from '../_shared/youtube/log.ts';
+import { logEvent } from '../_shared/integrations/youtube/event-log.ts';
 
 export const MAX_THUMBNAIL_BYTES = 2 * 1024 * 1024;
 export const THUMBNAIL_UNREACHABLE = 'the thumbnail URL could not be fetched: it must be a public http(s) address of a JPEG or PNG image';

@@ -11,7 +11,7 @@ import {
   UPLOAD_UNIT,
   type UploadedVideo,
   type YouTubeUploader,
-} from '../_shared/clients/youtube/upload.ts';
+} from '../_shared/integrations/youtube/upload-client.ts';
 import type { VideoSource } from '../_shared/youtube/video-source.ts';
 import type { StepBudget } from './budget.ts';
 import type { StepOutcome } from './store.ts';

@@ -13,8 +13,8 @@
 //      due, it calls one successor (private.chain_upload_worker) and answers.
 // A call for one schedule (schedule_id) runs only that one, if it is due. Several workers may
 // run at the same time: each claims different rows.
-import type { RetryPolicy } from '../_shared/clients/youtube.ts';
-import { logEvent } from '../_shared/youtube/log.ts';
+import type { RetryPolicy } from '../_shared/integrations/youtube/http-retry.ts';
+import { logEvent } from '../_shared/integrations/youtube/event-log.ts';
 import { DEFAULT_STEP_BYTES, StepBudget } from './budget.ts';
 import { ChannelClients } from './channel-clients.ts';
 import type { EngineOptions, ScheduleOutcome } from './context.ts';

@@ -3,7 +3,8 @@
 // PKCE verifier (encrypted) and a ten-minute expiry, and can be used once.
 import { z } from 'zod';
 import { requireUser } from '../_shared/platform/auth.ts';
-import { consentUrl, createPkce, OAuthNotConfiguredError, oauthClient, randomToken, sha256Hex } from '../_shared/clients/youtube.ts';
+import { OAuthNotConfiguredError, oauthClient } from '../_shared/integrations/youtube/google-config.ts';
+import { consentUrl, createPkce, randomToken, sha256Hex } from '../_shared/integrations/youtube/oauth-client.ts';
 import { asService, asUser } from '../_shared/platform/db.ts';
 import { env } from '../_shared/platform/env.ts';
 import { HttpError, json, type RouteContext } from '../_shared/platform/http.ts';

@@ -2,7 +2,8 @@
 // youtube_video_id, metrics by (video_id, day)), so repeating a step never duplicates anything;
 // each step's rows commit together with the run's cursor, and only while this worker holds the
 // run's lease.
-import type { ChannelInfo, VideoDayRow, VideoInfo } from '../_shared/clients/youtube.ts';
+import type { VideoDayRow } from '../_shared/integrations/youtube/analytics-client.ts';
+import type { ChannelInfo, VideoInfo } from '../_shared/integrations/youtube/data-api-client.ts';
 import { asService, type Tx } from '../_shared/platform/db.ts';
 import type { AnalyticsBatch, Cursor, Stats } from './cursor.ts';
 import type { StaleVideo } from './plan.ts';

@@ -4,7 +4,7 @@
 // posts the next invocation, so a sync continues without waiting for pg_cron's minute tick.
 // Several invocations can run at once: each claims different runs, and a run whose invocation
 // died is claimed again when its lease expires.
-import type { RetryPolicy } from '../_shared/clients/youtube.ts';
+import type { RetryPolicy } from '../_shared/integrations/youtube/http-retry.ts';
 import { CPU_BUDGET_MS, InvocationBudget, WALL_BUDGET_MS } from './budget.ts';
 import { processRun, type RunOutcome } from './engine.ts';
 import { claimRun } from './store.ts';

@@ -5,7 +5,7 @@
 import { constantTimeEqual } from '../platform/auth.ts';
 import { asService, type Tx } from '../platform/db.ts';
 import { env } from '../platform/env.ts';
-import { RevidError, renderStatus, submitRender, type StatusReport } from '../clients/revid.ts';
+import { RevidError, renderStatus, submitRender, type StatusReport } from '../integrations/revid/client.ts';
 
 /** A job with no news for this long gets its status polled (the webhook may be lost). */
 export const POLL_AFTER_NO_NEWS_SECONDS = 120;

@@ -5,7 +5,7 @@
 // missing_required_field, 429 rate_limit_exceeded with Retry-After, 5xx application_error).
 // The Idempotency-Key makes a resend after a lost answer safe: within 24 hours Resend answers the
 // first email's id and sends nothing. Never logs or returns an address, a body or the key.
-import { env } from '../platform/env.ts';
+import { env } from '../../platform/env.ts';
 
 export interface OutgoingEmail {
   to: string;

@@ -1,6 +1,6 @@
 // One JSON line per event of the YouTube integration. Every line passes through redactSecrets, so
 // a token that slipped into an error message still never reaches the logs.
-import { redactSecrets } from '../clients/youtube.ts';
+import { redactSecrets } from './errors.ts';
 
 export type Level = 'info' | 'warn' | 'error';
 

@@ -10,7 +10,7 @@ import {
   type GenerateContentResponse,
   type Schema,
 } from '@google/generative-ai';
-import { env } from '../platform/env.ts';
+import { env } from '../../platform/env.ts';
 
 export interface GeminiCall {
   model: string;

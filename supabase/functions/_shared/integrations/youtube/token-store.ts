@@ -2,9 +2,11 @@
 // least another minute (refreshed ahead of expiry, and on demand after a 401), stored back
 // encrypted. `invalid_grant` on refresh marks the channel reauth_required, so the UI can ask the
 // owner to reconnect, and is logged without any token.
-import { type AccessTokenSource, type OAuthCallOptions, ReauthRequiredError, refreshAccessToken } from '../clients/youtube.ts';
-import { asService } from '../platform/db.ts';
-import { errorFields, logEvent } from './log.ts';
+import { type AccessTokenSource } from './api-caller.ts';
+import { ReauthRequiredError } from './errors.ts';
+import { type OAuthCallOptions, refreshAccessToken } from './oauth-client.ts';
+import { asService } from '../../platform/db.ts';
+import { errorFields, logEvent } from './event-log.ts';
 
 /** Refresh this long before Google's expiry, so a token never expires mid-request. */
 export const REFRESH_MARGIN_MS = 60_000;

@@ -3,8 +3,9 @@
 // public.youtube_quota_usage. When the project's daily budget or the workspace's share of it
 // (before the borrow hour) would be passed, nothing is spent, the call is not made, and
 // QuotaExhaustedError says why and when trying again makes sense.
-import { type QuotaHook, QuotaExhaustedError } from '../clients/youtube.ts';
-import { asService } from '../platform/db.ts';
+import { type QuotaHook } from './api-caller.ts';
+import { QuotaExhaustedError } from './errors.ts';
+import { asService } from '../../platform/db.ts';
 
 export interface QuotaTally {
   units: number;

@@ -6,7 +6,7 @@
 // and an answer we cannot read is treated as "no news", never as a result. There is no cancel
 // call we know of.
 import { z } from 'zod';
-import { env } from '../platform/env.ts';
+import { env } from '../../platform/env.ts';
 
 export type RevidFailure = 'transient' | 'permanent';
 

@@ -2,7 +2,7 @@
 // failed calls too), transient failures are retried, a 401 refreshes the access token once and
 // tries again, quotaExceeded becomes QuotaExhaustedError, any other failure YouTubeApiError.
 import { isQuotaReason, parseGoogleError, QuotaExhaustedError, YouTubeApiError } from './errors.ts';
-import { DEFAULT_RETRY, fetchWithRetry, type RetryHooks, type RetryPolicy } from './retry.ts';
+import { DEFAULT_RETRY, fetchWithRetry, type RetryHooks, type RetryPolicy } from './http-retry.ts';
 
 export interface AccessTokenSource {
   /** A token that is valid for at least a minute (refreshing first when it is not). */

@@ -9,8 +9,8 @@
 //   * per video: dimensions=day & filters=video==ID, the shape the channel-reports table lists.
 // Analytics calls spend no Data API units (the API has its own per-minute limits).
 import { z } from 'zod';
-import type { YouTubeCaller } from './caller.ts';
-import { googleEndpoints } from './config.ts';
+import type { YouTubeCaller } from './api-caller.ts';
+import { googleEndpoints } from './google-config.ts';
 
 export const DAILY_METRICS = [
   'views',

@@ -2,8 +2,8 @@
 // page by page, and videos in batches of 50. Answers are checked with zod; fields YouTube may
 // omit (tags, statistics of hidden counts, publish time of private videos) are optional.
 import { z } from 'zod';
-import type { YouTubeCaller } from './caller.ts';
-import { googleEndpoints } from './config.ts';
+import type { YouTubeCaller } from './api-caller.ts';
+import { googleEndpoints } from './google-config.ts';
 
 export const MAX_PAGE_SIZE = 50;
 export const MAX_VIDEO_IDS = 50;

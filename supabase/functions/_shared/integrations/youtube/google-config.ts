@@ -7,7 +7,7 @@
 // token host, otherwise the same base (a server that answers both, as emulators and proxies do).
 import { z } from 'zod';
 import { env } from '../../platform/env.ts';
-import { consentBaseFor } from '../../integrations/backends.ts';
+import { consentBaseFor } from '../backends.ts';
 
 export { consentBaseFor };
 

@@ -11,10 +11,10 @@
 // not a redirect to follow.
 import { z } from 'zod';
 import { env } from '../../platform/env.ts';
-import type { AccessTokenSource, QuotaHook } from './caller.ts';
+import type { AccessTokenSource, QuotaHook } from './api-caller.ts';
 import { isQuotaReason, parseGoogleError, QuotaExhaustedError, redactSecrets, YouTubeApiError } from './errors.ts';
-import { type PutAnswer, putBytes } from './put-bytes.ts';
-import { DEFAULT_RETRY, fetchWithRetry, isRetryableStatus, parseRetryAfter, type RetryPolicy } from './retry.ts';
+import { type PutAnswer, putBytes } from './upload-put-bytes.ts';
+import { DEFAULT_RETRY, fetchWithRetry, isRetryableStatus, parseRetryAfter, type RetryPolicy } from './http-retry.ts';
 
 /** Google's upload unit: every chunk but the last is a multiple of it. */
 export const UPLOAD_UNIT = 256 * 1024;

@@ -2,9 +2,9 @@
 // refresh grants and revocation. Tokens only ever travel in request bodies, never in URLs or
 // messages: every error raised here is built from Google's error code and description alone.
 import { z } from 'zod';
-import { googleEndpoints, oauthClient, YOUTUBE_SCOPES } from './config.ts';
+import { googleEndpoints, oauthClient, YOUTUBE_SCOPES } from './google-config.ts';
 import { parseGoogleError, ReauthRequiredError, YouTubeApiError } from './errors.ts';
-import { DEFAULT_RETRY, fetchWithRetry, type RetryHooks, type RetryPolicy } from './retry.ts';
+import { DEFAULT_RETRY, fetchWithRetry, type RetryHooks, type RetryPolicy } from './http-retry.ts';
 
 export interface TokenSet {
   accessToken: string;
