@@ -16,7 +16,7 @@ import { json, Router, validate, type RouteContext } from '../_shared/platform/h
 import { noteWorkspace } from '../_shared/platform/observability/context.ts';
 import { parseBody, parseParams, parseQuery } from '../_shared/platform/request.ts';
 import { requireRole, Uuid } from '../_shared/platform/tenancy.ts';
-import { ContentKind, outputSchema } from '../_shared/content/kinds.ts';
+import { ContentKind, outputSchema } from '../_shared/domain/content-kinds.ts';
 import {
   editContent,
   getContent,
@@ -26,7 +26,7 @@ import {
   presentContent,
   reviewContent,
   type ReviewAction,
-} from '../_shared/content/store.ts';
+} from '../_shared/domain/content-store.ts';
 import { queryInt } from '../_shared/platform/integers.ts';
 
 const STATUSES = ['draft', 'in_review', 'approved', 'rejected'] as const;

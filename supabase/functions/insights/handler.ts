@@ -14,7 +14,7 @@ import { requireUser } from '../_shared/platform/auth.ts';
 import { asUser } from '../_shared/platform/db.ts';
 import { createHandler } from '../_shared/platform/handler.ts';
 import { HttpError, json, Router } from '../_shared/platform/http.ts';
-import { loadInsights } from '../_shared/insights.ts';
+import { loadInsights } from '../_shared/domain/insights-document.ts';
 import { parseQuery } from '../_shared/platform/request.ts';
 import { Uuid, workspaceNotFound } from '../_shared/platform/tenancy.ts';
 import { EvidenceQuery, LineageQuery, loadEvidence, loadLineage, loadLoopInsights, LoopQuery, summarize } from './loop.ts';

@@ -9,8 +9,8 @@
 import { asService } from '../_shared/platform/db.ts';
 import { env } from '../_shared/platform/env.ts';
 import { EmailNotConfigured, sendEmail, type SendResult } from '../_shared/integrations/resend/client.ts';
-import { categoryOf, renderEmail, type Links, type NotificationEvent } from '../_shared/email/templates.ts';
-import { unsubscribeToken } from '../_shared/email/unsubscribe.ts';
+import { categoryOf, renderEmail, type Links, type NotificationEvent } from './email-templates.ts';
+import { unsubscribeToken } from './unsubscribe-token.ts';
 
 export const DEFAULT_MAX_ROWS = 20;
 export const DEFAULT_TIME_BUDGET_MS = 20_000;

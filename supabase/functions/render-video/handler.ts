@@ -19,7 +19,7 @@ import { HttpError, json, Router } from '../_shared/platform/http.ts';
 import { noteWorkspace } from '../_shared/platform/observability/context.ts';
 import { parseBody, parseParams, parseQuery } from '../_shared/platform/request.ts';
 import { requireRole, Uuid } from '../_shared/platform/tenancy.ts';
-import { getContent } from '../_shared/content/store.ts';
+import { getContent } from '../_shared/domain/content-store.ts';
 import {
   JOB_COLUMNS,
   loadJob,
@@ -31,7 +31,7 @@ import {
   SUBMIT_LEASE_SECONDS,
   type JobRow,
   type RenderParams,
-} from '../_shared/video-jobs/jobs.ts';
+} from '../_shared/domain/render-jobs.ts';
 import { runRenderWorker } from './worker.ts';
 import { queryInt } from '../_shared/platform/integers.ts';
 

@@ -19,7 +19,7 @@ import {
   submitAttempt,
   SUBMIT_LEASE_SECONDS,
   type JobRow,
-} from '../_shared/video-jobs/jobs.ts';
+} from '../_shared/domain/render-jobs.ts';
 
 export const DEFAULT_TIME_BUDGET_MS = 25_000;
 /** About 10 ms of CPU per job over TLS: 40 stay far below the 2 s a request may use. */

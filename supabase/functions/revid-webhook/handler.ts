@@ -10,7 +10,7 @@ import { createHandler } from '../_shared/platform/handler.ts';
 import { HttpError, json, readJson, Router } from '../_shared/platform/http.ts';
 import { asService } from '../_shared/platform/db.ts';
 import { RevidError, readStatus, renderStatus, type StatusReport } from '../_shared/integrations/revid/client.ts';
-import { applyReport, isFinal, loadJob, webhookSecretMatches } from '../_shared/video-jobs/jobs.ts';
+import { applyReport, isFinal, loadJob, webhookSecretMatches } from '../_shared/domain/render-jobs.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_SECRET_CHARS = 200;

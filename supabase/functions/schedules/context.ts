@@ -4,7 +4,7 @@
 import type { RetryPolicy } from '../_shared/integrations/youtube/http-retry.ts';
 import type { UploadedVideo, YouTubeUploader } from '../_shared/integrations/youtube/upload-client.ts';
 import { logEvent } from '../_shared/integrations/youtube/event-log.ts';
-import type { VideoSource } from '../_shared/youtube/video-source.ts';
+import type { VideoSource } from './video-source.ts';
 import type { StepBudget } from './budget.ts';
 import type { ChannelClients } from './channel-clients.ts';
 import * as store from './store.ts';

@@ -12,7 +12,7 @@ import {
   type UploadedVideo,
   type YouTubeUploader,
 } from '../_shared/integrations/youtube/upload-client.ts';
-import type { VideoSource } from '../_shared/youtube/video-source.ts';
+import type { VideoSource } from './video-source.ts';
 import type { StepBudget } from './budget.ts';
 import type { StepOutcome } from './store.ts';
 

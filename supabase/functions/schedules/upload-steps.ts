@@ -3,7 +3,7 @@
 // run context and its step, and returns the next step.
 import { UPLOAD_UNIT, UploadSessionGoneError } from '../_shared/integrations/youtube/upload-client.ts';
 import { logEvent } from '../_shared/integrations/youtube/event-log.ts';
-import { VideoSource } from '../_shared/youtube/video-source.ts';
+import { VideoSource } from './video-source.ts';
 import { done, fail, type OpenUpload, outcome, release, type RunContext, type Step, type StepOf, wait } from './context.ts';
 import { REAUTH_RECHECK_MS, type SentMetadata, uploadedAsAsked, uploadPlan, videoResource } from './plan.ts';
 import * as store from './store.ts';

@@ -6,9 +6,9 @@
 //                                            time budget lasts, then 503 with Retry-After;
 //   any other refusal of the request                                      -> 502.
 // Every call is returned as a record (with its tokens), the failed ones too, for accounting.
-import { callGemini, GeminiCallError, GeminiNotConfigured, type GeminiAnswer } from '../integrations/gemini/client.ts';
-import { HttpError } from '../platform/http.ts';
-import { parseModelOutput, responseSchema, type ContentOutput } from './kinds.ts';
+import { callGemini, GeminiCallError, GeminiNotConfigured, type GeminiAnswer } from '../_shared/integrations/gemini/client.ts';
+import { HttpError } from '../_shared/platform/http.ts';
+import { parseModelOutput, responseSchema, type ContentOutput } from '../_shared/domain/content-kinds.ts';
 import type { BuiltPrompt, GenerationBrief } from './prompt.ts';
 
 export const GEMINI_MODEL = 'gemini-2.5-flash';

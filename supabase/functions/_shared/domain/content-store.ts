@@ -5,9 +5,17 @@ import { asJson } from '../platform/db-json.ts';
 import { asService, type Tx } from '../platform/db.ts';
 import { HttpError } from '../platform/http.ts';
 import { rethrowPg } from '../platform/pg-errors.ts';
-import type { ContentKind, ContentOutput } from './kinds.ts';
-import type { CallRecord } from './generate.ts';
-import type { PromptInputs, SourceVideo } from './prompt.ts';
+import type { ContentKind, ContentOutput } from './content-kinds.ts';
+
+// What a generation quoted and how its model calls went are stored as generate-content built them
+// (its prompt.ts and generate.ts own those shapes); this module only passes them to the database,
+// so it names them loosely instead of importing from a function's folder.
+type StoredDocuments = readonly object[];
+interface StoredInputs {
+  patterns: unknown;
+  totals: unknown;
+  own_outcomes: StoredDocuments;
+}
 
 /** How many of the workspace's own published suggestions a prompt quotes. */
 export const OWN_OUTCOMES_LIMIT = 8;
@@ -21,7 +29,7 @@ export interface ContentRow {
   kind: ContentKind;
   status: ContentStatus;
   brief: Record<string, unknown>;
-  source_videos: SourceVideo[];
+  source_videos: StoredDocuments;
   prompt_version: string;
   model: string;
   input_tokens: number;
@@ -57,7 +65,7 @@ export async function createContent(tx: Tx, input: {
   workspaceId: string;
   kind: ContentKind;
   brief: Record<string, unknown>;
-  sourceVideos: SourceVideo[];
+  sourceVideos: StoredDocuments;
   promptVersion: string;
   model: string;
   inputTokens: number;
@@ -167,7 +175,7 @@ export async function recordCalls(input: {
   kind: ContentKind;
   model: string;
   promptVersion: string;
-  calls: CallRecord[];
+  calls: StoredDocuments;
 }): Promise<void> {
   if (input.calls.length === 0) return;
   await asService((tx) => tx`
@@ -180,7 +188,7 @@ export async function recordCalls(input: {
  * What the prompt quoted besides the top videos (service role; the content exists by now):
  * the review decision and the lineage of an upload copy it from here.
  */
-export async function recordInputs(input: { contentId: string; workspaceId: string; requestId: string; inputs: PromptInputs }): Promise<void> {
+export async function recordInputs(input: { contentId: string; workspaceId: string; requestId: string; inputs: StoredInputs }): Promise<void> {
   await asService((tx) => tx`
     insert into public.generation_inputs (content_id, workspace_id, request_id, patterns, totals, own_outcomes)
     values (${input.contentId}, ${input.workspaceId}, ${input.requestId}, ${asJson(input.inputs.patterns)},

@@ -4,7 +4,7 @@
 // not). Shared by the insights function and by content generation, which feeds it to Gemini. Parsed with zod so a change in the SQL that
 // breaks the shape fails loudly here instead of reaching a client or a prompt half-filled.
 import { z } from 'zod';
-import type { Tx } from './platform/db.ts';
+import type { Tx } from '../platform/db.ts';
 
 const Num = z.coerce.number();
 const Change = z.object({ current: Num, previous: Num, change_pct: Num.nullable() });

@@ -5,7 +5,7 @@
 // description, then tags). Keyed by the caller, so a document is only ever reused for the user
 // whose row level security produced it; the caller's role is still checked on every request.
 // A request with `Cache-Control: no-cache` recomputes them.
-import type { Insights } from '../insights.ts';
+import type { Insights } from '../_shared/domain/insights-document.ts';
 
 export const INSIGHTS_TTL_MS = 60_000;
 const MAX_ENTRIES = 500;

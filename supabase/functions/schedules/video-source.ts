@@ -7,7 +7,7 @@
 // before the position skipped. With a `window`, each connection asks for at most that many bytes
 // (`Range: bytes=<position>-<position + window - 1>`): a worker step that sends a bounded part
 // of the file reads only that part, and the next step asks for the next part.
-import { backoffDelay, type RetryPolicy } from '../integrations/youtube/http-retry.ts';
+import { backoffDelay, type RetryPolicy } from '../_shared/integrations/youtube/http-retry.ts';
 
 /** The file cannot be read (gone, forbidden): retrying will not help. */
 export class SourceUnavailableError extends Error {

@@ -1,7 +1,7 @@
 // The notification emails: plain and accessible (one column, real headings and links with
 // words, no images, no colour carrying meaning, `lang` set), each rendered as HTML and as text
 // with the same content. Everything that comes from data is escaped.
-import type { Category } from './unsubscribe.ts';
+import type { Category } from './unsubscribe-token.ts';
 
 export type NotificationEvent =
   | 'upload_published' | 'upload_failed' | 'upload_waiting_quota' | 'youtube_reauth_required'

@@ -2,7 +2,7 @@
 // produces them, a comment line every 15 s so proxies keep an idle stream open, and an
 // AbortSignal that fires when the client goes away (so the work can stop instead of running on
 // for nobody).
-import { withStandardHeaders } from '../platform/http.ts';
+import { withStandardHeaders } from '../_shared/platform/http.ts';
 
 export const HEARTBEAT_MS = 15_000;
 

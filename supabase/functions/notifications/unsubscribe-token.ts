@@ -1,8 +1,8 @@
 // One-click unsubscribe links (RFC 8058): a token naming a user and a category, signed with
 // EMAIL_LINK_SECRET (HMAC-SHA-256), so the link works without signing in and cannot be made for
 // anyone else. It does not expire: a link in an old email must still unsubscribe.
-import { constantTimeEqual } from '../platform/auth.ts';
-import { env } from '../platform/env.ts';
+import { constantTimeEqual } from '../_shared/platform/auth.ts';
+import { env } from '../_shared/platform/env.ts';
 
 export const CATEGORIES = ['upload_published', 'upload_problems', 'youtube_reauth', 'render_finished', 'alert_digest'] as const;
 export type Category = (typeof CATEGORIES)[number];

@@ -4,8 +4,8 @@
 // prompt never carries another workspace's videos. It also quotes how the engine's own earlier
 // suggestions did once published (the workspace's outcomes), so the model learns from them too. Bump PROMPT_VERSION whenever the wording
 // changes: it is stored with every generation, so results can be compared across versions.
-import type { Insights } from '../insights.ts';
-import { KINDS, type ContentKind } from './kinds.ts';
+import type { Insights } from '../_shared/domain/insights-document.ts';
+import { KINDS, type ContentKind } from '../_shared/domain/content-kinds.ts';
 
 export const PROMPT_VERSION = 'gen-2026-12-v2';
 
