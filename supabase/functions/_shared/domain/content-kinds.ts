@@ -5,8 +5,9 @@
 // ≤ 500 characters in total).
 import { SchemaType, type Schema } from '@google/generative-ai';
 import { z } from 'zod';
+import { CONTENT_KINDS } from '../contracts/content.ts';
 
-export const CONTENT_KINDS = ['idea', 'title', 'script', 'description', 'tags', 'thumbnail_prompt'] as const;
+export { CONTENT_KINDS };
 export const ContentKind = z.enum(CONTENT_KINDS);
 export type ContentKind = z.infer<typeof ContentKind>;
 

@@ -6,6 +6,7 @@ import { asService, type Tx } from '../platform/db.ts';
 import { HttpError } from '../platform/http.ts';
 import { rethrowPg } from '../platform/pg-errors.ts';
 import type { ContentKind, ContentOutput } from './content-kinds.ts';
+import type { ContentStatus } from '../contracts/content.ts';
 
 // What a generation quoted and how its model calls went are stored as generate-content built them
 // (its prompt.ts and generate.ts own those shapes); this module only passes them to the database,
@@ -20,7 +21,7 @@ interface StoredInputs {
 /** How many of the workspace's own published suggestions a prompt quotes. */
 export const OWN_OUTCOMES_LIMIT = 8;
 
-export type ContentStatus = 'draft' | 'in_review' | 'approved' | 'rejected';
+export type { ContentStatus };
 export type ReviewAction = 'submit' | 'approve' | 'reject';
 
 export interface ContentRow {

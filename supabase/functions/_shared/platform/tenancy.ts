@@ -4,15 +4,16 @@
 import { z } from 'zod';
 import { HttpError } from './http.ts';
 import type { Tx } from './db.ts';
+import { ROLES, roleAtLeast } from '../contracts/roles.ts';
 
-export const ROLES = ['viewer', 'editor', 'owner'] as const;
+export { ROLES };
 export const Role = z.enum(ROLES);
 export type Role = z.infer<typeof Role>;
 
 export const Uuid = z.uuid({ message: 'must be a UUID' });
 
 export function atLeast(role: Role, min: Role): boolean {
-  return ROLES.indexOf(role) >= ROLES.indexOf(min);
+  return roleAtLeast(role, min);
 }
 
 export function workspaceNotFound() {
