@@ -3,7 +3,7 @@
 // process of its own so the edge runtime's limits (which would end it with a 546) do not apply.
 // Prints the wall time and the main thread's CPU (what hosted counts) as JSON.
 // Usage: deno run -A --config supabase/functions/deno.json bench/deno/sync-worker.ts <run id>
-import { closeDb, sql } from '../../supabase/functions/_shared/db.ts';
+import { closeDb, sql } from '../../supabase/functions/_shared/platform/db.ts';
 import { runWorker } from '../../supabase/functions/youtube-sync/worker.ts';
 
 function mainThreadCpuMs(): number {

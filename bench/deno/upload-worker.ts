@@ -3,7 +3,7 @@
 // upload (everything loaded, nothing uploaded) and its peak (VmHWM) afterwards, and the CPU the
 // upload took, as JSON.
 // Usage: deno run -A --config supabase/functions/deno.json bench/deno/upload-worker.ts <schedule id> <worker id>
-import { closeDb } from '../../supabase/functions/_shared/db.ts';
+import { closeDb } from '../../supabase/functions/_shared/platform/db.ts';
 import { ChannelClients, processSchedule } from '../../supabase/functions/schedules/engine.ts';
 import { DEFAULT_CHUNK_BYTES } from '../../supabase/functions/schedules/plan.ts';
 import { reread } from '../../supabase/functions/schedules/store.ts';

@@ -1,5 +1,5 @@
 // Evaluation of @supabase/server (README, "API keys"): main-thread CPU per caller check in one
-// Deno 2.1.4 process, our path (_shared/auth.ts: one jwtVerify per token, then the remembered
+// Deno 2.1.4 process, our path (_shared/platform/auth.ts: one jwtVerify per token, then the remembered
 // claims) against @supabase/server's verifyCredentials (auth 'user' with an inline JWKS, and
 // 'secret'). Not part of the product or the type check (it imports a package the functions do
 // not use): DENO_TLS_CA_STORE=system npx deno run --no-lock --allow-all bench/evaluations/supabase-server-verify.ts

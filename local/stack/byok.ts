@@ -4,7 +4,7 @@
 // service gets the fakes and their placeholder credentials. Only values change, never code.
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { backends, INTEGRATION_VARIABLES, INTEGRATIONS, REAL_BASES, type Backend, type BaseVariable, type Integration } from '../../supabase/functions/_shared/integrations.ts';
+import { backends, INTEGRATION_VARIABLES, INTEGRATIONS, REAL_BASES, type Backend, type BaseVariable, type Integration } from '../../supabase/functions/_shared/integrations/backends.ts';
 import { ROOT, type Profile } from '../profile.ts';
 
 export const SERVICE_LABELS: Record<Integration, string> = {

@@ -2,7 +2,7 @@
 // with an index.ts is a function, and its handler.ts exports the Router it serves. A function added
 // later is walked without an edit here; one whose handler does not export its router fails the
 // discovery test instead of going unchecked.
-import type { Router } from '../../supabase/functions/_shared/http.ts';
+import type { Router } from '../../supabase/functions/_shared/platform/http.ts';
 
 export interface DiscoveredRoute {
   fn: string;

@@ -5,7 +5,7 @@
 import { assertEquals, assertOk } from '../functions/assert.ts';
 import { requestId, trackedCalls } from '../functions/helpers/ops.ts';
 import { createWorkspace, signUp, withDb, type CallInit, type TestUser } from '../functions/helpers/users.ts';
-import { nulPaths, rejectNul } from '../../supabase/functions/_shared/http.ts';
+import { nulPaths, rejectNul } from '../../supabase/functions/_shared/platform/http.ts';
 
 const NUL = '\u0000';
 

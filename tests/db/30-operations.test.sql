@@ -73,7 +73,7 @@ select is(ops.histogram_quantile('{8,43}', '{1,19}', 0.95, 61234), 61234,
 
 select tests.create_user('ops_rl_a');
 select tests.create_user('ops_rl_b');
--- The statement _shared/rate-limit.ts sends for every request of a signed-in user.
+-- The statement _shared/platform/rate-limit.ts sends for every request of a signed-in user.
 create function pg_temp.count_request(uid uuid)
 returns table (request_count integer, resets_at timestamptz, retry_after_seconds integer) language sql as $$
   insert into ops.rate_limits as r (user_id, window_start, count)

@@ -1,5 +1,5 @@
 // Functions verify their callers themselves (verify_jwt = false): each kind of key through the
-// whole stack (gateway, edge runtime, _shared/auth.ts), in whichever mode the stack runs
+// whole stack (gateway, edge runtime, _shared/platform/auth.ts), in whichever mode the stack runs
 // (CCE_API_KEYS: both, legacy, new). A secret key is a service call only in `apikey`; it is never
 // a user; a publishable key is nobody; legacy keys work while the project has them; a tampered
 // or foreign-kid user token is refused; a pg_cron wake-up reaches its worker with the key Vault

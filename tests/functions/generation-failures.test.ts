@@ -5,9 +5,9 @@
 import { assertEquals, assertMatch, assertOk } from './assert.ts';
 import { personalWorkspace, signUp, withDb } from './helpers/users.ts';
 import { addFault, faultStats, geminiBehaviour, generate, postForEvents, resetFakes } from './helpers/content.ts';
-import { generate as runGeneration } from '../../supabase/functions/_shared/content/generate.ts';
-import { buildPrompt } from '../../supabase/functions/_shared/content/prompt.ts';
-import type { Insights } from '../../supabase/functions/_shared/insights.ts';
+import { generate as runGeneration } from '../../supabase/functions/generate-content/generate.ts';
+import { buildPrompt } from '../../supabase/functions/generate-content/prompt.ts';
+import type { Insights } from '../../supabase/functions/_shared/domain/insights-document.ts';
 
 async function savedAndCalls(ws: string) {
   return await withDb(async (sql) => ({

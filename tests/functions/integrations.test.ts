@@ -1,9 +1,9 @@
 // Real or fake is decided from base URLs alone: a service whose base URL is on the fakes' origin
 // is a fake, anything else (the default hosts, or a stand-in elsewhere) is the real service.
 import { assertEquals } from './assert.ts';
-import { backendOf, backends, REAL_BASES } from '../../supabase/functions/_shared/integrations.ts';
-import { parseEnv } from '../../supabase/functions/_shared/env.ts';
-import { refusalWithoutDns } from '../../supabase/functions/_shared/outbound/public-fetch.ts';
+import { backendOf, backends, REAL_BASES } from '../../supabase/functions/_shared/integrations/backends.ts';
+import { parseEnv } from '../../supabase/functions/_shared/platform/env.ts';
+import { refusalWithoutDns } from '../../supabase/functions/_shared/platform/outbound/public-fetch.ts';
 
 const FAKES = 'https://127.0.0.1:55333';
 const required = { SUPABASE_URL: 'http://127.0.0.1:1', SUPABASE_ANON_KEY: 'a'.repeat(20), SUPABASE_SERVICE_ROLE_KEY: 's'.repeat(20), SUPABASE_DB_URL: 'postgres://x@127.0.0.1/db' };

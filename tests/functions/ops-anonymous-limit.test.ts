@@ -5,8 +5,8 @@
 // counted in the instance's memory and added to the shared count every tenth of the limit, so
 // across k instances at most limit + k × (limit / 10 − 1) calls of one client are admitted.
 import { assertEquals, assertOk } from './assert.ts';
-import { clientAddress, clientNetwork } from '../../supabase/functions/_shared/anonymous-limit.ts';
-import { AnonymousWindows, MAX_CLIENTS } from '../../supabase/functions/_shared/anonymous-windows.ts';
+import { clientAddress, clientNetwork } from '../../supabase/functions/_shared/platform/anonymous-limit.ts';
+import { AnonymousWindows, MAX_CLIENTS } from '../../supabase/functions/_shared/platform/anonymous-windows.ts';
 
 const LIMIT = 100;
 

@@ -4,12 +4,12 @@
 // client's Cache-Control is honoured.
 import { assertEquals, assertOk } from './assert.ts';
 import { personalWorkspace, signUp, withDb } from './helpers/users.ts';
-import { requireUser } from '../../supabase/functions/_shared/auth.ts';
-import { cached } from '../../supabase/functions/_shared/cache.ts';
-import { closeDb } from '../../supabase/functions/_shared/db.ts';
-import { createHandler } from '../../supabase/functions/_shared/handler.ts';
-import { HttpError, json, Router } from '../../supabase/functions/_shared/http.ts';
-import { backgroundSettled } from '../../supabase/functions/_shared/observability/background.ts';
+import { requireUser } from '../../supabase/functions/_shared/platform/auth.ts';
+import { cached } from '../../supabase/functions/_shared/platform/response-cache.ts';
+import { closeDb } from '../../supabase/functions/_shared/platform/db.ts';
+import { createHandler } from '../../supabase/functions/_shared/platform/handler.ts';
+import { HttpError, json, Router } from '../../supabase/functions/_shared/platform/http.ts';
+import { backgroundSettled } from '../../supabase/functions/_shared/platform/observability/background.ts';
 
 Deno.test({
   name: 'user B never receives what user A got; a workspace change invalidates; only 200s, at most 5 minutes',

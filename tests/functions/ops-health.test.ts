@@ -7,7 +7,7 @@ import { assertEquals, assertMatch, assertOk } from './assert.ts';
 import { callFunction, withDb, type Json } from './helpers/users.ts';
 import { fakeRequests, injectFault, removeFault } from './helpers/ops.ts';
 import { ANSWER_CACHE_MS, healthReport } from '../../supabase/functions/health/report.ts';
-import { closeDb } from '../../supabase/functions/_shared/db.ts';
+import { closeDb } from '../../supabase/functions/_shared/platform/db.ts';
 
 const PROBES = {
   youtube: '/youtube/youtube/v3/videos',

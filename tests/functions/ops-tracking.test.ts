@@ -6,11 +6,11 @@
 import { assertEquals, assertMatch, assertOk } from './assert.ts';
 import { callFunction, personalWorkspace, signUp, withDb } from './helpers/users.ts';
 import { eventually, requestId, trackedCalls } from './helpers/ops.ts';
-import { closeDb } from '../../supabase/functions/_shared/db.ts';
-import { createHandler } from '../../supabase/functions/_shared/handler.ts';
-import { json, Router } from '../../supabase/functions/_shared/http.ts';
-import { backgroundSettled } from '../../supabase/functions/_shared/observability/background.ts';
-import { noteWorkspace } from '../../supabase/functions/_shared/observability/context.ts';
+import { closeDb } from '../../supabase/functions/_shared/platform/db.ts';
+import { createHandler } from '../../supabase/functions/_shared/platform/handler.ts';
+import { json, Router } from '../../supabase/functions/_shared/platform/http.ts';
+import { backgroundSettled } from '../../supabase/functions/_shared/platform/observability/background.ts';
+import { noteWorkspace } from '../../supabase/functions/_shared/platform/observability/context.ts';
 
 const functionsDir = new URL('../../supabase/functions/', import.meta.url);
 

@@ -5,8 +5,8 @@
 // whose redirect to another origin on this machine must be refused before it is sent, and the
 // member-facing outcome must not say what was there.
 import { assertEquals, assertMatch, assertOk } from './assert.ts';
-import { isPublicAddress, parseIPv6 } from '../../supabase/functions/_shared/outbound/public-address.ts';
-import { checkDestination, DestinationRefusedError, fetchPublic, type Resolver } from '../../supabase/functions/_shared/outbound/public-fetch.ts';
+import { isPublicAddress, parseIPv6 } from '../../supabase/functions/_shared/platform/outbound/public-address.ts';
+import { checkDestination, DestinationRefusedError, fetchPublic, type Resolver } from '../../supabase/functions/_shared/platform/outbound/public-fetch.ts';
 import { fetchThumbnail, THUMBNAIL_UNREACHABLE, ThumbnailUnusableError } from '../../supabase/functions/schedules/thumbnail.ts';
 import { createSchedule, driveUntil, eventsOf, makeDue, scheduleBody, studio, withUploadQuota } from './helpers/schedules.ts';
 import { addFault, clearFaults, fakeRequests, fakesUrl } from './helpers/youtube.ts';

@@ -1,9 +1,9 @@
 // The SQLSTATE → HTTP table of the function platform, and that the handler applies it to errors
 // thrown by route code (no stack, no internal message for generic database errors).
 import { assertEquals, assertMatch } from './assert.ts';
-import { createHandler } from '../../supabase/functions/_shared/handler.ts';
-import { Router } from '../../supabase/functions/_shared/http.ts';
-import { httpErrorFromPg, isConnectionLost, isDatabaseUnavailable } from '../../supabase/functions/_shared/pg-errors.ts';
+import { createHandler } from '../../supabase/functions/_shared/platform/handler.ts';
+import { Router } from '../../supabase/functions/_shared/platform/http.ts';
+import { httpErrorFromPg, isConnectionLost, isDatabaseUnavailable } from '../../supabase/functions/_shared/platform/pg-errors.ts';
 import { inProcessTest } from './helpers/in-process.ts';
 
 function pgError(code: string, message: string, extra: Record<string, string> = {}) {

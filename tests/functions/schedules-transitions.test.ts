@@ -1,7 +1,7 @@
 // Each transition of the upload engine on its own (engine.ts has the table), run in this process
 // on a schedule claimed for the test's worker id, against the stack's database and the fake
 // YouTube: what it returns (the next step) and what it wrote.
-import { QuotaExhaustedError } from '../../supabase/functions/_shared/clients/youtube/errors.ts';
+import { QuotaExhaustedError } from '../../supabase/functions/_shared/integrations/youtube/errors.ts';
 import { StepBudget } from '../../supabase/functions/schedules/budget.ts';
 import { ChannelClients, firstStep, runContext, type RunContext, type Step, TRANSITIONS } from '../../supabase/functions/schedules/engine.ts';
 import { handleFailure } from '../../supabase/functions/schedules/failure.ts';

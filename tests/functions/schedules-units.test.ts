@@ -5,12 +5,12 @@
 // keeper's renewals.
 import { assertEquals, assertOk } from './assert.ts';
 import assert from 'node:assert/strict';
-import { ChunkInterruptedError, type SessionState, UPLOAD_UNIT, type YouTubeUploader } from '../../supabase/functions/_shared/clients/youtube/upload.ts';
-import { VideoSource } from '../../supabase/functions/_shared/youtube/video-source.ts';
+import { ChunkInterruptedError, type SessionState, UPLOAD_UNIT, type YouTubeUploader } from '../../supabase/functions/_shared/integrations/youtube/upload-client.ts';
+import { VideoSource } from '../../supabase/functions/schedules/video-source.ts';
 import { PUBLISH_AT_MARGIN_MS, retryDelaySeconds, type SentMetadata, uploadedAsAsked, uploadPlan, videoResource } from '../../supabase/functions/schedules/plan.ts';
 import { runUpload, UploadStalledError } from '../../supabase/functions/schedules/upload-run.ts';
 import { StepBudget } from '../../supabase/functions/schedules/budget.ts';
-import { keepLease } from '../../supabase/functions/_shared/lease-keeper.ts';
+import { keepLease } from '../../supabase/functions/_shared/platform/lease-keeper.ts';
 import { youtubeTagsLength } from '../../supabase/functions/schedules/validation.ts';
 
 const KiB = 1024;

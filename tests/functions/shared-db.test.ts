@@ -1,9 +1,9 @@
 // asUser / asService send the role together with the caller's first query (pipelined); the
 // first query must still run under that role and those claims, however the caller starts it.
 import { assert_, assertEquals } from './assert.ts';
-import { asService, asUser, sql, sqlLiteral } from '../../supabase/functions/_shared/db.ts';
-import { isPostgresJsClosedSocketUse, isUnawaitedPostgresJsConnectionError } from '../../supabase/functions/_shared/pg-client-faults.ts';
-import { isDatabaseUnavailable } from '../../supabase/functions/_shared/pg-errors.ts';
+import { asService, asUser, sql, sqlLiteral } from '../../supabase/functions/_shared/platform/db.ts';
+import { isPostgresJsClosedSocketUse, isUnawaitedPostgresJsConnectionError } from '../../supabase/functions/_shared/platform/pg-client-faults.ts';
+import { isDatabaseUnavailable } from '../../supabase/functions/_shared/platform/pg-errors.ts';
 import { withDb } from './helpers/users.ts';
 import { inProcessTest } from './helpers/in-process.ts';
 

@@ -1,6 +1,6 @@
 import { assertEquals, assertMatch } from './assert.ts';
-import { databaseUrl } from '../../supabase/functions/_shared/db.ts';
-import { EnvError, parseEnv } from '../../supabase/functions/_shared/env.ts';
+import { databaseUrl } from '../../supabase/functions/_shared/platform/db.ts';
+import { EnvError, parseEnv } from '../../supabase/functions/_shared/platform/env.ts';
 
 const base = {
   SUPABASE_URL: 'http://127.0.0.1:54321',

@@ -1,8 +1,8 @@
 // The platform every function shares: envelope, headers, router verdicts, body limits, validation.
 import { assertEquals, assertMatch } from './assert.ts';
 import { z } from 'zod';
-import { createHandler } from '../../supabase/functions/_shared/handler.ts';
-import { HttpError, json, readJson, Router, validate } from '../../supabase/functions/_shared/http.ts';
+import { createHandler } from '../../supabase/functions/_shared/platform/handler.ts';
+import { HttpError, json, readJson, Router, validate } from '../../supabase/functions/_shared/platform/http.ts';
 import { inProcessTest } from './helpers/in-process.ts';
 
 const router = new Router('demo')

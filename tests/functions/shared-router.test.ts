@@ -1,8 +1,8 @@
 // Router additions used by the tenancy functions: the declared route list, and a path segment
 // that cannot be decoded is the caller's mistake (400), not a crash (500).
 import { assertEquals } from './assert.ts';
-import { createHandler } from '../../supabase/functions/_shared/handler.ts';
-import { json, Router } from '../../supabase/functions/_shared/http.ts';
+import { createHandler } from '../../supabase/functions/_shared/platform/handler.ts';
+import { json, Router } from '../../supabase/functions/_shared/platform/http.ts';
 import { inProcessTest } from './helpers/in-process.ts';
 
 const router = new Router('demo')

@@ -1,7 +1,7 @@
 // WriteBatch: rows queued within the wait go out in one write; a full batch goes at once; a
 // failed write is reported once for its batch and never rejects the callers' promises.
 import { assertEquals, assertOk } from './assert.ts';
-import { WriteBatch } from '../../supabase/functions/_shared/observability/write-batch.ts';
+import { WriteBatch } from '../../supabase/functions/_shared/platform/observability/write-batch.ts';
 
 function recorder(fail = false) {
   const writes: number[][] = [];

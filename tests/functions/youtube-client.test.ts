@@ -2,20 +2,11 @@
 // which statuses retry, the quota hook before every attempt, refresh on 401, quotaExceeded,
 // secret scrubbing, duration parsing, consent host selection, and analytics report planning.
 import { assertEquals, assertOk } from './assert.ts';
-import {
-  backoffDelay,
-  consentBaseFor,
-  DEFAULT_RETRY,
-  fetchWithRetry,
-  looksLikeShort,
-  parseIsoDuration,
-  parseRetryAfter,
-  QuotaExhaustedError,
-  redactSecrets,
-  YouTubeApiError,
-  YouTubeCaller,
-  YouTubeTransientError,
-} from '../../supabase/functions/_shared/clients/youtube.ts';
+import { YouTubeCaller } from '../../supabase/functions/_shared/integrations/youtube/api-caller.ts';
+import { looksLikeShort, parseIsoDuration } from '../../supabase/functions/_shared/integrations/youtube/data-api-client.ts';
+import { QuotaExhaustedError, redactSecrets, YouTubeApiError, YouTubeTransientError } from '../../supabase/functions/_shared/integrations/youtube/errors.ts';
+import { consentBaseFor } from '../../supabase/functions/_shared/integrations/youtube/google-config.ts';
+import { backoffDelay, DEFAULT_RETRY, fetchWithRetry, parseRetryAfter } from '../../supabase/functions/_shared/integrations/youtube/http-retry.ts';
 import { planBatches, startDayFor } from '../../supabase/functions/youtube-sync/plan.ts';
 import { transientDelaySeconds } from '../../supabase/functions/youtube-sync/engine.ts';
 

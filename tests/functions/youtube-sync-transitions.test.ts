@@ -2,9 +2,10 @@
 // channel and run row, and the step's write run in a transaction of its own. Also the outcome
 // table (classifyFailure) and the invocation budget.
 import { assert_, assertEquals, assertOk } from './assert.ts';
-import { asService, closeDb } from '../../supabase/functions/_shared/db.ts';
-import { QuotaExhaustedError, ReauthRequiredError, YouTubeApiError, YouTubeTransientError } from '../../supabase/functions/_shared/clients/youtube.ts';
-import type { ReportPage, VideoInfo } from '../../supabase/functions/_shared/clients/youtube.ts';
+import { asService, closeDb } from '../../supabase/functions/_shared/platform/db.ts';
+import { QuotaExhaustedError, ReauthRequiredError, YouTubeApiError, YouTubeTransientError } from '../../supabase/functions/_shared/integrations/youtube/errors.ts';
+import type { ReportPage } from '../../supabase/functions/_shared/integrations/youtube/analytics-client.ts';
+import type { VideoInfo } from '../../supabase/functions/_shared/integrations/youtube/data-api-client.ts';
 import { COST_MS, CPU_BUDGET_MS, costOf, InvocationBudget, worstCaseOf } from '../../supabase/functions/youtube-sync/budget.ts';
 import { type Cursor, parseCursor, parseStats } from '../../supabase/functions/youtube-sync/cursor.ts';
 import { classifyFailure, MAX_CONSECUTIVE_ERRORS } from '../../supabase/functions/youtube-sync/engine.ts';

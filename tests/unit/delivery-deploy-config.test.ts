@@ -56,7 +56,7 @@ describe('function secrets', () => {
 
   it('covers every setting the functions read, and none of the platform’s SUPABASE_* names', () => {
     const read = new Set<string>();
-    const schema = readFileSync(resolve(ROOT, 'supabase/functions/_shared/env.ts'), 'utf8');
+    const schema = readFileSync(resolve(ROOT, 'supabase/functions/_shared/platform/env.ts'), 'utf8');
     const block = schema.slice(schema.indexOf('z.object({'), schema.indexOf('\n});'));
     for (const m of block.matchAll(/^\s+([A-Z][A-Z0-9_]+):/gm)) read.add(m[1]);
     const walk = (dir: string): string[] =>

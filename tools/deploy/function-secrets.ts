@@ -8,7 +8,7 @@
 // SUPABASE_URL, SUPABASE_ANON_KEY, SUPABASE_SERVICE_ROLE_KEY and SUPABASE_DB_URL are set by the
 // platform in every hosted function (and names starting with SUPABASE_ cannot be set), so they are
 // never pushed. Unset optional names are left out: the functions' defaults (supabase/functions/
-// _shared/env.ts) apply. Prints names only, never a value.
+// _shared/platform/env.ts) apply. Prints names only, never a value.
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as z from 'zod';

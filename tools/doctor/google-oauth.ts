@@ -6,7 +6,7 @@
 //    (or client) is sent to Google's error page with the reason in `authError` (base64 of a small
 //    protobuf holding the code, e.g. redirect_uri_mismatch); older answers are a 400 page saying
 //    "Error 400: redirect_uri_mismatch". Anything else leads on to sign-in: the URI is registered.
-import { consentBaseFor } from '../../supabase/functions/_shared/integrations.ts';
+import { consentBaseFor } from '../../supabase/functions/_shared/integrations/backends.ts';
 import { call, excerpt } from './http.ts';
 import type { CheckOutcome } from './types.ts';
 

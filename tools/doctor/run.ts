@@ -1,6 +1,6 @@
 // Which services `npm start` would run for real (from the env file, as local/stack/byok.ts
 // decides), and one cheap call per real credential. Fakes are only reported, never called.
-import { INTEGRATIONS, type Integration } from '../../supabase/functions/_shared/integrations.ts';
+import { INTEGRATIONS, type Integration } from '../../supabase/functions/_shared/integrations/backends.ts';
 import { planIntegrations, SERVICE_LABELS } from '../../local/stack/byok.ts';
 import { checkGemini, GEMINI_CALL } from './gemini.ts';
 import { checkGoogleOAuth, OAUTH_CALL } from './google-oauth.ts';

@@ -61,7 +61,7 @@ const AuthError = z.object({ error_code: z.string().optional(), code: z.union([z
 const Workspaces = z.object({ workspaces: z.array(z.object({ id: z.string(), personal: z.boolean(), role: z.string() })) });
 const WebConfig = z.object({ supabaseUrl: z.string(), supabaseAnonKey: z.string() });
 
-/** The headers every function answer carries (supabase/functions/_shared/http.ts). */
+/** The headers every function answer carries (supabase/functions/_shared/platform/http.ts). */
 function securityHeaderProblems(res: Response, sentRequestId: string): string[] {
   const problems: string[] = [];
   const h = res.headers;

@@ -1,7 +1,7 @@
 // The fake RevID: render → pid, status that progresses with time, the webhook on completion and
 // the rendered file behind videoUrl. Real base: https://www.revid.ai (`/api/public/v2/...`);
 // here: /revid. RevID publishes no reference for its public API; the shapes follow public client
-// code (summarised at the top of supabase/functions/_shared/clients/revid.ts), and what nobody
+// code (summarised at the top of supabase/functions/_shared/integrations/revid/client.ts), and what nobody
 // documents (the webhook payload) is our choice, written down in local/fakes/README.md.
 import { z } from 'zod';
 import { parseJson } from '../control.ts';

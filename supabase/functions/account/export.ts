@@ -8,9 +8,9 @@
 // The database writes every document as text through a cursor and the function passes the bytes
 // on chunk by chunk as Postgres sent them (no decoding, parsing or re-encoding), so memory stays
 // flat whatever the size.
-import type { Claims } from '../_shared/auth.ts';
-import { streamAsUser, type Tx } from '../_shared/db.ts';
-import { withStandardHeaders } from '../_shared/http.ts';
+import type { Claims } from '../_shared/platform/auth.ts';
+import { streamAsUser, type Tx } from '../_shared/platform/db.ts';
+import { withStandardHeaders } from '../_shared/platform/http.ts';
 import type { PartCursor } from './export-cursor.ts';
 
 // Bytes per round trip: large enough that the per-chunk cost (a statement, a protocol message)

@@ -2,17 +2,17 @@
 // and, in bounded parts, of the workspaces they own (see export.ts), and erasure of the account together
 // with every workspace nobody else belongs to.
 import { z } from 'zod';
-import { requireUser, serviceKey, type Claims } from '../_shared/auth.ts';
-import { asUser, type Tx } from '../_shared/db.ts';
-import { env } from '../_shared/env.ts';
+import { requireUser, serviceKey, type Claims } from '../_shared/platform/auth.ts';
+import { asUser, type Tx } from '../_shared/platform/db.ts';
+import { env } from '../_shared/platform/env.ts';
 import { PartCursorText } from './export-cursor.ts';
 import { exportResponse, workspacePartResponse } from './export.ts';
-import { createHandler } from '../_shared/handler.ts';
-import { HttpError, json, Router } from '../_shared/http.ts';
-import { rethrowPg } from '../_shared/pg-errors.ts';
-import { parseBody, parseParams, parseQuery } from '../_shared/request.ts';
-import { Uuid } from '../_shared/tenancy.ts';
-import { queryInt } from '../_shared/integers.ts';
+import { createHandler } from '../_shared/platform/handler.ts';
+import { HttpError, json, Router } from '../_shared/platform/http.ts';
+import { rethrowPg } from '../_shared/platform/pg-errors.ts';
+import { parseBody, parseParams, parseQuery } from '../_shared/platform/request.ts';
+import { Uuid } from '../_shared/platform/tenancy.ts';
+import { queryInt } from '../_shared/platform/integers.ts';
 
 const ProfileUpdate = z
   .strictObject({

@@ -3,13 +3,13 @@
 // whether their notifications reached the webhook. Rules, evaluation and delivery live in the
 // database (ops.alert_rules, ops.evaluate_alerts and ops.deliver_alerts by pg_cron).
 import { z } from 'zod';
-import { requireAdmin } from '../_shared/auth.ts';
-import { sql, type Sql } from '../_shared/db.ts';
-import { createHandler } from '../_shared/handler.ts';
-import { HttpError, json, Router, type RouteContext } from '../_shared/http.ts';
-import { rethrowPg } from '../_shared/pg-errors.ts';
-import { parseBody, parseParams, parseQuery } from '../_shared/request.ts';
-import { queryInt } from '../_shared/integers.ts';
+import { requireAdmin } from '../_shared/platform/auth.ts';
+import { sql, type Sql } from '../_shared/platform/db.ts';
+import { createHandler } from '../_shared/platform/handler.ts';
+import { HttpError, json, Router, type RouteContext } from '../_shared/platform/http.ts';
+import { rethrowPg } from '../_shared/platform/pg-errors.ts';
+import { parseBody, parseParams, parseQuery } from '../_shared/platform/request.ts';
+import { queryInt } from '../_shared/platform/integers.ts';
 
 const ListQuery = z.strictObject({
   status: z.enum(['open', 'acknowledged', 'resolved', 'all']).default('open'),

@@ -6,13 +6,13 @@
 // ops.admin_metrics() from the minute/hour roll-ups plus the raw rows not rolled up yet, in one
 // round trip. Answers are cached for 60 s per admin and URL, and invalidated by every roll-up.
 import { z } from 'zod';
-import { requireAdmin } from '../_shared/auth.ts';
-import { cached } from '../_shared/cache.ts';
-import { sql } from '../_shared/db.ts';
-import { createHandler } from '../_shared/handler.ts';
-import { json, Router, type RouteContext } from '../_shared/http.ts';
-import { parseQuery } from '../_shared/request.ts';
-import { queryInt } from '../_shared/integers.ts';
+import { requireAdmin } from '../_shared/platform/auth.ts';
+import { cached } from '../_shared/platform/response-cache.ts';
+import { sql } from '../_shared/platform/db.ts';
+import { createHandler } from '../_shared/platform/handler.ts';
+import { json, Router, type RouteContext } from '../_shared/platform/http.ts';
+import { parseQuery } from '../_shared/platform/request.ts';
+import { queryInt } from '../_shared/platform/integers.ts';
 
 const Query = z.strictObject({
   window: z.enum(['1h', '24h', '7d', '30d']).default('24h'),

@@ -4,14 +4,14 @@
 // checksums), and take a snapshot on demand (platform admins). Other members get 403, callers who
 // cannot see the workspace 404, as everywhere else.
 import { z } from 'zod';
-import { requireAdmin, requireUser, type Claims } from '../_shared/auth.ts';
-import { asService, asUser } from '../_shared/db.ts';
-import { createHandler } from '../_shared/handler.ts';
-import { HttpError, json, Router } from '../_shared/http.ts';
-import { rethrowPg } from '../_shared/pg-errors.ts';
-import { parseBody, parseQuery } from '../_shared/request.ts';
-import { requireRole, Uuid } from '../_shared/tenancy.ts';
-import { BodyId } from '../_shared/integers.ts';
+import { requireAdmin, requireUser, type Claims } from '../_shared/platform/auth.ts';
+import { asService, asUser } from '../_shared/platform/db.ts';
+import { createHandler } from '../_shared/platform/handler.ts';
+import { HttpError, json, Router } from '../_shared/platform/http.ts';
+import { rethrowPg } from '../_shared/platform/pg-errors.ts';
+import { parseBody, parseQuery } from '../_shared/platform/request.ts';
+import { requireRole, Uuid } from '../_shared/platform/tenancy.ts';
+import { BodyId } from '../_shared/platform/integers.ts';
 
 const ListQuery = z.strictObject({ workspace_id: Uuid });
 const RestoreBody = z.strictObject({

@@ -6,13 +6,13 @@
 // Connecting and disconnecting is youtube-oauth's job. A channel can belong to one workspace at a
 // time, so removing the disconnected row is what lets it be connected to another workspace.
 import { z } from 'zod';
-import { requireUser } from '../_shared/auth.ts';
-import { asUser } from '../_shared/db.ts';
-import { createHandler } from '../_shared/handler.ts';
-import { HttpError, json, Router } from '../_shared/http.ts';
-import { noteWorkspace } from '../_shared/observability/context.ts';
-import { parseParams, parseQuery } from '../_shared/request.ts';
-import { requireRole, Uuid } from '../_shared/tenancy.ts';
+import { requireUser } from '../_shared/platform/auth.ts';
+import { asUser } from '../_shared/platform/db.ts';
+import { createHandler } from '../_shared/platform/handler.ts';
+import { HttpError, json, Router } from '../_shared/platform/http.ts';
+import { noteWorkspace } from '../_shared/platform/observability/context.ts';
+import { parseParams, parseQuery } from '../_shared/platform/request.ts';
+import { requireRole, Uuid } from '../_shared/platform/tenancy.ts';
 
 const ListQuery = z.strictObject({ workspace_id: Uuid });
 const IdParams = z.object({ id: Uuid });

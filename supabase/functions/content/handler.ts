@@ -9,14 +9,14 @@
 // Another workspace's content is a 404; a viewer's edit or review a 403; an action the current
 // status does not allow a 409 (invalid_transition). Every action is recorded with who and when.
 import { z } from 'zod';
-import { requireUser } from '../_shared/auth.ts';
-import { asUser, type Tx } from '../_shared/db.ts';
-import { createHandler } from '../_shared/handler.ts';
-import { json, Router, validate, type RouteContext } from '../_shared/http.ts';
-import { noteWorkspace } from '../_shared/observability/context.ts';
-import { parseBody, parseParams, parseQuery } from '../_shared/request.ts';
-import { requireRole, Uuid } from '../_shared/tenancy.ts';
-import { ContentKind, outputSchema } from '../_shared/content/kinds.ts';
+import { requireUser } from '../_shared/platform/auth.ts';
+import { asUser, type Tx } from '../_shared/platform/db.ts';
+import { createHandler } from '../_shared/platform/handler.ts';
+import { json, Router, validate, type RouteContext } from '../_shared/platform/http.ts';
+import { noteWorkspace } from '../_shared/platform/observability/context.ts';
+import { parseBody, parseParams, parseQuery } from '../_shared/platform/request.ts';
+import { requireRole, Uuid } from '../_shared/platform/tenancy.ts';
+import { ContentKind, outputSchema } from '../_shared/domain/content-kinds.ts';
 import {
   editContent,
   getContent,
@@ -26,8 +26,8 @@ import {
   presentContent,
   reviewContent,
   type ReviewAction,
-} from '../_shared/content/store.ts';
-import { queryInt } from '../_shared/integers.ts';
+} from '../_shared/domain/content-store.ts';
+import { queryInt } from '../_shared/platform/integers.ts';
 
 const STATUSES = ['draft', 'in_review', 'approved', 'rejected'] as const;
 

@@ -14,20 +14,20 @@
 //   Failures of the generation: 422 content_blocked (safety), 502 invalid_model_output (bad
 //   output twice) / model_request_rejected, 503 model_unavailable (+ Retry-After).
 import { z } from 'zod';
-import { requireUser, type Claims } from '../_shared/auth.ts';
-import { asUser } from '../_shared/db.ts';
-import { createHandler } from '../_shared/handler.ts';
-import { HttpError, json, Router } from '../_shared/http.ts';
-import { Insights } from '../_shared/insights.ts';
-import { noteWorkspace } from '../_shared/observability/context.ts';
-import { parseBody } from '../_shared/request.ts';
-import { Uuid } from '../_shared/tenancy.ts';
-import { GEMINI_MODEL, generate, type GenerationResult } from '../_shared/content/generate.ts';
-import { ContentKind } from '../_shared/content/kinds.ts';
-import { buildPrompt, PROMPT_VERSION, TARGET_FORMATS, type BuiltPrompt, type GenerationBrief, type OwnOutcome } from '../_shared/content/prompt.ts';
-import { bypassesCache, cachedInsights, insightsKey, rememberInsights } from '../_shared/content/insights-cache.ts';
-import { sseResponse, wantsEventStream, type SseWriter } from '../_shared/content/sse.ts';
-import { createContent, OWN_OUTCOMES_LIMIT, presentContent, recordCalls, recordInputs, unlinkCalls } from '../_shared/content/store.ts';
+import { requireUser, type Claims } from '../_shared/platform/auth.ts';
+import { asUser } from '../_shared/platform/db.ts';
+import { createHandler } from '../_shared/platform/handler.ts';
+import { HttpError, json, Router } from '../_shared/platform/http.ts';
+import { Insights } from '../_shared/domain/insights-document.ts';
+import { noteWorkspace } from '../_shared/platform/observability/context.ts';
+import { parseBody } from '../_shared/platform/request.ts';
+import { Uuid } from '../_shared/platform/tenancy.ts';
+import { GEMINI_MODEL, generate, type GenerationResult } from './generate.ts';
+import { ContentKind } from '../_shared/domain/content-kinds.ts';
+import { buildPrompt, PROMPT_VERSION, TARGET_FORMATS, type BuiltPrompt, type GenerationBrief, type OwnOutcome } from './prompt.ts';
+import { bypassesCache, cachedInsights, insightsKey, rememberInsights } from './insights-cache.ts';
+import { sseResponse, wantsEventStream, type SseWriter } from './sse.ts';
+import { createContent, OWN_OUTCOMES_LIMIT, presentContent, recordCalls, recordInputs, unlinkCalls } from '../_shared/domain/content-store.ts';
 
 const MAX_COUNT = { script: 3, other: 10 } as const;
 

@@ -4,8 +4,8 @@
 // API key" / "Method doesn't allow unregistered callers"), RevID with its auth error. Any answer
 // below 500 proves DNS, TLS and the service's front end work; 429 means it is throttling us; 5xx,
 // a timeout (2 s) or no connection means it is down. No credential is ever sent.
-import type { Env } from '../_shared/env.ts';
-import { scrub } from '../_shared/observability/scrub.ts';
+import type { Env } from '../_shared/platform/env.ts';
+import { scrub } from '../_shared/platform/observability/scrub.ts';
 
 export type Status = 'healthy' | 'degraded' | 'unhealthy';
 

@@ -7,11 +7,11 @@
 // ops.health_probes, which is what measured uptime is computed from. While the database is down
 // each instance keeps its own 30 s cache, and its failed database checks are stored once the
 // database answers again, so the outage is measured too.
-import { asJson } from '../_shared/db-json.ts';
-import { sql } from '../_shared/db.ts';
-import { env } from '../_shared/env.ts';
-import { backends, type Backend } from '../_shared/integrations.ts';
-import { scrub } from '../_shared/observability/scrub.ts';
+import { asJson } from '../_shared/platform/db-json.ts';
+import { sql } from '../_shared/platform/db.ts';
+import { env } from '../_shared/platform/env.ts';
+import { backends, type Backend } from '../_shared/integrations/backends.ts';
+import { scrub } from '../_shared/platform/observability/scrub.ts';
 import { EXTERNAL_SERVICES, probe, probeUrl, type ExternalService, type ServiceHealth, type Status } from './probes.ts';
 
 export const CACHE_SECONDS = 30;

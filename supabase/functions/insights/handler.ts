@@ -10,13 +10,13 @@
 // GET /insights/evidence?workspace_id=&content_id= : what a generated suggestion was built from
 // (top videos, brief, patterns and the workspace's own outcomes the prompt quoted).
 import { z } from 'zod';
-import { requireUser } from '../_shared/auth.ts';
-import { asUser } from '../_shared/db.ts';
-import { createHandler } from '../_shared/handler.ts';
-import { HttpError, json, Router } from '../_shared/http.ts';
-import { loadInsights } from '../_shared/insights.ts';
-import { parseQuery } from '../_shared/request.ts';
-import { Uuid, workspaceNotFound } from '../_shared/tenancy.ts';
+import { requireUser } from '../_shared/platform/auth.ts';
+import { asUser } from '../_shared/platform/db.ts';
+import { createHandler } from '../_shared/platform/handler.ts';
+import { HttpError, json, Router } from '../_shared/platform/http.ts';
+import { loadInsights } from '../_shared/domain/insights-document.ts';
+import { parseQuery } from '../_shared/platform/request.ts';
+import { Uuid, workspaceNotFound } from '../_shared/platform/tenancy.ts';
 import { EvidenceQuery, LineageQuery, loadEvidence, loadLineage, loadLoopInsights, LoopQuery, summarize } from './loop.ts';
 
 const Query = z.strictObject({ workspace_id: Uuid, channel_id: Uuid.optional() });

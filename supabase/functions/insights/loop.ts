@@ -3,9 +3,9 @@
 // document: public.loop_insights_cached), and one video's lineage
 // with its outcomes. Both run as the caller, so RLS decides what they see.
 import { z } from 'zod';
-import type { Tx } from '../_shared/db.ts';
-import { queryInt } from '../_shared/integers.ts';
-import { Uuid } from '../_shared/tenancy.ts';
+import type { Tx } from '../_shared/platform/db.ts';
+import { queryInt } from '../_shared/platform/integers.ts';
+import { Uuid } from '../_shared/platform/tenancy.ts';
 
 export const LoopQuery = z.strictObject({
   workspace_id: Uuid,

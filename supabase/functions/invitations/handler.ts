@@ -2,15 +2,15 @@
 // the accept link, and emailed to the invitee through the notification outbox; only its sha256
 // is stored), list and revoke them; the invitee accepts with the
 // token while signed in with the invited address. The database checks every rule of acceptance
-// and each refusal has its own status (see ../_shared/pg-errors.ts).
+// and each refusal has its own status (see ../_shared/platform/pg-errors.ts).
 import { z } from 'zod';
-import { requireUser } from '../_shared/auth.ts';
-import { asUser, type Tx } from '../_shared/db.ts';
-import { env } from '../_shared/env.ts';
-import { createHandler } from '../_shared/handler.ts';
-import { HttpError, json, Router } from '../_shared/http.ts';
-import { parseBody, parseParams, parseQuery } from '../_shared/request.ts';
-import { requireRole, Role, Uuid } from '../_shared/tenancy.ts';
+import { requireUser } from '../_shared/platform/auth.ts';
+import { asUser, type Tx } from '../_shared/platform/db.ts';
+import { env } from '../_shared/platform/env.ts';
+import { createHandler } from '../_shared/platform/handler.ts';
+import { HttpError, json, Router } from '../_shared/platform/http.ts';
+import { parseBody, parseParams, parseQuery } from '../_shared/platform/request.ts';
+import { requireRole, Role, Uuid } from '../_shared/platform/tenancy.ts';
 
 const CreateBody = z.strictObject({
   workspace_id: Uuid,

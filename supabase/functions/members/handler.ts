@@ -1,12 +1,12 @@
 // Members of a workspace: list (with co-members' emails), change a role (owners), remove a member
 // (owners) or yourself (= leave). The last-owner rule lives in the database and answers 409.
 import { z } from 'zod';
-import { requireUser, type Claims } from '../_shared/auth.ts';
-import { asUser, type Tx } from '../_shared/db.ts';
-import { createHandler } from '../_shared/handler.ts';
-import { HttpError, json, Router } from '../_shared/http.ts';
-import { parseBody, parseParams, parseQuery } from '../_shared/request.ts';
-import { requireRole, Role, Uuid } from '../_shared/tenancy.ts';
+import { requireUser, type Claims } from '../_shared/platform/auth.ts';
+import { asUser, type Tx } from '../_shared/platform/db.ts';
+import { createHandler } from '../_shared/platform/handler.ts';
+import { HttpError, json, Router } from '../_shared/platform/http.ts';
+import { parseBody, parseParams, parseQuery } from '../_shared/platform/request.ts';
+import { requireRole, Role, Uuid } from '../_shared/platform/tenancy.ts';
 
 const ListQuery = z.object({ workspace_id: Uuid });
 const WorkspaceParams = z.object({ workspace_id: Uuid });

@@ -7,16 +7,16 @@
 //   GET  /unsubscribe?token=          a mail client opening the link: 303 to the web page, which
 //                                     asks before unsubscribing (a GET never changes anything)
 //   POST /worker { max_rows?, time_budget_ms?, lease_seconds? }   service role (pg_cron, pg_net)
-// The token is HMAC-signed (../_shared/email/unsubscribe.ts) and stays out of every log: request
+// The token is HMAC-signed (../notifications/unsubscribe-token.ts) and stays out of every log: request
 // tracking records query parameter names only.
 import { z } from 'zod';
-import { requireServiceRole, requireUser } from '../_shared/auth.ts';
-import { asService, asUser } from '../_shared/db.ts';
-import { env } from '../_shared/env.ts';
-import { createHandler } from '../_shared/handler.ts';
-import { HttpError, json, readJson, Router, validate, withStandardHeaders } from '../_shared/http.ts';
-import { parseBody } from '../_shared/request.ts';
-import { CATEGORIES, verifyUnsubscribeToken } from '../_shared/email/unsubscribe.ts';
+import { requireServiceRole, requireUser } from '../_shared/platform/auth.ts';
+import { asService, asUser } from '../_shared/platform/db.ts';
+import { env } from '../_shared/platform/env.ts';
+import { createHandler } from '../_shared/platform/handler.ts';
+import { HttpError, json, readJson, Router, validate, withStandardHeaders } from '../_shared/platform/http.ts';
+import { parseBody } from '../_shared/platform/request.ts';
+import { CATEGORIES, verifyUnsubscribeToken } from './unsubscribe-token.ts';
 import { DEFAULT_LEASE_SECONDS, DEFAULT_MAX_ROWS, DEFAULT_TIME_BUDGET_MS, runNotificationWorker } from './worker.ts';
 
 const PreferencesBody = z.strictObject(

@@ -6,11 +6,11 @@
 // Within the hosted limits: a send is one small TLS request (a few ms of CPU), at most
 // MAX_ROWS per invocation, started only while the time budget lasts; rows claimed but not
 // started are released. A full batch wakes a successor at once.
-import { asService } from '../_shared/db.ts';
-import { env } from '../_shared/env.ts';
-import { EmailNotConfigured, sendEmail, type SendResult } from '../_shared/email/resend.ts';
-import { categoryOf, renderEmail, type Links, type NotificationEvent } from '../_shared/email/templates.ts';
-import { unsubscribeToken } from '../_shared/email/unsubscribe.ts';
+import { asService } from '../_shared/platform/db.ts';
+import { env } from '../_shared/platform/env.ts';
+import { EmailNotConfigured, sendEmail, type SendResult } from '../_shared/integrations/resend/client.ts';
+import { categoryOf, renderEmail, type Links, type NotificationEvent } from './email-templates.ts';
+import { unsubscribeToken } from './unsubscribe-token.ts';
 
 export const DEFAULT_MAX_ROWS = 20;
 export const DEFAULT_TIME_BUDGET_MS = 20_000;

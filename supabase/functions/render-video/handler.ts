@@ -10,16 +10,16 @@
 //                   a render already running at RevID may still finish and use credits.
 //   POST   /worker  { job_id?, time_budget_ms?, max_jobs? }  service role (pg_cron; a bounded batch, chained): the poller
 import { z } from 'zod';
-import { requireServiceRole, requireUser } from '../_shared/auth.ts';
-import { asJson } from '../_shared/db-json.ts';
-import { asService, asUser } from '../_shared/db.ts';
-import { env } from '../_shared/env.ts';
-import { createHandler } from '../_shared/handler.ts';
-import { HttpError, json, Router } from '../_shared/http.ts';
-import { noteWorkspace } from '../_shared/observability/context.ts';
-import { parseBody, parseParams, parseQuery } from '../_shared/request.ts';
-import { requireRole, Uuid } from '../_shared/tenancy.ts';
-import { getContent } from '../_shared/content/store.ts';
+import { requireServiceRole, requireUser } from '../_shared/platform/auth.ts';
+import { asJson } from '../_shared/platform/db-json.ts';
+import { asService, asUser } from '../_shared/platform/db.ts';
+import { env } from '../_shared/platform/env.ts';
+import { createHandler } from '../_shared/platform/handler.ts';
+import { HttpError, json, Router } from '../_shared/platform/http.ts';
+import { noteWorkspace } from '../_shared/platform/observability/context.ts';
+import { parseBody, parseParams, parseQuery } from '../_shared/platform/request.ts';
+import { requireRole, Uuid } from '../_shared/platform/tenancy.ts';
+import { getContent } from '../_shared/domain/content-store.ts';
 import {
   JOB_COLUMNS,
   loadJob,
@@ -31,9 +31,9 @@ import {
   SUBMIT_LEASE_SECONDS,
   type JobRow,
   type RenderParams,
-} from '../_shared/video-jobs/jobs.ts';
+} from '../_shared/domain/render-jobs.ts';
 import { runRenderWorker } from './worker.ts';
-import { queryInt } from '../_shared/integers.ts';
+import { queryInt } from '../_shared/platform/integers.ts';
 
 // Attempts made while the caller waits; later ones are the poller's, with backoff.
 const INLINE_SUBMIT_TRIES = 3;

@@ -9,7 +9,7 @@
 // request after 2 s of CPU, and a submission or poll costs a few ms of CPU over TLS); a run that
 // stopped at that bound while more jobs are due calls its successor at once
 // (private.chain_render_video_worker) instead of leaving them to the next minute's tick.
-import { asService } from '../_shared/db.ts';
+import { asService } from '../_shared/platform/db.ts';
 import {
   failJob,
   isFinal,
@@ -19,7 +19,7 @@ import {
   submitAttempt,
   SUBMIT_LEASE_SECONDS,
   type JobRow,
-} from '../_shared/video-jobs/jobs.ts';
+} from '../_shared/domain/render-jobs.ts';
 
 export const DEFAULT_TIME_BUDGET_MS = 25_000;
 /** About 10 ms of CPU per job over TLS: 40 stay far below the 2 s a request may use. */

@@ -6,11 +6,11 @@
 // hint: the status is confirmed with RevID's status call when it answers, and only moves the job
 // forward (duplicate or out-of-order deliveries change nothing; a late "rendering" never
 // downgrades "ready"). Answers 200 { received, changed, status } once the delivery is handled.
-import { createHandler } from '../_shared/handler.ts';
-import { HttpError, json, readJson, Router } from '../_shared/http.ts';
-import { asService } from '../_shared/db.ts';
-import { RevidError, readStatus, renderStatus, type StatusReport } from '../_shared/clients/revid.ts';
-import { applyReport, isFinal, loadJob, webhookSecretMatches } from '../_shared/video-jobs/jobs.ts';
+import { createHandler } from '../_shared/platform/handler.ts';
+import { HttpError, json, readJson, Router } from '../_shared/platform/http.ts';
+import { asService } from '../_shared/platform/db.ts';
+import { RevidError, readStatus, renderStatus, type StatusReport } from '../_shared/integrations/revid/client.ts';
+import { applyReport, isFinal, loadJob, webhookSecretMatches } from '../_shared/domain/render-jobs.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_SECRET_CHARS = 200;

@@ -1,51 +1,14 @@
 // Reading schedules as the caller (RLS decides what is visible) and turning them into the API's
 // shape; the database's verdicts on writes (SQLSTATEs of the upload_scheduling migration) as
 // HTTP errors, naming the field when a field is at fault.
-import { HttpError } from '../_shared/http.ts';
-import type { Tx } from '../_shared/db.ts';
+import { HttpError } from '../_shared/platform/http.ts';
+import type { Tx } from '../_shared/platform/db.ts';
+import type { UploadScheduleRow } from './row.ts';
 
-export interface ScheduleRecord {
-  id: string;
-  workspace_id: string;
-  channel_id: string | null;
-  video_job_id: string | null;
-  title: string;
-  description: string;
-  tags: string[];
-  category_id: string;
-  privacy: string;
-  made_for_kids: boolean;
-  notify_subscribers: boolean;
-  thumbnail_url: string | null;
-  publish_at: Date;
+/** A schedule as the API reads it: every column but the worker's and the idempotency bookkeeping. */
+export type ScheduleRecord = Omit<UploadScheduleRow, 'idempotency_key' | 'request_fingerprint' | 'lease_owner' | 'lease_expires_at' | 'failures'> & {
   publish_at_local: string;
-  time_zone: string;
-  strategy: string;
-  status: string;
-  waiting_reason: string | null;
-  last_error: string | null;
-  next_attempt_at: Date | null;
-  attempts: number;
-  upload_total_bytes: number | null;
-  upload_offset: number;
-  upload_started_at: Date | null;
-  final_chunk_at: Date | null;
-  upload_completed_at: Date | null;
-  youtube_video_id: string | null;
-  youtube_privacy: string | null;
-  published_at: Date | null;
-  thumbnail_status: string;
-  missed_at: Date | null;
-  sent_metadata: unknown;
-  version: number;
-  created_by: string | null;
-  updated_by: string | null;
-  canceled_by: string | null;
-  created_at: Date;
-  updated_at: Date;
-  canceled_at: Date | null;
-  finished_at: Date | null;
-}
+};
 
 const COLUMNS = `s.id, s.workspace_id, s.channel_id, s.video_job_id, s.title, s.description, s.tags, s.category_id, s.privacy,
   s.made_for_kids, s.notify_subscribers, s.thumbnail_url, s.publish_at,

@@ -8,11 +8,11 @@
 // The default step, 32 MiB, is about 0.25 s of CPU at that rate. 64 MiB steps measured 0.4 to
 // 0.76 s, and 96 MiB steps up to 2 s on a busy machine. Now and then V8 collects a heap that has
 // nothing to give back again and again until the step is killed at 2 s whatever its size (the
-// README's "garbage collection" finding); such a step costs one short lease (_shared/lease-keeper.ts), and a
+// README's "garbage collection" finding); such a step costs one short lease (_shared/platform/lease-keeper.ts), and a
 // smaller step is more likely to finish before it starts. A step of 32 MiB stays under the 1.5 s
 // we allow ourselves of hosted's 2 s even at four times its usual cost. A wall-clock deadline caps
 // the rest (a slow network spends wall time, not CPU).
-import { UPLOAD_UNIT } from '../_shared/clients/youtube/upload.ts';
+import { UPLOAD_UNIT } from '../_shared/integrations/youtube/upload-client.ts';
 
 export const MiB = 1024 * 1024;
 /** Upload bytes per invocation (a multiple of 256 KiB). */

@@ -1,9 +1,9 @@
 // Per worker invocation: one token source per channel, so a channel's token is refreshed once
 // however many of its schedules the invocation runs.
-import type { RetryPolicy } from '../_shared/clients/youtube.ts';
-import { YouTubeUploader } from '../_shared/clients/youtube/upload.ts';
-import { ChannelTokenSource } from '../_shared/youtube/credentials.ts';
-import { reserveQuota } from '../_shared/youtube/quota.ts';
+import type { RetryPolicy } from '../_shared/integrations/youtube/http-retry.ts';
+import { YouTubeUploader } from '../_shared/integrations/youtube/upload-client.ts';
+import { ChannelTokenSource } from '../_shared/integrations/youtube/token-store.ts';
+import { reserveQuota } from '../_shared/integrations/youtube/quota-store.ts';
 
 export class ChannelClients {
   private readonly tokens = new Map<string, ChannelTokenSource>();

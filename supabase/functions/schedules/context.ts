@@ -1,10 +1,10 @@
 // What every transition of the upload engine (engine.ts) shares: the run context (the claimed
 // row as this worker last wrote it, the options, the channel clients, the step budget), the
 // steps a transition returns, and the ways a run ends (outcome, fail, wait) that write the row.
-import type { RetryPolicy } from '../_shared/clients/youtube.ts';
-import type { UploadedVideo, YouTubeUploader } from '../_shared/clients/youtube/upload.ts';
-import { logEvent } from '../_shared/youtube/log.ts';
-import type { VideoSource } from '../_shared/youtube/video-source.ts';
+import type { RetryPolicy } from '../_shared/integrations/youtube/http-retry.ts';
+import type { UploadedVideo, YouTubeUploader } from '../_shared/integrations/youtube/upload-client.ts';
+import { logEvent } from '../_shared/integrations/youtube/event-log.ts';
+import type { VideoSource } from './video-source.ts';
 import type { StepBudget } from './budget.ts';
 import type { ChannelClients } from './channel-clients.ts';
 import * as store from './store.ts';

@@ -6,10 +6,10 @@
 //   the channel must be reconnected     → wait, looked at again later
 //   YouTube refused / the render is gone or changed → failed
 //   anything else (transient)           → retried with backoff, failed after MAX_FAILURES in a row
-import { QuotaExhaustedError, ReauthRequiredError, YouTubeApiError, YouTubeTransientError } from '../_shared/clients/youtube.ts';
-import { UploadLimitError } from '../_shared/clients/youtube/upload.ts';
-import { errorFields, logEvent } from '../_shared/youtube/log.ts';
-import { SourceChangedError, SourceUnavailableError } from '../_shared/youtube/video-source.ts';
+import { QuotaExhaustedError, ReauthRequiredError, YouTubeApiError, YouTubeTransientError } from '../_shared/integrations/youtube/errors.ts';
+import { UploadLimitError } from '../_shared/integrations/youtube/upload-client.ts';
+import { errorFields, logEvent } from '../_shared/integrations/youtube/event-log.ts';
+import { SourceChangedError, SourceUnavailableError } from './video-source.ts';
 import { describe, fail, outcome, release, type RunContext, type ScheduleOutcome, type Step, wait } from './context.ts';
 import { googleTime, MAX_FAILURES, REAUTH_RECHECK_MS, retryDelaySeconds } from './plan.ts';
 import * as store from './store.ts';

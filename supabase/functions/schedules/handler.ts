@@ -9,14 +9,14 @@
 //   GET    /settings?workspace_id= members; PUT /settings owners: missed-schedule policy, upload lead
 //   POST   /worker                 service role (pg_cron, and pg_net for the next step): one bounded
 //                                  step of what is due { schedule_id?, step_bytes?, time_budget_ms?, ... }
-import { requireServiceRole, requireUser } from '../_shared/auth.ts';
-import { sha256Hex } from '../_shared/clients/youtube/oauth.ts';
-import { asUser, type Tx } from '../_shared/db.ts';
-import { createHandler } from '../_shared/handler.ts';
-import { HttpError, json, Router, validate, type RouteContext } from '../_shared/http.ts';
-import { rethrowPg } from '../_shared/pg-errors.ts';
-import { parseBody, parseParams, parseQuery } from '../_shared/request.ts';
-import { requireRole } from '../_shared/tenancy.ts';
+import { requireServiceRole, requireUser } from '../_shared/platform/auth.ts';
+import { sha256Hex } from '../_shared/integrations/youtube/oauth-client.ts';
+import { asUser, type Tx } from '../_shared/platform/db.ts';
+import { createHandler } from '../_shared/platform/handler.ts';
+import { HttpError, json, Router, validate, type RouteContext } from '../_shared/platform/http.ts';
+import { rethrowPg } from '../_shared/platform/pg-errors.ts';
+import { parseBody, parseParams, parseQuery } from '../_shared/platform/request.ts';
+import { requireRole } from '../_shared/platform/tenancy.ts';
 import { eventsOf, listSchedules, present, profileTimeZone, readSchedule, scheduleNotFound } from './api.ts';
 import {
   CreateBody,

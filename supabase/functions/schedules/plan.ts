@@ -1,7 +1,7 @@
 // Decisions about one upload that need nothing but the schedule and the clock: how to upload it
 // now (scheduled at YouTube, published at once, or not yet), the video resource YouTube gets, and
 // whether what YouTube made is what was asked for.
-import type { UploadedVideo, VideoResourceInput } from '../_shared/clients/youtube/upload.ts';
+import type { UploadedVideo, VideoResourceInput } from '../_shared/integrations/youtube/upload-client.ts';
 
 /** YouTube wants publishAt in the future; closer than this the upload waits for publish_at instead. */
 export const PUBLISH_AT_MARGIN_MS = 30_000;

@@ -1,9 +1,10 @@
 // The last transition of the engine (engine.ts has the table): the video exists → thumbnail →
 // published, or (YouTube publishes it itself at publishAt) looked at again just after publish_at
 // and confirmed with videos.list.
-import { createYouTubeClient, YouTubeApiError } from '../_shared/clients/youtube.ts';
-import { errorFields } from '../_shared/youtube/log.ts';
-import { reserveQuota } from '../_shared/youtube/quota.ts';
+import { createYouTubeClient } from '../_shared/integrations/youtube/client.ts';
+import { YouTubeApiError } from '../_shared/integrations/youtube/errors.ts';
+import { errorFields } from '../_shared/integrations/youtube/event-log.ts';
+import { reserveQuota } from '../_shared/integrations/youtube/quota-store.ts';
 import { describe, done, fail, outcome, release, type RunContext, type Step, type StepOf } from './context.ts';
 import { retryDelaySeconds } from './plan.ts';
 import * as store from './store.ts';

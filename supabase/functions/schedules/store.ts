@@ -2,46 +2,22 @@
 // lease (lease_owner), and every change of status writes its upload_events row in the same
 // transaction. The atomic steps of an upload (claim, begin, offset, last chunk, video) are SQL
 // functions of the upload_scheduling migration.
-import { asService, type Tx } from '../_shared/db.ts';
-import type { UploadedVideo } from '../_shared/clients/youtube/upload.ts';
+import { asService, type Tx } from '../_shared/platform/db.ts';
+import type { UploadedVideo } from '../_shared/integrations/youtube/upload-client.ts';
+import type { ScheduleStatus, ThumbnailStatus, WaitingReason } from '../_shared/contracts/schedules.ts';
 import type { SentMetadata } from './plan.ts';
+import type { UploadScheduleRow } from './row.ts';
 
-export type ScheduleStatus = 'scheduled' | 'held' | 'uploading' | 'processing' | 'published' | 'failed' | 'canceled';
-export type WaitingReason = 'quota' | 'quota_share' | 'upload_limit' | 'reauth_required' | 'retry';
-export type ThumbnailStatus = 'none' | 'pending' | 'set' | 'failed';
+export type { ScheduleStatus, ThumbnailStatus, WaitingReason };
 
-export interface ScheduleRow {
-  id: string;
-  workspace_id: string;
-  channel_id: string | null;
-  video_job_id: string | null;
-  title: string;
-  description: string;
-  tags: string[];
-  category_id: string;
-  privacy: 'public' | 'unlisted' | 'private';
-  made_for_kids: boolean;
-  notify_subscribers: boolean;
-  thumbnail_url: string | null;
-  publish_at: Date;
-  time_zone: string;
-  strategy: 'youtube_scheduled' | 'upload_at_time';
-  status: ScheduleStatus;
-  waiting_reason: WaitingReason | null;
-  youtube_video_id: string | null;
-  attempts: number;
-  failures: number;
-  next_attempt_at: Date | null;
-  lease_owner: string | null;
-  upload_total_bytes: number | null;
-  upload_offset: number;
-  upload_started_at: Date | null;
-  final_chunk_at: Date | null;
-  sent_metadata: SentMetadata | null;
-  thumbnail_status: ThumbnailStatus;
-  missed_at: Date | null;
-  version: number;
-}
+/** The columns the worker reads (COLUMNS below), with the metadata it sent in its own shape. */
+export type ScheduleRow = Omit<Pick<UploadScheduleRow, WorkerColumn>, 'sent_metadata'> & { sent_metadata: SentMetadata | null };
+type WorkerColumn =
+  | 'id' | 'workspace_id' | 'channel_id' | 'video_job_id' | 'title' | 'description' | 'tags' | 'category_id' | 'privacy'
+  | 'made_for_kids' | 'notify_subscribers' | 'thumbnail_url' | 'publish_at' | 'time_zone' | 'strategy' | 'status'
+  | 'waiting_reason' | 'youtube_video_id' | 'attempts' | 'failures' | 'next_attempt_at' | 'lease_owner'
+  | 'upload_total_bytes' | 'upload_offset' | 'upload_started_at' | 'final_chunk_at' | 'sent_metadata'
+  | 'thumbnail_status' | 'missed_at' | 'version';
 
 /** The row is no longer this worker's (lease taken over after expiry) or was canceled. */
 export class LeaseLostError extends Error {
@@ -120,7 +96,7 @@ export async function saveOffset(id: string, workerId: string, offset: number, l
   return r.outcome;
 }
 
-/** Extends this worker's lease on a row it still works on (_shared/lease-keeper.ts). */
+/** Extends this worker's lease on a row it still works on (_shared/platform/lease-keeper.ts). */
 export async function renewLease(id: string, workerId: string, leaseSeconds: number): Promise<StepOutcome> {
   const [r] = await asService((tx) =>
     tx<{ outcome: StepOutcome }[]>`select private.renew_upload_lease(${id}, ${workerId}, ${leaseSeconds}) as outcome`

@@ -1,11 +1,11 @@
 // The custom thumbnail of a schedule, fetched from its URL for thumbnails.set: at most 2 MB (the
 // limit YouTube sets), JPEG or PNG as its first bytes show (whatever the server calls it). The URL
 // is a member's, so it is fetched only from public addresses, redirects included
-// (_shared/outbound/public-fetch.ts), and what members see of a fetch that was refused or never
+// (_shared/platform/outbound/public-fetch.ts), and what members see of a fetch that was refused or never
 // reached a server is one sentence, the same for every such case.
-import { env } from '../_shared/env.ts';
-import { DestinationRefusedError, fetchPublic, type PublicFetchOptions } from '../_shared/outbound/public-fetch.ts';
-import { logEvent } from '../_shared/youtube/log.ts';
+import { env } from '../_shared/platform/env.ts';
+import { DestinationRefusedError, fetchPublic, type PublicFetchOptions } from '../_shared/platform/outbound/public-fetch.ts';
+import { logEvent } from '../_shared/integrations/youtube/event-log.ts';
 
 export const MAX_THUMBNAIL_BYTES = 2 * 1024 * 1024;
 export const THUMBNAIL_UNREACHABLE = 'the thumbnail URL could not be fetched: it must be a public http(s) address of a JPEG or PNG image';

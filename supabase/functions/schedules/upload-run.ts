@@ -11,8 +11,8 @@ import {
   UPLOAD_UNIT,
   type UploadedVideo,
   type YouTubeUploader,
-} from '../_shared/clients/youtube/upload.ts';
-import type { VideoSource } from '../_shared/youtube/video-source.ts';
+} from '../_shared/integrations/youtube/upload-client.ts';
+import type { VideoSource } from './video-source.ts';
 import type { StepBudget } from './budget.ts';
 import type { StepOutcome } from './store.ts';
 

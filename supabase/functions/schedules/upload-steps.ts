@@ -1,9 +1,9 @@
 // The upload transitions of the engine (engine.ts has the table): start a new upload, resume a
 // saved session, stream a bounded step of bytes, record the video YouTube made. Each takes the
 // run context and its step, and returns the next step.
-import { UPLOAD_UNIT, UploadSessionGoneError } from '../_shared/clients/youtube/upload.ts';
-import { logEvent } from '../_shared/youtube/log.ts';
-import { VideoSource } from '../_shared/youtube/video-source.ts';
+import { UPLOAD_UNIT, UploadSessionGoneError } from '../_shared/integrations/youtube/upload-client.ts';
+import { logEvent } from '../_shared/integrations/youtube/event-log.ts';
+import { VideoSource } from './video-source.ts';
 import { done, fail, type OpenUpload, outcome, release, type RunContext, type Step, type StepOf, wait } from './context.ts';
 import { REAUTH_RECHECK_MS, type SentMetadata, uploadedAsAsked, uploadPlan, videoResource } from './plan.ts';
 import * as store from './store.ts';

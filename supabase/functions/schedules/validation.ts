@@ -7,22 +7,29 @@
 //   category_id  one YouTube assigns videos to
 // https://developers.google.com/youtube/v3/docs/videos#resource (snippet.title, .description, .tags)
 import { z } from 'zod';
-import { env } from '../_shared/env.ts';
-import { refusalWithoutDns } from '../_shared/outbound/public-fetch.ts';
-import { Uuid } from '../_shared/tenancy.ts';
-import { queryInt } from '../_shared/integers.ts';
+import { env } from '../_shared/platform/env.ts';
+import { refusalWithoutDns } from '../_shared/platform/outbound/public-fetch.ts';
+import { Uuid } from '../_shared/platform/tenancy.ts';
+import { queryInt } from '../_shared/platform/integers.ts';
+import {
+  MAX_DESCRIPTION_BYTES,
+  MAX_TAGS_CHARS,
+  MAX_THUMBNAIL_URL_CHARS,
+  MAX_TITLE_CHARS,
+  PRIVACY_STATUSES,
+  PUBLISH_STRATEGIES,
+  SCHEDULE_STATUSES,
+  YOUTUBE_CATEGORY_IDS,
+} from '../_shared/contracts/schedules.ts';
 
-export const MAX_TITLE_CHARS = 100;
-export const MAX_DESCRIPTION_BYTES = 5000;
-export const MAX_TAGS_CHARS = 500;
+export { MAX_DESCRIPTION_BYTES, MAX_TAGS_CHARS, MAX_TITLE_CHARS };
 
-// Assignable video categories (videoCategories.list, regionCode=US, assignable=true).
-export const YOUTUBE_CATEGORY_IDS = ['1', '2', '10', '15', '17', '19', '20', '22', '23', '24', '25', '26', '27', '28', '29'] as const;
+export { YOUTUBE_CATEGORY_IDS };
 
-export const PRIVACIES = ['public', 'unlisted', 'private'] as const;
-export const STRATEGIES = ['youtube_scheduled', 'upload_at_time'] as const;
+export const PRIVACIES = PRIVACY_STATUSES;
+export const STRATEGIES = PUBLISH_STRATEGIES;
 export const MISSED_POLICIES = ['publish_late', 'hold'] as const;
-export const STATUSES = ['scheduled', 'held', 'uploading', 'processing', 'published', 'failed', 'canceled'] as const;
+export const STATUSES = SCHEDULE_STATUSES;
 
 const characters = (s: string) => [...s].length;
 
@@ -81,7 +88,7 @@ export const PublishAt = z
 // worker checks the resolved addresses and every redirect again.
 export const ThumbnailUrl = z
   .string({ message: 'must be a string' })
-  .max(2048, 'must be at most 2048 characters')
+  .max(MAX_THUMBNAIL_URL_CHARS, `must be at most ${MAX_THUMBNAIL_URL_CHARS} characters`)
   .refine((u) => {
     try {
       return typeof refusalWithoutDns(new URL(u), env().OUTBOUND_TRUSTED_ORIGINS) !== 'object';

@@ -13,9 +13,9 @@
 //      due, it calls one successor (private.chain_upload_worker) and answers.
 // A call for one schedule (schedule_id) runs only that one, if it is due. Several workers may
 // run at the same time: each claims different rows.
-import type { RetryPolicy } from '../_shared/clients/youtube.ts';
-import { keepLease } from '../_shared/lease-keeper.ts';
-import { logEvent } from '../_shared/youtube/log.ts';
+import type { RetryPolicy } from '../_shared/integrations/youtube/http-retry.ts';
+import { logEvent } from '../_shared/integrations/youtube/event-log.ts';
+import { keepLease } from '../_shared/platform/lease-keeper.ts';
 import { DEFAULT_STEP_BYTES, StepBudget } from './budget.ts';
 import { ChannelClients } from './channel-clients.ts';
 import type { EngineOptions, ScheduleOutcome } from './context.ts';
@@ -29,7 +29,7 @@ export const DEFAULT_CLAIM_BUDGET_MS = 55_000;
 /** Wall clock for the work of one step, from its first claim (a slow network costs wall time, not CPU). */
 export const DEFAULT_TIME_BUDGET_MS = 60_000;
 export const DEFAULT_CONCURRENCY = 8;
-/** Renewed every quarter while the worker works on the row (_shared/lease-keeper.ts); a dead step frees it within this. */
+/** Renewed every quarter while the worker works on the row (_shared/platform/lease-keeper.ts); a dead step frees it within this. */
 export const DEFAULT_LEASE_SECONDS = 40;
 /** A waiting worker looks for new due rows at least this often. */
 const POLL_MS = 2_000;

@@ -1,12 +1,12 @@
 // Workspaces the caller belongs to: list with their role, create (caller becomes owner), read,
 // rename and delete (owners; a personal workspace lives as long as its account).
 import { z } from 'zod';
-import { requireUser } from '../_shared/auth.ts';
-import { asUser, type Tx } from '../_shared/db.ts';
-import { createHandler } from '../_shared/handler.ts';
-import { HttpError, json, Router } from '../_shared/http.ts';
-import { parseBody, parseParams } from '../_shared/request.ts';
-import { requireRole, Uuid, workspaceNotFound, type Role } from '../_shared/tenancy.ts';
+import { requireUser } from '../_shared/platform/auth.ts';
+import { asUser, type Tx } from '../_shared/platform/db.ts';
+import { createHandler } from '../_shared/platform/handler.ts';
+import { HttpError, json, Router } from '../_shared/platform/http.ts';
+import { parseBody, parseParams } from '../_shared/platform/request.ts';
+import { requireRole, Uuid, workspaceNotFound, type Role } from '../_shared/platform/tenancy.ts';
 
 const Name = z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters');
 const Slug = z

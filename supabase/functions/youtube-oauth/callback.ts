@@ -4,7 +4,7 @@
 // is sent on to the web app with the code and state in the URL fragment (never sent to a server,
 // so neither the web host's logs nor a Referer carry them), and the web app finishes the
 // connection with POST /complete and the session of the person signed in (complete.ts).
-import type { RouteContext } from '../_shared/http.ts';
+import type { RouteContext } from '../_shared/platform/http.ts';
 import { callbackFailure, redirectToApp } from './pages.ts';
 
 const INVALID_STATE = 'This sign-in link is not valid: it was not issued by this app. Start connecting your channel again.';

@@ -6,24 +6,17 @@
 // verifier), the channel read with channels.list?mine=true, and the channel, its encrypted tokens
 // and a 'connect' sync are stored in one transaction.
 import { z } from 'zod';
-import { requireUser } from '../_shared/auth.ts';
-import {
-  type AccessTokenSource,
-  createYouTubeClient,
-  exchangeCode,
-  OAuthNotConfiguredError,
-  QuotaExhaustedError,
-  ReauthRequiredError,
-  refreshAccessToken,
-  sha256Hex,
-  type TokenSet,
-  YouTubeApiError,
-} from '../_shared/clients/youtube.ts';
-import { asService } from '../_shared/db.ts';
-import { HttpError, json, type RouteContext } from '../_shared/http.ts';
-import { parseBody } from '../_shared/request.ts';
-import { errorFields, logEvent } from '../_shared/youtube/log.ts';
-import { reserveQuota } from '../_shared/youtube/quota.ts';
+import { requireUser } from '../_shared/platform/auth.ts';
+import { type AccessTokenSource } from '../_shared/integrations/youtube/api-caller.ts';
+import { createYouTubeClient } from '../_shared/integrations/youtube/client.ts';
+import { QuotaExhaustedError, ReauthRequiredError, YouTubeApiError } from '../_shared/integrations/youtube/errors.ts';
+import { OAuthNotConfiguredError } from '../_shared/integrations/youtube/google-config.ts';
+import { exchangeCode, refreshAccessToken, sha256Hex, type TokenSet } from '../_shared/integrations/youtube/oauth-client.ts';
+import { asService } from '../_shared/platform/db.ts';
+import { HttpError, json, type RouteContext } from '../_shared/platform/http.ts';
+import { parseBody } from '../_shared/platform/request.ts';
+import { errorFields, logEvent } from '../_shared/integrations/youtube/event-log.ts';
+import { reserveQuota } from '../_shared/integrations/youtube/quota-store.ts';
 import { OAUTH_TOKEN } from './callback.ts';
 import { notConfigured } from './start.ts';
 

@@ -2,13 +2,13 @@
 // disconnected in one transaction (its open syncs fail), then the refresh token is revoked at
 // Google, which ends the whole grant. Synced videos and metrics stay until the channel is deleted.
 import { z } from 'zod';
-import { requireUser } from '../_shared/auth.ts';
-import { revokeToken } from '../_shared/clients/youtube.ts';
-import { asService, asUser } from '../_shared/db.ts';
-import { HttpError, json, type RouteContext } from '../_shared/http.ts';
-import { parseBody } from '../_shared/request.ts';
-import { requireRole, Uuid } from '../_shared/tenancy.ts';
-import { logEvent } from '../_shared/youtube/log.ts';
+import { requireUser } from '../_shared/platform/auth.ts';
+import { revokeToken } from '../_shared/integrations/youtube/oauth-client.ts';
+import { asService, asUser } from '../_shared/platform/db.ts';
+import { HttpError, json, type RouteContext } from '../_shared/platform/http.ts';
+import { parseBody } from '../_shared/platform/request.ts';
+import { requireRole, Uuid } from '../_shared/platform/tenancy.ts';
+import { logEvent } from '../_shared/integrations/youtube/event-log.ts';
 
 const DisconnectBody = z.object({ channel_id: Uuid });
 

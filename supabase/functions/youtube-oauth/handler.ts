@@ -5,8 +5,8 @@
 //   POST /disconnect  { channel_id }    owner → revoked at Google, tokens deleted
 // verify_jwt is off for this function (supabase/config.toml) because Google's redirect carries no
 // JWT, so /start, /complete and /disconnect check the caller's token themselves (requireUser).
-import { createHandler } from '../_shared/handler.ts';
-import { Router } from '../_shared/http.ts';
+import { createHandler } from '../_shared/platform/handler.ts';
+import { Router } from '../_shared/platform/http.ts';
 import { callback } from './callback.ts';
 import { complete } from './complete.ts';
 import { disconnect } from './disconnect.ts';

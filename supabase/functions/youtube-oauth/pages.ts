@@ -1,8 +1,8 @@
 // How the OAuth callback answers a browser that arrived from Google: always a redirect to the
 // web app with the outcome; when the request itself is bad (no or malformed state) other clients
 // get the status with the JSON error envelope.
-import { env } from '../_shared/env.ts';
-import { HttpError } from '../_shared/http.ts';
+import { env } from '../_shared/platform/env.ts';
+import { HttpError } from '../_shared/platform/http.ts';
 
 /** A redirect to the web app's channels page; `fragment` travels after `#`, out of every log. */
 export function redirectToApp(params: Record<string, string>, fragment?: Record<string, string>): Response {

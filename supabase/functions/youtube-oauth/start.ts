@@ -2,13 +2,14 @@
 // consent URL; the random `state` is stored only as its sha256, with the workspace, the user, the
 // PKCE verifier (encrypted) and a ten-minute expiry, and can be used once.
 import { z } from 'zod';
-import { requireUser } from '../_shared/auth.ts';
-import { consentUrl, createPkce, OAuthNotConfiguredError, oauthClient, randomToken, sha256Hex } from '../_shared/clients/youtube.ts';
-import { asService, asUser } from '../_shared/db.ts';
-import { env } from '../_shared/env.ts';
-import { HttpError, json, type RouteContext } from '../_shared/http.ts';
-import { parseBody } from '../_shared/request.ts';
-import { requireRole, Uuid } from '../_shared/tenancy.ts';
+import { requireUser } from '../_shared/platform/auth.ts';
+import { OAuthNotConfiguredError, oauthClient } from '../_shared/integrations/youtube/google-config.ts';
+import { consentUrl, createPkce, randomToken, sha256Hex } from '../_shared/integrations/youtube/oauth-client.ts';
+import { asService, asUser } from '../_shared/platform/db.ts';
+import { env } from '../_shared/platform/env.ts';
+import { HttpError, json, type RouteContext } from '../_shared/platform/http.ts';
+import { parseBody } from '../_shared/platform/request.ts';
+import { requireRole, Uuid } from '../_shared/platform/tenancy.ts';
 
 const StartBody = z.object({ workspace_id: Uuid });
 

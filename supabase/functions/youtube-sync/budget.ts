@@ -5,7 +5,7 @@
 // An invocation starts a step only while its estimate, with the step's worst case, stays within
 // CPU_BUDGET_MS, which leaves room under the 1.5 s target for the estimates being low on
 // a slower machine. A wall-clock budget bounds invocations that mostly wait (slow APIs, retries).
-import { REPORT_PAGE_ROWS } from '../_shared/clients/youtube.ts';
+import { REPORT_PAGE_ROWS } from '../_shared/integrations/youtube/analytics-client.ts';
 import type { Cursor, Stats } from './cursor.ts';
 
 /**

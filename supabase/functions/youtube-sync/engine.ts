@@ -15,18 +15,12 @@
 //   failed          the channel is not usable, a 4xx, too many  failed, with the reason
 //                   errors in a row or attempts in all
 //   lease_lost      another worker holds the run                unchanged (that worker saves it)
-import {
-  createYouTubeClient,
-  QuotaExhaustedError,
-  ReauthRequiredError,
-  type RetryPolicy,
-  YouTubeApiError,
-  type YouTubeClient,
-  YouTubeTransientError,
-} from '../_shared/clients/youtube.ts';
-import { ChannelTokenSource } from '../_shared/youtube/credentials.ts';
-import { errorFields, logEvent } from '../_shared/youtube/log.ts';
-import { type QuotaTally, reserveQuota } from '../_shared/youtube/quota.ts';
+import { createYouTubeClient, type YouTubeClient } from '../_shared/integrations/youtube/client.ts';
+import { QuotaExhaustedError, ReauthRequiredError, YouTubeApiError, YouTubeTransientError } from '../_shared/integrations/youtube/errors.ts';
+import { type RetryPolicy } from '../_shared/integrations/youtube/http-retry.ts';
+import { ChannelTokenSource } from '../_shared/integrations/youtube/token-store.ts';
+import { errorFields, logEvent } from '../_shared/integrations/youtube/event-log.ts';
+import { type QuotaTally, reserveQuota } from '../_shared/integrations/youtube/quota-store.ts';
 import { type InvocationBudget, worstCaseOf } from './budget.ts';
 import { type Cursor, parseCursor, parseStats, type Stats } from './cursor.ts';
 import { type ChannelRow, LeaseLostError, loadChannel, type Release, saveRun, type SyncRun } from './store.ts';

@@ -5,15 +5,15 @@
 //   POST /worker   { run_id?, time_budget_ms?,    service role (pg_cron, and each invocation for the
 //                    unbounded? }                 next): advances due runs by one budgeted share
 import { z } from 'zod';
-import { requireServiceRole, requireUser } from '../_shared/auth.ts';
-import { asService, asUser, type Tx } from '../_shared/db.ts';
-import { createHandler } from '../_shared/handler.ts';
-import { HttpError, json, Router } from '../_shared/http.ts';
-import { parseBody, parseQuery } from '../_shared/request.ts';
-import { type Role, requireRole, Uuid } from '../_shared/tenancy.ts';
+import { requireServiceRole, requireUser } from '../_shared/platform/auth.ts';
+import { asService, asUser, type Tx } from '../_shared/platform/db.ts';
+import { createHandler } from '../_shared/platform/handler.ts';
+import { HttpError, json, Router } from '../_shared/platform/http.ts';
+import { parseBody, parseQuery } from '../_shared/platform/request.ts';
+import { type Role, requireRole, Uuid } from '../_shared/platform/tenancy.ts';
 import { parseCursor, parseStats, progressOf } from './cursor.ts';
 import { runWorker } from './worker.ts';
-import { queryInt } from '../_shared/integers.ts';
+import { queryInt } from '../_shared/platform/integers.ts';
 
 const SyncNowBody = z.object({ channel_id: Uuid });
 const RunsQuery = z.object({ channel_id: Uuid, limit: queryInt(z.number().int().min(1).max(100)).default(20) });

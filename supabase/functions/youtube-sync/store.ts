@@ -2,12 +2,13 @@
 // youtube_video_id, metrics by (video_id, day)), so repeating a step never duplicates anything;
 // each step's rows commit together with the run's cursor, and only while this worker holds the
 // run's lease.
-import type { ChannelInfo, VideoDayRow, VideoInfo } from '../_shared/clients/youtube.ts';
-import { asService, type Tx } from '../_shared/db.ts';
+import type { VideoDayRow } from '../_shared/integrations/youtube/analytics-client.ts';
+import type { ChannelInfo, VideoInfo } from '../_shared/integrations/youtube/data-api-client.ts';
+import { asService, type Tx } from '../_shared/platform/db.ts';
 import type { AnalyticsBatch, Cursor, Stats } from './cursor.ts';
 import type { StaleVideo } from './plan.ts';
 
-/** Renewed every quarter while an invocation works on the run (_shared/lease-keeper.ts). */
+/** Renewed every quarter while an invocation works on the run (_shared/platform/lease-keeper.ts). */
 export const LEASE_SECONDS = 40;
 
 /** A JSON parameter (postgres.js serialises it once, as jsonb). */

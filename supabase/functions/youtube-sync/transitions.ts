@@ -10,10 +10,11 @@
 //   plan       planAnalytics    (database)                  → analytics | score
 //   analytics  fetchReport      reports.query (one page)    → analytics | score
 //   score      scoreVideos      (database)                  → done
-import type { ChannelInfo, ReportPage, UploadsPage, VideoInfo } from '../_shared/clients/youtube.ts';
-import { YouTubeApiError } from '../_shared/clients/youtube.ts';
-import type { Tx } from '../_shared/db.ts';
-import { errorFields, logEvent } from '../_shared/youtube/log.ts';
+import type { ReportPage } from '../_shared/integrations/youtube/analytics-client.ts';
+import type { ChannelInfo, UploadsPage, VideoInfo } from '../_shared/integrations/youtube/data-api-client.ts';
+import { YouTubeApiError } from '../_shared/integrations/youtube/errors.ts';
+import type { Tx } from '../_shared/platform/db.ts';
+import { errorFields, logEvent } from '../_shared/integrations/youtube/event-log.ts';
 import { costOf } from './budget.ts';
 import type { Cursor, Stats } from './cursor.ts';
 import { planBatches } from './plan.ts';

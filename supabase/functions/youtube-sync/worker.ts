@@ -4,9 +4,9 @@
 // posts the next invocation, so a sync continues without waiting for pg_cron's minute tick.
 // Several invocations can run at once: each claims different runs, and a run whose invocation
 // died is claimed again when its lease (40 s, renewed while the invocation lives) expires.
-import type { RetryPolicy } from '../_shared/clients/youtube.ts';
-import { keepLease } from '../_shared/lease-keeper.ts';
-import { logEvent } from '../_shared/youtube/log.ts';
+import type { RetryPolicy } from '../_shared/integrations/youtube/http-retry.ts';
+import { logEvent } from '../_shared/integrations/youtube/event-log.ts';
+import { keepLease } from '../_shared/platform/lease-keeper.ts';
 import { CPU_BUDGET_MS, InvocationBudget, WALL_BUDGET_MS } from './budget.ts';
 import { processRun, type RunOutcome } from './engine.ts';
 import { claimRun, LEASE_SECONDS, renewLease } from './store.ts';

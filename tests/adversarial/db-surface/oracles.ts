@@ -5,7 +5,7 @@
 // fails the walk (see db-surface.test.ts), so a new table cannot escape it.
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
-import { outputSchema, type ContentKind } from '../../../supabase/functions/_shared/content/kinds.ts';
+import { outputSchema, type ContentKind } from '../../../supabase/functions/_shared/domain/content-kinds.ts';
 import * as schedule from '../../../supabase/functions/schedules/validation.ts';
 import { lit, type Session, type Snapshot } from './session.ts';
 

@@ -71,7 +71,7 @@ export class Session {
 
 /**
  * Errors a caller can act on: the request was refused for what it asked, and the API maps each of
- * these to a 4xx (supabase/functions/_shared/pg-errors.ts). Anything else (an internal error, a
+ * these to a 4xx (supabase/functions/_shared/platform/pg-errors.ts). Anything else (an internal error, a
  * limit of Postgres, a timeout) means the database let a bad value get too far.
  */
 export function isCleanRefusal(code: string): boolean {

@@ -2,10 +2,10 @@
 // stack raises the limit for its own suites): serves anonymous calls through createHandler
 // in-process with the X-Forwarded-For values given as JSON on the command line, and prints each
 // answer's status and Retry-After as JSON.
-import { closeDb } from '../../../supabase/functions/_shared/db.ts';
-import { createHandler } from '../../../supabase/functions/_shared/handler.ts';
-import { json, Router } from '../../../supabase/functions/_shared/http.ts';
-import { backgroundSettled } from '../../../supabase/functions/_shared/observability/background.ts';
+import { closeDb } from '../../../supabase/functions/_shared/platform/db.ts';
+import { createHandler } from '../../../supabase/functions/_shared/platform/handler.ts';
+import { json, Router } from '../../../supabase/functions/_shared/platform/http.ts';
+import { backgroundSettled } from '../../../supabase/functions/_shared/platform/observability/background.ts';
 
 const forwardedFor: string[] = JSON.parse(Deno.args[0]);
 const handler = createHandler(new Router('ops-test-anon').on('GET', '/', () => Promise.resolve(json({ ok: true }))));

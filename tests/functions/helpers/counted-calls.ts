@@ -8,10 +8,10 @@
 //   counted-calls.ts retire <name>  40 calls, flushed; 25 more, then the `beforeunload` the
 //                                   platform sends before shutting an instance down; 15 more, then
 //                                   the process exits at once (as a killed instance does)
-import { closeDb, sql } from '../../../supabase/functions/_shared/db.ts';
-import { createHandler } from '../../../supabase/functions/_shared/handler.ts';
-import { json, Router } from '../../../supabase/functions/_shared/http.ts';
-import { backgroundSettled } from '../../../supabase/functions/_shared/observability/background.ts';
+import { closeDb, sql } from '../../../supabase/functions/_shared/platform/db.ts';
+import { createHandler } from '../../../supabase/functions/_shared/platform/handler.ts';
+import { json, Router } from '../../../supabase/functions/_shared/platform/http.ts';
+import { backgroundSettled } from '../../../supabase/functions/_shared/platform/observability/background.ts';
 
 const [mode, name] = Deno.args;
 const handler = createHandler(new Router(name).on('GET', '/', () => Promise.resolve(json({ ok: true }))), { rateLimit: false, countAnonymous: true });

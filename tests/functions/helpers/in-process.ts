@@ -2,8 +2,8 @@
 // the response: the batched call record (a timer, then a write) and the database pool it opens.
 // Deno's sanitizers check that a test leaves no timer or connection open, so such a test waits for
 // that work and closes the pool before it ends.
-import { closeDb } from '../../../supabase/functions/_shared/db.ts';
-import { backgroundSettled } from '../../../supabase/functions/_shared/observability/background.ts';
+import { closeDb } from '../../../supabase/functions/_shared/platform/db.ts';
+import { backgroundSettled } from '../../../supabase/functions/_shared/platform/observability/background.ts';
 
 export async function settleInProcess(): Promise<void> {
   await backgroundSettled();

@@ -1,10 +1,10 @@
 // A separate process for the ENABLE_RATE_LIMITING test (env is read once per process): sends
 // three requests with the given user token through createHandler in-process and prints their
 // statuses as JSON.
-import { closeDb } from '../../../supabase/functions/_shared/db.ts';
-import { createHandler } from '../../../supabase/functions/_shared/handler.ts';
-import { json, Router } from '../../../supabase/functions/_shared/http.ts';
-import { backgroundSettled } from '../../../supabase/functions/_shared/observability/background.ts';
+import { closeDb } from '../../../supabase/functions/_shared/platform/db.ts';
+import { createHandler } from '../../../supabase/functions/_shared/platform/handler.ts';
+import { json, Router } from '../../../supabase/functions/_shared/platform/http.ts';
+import { backgroundSettled } from '../../../supabase/functions/_shared/platform/observability/background.ts';
 
 const [token] = Deno.args;
 const handler = createHandler(new Router('ops-limit-flag').on('GET', '/', () => json({ ok: true })), { track: false });

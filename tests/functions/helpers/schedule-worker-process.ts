@@ -5,7 +5,7 @@
 // dieAfterLastChunk exits the moment YouTube has answered the chunk with the last byte, before the
 // database hears of the video; dieAtConfirmed exits once YouTube confirms that many bytes, before
 // the offset is saved (a worker killed between steps of a bounded upload).
-import { closeDb } from '../../../supabase/functions/_shared/db.ts';
+import { closeDb } from '../../../supabase/functions/_shared/platform/db.ts';
 import { StepBudget } from '../../../supabase/functions/schedules/budget.ts';
 import { ChannelClients, processSchedule } from '../../../supabase/functions/schedules/engine.ts';
 import { reread } from '../../../supabase/functions/schedules/store.ts';

@@ -293,7 +293,7 @@ export async function processHere(
 
 /** Closes the database pool that in-process engine runs opened (Deno's sanitizers want it closed). */
 export async function closeEngineDb(): Promise<void> {
-  const { closeDb } = await import('../../../supabase/functions/_shared/db.ts');
+  const { closeDb } = await import('../../../supabase/functions/_shared/platform/db.ts');
   await closeDb();
 }
 

@@ -1,7 +1,7 @@
 // Processes one already-claimed sync run in a process of its own, so that a test can kill it
 // (SIGKILL) in the middle of the run, as a crashed or timed-out edge function would die.
 // Usage: deno run -A --config supabase/functions/deno.json <this file> <run id> <worker id>
-import { asService, closeDb } from '../../../supabase/functions/_shared/db.ts';
+import { asService, closeDb } from '../../../supabase/functions/_shared/platform/db.ts';
 import { InvocationBudget } from '../../../supabase/functions/youtube-sync/budget.ts';
 import { processRun } from '../../../supabase/functions/youtube-sync/engine.ts';
 import type { SyncRun } from '../../../supabase/functions/youtube-sync/store.ts';

@@ -6,9 +6,9 @@ import * as z from 'zod/mini';
 import { callFunction, newRequestId, segment, type FunctionsInvoker } from './api.ts';
 import { ApiError, apiErrorFromResponse, networkError } from './api-error.ts';
 import { roleAtLeast, type Role } from './roles.ts';
+import { CONTENT_KINDS, type ContentKind, type ContentStatus } from '../../../supabase/functions/_shared/contracts/content.ts';
 
-export const CONTENT_KINDS = ['idea', 'title', 'script', 'description', 'tags', 'thumbnail_prompt'] as const;
-export type ContentKind = (typeof CONTENT_KINDS)[number];
+export { CONTENT_KINDS, type ContentKind, type ContentStatus };
 export const GENERATABLE_KINDS = ['idea', 'title', 'script', 'description'] as const satisfies readonly ContentKind[];
 
 export const KIND_LABELS: Record<ContentKind, string> = {
@@ -20,7 +20,6 @@ export const KIND_LABELS: Record<ContentKind, string> = {
   thumbnail_prompt: 'Thumbnail prompts',
 };
 
-export type ContentStatus = 'draft' | 'in_review' | 'approved' | 'rejected';
 export const STATUS_LABELS: Record<ContentStatus, string> = {
   draft: 'Draft',
   in_review: 'In review',

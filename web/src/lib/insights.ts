@@ -1,6 +1,6 @@
 // The insights function as the dashboard and the channels page call it: what performed in a
 // workspace (or one channel of it), checked at the boundary. The shape follows
-// supabase/functions/_shared/insights.ts (the server parses the same document with zod before it
+// supabase/functions/_shared/domain/insights-document.ts (the server parses the same document with zod before it
 // answers); fields the UI does not need may be added there without breaking this side.
 import * as z from 'zod/mini';
 import { callFunction, type FunctionsInvoker } from './api.ts';

@@ -2,8 +2,9 @@
 // database enforces the same rules (RLS and the last-owner trigger); this only hides what would
 // be refused anyway.
 
-export const ROLES = ['viewer', 'editor', 'owner'] as const;
-export type Role = (typeof ROLES)[number];
+import { ROLES, roleAtLeast, type Role } from '../../../supabase/functions/_shared/contracts/roles.ts';
+
+export { ROLES, roleAtLeast, type Role };
 
 export const ROLE_LABELS: Record<Role, string> = { viewer: 'Viewer', editor: 'Editor', owner: 'Owner' };
 
@@ -15,10 +16,6 @@ export const ROLE_DESCRIPTIONS: Record<Role, string> = {
 
 export function isRole(value: unknown): value is Role {
   return typeof value === 'string' && (ROLES as readonly string[]).includes(value);
-}
-
-export function roleAtLeast(role: Role, min: Role): boolean {
-  return ROLES.indexOf(role) >= ROLES.indexOf(min);
 }
 
 export interface WorkspacePermissions {

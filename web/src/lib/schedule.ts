@@ -4,6 +4,9 @@
 import * as z from 'zod/mini';
 import { callFunction, segment, type FunctionsInvoker } from './api.ts';
 import { roleAtLeast, type Role } from './roles.ts';
+import { MAX_TITLE_CHARS, SCHEDULE_STATUSES, type PrivacyStatus } from '../../../supabase/functions/_shared/contracts/schedules.ts';
+
+export { SCHEDULE_STATUSES };
 
 // ── Time zones ──────────────────────────────────────────────────────────────────────────────────
 
@@ -220,7 +223,6 @@ export function gridTitle(grid: CalendarGrid, locale = 'en'): string {
 
 // ── The schedules function ──────────────────────────────────────────────────────────────────────
 
-export const SCHEDULE_STATUSES = ['scheduled', 'held', 'uploading', 'processing', 'published', 'failed', 'canceled'] as const;
 export const SCHEDULE_STATUS_LABELS: Record<string, string> = {
   scheduled: 'Scheduled',
   held: 'Held',
@@ -290,7 +292,7 @@ export interface ScheduleDraft {
   video_job_id: string;
   title: string;
   description: string;
-  privacy: 'public' | 'unlisted' | 'private';
+  privacy: PrivacyStatus;
   /** wall clock, "2026-12-01T18:00", in time_zone */
   publish_at: string;
   time_zone: string;
@@ -362,7 +364,7 @@ export async function publishNow(client: FunctionsInvoker, id: string) {
 /** Title rules the function checks (YouTube's): 1–100 characters, no < or >; null when fine. */
 export function titleProblem(title: string): string | null {
   if (!title.trim()) return 'Give the video a title.';
-  if ([...title].length > 100) return 'Keep the title to 100 characters (YouTube’s limit).';
+  if ([...title].length > MAX_TITLE_CHARS) return `Keep the title to ${MAX_TITLE_CHARS} characters (YouTube’s limit).`;
   if (/[<>]/.test(title)) return 'YouTube refuses < and > in titles.';
   return null;
 }

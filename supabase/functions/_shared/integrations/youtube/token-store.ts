@@ -1,0 +1,74 @@
+// A channel's OAuth tokens as the API client needs them: an access token that is valid for at
+// least another minute (refreshed ahead of expiry, and on demand after a 401), stored back
+// encrypted. `invalid_grant` on refresh marks the channel reauth_required, so the UI can ask the
+// owner to reconnect, and is logged without any token.
+import { type AccessTokenSource } from './api-caller.ts';
+import { ReauthRequiredError } from './errors.ts';
+import { type OAuthCallOptions, refreshAccessToken } from './oauth-client.ts';
+import { asService } from '../../platform/db.ts';
+import { errorFields, logEvent } from './event-log.ts';
+
+/** Refresh this long before Google's expiry, so a token never expires mid-request. */
+export const REFRESH_MARGIN_MS = 60_000;
+
+export interface ChannelRef {
+  id: string;
+  workspaceId: string;
+}
+
+export async function markReauthRequired(channel: ChannelRef, err: ReauthRequiredError): Promise<void> {
+  await asService((tx) => tx`update public.channels set status = 'reauth_required' where id = ${channel.id} and status = 'active'`);
+  logEvent('warn', 'youtube_reauth_required', { channel_id: channel.id, workspace_id: channel.workspaceId, ...errorFields(err) });
+}
+
+export class ChannelTokenSource implements AccessTokenSource {
+  private cached: { token: string; expiresAt: number } | null = null;
+
+  constructor(
+    private readonly channel: ChannelRef,
+    private readonly oauth: OAuthCallOptions = {},
+  ) {}
+
+  async get(): Promise<string> {
+    if (this.cached && this.cached.expiresAt - REFRESH_MARGIN_MS > Date.now()) return this.cached.token;
+    const [row] = await asService((tx) =>
+      tx<{ access_token: string | null; access_token_expires_at: Date | null }[]>`
+        select access_token, access_token_expires_at from private.channel_credentials(${this.channel.id})`
+    );
+    if (!row) return await this.fail(new ReauthRequiredError('no tokens are stored for this channel'));
+    const expiresAt = row.access_token_expires_at?.getTime() ?? 0;
+    if (row.access_token && expiresAt - REFRESH_MARGIN_MS > Date.now()) {
+      this.cached = { token: row.access_token, expiresAt };
+      return row.access_token;
+    }
+    return await this.refresh();
+  }
+
+  async refresh(): Promise<string> {
+    const [row] = await asService((tx) =>
+      tx<{ refresh_token: string | null }[]>`select refresh_token from private.channel_credentials(${this.channel.id})`
+    );
+    if (!row?.refresh_token) return await this.fail(new ReauthRequiredError('no refresh token is stored for this channel'));
+    let tokens;
+    try {
+      tokens = await refreshAccessToken(row.refresh_token, this.oauth);
+    } catch (err) {
+      if (err instanceof ReauthRequiredError) return await this.fail(err);
+      throw err;
+    }
+    // A NULL refresh token keeps the stored one (refresh grants normally return none).
+    await asService((tx) =>
+      tx`select private.save_channel_credentials(${this.channel.id}, ${tokens.refreshToken ?? null}, ${tokens.accessToken},
+        ${tokens.expiresAt}, ${tokens.scopes.length > 0 ? tokens.scopes : null}::text[])`
+    );
+    this.cached = { token: tokens.accessToken, expiresAt: tokens.expiresAt.getTime() };
+    logEvent('info', 'youtube_token_refreshed', { channel_id: this.channel.id });
+    return tokens.accessToken;
+  }
+
+  private async fail(err: ReauthRequiredError): Promise<never> {
+    this.cached = null;
+    await markReauthRequired(this.channel, err);
+    throw err;
+  }
+}
