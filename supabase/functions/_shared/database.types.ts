@@ -254,6 +254,33 @@ export interface OpsApiCalls {
   workspace_id: string | null;
 }
 
+export interface OpsApiCallsCounted {
+  bucket: number;
+  calls: number;
+  endpoint: string;
+  function_name: string;
+  max_ms: number;
+  method: string;
+  minute: Timestamp;
+  status: number;
+  total_ms: Int8;
+}
+
+export interface OpsApiCallsDay {
+  calls: number;
+  client_errors: number;
+  day: Timestamp;
+  endpoint: string;
+  errors: number;
+  function_name: string;
+  latency_buckets: number[];
+  latency_counts: number[];
+  max_ms: number;
+  method: string;
+  rate_limited: number;
+  total_ms: Int8;
+}
+
 export interface OpsApiCallsHour {
   calls: number;
   client_errors: number;
@@ -265,6 +292,18 @@ export interface OpsApiCallsHour {
   latency_counts: number[];
   max_ms: number;
   method: string;
+  rate_limited: number;
+  total_ms: Int8;
+}
+
+export interface OpsApiCallsHourTotal {
+  calls: number;
+  client_errors: number;
+  errors: number;
+  hour: Timestamp;
+  latency_buckets: number[];
+  latency_counts: number[];
+  max_ms: number;
   rate_limited: number;
   total_ms: Int8;
 }
@@ -380,6 +419,17 @@ export interface OpsInsightsDocuments {
   computed_at: Generated<Timestamp>;
   computed_on: Timestamp;
   doc: Json;
+  time_zone: string;
+  version: Int8;
+  workspace_id: string;
+}
+
+export interface OpsLoopInsightsDocuments {
+  age_days: number;
+  channel_key: string;
+  computed_at: Generated<Timestamp>;
+  doc: Json;
+  min_videos: number;
   time_zone: string;
   version: Int8;
   workspace_id: string;
@@ -629,6 +679,8 @@ export interface UploadLineage {
   schedule: Json;
   schedule_id: string;
   target_format: string | null;
+  title_choice: string | null;
+  title_variant: number | null;
   tone: string | null;
   variants: number | null;
   workspace_id: string;
@@ -825,7 +877,10 @@ export interface DB {
   "ops.anonymous_rate_limits": OpsAnonymousRateLimits;
   "ops.api_call_tally": OpsApiCallTally;
   "ops.api_calls": OpsApiCalls;
+  "ops.api_calls_counted": OpsApiCallsCounted;
+  "ops.api_calls_day": OpsApiCallsDay;
   "ops.api_calls_hour": OpsApiCallsHour;
+  "ops.api_calls_hour_total": OpsApiCallsHourTotal;
   "ops.api_calls_minute": OpsApiCallsMinute;
   "ops.api_calls_refused": OpsApiCallsRefused;
   "ops.backup_settings": OpsBackupSettings;
@@ -837,6 +892,7 @@ export interface DB {
   "ops.health_probe_leases": OpsHealthProbeLeases;
   "ops.health_probes": OpsHealthProbes;
   "ops.insights_documents": OpsInsightsDocuments;
+  "ops.loop_insights_documents": OpsLoopInsightsDocuments;
   "ops.metric_sources": OpsMetricSources;
   "ops.rate_limits": OpsRateLimits;
   "ops.response_cache": OpsResponseCache;
