@@ -4,6 +4,7 @@
 // (_shared/platform/outbound/public-fetch.ts), and what members see of a fetch that was refused or never
 // reached a server is one sentence, the same for every such case.
 import { env } from '../_shared/platform/env.ts';
+import { readCapped } from '../_shared/platform/http.ts';
 import { DestinationRefusedError, fetchPublic, type PublicFetchOptions } from '../_shared/platform/outbound/public-fetch.ts';
 import { logEvent } from '../_shared/integrations/youtube/event-log.ts';
 
@@ -54,25 +55,8 @@ export async function fetchThumbnail(url: string, opts: PublicFetchOptions = {})
     await res.body.cancel();
     throw new ThumbnailUnusableError(`the thumbnail is ${declared} bytes; YouTube takes at most ${MAX_THUMBNAIL_BYTES}`);
   }
-  const reader = res.body.getReader();
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_THUMBNAIL_BYTES) {
-      await reader.cancel();
-      throw new ThumbnailUnusableError(`the thumbnail is larger than the ${MAX_THUMBNAIL_BYTES} bytes YouTube takes`);
-    }
-    parts.push(value);
-  }
-  const bytes = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    bytes.set(p, at);
-    at += p.byteLength;
-  }
+  const bytes = await readCapped(res.body, MAX_THUMBNAIL_BYTES, () =>
+    new ThumbnailUnusableError(`the thumbnail is larger than the ${MAX_THUMBNAIL_BYTES} bytes YouTube takes`));
   const contentType = imageType(bytes);
   if (!contentType) throw new ThumbnailUnusableError('the thumbnail is not a JPEG or PNG image');
   return { bytes, contentType };

@@ -65,12 +65,12 @@ export function errorResponse(err: HttpError, requestId?: string): Response {
   return json(errorBody(err.code, err.message, err.details, requestId), err.status, err.headers);
 }
 
-/** Reads a JSON body within the size limit; 413 when larger, 400 when not JSON. */
-export async function readJson(req: Request, maxBytes = MAX_BODY_BYTES): Promise<unknown> {
-  const declared = Number(req.headers.get('content-length') ?? '0');
-  if (declared > maxBytes) throw new HttpError(413, 'payload_too_large', `request body exceeds ${maxBytes} bytes`);
-  const reader = req.body?.getReader();
-  if (!reader) return undefined;
+/**
+ * Reads a body whole, failing with `tooLarge()` as soon as it passes `maxBytes` (the rest is
+ * cancelled, never buffered): a declared Content-Length can be absent or wrong.
+ */
+export async function readCapped(body: ReadableStream<Uint8Array>, maxBytes: number, tooLarge: () => Error): Promise<Uint8Array> {
+  const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
@@ -79,12 +79,21 @@ export async function readJson(req: Request, maxBytes = MAX_BODY_BYTES): Promise
     size += value.byteLength;
     if (size > maxBytes) {
       await reader.cancel();
-      throw new HttpError(413, 'payload_too_large', `request body exceeds ${maxBytes} bytes`);
+      throw tooLarge();
     }
     chunks.push(value);
   }
-  if (size === 0) return undefined;
-  const text = new TextDecoder().decode(concat(chunks, size));
+  return concat(chunks, size);
+}
+
+/** Reads a JSON body within the size limit; 413 when larger, 400 when not JSON. */
+export async function readJson(req: Request, maxBytes = MAX_BODY_BYTES): Promise<unknown> {
+  const declared = Number(req.headers.get('content-length') ?? '0');
+  if (declared > maxBytes) throw new HttpError(413, 'payload_too_large', `request body exceeds ${maxBytes} bytes`);
+  if (!req.body) return undefined;
+  const bytes = await readCapped(req.body, maxBytes, () => new HttpError(413, 'payload_too_large', `request body exceeds ${maxBytes} bytes`));
+  if (bytes.byteLength === 0) return undefined;
+  const text = new TextDecoder().decode(bytes);
   let value: unknown;
   try {
     value = JSON.parse(text);
