@@ -16,9 +16,7 @@ export interface LeaseKeeper {
 
 export function keepLease(leaseSeconds: number, renew: Renew, onError: (err: unknown) => void): LeaseKeeper {
   let inFlight: Promise<unknown> = Promise.resolve();
-  let stopped = false;
   const timer = setInterval(() => {
-    if (stopped) return;
     inFlight = renew().then(
       (outcome) => {
         // The step's next write learns the same and stops it; nothing more to renew.
@@ -29,7 +27,6 @@ export function keepLease(leaseSeconds: number, renew: Renew, onError: (err: unk
   }, Math.max(250, (leaseSeconds * 1000) / 4));
   return {
     async stop() {
-      stopped = true;
       clearInterval(timer);
       await inFlight;
     },
