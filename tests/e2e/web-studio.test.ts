@@ -318,11 +318,23 @@ test('the owner schedules the ready video, publishes it now; the fake YouTube re
   const zone = 'America/New_York';
   const patched = await call(owner.token, 'account', { method: 'PATCH', body: { timezone: zone } });
   assert.equal(patched.status, 200, JSON.stringify(patched.body));
+  // The channels arrive after the calendar (as on a busy server): the dialog opened before them
+  // must wait for them and then schedule the first channel, not send an empty one.
+  const lateChannels = '**/functions/v1/insights**';
+  let releaseChannels!: () => void;
+  const channelsReleased = new Promise<void>((r) => (releaseChannels = r));
+  await page.route(lateChannels, async (route) => {
+    await channelsReleased;
+    await route.continue();
+  });
   await page.goto(`${webUrl}/schedule`);
   await page.getByTestId('schedule-tz').getByText(/^America\/New York \(GMT-[45]\)$/).waitFor();
   await page.getByRole('button', { name: 'Schedule an upload' }).click();
   const dialog = page.getByRole('dialog', { name: 'Schedule an upload' });
+  await dialog.getByText('Loading your channels and rendered videos…').waitFor();
+  releaseChannels();
   await dialog.getByLabel('Channel').waitFor();
+  await page.unroute(lateChannels);
   const title = `Breakfast in five ${owner.suffix}`;
   // Tomorrow 18:30 in New York (the same week or the next: the page jumps to the new upload).
   const when = `${dayKeyAt(new Date(Date.now() + 86_400_000), zone)}T18:30`;
