@@ -416,6 +416,10 @@ export interface OpsHealthProbes {
 
 export interface OpsInsightsDocuments {
   channel_key: string;
+  /**
+   * How long the last computation of doc took (ms); at 1,000 and above the document is served stale for up to 15 minutes
+   */
+  compute_ms: Generated<number>;
   computed_at: Generated<Timestamp>;
   computed_on: Timestamp;
   doc: Json;
