@@ -146,8 +146,10 @@ export async function buildAndDump(p: Profile, ref: string | undefined): Promise
     destroyCluster(p);
     initCluster(p);
     // pg_cron would run the every-minute jobs while the migrations run and the dump is taken, and
-    // their rows (alerts, logs, roll-up marks) would differ by timing alone; no job may start here.
-    appendFileSync(resolve(p.pgData, 'postgresql.auto.conf'), 'cron.max_running_jobs = 0\n');
+    // their rows (alerts, logs, roll-up marks) would differ by timing alone. pg_cron 1.4 has no
+    // switch that stops them (cron.max_running_jobs = 0 does not), so its connections go nowhere:
+    // a job fails before it runs, recorded only in cron's own tables, which are not compared.
+    appendFileSync(resolve(p.pgData, 'postgresql.auto.conf'), `cron.host = '${resolve(p.dataRoot, 'no-cron')}'\n`);
     startCluster(p);
     await applyPlatformSql(p);
     migrate(p, workdir);
