@@ -16,7 +16,7 @@ export const MIGRATIONS = 'supabase/migrations';
  * The re-cut rebuilt exactly the schema the history had built (proved with `npm run
  * schema:compare`), including what Squawk would flag today (seven bigserial ids, prefer-identity).
  */
-export const LINTED_AFTER = '20261201001700';
+export const LINTED_AFTER = '20261201001800';
 
 /** Migration files (`<14-digit timestamp>_<topic>.sql`) newer than `after`, oldest first. */
 export function newMigrations(dir: string, after = LINTED_AFTER): string[] {
