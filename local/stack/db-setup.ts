@@ -50,8 +50,19 @@ export function runMigrations(p: Profile) {
     encoding: 'utf8',
     env: { ...process.env, SUPABASE_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1' },
   });
-  if (r.status !== 0) throw new Error(`supabase migration up failed:\n${r.stdout}\n${r.stderr}`);
+  if (r.status !== 0) throw new Error(`supabase migration up failed:\n${r.stdout}\n${r.stderr}${staleHistoryHint(p, r.stderr)}`);
   return `${r.stdout}${r.stderr}`.trim();
+}
+
+/**
+ * The migrations were re-cut once before the first deploy, so a local database built from the
+ * old files has a history the directory no longer holds. The CLI then suggests `migration repair`
+ * and `db pull`, which would be wrong here: such a database is rebuilt instead.
+ */
+function staleHistoryHint(p: Profile, stderr: string): string {
+  if (!stderr.includes('migration repair')) return '';
+  const how = p.name === 'dev' ? '`npm run db:reset`' : `stopping its stack and removing ${p.pgData}`;
+  return `\nThis database ran migrations that are no longer in supabase/migrations (they were re-cut); rebuild it: ${how}.`;
 }
 
 function seedMarker(p: Profile) {

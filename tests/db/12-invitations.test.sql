@@ -4,7 +4,7 @@
 begin;
 select plan(25);
 
--- Members cannot read token_hash (20261206001200): the test finds invitations by their token with
+-- Members cannot read token_hash: the test finds invitations by their token with
 -- the superuser's rights.
 create function pg_temp.invitation_id(token text) returns uuid
 language sql stable security definer set search_path = '' as $$

@@ -1,4 +1,4 @@
--- Stored insights documents (20261207000510_insights_documents): a second read of an unchanged
+-- Stored insights documents (20261201001700_insights_documents): a second read of an unchanged
 -- workspace is the stored document; a write to a table behind it (here video_metrics) makes the
 -- next read recompute; documents are kept per channel and per time zone; outsiders still get
 -- null and never reach another workspace's document.

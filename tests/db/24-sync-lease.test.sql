@@ -1,4 +1,4 @@
--- Sync run leases renewed by their invocation (20261208000060): only the leaseholder of a running
+-- Sync run leases renewed by their invocation (20261201000400_youtube_sync_runs_and_quota): only the leaseholder of a running
 -- run renews, for lease_seconds from now, and the run is not due before its lease ends; users
 -- cannot call it.
 begin;

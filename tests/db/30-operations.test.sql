@@ -1,4 +1,4 @@
--- Operations (migration 20261126000500): ops grants nothing to the API roles; the rate-limit
+-- Operations (migrations 20261201000500 to 20261201001000, `ops_*`): ops grants nothing to the API roles; the rate-limit
 -- counter is one upsert on the primary key; roll-ups are idempotent and metrics from roll-ups plus
 -- raw rows are exact for a known set of calls; one open alert per rule, and an alert opens once,
 -- notifies once (Slack JSON through net.http_post) and resolves; cache versions follow the data;

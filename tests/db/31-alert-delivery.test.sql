@@ -1,4 +1,4 @@
--- Alert delivery (20261206001600): every notification is an outbox row whose first attempt is made
+-- Alert delivery (20261201000900_ops_alerts): every notification is an outbox row whose first attempt is made
 -- in the transaction of the event; pg_net's answer (net._http_response) decides: 2xx delivered,
 -- anything else retried after 1, 2, 4 … minutes, failed once the attempts are spent; no answer
 -- 2 minutes after sending is a failed attempt unless the request is still queued. Unhandled

@@ -1,4 +1,4 @@
--- Roll-up rebuilds plan without nested loops (20261207000520_rollup_rebuild_without_nested_loops),
+-- Roll-up rebuilds plan without nested loops (20261201001000_ops_rate_limits_and_response_cache),
 -- and a rebuild over calls spread thinly across a month still rolls every call up exactly once.
 begin;
 select plan(4);

@@ -1,4 +1,4 @@
--- Long admin metrics windows read the coarse roll-ups (20261208000400_admin_metrics_bounded_rollups):
+-- Long admin metrics windows read the coarse roll-ups (20261201000600_ops_api_calls):
 -- hour totals (endpoints merged) for the series and the totals, day rows per endpoint for the
 -- whole days of the window, and hour rows per endpoint only before its first midnight. The
 -- figures are the same as from the minute rows.

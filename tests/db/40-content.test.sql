@@ -1,4 +1,4 @@
--- Generated content's review state machine, enforced in the database (20261126000600):
+-- Generated content's review state machine, enforced in the database (20261201001100_generated_content):
 -- create -> draft; submit draft|rejected -> in_review; approve / reject (with a reason)
 -- in_review -> approved / rejected; edit (any status) -> a new version and back to draft.
 -- Every action is a row in content_transitions with its actor; viewers and outsiders cannot act;

@@ -1,4 +1,4 @@
--- Render jobs' rules in the database (20261126000700): idempotency per workspace, the monthly
+-- Render jobs' rules in the database (20261201001200_video_jobs): idempotency per workspace, the monthly
 -- render limit per user across workspaces, statuses that only move forward (final ones never
 -- change, so late or repeated reports are ignored), cancel, refunds of renders RevID never
 -- accepted, claiming with a lease, and the pg_cron wake-up that only calls the worker when due.

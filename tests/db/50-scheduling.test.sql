@@ -1,4 +1,4 @@
--- Upload scheduling in the database (20261126000800_upload_scheduling): members' functions
+-- Upload scheduling in the database (20261201001300_upload_schedules): members' functions
 -- (create with its checks and idempotency, edit/reschedule with versions, cancel, publish now,
 -- settings) and the worker's (claim with a lease and SKIP LOCKED, take-over after the lease,
 -- missed schedules held or published late, begin_upload and its version guard, offsets, the last

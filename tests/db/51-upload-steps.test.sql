@@ -1,9 +1,9 @@
--- Bounded upload steps (20261206000400_upload_steps): pause_upload saves the offset, hands the row
+-- Bounded upload steps (20261201001300_upload_schedules): pause_upload saves the offset, hands the row
 -- back due now and calls the worker for the schedule in the same transaction; a worker that lost
 -- its lease (or a canceled schedule) changes nothing and calls nobody; chain_upload_worker calls
 -- one successor only while something (other than the paused uploads) is due; the every-minute
--- wake-up starts one chain per 100 due rows (at most 4 then, 32 since 20261207000500); the leaseholder
--- renews its lease (20261208000050) and nobody else can; and who may call what.
+-- wake-up starts one chain per 100 due rows (at most 32); the leaseholder
+-- renews its lease and nobody else can; and who may call what.
 begin;
 select plan(21);
 
@@ -110,7 +110,7 @@ insert into public.upload_schedules (workspace_id, channel_id, video_job_id, tit
 select pg_temp.id('ws'), pg_temp.id('channel'), pg_temp.id('job'), 'More ' || i, now() + interval '1 day', 'upload_at_time', 'scheduled',
   now() + interval '20 seconds', 'steps-more-' || i, repeat('c', 64)
 from generate_series(1, 500) as i;
-select is(private.wake_upload_worker(), 8, '751 due: eight chains (one per 100 due, 20261207000500)');
+select is(private.wake_upload_worker(), 8, '751 due: eight chains (one per 100 due)');
 
 -- Section: who may call what
 

@@ -1,4 +1,4 @@
--- Upload worker chains scale with the backlog (20261207000500_upload_chains_scale_with_backlog):
+-- Upload worker chains scale with the backlog (20261201001300_upload_schedules):
 -- one chain per 100 rows due within the minute, at most 32, so 10,000 schedules due together get
 -- 32 chains instead of the four that left a burst's last schedules minutes late (bench/scaling).
 begin;

@@ -1,4 +1,4 @@
--- What worker wake-ups authenticate with (20261207000300_worker_calls_with_secret_key): the Vault
+-- What worker wake-ups authenticate with (20261201000400_youtube_sync_runs_and_quota): the Vault
 -- secret `secret_api_key` in `apikey` alone when set, else the legacy `service_role_key` as the
 -- bearer, else nothing is sent; and only the service side may read them.
 begin;

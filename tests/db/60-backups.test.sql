@@ -24,7 +24,7 @@ create function pg_temp.fingerprint(label text, workspace uuid) returns void lan
 declare t record;
 begin
   for t in select * from ops.backup_tables() loop
-    -- a channel's status is its present connection state, not restored (20261206001310)
+    -- a channel's status is its present connection state, not restored (20261201001400_backup_snapshots)
     execute format('insert into fingerprints select $2, $3, count(*), md5(coalesce(string_agg((row_to_json(t)::jsonb - %L)::text, '','' order by (row_to_json(t)::jsonb - %L)::text), '''')) from %s t where %s',
       case when t.tbl = 'public.channels'::regclass then 'status' else '' end, case when t.tbl = 'public.channels'::regclass then 'status' else '' end,
       t.tbl, ops.backup_scope_predicate(t.scope, t.key_column, t.parent, t.parent_key))

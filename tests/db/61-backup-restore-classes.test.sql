@@ -1,5 +1,5 @@
 -- A workspace restore brings back content and never rewinds what happened outside the database
--- (20261206001310): every table has a class (catalogue check: a new table without one fails here
+-- (20261201001400_backup_snapshots): every table has a class (catalogue check: a new table without one fails here
 -- and makes backups refuse); a restore leaves usage, quota ledger, tokens, OAuth states,
 -- invitations, renders and uploads exactly as they are; content the restore removes takes its
 -- dependent rows with it as its foreign keys say; a channel keeps its present connection state.

@@ -1,4 +1,4 @@
--- The rules the API enforces hold for direct database calls too (20261206001200): what a member
+-- The rules the API enforces hold for direct database calls too: what a member
 -- can send through supabase-js (`rpc` and table access, which hosted PostgREST serves) as
 -- `authenticated`. One test per rule; each would pass a write through before that migration.
 begin;

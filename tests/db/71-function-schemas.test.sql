@@ -1,4 +1,4 @@
--- Which schema a function lives in follows from who may call it (20261207000900):
+-- Which schema a function lives in follows from who may call it:
 --   * `public` (served by PostgREST at /rest/v1/rpc) holds only what a signed-in member may call
 --     through supabase-js. A function executable by service_role but not by authenticated is
 --     service-only and belongs in `private`; it is found here from the grants, so a function any
@@ -48,7 +48,7 @@ select is(
   '{}'::text[],
   'every public.<name>( and private.<name>( in a function body or a pg_cron command names a function that exists');
 
--- The functions moved by 20261207000900: in private, for service_role only.
+-- The service-only functions once in public: in private, for service_role only.
 select is(
   array(select n from unnest(array[
       'apply_video_job_update', 'begin_final_chunk', 'begin_upload', 'begin_video_job_submission', 'cancel_video_job',

@@ -1,4 +1,4 @@
--- private.require_workspace_role (20261207000910) is the one role check of every mutation: its
+-- private.require_workspace_role (20261201000100_workspaces_members_invitations_profiles) is the one role check of every mutation: its
 -- answers, and that the mutations which checked roles their own way now call it.
 begin;
 select plan(15);

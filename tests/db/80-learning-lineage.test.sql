@@ -1,4 +1,4 @@
--- The learning loop's records (20261207000400_upload_lineage, 20261207000410_video_outcomes):
+-- The learning loop's records (20261201001600_learning_lineage_and_outcomes):
 -- review decisions copied when they are made, lineage written when an upload is published and
 -- surviving edits and the content's deletion, history that cannot be rewritten, organic videos
 -- without lineage, and outcomes at 1/7/28 days recorded once when the channel's data covers them,

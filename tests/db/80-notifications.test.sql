@@ -1,4 +1,4 @@
--- Email notifications (20261207000200): the outbox row is written in the transaction of the event
+-- Email notifications (20261201001500_notifications): the outbox row is written in the transaction of the event
 -- (rolled back with it), once per event and recipient, only for recipients who want it; the
 -- worker's claim takes a row once per lease; preferences are each user's own (RLS); an
 -- invitation's email needs its token and an owner.

@@ -1,4 +1,4 @@
--- public.loop_insights (20261207000420_loop_insights): synthetic channels where the engine's
+-- public.loop_insights (20261201001600_learning_lineage_and_outcomes): synthetic channels where the engine's
 -- uploads are known to do better, worse or the same as organic videos, and one with too few of
 -- them; medians, order-statistic intervals, verdicts and "not enough data" computed by hand below.
 -- Also the breakdowns' minimum, rejections with reasons, chosen variants, and tenancy.

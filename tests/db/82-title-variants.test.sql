@@ -1,4 +1,4 @@
--- Title variants (20261208000200_title_variants, 20261208000210_loop_insights_title_choices): the
+-- Title variants (20261201001100_generated_content, 20261201001600_learning_lineage_and_outcomes): the
 -- output rules for title_variants and the recorded pick (title_choice), an edit with a pick that
 -- disagrees with its title refused, the lineage's title choice derived from the title that was
 -- published, and the loop insights' pick rates and outcomes per choice, computed by hand.

@@ -1,4 +1,4 @@
--- public.loop_insights_cached (20261208000220_loop_insights_documents): the stored document is
+-- public.loop_insights_cached (20261201001700_insights_documents): the stored document is
 -- what public.loop_insights computes, is served again while nothing behind it changed, and is
 -- computed again after an outcome, a lineage row or a review decision of the workspace is written;
 -- callers who cannot see the workspace get nothing, as from loop_insights.

@@ -174,11 +174,11 @@ begin
     create_fixture_rows.owner
   );
 
-  -- Email notification settings (20261207000200): the owner's own row.
+  -- Email notification settings (20261201001500_notifications): the owner's own row.
   insert into public.notification_preferences (user_id) values (create_fixture_rows.owner)
   on conflict (user_id) do nothing;
 
-  -- YouTube (20261126000300_performance_scoring): a channel with one video, a day of metrics,
+  -- YouTube (20261201000200_channels_and_credentials, 20261201000300_videos_metrics_and_scores): a channel with one video, a day of metrics,
   -- its score and history, a sync run and a day of quota usage. Ids derive from the workspace so
   -- the fixture can run for several workspaces in one test.
   insert into public.channels (workspace_id, youtube_channel_id, title, connected_by, connected_at)
@@ -201,7 +201,7 @@ begin
   insert into public.youtube_quota_usage (workspace_id, channel_id, day, endpoint, units, calls)
   values (create_fixture_rows.workspace_id, channel, current_date, 'videos.list', 1, 1);
 
-  -- Content and renders (20261126000600_content_generation, 20261126000700_video_processing): an
+  -- Content and renders (20261201001100_generated_content, 20261201001200_video_jobs): an
   -- approved script with its version and transitions, the Gemini call that made it, a month of
   -- usage and a finished render job.
   insert into public.generated_content (workspace_id, kind, brief, source_videos, prompt_version, model,
@@ -229,7 +229,7 @@ begin
     'https://example.test/fixture.mp4', encode(sha256('fixture'::bytea), 'hex'), now() + interval '1 hour',
     'fixture-' || gen_random_uuid(), encode(sha256('fixture'::bytea), 'hex'), create_fixture_rows.owner, now());
 
-  -- Scheduling (20261126000800_upload_scheduling): the workspace's settings, a schedule of the
+  -- Scheduling (20261201001300_upload_schedules): the workspace's settings, a schedule of the
   -- render above on the channel, and its first event.
   insert into public.workspace_settings (workspace_id, missed_schedule_policy, updated_by)
   values (create_fixture_rows.workspace_id, 'publish_late', create_fixture_rows.owner);
@@ -243,7 +243,7 @@ begin
   insert into public.upload_events (workspace_id, schedule_id, event, to_status, actor_type, actor_id)
   values (create_fixture_rows.workspace_id, schedule, 'created', 'scheduled', 'user', create_fixture_rows.owner);
 
-  -- The learning loop (20261207000400_upload_lineage, 20261207000410_video_outcomes): the prompt's
+  -- The learning loop (20261201001600_learning_lineage_and_outcomes): the prompt's
   -- inputs of the content above (its approval decision was recorded by the approve transition),
   -- the lineage of a published upload (written as the publish trigger writes it; a published
   -- schedule here would change what other tests count) and an outcome of the video.

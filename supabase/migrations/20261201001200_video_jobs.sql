@@ -31,10 +31,6 @@
 -- lock, so concurrent requests cannot overshoot. A job that fails or is canceled before RevID
 -- accepted it gives its render back.
 
--- Section: tables
-
-alter table public.generation_usage add column renders integer not null default 0 check (renders >= 0);
-
 create table public.video_jobs (
   id uuid primary key default gen_random_uuid(),
   workspace_id uuid not null references public.workspaces (id) on delete cascade,
@@ -83,17 +79,29 @@ create table public.video_jobs (
   foreign key (content_id, workspace_id) references public.generated_content (id, workspace_id)
     on update cascade on delete cascade
 );
+
 create index video_jobs_workspace_id_idx on public.video_jobs (workspace_id, created_at desc);
+
 create index video_jobs_content_id_idx on public.video_jobs (content_id);
+
 create index video_jobs_requested_by_idx on public.video_jobs (requested_by);
+
 create index video_jobs_canceled_by_idx on public.video_jobs (canceled_by);
+
 -- The worker's two ways a job becomes due.
 create index video_jobs_due_idx on public.video_jobs (next_attempt_at)
   where status in ('queued', 'submitted', 'rendering');
+
 create index video_jobs_deadline_idx on public.video_jobs (give_up_at)
   where status in ('queued', 'submitted', 'rendering');
 
--- Section: functions (helpers)
+alter table public.video_jobs enable row level security;
+
+revoke all on public.video_jobs from anon, authenticated;
+
+grant all on public.video_jobs to service_role;
+
+grant select on public.video_jobs to authenticated;
 
 -- Order of statuses: an update may only move a job forward (or, in the same status, raise its
 -- progress). The three final statuses share the top rank: none replaces another.
@@ -103,6 +111,8 @@ language sql immutable set search_path = '' as $$
     when 'queued' then 0 when 'submitted' then 1 when 'rendering' then 2
     when 'ready' then 3 when 'failed' then 3 when 'canceled' then 3 end
 $$;
+
+revoke all on function private.video_status_rank(text) from public, anon, authenticated, service_role;
 
 -- Gives a render back to the requester's month when a job ends before RevID accepted it.
 create function private.refund_render(job public.video_jobs) returns void
@@ -114,7 +124,7 @@ language sql volatile security definer set search_path = '' as $$
     and u.month = private.usage_month((refund_render.job).created_at)
 $$;
 
--- Section: functions (jobs, service role)
+revoke all on function private.refund_render(public.video_jobs) from public, anon, authenticated, service_role;
 
 -- Creates a render job for an approved script, or finds the one created before with the same
 -- idempotency key. One transaction: the checks, the monthly limit and the insert.
@@ -123,7 +133,7 @@ $$;
 --          workspace) | 'forbidden' (requester is no longer editor or owner) |
 --          'not_a_script' | 'not_approved' (or the approved version is not `content_version`) |
 --          'limit_reached' (renders_used >= monthly_limit; resets_at = next month, UTC)
-create function public.create_video_job(
+create function private.create_video_job(
   workspace_id uuid, content_id uuid, content_version integer, requested_by uuid,
   idempotency_key text, request_fingerprint text, render_params jsonb, webhook_secret_hash text,
   monthly_limit integer, lease_seconds integer default 120, deadline_minutes integer default 60
@@ -210,9 +220,13 @@ begin
 end
 $$;
 
+revoke all on function private.create_video_job(uuid, uuid, integer, uuid, text, text, jsonb, text, integer, integer, integer) from public, anon, authenticated;
+
+grant execute on function private.create_video_job(uuid, uuid, integer, uuid, text, text, jsonb, text, integer, integer, integer) to service_role;
+
 -- Jobs that are due (next_attempt_at passed, or past their deadline), claimed for `lease_seconds`
 -- with FOR UPDATE SKIP LOCKED so concurrent workers never take the same job.
-create function public.claim_video_jobs(max_jobs integer default 20, lease_seconds integer default 120, only_job uuid default null)
+create function private.claim_video_jobs(max_jobs integer default 20, lease_seconds integer default 120, only_job uuid default null)
 returns setof public.video_jobs
 language sql volatile security definer set search_path = '' as $$
   with due as (
@@ -231,10 +245,14 @@ language sql volatile security definer set search_path = '' as $$
   returning j.*
 $$;
 
+revoke all on function private.claim_video_jobs(integer, integer, uuid) from public, anon, authenticated;
+
+grant execute on function private.claim_video_jobs(integer, integer, uuid) to service_role;
+
 -- Starts a submission attempt: counts it, holds the job for `lease_seconds` and stores the hash
 -- of the secret in the webhook URL about to be sent (a fresh one per attempt, so the URL of an
 -- abandoned attempt stops working). The attempt's number; NULL when the job is no longer queued.
-create function public.begin_video_job_submission(job_id uuid, webhook_secret_hash text, lease_seconds integer default 120)
+create function private.begin_video_job_submission(job_id uuid, webhook_secret_hash text, lease_seconds integer default 120)
 returns integer
 language sql volatile security definer set search_path = '' as $$
   update public.video_jobs j set
@@ -245,9 +263,13 @@ language sql volatile security definer set search_path = '' as $$
   returning j.attempts
 $$;
 
+revoke all on function private.begin_video_job_submission(uuid, text, integer) from public, anon, authenticated;
+
+grant execute on function private.begin_video_job_submission(uuid, text, integer) to service_role;
+
 -- RevID accepted the render: its pid, and the first poll if no webhook comes first.
 -- False when the job is no longer queued (canceled meanwhile).
-create function public.mark_video_job_submitted(job_id uuid, provider_job_id text, poll_after_seconds integer)
+create function private.mark_video_job_submitted(job_id uuid, provider_job_id text, poll_after_seconds integer)
 returns boolean
 language plpgsql volatile security definer set search_path = '' as $$
 begin
@@ -269,9 +291,13 @@ begin
 end
 $$;
 
+revoke all on function private.mark_video_job_submitted(uuid, text, integer) from public, anon, authenticated;
+
+grant execute on function private.mark_video_job_submitted(uuid, text, integer) to service_role;
+
 -- A submission attempt failed: try again at retry_at, or fail the job when retry_at is NULL
 -- (a permanent error, or attempts used up). A failed job gives its render back.
-create function public.video_job_submission_failed(job_id uuid, error text, retry_at timestamptz)
+create function private.video_job_submission_failed(job_id uuid, error text, retry_at timestamptz)
 returns text
 language plpgsql volatile security definer set search_path = '' as $$
 declare
@@ -296,11 +322,15 @@ begin
 end
 $$;
 
+revoke all on function private.video_job_submission_failed(uuid, text, timestamptz) from public, anon, authenticated;
+
+grant execute on function private.video_job_submission_failed(uuid, text, timestamptz) to service_role;
+
 -- What a webhook or a poll reported, applied only if it moves the job forward (see the header).
 -- Returns whether anything changed and the status afterwards. For webhooks, webhook_received_at
 -- records the first delivery; a delivery that changes nothing leaves the row untouched.
 -- source: 'webhook' | 'poll'. For polls the next poll is scheduled in any case.
-create function public.apply_video_job_update(
+create function private.apply_video_job_update(
   job_id uuid, source text, status text, progress integer default null,
   video_url text default null, thumbnail_url text default null, duration_seconds numeric default null,
   credits numeric default null, error text default null, provider_job_id text default null,
@@ -372,16 +402,24 @@ begin
 end
 $$;
 
+revoke all on function private.apply_video_job_update(uuid, text, text, integer, text, text, numeric, numeric, text, text, integer) from public, anon, authenticated;
+
+grant execute on function private.apply_video_job_update(uuid, text, text, integer, text, text, numeric, numeric, text, text, integer) to service_role;
+
 -- A status poll failed: try again at retry_at.
-create function public.video_job_poll_failed(job_id uuid, error text, retry_at timestamptz) returns void
+create function private.video_job_poll_failed(job_id uuid, error text, retry_at timestamptz) returns void
 language sql volatile security definer set search_path = '' as $$
   update public.video_jobs j set poll_failures = j.poll_failures + 1, last_polled_at = now(),
     last_error = left(video_job_poll_failed.error, 2000), next_attempt_at = video_job_poll_failed.retry_at
   where j.id = video_job_poll_failed.job_id and j.status in ('submitted', 'rendering')
 $$;
 
+revoke all on function private.video_job_poll_failed(uuid, text, timestamptz) from public, anon, authenticated;
+
+grant execute on function private.video_job_poll_failed(uuid, text, timestamptz) to service_role;
+
 -- Ends an open job as failed with the reason (deadline passed). False when it was final already.
-create function public.fail_video_job(job_id uuid, reason text) returns boolean
+create function private.fail_video_job(job_id uuid, reason text) returns boolean
 language plpgsql volatile security definer set search_path = '' as $$
 declare
   j public.video_jobs;
@@ -398,11 +436,15 @@ begin
 end
 $$;
 
+revoke all on function private.fail_video_job(uuid, text) from public, anon, authenticated;
+
+grant execute on function private.fail_video_job(uuid, text) to service_role;
+
 -- Cancels an open job for `canceled_by` (an editor or owner of its workspace). RevID documents no
 -- cancel call, so this only stops us waiting for it: a render already running at RevID may still
 -- finish (and cost credits); its webhook then changes nothing.
 -- outcome: 'canceled' | 'final' (already ready/failed/canceled) | 'forbidden' | 'not_found'
-create function public.cancel_video_job(job_id uuid, canceled_by uuid)
+create function private.cancel_video_job(job_id uuid, canceled_by uuid)
 returns table (outcome text, status text)
 language plpgsql volatile security definer set search_path = '' as $$
 #variable_conflict use_column
@@ -434,12 +476,20 @@ begin
 end
 $$;
 
+revoke all on function private.cancel_video_job(uuid, uuid) from public, anon, authenticated;
+
+grant execute on function private.cancel_video_job(uuid, uuid) to service_role;
+
 -- The hash of a job's current webhook secret, for the webhook function to compare in constant
 -- time (NULL for an unknown job).
-create function public.video_job_webhook_secret_hash(job_id uuid) returns text
+create function private.video_job_webhook_secret_hash(job_id uuid) returns text
 language sql stable security definer set search_path = '' as $$
   select j.webhook_secret_hash from public.video_jobs j where j.id = video_job_webhook_secret_hash.job_id
 $$;
+
+revoke all on function private.video_job_webhook_secret_hash(uuid) from public, anon, authenticated;
+
+grant execute on function private.video_job_webhook_secret_hash(uuid) to service_role;
 
 -- Calls the render-video worker (private.post_to_worker) when a job is due; a no-op
 -- otherwise, so the every-minute job costs two index probes when there is nothing to do.
@@ -459,14 +509,52 @@ begin
 end
 $$;
 
--- Section: triggers
+revoke all on function private.wake_render_video_worker() from public, anon, authenticated, service_role;
+
+-- The channel must belong to the workspace and be usable; the render must be ready there.
+create function private.check_schedule_targets(workspace_id uuid, channel_id uuid, video_job_id uuid)
+returns void
+language plpgsql stable security definer set search_path = '' as $$
+declare
+  channel_status text;
+  job_status text;
+begin
+  select c.status into channel_status from public.channels c
+  where c.id = check_schedule_targets.channel_id and c.workspace_id = check_schedule_targets.workspace_id;
+  if channel_status is null then
+    raise exception 'channel_id is not a connected YouTube channel of this workspace' using errcode = 'CES10';
+  end if;
+  if channel_status <> 'active' then
+    raise exception 'channel_id: the channel must be reconnected first (it is %)', channel_status using errcode = 'CES11';
+  end if;
+  select j.status into job_status from public.video_jobs j
+  where j.id = check_schedule_targets.video_job_id and j.workspace_id = check_schedule_targets.workspace_id;
+  if job_status is null then
+    raise exception 'video_job_id is not a render of this workspace' using errcode = 'CES12';
+  end if;
+  if job_status <> 'ready' then
+    raise exception 'video_job_id is not ready to publish (its render is %)', job_status using errcode = 'CES12';
+  end if;
+end
+$$;
+
+revoke all on function private.check_schedule_targets(uuid, uuid, uuid) from public, anon, authenticated, service_role;
+
+-- The render poller's successor: called by a poller invocation that stopped at its batch limit
+-- while jobs are still due (the same test as the every-minute wake-up).
+create function private.chain_render_video_worker() returns integer
+language plpgsql volatile security definer set search_path = '' as $$
+begin
+  return case when private.wake_render_video_worker() is null then 0 else 1 end;
+end
+$$;
+
+revoke all on function private.chain_render_video_worker() from public, anon, authenticated;
+
+grant execute on function private.chain_render_video_worker() to service_role;
 
 create trigger video_jobs_touch_updated_at before update on public.video_jobs
   for each row execute function private.touch_updated_at();
-
--- Section: RLS policies
-
-alter table public.video_jobs enable row level security;
 
 -- Members read; jobs are created, advanced and canceled only through the functions above
 -- (render-video, revid-webhook), which check roles themselves.
@@ -474,41 +562,17 @@ create policy "members read video jobs" on public.video_jobs
   for select to authenticated
   using (workspace_id = any (array(select public.workspaces_of_current_user())));
 
--- Section: grants
-
-revoke all on public.video_jobs from anon, authenticated;
-grant all on public.video_jobs to service_role;
-grant select on public.video_jobs to authenticated;
-
-revoke all on function
-  private.video_status_rank(text), private.refund_render(public.video_jobs), private.wake_render_video_worker()
-  from public, anon, authenticated, service_role;
-
-revoke all on function
-  public.create_video_job(uuid, uuid, integer, uuid, text, text, jsonb, text, integer, integer, integer),
-  public.claim_video_jobs(integer, integer, uuid),
-  public.begin_video_job_submission(uuid, text, integer),
-  public.mark_video_job_submitted(uuid, text, integer),
-  public.video_job_submission_failed(uuid, text, timestamptz),
-  public.apply_video_job_update(uuid, text, text, integer, text, text, numeric, numeric, text, text, integer),
-  public.video_job_poll_failed(uuid, text, timestamptz),
-  public.fail_video_job(uuid, text),
-  public.cancel_video_job(uuid, uuid),
-  public.video_job_webhook_secret_hash(uuid)
-  from public, anon, authenticated;
-grant execute on function
-  public.create_video_job(uuid, uuid, integer, uuid, text, text, jsonb, text, integer, integer, integer),
-  public.claim_video_jobs(integer, integer, uuid),
-  public.begin_video_job_submission(uuid, text, integer),
-  public.mark_video_job_submitted(uuid, text, integer),
-  public.video_job_submission_failed(uuid, text, timestamptz),
-  public.apply_video_job_update(uuid, text, text, integer, text, text, numeric, numeric, text, text, integer),
-  public.video_job_poll_failed(uuid, text, timestamptz),
-  public.fail_video_job(uuid, text),
-  public.cancel_video_job(uuid, uuid),
-  public.video_job_webhook_secret_hash(uuid)
-  to service_role;
-
--- Section: schedules (pg_cron; minute granularity works on pg_cron 1.4 and on hosted 1.6)
-
 select cron.schedule('render-video-poller', '* * * * *', 'select private.wake_render_video_worker()');
+
+do $$
+declare
+  cols text;
+begin
+  select string_agg(quote_ident(a.attname), ', ' order by a.attnum) into cols
+  from pg_catalog.pg_attribute a
+  where a.attrelid = 'public.video_jobs'::regclass and a.attnum > 0 and not a.attisdropped
+    and a.attname <> 'webhook_secret_hash';
+  execute 'revoke select on public.video_jobs from authenticated';
+  execute format('grant select (%s) on public.video_jobs to authenticated', cols);
+end
+$$;

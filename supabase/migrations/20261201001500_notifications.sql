@@ -23,8 +23,6 @@
 -- row means every category is on. An invitation is not a preference: the invitee asked for
 -- nothing and may have no account yet.
 
--- Section: tables
-
 create table public.notification_preferences (
   user_id uuid primary key default auth.uid() references auth.users (id) on delete cascade,
   upload_published boolean not null default true,
@@ -70,11 +68,17 @@ create table private.notification_outbox (
   check (status <> 'sending' or (lease_owner is not null and lease_expires_at is not null)),
   check (status in ('pending', 'sending') or secret_enc is null)
 );
+
 create index notification_outbox_due_idx on private.notification_outbox (next_attempt_at) where status = 'pending';
+
 create index notification_outbox_lease_idx on private.notification_outbox (lease_expires_at) where status = 'sending';
+
 create index notification_outbox_user_id_idx on private.notification_outbox (user_id);
+
 create index notification_outbox_invitation_id_idx on private.notification_outbox (invitation_id);
+
 create index notification_outbox_workspace_id_idx on private.notification_outbox (workspace_id);
+
 create index notification_outbox_created_at_idx on private.notification_outbox (created_at);
 
 -- When the worker was last woken by an enqueue, so that a burst of events wakes it once.
@@ -82,14 +86,12 @@ create table private.notification_wake (
   id boolean primary key default true check (id),
   woken_at timestamptz not null default '-infinity'
 );
-insert into private.notification_wake default values;
 
-insert into ops.backup_table_classes (table_name, class, why) values
-  ('public.notification_preferences', 'account', 'per-user choices, never changed by a workspace restore'),
-  ('private.notification_outbox', 'external_state', 'emails already sent or under way; a restore must not send them again'),
-  ('private.notification_wake', 'platform', 'when the email worker was last woken');
+alter table public.notification_preferences enable row level security;
 
--- Section: preferences
+revoke all on public.notification_preferences from anon;
+
+revoke delete, truncate on public.notification_preferences from authenticated;
 
 -- The preference column that governs an event; null: not governed (invitations).
 create function private.notification_category(event text) returns text
@@ -105,12 +107,16 @@ language sql immutable parallel safe set search_path = '' as $$
   end
 $$;
 
+revoke all on function private.notification_category(text) from public, anon, authenticated;
+
 create function private.wants_notification(user_id uuid, event text) returns boolean
 language sql stable security definer set search_path = '' as $$
   select case when private.notification_category(event) is null then true
     else coalesce((select (to_jsonb(p) ->> private.notification_category(event))::boolean
                    from public.notification_preferences p where p.user_id = wants_notification.user_id), true) end
 $$;
+
+revoke all on function private.wants_notification(uuid, text) from public, anon, authenticated;
 
 -- One-click unsubscribe (the worker verifies the signed link first): that category off.
 create function private.unsubscribe_notifications(user_id uuid, category text) returns void
@@ -126,7 +132,9 @@ begin
 end
 $$;
 
--- Section: enqueue
+revoke all on function private.unsubscribe_notifications(uuid, text) from public, anon, authenticated;
+
+grant execute on function private.unsubscribe_notifications(uuid, text) to service_role;
 
 -- Wakes the worker once the enqueuing transaction commits (pg_net sends after commit), at most
 -- every 5 seconds; a transaction that finds the marker locked leaves the wake to its holder. The
@@ -144,6 +152,8 @@ begin
   perform private.post_to_worker('notifications/worker', 60000);
 end
 $$;
+
+revoke all on function private.wake_notification_worker_soon() from public, anon, authenticated;
 
 -- Queues one notification unless its recipient opted out or the same key was queued before.
 create function private.queue_notification(event text, dedupe_key text, user_id uuid, workspace_id uuid, payload jsonb)
@@ -167,14 +177,7 @@ begin
 end
 $$;
 
--- Who hears about a workspace event: its owners, and the member who started the thing.
-create function private.notification_recipients(workspace_id uuid, actor uuid) returns setof uuid
-language sql stable security definer set search_path = '' as $$
-  select m.user_id from public.workspace_members m
-  where m.workspace_id = notification_recipients.workspace_id
-    and (m.role = 'owner' or m.user_id = notification_recipients.actor)
-  order by m.user_id
-$$;
+revoke all on function private.queue_notification(text, text, uuid, uuid, jsonb) from public, anon, authenticated;
 
 create function private.queue_workspace_notification(event text, dedupe_key text, workspace_id uuid, actor uuid, payload jsonb)
 returns integer
@@ -194,7 +197,7 @@ begin
 end
 $$;
 
--- Section: event triggers
+revoke all on function private.queue_workspace_notification(text, text, uuid, uuid, jsonb) from public, anon, authenticated;
 
 create function private.notify_upload_change() returns trigger
 language plpgsql volatile security definer set search_path = '' as $$
@@ -222,9 +225,7 @@ begin
 end
 $$;
 
-create trigger upload_schedules_notify after update of status, waiting_reason on public.upload_schedules
-  for each row when (new.status is distinct from old.status or new.waiting_reason is distinct from old.waiting_reason)
-  execute function private.notify_upload_change();
+revoke all on function private.notify_upload_change() from public, anon, authenticated;
 
 create function private.notify_render_change() returns trigger
 language plpgsql volatile security definer set search_path = '' as $$
@@ -239,9 +240,7 @@ begin
 end
 $$;
 
-create trigger video_jobs_notify after update of status on public.video_jobs
-  for each row when (new.status is distinct from old.status and new.status in ('ready', 'failed'))
-  execute function private.notify_render_change();
+revoke all on function private.notify_render_change() from public, anon, authenticated;
 
 create function private.notify_channel_change() returns trigger
 language plpgsql volatile security definer set search_path = '' as $$
@@ -255,11 +254,7 @@ begin
 end
 $$;
 
-create trigger channels_notify after update of status on public.channels
-  for each row when (new.status = 'reauth_required' and old.status is distinct from 'reauth_required')
-  execute function private.notify_channel_change();
-
--- Section: invitations
+revoke all on function private.notify_channel_change() from public, anon, authenticated;
 
 -- The invitations function calls this in the transaction that creates the invitation, with the
 -- token it just made: only the holder of the token can have the link emailed, only to the
@@ -300,7 +295,9 @@ begin
 end
 $$;
 
--- Section: daily alert digest
+revoke all on function public.send_invitation_email(uuid, text) from public, anon;
+
+grant execute on function public.send_invitation_email(uuid, text) to authenticated;
 
 -- One email per platform admin (app_metadata.role = admin) summarising the last day's alerts,
 -- sent only when there was something: alerts opened or resolved in the last 24 hours, or open.
@@ -337,7 +334,9 @@ begin
 end
 $$;
 
--- Section: worker
+revoke all on function private.queue_alert_digests() from public, anon, authenticated;
+
+grant execute on function private.queue_alert_digests() to service_role;
 
 -- Claims due rows for one worker: pending ones whose time has come and sending ones whose lease
 -- ran out (a worker that died). Rows whose recipient opted out meanwhile, or whose invitation is
@@ -387,6 +386,10 @@ begin
 end
 $$;
 
+revoke all on function private.claim_notifications(text, integer, integer) from public, anon, authenticated;
+
+grant execute on function private.claim_notifications(text, integer, integer) to service_role;
+
 -- The provider accepted the email: its id is recorded and the row is finished. Also accepted from
 -- a worker whose lease ran out (the provider's id is the truth; a second worker that sent with the
 -- same Idempotency-Key got the same id and finds the row finished).
@@ -401,6 +404,10 @@ language sql volatile security definer set search_path = '' as $$
     returning 1)
   select exists (select 1 from done)
 $$;
+
+revoke all on function private.notification_sent(bigint, text, integer) from public, anon, authenticated;
+
+grant execute on function private.notification_sent(bigint, text, integer) to service_role;
 
 -- An attempt that did not send: back to pending after 30 s, 1, 2, 4 … minutes (at most an hour,
 -- and never sooner than the provider's Retry-After), or failed for good when permanent or when
@@ -423,6 +430,10 @@ language sql volatile security definer set search_path = '' as $$
   returning o.status
 $$;
 
+revoke all on function private.notification_attempt_failed(bigint, text, integer, text, integer, boolean) from public, anon, authenticated;
+
+grant execute on function private.notification_attempt_failed(bigint, text, integer, text, integer, boolean) to service_role;
+
 -- Rows a worker claimed but did not get to (its time budget ran out): due again at once, the
 -- claim not counted as an attempt.
 create function private.release_notifications(ids bigint[], worker text) returns integer
@@ -434,6 +445,10 @@ language sql volatile security definer set search_path = '' as $$
     returning 1)
   select count(*)::integer from released
 $$;
+
+revoke all on function private.release_notifications(bigint[], text) from public, anon, authenticated;
+
+grant execute on function private.release_notifications(bigint[], text) to service_role;
 
 -- The every-minute job: calls the worker when something is due (one index probe when idle).
 create function private.wake_notification_worker() returns bigint
@@ -447,50 +462,41 @@ begin
 end
 $$;
 
--- Section: RLS policies
+revoke all on function private.wake_notification_worker() from public, anon, authenticated;
 
-alter table public.notification_preferences enable row level security;
+grant execute on function private.wake_notification_worker() to service_role;
+
+insert into private.notification_wake default values;
+
+insert into ops.backup_table_classes (table_name, class, why) values
+  ('public.notification_preferences', 'account', 'per-user choices, never changed by a workspace restore'),
+  ('private.notification_outbox', 'external_state', 'emails already sent or under way; a restore must not send them again'),
+  ('private.notification_wake', 'platform', 'when the email worker was last woken');
+
+create trigger upload_schedules_notify after update of status, waiting_reason on public.upload_schedules
+  for each row when (new.status is distinct from old.status or new.waiting_reason is distinct from old.waiting_reason)
+  execute function private.notify_upload_change();
+
+create trigger video_jobs_notify after update of status on public.video_jobs
+  for each row when (new.status is distinct from old.status and new.status in ('ready', 'failed'))
+  execute function private.notify_render_change();
+
+create trigger channels_notify after update of status on public.channels
+  for each row when (new.status = 'reauth_required' and old.status is distinct from 'reauth_required')
+  execute function private.notify_channel_change();
 
 create policy "users read their notification preferences" on public.notification_preferences
   for select to authenticated using (user_id = (select auth.uid()));
+
 create policy "users create their notification preferences" on public.notification_preferences
   for insert to authenticated with check (user_id = (select auth.uid()));
+
 create policy "users change their notification preferences" on public.notification_preferences
   for update to authenticated using (user_id = (select auth.uid())) with check (user_id = (select auth.uid()));
 
 create trigger notification_preferences_touch_updated_at before update on public.notification_preferences
   for each row execute function private.touch_updated_at();
 
--- Section: grants
-
--- The worker calls the private functions below as service_role (the functions' connection role
--- for trusted work); usage of the schema grants nothing else: every table in it keeps its own grants.
-grant usage on schema private to service_role;
-
-revoke all on public.notification_preferences from anon;
-revoke delete, truncate on public.notification_preferences from authenticated;
-
-revoke all on function
-  private.notification_category(text), private.wants_notification(uuid, text),
-  private.unsubscribe_notifications(uuid, text), private.wake_notification_worker_soon(),
-  private.queue_notification(text, text, uuid, uuid, jsonb), private.notification_recipients(uuid, uuid),
-  private.queue_workspace_notification(text, text, uuid, uuid, jsonb),
-  private.notify_upload_change(), private.notify_render_change(), private.notify_channel_change(),
-  private.queue_alert_digests(), private.claim_notifications(text, integer, integer),
-  private.notification_sent(bigint, text, integer),
-  private.notification_attempt_failed(bigint, text, integer, text, integer, boolean),
-  private.release_notifications(bigint[], text), private.wake_notification_worker()
-  from public, anon, authenticated;
-grant execute on function
-  private.unsubscribe_notifications(uuid, text), private.queue_alert_digests(),
-  private.claim_notifications(text, integer, integer), private.notification_sent(bigint, text, integer),
-  private.notification_attempt_failed(bigint, text, integer, text, integer, boolean),
-  private.release_notifications(bigint[], text), private.wake_notification_worker()
-  to service_role;
-revoke all on function public.send_invitation_email(uuid, text) from public, anon;
-grant execute on function public.send_invitation_email(uuid, text) to authenticated;
-
--- Section: schedule
-
 select cron.schedule('notifications-wake', '* * * * *', 'select private.wake_notification_worker()');
+
 select cron.schedule('notifications-alert-digest', '0 7 * * *', 'select private.queue_alert_digests()');

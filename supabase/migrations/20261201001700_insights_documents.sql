@@ -1,3 +1,14 @@
+-- Insights read from a stored document while the workspace's data has not changed.
+-- bench/scaling (insights) measured public.workspace_insights() growing with the workspace: it
+-- aggregates 56 days of every video's metrics, a year of score history and every scored video's
+-- patterns on each call, so a 10,000-video workspace's read cost about ten times a 1,000-video
+-- one. The data behind it changes when a sync or scoring writes (a few times a day), while
+-- members read it on every dashboard view and every generation. The document is now kept per
+-- (workspace, channel or whole workspace, time zone) with the workspace's cache version
+-- (ops.cache_versions, bumped by a statement trigger whenever a table behind the document
+-- changes) and the day it was computed (its windows end today); a read with both current is one
+-- index lookup, anything else recomputes and stores it.
+--
 -- Loop insights read from a stored document while the workspace's data has not changed, as the
 -- workspace insights are (20261207000510_insights_documents).
 --
@@ -17,6 +28,25 @@
 -- anything else recomputes it with public.loop_insights() (which stays the computation and keeps
 -- its contract) and stores it. `generated_at` in the document says when it was computed.
 
+create table ops.insights_documents (
+  workspace_id uuid not null references public.workspaces (id) on delete cascade,
+  -- the channel, or the nil uuid for the whole workspace (a primary key cannot hold null)
+  channel_key uuid not null,
+  time_zone text not null,
+  version bigint not null,
+  computed_on date not null,
+  doc jsonb not null,
+  computed_at timestamptz not null default now(),
+  primary key (workspace_id, channel_key, time_zone)
+);
+
+comment on table ops.insights_documents is
+  'Derived: public.workspace_insights() documents, valid while version matches ops.cache_versions of the workspace';
+
+revoke all on ops.insights_documents from public, anon, authenticated;
+
+grant select, delete on ops.insights_documents to service_role;
+
 create table ops.loop_insights_documents (
   workspace_id uuid not null references public.workspaces (id) on delete cascade,
   -- the channel, or the nil uuid for the whole workspace (a primary key cannot hold null)
@@ -29,17 +59,79 @@ create table ops.loop_insights_documents (
   computed_at timestamptz not null default now(),
   primary key (workspace_id, channel_key, age_days, min_videos, time_zone)
 );
+
 comment on table ops.loop_insights_documents is
   'Derived: public.loop_insights() documents, valid while version matches ops.cache_versions of the workspace';
+
 revoke all on ops.loop_insights_documents from public, anon, authenticated;
+
 grant select, delete on ops.loop_insights_documents to service_role;
 
--- The tables the document reads that did not bump the version yet (videos, channels, workspaces
--- and members already do). Outcomes are written at the end of a scoring, lineage when an upload
--- is published, decisions when content is reviewed.
-select ops.invalidate_cache_on_change('public.video_outcomes');
-select ops.invalidate_cache_on_change('public.upload_lineage');
-select ops.invalidate_cache_on_change('public.content_review_decisions');
+-- The stored document of (workspace, channel, time zone) if it is still valid, else a new one,
+-- stored unless the transaction is read-only. Definer: called only after the caller's access
+-- was checked, and it reads the workspace's rows as every member sees them (members read all).
+create function private.insights_document(ws uuid, ch uuid, tz text) returns jsonb
+language plpgsql volatile security definer set search_path = '' as $$
+declare
+  key uuid := coalesce(ch, '00000000-0000-0000-0000-000000000000'::uuid);
+  current_version bigint;
+  today date := (now() at time zone 'UTC')::date;
+  result jsonb;
+begin
+  select coalesce((select v.version from ops.cache_versions v where v.scope = ws::text), 0) into current_version;
+  select d.doc into result from ops.insights_documents d
+  where d.workspace_id = ws and d.channel_key = key and d.time_zone = tz
+    and d.version = current_version and d.computed_on = today;
+  if found then
+    return result;
+  end if;
+  result := public.workspace_insights(ws, ch);
+  if result is null then
+    return null;
+  end if;
+  begin
+    insert into ops.insights_documents as d (workspace_id, channel_key, time_zone, version, computed_on, doc)
+    values (ws, key, tz, current_version, today, result)
+    on conflict (workspace_id, channel_key, time_zone) do update
+      set version = excluded.version, computed_on = excluded.computed_on, doc = excluded.doc, computed_at = now();
+  exception when read_only_sql_transaction then
+    null; -- a read-only caller still gets the document; the next writable read stores it
+  end;
+  return result;
+end
+$$;
+
+revoke all on function private.insights_document(uuid, uuid, text) from public, anon, authenticated, service_role;
+
+-- The same contract as public.workspace_insights() (which stays the computation): the document,
+-- or null when the caller cannot see the workspace or the channel is not one of its channels.
+-- Members (and the service role) are let through; the insights function and content generation
+-- read this one.
+create function public.workspace_insights_cached(workspace_id uuid, channel_id uuid default null)
+returns jsonb
+language plpgsql volatile security definer set search_path = '' as $$
+declare
+  ws uuid := workspace_insights_cached.workspace_id;
+  ch uuid := workspace_insights_cached.channel_id;
+  tz text;
+begin
+  if (select auth.role()) is distinct from 'service_role' and not public.has_role_on_workspace(ws, 'viewer') then
+    return null;
+  end if;
+  if not exists (select 1 from public.workspaces w where w.id = ws) then
+    return null;
+  end if;
+  if ch is not null and not exists (select 1 from public.channels c where c.id = ch and c.workspace_id = ws) then
+    return null;
+  end if;
+  select p.timezone into tz from public.profiles p where p.id = (select auth.uid());
+  return private.insights_document(ws, ch, coalesce(tz, 'UTC'));
+end
+$$;
+
+revoke all on function public.workspace_insights_cached(uuid, uuid) from public, anon;
+
+grant execute on function public.workspace_insights_cached(uuid, uuid) to authenticated, service_role;
 
 -- The stored document if it is still valid, else a new one, stored unless the transaction is
 -- read-only. Definer: called only after the caller's access was checked; public.loop_insights()
@@ -75,6 +167,8 @@ begin
 end
 $$;
 
+revoke all on function private.loop_insights_document(uuid, uuid, integer, integer, text) from public, anon, authenticated, service_role;
+
 -- The same contract as public.loop_insights(): the document, or null when the caller cannot see
 -- the workspace or the channel is not one of its channels; an age other than 1, 7 or 28 raises.
 -- Members (and the service role) are let through; GET /insights/loop reads this one.
@@ -105,6 +199,6 @@ begin
 end
 $$;
 
-revoke all on function private.loop_insights_document(uuid, uuid, integer, integer, text) from public, anon, authenticated, service_role;
 revoke all on function public.loop_insights_cached(uuid, uuid, integer, integer) from public, anon;
+
 grant execute on function public.loop_insights_cached(uuid, uuid, integer, integer) to authenticated, service_role;

@@ -23,39 +23,6 @@
 --
 -- Scoring formula: see the comment above private.compute_scores() and docs/scoring.md.
 
--- Section: tables
-
-create table public.channels (
-  id uuid primary key default gen_random_uuid(),
-  workspace_id uuid not null references public.workspaces (id) on delete cascade,
-  -- A channel belongs to one workspace at a time: connecting it elsewhere is a conflict (409).
-  youtube_channel_id text not null unique check (youtube_channel_id ~ '^[A-Za-z0-9_-]{1,64}$'),
-  title text,
-  description text,
-  thumbnail_url text,
-  uploads_playlist_id text,
-  status text not null default 'active' check (status in ('active', 'reauth_required', 'disconnected')),
-  connected_by uuid references auth.users (id) on delete set null,
-  connected_at timestamptz,
-  last_synced_at timestamptz,
-  created_at timestamptz not null default now(),
-  updated_at timestamptz not null default now(),
-  -- Target of the (id, workspace_id) foreign keys below: a video can only belong to a channel of
-  -- its own workspace, so a tenant's rows never point into another tenant.
-  unique (id, workspace_id)
-);
-create index channels_workspace_id_idx on public.channels (workspace_id);
-create index channels_connected_by_idx on public.channels (connected_by);
-
-create table private.channel_credentials (
-  channel_id uuid primary key references public.channels (id) on delete cascade,
-  refresh_token_enc bytea,
-  access_token_enc bytea,
-  access_token_expires_at timestamptz,
-  scopes text[] not null default '{}',
-  updated_at timestamptz not null default now()
-);
-
 create table public.videos (
   id uuid primary key default gen_random_uuid(),
   workspace_id uuid not null references public.workspaces (id) on delete cascade,
@@ -79,7 +46,9 @@ create table public.videos (
   foreign key (channel_id, workspace_id) references public.channels (id, workspace_id)
     on update cascade on delete cascade
 );
+
 create index videos_workspace_id_idx on public.videos (workspace_id);
+
 create index videos_channel_id_published_at_idx on public.videos (channel_id, published_at);
 
 -- One row per video per (Pacific-time) day, as YouTube Analytics reports them; (video_id, day)
@@ -103,6 +72,7 @@ create table public.video_metrics (
   foreign key (video_id, workspace_id) references public.videos (id, workspace_id)
     on update cascade on delete cascade
 );
+
 -- Policies find rows by workspace; insights read a workspace's last 56 days through it.
 create index video_metrics_workspace_id_day_idx on public.video_metrics (workspace_id, day);
 
@@ -134,7 +104,9 @@ create table public.performance_scores (
   foreign key (video_id, workspace_id) references public.videos (id, workspace_id)
     on update cascade on delete cascade
 );
+
 create index performance_scores_workspace_id_score_idx on public.performance_scores (workspace_id, score desc);
+
 create index performance_scores_channel_id_score_idx on public.performance_scores (channel_id, score desc);
 
 -- One score per video per day, for "score over time".
@@ -148,221 +120,51 @@ create table public.performance_score_history (
   foreign key (video_id, workspace_id) references public.videos (id, workspace_id)
     on update cascade on delete cascade
 );
+
 create index performance_score_history_workspace_id_idx on public.performance_score_history (workspace_id, scored_on);
+
 create index performance_score_history_channel_id_idx on public.performance_score_history (channel_id, scored_on);
 
-create table public.sync_runs (
-  id uuid primary key default gen_random_uuid(),
-  workspace_id uuid not null,
-  channel_id uuid not null,
-  trigger text not null check (trigger in ('manual', 'cron', 'connect')),
-  status text not null default 'queued'
-    check (status in ('queued', 'running', 'waiting_quota', 'succeeded', 'failed')),
-  -- where a run that died resumes (page tokens, last day fetched, ...)
-  cursor jsonb not null default '{}',
-  stats jsonb not null default '{}',
-  attempts integer not null default 0 check (attempts >= 0),
-  next_attempt_at timestamptz,
-  last_error text,
-  lease_owner text,
-  lease_expires_at timestamptz,
-  requested_by uuid references auth.users (id) on delete set null,
-  created_at timestamptz not null default now(),
-  started_at timestamptz,
-  finished_at timestamptz,
-  foreign key (channel_id, workspace_id) references public.channels (id, workspace_id)
-    on update cascade on delete cascade
-);
-create index sync_runs_workspace_id_idx on public.sync_runs (workspace_id, created_at desc);
-create index sync_runs_channel_id_idx on public.sync_runs (channel_id, created_at desc);
-create index sync_runs_requested_by_idx on public.sync_runs (requested_by);
--- At most one unfinished run per channel: queueing a second one conflicts instead of doubling
--- the quota spent.
-create unique index sync_runs_one_open_run_per_channel on public.sync_runs (channel_id)
-  where status in ('queued', 'running', 'waiting_quota');
--- The worker claims due runs with FOR UPDATE SKIP LOCKED.
-create index sync_runs_due_idx on public.sync_runs (next_attempt_at)
-  where status in ('queued', 'running', 'waiting_quota');
+alter table public.videos enable row level security;
 
--- Units spent per workspace, Pacific-time day (Google resets quota at midnight PT) and endpoint.
--- The budget itself is per Google Cloud project, i.e. the sum over all workspaces of a day.
-create table public.youtube_quota_usage (
-  workspace_id uuid not null references public.workspaces (id) on delete cascade,
-  -- the channel that spent them last (informational; the key is per workspace)
-  channel_id uuid references public.channels (id) on delete set null,
-  day date not null,
-  endpoint text not null,
-  units integer not null default 0 check (units >= 0),
-  calls integer not null default 0 check (calls >= 0),
-  primary key (workspace_id, day, endpoint)
-);
-create index youtube_quota_usage_day_idx on public.youtube_quota_usage (day);
-create index youtube_quota_usage_channel_id_idx on public.youtube_quota_usage (channel_id);
+alter table public.video_metrics enable row level security;
 
--- Unit cost per call, from https://developers.google.com/youtube/v3/determine_quota_cost
--- (checked 2026-11). Every call, even an invalid one, costs at least its listed cost.
-create table private.youtube_api_costs (
-  endpoint text primary key,
-  units integer not null check (units >= 0),
-  note text not null default ''
-);
-insert into private.youtube_api_costs (endpoint, units, note) values
-  ('channels.list', 1, 'Data API v3'),
-  ('playlistItems.list', 1, 'Data API v3, per page'),
-  ('videos.list', 1, 'Data API v3, up to 50 ids per call'),
-  ('reports.query', 0, 'YouTube Analytics API v2 /v2/reports: its own quota, spends no Data API units'),
-  ('videos.insert', 1600,
-   'older docs price it at 1600 units; the current quota page describes a separate bucket of '
-   '100 calls/day for videos.insert. Kept at 1600 so uploads stay conservative against the '
-   'shared budget until the project''s quota page confirms the separate bucket'),
-  ('videos.update', 50, 'Data API v3'),
-  ('thumbnails.set', 50, 'Data API v3'),
-  ('search.list', 100,
-   'older docs price it at 100 units; the current quota page describes a separate bucket of '
-   '100 calls/day');
+alter table public.performance_scores enable row level security;
 
--- The project's daily Data API budget (one row). Raise it when Google grants more quota.
-create table private.youtube_daily_budget (
-  singleton boolean primary key default true check (singleton),
-  units integer not null default 10000 check (units > 0),
-  updated_at timestamptz not null default now()
-);
-insert into private.youtube_daily_budget (units) values (10000);
+alter table public.performance_score_history enable row level security;
 
--- The key OAuth tokens are encrypted with lives in Vault, never in a table of ours.
-do $$
-begin
-  if not exists (select 1 from vault.decrypted_secrets where name = 'token_encryption_key') then
-    perform vault.create_secret(encode(extensions.gen_random_bytes(32), 'hex'), 'token_encryption_key',
-      'pgcrypto key for private.channel_credentials (YouTube OAuth tokens)');
-  end if;
-end
-$$;
+revoke all on public.videos from anon, authenticated;
 
--- Section: functions (token encryption; private, reached through the public wrappers below)
+revoke all on public.video_metrics from anon, authenticated;
 
-create function private.token_key() returns text
-language plpgsql stable security definer set search_path = '' as $$
-declare
-  k text;
-begin
-  select s.decrypted_secret into k from vault.decrypted_secrets s where s.name = 'token_encryption_key';
-  if k is null then
-    raise exception 'vault secret token_encryption_key is missing' using errcode = 'CET01';
-  end if;
-  return k;
-end
-$$;
+revoke all on public.performance_scores from anon, authenticated;
 
-create function private.encrypt_token(token text) returns bytea
-language sql volatile security definer set search_path = '' as $$
-  select case when token is null then null
-    else extensions.pgp_sym_encrypt(token, private.token_key(), 'cipher-algo=aes256') end
-$$;
+revoke all on public.performance_score_history from anon, authenticated;
 
-create function private.decrypt_token(encrypted bytea) returns text
-language sql stable security definer set search_path = '' as $$
-  select case when encrypted is null then null
-    else extensions.pgp_sym_decrypt(encrypted, private.token_key()) end
-$$;
+grant all on public.videos to service_role;
 
--- Section: functions (credentials API for the service role)
+grant all on public.video_metrics to service_role;
 
--- Stores a channel's tokens encrypted. A NULL refresh_token keeps the stored one: Google sends
--- no new refresh token on refresh grants and often none on reconnect, and wiping it would leave
--- the channel unable to refresh (the reconnect loop seen in peer tools).
-create function public.save_channel_credentials(
-  channel_id uuid,
-  refresh_token text,
-  access_token text,
-  access_token_expires_at timestamptz,
-  scopes text[] default null
-) returns void
-language plpgsql volatile security definer set search_path = '' as $$
-begin
-  insert into private.channel_credentials as c
-    (channel_id, refresh_token_enc, access_token_enc, access_token_expires_at, scopes)
-  values (
-    save_channel_credentials.channel_id,
-    private.encrypt_token(save_channel_credentials.refresh_token),
-    private.encrypt_token(save_channel_credentials.access_token),
-    save_channel_credentials.access_token_expires_at,
-    coalesce(save_channel_credentials.scopes, '{}')
-  )
-  on conflict on constraint channel_credentials_pkey do update set
-    refresh_token_enc = coalesce(excluded.refresh_token_enc, c.refresh_token_enc),
-    access_token_enc = excluded.access_token_enc,
-    access_token_expires_at = excluded.access_token_expires_at,
-    scopes = case when save_channel_credentials.scopes is null then c.scopes else excluded.scopes end,
-    updated_at = now();
-end
-$$;
+grant all on public.performance_scores to service_role;
 
--- The decrypted tokens of a channel (no row when none are stored).
-create function public.channel_credentials(channel_id uuid)
-returns table (refresh_token text, access_token text, access_token_expires_at timestamptz, scopes text[], updated_at timestamptz)
-language sql stable security definer set search_path = '' as $$
-  select private.decrypt_token(c.refresh_token_enc), private.decrypt_token(c.access_token_enc),
-    c.access_token_expires_at, c.scopes, c.updated_at
-  from private.channel_credentials c
-  where c.channel_id = channel_credentials.channel_id
-$$;
+grant all on public.performance_score_history to service_role;
 
--- Deletes a channel's tokens and returns the refresh token that was stored (to revoke it at
--- Google), or NULL when there was none.
-create function public.delete_channel_credentials(channel_id uuid) returns text
-language sql volatile security definer set search_path = '' as $$
-  delete from private.channel_credentials c
-  where c.channel_id = delete_channel_credentials.channel_id
-  returning private.decrypt_token(c.refresh_token_enc)
-$$;
+grant select on public.videos to authenticated;
 
--- Section: functions (quota)
+grant select on public.video_metrics to authenticated;
 
--- Spends the units of `calls` calls to `endpoint` for the current Pacific-time day if the
--- project's budget allows it; otherwise spends nothing and says when the budget resets.
--- Reservations are serialised on the budget row, so concurrent workers cannot overshoot.
--- Unknown endpoint -> CEQ01 (add it to private.youtube_api_costs).
-create function public.reserve_youtube_quota(
-  workspace_id uuid, channel_id uuid, endpoint text, calls integer default 1
-) returns table (allowed boolean, units integer, used_today integer, daily_budget integer, resets_at timestamptz)
-language plpgsql volatile security definer set search_path = '' as $$
-#variable_conflict use_column
-declare
-  pt_day date := (now() at time zone 'America/Los_Angeles')::date;
-  cost integer;
-  budget integer;
-  used integer;
-  resets timestamptz := ((pt_day + 1)::timestamp at time zone 'America/Los_Angeles');
-begin
-  if coalesce(reserve_youtube_quota.calls, 0) < 1 then
-    raise exception 'calls must be at least 1' using errcode = '22023';
-  end if;
-  select c.units * reserve_youtube_quota.calls into cost
-  from private.youtube_api_costs c where c.endpoint = reserve_youtube_quota.endpoint;
-  if cost is null then
-    raise exception 'unknown YouTube endpoint "%"', reserve_youtube_quota.endpoint
-      using errcode = 'CEQ01', hint = 'add its unit cost to private.youtube_api_costs';
-  end if;
-  select b.units into budget from private.youtube_daily_budget b for update;
-  select coalesce(sum(q.units), 0)::integer into used from public.youtube_quota_usage q where q.day = pt_day;
+grant select on public.performance_scores to authenticated;
 
-  if used + cost > budget then
-    return query select false, cost, used, budget, resets;
-    return;
-  end if;
-  insert into public.youtube_quota_usage as q (workspace_id, channel_id, day, endpoint, units, calls)
-  values (reserve_youtube_quota.workspace_id, reserve_youtube_quota.channel_id, pt_day,
-          reserve_youtube_quota.endpoint, cost, reserve_youtube_quota.calls)
-  on conflict on constraint youtube_quota_usage_pkey do update set
-    units = q.units + excluded.units,
-    calls = q.calls + excluded.calls,
-    channel_id = coalesce(excluded.channel_id, q.channel_id);
-  return query select true, cost, used + cost, budget, resets;
-end
-$$;
+grant select on public.performance_score_history to authenticated;
 
--- Section: functions (metric totals)
+revoke all on private.video_metric_totals from public, anon, authenticated, service_role;
+
+-- True while a video's daily analytics may be behind its statistics: new videos, and videos whose
+-- view/like/comment counts changed since their analytics were last fetched. Kept in the row (not
+-- in a run's cursor) so that a run that fails after listing videos leaves them to the next run.
+alter table public.videos add column metrics_stale boolean not null default true;
+
+create index videos_channel_id_stale_idx on public.videos (channel_id) where metrics_stale;
 
 -- The publish day that windows are measured from: YouTube Analytics' days are Pacific time.
 -- No SET clause (everything is schema-qualified), so the planner inlines it: the totals trigger
@@ -371,6 +173,8 @@ create function private.publish_day(published_at timestamptz) returns date
 language sql immutable as $$
   select pg_catalog.timezone('America/Los_Angeles', published_at)::pg_catalog.date
 $$;
+
+revoke all on function private.publish_day(timestamptz) from public, anon, authenticated, service_role;
 
 -- Statement trigger on video_metrics (transition tables: one statement of 10,000 upserted rows
 -- costs two grouped upserts, not 10,000 row triggers). Updates (the sync's upserts of days that
@@ -429,6 +233,8 @@ begin
 end
 $$;
 
+revoke all on function private.video_metrics_apply_to_totals() from public, anon, authenticated, service_role;
+
 -- Recomputes the totals of the given videos from video_metrics: after published_at changes (the
 -- 28-day window moves), and to repair or backfill (`select private.refresh_video_metric_totals(
 -- array(select id from public.videos))`).
@@ -454,6 +260,8 @@ begin
 end
 $$;
 
+revoke all on function private.refresh_video_metric_totals(uuid[]) from public, anon, authenticated, service_role;
+
 create function private.videos_refresh_totals_on_publish_change() returns trigger
 language plpgsql security definer set search_path = '' as $$
 begin
@@ -464,6 +272,8 @@ begin
 end
 $$;
 
+revoke all on function private.videos_refresh_totals_on_publish_change() from public, anon, authenticated, service_role;
+
 create function private.video_metrics_totals_on_truncate() returns trigger
 language plpgsql security definer set search_path = '' as $$
 begin
@@ -472,7 +282,7 @@ begin
 end
 $$;
 
--- Section: functions (scoring)
+revoke all on function private.video_metrics_totals_on_truncate() from public, anon, authenticated, service_role;
 
 -- private.compute_scores(channel_ids): scores every video of the given channels, set-based;
 -- private.score_videos() below writes them to public.performance_scores plus today's row of
@@ -623,6 +433,8 @@ begin
 end
 $$;
 
+revoke all on function private.compute_scores(uuid[]) from public, anon, authenticated, service_role;
+
 -- Writes what compute_scores computed: the current score per video and today's history row;
 -- then removes the scores of these channels' videos that were not scored now (no longer
 -- scoreable). That sweep goes by scored_at on the channel_id index: an anti-join against the new
@@ -660,19 +472,27 @@ begin
 end
 $$;
 
+revoke all on function private.score_videos(uuid[]) from public, anon, authenticated, service_role;
+
 -- Scores one channel's videos (run after each sync of that channel).
-create function public.score_channel_videos(channel_id uuid) returns integer
+create function private.score_channel_videos(channel_id uuid) returns integer
 language sql volatile security definer set search_path = '' as $$
   select private.score_videos(array[score_channel_videos.channel_id])
 $$;
 
+revoke all on function private.score_channel_videos(uuid) from public, anon, authenticated;
+
+grant execute on function private.score_channel_videos(uuid) to service_role;
+
 -- Scores every channel's videos in one set-based pass (nightly, or after a formula change).
-create function public.rescore_all() returns integer
+create function private.rescore_all() returns integer
 language sql volatile security definer set search_path = '' as $$
   select private.score_videos(coalesce((select array_agg(c.id) from public.channels c), '{}'))
 $$;
 
--- Section: functions (insights)
+revoke all on function private.rescore_all() from public, anon, authenticated;
+
+grant execute on function private.rescore_all() to service_role;
 
 -- What performed in a workspace (or one of its channels), as one document for the dashboard and
 -- for content generation's prompts. Security invoker: row level security decides what the caller
@@ -844,120 +664,45 @@ begin
 end
 $$;
 
--- Section: triggers
+revoke all on function public.workspace_insights(uuid, uuid) from public, anon;
 
-create trigger channels_touch_updated_at before update on public.channels
-  for each row execute function private.touch_updated_at();
+grant execute on function public.workspace_insights(uuid, uuid) to authenticated, service_role;
+
 create trigger videos_touch_updated_at before update on public.videos
   for each row execute function private.touch_updated_at();
 
 create trigger video_metrics_totals_insert after insert on public.video_metrics
   referencing new table as new_rows
   for each statement execute function private.video_metrics_apply_to_totals();
+
 create trigger video_metrics_totals_update after update on public.video_metrics
   referencing old table as old_rows new table as new_rows
   for each statement execute function private.video_metrics_apply_to_totals();
+
 create trigger video_metrics_totals_delete after delete on public.video_metrics
   referencing old table as old_rows
   for each statement execute function private.video_metrics_apply_to_totals();
+
 create trigger video_metrics_totals_truncate after truncate on public.video_metrics
   for each statement execute function private.video_metrics_totals_on_truncate();
+
 create trigger videos_refresh_totals_on_publish_change after update on public.videos
   referencing old table as old_rows new table as new_rows
   for each statement execute function private.videos_refresh_totals_on_publish_change();
-
--- Section: RLS policies
-
-alter table public.channels enable row level security;
-alter table public.videos enable row level security;
-alter table public.video_metrics enable row level security;
-alter table public.performance_scores enable row level security;
-alter table public.performance_score_history enable row level security;
-alter table public.sync_runs enable row level security;
-alter table public.youtube_quota_usage enable row level security;
-
--- channels: members read; owners manage (the grants below leave API roles delete only; inserts
--- and identity changes come from the OAuth flow, see the header).
-create policy "members read channels" on public.channels
-  for select to authenticated
-  using (workspace_id = any (array(select public.workspaces_of_current_user())));
-create policy "owners add channels" on public.channels
-  for insert to authenticated
-  with check (public.has_role_on_workspace(workspace_id, 'owner'));
-create policy "owners update channels" on public.channels
-  for update to authenticated
-  using (workspace_id = any (array(select public.workspaces_of_current_user('owner'))))
-  with check (public.has_role_on_workspace(workspace_id, 'owner'));
-create policy "owners remove channels" on public.channels
-  for delete to authenticated
-  using (workspace_id = any (array(select public.workspaces_of_current_user('owner'))));
 
 -- Synced and computed data: members read; only the service role writes (no write policies).
 create policy "members read videos" on public.videos
   for select to authenticated
   using (workspace_id = any (array(select public.workspaces_of_current_user())));
+
 create policy "members read video metrics" on public.video_metrics
   for select to authenticated
   using (workspace_id = any (array(select public.workspaces_of_current_user())));
+
 create policy "members read performance scores" on public.performance_scores
   for select to authenticated
   using (workspace_id = any (array(select public.workspaces_of_current_user())));
+
 create policy "members read score history" on public.performance_score_history
   for select to authenticated
   using (workspace_id = any (array(select public.workspaces_of_current_user())));
-create policy "members read sync runs" on public.sync_runs
-  for select to authenticated
-  using (workspace_id = any (array(select public.workspaces_of_current_user())));
-create policy "members read quota usage" on public.youtube_quota_usage
-  for select to authenticated
-  using (workspace_id = any (array(select public.workspaces_of_current_user())));
-
--- Section: grants
-
-revoke all on public.channels, public.videos, public.video_metrics, public.performance_scores,
-  public.performance_score_history, public.sync_runs, public.youtube_quota_usage
-  from anon, authenticated;
-grant all on public.channels, public.videos, public.video_metrics, public.performance_scores,
-  public.performance_score_history, public.sync_runs, public.youtube_quota_usage
-  to service_role;
-grant select, delete on public.channels to authenticated;
-grant select on public.videos, public.video_metrics, public.performance_scores,
-  public.performance_score_history, public.sync_runs, public.youtube_quota_usage
-  to authenticated;
-
-revoke all on private.channel_credentials, private.youtube_api_costs, private.youtube_daily_budget,
-  private.video_metric_totals
-  from public, anon, authenticated, service_role;
--- service_role has no USAGE on schema private, so these grants only take effect if a later
--- migration gives it; today the public wrappers above are the way in.
-grant select, insert, update, delete on private.channel_credentials to service_role;
-grant select on private.youtube_api_costs, private.youtube_daily_budget to service_role;
-
-revoke all on function
-  private.token_key(), private.encrypt_token(text), private.decrypt_token(bytea),
-  private.compute_scores(uuid[]), private.score_videos(uuid[]),
-  private.publish_day(timestamptz), private.video_metrics_apply_to_totals(), private.refresh_video_metric_totals(uuid[]),
-  private.videos_refresh_totals_on_publish_change(), private.video_metrics_totals_on_truncate()
-  from public, anon, authenticated, service_role;
-grant execute on function private.token_key(), private.encrypt_token(text), private.decrypt_token(bytea)
-  to service_role;
-
-revoke all on function
-  public.save_channel_credentials(uuid, text, text, timestamptz, text[]),
-  public.channel_credentials(uuid),
-  public.delete_channel_credentials(uuid),
-  public.reserve_youtube_quota(uuid, uuid, text, integer),
-  public.score_channel_videos(uuid),
-  public.rescore_all()
-  from public, anon, authenticated;
-grant execute on function
-  public.save_channel_credentials(uuid, text, text, timestamptz, text[]),
-  public.channel_credentials(uuid),
-  public.delete_channel_credentials(uuid),
-  public.reserve_youtube_quota(uuid, uuid, text, integer),
-  public.score_channel_videos(uuid),
-  public.rescore_all()
-  to service_role;
-
-revoke all on function public.workspace_insights(uuid, uuid) from public, anon;
-grant execute on function public.workspace_insights(uuid, uuid) to authenticated, service_role;

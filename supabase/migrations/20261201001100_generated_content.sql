@@ -25,13 +25,11 @@
 -- CEC02 action not allowed in the current status -> 409, 42501 role too low -> 403,
 -- 22023 invalid argument (missing reason, bad output) -> 400.
 
--- Section: types
-
 create type public.content_kind as enum ('idea', 'title', 'script', 'description', 'tags', 'thumbnail_prompt');
-create type public.content_status as enum ('draft', 'in_review', 'approved', 'rejected');
-create type public.content_action as enum ('create', 'edit', 'submit', 'approve', 'reject');
 
--- Section: tables
+create type public.content_status as enum ('draft', 'in_review', 'approved', 'rejected');
+
+create type public.content_action as enum ('create', 'edit', 'submit', 'approve', 'reject');
 
 create table public.generated_content (
   id uuid primary key default gen_random_uuid(),
@@ -69,9 +67,13 @@ create table public.generated_content (
   constraint generated_content_approved_has_version check ((status = 'approved') = (approved_version is not null)),
   constraint generated_content_rejected_has_reason check (status <> 'rejected' or rejection_reason is not null)
 );
+
 create index generated_content_workspace_id_idx on public.generated_content (workspace_id, created_at desc);
+
 create index generated_content_created_by_idx on public.generated_content (created_by);
+
 create index generated_content_submitted_by_idx on public.generated_content (submitted_by);
+
 create index generated_content_reviewed_by_idx on public.generated_content (reviewed_by);
 
 create table public.content_versions (
@@ -87,7 +89,9 @@ create table public.content_versions (
   foreign key (content_id, workspace_id) references public.generated_content (id, workspace_id)
     on update cascade on delete cascade
 );
+
 create index content_versions_workspace_id_idx on public.content_versions (workspace_id);
+
 create index content_versions_created_by_idx on public.content_versions (created_by);
 
 create table public.content_transitions (
@@ -107,8 +111,11 @@ create table public.content_transitions (
   foreign key (content_id, workspace_id) references public.generated_content (id, workspace_id)
     on update cascade on delete cascade
 );
+
 create index content_transitions_workspace_id_idx on public.content_transitions (workspace_id);
+
 create index content_transitions_content_id_at_idx on public.content_transitions (content_id, at);
+
 create index content_transitions_actor_idx on public.content_transitions (actor);
 
 -- One row per Gemini call (each attempt of a generation, failed ones included), with its tokens.
@@ -133,8 +140,11 @@ create table public.generation_calls (
   error text check (char_length(error) <= 2000),
   created_at timestamptz not null default now()
 );
+
 create index generation_calls_workspace_id_idx on public.generation_calls (workspace_id, created_at desc);
+
 create index generation_calls_user_id_idx on public.generation_calls (user_id);
+
 create index generation_calls_content_id_idx on public.generation_calls (content_id);
 
 -- Usage per user, workspace and calendar month (UTC). Limits that apply per user add the rows of
@@ -150,9 +160,57 @@ create table public.generation_usage (
   updated_at timestamptz not null default now(),
   primary key (workspace_id, user_id, month)
 );
+
 create index generation_usage_user_id_month_idx on public.generation_usage (user_id, month);
 
--- Section: functions (helpers)
+alter table public.generated_content enable row level security;
+
+alter table public.content_versions enable row level security;
+
+alter table public.content_transitions enable row level security;
+
+alter table public.generation_calls enable row level security;
+
+alter table public.generation_usage enable row level security;
+
+revoke all on public.generated_content from anon, authenticated;
+
+revoke all on public.content_versions from anon, authenticated;
+
+revoke all on public.content_transitions from anon, authenticated;
+
+revoke all on public.generation_calls from anon, authenticated;
+
+revoke all on public.generation_usage from anon, authenticated;
+
+grant all on public.generated_content to service_role;
+
+grant all on public.content_versions to service_role;
+
+grant all on public.content_transitions to service_role;
+
+grant all on public.generation_calls to service_role;
+
+grant all on public.generation_usage to service_role;
+
+grant select on public.generated_content to authenticated;
+
+grant select on public.content_versions to authenticated;
+
+grant select on public.content_transitions to authenticated;
+
+grant select on public.generation_calls to authenticated;
+
+grant select on public.generation_usage to authenticated;
+
+alter table public.generation_usage add column renders integer not null default 0 check (renders >= 0);
+
+-- POST /content/:id/reject: a reason of 3 to 1,000 characters.
+alter table public.generated_content add constraint generated_content_rejection_reason_length
+  check (char_length(rejection_reason) between 3 and 1000);
+
+alter table public.content_transitions add constraint content_transitions_reject_reason_length
+  check (action <> 'reject' or char_length(reason) between 3 and 1000);
 
 -- The calendar month (UTC) a moment belongs to, as its first day.
 create function private.usage_month(at timestamptz default now()) returns date
@@ -160,90 +218,24 @@ language sql stable set search_path = '' as $$
   select date_trunc('month', usage_month.at at time zone 'UTC')::date
 $$;
 
--- The content row locked for a change by the caller, after the visibility and role checks that
--- every review function makes: CEC01 when the caller cannot see it, 42501 below editor.
+revoke all on function private.usage_month(timestamptz) from public, anon, authenticated, service_role;
+
 create function private.content_for_change(content_id uuid, what text) returns public.generated_content
 language plpgsql volatile security definer set search_path = '' as $$
 declare
   c public.generated_content;
 begin
   select * into c from public.generated_content g where g.id = content_for_change.content_id for update;
+  -- Content of another tenant is "not found", as content that does not exist.
   if c.id is null or not public.has_role_on_workspace(c.workspace_id, 'viewer') then
     raise exception 'content not found' using errcode = 'CEC01';
   end if;
-  if not public.has_role_on_workspace(c.workspace_id, 'editor') then
-    raise exception 'only editors and owners can %', what using errcode = '42501';
-  end if;
+  perform private.require_workspace_role(c.workspace_id, 'editor', what);
   return c;
 end
 $$;
 
--- Section: functions (content API for the caller)
-
--- Saves what generate-content produced, as the caller: the content (draft), its version 1 and
--- the 'create' transition. content_id is chosen by the caller so that the Gemini calls recorded
--- alongside can name it.
-create function public.create_generated_content(
-  content_id uuid, workspace_id uuid, kind public.content_kind, brief jsonb, source_videos jsonb,
-  prompt_version text, model text, input_tokens integer, output_tokens integer, output jsonb
-) returns public.generated_content
-language plpgsql volatile security definer set search_path = '' as $$
-declare
-  caller uuid := (select auth.uid());
-  created public.generated_content;
-begin
-  if caller is null then
-    raise exception 'not authenticated' using errcode = '28000';
-  end if;
-  if not public.has_role_on_workspace(create_generated_content.workspace_id, 'editor') then
-    raise exception 'only editors and owners can create content' using errcode = '42501';
-  end if;
-  insert into public.generated_content (id, workspace_id, kind, brief, source_videos, prompt_version, model,
-    input_tokens, output_tokens, output, current_version, status, created_by)
-  values (create_generated_content.content_id, create_generated_content.workspace_id, create_generated_content.kind,
-    create_generated_content.brief, coalesce(create_generated_content.source_videos, '[]'::jsonb),
-    create_generated_content.prompt_version, create_generated_content.model,
-    create_generated_content.input_tokens, create_generated_content.output_tokens, create_generated_content.output,
-    1, 'draft', caller)
-  returning * into created;
-  insert into public.content_versions (workspace_id, content_id, version, output, created_by)
-  values (created.workspace_id, created.id, 1, created.output, caller);
-  insert into public.content_transitions (workspace_id, content_id, action, from_status, to_status, version, actor)
-  values (created.workspace_id, created.id, 'create', null, 'draft', 1, caller);
-  return created;
-end
-$$;
-
--- An edit: a new version with the given output; the content returns to draft (an approval or a
--- pending review never covers an output nobody reviewed).
-create function public.edit_generated_content(content_id uuid, output jsonb, note text default null)
-returns public.generated_content
-language plpgsql volatile security definer set search_path = '' as $$
-declare
-  caller uuid := (select auth.uid());
-  c public.generated_content;
-  next_version integer;
-begin
-  if edit_generated_content.output is null or jsonb_typeof(edit_generated_content.output) <> 'object' then
-    raise exception 'output must be a JSON object' using errcode = '22023';
-  end if;
-  c := private.content_for_change(edit_generated_content.content_id, 'edit content');
-  next_version := c.current_version + 1;
-  insert into public.content_versions (workspace_id, content_id, version, output, note, created_by)
-  values (c.workspace_id, c.id, next_version, edit_generated_content.output,
-    nullif(btrim(edit_generated_content.note), ''), caller);
-  insert into public.content_transitions (workspace_id, content_id, action, from_status, to_status, version, actor)
-  values (c.workspace_id, c.id, 'edit', c.status, 'draft', next_version, caller);
-  update public.generated_content g set
-    output = edit_generated_content.output,
-    current_version = next_version,
-    status = 'draft',
-    approved_version = null
-  where g.id = c.id
-  returning * into c;
-  return c;
-end
-$$;
+revoke all on function private.content_for_change(uuid, text) from public, anon, authenticated, service_role;
 
 -- submit | approve | reject (reject needs a reason), following the state machine above.
 create function public.review_generated_content(content_id uuid, action public.content_action, reason text default null)
@@ -287,12 +279,14 @@ begin
 end
 $$;
 
--- Section: functions (accounting, service role)
+revoke all on function public.review_generated_content(uuid, public.content_action, text) from public, anon;
+
+grant execute on function public.review_generated_content(uuid, public.content_action, text) to authenticated;
 
 -- Records the Gemini calls of one generation request and adds them to the caller's usage of the
 -- month. calls: [{attempt, streamed, outcome, input_tokens, output_tokens, duration_ms, error}].
 -- A request that produced content (content_id not null) counts as one generation.
-create function public.record_generation_calls(
+create function private.record_generation_calls(
   workspace_id uuid, user_id uuid, content_id uuid, request_id text, kind public.content_kind,
   model text, prompt_version text, calls jsonb
 ) returns void
@@ -330,10 +324,16 @@ begin
 end
 $$;
 
+revoke all on function private.record_generation_calls(uuid, uuid, uuid, text, public.content_kind, text, text, jsonb) from public, anon;
+
+revoke all on function private.record_generation_calls(uuid, uuid, uuid, text, public.content_kind, text, text, jsonb) from authenticated;
+
+grant execute on function private.record_generation_calls(uuid, uuid, uuid, text, public.content_kind, text, text, jsonb) to service_role;
+
 -- generate-content records the calls while it saves the content, on another connection; when
 -- the save fails after all (the caller lost their role meanwhile), the calls made no content and
 -- the generation does not count.
-create function public.unlink_generation_calls(content_id uuid) returns void
+create function private.unlink_generation_calls(content_id uuid) returns void
 language plpgsql volatile security definer set search_path = '' as $$
 declare
   c public.generation_calls;
@@ -349,66 +349,274 @@ begin
 end
 $$;
 
--- Section: triggers
+revoke all on function private.unlink_generation_calls(uuid) from public, anon;
+
+revoke all on function private.unlink_generation_calls(uuid) from authenticated;
+
+grant execute on function private.unlink_generation_calls(uuid) to service_role;
+
+-- The fields of one item of each content kind, as _shared/content/kinds.ts defines them for
+-- Gemini's response schema and for every edit: text (trimmed, 1..max), seconds (an integer in
+-- min..max), list (min..max trimmed strings of at most item_max, total_max joined by commas).
+create function private.content_kind_fields(kind public.content_kind) returns jsonb
+language sql immutable parallel safe set search_path = '' as $$
+  select case kind
+    when 'idea' then '{"title": {"type": "text", "max": 100}, "hook": {"type": "text", "max": 500},
+      "summary": {"type": "text", "max": 1500}, "why_it_fits": {"type": "text", "max": 800}}'
+    when 'title' then '{"title": {"type": "text", "max": 100}, "reason": {"type": "text", "max": 800}}'
+    when 'script' then '{"title": {"type": "text", "max": 100}, "hook": {"type": "text", "max": 600},
+      "script": {"type": "text", "max": 30000}, "call_to_action": {"type": "text", "max": 400},
+      "estimated_duration_seconds": {"type": "seconds", "min": 5, "max": 3600}}'
+    when 'description' then '{"description": {"type": "text", "max": 5000},
+      "hashtags": {"type": "list", "min": 0, "max": 15, "item_max": 100}}'
+    when 'tags' then '{"tags": {"type": "list", "min": 1, "max": 30, "item_max": 100, "total_max": 500},
+      "rationale": {"type": "text", "max": 800}}'
+    when 'thumbnail_prompt' then '{"prompt": {"type": "text", "max": 1500}, "text_overlay": {"type": "text", "max": 60},
+      "rationale": {"type": "text", "max": 800}}'
+  end::jsonb
+$$;
+
+revoke all on function private.content_kind_fields(public.content_kind) from public, anon, authenticated, service_role;
+
+-- The request generate-content stores with its content (see its Body schema): only its keys,
+-- each of the type and size the API accepts.
+create function private.content_brief_ok(brief jsonb) returns boolean
+language sql immutable parallel safe set search_path = '' as $$
+  select jsonb_typeof(brief) = 'object'
+    and not exists (select 1 from jsonb_object_keys(brief) k
+                    where k not in ('topic', 'brief', 'tone', 'language', 'target_format', 'count', 'channel_id'))
+    and coalesce(jsonb_typeof(brief -> 'topic'), 'null') in ('null', 'string')
+    and char_length(coalesce(brief ->> 'topic', '')) <= 200
+    and coalesce(jsonb_typeof(brief -> 'brief'), 'null') in ('null', 'string')
+    and char_length(coalesce(brief ->> 'brief', '')) <= 4000
+    and coalesce(jsonb_typeof(brief -> 'tone'), 'null') in ('null', 'string')
+    and char_length(coalesce(brief ->> 'tone', '')) <= 60
+    and coalesce(brief ->> 'language', 'en') ~ '^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$'
+    and coalesce(jsonb_typeof(brief -> 'language'), 'string') = 'string'
+    and coalesce(brief ->> 'target_format', 'short') in ('short', 'long_form')
+    and coalesce(jsonb_typeof(brief -> 'target_format'), 'string') = 'string'
+    and coalesce(jsonb_typeof(brief -> 'count'), 'null') in ('null', 'number')
+    and coalesce((brief ->> 'count')::numeric, 1) in (1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
+    and coalesce(jsonb_typeof(brief -> 'channel_id'), 'null') in ('null', 'string')
+    and coalesce(brief ->> 'channel_id', '00000000-0000-0000-0000-000000000000')
+        ~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
+$$;
+
+revoke all on function private.content_brief_ok(jsonb) from public, anon, authenticated, service_role;
+
+-- The top videos a prompt drew on: the insights' list of a channel's best videos, a few dozen
+-- small objects at most.
+create function private.content_source_videos_ok(source_videos jsonb) returns boolean
+language sql immutable parallel safe set search_path = '' as $$
+  select jsonb_typeof(source_videos) = 'array'
+    and jsonb_array_length(source_videos) <= 50
+    and octet_length(source_videos::text) <= 65536
+    and not exists (select 1 from jsonb_array_elements(source_videos) e where jsonb_typeof(e) <> 'object')
+$$;
+
+revoke all on function private.content_source_videos_ok(jsonb) from public, anon, authenticated, service_role;
+
+-- The fields private.content_kind_fields lists, plus the two optional variant fields on kinds
+-- with a title.
+create function private.content_output_problem(kind public.content_kind, output jsonb) returns text
+language plpgsql immutable parallel safe set search_path = '' as $$
+declare
+  spec jsonb := private.content_kind_fields(kind);
+  optional text[] := case when spec ? 'title' then array['title_variants', 'title_choice'] else '{}'::text[] end;
+  item jsonb;
+  idx integer := 0;
+  f record;
+  problem text;
+  extra text;
+begin
+  if output is null or jsonb_typeof(output) <> 'object' then
+    return 'output must be a JSON object';
+  end if;
+  if exists (select 1 from jsonb_object_keys(output) k where k <> 'items') then
+    return 'output may hold only "items"';
+  end if;
+  if jsonb_typeof(output -> 'items') is distinct from 'array' or jsonb_array_length(output -> 'items') not between 1 and 20 then
+    return 'output.items must be an array of 1 to 20 items';
+  end if;
+  for item in select e from jsonb_array_elements(output -> 'items') e loop
+    if jsonb_typeof(item) <> 'object' then
+      return format('output.items[%s] must be an object', idx);
+    end if;
+    select k into extra from jsonb_object_keys(item) k where not spec ? k and k <> all (optional) limit 1;
+    if extra is not null then
+      return format('output.items[%s] has an unknown field %s', idx, extra);
+    end if;
+    for f in select key, value from jsonb_each(spec) loop
+      problem := private.content_field_problem(f.key, f.value, item -> f.key);
+      if problem is not null then
+        return format('output.items[%s].%s', idx, problem);
+      end if;
+    end loop;
+    if cardinality(optional) > 0 then
+      problem := private.title_variants_problem(item);
+      if problem is not null then
+        return format('output.items[%s].%s', idx, problem);
+      end if;
+    end if;
+    idx := idx + 1;
+  end loop;
+  return null;
+end
+$$;
+
+revoke all on function private.content_output_problem(public.content_kind, jsonb) from public, anon, authenticated, service_role;
+
+-- The output fits its kind, the brief is the request as the API stores it and the source videos
+-- are a bounded list: for every writer, named like the constraints they stand for (23514).
+create function private.check_generated_content() returns trigger
+language plpgsql security definer set search_path = '' as $$
+declare
+  problem text := private.content_output_problem(new.kind, new.output);
+begin
+  if problem is not null then
+    raise exception '%', problem using errcode = '23514', constraint = 'generated_content_output_fits_kind';
+  end if;
+  if not private.content_brief_ok(new.brief) then
+    raise exception 'brief holds fields, types or sizes the API never stores'
+      using errcode = '23514', constraint = 'generated_content_brief_fits_request';
+  end if;
+  if not private.content_source_videos_ok(new.source_videos) then
+    raise exception 'source_videos must be an array of at most 50 objects (64 kB)'
+      using errcode = '23514', constraint = 'generated_content_source_videos_bounded';
+  end if;
+  return new;
+end
+$$;
+
+revoke all on function private.check_generated_content() from public, anon, authenticated, service_role;
+
+-- content_versions has no kind of its own: its output is checked with its content's kind.
+create function private.check_content_version_output() returns trigger
+language plpgsql security definer set search_path = '' as $$
+declare
+  problem text;
+begin
+  select private.content_output_problem(g.kind, new.output) into problem
+  from public.generated_content g where g.id = new.content_id;
+  if problem is not null then
+    raise exception '%', problem using errcode = '23514', constraint = 'content_versions_output_fits_kind';
+  end if;
+  return new;
+end
+$$;
+
+revoke all on function private.check_content_version_output() from public, anon, authenticated, service_role;
+
+-- The functions check the output first, so a direct caller learns what is wrong with it (22023,
+-- like edit_generated_content's other argument errors) rather than only a constraint's name.
+create function private.require_content_output(kind public.content_kind, output jsonb) returns void
+language plpgsql immutable set search_path = '' as $$
+declare
+  problem text := private.content_output_problem(kind, output);
+begin
+  if problem is not null then
+    raise exception '%', problem using errcode = '22023';
+  end if;
+end
+$$;
+
+revoke all on function private.require_content_output(public.content_kind, jsonb) from public, anon, authenticated, service_role;
+
+create function public.create_generated_content(
+  content_id uuid, workspace_id uuid, kind public.content_kind, brief jsonb, source_videos jsonb,
+  prompt_version text, model text, input_tokens integer, output_tokens integer, output jsonb
+) returns public.generated_content
+language plpgsql volatile security definer set search_path = '' as $$
+declare
+  caller uuid := (select auth.uid());
+  created public.generated_content;
+begin
+  if caller is null then
+    raise exception 'not authenticated' using errcode = '28000';
+  end if;
+  perform private.require_workspace_role(create_generated_content.workspace_id, 'editor', 'create content');
+  perform private.require_content_output(create_generated_content.kind, create_generated_content.output);
+  insert into public.generated_content (id, workspace_id, kind, brief, source_videos, prompt_version, model,
+    input_tokens, output_tokens, output, current_version, status, created_by)
+  values (create_generated_content.content_id, create_generated_content.workspace_id, create_generated_content.kind,
+    create_generated_content.brief, coalesce(create_generated_content.source_videos, '[]'::jsonb),
+    create_generated_content.prompt_version, create_generated_content.model,
+    create_generated_content.input_tokens, create_generated_content.output_tokens, create_generated_content.output,
+    1, 'draft', caller)
+  returning * into created;
+  insert into public.content_versions (workspace_id, content_id, version, output, created_by)
+  values (created.workspace_id, created.id, 1, created.output, caller);
+  insert into public.content_transitions (workspace_id, content_id, action, from_status, to_status, version, actor)
+  values (created.workspace_id, created.id, 'create', null, 'draft', 1, caller);
+  return created;
+end
+$$;
+
+revoke all on function public.create_generated_content(uuid, uuid, public.content_kind, jsonb, jsonb, text, text, integer, integer, jsonb) from public, anon;
+
+grant execute on function public.create_generated_content(uuid, uuid, public.content_kind, jsonb, jsonb, text, text, integer, integer, jsonb) to authenticated;
+
+create function public.edit_generated_content(content_id uuid, output jsonb, note text default null)
+returns public.generated_content
+language plpgsql volatile security definer set search_path = '' as $$
+declare
+  caller uuid := (select auth.uid());
+  c public.generated_content;
+  next_version integer;
+begin
+  if edit_generated_content.output is null or jsonb_typeof(edit_generated_content.output) <> 'object' then
+    raise exception 'output must be a JSON object' using errcode = '22023';
+  end if;
+  c := private.content_for_change(edit_generated_content.content_id, 'edit content');
+  perform private.require_content_output(c.kind, edit_generated_content.output);
+  next_version := c.current_version + 1;
+  insert into public.content_versions (workspace_id, content_id, version, output, note, created_by)
+  values (c.workspace_id, c.id, next_version, edit_generated_content.output,
+    nullif(btrim(edit_generated_content.note), ''), caller);
+  insert into public.content_transitions (workspace_id, content_id, action, from_status, to_status, version, actor)
+  values (c.workspace_id, c.id, 'edit', c.status, 'draft', next_version, caller);
+  update public.generated_content g set
+    output = edit_generated_content.output,
+    current_version = next_version,
+    status = 'draft',
+    approved_version = null
+  where g.id = c.id
+  returning * into c;
+  return c;
+end
+$$;
+
+revoke all on function public.edit_generated_content(uuid, jsonb, text) from public, anon;
+
+grant execute on function public.edit_generated_content(uuid, jsonb, text) to authenticated;
 
 create trigger generated_content_touch_updated_at before update on public.generated_content
   for each row execute function private.touch_updated_at();
-
--- Section: RLS policies
-
-alter table public.generated_content enable row level security;
-alter table public.content_versions enable row level security;
-alter table public.content_transitions enable row level security;
-alter table public.generation_calls enable row level security;
-alter table public.generation_usage enable row level security;
 
 -- Members read (viewers included); every write goes through the functions above.
 create policy "members read generated content" on public.generated_content
   for select to authenticated
   using (workspace_id = any (array(select public.workspaces_of_current_user())));
+
 create policy "members read content versions" on public.content_versions
   for select to authenticated
   using (workspace_id = any (array(select public.workspaces_of_current_user())));
+
 create policy "members read content transitions" on public.content_transitions
   for select to authenticated
   using (workspace_id = any (array(select public.workspaces_of_current_user())));
+
 create policy "members read generation calls" on public.generation_calls
   for select to authenticated
   using (workspace_id = any (array(select public.workspaces_of_current_user())));
+
 create policy "members read generation usage" on public.generation_usage
   for select to authenticated
   using (workspace_id = any (array(select public.workspaces_of_current_user())));
 
--- Section: grants
+create trigger generated_content_check_fields before insert or update of kind, output, brief, source_videos
+  on public.generated_content
+  for each row execute function private.check_generated_content();
 
-revoke all on public.generated_content, public.content_versions, public.content_transitions,
-  public.generation_calls, public.generation_usage
-  from anon, authenticated;
-grant all on public.generated_content, public.content_versions, public.content_transitions,
-  public.generation_calls, public.generation_usage
-  to service_role;
-grant select on public.generated_content, public.content_versions, public.content_transitions,
-  public.generation_calls, public.generation_usage
-  to authenticated;
-
-revoke all on function private.usage_month(timestamptz), private.content_for_change(uuid, text)
-  from public, anon, authenticated, service_role;
-
-revoke all on function
-  public.create_generated_content(uuid, uuid, public.content_kind, jsonb, jsonb, text, text, integer, integer, jsonb),
-  public.edit_generated_content(uuid, jsonb, text),
-  public.review_generated_content(uuid, public.content_action, text),
-  public.record_generation_calls(uuid, uuid, uuid, text, public.content_kind, text, text, jsonb),
-  public.unlink_generation_calls(uuid)
-  from public, anon;
-grant execute on function
-  public.create_generated_content(uuid, uuid, public.content_kind, jsonb, jsonb, text, text, integer, integer, jsonb),
-  public.edit_generated_content(uuid, jsonb, text),
-  public.review_generated_content(uuid, public.content_action, text)
-  to authenticated;
-revoke all on function public.record_generation_calls(uuid, uuid, uuid, text, public.content_kind, text, text, jsonb),
-  public.unlink_generation_calls(uuid)
-  from authenticated;
-grant execute on function public.record_generation_calls(uuid, uuid, uuid, text, public.content_kind, text, text, jsonb),
-  public.unlink_generation_calls(uuid)
-  to service_role;
+create trigger content_versions_check_output before insert or update of output on public.content_versions
+  for each row execute function private.check_content_version_output();

@@ -1,3 +1,17 @@
+-- The account export (GET /account/export) as a stream, and with the data of the workspaces the
+-- caller owns.
+--
+-- public.export_my_account() builds the whole document as one jsonb value, which the function
+-- then held as one string. That holds the rows that reference the caller, but not the data of a
+-- workspace they own: a workspace of 10,000 videos with a year of daily metrics is 3.65 M rows,
+-- about 1 GB of JSON, far over an edge function's 256 MB. Here the database writes the document
+-- as a sequence of text pieces through one cursor (public.open_account_export), and the function
+-- fetches them in chunks of about a megabyte (public.fetch_export_chunk) and passes the bytes on,
+-- so neither side's memory grows with the account. The document is the one export_my_account()
+-- made, plus "workspace_data": { "<workspace id>": { "<table>": {"columns": [...], "rows":
+-- [[...]]} } } for every workspace the caller is an owner of (a team's data belongs to its
+-- owners; members export their own rows).
+--
 -- The account export in parts: the account document no longer inlines the data of the workspaces
 -- the caller owns; it lists them (workspace_exports), and each workspace's data is downloaded as a
 -- series of bounded, self-contained parts (GET /account/export/workspaces/:id?cursor=...).
@@ -11,6 +25,187 @@
 -- names a workspace; the workspace is the one in the URL, checked to be owned by the caller, and
 -- every query filters by it, so a forged cursor can only move within the caller's own data.
 
+-- Keeps only the listed keys of a JSON object. Used for auth.* rows so that credentials
+-- (password hash, confirmation/recovery tokens, refresh-token keys) never reach an export, and
+-- so that the list works on hosted GoTrue's wider tables and on the local emulator's alike.
+create function private.only_keys(doc jsonb, keep text[]) returns jsonb
+language sql immutable set search_path = '' as $$
+  select coalesce(jsonb_object_agg(e.key, e.value), '{}'::jsonb)
+  from jsonb_each(doc) e
+  where e.key = any (keep)
+$$;
+
+revoke all on function private.only_keys(jsonb, text[]) from public, anon, authenticated, service_role;
+
+-- Columns that hold credentials (or hashes of them) are left out of an export wherever a table
+-- of a later migration puts them.
+create function private.without_credentials(doc jsonb) returns jsonb
+language sql immutable set search_path = '' as $$
+  select coalesce(jsonb_object_agg(e.key, e.value), '{}'::jsonb)
+  from jsonb_each(doc) e
+  where e.key !~* '(token|secret|password|_hash$)'
+$$;
+
+revoke all on function private.without_credentials(jsonb) from public, anon, authenticated, service_role;
+
+-- The top of the document: every key of export_my_account() but other_tables. Taken out of it
+-- so both build it the same way.
+create function private.account_export_head(caller uuid) returns jsonb
+language sql stable security definer set search_path = '' as $$
+  select jsonb_build_object(
+    'exported_at', now(),
+    'user', (
+      select private.only_keys(to_jsonb(u), array[
+        'id', 'aud', 'role', 'email', 'email_confirmed_at', 'phone', 'phone_confirmed_at',
+        'confirmed_at', 'invited_at', 'last_sign_in_at', 'raw_app_meta_data', 'raw_user_meta_data',
+        'created_at', 'updated_at', 'banned_until', 'deleted_at', 'is_anonymous'])
+      from auth.users u where u.id = caller),
+    'sessions', (
+      select coalesce(jsonb_agg(private.only_keys(to_jsonb(s), array[
+        'id', 'created_at', 'updated_at', 'not_after', 'refreshed_at', 'user_agent', 'ip', 'aal'])
+        order by s.created_at), '[]'::jsonb)
+      from auth.sessions s where s.user_id = caller),
+    'profile', (select to_jsonb(p) from public.profiles p where p.id = caller),
+    'memberships', (
+      select coalesce(jsonb_agg(to_jsonb(m) order by m.created_at), '[]'::jsonb)
+      from public.workspace_members m where m.user_id = caller),
+    'workspaces', (
+      select coalesce(jsonb_agg(to_jsonb(w) || jsonb_build_object('role', m.role) order by w.created_at), '[]'::jsonb)
+      from public.workspaces w join public.workspace_members m on m.workspace_id = w.id
+      where m.user_id = caller),
+    'invitations_sent', (
+      select coalesce(jsonb_agg(to_jsonb(i) - 'token_hash' order by i.created_at), '[]'::jsonb)
+      from public.invitations i where i.invited_by = caller),
+    'invitations_accepted', (
+      select coalesce(jsonb_agg(to_jsonb(i) - 'token_hash' order by i.created_at), '[]'::jsonb)
+      from public.invitations i where i.accepted_by = caller)
+  )
+$$;
+
+revoke all on function private.account_export_head(uuid) from public, anon, authenticated, service_role;
+
+-- Tables whose rows reference the caller through a single-column foreign key to auth.users,
+-- other than the four the head covers (as export_my_account() found them), with the filter that
+-- picks the caller's rows.
+create function private.account_export_user_tables(caller uuid)
+returns table (tbl regclass, relname text, filter text)
+language sql stable security definer set search_path = '' as $$
+  select c.oid::regclass, c.relname::text,
+    string_agg(format('r.%I = %L::uuid', a.attname, caller), ' or ' order by a.attnum)
+  from pg_catalog.pg_constraint k
+  join pg_catalog.pg_class c on c.oid = k.conrelid
+  join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+  join pg_catalog.pg_attribute a on a.attrelid = k.conrelid and a.attnum = k.conkey[1]
+  where k.contype = 'f'
+    and k.confrelid = 'auth.users'::regclass
+    and cardinality(k.conkey) = 1
+    and n.nspname = 'public'
+    and c.relname not in ('profiles', 'workspace_members', 'workspaces', 'invitations')
+  group by c.oid, c.relname
+  order by c.relname
+$$;
+
+revoke all on function private.account_export_user_tables(uuid) from public, anon, authenticated, service_role;
+
+-- The expression (over alias r) that writes a row as JSON text: row_to_json, which is cheaper
+-- than jsonb and keeps the column order, unless a column looks like a credential; then the
+-- row goes through private.without_credentials, as export_my_account() does for every row.
+create function private.account_export_row_json(tbl regclass) returns text
+language sql stable set search_path = '' as $$
+  select case when exists (
+      select 1 from pg_catalog.pg_attribute a
+      where a.attrelid = tbl and a.attnum > 0 and not a.attisdropped
+        and a.attname ~* '(token|secret|password|_hash$)')
+    then 'private.without_credentials(to_jsonb(r))::text'
+    else 'row_to_json(r)::text' end
+$$;
+
+revoke all on function private.account_export_row_json(regclass) from public, anon, authenticated, service_role;
+
+-- A table whose primary key starts with video_id holds a series per video (daily metrics, score
+-- history): millions of rows for a big workspace. Its rows are written grouped per video, one
+-- piece per video through the primary key, because every piece costs the cursor a fetch of its
+-- own (3.65 M metric rows took 70 s to fetch one by one on a loaded 2-core machine).
+create function private.account_export_per_video(tbl regclass) returns boolean
+language sql stable set search_path = '' as $$
+  select exists (
+    select 1 from pg_catalog.pg_index i
+    join pg_catalog.pg_attribute a on a.attrelid = i.indrelid and a.attnum = i.indkey[0]
+    where i.indrelid = tbl and i.indisprimary and a.attname = 'video_id')
+$$;
+
+revoke all on function private.account_export_per_video(regclass) from public, anon, authenticated, service_role;
+
+-- The three queries of one `"key": [rows]` member of other_tables: its opening (with the comma
+-- before it unless it is the first member of its object), its rows as objects (a comma before
+-- each but the first) and ']'.
+create function private.account_export_array(key text, tbl regclass, filter text, first_member boolean)
+returns text[]
+language sql stable set search_path = '' as $$
+  select array[
+    format('select %L::text', case when first_member then '' else ',' end || to_json(key)::text || ':['),
+    format($f$select case when row_number() over () = 1 then '' else ',' end || %s from %s r where %s$f$,
+      private.account_export_row_json(tbl), tbl, filter),
+    $q$select ']'::text$q$]
+$$;
+
+revoke all on function private.account_export_array(text, regclass, text, boolean) from public, anon, authenticated, service_role;
+
+-- workspace_data is written as tables, not as objects per row: `"<table>": {"columns": [...],
+-- "rows": [[...], ...]}`, without the workspace_id column (the key above it) and without
+-- credential columns. Row objects repeat every column name in every row; for daily metrics that
+-- tripled the bytes (1.2 GB for 3.65 M rows), and bytes are what the function spends its CPU on.
+create function private.account_export_columns(tbl regclass) returns text[]
+language sql stable set search_path = '' as $$
+  select coalesce(array_agg(a.attname::text order by a.attnum), '{}')
+  from pg_catalog.pg_attribute a
+  where a.attrelid = tbl and a.attnum > 0 and not a.attisdropped
+    and a.attname <> 'workspace_id'
+    and a.attname !~* '(secret|password|_hash$|(^|_)token$)'
+$$;
+
+revoke all on function private.account_export_columns(regclass) from public, anon, authenticated, service_role;
+
+-- Tables that hold a workspace's data: every public table with a workspace_id column.
+create function private.account_export_workspace_tables() returns table (tbl regclass, relname text)
+language sql stable set search_path = '' as $$
+  select c.oid::regclass, c.relname::text
+  from pg_catalog.pg_class c
+  join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+  join pg_catalog.pg_attribute a on a.attrelid = c.oid and a.attname = 'workspace_id' and not a.attisdropped
+  where n.nspname = 'public' and c.relkind in ('r', 'p')
+  order by c.relname
+$$;
+
+revoke all on function private.account_export_workspace_tables() from public, anon, authenticated, service_role;
+
+-- export_my_account() keeps its document (without workspace_data: it is one value in memory),
+-- now sharing the head and the table discovery with the stream.
+create function public.export_my_account()
+returns jsonb
+language plpgsql stable security definer set search_path = '' as $$
+declare
+  caller uuid := (select auth.uid());
+  other jsonb := '{}'::jsonb;
+  t record;
+  rows jsonb;
+begin
+  if caller is null then
+    raise exception 'not authenticated' using errcode = '28000';
+  end if;
+  for t in select * from private.account_export_user_tables(caller) loop
+    execute format('select coalesce(jsonb_agg(private.without_credentials(to_jsonb(r))), ''[]''::jsonb) from %s r where %s', t.tbl, t.filter)
+      into rows;
+    other := other || jsonb_build_object(t.relname, rows);
+  end loop;
+  return private.account_export_head(caller) || jsonb_build_object('other_tables', other);
+end
+$$;
+
+revoke all on function public.export_my_account() from public, anon;
+
+grant execute on function public.export_my_account() to authenticated;
+
 -- The primary key columns of a table, in key order, with their types (for casting a cursor's key
 -- back from JSON). Every table with a workspace_id has one; a table without one would be refused
 -- by the part functions rather than exported without a way to resume.
@@ -23,6 +218,8 @@ language sql stable set search_path = '' as $$
   where i.indrelid = tbl and i.indisprimary
   order by k.ord
 $$;
+
+revoke all on function private.account_export_key(regclass) from public, anon, authenticated, service_role;
 
 -- The query for one batch of a table's rows of a workspace after a key, in key order: $1 the
 -- workspace, $2 the last key sent (a JSON array, or null from the start), $3 the row limit. It
@@ -62,6 +259,8 @@ begin
 end
 $$;
 
+revoke all on function private.account_export_batch_query(regclass) from public, anon, authenticated, service_role;
+
 -- The caller owns the workspace, or CEX01 (404: the same answer whether it exists or not).
 create function private.account_export_require_owner(workspace uuid) returns void
 language plpgsql stable security definer set search_path = '' as $$
@@ -75,6 +274,8 @@ begin
   end if;
 end
 $$;
+
+revoke all on function private.account_export_require_owner(uuid) from public, anon, authenticated, service_role;
 
 -- A cursor names a workspace table and, when it resumes inside it, a key of that table's primary
 -- key (as many values as key columns, each castable to its column's type). Anything else is 22023.
@@ -101,6 +302,8 @@ begin
   end;
 end
 $$;
+
+revoke all on function private.account_export_check_cursor(text, jsonb) from public, anon, authenticated, service_role;
 
 -- One table's share of a part: the pieces of `"<table>": {"columns": [...], "rows": [...]}` from
 -- from_key on, in batches, until the table ends or the part's bytes reach max_bytes. A batch is
@@ -147,6 +350,8 @@ begin
 end
 $$;
 
+revoke all on function private.account_export_table_part(text, regclass, uuid, jsonb, bigint, boolean) from public, anon, authenticated, service_role;
+
 -- The pieces of one part, in document order: `{"workspace_id": ..., "part": n, "tables": {...},
 -- "next_cursor": "<cursor>" | null}`. The tables follow each other in name order from the
 -- cursor's; a table that a part starts is written even when it has no rows, so every table's
@@ -189,6 +394,8 @@ begin
 end
 $$;
 
+revoke all on function private.account_export_part_pieces(uuid, text, jsonb, integer, integer) from public, anon, authenticated, service_role;
+
 -- Opens the cursor `workspace_export_part` over one part of a workspace's data, as text pieces
 -- that concatenate to one JSON document, read with public.fetch_export_chunk like the account
 -- export. The checks run here, before the function starts its response: a workspace the caller
@@ -221,6 +428,10 @@ begin
 end
 $$;
 
+revoke all on function public.open_workspace_export_part(uuid, text, jsonb, integer, integer) from public, anon;
+
+grant execute on function public.open_workspace_export_part(uuid, text, jsonb, integer, integer) to authenticated;
+
 -- The account export without workspace_data: where it was, "workspace_exports" lists the
 -- workspaces the caller owns, with the path (under the functions URL) of each one's first part.
 create function private.account_export_workspace_list(caller uuid) returns text
@@ -233,7 +444,9 @@ language sql stable security definer set search_path = '' as $$
   where m.user_id = caller and m.role = 'owner'
 $$;
 
-create or replace function public.open_account_export() returns refcursor
+revoke all on function private.account_export_workspace_list(uuid) from public, anon, authenticated, service_role;
+
+create function public.open_account_export() returns refcursor
 language plpgsql volatile security definer set search_path = '' as $$
 declare
   caller uuid := (select auth.uid());
@@ -256,19 +469,6 @@ begin
 end
 $$;
 
--- Nothing uses the inlined workspace data any more.
-drop function private.account_export_workspace_queries(uuid);
-drop function private.account_export_table(text, regclass, uuid, boolean);
+revoke all on function public.open_account_export() from public, anon;
 
-revoke all on function
-  private.account_export_key(regclass),
-  private.account_export_batch_query(regclass),
-  private.account_export_require_owner(uuid),
-  private.account_export_check_cursor(text, jsonb),
-  private.account_export_table_part(text, regclass, uuid, jsonb, bigint, boolean),
-  private.account_export_part_pieces(uuid, text, jsonb, integer, integer),
-  private.account_export_workspace_list(uuid)
-  from public, anon, authenticated, service_role;
-
-revoke all on function public.open_workspace_export_part(uuid, text, jsonb, integer, integer) from public, anon;
-grant execute on function public.open_workspace_export_part(uuid, text, jsonb, integer, integer) to authenticated;
+grant execute on function public.open_account_export() to authenticated;
