@@ -219,7 +219,11 @@ export class Isolate {
     x.poll = setInterval(() => {
       this.measure(x);
       if (!limits.enforced) return;
-      if (x.cpuMs > limits.cpuMs) this.kill(x, 'cpu', x.cpuMs);
+      // Hosted counts CPU per worker, not per request: its supervisor compares the worker's
+      // accumulated CPU with the hard limit (strategy_per_worker.rs), so a warm isolate has only
+      // what its earlier requests left of the 2 s (at least half: it retires at half).
+      const used = this.cpuUsedMs + x.cpuMs;
+      if (used > limits.cpuMs) this.kill(x, 'cpu', used);
       else if (x.peak > limits.memoryMb) this.kill(x, 'memory', x.peak);
     }, POLL_MS);
     x.idle = setTimeout(() => this.kill(x, 'idle', limits.idleTimeoutMs), limits.idleTimeoutMs);

@@ -88,6 +88,21 @@ describe('edge runtime with the hosted limits', () => {
     assert.ok(record.cpu_ms >= 300 && record.cpu_ms < 1000, `about 400 ms of CPU: ${record.cpu_ms}`);
   });
 
+  it('CPU counts per isolate, as hosted counts it per worker: a warm isolate is killed when its requests together pass 2 s', async () => {
+    // A fresh isolate: the one the tests above left may have used some of its CPU already.
+    const fresh = await call(runtime.url, 'burn?ms=1000');
+    assert.equal(fresh.status, 200);
+    const first = await call(runtime.url, 'burn?ms=700');
+    assert.equal(first.status, 200);
+    assert.notEqual(first.body.pid, fresh.body.pid, 'an isolate that used half the CPU limit is retired after its request');
+    const second = await call(runtime.url, 'burn?ms=1600');
+    assert.equal(second.status, 546, '700 ms earlier + 1,600 ms now is past 2 s for this isolate');
+    const [record] = (await invocations(runtime.url, 'burn')).slice(-1);
+    assert.equal(record.limit, 'cpu');
+    assert.equal(record.isolate_request, 2, 'killed in the warm isolate that served the 700 ms request');
+    assert.ok(record.cpu_ms >= 1200 && record.cpu_ms < 1600, `killed once the isolate's total passed 2 s: ${record.cpu_ms} ms in this request`);
+  });
+
   it('allocating 400 MB ends with 546 (memory), other functions unaffected', async () => {
     const r = await call(runtime.url, 'alloc?mb=400');
     assert.equal(r.status, 546);
