@@ -37,6 +37,8 @@ export class Isolate {
   readonly startedAt = Date.now();
   cpuUsedMs = 0;
   requests = 0;
+  /** When the request it is serving began (epoch ms); null while idle. */
+  servingSince: number | null = null;
   /** V8 heap plus external memory after the last request, in MB: what hosted's memory counts. */
   memoryMb = 0;
   private exited = false;
@@ -167,6 +169,7 @@ export class Isolate {
   serve(req: http.IncomingMessage, res: http.ServerResponse, path: string): Promise<Served> {
     const pid = this.pid;
     this.requests++;
+    this.servingSince = Date.now();
     resetPeakRss(pid);
     const cpuAtStart = threadCpuMs(pid);
     const startedAt = Date.now();
@@ -197,6 +200,7 @@ export class Isolate {
       if (Number.isFinite(hwm)) x.peak = Math.max(x.peak, hwm);
     }
     this.cpuUsedMs += x.cpuMs;
+    this.servingSince = null;
     x.resolve({ status: x.status, cpuMs: x.cpuMs, peakRssMb: x.peak, wallMs: Date.now() - x.startedAt, limit: x.limit });
   }
 
