@@ -5,13 +5,16 @@
 //           over TLS: about 7.5 ms of CPU per MiB on Deno 2.1 (1.4 ms over plain HTTP);
 //   a schedule taken up costs about as much as SCHEDULE_COST_BYTES of upload (claim, token,
 //           session, status query, database writes: 10-20 ms).
-// A step is 112 MiB, about 0.9 s of CPU: every step pays a fixed cost (an isolate, a claim, a status
-// query, a range request, connections), so few large steps finish an upload much sooner than many
-// small ones. Hosted counts CPU per worker, not per request (its supervisor compares the worker's
-// CPU over all its requests with the hard limit, and retires it only once that reaches the soft
-// limit), so a warm worker that did a step of 0.9 s has 1.1 s left: the isolate keeps a ledger of
-// what its earlier invocations spent (module state) and an invocation gets only what the isolate
-// has left of ISOLATE_BUDGET_BYTES: a fresh isolate's full step leaves it one short step more.
+// A step is 64 MiB, about 0.5 s of CPU on a quiet machine and up to twice that on a busy one:
+// every step pays a fixed cost (an isolate, a claim, a status query, a range request,
+// connections), so fewer, larger steps finish an upload sooner than many 32 MiB ones. Hosted
+// counts CPU per worker, not per request (its supervisor compares the worker's CPU over all its
+// requests with the hard limit, and retires it only once that reaches the soft limit), so a warm
+// worker that did a step of 0.9 s has 1.1 s left: the isolate keeps a ledger of what its earlier
+// invocations spent (module state) and an invocation gets only what the isolate has left of
+// ISOLATE_BUDGET_BYTES, two full steps: a step that took an isolate past the 1 s soft limit
+// retired it, and two that did not are under 2 s together. 112 MiB steps measured 0.9 to 2 s of
+// CPU on a busy machine (bench/upload-limits), too close to the limit.
 // Now and then V8 collects a heap that has nothing to give back again and again until the step
 // is killed at 2 s whatever its size (the README's "garbage collection" finding); such a step is
 // taken back within seconds (private.recover_upload_steps). It was seen only in steps that ran
@@ -22,11 +25,11 @@ import { UPLOAD_UNIT } from '../_shared/integrations/youtube/upload-client.ts';
 
 export const MiB = 1024 * 1024;
 /** Upload bytes per invocation (a multiple of 256 KiB). */
-export const DEFAULT_STEP_BYTES = 112 * MiB;
+export const DEFAULT_STEP_BYTES = 64 * MiB;
 /** No new chunk of an upload starts this long after the step began. */
 export const UPLOAD_WALL_MS = 10_000;
-/** What one isolate may spend over all its invocations, in the same units (about 1.25 s of CPU). */
-export const ISOLATE_BUDGET_BYTES = 160 * MiB;
+/** What one isolate may spend over all its invocations, in the same units (two full steps). */
+export const ISOLATE_BUDGET_BYTES = 128 * MiB;
 /** What taking up one schedule counts for, in upload bytes. */
 export const SCHEDULE_COST_BYTES = 3 * MiB;
 /**

@@ -155,7 +155,9 @@ export async function runWorker(opts: WorkerOptions = {}): Promise<WorkerReport>
       hooks: opts.hooks,
     };
     const claimed = await claimAndRun({ concurrency: opts.concurrency ?? DEFAULT_CONCURRENCY, leaseSeconds: engine.leaseSeconds, only }, engine, clients, outcomes);
-    if (!waitForDue || budget.schedulesThatFit() === 0) break;
+    // An upload that yielded spent this step (bytes, or its wall clock) and called its own next
+    // step: claiming it again here would run it in tiny steps in this same invocation.
+    if (!waitForDue || budget.schedulesThatFit() === 0 || outcomes.some((o) => o.result === 'yielded')) break;
     // Due but not claimable (another worker's claim holds it this instant): look again shortly.
     if (claimed === 0) await sleep(POLL_MS / 4);
   }
