@@ -7,6 +7,8 @@ import { BootError, Isolate, type IsolateSpec } from './isolate.ts';
 import { RETIRE_AT, type Limits } from './limits.ts';
 
 const IDLE_REAP_MS = 30_000;
+/** How long a spare may wait for its first request before it is replaced by a fresh one. */
+const SPARE_FRESH_MS = 3_000;
 
 export class FunctionPool {
   private idle: Isolate[] = [];
@@ -30,11 +32,12 @@ export class FunctionPool {
     for (let isolate = this.idle.pop(); isolate; isolate = this.idle.pop()) {
       clearTimeout(this.reapers.get(isolate));
       this.reapers.delete(isolate);
-      if (isolate.alive && !this.spent(isolate)) {
+      if (isolate.alive && !this.spent(isolate) && !this.staleSpare(isolate)) {
         this.keepSpare();
         return Promise.resolve(isolate);
       }
-      // Aged past half its wall clock while idle: retired, as hosted would.
+      // Aged past half its wall clock while idle (retired, as hosted would), or a spare that
+      // waited too long for its first request.
       this.drop(isolate);
       isolate.stop();
     }
@@ -93,6 +96,18 @@ export class FunctionPool {
     return isolate.cpuUsedMs >= RETIRE_AT * this.limits.cpuMs
       || isolate.ageMs() >= RETIRE_AT * this.limits.wallClockMs
       || isolate.memoryMb >= RETIRE_AT * this.limits.memoryMb;
+  }
+
+  /**
+   * A spare booted ahead of need that has waited more than SPARE_FRESH_MS for its first request.
+   * Hosted creates a worker when a request needs one, so its first request starts at once; a local
+   * spare that sat idle for seconds had V8's memory reducer shrink its heap limit meanwhile, and
+   * its first upload step then ran full collections back to back until the CPU limit (the README's
+   * garbage-collection finding; in bench/upload-limits almost every 546 was such a spare's first
+   * request). Such a spare is replaced, so the local runtime is not stricter than hosted here.
+   */
+  private staleSpare(isolate: Isolate): boolean {
+    return isolate.requests === 0 && isolate.ageMs() > SPARE_FRESH_MS;
   }
 
   private drop(isolate: Isolate) {

@@ -103,6 +103,25 @@ describe('edge runtime with the hosted limits', () => {
     assert.ok(record.cpu_ms >= 1200 && record.cpu_ms < 1600, `killed once the isolate's total passed 2 s: ${record.cpu_ms} ms in this request`);
   });
 
+  it('a spare that waited seconds for its first request is replaced, not used (hosted starts a worker when a request needs it)', async () => {
+    const isolates = async () => ((await (await fetch(`${runtime.url}/_runtime/isolates`)).json()).isolates as { fn: string; pid: number; requests: number }[])
+      .filter((i) => i.fn === 'ok');
+    assert.equal((await call(runtime.url, 'ok')).status, 200);
+    assert.equal((await call(runtime.url, 'ok')).status, 200, 'the second request takes the idle isolate');
+    let spare;
+    for (let i = 0; i < 100 && !spare; i++) {
+      spare = (await isolates()).find((i) => i.requests === 0);
+      if (!spare) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(spare, 'taking the last idle isolate boots a spare');
+    await new Promise((r) => setTimeout(r, 4_500));
+    // Two at once: the warm isolate takes one, the other must not go to the stale spare.
+    const both = await Promise.all([call(runtime.url, 'ok'), call(runtime.url, 'ok')]);
+    const pids = both.map((r) => r.body.pid);
+    assert.ok(!pids.includes(spare.pid), `the spare idle for 4.5 s served nothing: ${pids} vs ${spare.pid}`);
+    assert.ok(!(await isolates()).some((i) => i.pid === spare.pid), 'and it was stopped');
+  });
+
   it('allocating 400 MB ends with 546 (memory), other functions unaffected', async () => {
     const r = await call(runtime.url, 'alloc?mb=400');
     assert.equal(r.status, 546);
