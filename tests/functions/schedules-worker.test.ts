@@ -348,15 +348,18 @@ Deno.test('a step whose invocation the runtime ended (pg_net got its 5xx) is tak
       for (let i = 0; ; i++) {
         const [row] = await withDb((sql) => sql`
           select lease_owner, step_worker, lease_expires_at, upload_offset::float8 as upload_offset,
-            (select max(at) from public.upload_events e where e.schedule_id = s.id and e.event = 'upload_paused') as paused_at
+            (select max(at) from public.upload_events e where e.schedule_id = s.id and e.event = 'upload_paused') as paused_at,
+            (select (details ->> 'upload_offset')::float8 from public.upload_events e where e.schedule_id = s.id and e.event = 'upload_paused'
+              order by e.id desc limit 1) as paused_offset
           from public.upload_schedules s where s.id = ${made.id}`);
-        // The next step (the worker id its call was given) holds the row: end its isolate, as the
-        // runtime ends one that crossed a limit.
-        if (row.step_worker && row.lease_owner === row.step_worker) {
+        // The next step (the worker id its call was given) holds the row and has sent bytes (so it
+        // is streaming, as a step the CPU limit ends usually is): end its isolate.
+        if (row.step_worker && row.lease_owner === row.step_worker && row.upload_offset > row.paused_offset) {
           const serving = await servingIsolates('schedules', row.paused_at.getTime() - 1_000);
           assertOk(serving.length >= 1, 'the step runs in an isolate of the edge runtime');
-          const step = serving.sort((a, b) => a.serving_since - b.serving_since).at(-1)!;
-          Deno.kill(step.pid, 'SIGKILL');
+          // Every schedules request begun since the pause: the step, and any worker pg_cron woke
+          // meanwhile (which holds no lease on this row, checked above).
+          for (const isolate of serving) Deno.kill(isolate.pid, 'SIGKILL');
           killed = { worker: row.lease_owner, leaseExpires: row.lease_expires_at, offset: row.upload_offset };
           break;
         }
