@@ -37,6 +37,8 @@ export class Isolate {
   readonly startedAt = Date.now();
   cpuUsedMs = 0;
   requests = 0;
+  /** When the request it is serving began (epoch ms); null while idle. */
+  servingSince: number | null = null;
   /** V8 heap plus external memory after the last request, in MB: what hosted's memory counts. */
   memoryMb = 0;
   private exited = false;
@@ -167,6 +169,7 @@ export class Isolate {
   serve(req: http.IncomingMessage, res: http.ServerResponse, path: string): Promise<Served> {
     const pid = this.pid;
     this.requests++;
+    this.servingSince = Date.now();
     resetPeakRss(pid);
     const cpuAtStart = threadCpuMs(pid);
     const startedAt = Date.now();
@@ -197,6 +200,7 @@ export class Isolate {
       if (Number.isFinite(hwm)) x.peak = Math.max(x.peak, hwm);
     }
     this.cpuUsedMs += x.cpuMs;
+    this.servingSince = null;
     x.resolve({ status: x.status, cpuMs: x.cpuMs, peakRssMb: x.peak, wallMs: Date.now() - x.startedAt, limit: x.limit });
   }
 
@@ -219,7 +223,11 @@ export class Isolate {
     x.poll = setInterval(() => {
       this.measure(x);
       if (!limits.enforced) return;
-      if (x.cpuMs > limits.cpuMs) this.kill(x, 'cpu', x.cpuMs);
+      // Hosted counts CPU per worker, not per request: its supervisor compares the worker's
+      // accumulated CPU with the hard limit (strategy_per_worker.rs), so a warm isolate has only
+      // what its earlier requests left of the 2 s (at least half: it retires at half).
+      const used = this.cpuUsedMs + x.cpuMs;
+      if (used > limits.cpuMs) this.kill(x, 'cpu', used);
       else if (x.peak > limits.memoryMb) this.kill(x, 'memory', x.peak);
     }, POLL_MS);
     x.idle = setTimeout(() => this.kill(x, 'idle', limits.idleTimeoutMs), limits.idleTimeoutMs);

@@ -1,11 +1,14 @@
 // The isolates of one function. A request gets an idle isolate, or a new one while the function
 // has fewer than its maximum, or waits for the next free one: hosted starts a new isolate when
 // all are busy, and the maximum only keeps a laptop from starting hundreds. An isolate that has
-// used half of any limit finishes its request and is retired, as hosted does.
+// used half of any limit finishes its request and is retired, as hosted does; one that has not
+// serves the next request warm, as hosted's per-worker policy does.
 import { BootError, Isolate, type IsolateSpec } from './isolate.ts';
 import { RETIRE_AT, type Limits } from './limits.ts';
 
 const IDLE_REAP_MS = 30_000;
+/** How long a spare may wait for its first request before it is replaced by a fresh one. */
+const SPARE_FRESH_MS = 3_000;
 
 export class FunctionPool {
   private idle: Isolate[] = [];
@@ -29,11 +32,12 @@ export class FunctionPool {
     for (let isolate = this.idle.pop(); isolate; isolate = this.idle.pop()) {
       clearTimeout(this.reapers.get(isolate));
       this.reapers.delete(isolate);
-      if (isolate.alive && !this.spent(isolate)) {
+      if (isolate.alive && !this.spent(isolate) && !this.staleSpare(isolate)) {
         this.keepSpare();
         return Promise.resolve(isolate);
       }
-      // Aged past half its wall clock while idle: retired, as hosted would.
+      // Aged past half its wall clock while idle (retired, as hosted would), or a spare that
+      // waited too long for its first request.
       this.drop(isolate);
       isolate.stop();
     }
@@ -83,12 +87,27 @@ export class FunctionPool {
 
   private spent(isolate: Isolate): boolean {
     if (!this.limits.enforced || isolate.requests === 0) return false;
+    // Hosted's per-worker supervisor (supabase/edge-runtime, strategy_per_worker.rs) retires a
+    // worker when its CPU reaches the soft limit, half its wall clock has passed, or the memory
+    // it counts (V8 heap + external, `mem_reached_half`: the figure now, not a peak) is at half
+    // the limit when a request ends; otherwise the next request reuses the warm worker. Retiring
+    // on resident memory instead (~77 MB of Deno before any code, and never given back) retired
+    // nearly every isolate after one request, which hosted does not.
     return isolate.cpuUsedMs >= RETIRE_AT * this.limits.cpuMs
       || isolate.ageMs() >= RETIRE_AT * this.limits.wallClockMs
-      // Resident memory, not the heap + external figure hosted counts (isolate.memoryMb): with
-      // the heap figure isolates lived on across upload steps and the fault tests' steps hit the
-      // CPU limit far more often (V8's GC loop, README "Edge runtime"); stricter is the safe side.
-      || isolate.residentMb() >= RETIRE_AT * this.limits.memoryMb;
+      || isolate.memoryMb >= RETIRE_AT * this.limits.memoryMb;
+  }
+
+  /**
+   * A spare booted ahead of need that has waited more than SPARE_FRESH_MS for its first request.
+   * Hosted creates a worker when a request needs one, so its first request starts at once; a local
+   * spare that sat idle for seconds had V8's memory reducer shrink its heap limit meanwhile, and
+   * its first upload step then ran full collections back to back until the CPU limit (the README's
+   * garbage-collection finding; in bench/upload-limits almost every 546 was such a spare's first
+   * request). Such a spare is replaced, so the local runtime is not stricter than hosted here.
+   */
+  private staleSpare(isolate: Isolate): boolean {
+    return isolate.requests === 0 && isolate.ageMs() > SPARE_FRESH_MS;
   }
 
   private drop(isolate: Isolate) {

@@ -117,6 +117,7 @@ function runtimeRoute(rt: Runtime, url: URL, res: http.ServerResponse) {
   if (url.pathname === '/_runtime/isolates') {
     const list = [...pools.values()].flatMap((pool) => pool.isolates().map((i) => ({
       fn: pool.fn, pid: i.pid, age_ms: i.ageMs(), cpu_used_ms: Math.round(i.cpuUsedMs), requests: i.requests, rss_mb: Math.round(i.residentMb()), isolate_memory_mb: Math.round(i.memoryMb),
+      serving_since: i.servingSince,
     })));
     res.writeHead(200, { 'content-type': 'application/json' });
     const crashes = Object.fromEntries([...pools.values()].map((pool) => [pool.fn, pool.crashes]));

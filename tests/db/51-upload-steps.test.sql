@@ -5,7 +5,7 @@
 -- wake-up starts one chain per 100 due rows (at most 32); the leaseholder
 -- renews its lease and nobody else can; and who may call what.
 begin;
-select plan(21);
+select plan(22);
 
 -- Other open schedules in this database must not be counted here.
 update public.upload_schedules set next_attempt_at = next_attempt_at + interval '100 years'
@@ -72,10 +72,13 @@ select results_eq($$select status, upload_offset, lease_owner, failures, next_at
   $$values ('uploading'::text, 2097152::bigint, null::text, 0, now())$$, 'the offset is saved and the row is due now, without a lease');
 select results_eq($$select event, details ->> 'upload_offset', actor_label from public.upload_events where schedule_id = pg_temp.id('s1')$$,
   $$values ('upload_paused'::text, '2097152'::text, 'w1'::text)$$, 'the pause is recorded');
-select results_eq($$select url, convert_from(body, 'utf8')::jsonb from net.http_request_queue$$,
+select results_eq($$select url, convert_from(body, 'utf8')::jsonb - 'worker_id' from net.http_request_queue$$,
   $$select (select rtrim(decrypted_secret, '/') from vault.decrypted_secrets where name = 'project_url') || '/functions/v1/schedules/worker',
     jsonb_build_object('step_bytes', 8388608, 'schedule_id', pg_temp.id('s1'))$$,
   'the next step of this schedule is called with the same options, in the same transaction');
+select results_eq($$select q.id, convert_from(q.body, 'utf8')::jsonb ->> 'worker_id' from net.http_request_queue q$$,
+  $$select step_call_id, step_worker from public.upload_schedules where id = pg_temp.id('s1')$$,
+  'with a worker id of its own, and the row records that call and that worker (20261209000100)');
 
 update public.upload_schedules set lease_owner = 'w3', status = 'canceled', finished_at = now() where id = pg_temp.id('s1');
 delete from net.http_request_queue;

@@ -9,7 +9,7 @@ import { ChunkInterruptedError, type SessionState, UPLOAD_UNIT, type YouTubeUplo
 import { VideoSource } from '../../supabase/functions/schedules/video-source.ts';
 import { PUBLISH_AT_MARGIN_MS, retryDelaySeconds, type SentMetadata, uploadedAsAsked, uploadPlan, videoResource } from '../../supabase/functions/schedules/plan.ts';
 import { runUpload, UploadStalledError } from '../../supabase/functions/schedules/upload-run.ts';
-import { StepBudget } from '../../supabase/functions/schedules/budget.ts';
+import { StepBudget, IsolateLedger, SCHEDULE_COST_BYTES } from '../../supabase/functions/schedules/budget.ts';
 import { keepLease } from '../../supabase/functions/_shared/platform/lease-keeper.ts';
 import { youtubeTagsLength } from '../../supabase/functions/schedules/validation.ts';
 
@@ -332,4 +332,27 @@ Deno.test('lease keeper: renews every quarter of the lease until stopped, stops 
   await new Promise((r) => setTimeout(r, 400));
   await failing.stop();
   assertOk(errors.length >= 1 && (errors[0] as Error).message === 'database unreachable', 'a failed renewal is reported, not thrown');
+});
+
+Deno.test('StepBudget: schedules taken up use at most their share of a large step', () => {
+  const b = new StepBudget({ bytes: 128 * 1024 * KiB, deadline: Number.MAX_SAFE_INTEGER, scheduleCostBytes: 3 * 1024 * KiB, scheduleShareBytes: 32 * 1024 * KiB });
+  assertEquals(b.schedulesThatFit(), 10);
+  for (let i = 0; i < 10; i++) b.takeSchedule();
+  assertEquals(b.schedulesThatFit(), 0);
+  assertEquals(b.grant(0, 200 * 1024 * KiB, 8 * 1024 * KiB, true), 8 * 1024 * KiB, 'the rest of the step is for bytes');
+});
+
+Deno.test('IsolateLedger: an invocation in a warm isolate gets only what the earlier ones left (hosted counts CPU per worker)', () => {
+  const MiB = 1024 * KiB;
+  const ledger = new IsolateLedger(160 * MiB);
+  assertEquals(ledger.allowance(128 * MiB), 128 * MiB, 'a fresh isolate: the whole step');
+  const first = new StepBudget({ bytes: ledger.allowance(128 * MiB), deadline: Number.MAX_SAFE_INTEGER, ledger });
+  first.takeSchedule();
+  first.spend(first.grant(0, 1024 * MiB, 200 * MiB, false));
+  assertEquals(ledger.spent, 128 * MiB);
+  assertEquals(ledger.allowance(128 * MiB), 32 * MiB, 'the next invocation of this isolate: what is left');
+  const second = new StepBudget({ bytes: ledger.allowance(128 * MiB), deadline: Number.MAX_SAFE_INTEGER, ledger });
+  second.takeSchedule();
+  second.spend(second.grant(0, 1024 * MiB, 200 * MiB, false));
+  assertEquals(ledger.allowance(128 * MiB), SCHEDULE_COST_BYTES + 256 * KiB, 'spent: still one schedule and one unit, so a call always makes progress');
 });

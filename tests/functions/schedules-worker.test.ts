@@ -323,3 +323,77 @@ Deno.test('a worker killed between steps (YouTube confirmed bytes the database n
     assertEquals(uploads[0].sha256, (await renderSha256(s.render.pid)).sha256);
   });
 });
+
+/** The isolates of `fn` serving a request that began at or after `since`, from the edge runtime. */
+async function servingIsolates(fn: string, since: number): Promise<{ pid: number; serving_since: number }[]> {
+  const runtime = Deno.env.get('LOCAL_FUNCTIONS_URL');
+  if (!runtime) throw new Error('LOCAL_FUNCTIONS_URL is not set: run these tests against a running stack');
+  const { isolates } = await (await fetch(`${runtime}/_runtime/isolates`)).json();
+  return (isolates as { fn: string; pid: number; serving_since: number | null }[])
+    .filter((i) => i.fn === fn && i.serving_since !== null && i.serving_since >= since)
+    .map((i) => ({ pid: i.pid, serving_since: i.serving_since! }));
+}
+
+Deno.test('a step whose invocation the runtime ended (pg_net got its 5xx) is taken back at once from that answer, not after its lease', async () => {
+  await withUploadQuota(async () => {
+    const s = await studio('sched-step-killed', 48 * MiB);
+    const made = await createSchedule(s, { strategy: 'upload_at_time' });
+    // Slow chunks keep the second step running long enough to be killed in the middle.
+    const slow = await addFault({ match: { method: 'PUT', pathPrefix: '/youtube/upload/youtube/v3/videos' }, latencyMs: 400 });
+    let killed: { worker: string; leaseExpires: Date; offset: number };
+    try {
+      await makeDue(made.id);
+      // The first step is called here; it pauses after 16 MiB and calls the next through pg_net.
+      await runWorkerFor(made.id, { step_bytes: 16 * MiB });
+      for (let i = 0; ; i++) {
+        const [row] = await withDb((sql) => sql`
+          select lease_owner, step_worker, lease_expires_at, upload_offset::float8 as upload_offset,
+            (select max(at) from public.upload_events e where e.schedule_id = s.id and e.event = 'upload_paused') as paused_at,
+            (select (details ->> 'upload_offset')::float8 from public.upload_events e where e.schedule_id = s.id and e.event = 'upload_paused'
+              order by e.id desc limit 1) as paused_offset
+          from public.upload_schedules s where s.id = ${made.id}`);
+        // The next step (the worker id its call was given) holds the row and has sent bytes (so it
+        // is streaming, as a step the CPU limit ends usually is): end its isolate.
+        if (row.step_worker && row.lease_owner === row.step_worker && row.upload_offset > row.paused_offset) {
+          const serving = await servingIsolates('schedules', row.paused_at.getTime() - 1_000);
+          assertOk(serving.length >= 1, 'the step runs in an isolate of the edge runtime');
+          // Every schedules request begun since the pause: the step, and any worker pg_cron woke
+          // meanwhile (which holds no lease on this row, checked above).
+          for (const isolate of serving) Deno.kill(isolate.pid, 'SIGKILL');
+          killed = { worker: row.lease_owner, leaseExpires: row.lease_expires_at, offset: row.upload_offset };
+          break;
+        }
+        assertOk(i < 600, `the next step did not start: ${JSON.stringify(row)}`);
+        await sleep(20);
+      }
+    } finally {
+      await control('DELETE', `faults/${slow}`);
+    }
+
+    // A worker waiting for due rows (as pg_cron's wake-up starts one every minute) reads pg_net's
+    // answer to the step's call and resumes the upload.
+    const waiting = callFunction(stack.serviceKey, 'schedules/worker', { method: 'POST', body: { claim_budget_ms: 20_000 } });
+    let recovered;
+    for (let i = 0; !recovered; i++) {
+      recovered = (await eventsOf(made.id)).find((e) => e.event === 'upload_step_recovered');
+      assertOk(i < 300, 'the killed step was never taken back');
+      if (!recovered) await sleep(100);
+    }
+    assertEquals(recovered.actor_label, killed.worker, 'the row of the killed step is what was taken back');
+    assertOk(recovered.details.status_code >= 500, `pg_net's answer to the step call: ${JSON.stringify(recovered.details)}`);
+    const at = (await withDb((sql) => sql`
+      select max(at) as at from public.upload_events where schedule_id = ${made.id} and event = 'upload_step_recovered'`))[0].at as Date;
+    assertOk(at < killed.leaseExpires, `taken back at ${at.toISOString()}, before the dead step's lease ran out at ${killed.leaseExpires.toISOString()}`);
+    assertEquals((await waiting).status, 200);
+
+    const row = await driveUntil(made.id);
+    assertEquals(row.status, 'published', JSON.stringify(row));
+    const uploads = await uploadsOf(s.youtubeChannelId);
+    assertEquals(uploads.length, 1, 'the same session, so one video');
+    assertEquals(uploads[0].size, 48 * MiB);
+    assertEquals(uploads[0].sha256, (await renderSha256(s.render.pid)).sha256);
+    const resumed = (await eventsOf(made.id)).filter((e) => e.event === 'upload_resumed' && e.details.saved_offset >= killed.offset);
+    assertOk(resumed.length >= 1 && resumed[0].details.from_offset >= killed.offset, JSON.stringify(resumed));
+    assertEquals((await eventsOf(made.id)).filter((e) => e.event === 'uploaded').length, 1);
+  });
+});

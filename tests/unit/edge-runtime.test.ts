@@ -88,6 +88,40 @@ describe('edge runtime with the hosted limits', () => {
     assert.ok(record.cpu_ms >= 300 && record.cpu_ms < 1000, `about 400 ms of CPU: ${record.cpu_ms}`);
   });
 
+  it('CPU counts per isolate, as hosted counts it per worker: a warm isolate is killed when its requests together pass 2 s', async () => {
+    // A fresh isolate: the one the tests above left may have used some of its CPU already.
+    const fresh = await call(runtime.url, 'burn?ms=1000');
+    assert.equal(fresh.status, 200);
+    const first = await call(runtime.url, 'burn?ms=700');
+    assert.equal(first.status, 200);
+    assert.notEqual(first.body.pid, fresh.body.pid, 'an isolate that used half the CPU limit is retired after its request');
+    const second = await call(runtime.url, 'burn?ms=1600');
+    assert.equal(second.status, 546, '700 ms earlier + 1,600 ms now is past 2 s for this isolate');
+    const [record] = (await invocations(runtime.url, 'burn')).slice(-1);
+    assert.equal(record.limit, 'cpu');
+    assert.equal(record.isolate_request, 2, 'killed in the warm isolate that served the 700 ms request');
+    assert.ok(record.cpu_ms >= 1200 && record.cpu_ms < 1600, `killed once the isolate's total passed 2 s: ${record.cpu_ms} ms in this request`);
+  });
+
+  it('a spare that waited seconds for its first request is replaced, not used (hosted starts a worker when a request needs it)', async () => {
+    const isolates = async () => ((await (await fetch(`${runtime.url}/_runtime/isolates`)).json()).isolates as { fn: string; pid: number; requests: number }[])
+      .filter((i) => i.fn === 'ok');
+    assert.equal((await call(runtime.url, 'ok')).status, 200);
+    assert.equal((await call(runtime.url, 'ok')).status, 200, 'the second request takes the idle isolate');
+    let spare;
+    for (let i = 0; i < 100 && !spare; i++) {
+      spare = (await isolates()).find((i) => i.requests === 0);
+      if (!spare) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(spare, 'taking the last idle isolate boots a spare');
+    await new Promise((r) => setTimeout(r, 4_500));
+    // Two at once: the warm isolate takes one, the other must not go to the stale spare.
+    const both = await Promise.all([call(runtime.url, 'ok'), call(runtime.url, 'ok')]);
+    const pids = both.map((r) => r.body.pid);
+    assert.ok(!pids.includes(spare.pid), `the spare idle for 4.5 s served nothing: ${pids} vs ${spare.pid}`);
+    assert.ok(!(await isolates()).some((i) => i.pid === spare.pid), 'and it was stopped');
+  });
+
   it('allocating 400 MB ends with 546 (memory), other functions unaffected', async () => {
     const r = await call(runtime.url, 'alloc?mb=400');
     assert.equal(r.status, 546);

@@ -718,6 +718,14 @@ export interface UploadSchedules {
   request_fingerprint: string;
   sent_metadata: Json | null;
   status: Generated<string>;
+  /**
+   * pg_net request id of the call that runs this upload's next step (private.pause_upload); its answer tells a killed step from a live one.
+   */
+  step_call_id: Int8 | null;
+  /**
+   * The worker id that next-step call was told to use, so only its lease is taken back when the call failed.
+   */
+  step_worker: string | null;
   strategy: Generated<string>;
   tags: Generated<string[]>;
   thumbnail_status: Generated<string>;

@@ -1,35 +1,81 @@
-// What one worker invocation may spend. Hosted edge functions end a request after 2 s of CPU
-// (546) and cannot measure their own CPU (no process.cpuUsage on the hosted Deno), so work is
+// What one worker invocation may spend. Hosted edge functions end a worker once its CPU passes
+// 2 s (546) and cannot measure their own CPU (no process.cpuUsage on the hosted Deno), so work is
 // counted in units whose CPU was measured (bench/upload-limits):
 //   bytes   every byte of an upload is read from the render's URL and written to YouTube, both
 //           over TLS: about 7.5 ms of CPU per MiB on Deno 2.1 (1.4 ms over plain HTTP);
 //   a schedule taken up costs about as much as SCHEDULE_COST_BYTES of upload (claim, token,
 //           session, status query, database writes: 10-20 ms).
-// The default step, 32 MiB, is about 0.25 s of CPU at that rate. 64 MiB steps measured 0.4 to
-// 0.76 s, and 96 MiB steps up to 2 s on a busy machine. Now and then V8 collects a heap that has
-// nothing to give back again and again until the step is killed at 2 s whatever its size (the
-// README's "garbage collection" finding); such a step costs one short lease (_shared/platform/lease-keeper.ts), and a
-// smaller step is more likely to finish before it starts. A step of 32 MiB stays under the 1.5 s
-// we allow ourselves of hosted's 2 s even at four times its usual cost. A wall-clock deadline caps
-// the rest (a slow network spends wall time, not CPU).
+// A step is 64 MiB, about 0.5 s of CPU on a quiet machine and up to twice that on a busy one:
+// every step pays a fixed cost (an isolate, a claim, a status query, a range request,
+// connections), so fewer, larger steps finish an upload sooner than many 32 MiB ones. Hosted
+// counts CPU per worker, not per request (its supervisor compares the worker's CPU over all its
+// requests with the hard limit, and retires it only once that reaches the soft limit), so a warm
+// worker that did a step of 0.9 s has 1.1 s left: the isolate keeps a ledger of what its earlier
+// invocations spent (module state) and an invocation gets only what the isolate has left of
+// ISOLATE_BUDGET_BYTES. While every step stays under 1 s, an isolate that retires at the 1 s soft
+// limit never passes 2 s; the ledger is the guard should steps cost more than measured or the
+// soft limit be higher. Two full steps (128 MiB) left a quiet machine's isolates at ~0.9 s, still
+// warm, and the ledger then cut them to tiny steps (28 invocations for 500 MB), so it holds
+// three and a half. 112 MiB steps measured 0.9 to 2 s of CPU on a busy machine
+// (bench/upload-limits), too close to the limit.
+// Now and then V8 collects a heap that has nothing to give back again and again until the step
+// is killed at 2 s whatever its size (the README's "garbage collection" finding); such a step is
+// taken back within seconds (private.recover_upload_steps). It was seen only in steps that ran
+// for tens of seconds of wall time (a busy machine: 128 MiB steps of 12-15 s went through, steps of
+// 25-28 s were killed), so no new chunk starts after UPLOAD_WALL_MS; a wall-clock deadline caps
+// the rest of the step (a slow network spends wall time, not CPU).
 import { UPLOAD_UNIT } from '../_shared/integrations/youtube/upload-client.ts';
 
 export const MiB = 1024 * 1024;
 /** Upload bytes per invocation (a multiple of 256 KiB). */
-export const DEFAULT_STEP_BYTES = 32 * MiB;
+export const DEFAULT_STEP_BYTES = 64 * MiB;
+/** No new chunk of an upload starts this long after the step began. */
+export const UPLOAD_WALL_MS = 10_000;
+/** What one isolate may spend over all its invocations, in the same units (about 1.7 s of CPU). */
+export const ISOLATE_BUDGET_BYTES = 224 * MiB;
 /** What taking up one schedule counts for, in upload bytes. */
 export const SCHEDULE_COST_BYTES = 3 * MiB;
+/**
+ * The part of a step that schedules taken up may use (about ten): a burst of due schedules is
+ * spread over parallel chains of invocations (bench/upload-limits dispatch), sized when steps were
+ * 32 MiB; larger steps are for the bytes of one long upload.
+ */
+export const SCHEDULE_SHARE_BYTES = 32 * MiB;
+
+/** What this isolate spent in its earlier invocations, in budget units (one ledger per isolate). */
+export class IsolateLedger {
+  spent = 0;
+  constructor(readonly limit: number) {}
+
+  /**
+   * What the next invocation may spend: `stepBytes`, or less in a warm isolate, but always one
+   * schedule and one upload unit, so every call makes progress.
+   */
+  allowance(stepBytes: number, scheduleCost = SCHEDULE_COST_BYTES): number {
+    return Math.max(scheduleCost + UPLOAD_UNIT, Math.min(stepBytes, this.limit - this.spent));
+  }
+}
+
+/** Module state: what this isolate's worker invocations spent so far. */
+export const thisIsolate = new IsolateLedger(ISOLATE_BUDGET_BYTES);
 
 export interface BudgetLimits {
   /** upload bytes plus SCHEDULE_COST_BYTES per schedule taken up */
   bytes: number;
   /** epoch ms after which no new chunk and no new schedule starts */
   deadline: number;
+  /** epoch ms after which no new chunk starts (schedules may still be taken up until `deadline`) */
+  uploadDeadline?: number;
   scheduleCostBytes?: number;
+  /** At most this much of `bytes` goes to schedules taken up (SCHEDULE_SHARE_BYTES by default). */
+  scheduleShareBytes?: number;
+  /** Also counts what is spent here against the isolate's ledger. */
+  ledger?: IsolateLedger;
 }
 
 export class StepBudget {
   private spent = 0;
+  private schedulesSpent = 0;
   private readonly scheduleCost: number;
 
   constructor(private readonly limits: BudgetLimits) {
@@ -52,11 +98,14 @@ export class StepBudget {
   /** How many more schedules fit (each costs its share before any byte is sent). */
   schedulesThatFit(): number {
     if (this.overTime) return 0;
-    return this.scheduleCost === 0 ? Number.MAX_SAFE_INTEGER : Math.floor(this.left / this.scheduleCost);
+    if (this.scheduleCost === 0) return Number.MAX_SAFE_INTEGER;
+    const share = Math.max(0, (this.limits.scheduleShareBytes ?? SCHEDULE_SHARE_BYTES) - this.schedulesSpent);
+    return Math.floor(Math.min(this.left, share) / this.scheduleCost);
   }
 
   takeSchedule(): void {
-    this.spent += this.scheduleCost;
+    this.schedulesSpent += this.scheduleCost;
+    this.charge(this.scheduleCost);
   }
 
   /**
@@ -67,7 +116,8 @@ export class StepBudget {
    */
   grant(from: number, total: number, want: number, progressed: boolean): number {
     const rest = total - from;
-    const room = this.overTime ? 0 : Math.min(want, this.left);
+    const late = this.overTime || Date.now() >= (this.limits.uploadDeadline ?? Number.MAX_SAFE_INTEGER);
+    const room = late ? 0 : Math.min(want, this.left);
     if (room >= rest) return rest;
     const units = Math.floor(room / UPLOAD_UNIT) * UPLOAD_UNIT;
     if (units > 0) return units;
@@ -75,6 +125,11 @@ export class StepBudget {
   }
 
   spend(bytes: number): void {
-    this.spent += bytes;
+    this.charge(bytes);
+  }
+
+  private charge(units: number): void {
+    this.spent += units;
+    if (this.limits.ledger) this.limits.ledger.spent += units;
   }
 }

@@ -109,8 +109,9 @@ export const router = new Router('schedules')
   .on('POST', '/worker', async (ctx) => {
     requireServiceRole(ctx.req);
     const body = await parseBody(ctx, WorkerBody);
-    const { schedule_id: _, claim_budget_ms: __, ...stepOptions } = body;
+    const { schedule_id: _, claim_budget_ms: __, worker_id: ___, ...stepOptions } = body;
     return json(await runWorker({
+      workerId: body.worker_id,
       scheduleId: body.schedule_id,
       claimBudgetMs: body.claim_budget_ms,
       timeBudgetMs: body.time_budget_ms,

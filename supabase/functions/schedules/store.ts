@@ -216,3 +216,13 @@ export async function chainWorker(horizonSeconds: number, except: string[]): Pro
   const [r] = await asService((tx) => tx<{ calls: number }[]>`select private.chain_upload_worker(${horizonSeconds}, ${except}::uuid[]) as calls`);
   return r.calls;
 }
+
+/**
+ * Hands back uploads whose next-step invocation failed (pg_net's answer to the call
+ * private.pause_upload made: 546, another 5xx, a timeout), so they are due now instead of after the
+ * dead invocation's lease. Returns how many.
+ */
+export async function recoverFailedSteps(): Promise<number> {
+  const rows = await asService((tx) => tx<{ id: string }[]>`select id from private.recover_upload_steps() as id`);
+  return rows.length;
+}

@@ -11,17 +11,19 @@
 //      its next step called, in one transaction (private.pause_upload);
 //   4. with budget left it waits for the next due row (1); once the budget is spent, and more is
 //      due, it calls one successor (private.chain_upload_worker) and answers.
+// A step whose invocation the runtime killed (546) is taken back by a waiting worker as soon as
+// pg_net holds the failed answer (private.recover_upload_steps), not after its lease.
 // A call for one schedule (schedule_id) runs only that one, if it is due. Several workers may
 // run at the same time: each claims different rows.
 import type { RetryPolicy } from '../_shared/integrations/youtube/http-retry.ts';
 import { logEvent } from '../_shared/integrations/youtube/event-log.ts';
 import { keepLease } from '../_shared/platform/lease-keeper.ts';
-import { DEFAULT_STEP_BYTES, StepBudget } from './budget.ts';
+import { DEFAULT_STEP_BYTES, StepBudget, thisIsolate, UPLOAD_WALL_MS } from './budget.ts';
 import { ChannelClients } from './channel-clients.ts';
 import type { EngineOptions, ScheduleOutcome } from './context.ts';
 import { processSchedule } from './engine.ts';
 import { DEFAULT_CHUNK_BYTES } from './plan.ts';
-import { chainWorker, claimSchedules, nextDueAt, renewLease, type ScheduleRow } from './store.ts';
+import { chainWorker, claimSchedules, nextDueAt, recoverFailedSteps, renewLease, type ScheduleRow } from './store.ts';
 import type { UploadHooks } from './upload-run.ts';
 
 /** How long a woken worker waits for the first due row (hosted requests may take 150 s). */
@@ -64,9 +66,13 @@ export interface WorkerReport {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms)));
 
-/** Waits until a row is due; false when none is due before `until`. */
+/**
+ * Waits until a row is due; false when none is due before `until`. Each look first takes back
+ * uploads whose step the runtime killed (store.recoverFailedSteps), so they resume within a poll.
+ */
 async function waitForDueRow(until: number): Promise<boolean> {
   for (;;) {
+    if (await recoverFailedSteps() > 0) return true;
     const due = await nextDueAt();
     const dueMs = due ? due.getTime() : Infinity;
     if (dueMs <= Date.now()) return true;
@@ -131,7 +137,14 @@ export async function runWorker(opts: WorkerOptions = {}): Promise<WorkerReport>
 
   while (!waitForDue || await waitForDueRow(claimUntil)) {
     // The step's clock starts at its first claim: waiting for a due row costs no CPU.
-    budget ??= new StepBudget({ bytes: stepBytes, deadline: Date.now() + (opts.timeBudgetMs ?? DEFAULT_TIME_BUDGET_MS) });
+    // What this isolate's earlier invocations spent counts too: hosted counts CPU per worker.
+    budget ??= new StepBudget({
+      bytes: thisIsolate.allowance(stepBytes),
+      deadline: Date.now() + (opts.timeBudgetMs ?? DEFAULT_TIME_BUDGET_MS),
+      // A caller's time_budget_ms replaces both wall-clock caps.
+      uploadDeadline: Date.now() + (opts.timeBudgetMs ?? UPLOAD_WALL_MS),
+      ledger: thisIsolate,
+    });
     const engine = {
       workerId,
       leaseSeconds: opts.leaseSeconds ?? DEFAULT_LEASE_SECONDS,
@@ -142,7 +155,9 @@ export async function runWorker(opts: WorkerOptions = {}): Promise<WorkerReport>
       hooks: opts.hooks,
     };
     const claimed = await claimAndRun({ concurrency: opts.concurrency ?? DEFAULT_CONCURRENCY, leaseSeconds: engine.leaseSeconds, only }, engine, clients, outcomes);
-    if (!waitForDue || budget.schedulesThatFit() === 0) break;
+    // An upload that yielded spent this step (bytes, or its wall clock) and called its own next
+    // step: claiming it again here would run it in tiny steps in this same invocation.
+    if (!waitForDue || budget.schedulesThatFit() === 0 || outcomes.some((o) => o.result === 'yielded')) break;
     // Due but not claimable (another worker's claim holds it this instant): look again shortly.
     if (claimed === 0) await sleep(POLL_MS / 4);
   }
