@@ -116,6 +116,8 @@ try {
     total = add(total, counted('lint (migrations unchanged)', locked.code, check(locked.code)));
     const length = await run('lint', process.execPath, ['--import', 'tsx', 'tools/function-length.ts'], {});
     total = add(total, counted('lint (function length)', length.code, check(length.code)));
+    const fileLength = await run('lint', process.execPath, ['--import', 'tsx', 'tools/file-length.ts'], {});
+    total = add(total, counted('lint (file length)', fileLength.code, check(fileLength.code)));
   }
   if (wants('types')) {
     const tsc = await run('types', resolve(ROOT, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.json'], {});

@@ -4,22 +4,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FunctionsInvoker } from '../../web/src/lib/api.ts';
 import { ApiError } from '../../web/src/lib/api-error.ts';
-import {
-  contentActions,
-  createSseParser,
-  fieldToText,
-  itemHeadline,
-  parseGenerationEvent,
-  progressLabel,
-  rejectReasonProblem,
-  review,
-  saveVersion,
-  streamGeneration,
-  streamTransport,
-  textToField,
-  type GenerationEvent,
-  type SseEvent,
-} from '../../web/src/lib/content.ts';
+import { fieldToText, itemHeadline, textToField } from '../../web/src/lib/content/kinds.ts';
+import { review, saveVersion } from '../../web/src/lib/content/api.ts';
+import { createSseParser, type SseEvent } from '../../web/src/lib/content/sse.ts';
+import { parseGenerationEvent, progressLabel, streamGeneration, streamTransport, type GenerationEvent } from '../../web/src/lib/content/generation.ts';
+import { contentActions, rejectReasonProblem } from '../../web/src/lib/content/rules.ts';
 import { fetchWithAuth } from '../../web/src/lib/supabase-client.ts';
 
 const content = {

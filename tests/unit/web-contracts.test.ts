@@ -2,7 +2,7 @@
 // (the functions check the same limits against supabase/functions/_shared/contracts/content.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CONTENT_KINDS as WEB_KINDS, KIND_FIELDS } from '../../web/src/lib/content.ts';
+import { CONTENT_KINDS as WEB_KINDS, KIND_FIELDS } from '../../web/src/lib/content/kinds.ts';
 import { CONTENT_KINDS, CONTENT_TEXT_LIMITS } from '../../supabase/functions/_shared/contracts/content.ts';
 import { ROLES as WEB_ROLES } from '../../web/src/lib/roles.ts';
 import { ROLES } from '../../supabase/functions/_shared/contracts/roles.ts';
