@@ -2,60 +2,15 @@
 // app with the personal workspace selected, sign out, sign in again, and come back to the page
 // that asked for sign-in. Needs SUPABASE_URL and SUPABASE_ANON_KEY; WEB_URL is the served SPA
 // (when it is not set the test serves web/build itself). Screenshots go to tests/e2e/screenshots/.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import playwright from '../../web/node_modules/playwright-core/index.js';
-import type { Browser, Page } from '../../web/node_modules/playwright-core/index.js';
-import { serveWeb, type ServedWeb } from '../../web/scripts/serve.mjs';
-import { chromiumArgs, CHROMIUM_PATH } from './chromium.ts';
+import type { Page } from '../../web/node_modules/playwright-core/index.js';
 import { confirmSignUpFromInbox } from './inbox.ts';
+import { openPage, pageErrors, person, shot, submitSignUp, useWebSuite, webUrl } from './web-suite.ts';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-const SHOTS = resolve(HERE, 'screenshots');
+useWebSuite();
 
-function requiredEnv(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set; run this test through the test runner (npm test) or export the stack's env`);
-  return value;
-}
-
-let browser: Browser;
-let served: ServedWeb | undefined;
-let webUrl: string;
-const pageErrors: string[] = [];
-
-before(async () => {
-  const supabaseUrl = requiredEnv('SUPABASE_URL');
-  const supabaseAnonKey = requiredEnv('SUPABASE_ANON_KEY');
-  if (process.env.WEB_URL) {
-    webUrl = process.env.WEB_URL.replace(/\/+$/, '');
-  } else {
-    served = await serveWeb({ port: 0, config: { supabaseUrl, supabaseAnonKey } });
-    webUrl = served.url;
-  }
-  mkdirSync(SHOTS, { recursive: true });
-  browser = await playwright.chromium.launch({ executablePath: CHROMIUM_PATH, args: chromiumArgs() });
-});
-
-after(async () => {
-  await browser?.close();
-  await served?.close();
-});
-
-async function shot(page: Page, name: string) {
-  await page.screenshot({ path: resolve(SHOTS, `${name}.png`), fullPage: true });
-}
-
-async function newPage(viewport = { width: 1280, height: 800 }) {
-  const context = await browser.newContext({ viewport });
-  const page = await context.newPage();
-  page.setDefaultTimeout(15_000);
-  page.on('pageerror', (err) => pageErrors.push(`${page.url()}: ${err.message}`));
-  return page;
-}
+const newPage = (viewport = { width: 1280, height: 800 }) => openPage({ viewport, timeoutMs: 15_000 });
 
 const path = (page: Page) => new URL(page.url()).pathname + new URL(page.url()).search;
 
@@ -187,19 +142,6 @@ test('the app shell works on a phone-sized screen', { timeout: 120_000 }, async 
   assert.deepEqual(pageErrors, []);
 });
 
-async function signUp(page: Page, who: { name: string; email: string; password: string }) {
-  await page.getByLabel('Your name').fill(who.name);
-  await page.getByLabel('Email').fill(who.email);
-  await page.getByLabel('Password').fill(who.password);
-  await page.getByRole('button', { name: 'Create account' }).click();
-  await confirmSignUpFromInbox(page, who.email);
-}
-
-function person(tag: string) {
-  const suffix = `${Date.now().toString(36)}${tag}${Math.random().toString(36).slice(2, 6)}`;
-  return { name: `${tag.toUpperCase()} ${suffix}`, email: `e2e-${suffix}@example.com`, password: `pw-${suffix}-long` };
-}
-
 test('an owner creates a workspace and invites a teammate, who joins through the link and gets no owner controls', { timeout: 180_000 }, async () => {
   const owner = person('own');
   const teammate = person('mate');
@@ -207,7 +149,7 @@ test('an owner creates a workspace and invites a teammate, who joins through the
 
   const a = await newPage();
   await a.goto(`${webUrl}/sign-up`);
-  await signUp(a, owner);
+  await submitSignUp(a, owner);
   await a.waitForURL((u) => u.pathname === '/dashboard');
 
   await a.getByRole('button', { name: 'New workspace' }).click();
@@ -233,7 +175,7 @@ test('an owner creates a workspace and invites a teammate, who joins through the
   await b.goto(`${webUrl}${new URL(acceptUrl).pathname}${new URL(acceptUrl).search}`);
   await b.waitForURL((u) => u.pathname === '/sign-in');
   await b.getByRole('link', { name: 'Create an account' }).click();
-  await signUp(b, teammate);
+  await submitSignUp(b, teammate);
   await b.waitForURL((u) => u.pathname === '/accept');
   await b.getByRole('button', { name: 'Accept invitation' }).click();
   await b.getByRole('heading', { name: `You joined ${team}` }).waitFor();
@@ -278,7 +220,7 @@ test('account: profile time zone, data export, and deletion with a typed confirm
   const me = person('acct');
   const page = await newPage();
   await page.goto(`${webUrl}/sign-up?next=%2Faccount`);
-  await signUp(page, me);
+  await submitSignUp(page, me);
   await page.waitForURL((u) => u.pathname === '/account');
   await page.getByLabel('Display name').waitFor();
 

@@ -12,93 +12,36 @@
 // SUPABASE_DB_URL (to put a channel in the reauth_required state), LOCAL_FAKES_URL (to create the
 // fake YouTube channel a new user connects), WEB_URL (optional).
 // Screenshots go to tests/e2e/screenshots/.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
-import playwright from '../../web/node_modules/playwright-core/index.js';
-import type { Browser, Page } from '../../web/node_modules/playwright-core/index.js';
-import { serveWeb, type ServedWeb } from '../../web/scripts/serve.mjs';
-import { chromiumArgs, CHROMIUM_PATH } from './chromium.ts';
-import { confirmSignUpFromInbox } from './inbox.ts';
+import {
+  callFunction as call,
+  openPage,
+  pageErrors,
+  passwordToken,
+  person,
+  requiredEnv,
+  shot,
+  signInInUi,
+  signUpInUi,
+  supabaseUrl,
+  useWebSuite,
+  waitFor,
+  webUrl,
+  APP_PAGE,
+  type Json,
+} from './web-suite.ts';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-const SHOTS = resolve(HERE, 'screenshots');
 const DEMO = { email: 'demo@example.com', password: 'demo-password' };
 // The demo channel syncs on the first pg_cron tick after the stack starts (up to a minute), then
 // its analytics take a few seconds.
 const DEMO_DATA_TIMEOUT_MS = 150_000;
 const SYNC_TIMEOUT_MS = 120_000;
 
-function requiredEnv(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set; run this test through the test runner (npm test) or export the stack's env`);
-  return value;
-}
+useWebSuite();
 
-let browser: Browser;
-let served: ServedWeb | undefined;
-let webUrl: string;
-let supabaseUrl: string;
-let anonKey: string;
-const pageErrors: string[] = [];
-
-before(async () => {
-  supabaseUrl = requiredEnv('SUPABASE_URL').replace(/\/+$/, '');
-  anonKey = requiredEnv('SUPABASE_ANON_KEY');
-  if (process.env.WEB_URL) {
-    webUrl = process.env.WEB_URL.replace(/\/+$/, '');
-  } else {
-    served = await serveWeb({ port: 0, config: { supabaseUrl, supabaseAnonKey: anonKey } });
-    webUrl = served.url;
-  }
-  mkdirSync(SHOTS, { recursive: true });
-  browser = await playwright.chromium.launch({ executablePath: CHROMIUM_PATH, args: chromiumArgs() });
-});
-
-after(async () => {
-  await browser?.close();
-  await served?.close();
-});
-
-async function shot(page: Page, name: string) {
-  await page.screenshot({ path: resolve(SHOTS, `${name}.png`), fullPage: true });
-}
-
-async function newPage(viewport = { width: 1280, height: 900 }) {
-  const context = await browser.newContext({ viewport, locale: 'en-US', timezoneId: 'UTC' });
-  const page = await context.newPage();
-  page.setDefaultTimeout(20_000);
-  page.on('pageerror', (err) => pageErrors.push(`${page.url()}: ${err.message}`));
-  return page;
-}
-
-// ── API helpers (what the page shows is compared with what the functions answer) ──────────────
-
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-async function passwordToken(email: string, password: string): Promise<string> {
-  const r = await fetch(`${supabaseUrl}/auth/v1/token?grant_type=password`, {
-    method: 'POST',
-    headers: { apikey: anonKey, 'content-type': 'application/json' },
-    body: JSON.stringify({ email, password }),
-  });
-  const body = (await r.json()) as Json;
-  assert.equal(r.status, 200, `sign-in of ${email}: ${JSON.stringify(body)}`);
-  return body.access_token as string;
-}
-
-async function call(token: string, path: string, init: { method?: string; body?: unknown } = {}): Promise<{ status: number; body: Json }> {
-  const r = await fetch(`${supabaseUrl}/functions/v1/${path}`, {
-    method: init.method ?? 'GET',
-    headers: { apikey: anonKey, authorization: `Bearer ${token}`, ...(init.body === undefined ? {} : { 'content-type': 'application/json' }) },
-    body: init.body === undefined ? undefined : JSON.stringify(init.body),
-  });
-  const text = await r.text();
-  return { status: r.status, body: text ? (JSON.parse(text) as Json) : {} };
-}
+const newPage = (viewport = APP_PAGE.viewport) => openPage({ ...APP_PAGE, viewport });
 
 async function personalWorkspaceId(token: string): Promise<string> {
   const { status, body } = await call(token, 'workspaces');
@@ -106,39 +49,6 @@ async function personalWorkspaceId(token: string): Promise<string> {
   const ws = (body.workspaces as Json[]).find((w) => w.personal);
   assert.ok(ws, 'the user has a personal workspace');
   return ws.id as string;
-}
-
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | null>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== null) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2_000));
-  }
-}
-
-function person(tag: string) {
-  const suffix = `${Date.now().toString(36)}${tag}${Math.random().toString(36).slice(2, 6)}`;
-  return { name: `${tag.toUpperCase()} ${suffix}`, email: `e2e-${suffix}@example.com`, password: `pw-${suffix}-long`, suffix };
-}
-
-async function signUpInUi(page: Page, who: { name: string; email: string; password: string }, next = '/dashboard') {
-  await page.goto(`${webUrl}/sign-up?next=${encodeURIComponent(next)}`);
-  await page.getByLabel('Your name').fill(who.name);
-  await page.getByLabel('Email').fill(who.email);
-  await page.getByLabel('Password').fill(who.password);
-  await page.getByRole('button', { name: 'Create account' }).click();
-  await confirmSignUpFromInbox(page, who.email);
-  await page.waitForURL((u) => u.pathname === next);
-}
-
-async function signInInUi(page: Page, who: { email: string; password: string }, next = '/dashboard') {
-  await page.goto(`${webUrl}/sign-in?next=${encodeURIComponent(next)}`);
-  await page.getByLabel('Email').fill(who.email);
-  await page.getByLabel('Password').fill(who.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL((u) => u.pathname === next);
 }
 
 const digits = (s: string | null) => (s ?? '').replace(/[^\d-]/g, '');

@@ -2,73 +2,18 @@
 // inbox: sign-up → confirmation email → the link signs in; forgot password → email → the new
 // password works and the old one does not; a magic-link code; an email change confirmed from
 // both addresses. Screenshots go to tests/e2e/screenshots/.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import playwright from '../../web/node_modules/playwright-core/index.js';
-import type { Browser, Page } from '../../web/node_modules/playwright-core/index.js';
-import { serveWeb, type ServedWeb } from '../../web/scripts/serve.mjs';
+import type { Page } from '../../web/node_modules/playwright-core/index.js';
 import { createConfirmedUser } from '../unit/helpers/auth-users.ts';
-import { chromiumArgs, CHROMIUM_PATH } from './chromium.ts';
 import { authLink, waitForMail } from './inbox.ts';
+import { openPage, pageErrors, person as newPerson, recordPageErrors, shot, stackAuth, submitSignIn, useWebSuite, webUrl } from './web-suite.ts';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-const SHOTS = resolve(HERE, 'screenshots');
+useWebSuite({ env: ['LOCAL_MAIL_URL'] });
 
-function requiredEnv(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set; run this test through the test runner (npm test) or export the stack's env`);
-  return value;
-}
+const newPage = () => openPage({ timeoutMs: 20_000 });
 
-let browser: Browser;
-let served: ServedWeb | undefined;
-let webUrl: string;
-const pageErrors: string[] = [];
-
-before(async () => {
-  const supabaseUrl = requiredEnv('SUPABASE_URL');
-  const supabaseAnonKey = requiredEnv('SUPABASE_ANON_KEY');
-  requiredEnv('LOCAL_MAIL_URL');
-  if (process.env.WEB_URL) webUrl = process.env.WEB_URL.replace(/\/+$/, '');
-  else {
-    served = await serveWeb({ port: 0, config: { supabaseUrl, supabaseAnonKey } });
-    webUrl = served.url;
-  }
-  mkdirSync(SHOTS, { recursive: true });
-  browser = await playwright.chromium.launch({ executablePath: CHROMIUM_PATH, args: chromiumArgs() });
-});
-
-after(async () => {
-  await browser?.close();
-  await served?.close();
-});
-
-const shot = (page: Page, name: string) => page.screenshot({ path: resolve(SHOTS, `${name}.png`), fullPage: true });
-
-async function newPage() {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(20_000);
-  page.on('pageerror', (err) => pageErrors.push(`${page.url()}: ${err.message}`));
-  return page;
-}
-
-function person(tag: string) {
-  const suffix = `${Date.now().toString(36)}${tag}${Math.random().toString(36).slice(2, 6)}`;
-  return { name: `${tag.toUpperCase()} ${suffix}`, email: `mail-${suffix}@example.com`, password: `pw-${suffix}-long` };
-}
-
-const stackAuth = () => ({ url: requiredEnv('SUPABASE_URL'), anonKey: requiredEnv('SUPABASE_ANON_KEY'), serviceRoleKey: requiredEnv('SUPABASE_SERVICE_ROLE_KEY') });
-
-async function signInWithPassword(page: Page, email: string, password: string) {
-  await page.goto(`${webUrl}/sign-in`);
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
+const person = (tag: string) => newPerson(tag, 'mail');
 
 async function signOut(page: Page) {
   await page.getByRole('button', { name: 'Sign out' }).click();
@@ -88,7 +33,7 @@ test('sign up → the confirmation email arrives in the local inbox → its link
 
   // Before confirming, the password does not sign in.
   const other = await newPage();
-  await signInWithPassword(other, me.email, me.password);
+  await submitSignIn(other, me);
   await other.getByText('Email not confirmed').waitFor();
   await other.context().close();
 
@@ -153,7 +98,7 @@ test('forgot password → email → the new password works and the old one does 
   await page.waitForURL((u) => u.pathname === '/dashboard');
   await signOut(page);
 
-  await signInWithPassword(page, me.email, me.password);
+  await submitSignIn(page, me);
   await page.getByText('Invalid login credentials').waitFor();
   await shot(page, '43-old-password-refused');
   await page.getByLabel('Password').fill(newPassword);
@@ -188,7 +133,7 @@ test('change email in account settings: confirmed from both addresses', { timeou
   await createConfirmedUser(stackAuth(), me.email, me.password, { display_name: me.name });
   const newEmail = person('changed').email;
   const page = await newPage();
-  await signInWithPassword(page, me.email, me.password);
+  await submitSignIn(page, me);
   await page.waitForURL((u) => u.pathname === '/dashboard');
   await page.goto(`${webUrl}/account`);
   await page.getByLabel('New email address').fill(newEmail);
@@ -201,13 +146,13 @@ test('change email in account settings: confirmed from both addresses', { timeou
   await shot(page, '61-change-email-half');
   // The second email opened in another tab, as a mail client would.
   const tab = await page.context().newPage();
-  tab.on('pageerror', (err) => pageErrors.push(`${tab.url()}: ${err.message}`));
+  recordPageErrors(tab);
   await tab.goto(authLink(await waitForMail(newEmail, /^Confirm your new email address$/)));
   await tab.waitForURL((u) => u.pathname === '/account');
   await tab.getByText(`You sign in and receive notices at ${newEmail}`).waitFor();
   await shot(tab, '62-change-email-done');
   await signOut(tab);
-  await signInWithPassword(tab, newEmail, me.password);
+  await submitSignIn(tab, { email: newEmail, password: me.password });
   await tab.waitForURL((u) => u.pathname === '/dashboard');
   await page.context().close();
   assert.deepEqual(pageErrors, []);

@@ -3,58 +3,19 @@
 // the schedule's status change, its analytics synced and scored) walks from the dashboard to
 // "What we learned", sees the comparison with its text summary and the upload with its outcome,
 // and opens its outcome and lineage: the approved text, who approved it and the prompt's inputs.
-// Env: SUPABASE_URL, SUPABASE_ANON_KEY, SUPABASE_DB_URL, WEB_URL (optional).
+// Env: SUPABASE_URL, SUPABASE_ANON_KEY, SUPABASE_SERVICE_ROLE_KEY, SUPABASE_DB_URL, WEB_URL (optional).
 // Screenshots go to tests/e2e/screenshots/.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
-import playwright from '../../web/node_modules/playwright-core/index.js';
-import type { Browser, Page } from '../../web/node_modules/playwright-core/index.js';
-import { serveWeb, type ServedWeb } from '../../web/scripts/serve.mjs';
-import { chromiumArgs, CHROMIUM_PATH } from './chromium.ts';
 import { createConfirmedUser } from '../unit/helpers/auth-users.ts';
+import { APP_PAGE, openPage, pageErrors, requiredEnv, shot, signInInUi, stackAuth, useWebSuite } from './web-suite.ts';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-const SHOTS = resolve(HERE, 'screenshots');
-
-function requiredEnv(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set; run this test through the test runner (npm test) or export the stack's env`);
-  return value;
-}
-
-let browser: Browser;
-let served: ServedWeb | undefined;
-let webUrl: string;
-let supabaseUrl: string;
-let anonKey: string;
-const pageErrors: string[] = [];
-
-before(async () => {
-  supabaseUrl = requiredEnv('SUPABASE_URL').replace(/\/+$/, '');
-  anonKey = requiredEnv('SUPABASE_ANON_KEY');
-  if (process.env.WEB_URL) {
-    webUrl = process.env.WEB_URL.replace(/\/+$/, '');
-  } else {
-    served = await serveWeb({ port: 0, config: { supabaseUrl, supabaseAnonKey: anonKey } });
-    webUrl = served.url;
-  }
-  mkdirSync(SHOTS, { recursive: true });
-  browser = await playwright.chromium.launch({ executablePath: CHROMIUM_PATH, args: chromiumArgs() });
-});
-
-after(async () => {
-  await browser?.close();
-  await served?.close();
-});
+useWebSuite();
 
 /** A confirmed account (Auth requires email confirmation), created through the admin API. */
 async function signUp(email: string, password: string): Promise<string> {
-  const serviceRoleKey = process.env.SUPABASE_SERVICE_ROLE_KEY ?? '';
-  const user = await createConfirmedUser({ url: supabaseUrl, anonKey, serviceRoleKey }, email, password, { full_name: 'Loop Tester' });
+  const user = await createConfirmedUser(stackAuth(), email, password, { full_name: 'Loop Tester' });
   return user.id;
 }
 
@@ -133,10 +94,6 @@ async function seedLoop(userId: string, claims: string): Promise<{ workspaceId: 
   }
 }
 
-async function shot(page: Page, name: string) {
-  await page.screenshot({ path: resolve(SHOTS, `${name}.png`), fullPage: true });
-}
-
 test('from the dashboard to a published engine upload\'s outcome and lineage', async () => {
   const suffix = Math.random().toString(36).slice(2, 10);
   const who = { email: `e2e-loop-${suffix}@example.com`, password: `pw-${suffix}-long` };
@@ -144,15 +101,8 @@ test('from the dashboard to a published engine upload\'s outcome and lineage', a
   const claims = JSON.stringify({ sub: userId, role: 'authenticated', email: who.email });
   const { scheduleId } = await seedLoop(userId, claims);
 
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US', timezoneId: 'UTC' });
-  const page = await context.newPage();
-  page.setDefaultTimeout(20_000);
-  page.on('pageerror', (err) => pageErrors.push(`${page.url()}: ${err.message}`));
-  await page.goto(`${webUrl}/sign-in?next=${encodeURIComponent('/dashboard')}`);
-  await page.getByLabel('Email').fill(who.email);
-  await page.getByLabel('Password').fill(who.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL((u) => u.pathname === '/dashboard');
+  const page = await openPage(APP_PAGE);
+  await signInInUi(page, who, '/dashboard');
 
   await page.getByTestId('learned-link').click();
   await page.waitForURL((u) => u.pathname === '/dashboard/learned');
@@ -194,6 +144,6 @@ test('from the dashboard to a published engine upload\'s outcome and lineage', a
   assert.match(await details.innerText(), /Sourdough in a day/);
   assert.doesNotMatch(await details.innerText(), /Focaccia, slowly/, 'the rejected version is not the approved text');
   await shot(page, 'lineage');
-  await context.close();
+  await page.context().close();
   assert.deepEqual(pageErrors, []);
 });

@@ -2,59 +2,14 @@
 // (per-category toggles that stay saved), and an invitation sent by email: the invitee opens the
 // link from the email in the local mail catcher, signs in and accepts. The unsubscribe page
 // works signed out. Screenshots go to tests/e2e/screenshots/.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import playwright from '../../web/node_modules/playwright-core/index.js';
-import type { Browser, Page } from '../../web/node_modules/playwright-core/index.js';
-import { serveWeb, type ServedWeb } from '../../web/scripts/serve.mjs';
-import { chromiumArgs, CHROMIUM_PATH } from './chromium.ts';
 import { createConfirmedUser } from '../unit/helpers/auth-users.ts';
+import { callFunction as api, openPage, requiredEnv, shot, stackAuth, submitSignIn as signIn, supabaseUrl, trimSlashes, useWebSuite, webUrl } from './web-suite.ts';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-const SHOTS = resolve(HERE, 'screenshots');
+useWebSuite({ assertNoPageErrors: true });
 
-function requiredEnv(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set; run this test through the test runner (npm test) or export the stack's env`);
-  return value.replace(/\/+$/, '');
-}
-
-let browser: Browser;
-let served: ServedWeb | undefined;
-let webUrl: string;
-const pageErrors: string[] = [];
-
-before(async () => {
-  const supabaseUrl = requiredEnv('SUPABASE_URL');
-  const supabaseAnonKey = requiredEnv('SUPABASE_ANON_KEY');
-  if (process.env.WEB_URL) {
-    webUrl = process.env.WEB_URL.replace(/\/+$/, '');
-  } else {
-    served = await serveWeb({ port: 0, config: { supabaseUrl, supabaseAnonKey } });
-    webUrl = served.url;
-  }
-  mkdirSync(SHOTS, { recursive: true });
-  browser = await playwright.chromium.launch({ executablePath: CHROMIUM_PATH, args: chromiumArgs() });
-});
-
-after(async () => {
-  await browser?.close();
-  await served?.close();
-  assert.deepEqual(pageErrors, [], 'no uncaught errors in the pages');
-});
-
-async function newPage() {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(15_000);
-  page.on('pageerror', (err) => pageErrors.push(`${page.url()}: ${err.message}`));
-  return page;
-}
-
-const shot = (page: Page, name: string) => page.screenshot({ path: resolve(SHOTS, `${name}.png`), fullPage: true });
+const newPage = () => openPage({ timeoutMs: 15_000 });
 
 interface Account { id: string; email: string; password: string; token: string }
 
@@ -63,36 +18,19 @@ async function signUpByApi(label: string): Promise<Account> {
   const suffix = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   const email = `e2e-${label}-${suffix}@example.com`;
   const password = `pw-${suffix}-long`;
-  const stackAuth = { url: requiredEnv('SUPABASE_URL'), anonKey: requiredEnv('SUPABASE_ANON_KEY'), serviceRoleKey: requiredEnv('SUPABASE_SERVICE_ROLE_KEY') };
-  const user = await createConfirmedUser(stackAuth, email, password, { display_name: `E2E ${label}` });
+  const user = await createConfirmedUser(stackAuth(), email, password, { display_name: `E2E ${label}` });
   return { id: user.id, email, password, token: user.accessToken };
-}
-
-async function api(token: string, path: string, init: { method?: string; body?: unknown } = {}) {
-  const res = await fetch(`${requiredEnv('SUPABASE_URL')}/functions/v1/${path}`, {
-    method: init.method ?? 'GET',
-    headers: { apikey: requiredEnv('SUPABASE_ANON_KEY'), authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: init.body === undefined ? undefined : JSON.stringify(init.body),
-  });
-  return { status: res.status, body: await res.json() };
-}
-
-async function signIn(page: Page, account: Account, next: string) {
-  await page.goto(`${webUrl}/sign-in?next=${encodeURIComponent(next)}`);
-  await page.getByLabel('Email').fill(account.email);
-  await page.getByLabel('Password').fill(account.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
 }
 
 /** The email to `address` in the local mail catcher, the worker called as pg_cron would until it is there. */
 async function emailTo(address: string): Promise<{ subject: string; text: string }> {
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const res = await fetch(`${requiredEnv('LOCAL_MAIL_URL')}/api/messages?to=${encodeURIComponent(address)}`);
+    const res = await fetch(`${trimSlashes(requiredEnv('LOCAL_MAIL_URL'))}/api/messages?to=${encodeURIComponent(address)}`);
     const messages = await res.json();
     if (messages.length > 0) return messages[0];
     assert.ok(Date.now() < deadline, `no email arrived for ${address}`);
-    await fetch(`${requiredEnv('SUPABASE_URL')}/functions/v1/notifications/worker`, {
+    await fetch(`${supabaseUrl}/functions/v1/notifications/worker`, {
       method: 'POST', headers: { authorization: `Bearer ${requiredEnv('SUPABASE_SERVICE_ROLE_KEY')}`, 'content-type': 'application/json' }, body: '{}',
     }).then((r) => r.text());
     await new Promise((r) => setTimeout(r, 300));

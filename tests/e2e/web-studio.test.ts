@@ -9,42 +9,36 @@
 //     the fake YouTube receives the upload and the calendar shows it published.
 // Env: SUPABASE_URL, SUPABASE_ANON_KEY, LOCAL_FAKES_URL, WEB_URL (optional). Screenshots go to
 // tests/e2e/screenshots/.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import playwright from '../../web/node_modules/playwright-core/index.js';
-import type { Browser, Page } from '../../web/node_modules/playwright-core/index.js';
-import { serveWeb, type ServedWeb } from '../../web/scripts/serve.mjs';
+import type { Page } from '../../web/node_modules/playwright-core/index.js';
 import { dayKeyAt, instantOf, parseLocalInput } from '../../web/src/lib/schedule.ts';
-import { chromiumArgs, CHROMIUM_PATH } from './chromium.ts';
-import { confirmSignUpFromInbox } from './inbox.ts';
 import { createConfirmedUser } from '../unit/helpers/auth-users.ts';
+import {
+  APP_PAGE,
+  authPost as auth,
+  callFunction as call,
+  openPage,
+  person,
+  requiredEnv,
+  shot,
+  signInInUi,
+  signUpInUi,
+  stackAuth,
+  trimSlashes,
+  useWebSuite,
+  waitFor,
+  webUrl,
+  type Json,
+} from './web-suite.ts';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-const SHOTS = resolve(HERE, 'screenshots');
 // Slow enough for the page to show several progress events of the stream, fast enough for a test.
 const STREAM_CHUNK_DELAY_MS = 250;
 const RENDER_TIMEOUT_MS = 90_000;
 // publish-now wakes the upload worker at once; pg_cron's minute tick is the fallback.
 const UPLOAD_TIMEOUT_MS = 150_000;
 
-function requiredEnv(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set; run this test through the test runner (npm test) or export the stack's env`);
-  return value;
-}
-
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-let browser: Browser;
-let served: ServedWeb | undefined;
-let webUrl: string;
-let supabaseUrl: string;
-let anonKey: string;
-let fakes: string;
-const pageErrors: string[] = [];
+const fakes = trimSlashes(requiredEnv('LOCAL_FAKES_URL'));
 
 async function control(path: string, body: unknown): Promise<Json> {
   const r = await fetch(`${fakes}/_control/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -53,90 +47,18 @@ async function control(path: string, body: unknown): Promise<Json> {
   return text ? (JSON.parse(text) as Json) : {};
 }
 
-before(async () => {
-  supabaseUrl = requiredEnv('SUPABASE_URL').replace(/\/+$/, '');
-  anonKey = requiredEnv('SUPABASE_ANON_KEY');
-  fakes = requiredEnv('LOCAL_FAKES_URL').replace(/\/+$/, '');
-  if (process.env.WEB_URL) {
-    webUrl = process.env.WEB_URL.replace(/\/+$/, '');
-  } else {
-    served = await serveWeb({ port: 0, config: { supabaseUrl, supabaseAnonKey: anonKey } });
-    webUrl = served.url;
-  }
-  mkdirSync(SHOTS, { recursive: true });
-  await control('gemini/settings', { streamChunkDelayMs: STREAM_CHUNK_DELAY_MS });
-  await control('revid/settings', { renderMs: 3000 });
-  browser = await playwright.chromium.launch({ executablePath: CHROMIUM_PATH, args: chromiumArgs() });
+useWebSuite({
+  setup: async () => {
+    await control('gemini/settings', { streamChunkDelayMs: STREAM_CHUNK_DELAY_MS });
+    await control('revid/settings', { renderMs: 3000 });
+  },
+  teardown: async () => {
+    await control('gemini/settings', { streamChunkDelayMs: 0 }).catch(() => {});
+  },
+  assertNoPageErrors: true,
 });
 
-after(async () => {
-  await control('gemini/settings', { streamChunkDelayMs: 0 }).catch(() => {});
-  await browser?.close();
-  await served?.close();
-  assert.deepEqual(pageErrors, [], 'no uncaught errors in the pages');
-});
-
-async function shot(page: Page, name: string) {
-  await page.screenshot({ path: resolve(SHOTS, `${name}.png`), fullPage: true });
-}
-
-async function newPage(viewport = { width: 1280, height: 900 }) {
-  const context = await browser.newContext({ viewport, locale: 'en-US', timezoneId: 'UTC' });
-  const page = await context.newPage();
-  page.setDefaultTimeout(20_000);
-  page.on('pageerror', (err) => pageErrors.push(`${page.url()}: ${err.message}`));
-  return page;
-}
-
-async function call(token: string, path: string, init: { method?: string; body?: unknown; headers?: Record<string, string> } = {}) {
-  const r = await fetch(`${supabaseUrl}/functions/v1/${path}`, {
-    method: init.method ?? 'GET',
-    headers: { apikey: anonKey, authorization: `Bearer ${token}`, ...(init.body === undefined ? {} : { 'content-type': 'application/json' }), ...init.headers },
-    body: init.body === undefined ? undefined : JSON.stringify(init.body),
-  });
-  const text = await r.text();
-  return { status: r.status, body: text ? (JSON.parse(text) as Json) : {} };
-}
-
-async function auth(path: string, body: unknown): Promise<Json> {
-  const r = await fetch(`${supabaseUrl}/auth/v1/${path}`, { method: 'POST', headers: { apikey: anonKey, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  const json = (await r.json()) as Json;
-  assert.equal(r.status, 200, `${path}: ${JSON.stringify(json)}`);
-  return json;
-}
-
-function person(tag: string) {
-  const suffix = `${Date.now().toString(36)}${tag}${Math.random().toString(36).slice(2, 6)}`;
-  return { name: `${tag.toUpperCase()} ${suffix}`, email: `e2e-${suffix}@example.com`, password: `pw-${suffix}-long`, suffix };
-}
-
-async function signUpInUi(page: Page, who: { name: string; email: string; password: string }, next: string) {
-  await page.goto(`${webUrl}/sign-up?next=${encodeURIComponent(next)}`);
-  await page.getByLabel('Your name').fill(who.name);
-  await page.getByLabel('Email').fill(who.email);
-  await page.getByLabel('Password').fill(who.password);
-  await page.getByRole('button', { name: 'Create account' }).click();
-  await confirmSignUpFromInbox(page, who.email);
-  await page.waitForURL((u) => u.pathname === next);
-}
-
-async function signInInUi(page: Page, who: { email: string; password: string }, next: string) {
-  await page.goto(`${webUrl}/sign-in?next=${encodeURIComponent(next)}`);
-  await page.getByLabel('Email').fill(who.email);
-  await page.getByLabel('Password').fill(who.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL((u) => u.pathname === next);
-}
-
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | null>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== null) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2_000));
-  }
-}
+const newPage = (viewport = APP_PAGE.viewport) => openPage({ ...APP_PAGE, viewport });
 
 // Shared by the tests below, in order.
 let owner: (ReturnType<typeof person> & { token: string; workspaceId: string; contentId: string; jobId: string }) | null = null;
@@ -261,8 +183,7 @@ test('a viewer of the workspace sees no generate, edit, review or render control
   assert.ok(owner, 'the previous test made the owner');
   const viewer = person('viewer');
   // Confirmed through the admin API: sign-up by email confirmation has its own browser test.
-  const stackAuth = { url: supabaseUrl, anonKey, serviceRoleKey: process.env.SUPABASE_SERVICE_ROLE_KEY ?? '' };
-  const viewerToken = (await createConfirmedUser(stackAuth, viewer.email, viewer.password, { display_name: viewer.name })).accessToken;
+  const viewerToken = (await createConfirmedUser(stackAuth(), viewer.email, viewer.password, { display_name: viewer.name })).accessToken;
   const invite = await call(owner.token, 'invitations', { method: 'POST', body: { workspace_id: owner.workspaceId, email: viewer.email, role: 'viewer' } });
   assert.equal(invite.status, 201, JSON.stringify(invite.body));
   const token = new URL(invite.body.accept_url as string).searchParams.get('token');

@@ -4,79 +4,27 @@
 // version with its note) and it survives a reload; an edited title is recorded as the user's own.
 // Env: SUPABASE_URL, SUPABASE_ANON_KEY, SUPABASE_SERVICE_ROLE_KEY, WEB_URL (optional).
 // Screenshots go to tests/e2e/screenshots/.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import playwright from '../../web/node_modules/playwright-core/index.js';
-import type { Browser, Page } from '../../web/node_modules/playwright-core/index.js';
-import { serveWeb, type ServedWeb } from '../../web/scripts/serve.mjs';
-import { chromiumArgs, CHROMIUM_PATH } from './chromium.ts';
 import { createConfirmedUser } from '../unit/helpers/auth-users.ts';
+import { APP_PAGE, callFunction, openPage, pageErrors, shot, signInInUi, stackAuth, useWebSuite, type Json } from './web-suite.ts';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-const SHOTS = resolve(HERE, 'screenshots');
+useWebSuite();
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-function requiredEnv(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set; run this test through the test runner (npm test) or export the stack's env`);
-  return value;
-}
-
-let browser: Browser;
-let served: ServedWeb | undefined;
-let webUrl: string;
-let supabaseUrl: string;
-let anonKey: string;
-const pageErrors: string[] = [];
-
-before(async () => {
-  supabaseUrl = requiredEnv('SUPABASE_URL').replace(/\/+$/, '');
-  anonKey = requiredEnv('SUPABASE_ANON_KEY');
-  if (process.env.WEB_URL) {
-    webUrl = process.env.WEB_URL.replace(/\/+$/, '');
-  } else {
-    served = await serveWeb({ port: 0, config: { supabaseUrl, supabaseAnonKey: anonKey } });
-    webUrl = served.url;
-  }
-  mkdirSync(SHOTS, { recursive: true });
-  browser = await playwright.chromium.launch({ executablePath: CHROMIUM_PATH, args: chromiumArgs() });
-});
-
-after(async () => {
-  await browser?.close();
-  await served?.close();
-});
-
-async function shot(page: Page, name: string) {
-  await page.screenshot({ path: resolve(SHOTS, `${name}.png`), fullPage: true });
-}
-
+/** A GET of a function that must answer 200; its JSON body. */
 async function call(token: string, path: string): Promise<Json> {
-  const r = await fetch(`${supabaseUrl}/functions/v1/${path}`, { headers: { apikey: anonKey, authorization: `Bearer ${token}` } });
-  const body = (await r.json()) as Json;
-  assert.equal(r.status, 200, `${path}: ${JSON.stringify(body)}`);
+  const { status, body } = await callFunction(token, path);
+  assert.equal(status, 200, `${path}: ${JSON.stringify(body)}`);
   return body;
 }
 
 test('the Studio shows a suggestion\'s title options; the pick and an own title are recorded', { timeout: 180_000 }, async () => {
   const suffix = Math.random().toString(36).slice(2, 10);
   const who = { email: `e2e-variants-${suffix}@example.com`, password: `pw-${suffix}-long` };
-  const user = await createConfirmedUser({ url: supabaseUrl, anonKey, serviceRoleKey: requiredEnv('SUPABASE_SERVICE_ROLE_KEY') },
-    who.email, who.password, { full_name: 'Variant Picker' });
+  const user = await createConfirmedUser(stackAuth(), who.email, who.password, { full_name: 'Variant Picker' });
 
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US', timezoneId: 'UTC' });
-  const page = await context.newPage();
-  page.setDefaultTimeout(20_000);
-  page.on('pageerror', (err) => pageErrors.push(`${page.url()}: ${err.message}`));
-  await page.goto(`${webUrl}/sign-in?next=${encodeURIComponent('/studio')}`);
-  await page.getByLabel('Email').fill(who.email);
-  await page.getByLabel('Password').fill(who.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL((u) => u.pathname === '/studio');
+  const page = await openPage(APP_PAGE);
+  await signInInUi(page, who, '/studio');
 
   await page.getByLabel('What to generate').selectOption('title');
   await page.getByLabel('Topic').fill(`weeknight pasta ${suffix}`);
@@ -131,6 +79,6 @@ test('the Studio shows a suggestion\'s title options; the pick and an own title 
   assert.equal(after3.output.items[0].title, own);
   assert.equal(after3.output.items[0].title_choice, 'edited');
 
-  await context.close();
+  await page.context().close();
   assert.deepEqual(pageErrors, []);
 });
