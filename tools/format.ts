@@ -12,11 +12,12 @@ const ROOT = resolve(import.meta.dirname, '..');
 export const PRETTIER = resolve(ROOT, 'web/node_modules/.bin/prettier');
 
 /**
- * What the formatter covers. Only the web app for now: the rest of the TypeScript is formatted in
- * one go after the branches editing it have merged; then add 'supabase/functions', 'local',
- * 'tests', 'bench' and 'tools' here.
+ * What the formatter covers: the whole web app (as before), and every TypeScript and JavaScript
+ * file we write elsewhere. SQL is Squawk's (tools/sql-lint.ts); JSON, YAML, HTML email templates
+ * and prose outside web/ keep their hand-made layout (a template's whitespace is what mail
+ * clients render). Generated files are in .prettierignore.
  */
-export const FORMAT_SCOPE = ['web'];
+export const FORMAT_SCOPE = ['web', '*.{js,mjs,cjs,ts}', '{supabase/functions,local,tools,bench,tests,scripts,.ci}/**/*.{js,mjs,cjs,ts,mts,cts}'];
 
 export interface FormatResult {
   code: number;

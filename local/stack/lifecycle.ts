@@ -102,8 +102,32 @@ export async function startStack(p: Profile, opts: StartOptions): Promise<Starte
     if (!clusterWasRunning) stopCluster(p);
     throw err;
   }
-  // A child that keeps dying while the stack starts fails the start (and everything it started
-  // is stopped); after start-up the caller decides what a fatal error means.
+  const supervisor = await startServices(p, env, opts);
+  mark('services');
+  writeFileSync(stateFile(p), JSON.stringify({ supervisor: process.pid, children: supervisor.pids(), startedAt: new Date().toISOString() } satisfies StackState));
+
+  let stopped = false;
+  return {
+    env,
+    seeded,
+    createdCluster,
+    timings,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await supervisor.stopAll();
+      stopCluster(p);
+      rmSync(stateFile(p), { force: true });
+    },
+  };
+}
+
+/**
+ * Starts every service and resolves once each is ready. A child that keeps dying while the stack
+ * starts fails the start (and everything it started is stopped, the cluster too); after start-up
+ * the caller decides what a fatal error means.
+ */
+async function startServices(p: Profile, env: Record<string, string>, opts: StartOptions): Promise<Supervisor> {
   let startupFatal: string | null = null;
   let started = false;
   const supervisor = new Supervisor(p, { ...env, ...opts.serviceEnv }, (reason) => (started ? opts.onFatal(reason) : (startupFatal = reason)), opts.echo !== false);
@@ -128,23 +152,7 @@ export async function startStack(p: Profile, opts: StartOptions): Promise<Starte
     stopCluster(p);
     throw err;
   }
-  mark('services');
-  writeFileSync(stateFile(p), JSON.stringify({ supervisor: process.pid, children: supervisor.pids(), startedAt: new Date().toISOString() } satisfies StackState));
-
-  let stopped = false;
-  return {
-    env,
-    seeded,
-    createdCluster,
-    timings,
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      await supervisor.stopAll();
-      stopCluster(p);
-      rmSync(stateFile(p), { force: true });
-    },
-  };
+  return supervisor;
 }
 
 /** Stops a stack left running by another process (`npm run stop`), or its leftovers. */

@@ -130,6 +130,57 @@ function fill(template: string, thing: string, rng: Prng, year: number) {
 // Most uploads go out in the afternoon and evening (UTC), some in the morning or at night.
 const PUBLISH_HOURS = [13, 14, 14, 15, 15, 15, 16, 16, 17, 17, 18, 19, 20, 21, 22, 23, 1, 6, 8, 10, 11, 12];
 
+/** Video `i` of a channel, from its own seeded draws; published on the day starting at `dayStart`. */
+function generateVideo(
+  seed: string,
+  i: number,
+  channel: { channelId: string; niche: Niche; subscriberBase: number; dayStart: number },
+  usedIds: Set<string>,
+): FakeVideo {
+  const { channelId, niche, subscriberBase, dayStart } = channel;
+  const v = new Prng(`video:${seed}:${i}`);
+  let id = v.chars(ID_ALPHABET, 10) + v.chars(VIDEO_ID_LAST, 1);
+  for (let salt = 1; usedIds.has(id); salt++) {
+    const again = new Prng(`video:${seed}:${i}:${salt}`);
+    id = again.chars(ID_ALPHABET, 10) + again.chars(VIDEO_ID_LAST, 1);
+  }
+  usedIds.add(id);
+
+  const publishedAt = dayStart + v.pick(PUBLISH_HOURS) * 3_600_000 + v.int(0, 59) * 60_000 + v.int(0, 59) * 1000;
+  const isShort = v.chance(0.4);
+  const durationSeconds = isShort ? v.int(12, 60) : v.chance(0.1) ? v.int(1800, 3600) : v.int(180, 1500);
+  const privacyRoll = v.next();
+  const privacyStatus: Privacy = privacyRoll < 0.03 ? 'private' : privacyRoll < 0.06 ? 'unlisted' : 'public';
+  const thing = v.pick(THINGS[niche]);
+  const year = new Date(publishedAt).getUTCFullYear();
+  const title = fill(v.pick(isShort ? SHORT_TITLES : LONG_TITLES), thing, v, year);
+  const hit = v.chance(0.05) ? v.between(5, 20) : 1;
+  const reach = privacyStatus === 'public' ? 1 : privacyStatus === 'unlisted' ? 0.03 : 0;
+  const peakViews = Math.round(subscriberBase * v.between(0.004, 0.06) * (isShort ? v.between(0.5, 4) : 1) * hit * reach);
+  const tagCount = v.int(0, 8);
+  const tags = Array.from(new Set(Array.from({ length: tagCount }, () => v.pick(THINGS[niche])).concat(tagCount > 0 ? [niche] : [])));
+
+  return {
+    id,
+    channelId,
+    title,
+    description: `${capitalise(thing)}: ${isShort ? 'a quick one' : 'the full story'}.\n\nNew videos every week. Subscribe for more ${niche} videos.`,
+    tags,
+    categoryId: CATEGORY[niche],
+    durationSeconds,
+    isShort,
+    publishedAt,
+    privacyStatus,
+    seed: hashString(id),
+    peakViews,
+    retention: isShort ? v.between(0.45, 0.7) : v.between(0.2, 0.55),
+    likeRate: v.between(0.02, 0.06),
+    commentRate: v.between(0.002, 0.008),
+    shareRate: v.between(0.001, 0.01),
+    subscribeRate: v.between(0.001, 0.01),
+  };
+}
+
 export function generateChannel(spec: ChannelSpec): FakeChannel {
   const channelId = channelIdForSeed(spec.seed);
   const rng = new Prng(`channel-profile:${spec.seed}`);
@@ -147,48 +198,7 @@ export function generateChannel(spec: ChannelSpec): FakeChannel {
   const usedIds = new Set<string>();
   const videos: FakeVideo[] = [];
   for (let i = 0; i < spec.videoCount; i++) {
-    const v = new Prng(`video:${spec.seed}:${i}`);
-    let id = v.chars(ID_ALPHABET, 10) + v.chars(VIDEO_ID_LAST, 1);
-    for (let salt = 1; usedIds.has(id); salt++) {
-      const again = new Prng(`video:${spec.seed}:${i}:${salt}`);
-      id = again.chars(ID_ALPHABET, 10) + again.chars(VIDEO_ID_LAST, 1);
-    }
-    usedIds.add(id);
-
-    const dayStart = anchorMs - offsets[i]! * DAY_MS;
-    const publishedAt = dayStart + v.pick(PUBLISH_HOURS) * 3_600_000 + v.int(0, 59) * 60_000 + v.int(0, 59) * 1000;
-    const isShort = v.chance(0.4);
-    const durationSeconds = isShort ? v.int(12, 60) : v.chance(0.1) ? v.int(1800, 3600) : v.int(180, 1500);
-    const privacyRoll = v.next();
-    const privacyStatus: Privacy = privacyRoll < 0.03 ? 'private' : privacyRoll < 0.06 ? 'unlisted' : 'public';
-    const thing = v.pick(THINGS[niche]);
-    const year = new Date(publishedAt).getUTCFullYear();
-    const title = fill(v.pick(isShort ? SHORT_TITLES : LONG_TITLES), thing, v, year);
-    const hit = v.chance(0.05) ? v.between(5, 20) : 1;
-    const reach = privacyStatus === 'public' ? 1 : privacyStatus === 'unlisted' ? 0.03 : 0;
-    const peakViews = Math.round(subscriberBase * v.between(0.004, 0.06) * (isShort ? v.between(0.5, 4) : 1) * hit * reach);
-    const tagCount = v.int(0, 8);
-    const tags = Array.from(new Set(Array.from({ length: tagCount }, () => v.pick(THINGS[niche])).concat(tagCount > 0 ? [niche] : [])));
-
-    videos.push({
-      id,
-      channelId,
-      title,
-      description: `${capitalise(thing)}: ${isShort ? 'a quick one' : 'the full story'}.\n\nNew videos every week. Subscribe for more ${niche} videos.`,
-      tags,
-      categoryId: CATEGORY[niche],
-      durationSeconds,
-      isShort,
-      publishedAt,
-      privacyStatus,
-      seed: hashString(id),
-      peakViews,
-      retention: isShort ? v.between(0.45, 0.7) : v.between(0.2, 0.55),
-      likeRate: v.between(0.02, 0.06),
-      commentRate: v.between(0.002, 0.008),
-      shareRate: v.between(0.001, 0.01),
-      subscribeRate: v.between(0.001, 0.01),
-    });
+    videos.push(generateVideo(spec.seed, i, { channelId, niche, subscriberBase, dayStart: anchorMs - offsets[i]! * DAY_MS }, usedIds));
   }
   videos.sort((a, b) => b.publishedAt - a.publishedAt || a.id.localeCompare(b.id));
 

@@ -47,6 +47,10 @@ function isObj(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+type Checked<T> = { ok: true; value: T } | { ok: false; error: MetadataError };
+
+const INVALID_TITLE = () => invalid('invalidTitle', 'The request metadata specifies an invalid or empty video title.', 'body.snippet.title');
+
 /**
  * Validates the snippet and status a client sent. `current`: the video being updated, whose
  * privacy stays when `status.privacyStatus` is left out (everything else in a part that is sent is
@@ -57,7 +61,7 @@ export function checkVideoMetadata(
   parts: Set<string>,
   now: number,
   current?: { privacyStatus: Privacy; publishedEver: boolean; metadata: VideoMetadata },
-): { ok: true; value: VideoMetadata } | { ok: false; error: MetadataError } {
+): Checked<VideoMetadata> {
   const resource = isObj(body) ? body : {};
   const base: VideoMetadata = current?.metadata ?? {
     title: '',
@@ -71,54 +75,70 @@ export function checkVideoMetadata(
   const out: VideoMetadata = { ...base };
 
   if (parts.has('snippet')) {
-    const snippet = isObj(resource.snippet) ? resource.snippet : {};
-    const title = snippet.title;
-    if (typeof title !== 'string' || title.trim().length === 0 || [...title].length > TITLE_MAX_CHARS || /[<>]/.test(title)) {
-      return { ok: false, error: invalid('invalidTitle', 'The request metadata specifies an invalid or empty video title.', 'body.snippet.title') };
-    }
-    const description = snippet.description ?? '';
-    if (typeof description !== 'string' || Buffer.byteLength(description, 'utf8') > DESCRIPTION_MAX_BYTES || /[<>]/.test(description)) {
-      return { ok: false, error: invalid('invalidDescription', 'The request metadata specifies an invalid video description.', 'body.snippet.description') };
-    }
-    const tags = snippet.tags ?? [];
-    if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string' && !/[<>]/.test(t)) || tagsLength(tags as string[]) > TAGS_MAX_CHARS) {
-      return { ok: false, error: invalid('invalidTags', 'The request metadata specifies invalid video keywords.', 'body.snippet.tags') };
-    }
-    const categoryId = snippet.categoryId;
-    if (categoryId === undefined && current) {
-      return { ok: false, error: invalid('invalidCategoryId', 'The request metadata does not specify a valid video category: snippet.categoryId is required when updating the snippet.', 'body.snippet.categoryId') };
-    }
-    if (categoryId !== undefined && (typeof categoryId !== 'string' || !ASSIGNABLE_CATEGORIES.includes(categoryId))) {
-      return {
-        ok: false,
-        error: invalid('invalidCategoryId', 'The <code>snippet.categoryId</code> property specifies an invalid category ID. Use the <code>videoCategories.list</code> method to retrieve supported categories.', 'body.snippet.categoryId'),
-      };
-    }
-    Object.assign(out, { title, description, tags, categoryId: categoryId ?? DEFAULT_CATEGORY });
+    const snippet = checkSnippet(isObj(resource.snippet) ? resource.snippet : {}, current !== undefined);
+    if (!snippet.ok) return snippet;
+    Object.assign(out, snippet.value);
   } else if (!current) {
-    return { ok: false, error: invalid('invalidTitle', 'The request metadata specifies an invalid or empty video title.', 'body.snippet.title') };
+    return { ok: false, error: INVALID_TITLE() };
   }
 
   if (parts.has('status')) {
-    const status = isObj(resource.status) ? resource.status : {};
-    const privacy = status.privacyStatus ?? current?.privacyStatus ?? 'public';
-    if (privacy !== 'public' && privacy !== 'private' && privacy !== 'unlisted') {
-      return { ok: false, error: invalid('invalidValue', `Invalid value '${String(privacy)}' for status.privacyStatus: expected public, private or unlisted.`, 'body.status.privacyStatus') };
-    }
-    let publishAt: number | undefined;
-    if (status.publishAt !== undefined && status.publishAt !== null) {
-      const parsed = typeof status.publishAt === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(status.publishAt) ? Date.parse(status.publishAt) : NaN;
-      const allowed = privacy === 'private' && status.privacyStatus === 'private' && !(current?.publishedEver ?? false);
-      if (Number.isNaN(parsed) || !allowed || parsed <= now) {
-        return { ok: false, error: invalid('invalidPublishAt', 'The request metadata specifies an invalid scheduled publishing time.', 'body.status.publishAt') };
-      }
-      publishAt = parsed;
-    }
-    const kids = status.selfDeclaredMadeForKids;
-    if (kids !== undefined && typeof kids !== 'boolean') {
-      return { ok: false, error: invalid('invalidValue', 'status.selfDeclaredMadeForKids must be a boolean.', 'body.status.selfDeclaredMadeForKids') };
-    }
-    Object.assign(out, { privacyStatus: privacy, publishAt, selfDeclaredMadeForKids: kids ?? (current ? base.selfDeclaredMadeForKids : undefined) });
+    const status = checkStatus(isObj(resource.status) ? resource.status : {}, now, current);
+    if (!status.ok) return status;
+    Object.assign(out, status.value);
   }
   return { ok: true, value: out };
+}
+
+/** The snippet part; an update must name its category again (videos.update replaces the part). */
+function checkSnippet(snippet: Obj, updating: boolean): Checked<Pick<VideoMetadata, 'title' | 'description' | 'tags' | 'categoryId'>> {
+  const title = snippet.title;
+  if (typeof title !== 'string' || title.trim().length === 0 || [...title].length > TITLE_MAX_CHARS || /[<>]/.test(title)) {
+    return { ok: false, error: INVALID_TITLE() };
+  }
+  const description = snippet.description ?? '';
+  if (typeof description !== 'string' || Buffer.byteLength(description, 'utf8') > DESCRIPTION_MAX_BYTES || /[<>]/.test(description)) {
+    return { ok: false, error: invalid('invalidDescription', 'The request metadata specifies an invalid video description.', 'body.snippet.description') };
+  }
+  const tags = snippet.tags ?? [];
+  if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string' && !/[<>]/.test(t)) || tagsLength(tags as string[]) > TAGS_MAX_CHARS) {
+    return { ok: false, error: invalid('invalidTags', 'The request metadata specifies invalid video keywords.', 'body.snippet.tags') };
+  }
+  const categoryId = snippet.categoryId;
+  if (categoryId === undefined && updating) {
+    return { ok: false, error: invalid('invalidCategoryId', 'The request metadata does not specify a valid video category: snippet.categoryId is required when updating the snippet.', 'body.snippet.categoryId') };
+  }
+  if (categoryId !== undefined && (typeof categoryId !== 'string' || !ASSIGNABLE_CATEGORIES.includes(categoryId))) {
+    return {
+      ok: false,
+      error: invalid('invalidCategoryId', 'The <code>snippet.categoryId</code> property specifies an invalid category ID. Use the <code>videoCategories.list</code> method to retrieve supported categories.', 'body.snippet.categoryId'),
+    };
+  }
+  return { ok: true, value: { title, description, tags: tags as string[], categoryId: (categoryId as string | undefined) ?? DEFAULT_CATEGORY } };
+}
+
+/** The status part: privacy (kept from `current` when left out), publishAt, made-for-kids. */
+function checkStatus(
+  status: Obj,
+  now: number,
+  current: { privacyStatus: Privacy; publishedEver: boolean; metadata: VideoMetadata } | undefined,
+): Checked<Pick<VideoMetadata, 'privacyStatus' | 'publishAt' | 'selfDeclaredMadeForKids'>> {
+  const privacy = status.privacyStatus ?? current?.privacyStatus ?? 'public';
+  if (privacy !== 'public' && privacy !== 'private' && privacy !== 'unlisted') {
+    return { ok: false, error: invalid('invalidValue', `Invalid value '${String(privacy)}' for status.privacyStatus: expected public, private or unlisted.`, 'body.status.privacyStatus') };
+  }
+  let publishAt: number | undefined;
+  if (status.publishAt !== undefined && status.publishAt !== null) {
+    const parsed = typeof status.publishAt === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(status.publishAt) ? Date.parse(status.publishAt) : NaN;
+    const allowed = privacy === 'private' && status.privacyStatus === 'private' && !(current?.publishedEver ?? false);
+    if (Number.isNaN(parsed) || !allowed || parsed <= now) {
+      return { ok: false, error: invalid('invalidPublishAt', 'The request metadata specifies an invalid scheduled publishing time.', 'body.status.publishAt') };
+    }
+    publishAt = parsed;
+  }
+  const kids = status.selfDeclaredMadeForKids;
+  if (kids !== undefined && typeof kids !== 'boolean') {
+    return { ok: false, error: invalid('invalidValue', 'status.selfDeclaredMadeForKids must be a boolean.', 'body.status.selfDeclaredMadeForKids') };
+  }
+  return { ok: true, value: { privacyStatus: privacy, publishAt, selfDeclaredMadeForKids: (kids as boolean | undefined) ?? current?.metadata.selfDeclaredMadeForKids } };
 }

@@ -148,7 +148,17 @@ export async function scheduleRow(id: string): Promise<ScheduleRow> {
   return row;
 }
 
-export async function eventsOf(id: string): Promise<{ event: string; from_status: string | null; to_status: string | null; actor_type: string; actor_id: string | null; actor_label: string | null; details: Json }[]> {
+export interface UploadEventRow {
+  event: string;
+  from_status: string | null;
+  to_status: string | null;
+  actor_type: string;
+  actor_id: string | null;
+  actor_label: string | null;
+  details: Json;
+}
+
+export async function eventsOf(id: string): Promise<UploadEventRow[]> {
   return await withDb((sql) => sql`
     select event, from_status, to_status, actor_type, actor_id, actor_label, details from public.upload_events
     where schedule_id = ${id} order by id`) as never;

@@ -8,6 +8,13 @@ const flag = (fallback: boolean) =>
 
 const url = (fallback: string) => z.url().default(fallback).transform((u) => u.replace(/\/+$/, ''));
 
+/** A comma-separated list: its items trimmed, empty ones dropped (unset is an empty list). */
+const commaList = () =>
+  z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((o) => o.trim()).filter((o) => o !== ''));
+
 /** A JSON text the platform gives functions; a malformed one is named, its value never echoed. */
 const jsonText = <T extends z.ZodType>(schema: T, expected: string) =>
   z.string().transform((text, ctx) => {
@@ -69,19 +76,11 @@ export const EnvSchema = z.object({
   // Origins (scheme://host:port, comma-separated) that fetches of member-given URLs may reach
   // without the public-address check (_shared/platform/outbound/public-fetch.ts): the local stack's fakes.
   // Deployed environments never set it.
-  OUTBOUND_TRUSTED_ORIGINS: z
-    .string()
-    .default('')
-    .transform((v) => v.split(',').map((o) => o.trim()).filter((o) => o !== ''))
-    .pipe(z.array(z.url().refine((o) => new URL(o).origin === o.replace(/\/+$/, ''), 'must be origins (scheme://host:port), comma-separated'))),
+  OUTBOUND_TRUSTED_ORIGINS: commaList().pipe(z.array(z.url().refine((o) => new URL(o).origin === o.replace(/\/+$/, ''), 'must be origins (scheme://host:port), comma-separated'))),
   // Origins (comma-separated) where the local stack runs its fakes of the external services.
   // Only `health` reads it, to report each service as real or fake by its base URL; deployed
   // environments never set it.
-  API_FAKES_ORIGIN: z
-    .string()
-    .default('')
-    .transform((v) => v.split(',').map((o) => o.trim()).filter((o) => o !== ''))
-    .pipe(z.array(z.url())),
+  API_FAKES_ORIGIN: commaList().pipe(z.array(z.url())),
   // calls without a verified token per client address (IPv6: per /64) and minute; 0 = no limit
   MAX_ANONYMOUS_REQUESTS_PER_MINUTE: z.coerce.number().int().min(0).default(100),
   // proxies that append to X-Forwarded-For after the platform's gateway (their entries are skipped)
