@@ -32,7 +32,8 @@ try {
     // ~0.7 s with a slow tail; 5,000 users. In time order, as tracking appends them.
     for (let from = 0; from < ROWS; from += CHUNK) {
       const to = Math.min(ROWS, from + CHUNK);
-      const [ms] = await timed(() => sql`
+      const [ms] = await timed(
+        () => sql`
         insert into ops.api_calls (at, function_name, endpoint, method, status, duration_ms, user_id, workspace_id, request_id)
         select now() - interval '30 days' * (1 - i::float8 / ${ROWS}::float8),
           (array['workspaces','workspaces','insights','insights','generate-content','render-video','youtube-sync','youtube-sync',
@@ -42,7 +43,8 @@ try {
           case when i % 50 = 0 then 500 when i % 20 = 0 then 404 when i % 200 = 1 then 429 else 200 end,
           case when i % 997 = 0 then 2000 + (i % 3000) else floor(exp(1.4 + random() * 5.2))::int end,
           md5((i % 5000)::text)::uuid, md5('w' || (i % 2000)::text)::uuid, 'b' || i
-        from generate_series(${from + 1}::int, ${to}::int) i`);
+        from generate_series(${from + 1}::int, ${to}::int) i`,
+      );
       console.log(`  ${to.toLocaleString()} rows (${Math.round(ms)} ms)`);
     }
     await sql`vacuum analyze ops.api_calls`;
@@ -71,12 +73,19 @@ try {
   }
 
   const countRuns: number[] = [];
-  for (let i = 0; i < Math.max(3, Math.ceil(RUNS / 3)); i++) countRuns.push((await timed(() => sql`select count(*) from ops.api_calls`))[0]);
+  for (let i = 0; i < Math.max(3, Math.ceil(RUNS / 3)); i++)
+    countRuns.push((await timed(() => sql`select count(*) from ops.api_calls`))[0]);
   const rawRuns: number[] = [];
   for (let i = 0; i < 3; i++) {
-    rawRuns.push((await timed(() => sql`
+    rawRuns.push(
+      (
+        await timed(
+          () => sql`
       select count(*), avg(duration_ms), percentile_disc(0.95) within group (order by duration_ms)
-      from ops.api_calls where at >= now() - interval '24 hours'`))[0]);
+      from ops.api_calls where at >= now() - interval '24 hours'`,
+        )
+      )[0],
+    );
   }
   const count = stats(countRuns);
   const raw = stats(rawRuns);

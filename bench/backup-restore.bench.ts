@@ -59,8 +59,11 @@ try {
   const [{ rows: workspaceRows }] = await sql`select count(*)::int as rows from public.video_metrics where workspace_id = ${ws}`;
   const tables = (await sql<{ tbl: string }[]>`select tbl::text as tbl from ops.backup_tables()`).map((t) => t.tbl);
   const [{ rows: tableRows }] = await sql.unsafe(
-    `select (${tables.map((t) => `(select count(*) from ${t})`).join(' + ')})::bigint as rows`);
-  console.log(`fixture: ${workspaceRows} video_metrics rows in the bench workspace; ${tableRows} rows in the ${tables.length} tenant tables`);
+    `select (${tables.map((t) => `(select count(*) from ${t})`).join(' + ')})::bigint as rows`,
+  );
+  console.log(
+    `fixture: ${workspaceRows} video_metrics rows in the bench workspace; ${tableRows} rows in the ${tables.length} tenant tables`,
+  );
 
   // Baseline target: a schema-only copy of the database (untimed).
   const schemaDump = join(work, 'schema.dump');
@@ -78,22 +81,31 @@ try {
     run('pg_restore', [`--use-list=${toc}`, '--exit-on-error', schemaDump], withDatabase(p.dbUrl, TARGET));
 
     let snapshotId = 0;
-    results.snapshot.push(await timed(async () => {
-      // ops.take_snapshot refuses read committed: every table is read at one moment
-      [{ id: snapshotId }] = await sql.begin('isolation level repeatable read', (tx) => tx`select ops.take_snapshot('bench') as id`);
-    }));
+    results.snapshot.push(
+      await timed(async () => {
+        // ops.take_snapshot refuses read committed: every table is read at one moment
+        [{ id: snapshotId }] = await sql.begin('isolation level repeatable read', (tx) => tx`select ops.take_snapshot('bench') as id`);
+      }),
+    );
     const [{ status }] = await sql`select status from ops.backups where id = ${snapshotId}`;
     if (status !== 'succeeded') throw new Error(`snapshot ${snapshotId} ${status}`);
-    [{ bytes: snapshotBytes }] = await sql`select sum(pg_column_size(rows))::bigint as bytes from ops.snapshot_chunks where backup_id = ${snapshotId}`;
+    [{ bytes: snapshotBytes }] =
+      await sql`select sum(pg_column_size(rows))::bigint as bytes from ops.snapshot_chunks where backup_id = ${snapshotId}`;
     await sql`delete from public.video_metrics where workspace_id = ${ws} and day > date '2023-01-01' + ${DAYS / 2}::int`;
     results.restore_workspace.push(await timed(() => sql`select ops.restore_workspace(${snapshotId}, ${ws})`));
 
     const dataDump = join(work, `data-${round}.dump`);
-    results.pg_dump.push(await timed(() =>
-      run('pg_dump', ['--format=custom', '--data-only', ...dataTables.map((t) => `--table=${t}`), `--file=${dataDump}`], p.dbUrl)));
+    results.pg_dump.push(
+      await timed(() =>
+        run('pg_dump', ['--format=custom', '--data-only', ...dataTables.map((t) => `--table=${t}`), `--file=${dataDump}`], p.dbUrl),
+      ),
+    );
     dumpBytes = statSync(dataDump).size;
-    results.pg_restore.push(await timed(() =>
-      run('pg_restore', ['--data-only', '--disable-triggers', '--exit-on-error', dataDump], withDatabase(p.dbUrl, TARGET))));
+    results.pg_restore.push(
+      await timed(() =>
+        run('pg_restore', ['--data-only', '--disable-triggers', '--exit-on-error', dataDump], withDatabase(p.dbUrl, TARGET)),
+      ),
+    );
     await sql`delete from ops.backups where id = ${snapshotId}`;
   }
   const best = (xs: number[]) => Math.round(Math.min(...xs));

@@ -39,7 +39,11 @@ async function timed(fn: () => Promise<Response>): Promise<number> {
 }
 
 try {
-  const created = await createConfirmedUser({ url: env.SUPABASE_URL, anonKey: env.SUPABASE_ANON_KEY, serviceRoleKey: env.SUPABASE_SERVICE_ROLE_KEY }, `bench-gen-${Date.now()}@example.com`, 'bench-password');
+  const created = await createConfirmedUser(
+    { url: env.SUPABASE_URL, anonKey: env.SUPABASE_ANON_KEY, serviceRoleKey: env.SUPABASE_SERVICE_ROLE_KEY },
+    `bench-gen-${Date.now()}@example.com`,
+    'bench-password',
+  );
   const signup = { user: { id: created.id } };
   const token: string = created.accessToken;
   const [{ workspace_id }] = await sql<{ workspace_id: string }[]>`
@@ -83,7 +87,11 @@ try {
   const directUrl = `${fakes}/gemini/v1beta/models/${sent.model}:generateContent`;
   const directBody = JSON.stringify(sent.body);
   const direct = () =>
-    fetch(directUrl, { method: 'POST', headers: { 'content-type': 'application/json', 'x-goog-api-key': env.GEMINI_API_KEY }, body: directBody });
+    fetch(directUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-goog-api-key': env.GEMINI_API_KEY },
+      body: directBody,
+    });
   for (let i = 0; i < WARMUP; i++) await timed(direct);
 
   const directMs: number[] = [];
@@ -109,7 +117,11 @@ try {
     select count(*)::int as saved from public.generated_content where workspace_id = ${workspace_id}`;
   writeResult('generate-overhead', {
     iterations: ITERATIONS,
-    channel: { videos: 120, metric_days: 90, top_videos_in_prompt: sent.body.contents[0].parts[0].text.split('\n').filter((l: string) => /^\d+\. "/.test(l)).length },
+    channel: {
+      videos: 120,
+      metric_days: 90,
+      top_videos_in_prompt: sent.body.contents[0].parts[0].text.split('\n').filter((l: string) => /^\d+\. "/.test(l)).length,
+    },
     prompt_chars: sent.prompt.length,
     gemini_fake_direct_ms: d,
     generate_content_ms: o,

@@ -31,7 +31,8 @@ interface Snapshot {
 async function snapshot(sql: Sql): Promise<Snapshot> {
   const [w] = await sql`select pg_current_wal_lsn()::text as lsn, (select wal_records from pg_stat_wal)::bigint as records,
     (select xact_commit from pg_stat_database where datname = current_database())::bigint as commits`;
-  const rows = await sql`select schemaname || '.' || relname as name, n_tup_ins::bigint as ins, n_tup_upd::bigint as upd, n_tup_del::bigint as del
+  const rows =
+    await sql`select schemaname || '.' || relname as name, n_tup_ins::bigint as ins, n_tup_upd::bigint as upd, n_tup_del::bigint as del
     from pg_stat_user_tables`;
   return {
     lsn: w.lsn,
@@ -51,7 +52,13 @@ async function delta(sql: Sql, a: Snapshot, b: Snapshot) {
     if (d.inserted || d.updated || d.deleted) tables[name] = d;
     writes += d.inserted + d.updated + d.deleted;
   }
-  return { wal_bytes: Number(bytes.n), wal_records: b.walRecords - a.walRecords, row_writes: writes, commits: b.commits - a.commits, tables };
+  return {
+    wal_bytes: Number(bytes.n),
+    wal_records: b.walRecords - a.walRecords,
+    row_writes: writes,
+    commits: b.commits - a.commits,
+    tables,
+  };
 }
 
 /** Waits until `second` seconds into the next minute, so pg_cron's jobs (at :00) have run. */
@@ -92,10 +99,17 @@ try {
   const [tracked] = await sql`select
     (select count(*)::int from ops.api_calls where function_name = 'health' and at >= ${since}) as rows,
     (select coalesce(sum(calls), 0)::int from ops.api_calls_counted where function_name = 'health' and minute >= date_trunc('minute', ${since}::timestamptz))
-      as counted`.catch(async () => (await sql`select
-    (select count(*)::int from ops.api_calls where function_name = 'health' and at >= ${since}) as rows, 0 as counted`));
+      as counted`.catch(
+    async () =>
+      await sql`select
+    (select count(*)::int from ops.api_calls where function_name = 'health' and at >= ${since}) as rows, 0 as counted`,
+  );
   const per = (n: number) => Math.round((n / CALLS) * 100) / 100;
-  const net = { wal_bytes: calls.wal_bytes - idle.wal_bytes, row_writes: calls.row_writes - idle.row_writes, commits: calls.commits - idle.commits };
+  const net = {
+    wal_bytes: calls.wal_bytes - idle.wal_bytes,
+    row_writes: calls.row_writes - idle.row_writes,
+    commits: calls.commits - idle.commits,
+  };
   writeResult(process.env.BENCH_LABEL ?? 'health-writes', {
     calls: CALLS,
     // While the calls ran (WAL only: table statistics are reported later).
@@ -108,7 +122,11 @@ try {
     net_of_idle: net,
     calls_phase: calls,
     idle_phase: idle,
-    tracked: { api_calls_rows: tracked.rows, counted_calls: tracked.counted, note: 'health calls since the warm-up, including the warm-up and any pg_cron health call' },
+    tracked: {
+      api_calls_rows: tracked.rows,
+      counted_calls: tracked.counted,
+      note: 'health calls since the warm-up, including the warm-up and any pg_cron health call',
+    },
   });
 } finally {
   await sql.end();

@@ -29,8 +29,11 @@ const sql = postgres(env.SUPABASE_DB_URL, { max: 1, prepare: false, onnotice: ()
 
 async function signUp(label: string): Promise<{ id: string; token: string; workspaceId: string }> {
   // Auth requires email confirmation: a confirmed account through the admin API.
-  const user = await createConfirmedUser({ url: env.SUPABASE_URL, anonKey: env.SUPABASE_ANON_KEY, serviceRoleKey: env.SUPABASE_SERVICE_ROLE_KEY },
-    `bench-loop-${label}-${Date.now()}@example.com`, 'bench-password');
+  const user = await createConfirmedUser(
+    { url: env.SUPABASE_URL, anonKey: env.SUPABASE_ANON_KEY, serviceRoleKey: env.SUPABASE_SERVICE_ROLE_KEY },
+    `bench-loop-${label}-${Date.now()}@example.com`,
+    'bench-password',
+  );
   const [{ workspace_id }] = await sql<{ workspace_id: string }[]>`
     select workspace_id from public.workspace_members where user_id = ${user.id}`;
   return { id: user.id, token: user.accessToken, workspaceId: workspace_id };
@@ -100,9 +103,11 @@ async function publishEngineUploads(workspaceId: string, userId: string): Promis
     from public.videos v
     join public.video_jobs j on j.content_id = md5(v.id::text || 'c')::uuid
     where v.workspace_id = ${workspaceId}`;
-  const [ms] = await timed(() => sql`
+  const [ms] = await timed(
+    () => sql`
     update public.upload_schedules set status = 'published', published_at = upload_started_at, finished_at = now()
-    where workspace_id = ${workspaceId} and status = 'processing'`);
+    where workspace_id = ${workspaceId} and status = 'processing'`,
+  );
   return ms;
 }
 
@@ -143,21 +148,27 @@ try {
     // Alternated, so drift on the shared machine hits both.
     loop.push(await get(owner.token, ownerQuery));
     baseline.push(await get(empty.token, emptyQuery));
-    const [ms] = await timed(() => sql.begin(async (tx) => {
-      await tx`select set_config('request.jwt.claims', ${claims}, true), set_config('role', 'authenticated', true)`;
-      return await tx`select public.loop_insights(${owner.workspaceId}, null, 7) as doc`;
-    }));
+    const [ms] = await timed(() =>
+      sql.begin(async (tx) => {
+        await tx`select set_config('request.jwt.claims', ${claims}, true), set_config('role', 'authenticated', true)`;
+        return await tx`select public.loop_insights(${owner.workspaceId}, null, 7) as doc`;
+      }),
+    );
     dbOnly.push(ms);
-    const [cachedMs] = await timed(() => sql.begin(async (tx) => {
-      await tx`select set_config('request.jwt.claims', ${claims}, true), set_config('role', 'authenticated', true)`;
-      return await tx`select public.loop_insights_cached(${owner.workspaceId}, null, 7) as doc`;
-    }));
+    const [cachedMs] = await timed(() =>
+      sql.begin(async (tx) => {
+        await tx`select set_config('request.jwt.claims', ${claims}, true), set_config('role', 'authenticated', true)`;
+        return await tx`select public.loop_insights_cached(${owner.workspaceId}, null, 7) as doc`;
+      }),
+    );
     dbCached.push(cachedMs);
   }
-  const [[{ doc }]] = await Promise.all([sql.begin(async (tx) => {
-    await tx`select set_config('request.jwt.claims', ${claims}, true), set_config('role', 'authenticated', true)`;
-    return await tx`select public.loop_insights(${owner.workspaceId}, null, 7) as doc`;
-  })]);
+  const [[{ doc }]] = await Promise.all([
+    sql.begin(async (tx) => {
+      await tx`select set_config('request.jwt.claims', ${claims}, true), set_config('role', 'authenticated', true)`;
+      return await tx`select public.loop_insights(${owner.workspaceId}, null, 7) as doc`;
+    }),
+  ]);
   const loopStats = stats(loop);
   writeResult('loop-insights', {
     target: { p95_ms_below: TARGET_P95_MS },

@@ -33,14 +33,31 @@ for (let left = BYTES; left > 0; left -= 1024 * 1024) {
 out.end();
 await once(out, 'finish');
 
-const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: join(work, 's3'), configureBuckets: [{ name: BUCKET }] });
+const server = new S3rver({
+  address: '127.0.0.1',
+  port: 0,
+  silent: true,
+  directory: join(work, 's3'),
+  configureBuckets: [{ name: BUCKET }],
+});
 const { port } = await server.run();
-const env = { ...process.env, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', S3_ENDPOINT: `http://127.0.0.1:${port}`, S3_FORCE_PATH_STYLE: 'true' };
+const env = {
+  ...process.env,
+  AWS_REGION: 'us-east-1',
+  AWS_ACCESS_KEY_ID: 'S3RVER',
+  AWS_SECRET_ACCESS_KEY: 'S3RVER',
+  S3_ENDPOINT: `http://127.0.0.1:${port}`,
+  S3_FORCE_PATH_STYLE: 'true',
+};
 const recipient = await keygen(join(work, 'key.txt'));
 
 // The worker runs while this process serves S3: spawn asynchronously.
 async function worker(args: string[]): Promise<{ seconds: number; baselineKb: number; maxRssKb: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/offsite/stream-worker.ts'), ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/offsite/stream-worker.ts'), ...args], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let stdout = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
   const [code] = await once(child, 'close');
@@ -56,8 +73,18 @@ try {
   const mb = BYTES / 1024 / 1024;
   writeResult('offsite-stream', {
     bytes: BYTES,
-    encrypt_upload: { seconds: +up.seconds.toFixed(1), mib_per_s: +(mb / up.seconds).toFixed(1), peak_rss_mib: Math.round(up.maxRssKb / 1024), rss_before_mib: Math.round(up.baselineKb / 1024) },
-    download_decrypt: { seconds: +down.seconds.toFixed(1), mib_per_s: +(mb / down.seconds).toFixed(1), peak_rss_mib: Math.round(down.maxRssKb / 1024), rss_before_mib: Math.round(down.baselineKb / 1024) },
+    encrypt_upload: {
+      seconds: +up.seconds.toFixed(1),
+      mib_per_s: +(mb / up.seconds).toFixed(1),
+      peak_rss_mib: Math.round(up.maxRssKb / 1024),
+      rss_before_mib: Math.round(up.baselineKb / 1024),
+    },
+    download_decrypt: {
+      seconds: +down.seconds.toFixed(1),
+      mib_per_s: +(mb / down.seconds).toFixed(1),
+      peak_rss_mib: Math.round(down.maxRssKb / 1024),
+      rss_before_mib: Math.round(down.baselineKb / 1024),
+    },
     round_trip_identical: same,
   });
 } finally {

@@ -48,7 +48,11 @@ export interface Shape {
 }
 
 /** The user's personal workspace, filled to `shape` unless it already holds exactly that. */
-export async function filledWorkspace(sql: postgres.Sql, owner: User, shape: Shape): Promise<{ workspaceId: string; seeded: boolean; seconds: number }> {
+export async function filledWorkspace(
+  sql: postgres.Sql,
+  owner: User,
+  shape: Shape,
+): Promise<{ workspaceId: string; seeded: boolean; seconds: number }> {
   const [{ id: workspaceId }] = await sql<{ id: string }[]>`
     select w.id from public.workspaces w join public.workspace_members m on m.workspace_id = w.id
     where m.user_id = ${owner.id} and w.personal`;

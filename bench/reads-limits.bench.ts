@@ -106,10 +106,23 @@ function readsOf(owner: User, admin: User, ws: string, channelId: string): Call[
     { label: 'insights (channel)', user: owner, path: `insights?workspace_id=${ws}&channel_id=${channelId}`, expect: 200 },
     { label: 'channels list', user: owner, path: `channels?workspace_id=${ws}`, expect: 200 },
     { label: 'content list', user: owner, path: `content?workspace_id=${ws}&limit=100`, expect: 200 },
-    { label: 'generate-content', user: owner, path: 'generate-content', method: 'POST', body: gen, headers: { 'cache-control': 'no-cache' }, expect: 201 },
     {
-      label: 'generate-content (SSE)', user: owner, path: 'generate-content', method: 'POST', body: gen,
-      headers: { 'cache-control': 'no-cache', accept: 'text/event-stream' }, expect: 200,
+      label: 'generate-content',
+      user: owner,
+      path: 'generate-content',
+      method: 'POST',
+      body: gen,
+      headers: { 'cache-control': 'no-cache' },
+      expect: 201,
+    },
+    {
+      label: 'generate-content (SSE)',
+      user: owner,
+      path: 'generate-content',
+      method: 'POST',
+      body: gen,
+      headers: { 'cache-control': 'no-cache', accept: 'text/event-stream' },
+      expect: 200,
     },
     { label: 'account/export', user: owner, path: 'account/export', expect: 200, runs: 1 },
     { label: 'backups list', user: admin, path: `backups/snapshots?workspace_id=${ws}`, expect: 200 },
@@ -119,7 +132,13 @@ function readsOf(owner: User, admin: User, ws: string, channelId: string): Call[
 function platformCalls(admin: User): Call[] {
   return [
     { label: 'health', user: admin, path: 'health', expect: 200 },
-    ...['1h', '24h', '7d', '30d'].map((w) => ({ label: `admin-metrics ${w}`, user: admin, path: `admin-metrics?window=${w}`, expect: 200, runs: 1 })),
+    ...['1h', '24h', '7d', '30d'].map((w) => ({
+      label: `admin-metrics ${w}`,
+      user: admin,
+      path: `admin-metrics?window=${w}`,
+      expect: 200,
+      runs: 1,
+    })),
     { label: 'admin-metrics errors', user: admin, path: 'admin-metrics/errors?limit=200', expect: 200, runs: 1 },
   ];
 }
@@ -134,7 +153,12 @@ async function backupCalls(meter: Meter, owner: User, admin: User, ws: string, w
     return r;
   });
   const restore: Call = {
-    label: 'backups restore', user: owner, path: 'backups/restore', method: 'POST', expect: 200, runs: 1,
+    label: 'backups restore',
+    user: owner,
+    path: 'backups/restore',
+    method: 'POST',
+    expect: 200,
+    runs: 1,
     body: { workspace_id: ws, snapshot_id: snapshotId, confirm: 'RESTORE' },
   };
   const restored = await meter.during(() => call(restore));
@@ -152,8 +176,19 @@ function summarize(measured: Measured[]) {
     const cpu = stats(inv.map((i) => i.cpu_ms));
     const rss = Math.max(...inv.map((i) => i.peak_rss_mb));
     const wall = Math.max(...inv.map((i) => i.wall_ms));
-    const fits = inv.every((i) => i.cpu_ms <= LIMITS.cpu_ms && i.peak_rss_mb <= LIMITS.peak_rss_mb && i.wall_ms <= LIMITS.wall_ms && i.status < 500);
-    return { key, invocations: inv.length, cpu_ms_max: cpu.max, cpu_ms_p95: cpu.p95, peak_rss_mb_max: rss, wall_ms_max: wall, bytes_max: Math.max(...ms.map((m) => m.bytes)), fits };
+    const fits = inv.every(
+      (i) => i.cpu_ms <= LIMITS.cpu_ms && i.peak_rss_mb <= LIMITS.peak_rss_mb && i.wall_ms <= LIMITS.wall_ms && i.status < 500,
+    );
+    return {
+      key,
+      invocations: inv.length,
+      cpu_ms_max: cpu.max,
+      cpu_ms_p95: cpu.p95,
+      peak_rss_mb_max: rss,
+      wall_ms_max: wall,
+      bytes_max: Math.max(...ms.map((m) => m.bytes)),
+      fits,
+    };
   });
   console.table(rows);
   return rows;
@@ -171,22 +206,36 @@ try {
   const little = await filledWorkspace(sql, small, SMALL);
   console.log(`  big: ${big.seeded ? `seeded in ${big.seconds} s` : 'reused'}; small: ${little.seeded ? 'seeded' : 'reused'}`);
   await recordedCalls(sql, API_CALLS);
-  const [{ id: bigChannel }] = await sql<{ id: string }[]>`select id from public.channels where workspace_id = ${big.workspaceId} order by id limit 1`;
-  const [{ id: smallChannel }] = await sql<{ id: string }[]>`select id from public.channels where workspace_id = ${little.workspaceId} limit 1`;
+  const [{ id: bigChannel }] = await sql<
+    { id: string }[]
+  >`select id from public.channels where workspace_id = ${big.workspaceId} order by id limit 1`;
+  const [{ id: smallChannel }] = await sql<
+    { id: string }[]
+  >`select id from public.channels where workspace_id = ${little.workspaceId} limit 1`;
   // One real generation per workspace, copied so the content list is full.
-  for (const [u, ws] of [[owner, big.workspaceId], [small, little.workspaceId]] as const) {
-    await call({ label: 'seed content', user: u, path: 'generate-content', method: 'POST', expect: 201, body: { workspace_id: ws, kind: 'title', topic: 'seed', count: 3 } });
+  for (const [u, ws] of [
+    [owner, big.workspaceId],
+    [small, little.workspaceId],
+  ] as const) {
+    await call({
+      label: 'seed content',
+      user: u,
+      path: 'generate-content',
+      method: 'POST',
+      expect: 201,
+      body: { workspace_id: ws, kind: 'title', topic: 'seed', count: 3 },
+    });
     await copiesOfContent(sql, ws, 150);
   }
 
   const meter = edgeCosts(env.LOCAL_FUNCTIONS_URL!);
   const measured: Measured[] = [];
-  measured.push(...await measureAll(meter, platformCalls(admin), 'none'));
-  measured.push(...await measureAll(meter, readsOf(small, admin, little.workspaceId, smallChannel), 'small'));
-  measured.push(...await measureAll(meter, readsOf(owner, admin, big.workspaceId, bigChannel), 'big'));
-  measured.push(...await exportParts(meter, small, little.workspaceId, 'small'));
-  measured.push(...await exportParts(meter, owner, big.workspaceId, 'big'));
-  measured.push(...await backupCalls(meter, owner, admin, big.workspaceId, 'big'));
+  measured.push(...(await measureAll(meter, platformCalls(admin), 'none')));
+  measured.push(...(await measureAll(meter, readsOf(small, admin, little.workspaceId, smallChannel), 'small')));
+  measured.push(...(await measureAll(meter, readsOf(owner, admin, big.workspaceId, bigChannel), 'big')));
+  measured.push(...(await exportParts(meter, small, little.workspaceId, 'small')));
+  measured.push(...(await exportParts(meter, owner, big.workspaceId, 'big')));
+  measured.push(...(await backupCalls(meter, owner, admin, big.workspaceId, 'big')));
   const [{ metric_rows }] = await sql<{ metric_rows: number }[]>`
     select count(*)::int as metric_rows from public.video_metrics where workspace_id = ${big.workspaceId}`;
   const summary = summarize(measured);

@@ -7,7 +7,9 @@ import { ROOT } from '../local/profile.ts';
 import { ensureStackTls } from '../local/stack/tls.ts';
 import { benchProfile } from './lib.ts';
 
-const all = readdirSync(resolve(ROOT, 'bench')).filter((f) => f.endsWith('.bench.ts')).map((f) => f.replace(/\.bench\.ts$/, ''));
+const all = readdirSync(resolve(ROOT, 'bench'))
+  .filter((f) => f.endsWith('.bench.ts'))
+  .map((f) => f.replace(/\.bench\.ts$/, ''));
 const names = process.argv.slice(2).length ? process.argv.slice(2) : all;
 const unknown = names.filter((n) => !all.includes(n));
 if (unknown.length) {
@@ -21,7 +23,11 @@ const env = { ...process.env, NODE_EXTRA_CA_CERTS: namedStack ? process.env.NODE
 let failed = 0;
 for (const name of names) {
   console.log(`\n━━ bench ${name}`);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', resolve(ROOT, 'bench', `${name}.bench.ts`)], { stdio: 'inherit', cwd: ROOT, env });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', resolve(ROOT, 'bench', `${name}.bench.ts`)], {
+    stdio: 'inherit',
+    cwd: ROOT,
+    env,
+  });
   if (r.status !== 0) failed++;
 }
 process.exit(failed ? 1 : 0);

@@ -33,31 +33,45 @@ interface PathSpec {
 const PATHS: Record<string, PathSpec> = {
   insights: {
     meta: { path: 'insights', size_unit: 'videos in the workspace (365 days each)', value_label: 'p95 ms', kind: 'read' },
-    defaults: [1_000, 10_000, 100_000], measure: measureInsights, drop: dropInsights,
+    defaults: [1_000, 10_000, 100_000],
+    measure: measureInsights,
+    drop: dropInsights,
   },
   rls: {
-    meta: { path: 'rls', size_unit: "workspaces of the user", value_label: 'p95 ms (videos page)', kind: 'read' },
-    defaults: [1, 100, 1_000], measure: measureRls, drop: dropRls,
+    meta: { path: 'rls', size_unit: 'workspaces of the user', value_label: 'p95 ms (videos page)', kind: 'read' },
+    defaults: [1, 100, 1_000],
+    measure: measureRls,
+    drop: dropRls,
   },
   dispatch: {
     meta: { path: 'dispatch', size_unit: 'schedules due in one minute', value_label: 'p99 lag s', kind: 'worker' },
-    defaults: [1_000, 10_000], measure: measureDispatch, drop: dropDispatch,
+    defaults: [1_000, 10_000],
+    measure: measureDispatch,
+    drop: dropDispatch,
   },
   admin: {
     meta: { path: 'admin', size_unit: 'tracked calls (30 days)', value_label: 'p95 ms (24h, 30d)', kind: 'read' },
-    defaults: [1_000_000, 10_000_000, 100_000_000], measure: measureAdmin, drop: (sql) => dropAdmin(sql),
+    defaults: [1_000_000, 10_000_000, 100_000_000],
+    measure: measureAdmin,
+    drop: (sql) => dropAdmin(sql),
   },
   backup: {
     meta: { path: 'backup', size_unit: 'tenant rows', value_label: 'snapshot + restore ms', kind: 'worker' },
-    defaults: [100_000, 1_000_000, 10_000_000], measure: measureBackup, drop: (sql) => dropBackup(sql),
+    defaults: [100_000, 1_000_000, 10_000_000],
+    measure: measureBackup,
+    drop: (sql) => dropBackup(sql),
   },
   sync: {
     meta: { path: 'sync', size_unit: 'videos of the channel', value_label: 'full sync wall ms', kind: 'worker' },
-    defaults: [500, 5_000, 50_000], measure: (_sql, n) => measureSync(n),
+    defaults: [500, 5_000, 50_000],
+    measure: (_sql, n) => measureSync(n),
   },
 };
 
-const chosen = (process.env.SCALING_PATHS ?? Object.keys(PATHS).join(',')).split(',').map((s) => s.trim()).filter(Boolean);
+const chosen = (process.env.SCALING_PATHS ?? Object.keys(PATHS).join(','))
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 const unknown = chosen.filter((c) => !PATHS[c]);
 if (unknown.length) throw new Error(`SCALING_PATHS: unknown ${unknown.join(', ')}; known: ${Object.keys(PATHS).join(', ')}`);
 const OUT = process.env.SCALING_OUT ?? 'scaling';
@@ -74,7 +88,9 @@ function verdict(r: PathResult) {
   const growth = last.value / first.value;
   const dataGrowth = last.size / first.size;
   // Normalised by the baseline of each moment, so a busier machine at one size does not bend the curve.
-  const normalised = Number.isFinite(first.baseline_p95_ms) ? (last.value / last.baseline_p95_ms) / (first.value / first.baseline_p95_ms) : null;
+  const normalised = Number.isFinite(first.baseline_p95_ms)
+    ? last.value / last.baseline_p95_ms / (first.value / first.baseline_p95_ms)
+    : null;
   const limit = r.kind === 'read' ? 2 : dataGrowth;
   return {
     growth: Math.round(growth * 100) / 100,
@@ -86,7 +102,7 @@ function verdict(r: PathResult) {
 }
 
 const file = resolve(ROOT, 'bench', 'results', `${OUT}.json`);
-const previous: Record<string, PathResult> = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')).paths ?? {} : {};
+const previous: Record<string, PathResult> = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')).paths ?? {}) : {};
 const results: Record<string, PathResult & { verdict?: unknown }> = { ...previous };
 const runLoad: Record<string, number[]> = { start: load() };
 try {
@@ -111,6 +127,8 @@ try {
 } finally {
   await sql.end();
 }
-const ordered = Object.keys(PATHS).filter((k) => results[k]).map((k) => results[k]);
+const ordered = Object.keys(PATHS)
+  .filter((k) => results[k])
+  .map((k) => results[k]);
 writeResult(OUT, { load_average: runLoad, paths: Object.fromEntries(ordered.map((r) => [r.path, r])) });
 writeFileSync(resolve(ROOT, 'bench', 'results', `${OUT}.svg`), scalingSvg(ordered, 'Content Catalyst Engine: cost against size'));

@@ -68,7 +68,9 @@ try {
     select ${ws}, (${channelIds}::uuid[])[1 + (i % ${CHANNELS})], ${videoJobId}, ${run} || ' #' || i, ${publishAt}, 'upload_at_time', 'public',
       'scheduled', ${publishAt}, ${run} || '-' || i, repeat('b', 64), ${userId}, ${userId}
     from generate_series(1, ${SCHEDULES}) as i`;
-  console.log(`${SCHEDULES} schedules on ${CHANNELS} channels due at ${publishAt.toISOString()} (in ${Math.round((publishAt.getTime() - now) / 1000)} s)`);
+  console.log(
+    `${SCHEDULES} schedules on ${CHANNELS} channels due at ${publishAt.toISOString()} (in ${Math.round((publishAt.getTime() - now) / 1000)} s)`,
+  );
 
   const deadline = publishAt.getTime() + TIMEOUT_MS;
   let last = '';
@@ -94,12 +96,18 @@ try {
       count(distinct actor_label) filter (where event = 'upload_started')::int as workers
     from public.upload_events where workspace_id = ${ws}`;
   const { uploads } = await control('GET', 'youtube/uploads');
-  const ours = (uploads as { received: { snippet?: { title?: string } }; state: string }[]).filter((u) => u.received?.snippet?.title?.startsWith(`${run} #`));
+  const ours = (uploads as { received: { snippet?: { title?: string } }; state: string }[]).filter((u) =>
+    u.received?.snippet?.title?.startsWith(`${run} #`),
+  );
   const sessionsPerTitle = new Map<string, number>();
   for (const u of ours) sessionsPerTitle.set(u.received.snippet!.title!, (sessionsPerTitle.get(u.received.snippet!.title!) ?? 0) + 1);
   const published = rows.filter((r) => r.status === 'published').length;
-  const exactlyOnce = published === SCHEDULES && ours.length === SCHEDULES && ours.every((u) => u.state === 'complete') &&
-    [...sessionsPerTitle.values()].every((n) => n === 1) && startedEvents === SCHEDULES;
+  const exactlyOnce =
+    published === SCHEDULES &&
+    ours.length === SCHEDULES &&
+    ours.every((u) => u.state === 'complete') &&
+    [...sessionsPerTitle.values()].every((n) => n === 1) &&
+    startedEvents === SCHEDULES;
   const lag = stats(rows.map((r) => r.lag_ms / 1000));
   const publishLag = stats(rows.map((r) => r.publish_lag_ms / 1000));
 

@@ -31,8 +31,10 @@ const LAST_DAY = '2026-10-31';
 
 const dbUrl = process.env.BENCH_DB_URL;
 if (!dbUrl) {
-  console.error('BENCH_DB_URL is not set: run `npm run db:up`, then\n' +
-    '  BENCH_DB_URL=postgresql://postgres:postgres@127.0.0.1:54322/postgres node --import tsx bench/scoring.bench.ts');
+  console.error(
+    'BENCH_DB_URL is not set: run `npm run db:up`, then\n' +
+      '  BENCH_DB_URL=postgresql://postgres:postgres@127.0.0.1:54322/postgres node --import tsx bench/scoring.bench.ts',
+  );
   process.exit(2);
 }
 
@@ -135,10 +137,12 @@ try {
   for (let i = 0; i < Math.max(BASELINE_ROUNDS, FULL_ROUNDS); i++) {
     if (i < BASELINE_ROUNDS) baseline.push(await timed(() => sql`select count(*), avg(views) from public.video_metrics`));
     if (i < FULL_ROUNDS) {
-      full.push(await timed(async () => {
-        const [{ n }] = await sql<{ n: number }[]>`select private.rescore_all() as n`;
-        scored = n;
-      }));
+      full.push(
+        await timed(async () => {
+          const [{ n }] = await sql<{ n: number }[]>`select private.rescore_all() as n`;
+          scored = n;
+        }),
+      );
     }
   }
 
@@ -146,22 +150,27 @@ try {
   let channelScored = 0;
   for (let i = 0; i < CHANNEL_ROUNDS; i++) {
     const id = data.channelIds[i % data.channelIds.length];
-    channel.push(await timed(async () => {
-      const [{ n }] = await sql<{ n: number }[]>`select private.score_channel_videos(${id}) as n`;
-      channelScored = n;
-    }));
+    channel.push(
+      await timed(async () => {
+        const [{ n }] = await sql<{ n: number }[]>`select private.score_channel_videos(${id}) as n`;
+        channelScored = n;
+      }),
+    );
   }
 
   // The price of keeping totals: one more day for every video, upserted as a daily sync does,
   // with and without the totals trigger (each in a transaction that is rolled back).
-  const dailyUpsert = (withTotals: boolean) => timedRolledBack(async (tx) => {
-    if (!withTotals) await tx`alter table public.video_metrics disable trigger video_metrics_totals_insert`;
-    return await timed(() => tx`
+  const dailyUpsert = (withTotals: boolean) =>
+    timedRolledBack(async (tx) => {
+      if (!withTotals) await tx`alter table public.video_metrics disable trigger video_metrics_totals_insert`;
+      return await timed(
+        () => tx`
       insert into public.video_metrics (workspace_id, video_id, day, views, average_view_percentage, likes, comments, shares)
       select v.workspace_id, v.id, ${LAST_DAY}::date + 1, 100, 45, 3, 1, 1
       from public.videos v where v.workspace_id = ${data.workspaceId}
-      on conflict (video_id, day) do update set views = excluded.views`);
-  });
+      on conflict (video_id, day) do update set views = excluded.views`,
+      );
+    });
   const upsertWith: number[] = [];
   const upsertWithout: number[] = [];
   for (let i = 0; i < UPSERT_ROUNDS; i++) {
@@ -175,10 +184,11 @@ try {
     values (gen_random_uuid(), ${READER_EMAIL}, 'authenticated', 'authenticated', '{}', '{}') returning id`;
   await sql`insert into public.workspace_members (workspace_id, user_id, role) values (${data.workspaceId}, ${readerId}, 'viewer')`;
   const claims = JSON.stringify({ sub: readerId, role: 'authenticated', email: READER_EMAIL });
-  const insightsAsMember = (channelId: string | null) => timedRolledBack(async (tx) => {
-    await tx`select set_config('role', 'authenticated', true), set_config('request.jwt.claims', ${claims}, true)`;
-    return await timed(() => tx`select public.workspace_insights(${data.workspaceId}, ${channelId}) is not null as found`);
-  });
+  const insightsAsMember = (channelId: string | null) =>
+    timedRolledBack(async (tx) => {
+      await tx`select set_config('role', 'authenticated', true), set_config('request.jwt.claims', ${claims}, true)`;
+      return await timed(() => tx`select public.workspace_insights(${data.workspaceId}, ${channelId}) is not null as found`);
+    });
   const insightsWorkspace: number[] = [];
   const insightsChannel: number[] = [];
   for (let i = 0; i < INSIGHTS_ROUNDS; i++) {
@@ -222,7 +232,11 @@ try {
       score_channel_met: channelStats.p50 < TARGET_CHANNEL_MS,
     },
     machine_load_average_1m: { before: Math.round(loadBefore[0] * 100) / 100, after: Math.round(loadAfter[0] * 100) / 100 },
-    postgres: { version: pg.version.split(' ').slice(0, 2).join(' '), shared_buffers: pg.shared_buffers, max_parallel_workers_per_gather: Number(pg.workers) },
+    postgres: {
+      version: pg.version.split(' ').slice(0, 2).join(' '),
+      shared_buffers: pg.shared_buffers,
+      max_parallel_workers_per_gather: Number(pg.workers),
+    },
   });
 } finally {
   if (!process.env.BENCH_KEEP_DATA) await dropBenchData();

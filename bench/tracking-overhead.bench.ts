@@ -46,12 +46,19 @@ async function startFunctions(flags: Record<string, string>): Promise<{ url: str
   const port = await freePort();
   const envFile = resolve(mkdtempSync(resolve(tmpdir(), 'bench-tracking-')), 'functions.env');
   const stackFunctionEnv = readFileSync(required('LOCAL_FUNCTIONS_ENV_FILE'), 'utf8');
-  writeFileSync(envFile, stackFunctionEnv + Object.entries(flags).map(([k, v]) => `${k}=${v}\n`).join(''), { mode: 0o600 });
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', resolve(ROOT, 'local/edge-runtime/main.ts')],
-    { cwd: ROOT, env: { ...process.env, ...DENO_ENV, LOCAL_FUNCTIONS_PORT: String(port), LOCAL_FUNCTIONS_ENV_FILE: envFile }, stdio: ['ignore', 'ignore', 'inherit'] },
+  writeFileSync(
+    envFile,
+    stackFunctionEnv +
+      Object.entries(flags)
+        .map(([k, v]) => `${k}=${v}\n`)
+        .join(''),
+    { mode: 0o600 },
   );
+  const child = spawn(process.execPath, ['--import', 'tsx', resolve(ROOT, 'local/edge-runtime/main.ts')], {
+    cwd: ROOT,
+    env: { ...process.env, ...DENO_ENV, LOCAL_FUNCTIONS_PORT: String(port), LOCAL_FUNCTIONS_ENV_FILE: envFile },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
@@ -91,7 +98,9 @@ const admin = await adminToken();
 const tag = crypto.randomUUID().slice(0, 8);
 const plain = await startFunctions({ ENABLE_ANALYTICS: 'false', ENABLE_ERROR_TRACKING: 'false', ENABLE_RATE_LIMITING: 'false' });
 const tracked = await startFunctions({
-  ENABLE_ANALYTICS: 'true', ENABLE_ERROR_TRACKING: 'true', ENABLE_RATE_LIMITING: 'true',
+  ENABLE_ANALYTICS: 'true',
+  ENABLE_ERROR_TRACKING: 'true',
+  ENABLE_RATE_LIMITING: 'true',
   // every request is counted (the statement runs), none is refused
   MAX_API_REQUESTS_PER_MINUTE: '1000000000',
 });

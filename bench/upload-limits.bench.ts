@@ -21,7 +21,10 @@ import { edgeCosts, type EdgeInvocation as Invocation } from './lib.ts';
 import { benchStack, fakesControl, stats, writeResult } from './lib.ts';
 
 const MiB = 1024 * 1024;
-const SIZES_MB = (process.env.BENCH_SIZES_MB ?? '500,2048').split(',').map(Number).filter((n) => n > 0);
+const SIZES_MB = (process.env.BENCH_SIZES_MB ?? '500,2048')
+  .split(',')
+  .map(Number)
+  .filter((n) => n > 0);
 const SCHEDULES = Number(process.env.BENCH_SCHEDULES ?? 1000);
 const LIMITS = { cpu_ms: 1500, rss_mb: 200 };
 
@@ -32,7 +35,11 @@ const functionsUrl = env.LOCAL_FUNCTIONS_URL ?? `http://127.0.0.1:${env.LOCAL_FU
 const sql = postgres(env.SUPABASE_DB_URL!, { max: 2, onnotice: () => {} });
 const control = fakesControl(fakes);
 
-interface Setup { userId: string; ws: string; channels: { id: string; youtube: string }[] }
+interface Setup {
+  userId: string;
+  ws: string;
+  channels: { id: string; youtube: string }[];
+}
 
 async function setup(channels: number): Promise<Setup> {
   const [user] = await sql`
@@ -81,8 +88,9 @@ async function schedule(s: Setup, channelId: string, videoJobId: string, title: 
 /** One session for the title, complete, the render's exact bytes, recorded once. */
 async function arrivedOnce(title: string, pid: string, bytes: number, scheduleId: string): Promise<boolean> {
   const { uploads } = await control('GET', 'youtube/uploads');
-  const mine = (uploads as { received: { snippet?: { title?: string } }; state: string; size: number; sha256: string }[])
-    .filter((u) => u.received?.snippet?.title === title);
+  const mine = (uploads as { received: { snippet?: { title?: string } }; state: string; size: number; sha256: string }[]).filter(
+    (u) => u.received?.snippet?.title === title,
+  );
   const expected = await control('GET', `revid/media/${pid}/sha256`);
   const [{ n }] = await sql`select count(*)::int as n from public.upload_events where schedule_id = ${scheduleId} and event = 'uploaded'`;
   return mine.length === 1 && mine[0].state === 'complete' && mine[0].size === bytes && mine[0].sha256 === expected.sha256 && n === 1;
@@ -110,14 +118,35 @@ async function singleRequest(s: Setup, bytes: number) {
   const workerId = `bench-single:${crypto.randomUUID()}`;
   const [claimed] = await sql`select id from private.claim_upload_schedules(${workerId}, 1, 600, ${id})`;
   if (!claimed) throw new Error('could not claim the baseline schedule');
-  const child = spawn(denoBin(), ['run', '-A', ...(process.env.BENCH_CPU_PROF ? [`--v8-flags=--prof,--no-logfile-per-isolate,--logfile=${process.env.BENCH_CPU_PROF}/v8.log`] : []), '--config', 'supabase/functions/deno.json', 'bench/deno/upload-worker.ts', id, workerId], {
-    cwd: ROOT, env: { ...process.env, ...env } as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    denoBin(),
+    [
+      'run',
+      '-A',
+      ...(process.env.BENCH_CPU_PROF ? [`--v8-flags=--prof,--no-logfile-per-isolate,--logfile=${process.env.BENCH_CPU_PROF}/v8.log`] : []),
+      '--config',
+      'supabase/functions/deno.json',
+      'bench/deno/upload-worker.ts',
+      id,
+      workerId,
+    ],
+    {
+      cwd: ROOT,
+      env: { ...process.env, ...env } as NodeJS.ProcessEnv,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   const code: number = await new Promise((resolve) => child.on('exit', (c) => resolve(c ?? -1)));
   if (code !== 0) throw new Error(`the baseline process exited with ${code}`);
-  const report = JSON.parse(out.trim().split('\n').filter((l) => l.startsWith('{"outcome"')).at(-1)!);
+  const report = JSON.parse(
+    out
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith('{"outcome"'))
+      .at(-1)!,
+  );
   return {
     seconds: Math.round(report.seconds * 10) / 10,
     cpu_ms: Math.round(report.after.cpu_ms.main - report.before.cpu_ms.main),
@@ -135,7 +164,8 @@ async function chainedUpload(s: Setup, bytes: number) {
   const t0 = Date.now();
   const id = await schedule(s, s.channels[0].id, videoJobId, title, new Date());
   const res = await fetch(`${env.SUPABASE_URL}/functions/v1/schedules/worker`, {
-    method: 'POST', headers: { authorization: `Bearer ${env.SUPABASE_SERVICE_ROLE_KEY}`, 'content-type': 'application/json' },
+    method: 'POST',
+    headers: { authorization: `Bearer ${env.SUPABASE_SERVICE_ROLE_KEY}`, 'content-type': 'application/json' },
     body: JSON.stringify({ schedule_id: id }),
   });
   await res.body?.cancel();
@@ -147,9 +177,16 @@ async function chainedUpload(s: Setup, bytes: number) {
   }
   const seconds = (Date.now() - t0) / 1000;
   const invocations = (await costs.since(mark, 'schedules')).filter((i) => i.path.endsWith('/worker'));
-  if (process.env.BENCH_TRACE) for (const i of invocations) console.log(`TRACE cpu=${i.cpu_ms} wall=${i.wall_ms} acquire=${i.acquire_ms} nth=${i.isolate_request}`);
-  const [{ steps }] = await sql`select count(*)::int + 1 as steps from public.upload_events where schedule_id = ${id} and event = 'upload_paused'`;
-  return { seconds: Math.round(seconds * 10) / 10, steps, ...summarize(invocations), exactly_once: await arrivedOnce(title, pid, bytes, id) };
+  if (process.env.BENCH_TRACE)
+    for (const i of invocations) console.log(`TRACE cpu=${i.cpu_ms} wall=${i.wall_ms} acquire=${i.acquire_ms} nth=${i.isolate_request}`);
+  const [{ steps }] =
+    await sql`select count(*)::int + 1 as steps from public.upload_events where schedule_id = ${id} and event = 'upload_paused'`;
+  return {
+    seconds: Math.round(seconds * 10) / 10,
+    steps,
+    ...summarize(invocations),
+    exactly_once: await arrivedOnce(title, pid, bytes, id),
+  };
 }
 
 async function dispatch(s: Setup, count: number) {
@@ -179,13 +216,16 @@ async function dispatch(s: Setup, count: number) {
     select count(*)::int as started from public.upload_events e join public.upload_schedules s on s.id = e.schedule_id
     where s.title like ${run + ' #%'} and e.event = 'upload_started'`;
   const { uploads } = await control('GET', 'youtube/uploads');
-  const sessions = (uploads as { received: { snippet?: { title?: string } }; state: string }[]).filter((u) => u.received?.snippet?.title?.startsWith(`${run} #`));
+  const sessions = (uploads as { received: { snippet?: { title?: string } }; state: string }[]).filter((u) =>
+    u.received?.snippet?.title?.startsWith(`${run} #`),
+  );
   const invocations = (await costs.since(mark, 'schedules')).filter((i) => i.path.endsWith('/worker'));
   const published = rows.filter((r) => r.status === 'published').length;
   return {
     schedules: count,
     published,
-    exactly_once: published === count && sessions.length === count && sessions.every((u) => u.state === 'complete') && startedEvents === count,
+    exactly_once:
+      published === count && sessions.length === count && sessions.every((u) => u.state === 'complete') && startedEvents === count,
     lag_to_upload_start_s: stats(rows.map((r) => r.lag)),
     total_seconds: Math.round(Math.max(...rows.map((r) => r.done)) * 10) / 10,
     ...summarize(invocations),

@@ -70,11 +70,15 @@ try {
   const [claimed] = await sql`select id from private.claim_upload_schedules(${workerId}, 1, 600, ${scheduleId})`;
   if (!claimed) throw new Error('could not claim the schedule');
 
-  const child = spawn(denoBin(), ['run', '-A', '--frozen', '--config', 'supabase/functions/deno.json', 'bench/deno/upload-worker.ts', scheduleId, workerId], {
-    cwd: ROOT,
-    env: { ...process.env, ...env, ...DENO_ENV } as NodeJS.ProcessEnv,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    denoBin(),
+    ['run', '-A', '--frozen', '--config', 'supabase/functions/deno.json', 'bench/deno/upload-worker.ts', scheduleId, workerId],
+    {
+      cwd: ROOT,
+      env: { ...process.env, ...env, ...DENO_ENV } as NodeJS.ProcessEnv,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   let stdout = '';
   child.stdout.on('data', (d) => (stdout += d));
   let sampledPeakKb = 0;
@@ -85,7 +89,13 @@ try {
   const code: number = await new Promise((resolve) => child.on('exit', (c) => resolve(c ?? -1)));
   clearInterval(sampler);
   if (code !== 0) throw new Error(`the worker process exited with ${code}: ${stdout}`);
-  const report = JSON.parse(stdout.trim().split('\n').filter((l) => l.startsWith('{"outcome"')).at(-1)!);
+  const report = JSON.parse(
+    stdout
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith('{"outcome"'))
+      .at(-1)!,
+  );
 
   const [row] = await sql`select status, youtube_video_id from public.upload_schedules where id = ${scheduleId}`;
   const arrived = await control('GET', `youtube/uploads/${row.youtube_video_id}`);

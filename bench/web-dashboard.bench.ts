@@ -20,13 +20,23 @@ const LOADS = Number(process.env.BENCH_LOADS ?? 5);
 const JS_BUDGET_BYTES = 100 * 1024;
 const RENDER_BUDGET_MS = 1000;
 const DEMO = { email: 'demo@example.com', password: 'demo-password' };
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 const CLIENT = resolve(ROOT, 'web/.svelte-kit/output/client');
 
 /** The lazily loaded Chart.js chunk (web/src/lib/charts/chartjs.ts) and what it imports, gzipped. */
 function chartChunkGzip(): { file: string; gzip: number } | null {
-  const manifest = JSON.parse(readFileSync(resolve(CLIENT, '.vite/manifest.json'), 'utf8')) as Record<string, { file: string; imports?: string[] }>;
+  const manifest = JSON.parse(readFileSync(resolve(CLIENT, '.vite/manifest.json'), 'utf8')) as Record<
+    string,
+    { file: string; imports?: string[] }
+  >;
   const root = 'src/lib/charts/chartjs.ts';
   if (!manifest[root]) return null;
   const files = new Set<string>();
@@ -57,11 +67,17 @@ try {
     body: JSON.stringify(DEMO),
   }).then(async (r) => ((await r.json()) as { access_token: string }).access_token);
   const api = (path: string) =>
-    fetch(`${env.SUPABASE_URL}/functions/v1/${path}`, { headers: { apikey: env.SUPABASE_ANON_KEY, authorization: `Bearer ${token}` } }).then((r) => r.json());
-  const workspaceId = ((await api('workspaces')) as { workspaces: { id: string; personal: boolean }[] }).workspaces.find((w) => w.personal)!.id;
+    fetch(`${env.SUPABASE_URL}/functions/v1/${path}`, {
+      headers: { apikey: env.SUPABASE_ANON_KEY, authorization: `Bearer ${token}` },
+    }).then((r) => r.json());
+  const workspaceId = ((await api('workspaces')) as { workspaces: { id: string; personal: boolean }[] }).workspaces.find(
+    (w) => w.personal,
+  )!.id;
   const deadline = Date.now() + 180_000;
   for (;;) {
-    const { insights } = (await api(`insights?workspace_id=${workspaceId}`)) as { insights?: { as_of: string | null; top_videos: unknown[] } };
+    const { insights } = (await api(`insights?workspace_id=${workspaceId}`)) as {
+      insights?: { as_of: string | null; top_videos: unknown[] };
+    };
     if (insights?.as_of && insights.top_videos.length > 0) break;
     if (Date.now() > deadline) throw new Error('the demo channel had no data after 180 s');
     await new Promise((r) => setTimeout(r, 2_000));
@@ -83,7 +99,10 @@ try {
     return page.evaluate(() => {
       const mark = performance.getEntriesByName('dashboard:data-rendered')[0];
       const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined;
-      return { rendered_ms: mark ? Math.round(mark.startTime) : NaN, dom_content_loaded_ms: nav ? Math.round(nav.domContentLoadedEventEnd) : NaN };
+      return {
+        rendered_ms: mark ? Math.round(mark.startTime) : NaN,
+        dom_content_loaded_ms: nav ? Math.round(nav.domContentLoadedEventEnd) : NaN,
+      };
     });
   }
 

@@ -24,7 +24,14 @@ const stack = await startStack(p, { echo: false, serviceEnv: ROOMY_AUTH_LIMITS, 
 const env = stack.env;
 
 function wrk(url: string, headers: Record<string, string>) {
-  const args = ['-t2', `-c${CONNECTIONS}`, `-d${DURATION}`, '--latency', ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]), url];
+  const args = [
+    '-t2',
+    `-c${CONNECTIONS}`,
+    `-d${DURATION}`,
+    '--latency',
+    ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]),
+    url,
+  ];
   const out = spawnSync('wrk', args, { encoding: 'utf8' }).stdout;
   const ms = (label: string) => {
     const m = new RegExp(`^\\s+${label}%\\s+([\\d.]+)(us|ms|s)`, 'm').exec(out);
@@ -34,13 +41,24 @@ function wrk(url: string, headers: Record<string, string>) {
   };
   const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
   const errors = /Socket errors: (.*)/.exec(out)?.[1] ?? 'none';
-  return { requests_per_s: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]), p50_ms: ms('50'), p90_ms: ms('90'), p99_ms: ms('99'), non_2xx: non2xx, socket_errors: errors };
+  return {
+    requests_per_s: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]),
+    p50_ms: ms('50'),
+    p90_ms: ms('90'),
+    p99_ms: ms('99'),
+    non_2xx: non2xx,
+    socket_errors: errors,
+  };
 }
 
 let bare: ReturnType<typeof spawn> | undefined;
 try {
   const email = `bench-${Date.now()}@example.com`;
-  const user = await createConfirmedUser({ url: env.SUPABASE_URL, anonKey: env.SUPABASE_ANON_KEY, serviceRoleKey: env.SUPABASE_SERVICE_ROLE_KEY }, email, 'bench-password');
+  const user = await createConfirmedUser(
+    { url: env.SUPABASE_URL, anonKey: env.SUPABASE_ANON_KEY, serviceRoleKey: env.SUPABASE_SERVICE_ROLE_KEY },
+    email,
+    'bench-password',
+  );
   const token = user.accessToken;
   const ours = `${env.SUPABASE_URL}/functions/v1/workspaces`;
   const check = await fetch(ours, { headers: { authorization: `Bearer ${token}` } });
@@ -48,13 +66,23 @@ try {
   await check.body?.cancel();
 
   const barePort = p.ports.gateway + 20;
-  bare = spawn(denoBin(), ['run', '-A', '--frozen', '--config', resolve(ROOT, 'supabase/functions/deno.json'), resolve(ROOT, 'bench/deno/bare-server.ts')], {
-    env: { ...process.env, ...DENO_ENV, SUPABASE_DB_URL: env.SUPABASE_DB_URL, BARE_PORT: String(barePort) },
-    stdio: 'ignore',
-  });
+  bare = spawn(
+    denoBin(),
+    ['run', '-A', '--frozen', '--config', resolve(ROOT, 'supabase/functions/deno.json'), resolve(ROOT, 'bench/deno/bare-server.ts')],
+    {
+      env: { ...process.env, ...DENO_ENV, SUPABASE_DB_URL: env.SUPABASE_DB_URL, BARE_PORT: String(barePort) },
+      stdio: 'ignore',
+    },
+  );
   const bareUrl = `http://127.0.0.1:${barePort}/`;
   for (let i = 0; i < 100; i++) {
-    if (await fetch(bareUrl).then((r) => r.ok, () => false)) break;
+    if (
+      await fetch(bareUrl).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
     await new Promise((r) => setTimeout(r, 200));
   }
   // Warm both, then alternate bare / ours / bare so drift on the shared machine shows.

@@ -25,7 +25,12 @@ import { benchStack, edgeCosts, type EdgeInvocation as Invocation, fakesControl,
 
 const SIZES = (process.env.BENCH_SIZES ?? '5000,50000').split(',').filter(Boolean).map(Number);
 const BASELINE_SIZES = new Set((process.env.BENCH_BASELINE_SIZES ?? '5000').split(',').filter(Boolean).map(Number));
-const BEFORE = { videos: 5000, wall_ms: 29_000, cpu_ms: 4_700, how: 'one youtube-sync/worker request on the single-process functions server, plain HTTP fakes, before the edge runtime' };
+const BEFORE = {
+  videos: 5000,
+  wall_ms: 29_000,
+  cpu_ms: 4_700,
+  how: 'one youtube-sync/worker request on the single-process functions server, plain HTTP fakes, before the edge runtime',
+};
 const CPU_LIMIT_MS = 1500;
 const RSS_LIMIT_MB = 200;
 const RUN_TIMEOUT_MS = Number(process.env.BENCH_RUN_TIMEOUT_MS ?? 60 * 60_000);
@@ -49,7 +54,9 @@ const meter = {
     return all.filter((i) => i.fn === 'youtube-sync');
   },
 };
-const [{ value: projectUrl }] = await sql<{ value: string }[]>`select decrypted_secret as value from vault.decrypted_secrets where name = 'project_url'`;
+const [{ value: projectUrl }] = await sql<
+  { value: string }[]
+>`select decrypted_secret as value from vault.decrypted_secrets where name = 'project_url'`;
 
 async function setProjectUrl(url: string) {
   await sql`select vault.update_secret(id, ${url}) from vault.secrets where name = 'project_url'`;
@@ -97,13 +104,21 @@ async function singleRequestSync(channelId: string) {
   const runId = await queue(channelId);
   const t0 = performance.now();
   const child = spawn(denoBin(), ['run', '-A', '--config', 'supabase/functions/deno.json', 'bench/deno/sync-worker.ts', runId], {
-    cwd: ROOT, env: { ...process.env, ...env, ...DENO_ENV } as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'inherit'],
+    cwd: ROOT,
+    env: { ...process.env, ...env, ...DENO_ENV } as NodeJS.ProcessEnv,
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
   child.stdout.on('data', (d) => (out += d));
   const code: number = await new Promise((resolve) => child.on('exit', (c) => resolve(c ?? -1)));
   if (code !== 0) throw new Error(`the baseline process exited with ${code}`);
-  const report = JSON.parse(out.trim().split('\n').filter((l) => l.startsWith('{"baseline"')).at(-1)!).baseline;
+  const report = JSON.parse(
+    out
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith('{"baseline"'))
+      .at(-1)!,
+  ).baseline;
   const run = await waitForEnd(runId);
   return { run, wallMs: Math.round(performance.now() - t0), cpuMs: report.cpu_ms as number };
 }
@@ -133,7 +148,12 @@ function figures(invocations: Invocation[], wallMs: number, run: RunRow) {
     // The rest of wall_ms is between invocations: commit, pg_net, gateway, claim.
     invocation_wall_ms_total: worker.reduce((a, i) => a + i.wall_ms, 0),
     ...timeline(worker),
-    cpu_ms: { max: cpu.at(-1) ?? 0, p95: percentile(cpu, 0.95), p50: percentile(cpu, 0.5), total: Math.round(cpu.reduce((a, b) => a + b, 0)) },
+    cpu_ms: {
+      max: cpu.at(-1) ?? 0,
+      p95: percentile(cpu, 0.95),
+      p50: percentile(cpu, 0.5),
+      total: Math.round(cpu.reduce((a, b) => a + b, 0)),
+    },
     peak_rss_mb: { max: rss.at(-1) ?? 0, p95: percentile(rss, 0.95) },
     over_target: over.length,
     status_546: worker.filter((i) => i.status === 546).length,
@@ -204,7 +224,14 @@ async function calibrate(channelId: string) {
     const mine = (await meter.take()).filter((i) => i.path.startsWith('/youtube-sync/worker'));
     if (mine.length !== 1 || after.stats.steps !== (before.stats.steps ?? 0) + 1) continue;
     const kind = kindOf(before.cursor);
-    const units = kind === 'videos' ? before.cursor.pending_video_ids.length : kind === 'report' ? after.stats.metric_rows - (before.stats.metric_rows ?? 0) : kind === 'plan' ? after.stats.videos_planned : 0;
+    const units =
+      kind === 'videos'
+        ? before.cursor.pending_video_ids.length
+        : kind === 'report'
+          ? after.stats.metric_rows - (before.stats.metric_rows ?? 0)
+          : kind === 'plan'
+            ? after.stats.videos_planned
+            : 0;
     samples.push({ kind, cpu: mine[0].cpu_ms, units });
   }
   const byKind: Record<string, unknown> = {};
@@ -251,7 +278,10 @@ try {
   const sizes: Record<string, unknown> = {};
   for (const videos of SIZES) {
     const channelId = await channelOf(ws, user.id, videos);
-    const runs: { stepped: Awaited<ReturnType<typeof measureStepped>>[]; single: Awaited<ReturnType<typeof measureSingle>>[] } = { stepped: [], single: [] };
+    const runs: { stepped: Awaited<ReturnType<typeof measureStepped>>[]; single: Awaited<ReturnType<typeof measureSingle>>[] } = {
+      stepped: [],
+      single: [],
+    };
     const withBaseline = BASELINE_SIZES.has(videos);
     for (let r = 0; r < (withBaseline ? REPEATS : 1); r++) {
       runs.stepped.push(await measureStepped(channelId));
@@ -268,8 +298,8 @@ try {
       max_peak_rss_mb_all_stepped_runs: Math.max(...runs.stepped.map((m) => m.peak_rss_mb.max)),
       wall_vs_baseline: baseline ? Math.round((stepped.wall_ms / baseline.wall_ms) * 1000) / 1000 : null,
       wall_vs_before: videos === BEFORE.videos ? Math.round((stepped.wall_ms / BEFORE.wall_ms) * 1000) / 1000 : null,
-      within_targets: runs.stepped.every((m) => m.over_target === 0 && m.status_546 === 0)
-        && (!baseline || stepped.wall_ms <= baseline.wall_ms * 1.25),
+      within_targets:
+        runs.stepped.every((m) => m.over_target === 0 && m.status_546 === 0) && (!baseline || stepped.wall_ms <= baseline.wall_ms * 1.25),
     };
     console.log(JSON.stringify({ videos, ...(sizes[String(videos)] as object) }));
   }

@@ -58,7 +58,9 @@ export function ensureDebianPackages(names) {
 // Only the lock file: it changes whenever the installed packages do (its root entry mirrors
 // package.json's dependencies), while edits to scripts must not trigger a reinstall.
 function lockHash(dir) {
-  return createHash('sha256').update(readFileSync(resolve(dir, 'package-lock.json'))).digest('hex');
+  return createHash('sha256')
+    .update(readFileSync(resolve(dir, 'package-lock.json')))
+    .digest('hex');
 }
 
 // The root (stack, tests, tools) and the web app each have their own lock file.
@@ -97,7 +99,9 @@ export function reserveStackPorts() {
   try {
     writeFileSync(RESERVED_PORTS, wanted);
   } catch (err) {
-    console.log(`bootstrap: could not reserve the stack ports from the ephemeral range (${err.code ?? err.message}); a start may rarely find a port busy for up to a minute`);
+    console.log(
+      `bootstrap: could not reserve the stack ports from the ephemeral range (${err.code ?? err.message}); a start may rarely find a port busy for up to a minute`,
+    );
   }
 }
 

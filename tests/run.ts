@@ -17,7 +17,10 @@ const wants = (suite: string) => only.length === 0 || only.includes(suite);
 
 // CCE_TEST_FILES=<substring>[,…] keeps only the test files whose path contains one of them (a
 // quick loop over one failing file); the summary then counts only those.
-const ONLY = (process.env.CCE_TEST_FILES ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+const ONLY = (process.env.CCE_TEST_FILES ?? '')
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 
 function files(dir: string, suffix: string): string[] {
   return allFiles(dir, suffix).filter((f) => ONLY.length === 0 || ONLY.some((part) => f.includes(part)));
@@ -102,7 +105,12 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 
 try {
   const nodeTest = (suite: string, testFiles: string[], env: Record<string, string>, concurrency = '1') =>
-    run(suite, process.execPath, ['--import', 'tsx', '--test', '--test-reporter=tap', `--test-concurrency=${concurrency}`, ...testFiles], env);
+    run(
+      suite,
+      process.execPath,
+      ['--import', 'tsx', '--test', '--test-reporter=tap', `--test-concurrency=${concurrency}`, ...testFiles],
+      env,
+    );
 
   // Static checks first: they need no stack and fail fast.
   if (wants('lint')) {
@@ -122,7 +130,24 @@ try {
   if (wants('types')) {
     const tsc = await run('types', resolve(ROOT, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.json'], {});
     total = add(total, counted('types (tsc)', tsc.code, check(tsc.code)));
-    const deno = await run('types', denoBin(), ['check', '--quiet', '--frozen', '--config', 'supabase/functions/deno.json', 'supabase/functions', 'local/edge-runtime/isolate', 'tests/fixtures/edge-functions', ...allFiles('tests/functions', '.ts'), ...allFiles('tests/adversarial', '.ts'), ...allFiles('bench/deno', '.ts')], DENO_ENV);
+    const deno = await run(
+      'types',
+      denoBin(),
+      [
+        'check',
+        '--quiet',
+        '--frozen',
+        '--config',
+        'supabase/functions/deno.json',
+        'supabase/functions',
+        'local/edge-runtime/isolate',
+        'tests/fixtures/edge-functions',
+        ...allFiles('tests/functions', '.ts'),
+        ...allFiles('tests/adversarial', '.ts'),
+        ...allFiles('bench/deno', '.ts'),
+      ],
+      DENO_ENV,
+    );
     total = add(total, counted('types (deno check)', deno.code, check(deno.code)));
   }
 
@@ -171,7 +196,12 @@ try {
   if (stack) await roomyYoutubeQuota(stack.env);
   const fnFiles = files('tests/functions', '.test.ts');
   if (wants('functions') && fnFiles.length) {
-    const r = await run('functions', denoBin(), ['test', '--allow-all', '--no-prompt', '--frozen', '--config', 'supabase/functions/deno.json', ...fnFiles], { ...env, ...DENO_ENV });
+    const r = await run(
+      'functions',
+      denoBin(),
+      ['test', '--allow-all', '--no-prompt', '--frozen', '--config', 'supabase/functions/deno.json', ...fnFiles],
+      { ...env, ...DENO_ENV },
+    );
     total = add(total, counted('functions (deno)', r.code, parseDenoTest(r.output)));
   }
   const e2eFiles = files('tests/e2e', '.test.ts');
@@ -183,7 +213,12 @@ try {
   // suite, and before the stack suite, which stops and restarts parts of the stack.
   const adversarialFiles = files('tests/adversarial', '.test.ts');
   if (wants('adversarial') && adversarialFiles.length) {
-    const r = await run('adversarial', denoBin(), ['test', '--allow-all', '--no-prompt', '--frozen', '--config', 'supabase/functions/deno.json', ...adversarialFiles], { ...env, ...DENO_ENV });
+    const r = await run(
+      'adversarial',
+      denoBin(),
+      ['test', '--allow-all', '--no-prompt', '--frozen', '--config', 'supabase/functions/deno.json', ...adversarialFiles],
+      { ...env, ...DENO_ENV },
+    );
     total = add(total, counted('adversarial (deno)', r.code, parseDenoTest(r.output)));
   }
   // Last: these stop and restart parts of the stack.

@@ -27,7 +27,9 @@ export function parseNodeTap(output: string): Counts | null {
 
 /** deno test: `ok | 5 passed | 0 failed | 1 ignored (2s)` or `FAILED | 3 passed (1 step) | 1 failed (…)`. */
 export function parseDenoTest(output: string): Counts | null {
-  const lines = stripAnsi(output).split('\n').filter((l) => /^(ok|FAILED) \| \d+ passed/.test(l));
+  const lines = stripAnsi(output)
+    .split('\n')
+    .filter((l) => /^(ok|FAILED) \| \d+ passed/.test(l));
   const last = lines[lines.length - 1];
   if (!last) return null;
   const get = (k: string) => Number(new RegExp(`(\\d+) ${k}`).exec(last)?.[1] ?? 0);

@@ -44,7 +44,11 @@ function runStep(step: Step, baseEnv: NodeJS.ProcessEnv): number {
     const file = dir ? join(dir, 'secret') : '';
     if (dir) writeFileSync(file, step.secretFile!, { mode: 0o600 });
     const argv = step.argv.map((a) => (a === '{file}' ? file : a));
-    const r = spawnSync(argv[0], argv.slice(1), { cwd: resolve(ROOT, step.cwd ?? '.'), env: { ...baseEnv, ...step.env }, stdio: 'inherit' });
+    const r = spawnSync(argv[0], argv.slice(1), {
+      cwd: resolve(ROOT, step.cwd ?? '.'),
+      env: { ...baseEnv, ...step.env },
+      stdio: 'inherit',
+    });
     return r.status ?? 1;
   } finally {
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -57,7 +61,13 @@ function main() {
   let env: Record<string, string | undefined>;
   try {
     values = parseArgs({
-      options: { 'project-ref': { type: 'string' }, 'env-file': { type: 'string' }, 'dry-run': { type: 'boolean' }, 'skip-web': { type: 'boolean' }, 'skip-smoke': { type: 'boolean' } },
+      options: {
+        'project-ref': { type: 'string' },
+        'env-file': { type: 'string' },
+        'dry-run': { type: 'boolean' },
+        'skip-web': { type: 'boolean' },
+        'skip-smoke': { type: 'boolean' },
+      },
       strict: true,
     }).values;
     if (!values['project-ref']) throw new Error('give --project-ref <ref>');
@@ -73,7 +83,9 @@ function main() {
     console.error(`deploy: ${(err as Error).message.split('\n').join('\ndeploy: ')}`);
     process.exit(2);
   }
-  const secrets = Object.entries(env).filter(([k]) => /TOKEN|PASSWORD|SECRET|KEY/.test(k)).map(([, v]) => v ?? '');
+  const secrets = Object.entries(env)
+    .filter(([k]) => /TOKEN|PASSWORD|SECRET|KEY/.test(k))
+    .map(([, v]) => v ?? '');
   console.log(`deploy: ${values['project-ref']}, ${steps.length} steps${values['dry-run'] ? ' (dry run: nothing is changed)' : ''}`);
   for (const [i, step] of steps.entries()) {
     console.log(`deploy: ${i + 1}/${steps.length} ${describeStep(step, secrets)}`);

@@ -35,7 +35,9 @@ if (over.length > 0) {
   console.error(over.map((f) => `${f.file}: ${f.lines} lines`).join('\n'));
 }
 if (stale.length > 0) {
-  console.error(`✖ known exceptions that are no longer long files: drop them from KNOWN_LONG_FILES in tools/file-length.ts:\n${stale.join('\n')}`);
+  console.error(
+    `✖ known exceptions that are no longer long files: drop them from KNOWN_LONG_FILES in tools/file-length.ts:\n${stale.join('\n')}`,
+  );
 }
 if (over.length > 0 || stale.length > 0) process.exit(1);
 console.log(`✔ no code file over ${MAX_FILE_LINES} lines outside tests and migrations (${KNOWN_LONG_FILES.size} known exception(s))`);

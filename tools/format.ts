@@ -17,7 +17,11 @@ export const PRETTIER = resolve(ROOT, 'web/node_modules/.bin/prettier');
  * and prose outside web/ keep their hand-made layout (a template's whitespace is what mail
  * clients render). Generated files are in .prettierignore.
  */
-export const FORMAT_SCOPE = ['web', '*.{js,mjs,cjs,ts}', '{supabase/functions,local,tools,bench,tests,scripts,.ci}/**/*.{js,mjs,cjs,ts,mts,cts}'];
+export const FORMAT_SCOPE = [
+  'web',
+  '*.{js,mjs,cjs,ts}',
+  '{supabase/functions,local,tools,bench,tests,scripts,.ci}/**/*.{js,mjs,cjs,ts,mts,cts}',
+];
 
 export interface FormatResult {
   code: number;
@@ -39,7 +43,9 @@ if (import.meta.filename === process.argv[1]) {
   const result = runPrettier(FORMAT_SCOPE, { check: values.check });
   process.stdout.write(result.output);
   if (values.check) {
-    console.log(result.code === 0 ? `format: ${FORMAT_SCOPE.join(', ')} formatted` : 'format: run `npm run format` to fix the files listed');
+    console.log(
+      result.code === 0 ? `format: ${FORMAT_SCOPE.join(', ')} formatted` : 'format: run `npm run format` to fix the files listed',
+    );
   }
   process.exit(result.code);
 }

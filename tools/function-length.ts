@@ -16,7 +16,11 @@ const KNOWN_LONG_FUNCTIONS = new Set<string>([]);
 
 /** Tracked files only: build output, data directories and scratch files are not ours to judge. */
 function checkedFiles(): string[] {
-  const out = execFileSync('git', ['ls-files', '-z', '--', ':(glob)supabase/functions/**/*.ts', ':(glob)local/**/*.ts', ':(glob)local/**/*.mjs'], { cwd: ROOT, encoding: 'utf8' });
+  const out = execFileSync(
+    'git',
+    ['ls-files', '-z', '--', ':(glob)supabase/functions/**/*.ts', ':(glob)local/**/*.ts', ':(glob)local/**/*.mjs'],
+    { cwd: ROOT, encoding: 'utf8' },
+  );
   return out.split('\0').filter(Boolean);
 }
 
@@ -28,7 +32,11 @@ if (over.length > 0) {
   console.error(formatLongFunctions(over));
 }
 if (stale.length > 0) {
-  console.error(`✖ known exceptions that no longer match a long function: drop them from KNOWN_LONG_FUNCTIONS in tools/function-length.ts:\n${stale.join('\n')}`);
+  console.error(
+    `✖ known exceptions that no longer match a long function: drop them from KNOWN_LONG_FUNCTIONS in tools/function-length.ts:\n${stale.join('\n')}`,
+  );
 }
 if (over.length > 0 || stale.length > 0) process.exit(1);
-console.log(`✔ no function over ${MAX_FUNCTION_LINES} lines in supabase/functions and local (${KNOWN_LONG_FUNCTIONS.size} known exception(s))`);
+console.log(
+  `✔ no function over ${MAX_FUNCTION_LINES} lines in supabase/functions and local (${KNOWN_LONG_FUNCTIONS.size} known exception(s))`,
+);

@@ -38,7 +38,10 @@ const ManifestEntry = z.object({
 });
 const Report = z.object({
   finalDisplayedUrl: z.string().optional(),
-  categories: z.record(z.string(), z.object({ score: z.number().nullable(), auditRefs: z.array(z.object({ id: z.string(), weight: z.number() })) })),
+  categories: z.record(
+    z.string(),
+    z.object({ score: z.number().nullable(), auditRefs: z.array(z.object({ id: z.string(), weight: z.number() })) }),
+  ),
   audits: z.record(
     z.string(),
     z.object({
@@ -54,7 +57,13 @@ type LighthouseReport = z.infer<typeof Report>;
 function options() {
   const { values } = parseArgs({
     args: process.argv.slice(2),
-    options: { 'web-url': { type: 'string' }, email: { type: 'string' }, password: { type: 'string' }, runs: { type: 'string' }, out: { type: 'string' } },
+    options: {
+      'web-url': { type: 'string' },
+      email: { type: 'string' },
+      password: { type: 'string' },
+      runs: { type: 'string' },
+      out: { type: 'string' },
+    },
     strict: true,
   });
   // An unset GitHub secret or variable arrives as an empty string: the same as not set.
@@ -84,7 +93,10 @@ function losingAudits(report: LighthouseReport, category: string): string[] {
     .map((ref) => ({ ref, audit: report.audits[ref.id] }))
     .filter(({ audit }) => audit && audit.score !== null && audit.score < 0.9)
     .sort((a, b) => lost(b.audit.score, b.ref.weight) - lost(a.audit.score, a.ref.weight))
-    .map(({ ref, audit }) => `${ref.id} (${audit.title}${audit.displayValue ? `: ${audit.displayValue}` : ''}; score ${audit.score}, weight ${ref.weight})`);
+    .map(
+      ({ ref, audit }) =>
+        `${ref.id} (${audit.title}${audit.displayValue ? `: ${audit.displayValue}` : ''}; score ${audit.score}, weight ${ref.weight})`,
+    );
 }
 
 /** Performance opportunities: audits that estimate time the page could save, largest first. */
@@ -93,13 +105,19 @@ function opportunities(report: LighthouseReport): string[] {
     .map(([id, audit]) => ({ id, audit, savedMs: Math.max(0, ...Object.values(audit.metricSavings ?? {})) }))
     .filter(({ id, audit, savedMs }) => savedMs > 0 && audit.score !== null && audit.score < 1 && !id.endsWith('-insight'))
     .sort((a, b) => b.savedMs - a.savedMs)
-    .map(({ id, audit, savedMs }) => `${id} (${audit.title}${audit.displayValue ? `: ${audit.displayValue}` : ''}; up to ${Math.round(savedMs)} ms)`);
+    .map(
+      ({ id, audit, savedMs }) =>
+        `${id} (${audit.title}${audit.displayValue ? `: ${audit.displayValue}` : ''}; up to ${Math.round(savedMs)} ms)`,
+    );
 }
 
 function summarize(reportsDir: string): void {
   const manifestPath = resolve(reportsDir, 'manifest.json');
   if (!existsSync(manifestPath)) return;
-  const entries = z.array(ManifestEntry).parse(JSON.parse(readFileSync(manifestPath, 'utf8'))).filter((e) => e.isRepresentativeRun);
+  const entries = z
+    .array(ManifestEntry)
+    .parse(JSON.parse(readFileSync(manifestPath, 'utf8')))
+    .filter((e) => e.isRepresentativeRun);
   console.log('\nLighthouse (median run per page; budgets: performance 90, accessibility 95, best practices 95)');
   for (const entry of entries) {
     const report = Report.parse(JSON.parse(readFileSync(entry.jsonPath, 'utf8')));

@@ -18,8 +18,12 @@ const MIGRATION = /^\d{14}_.+\.sql$/;
 
 export function hashMigrations(dir: string): Lock {
   const lock: Lock = {};
-  for (const name of readdirSync(dir).filter((n) => MIGRATION.test(n)).sort()) {
-    lock[name] = createHash('sha256').update(readFileSync(join(dir, name))).digest('hex');
+  for (const name of readdirSync(dir)
+    .filter((n) => MIGRATION.test(n))
+    .sort()) {
+    lock[name] = createHash('sha256')
+      .update(readFileSync(join(dir, name)))
+      .digest('hex');
   }
   return lock;
 }
@@ -61,7 +65,8 @@ function main() {
     console.log(`migrations-lock: listed ${problems.unlisted.join(', ')}`);
     problems.unlisted = [];
   }
-  for (const n of problems.changed) console.log(`migrations-lock: ${n} changed after it was committed; undo the edit and put the change in a new migration`);
+  for (const n of problems.changed)
+    console.log(`migrations-lock: ${n} changed after it was committed; undo the edit and put the change in a new migration`);
   for (const n of problems.missing) console.log(`migrations-lock: ${n} is listed but gone; committed migrations are never removed`);
   for (const n of problems.unlisted) console.log(`migrations-lock: ${n} is not listed; run \`npm run migrations:lock\``);
   const bad = problems.changed.length + problems.missing.length + problems.unlisted.length;

@@ -125,13 +125,22 @@ async function catalogueRows(p: Profile): Promise<string> {
     const sections: [string, readonly unknown[]][] = [
       ['cron.job', await sql`select jobname, schedule, command, database, username, active from cron.job order by jobname`],
       ['vault.secrets', await sql`select name, description from vault.secrets order by name`],
-      ['roles', await sql`select rolname, rolsuper, rolinherit, rolcreaterole, rolcreatedb, rolcanlogin, rolbypassrls, rolconfig
-                           from pg_roles where rolname not like 'pg\_%' order by rolname`],
-      ['role memberships', await sql`select r.rolname as role, m.rolname as member from pg_auth_members a
+      [
+        'roles',
+        await sql`select rolname, rolsuper, rolinherit, rolcreaterole, rolcreatedb, rolcanlogin, rolbypassrls, rolconfig
+                           from pg_roles where rolname not like 'pg\_%' order by rolname`,
+      ],
+      [
+        'role memberships',
+        await sql`select r.rolname as role, m.rolname as member from pg_auth_members a
                                       join pg_roles r on r.oid = a.roleid join pg_roles m on m.oid = a.member
-                                      where r.rolname not like 'pg\_%' order by 1, 2`],
-      ['database settings', await sql`select coalesce(r.rolname, '*') as role, s.setconfig from pg_db_role_setting s
-                                       left join pg_roles r on r.oid = s.setrole order by 1`],
+                                      where r.rolname not like 'pg\_%' order by 1, 2`,
+      ],
+      [
+        'database settings',
+        await sql`select coalesce(r.rolname, '*') as role, s.setconfig from pg_db_role_setting s
+                                       left join pg_roles r on r.oid = s.setrole order by 1`,
+      ],
     ];
     return sections.map(([name, rows]) => `-- ${name}\n${rows.map((r) => JSON.stringify(r)).join('\n')}`).join('\n\n');
   } finally {
@@ -156,7 +165,9 @@ export async function buildAndDump(p: Profile, ref: string | undefined): Promise
     // The history table differs by design; Vault values and cron ids are compared via catalogueRows.
     const schema = pgDump(p, ['--schema-only', '--exclude-schema=supabase_migrations']);
     const data = pgDump(p, [
-      '--data-only', '--exclude-schema=supabase_migrations', '--exclude-table-data=cron.*',
+      '--data-only',
+      '--exclude-schema=supabase_migrations',
+      '--exclude-table-data=cron.*',
       '--exclude-table-data=vault.*',
     ]);
     return [normaliseDump(schema), normaliseDump(data), await catalogueRows(p)].join('\n\n-- ==== \n\n');

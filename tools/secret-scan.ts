@@ -53,11 +53,20 @@ export function historyBlobs(cwd: string): { blob: string; path: string }[] {
     const space = line.indexOf(' ');
     if (space > 0 && !named.has(line.slice(0, space))) named.set(line.slice(0, space), line.slice(space + 1));
   }
-  const kinds = git(cwd, ['cat-file', '--batch-check=%(objectname) %(objecttype) %(objectsize)'], [...named.keys()].join('\n') + '\n').toString('utf8');
-  return kinds.split('\n').filter(Boolean).map((l) => l.split(' '))
-    // Lock files and other large generated files are what secretlint skips anyway; 5 MB bounds it.
-    .filter(([, type, size]) => type === 'blob' && Number(size) < 5 * 1024 * 1024)
-    .map(([blob]) => ({ blob, path: named.get(blob)! }));
+  const kinds = git(
+    cwd,
+    ['cat-file', '--batch-check=%(objectname) %(objecttype) %(objectsize)'],
+    [...named.keys()].join('\n') + '\n',
+  ).toString('utf8');
+  return (
+    kinds
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split(' '))
+      // Lock files and other large generated files are what secretlint skips anyway; 5 MB bounds it.
+      .filter(([, type, size]) => type === 'blob' && Number(size) < 5 * 1024 * 1024)
+      .map(([blob]) => ({ blob, path: named.get(blob)! }))
+  );
 }
 
 /** Scans every version of every file in the history, written out under their paths. */
@@ -91,6 +100,8 @@ if (import.meta.filename === process.argv[1]) {
   const cwd = resolve(values.cwd ?? ROOT);
   const result = values.history ? scanHistory(cwd) : scanFiles(cwd, repositoryFiles(cwd));
   if (result.output) console.log(result.output);
-  console.log(`secret scan: ${result.files} file(s), ${result.code === 0 ? 'no secrets found' : result.code === 1 ? 'SECRETS FOUND' : `secretlint failed (exit ${result.code})`}`);
+  console.log(
+    `secret scan: ${result.files} file(s), ${result.code === 0 ? 'no secrets found' : result.code === 1 ? 'SECRETS FOUND' : `secretlint failed (exit ${result.code})`}`,
+  );
   process.exit(result.code === 0 ? 0 : 1);
 }

@@ -65,7 +65,12 @@ export function smokeTarget(values: SmokeFlagValues, env: Record<string, string 
   const parsed = Options.safeParse({
     url: values.url ?? set('SUPABASE_URL') ?? local.SUPABASE_URL,
     // The publishable key when the project has one, else the legacy anon key.
-    anonKey: values['anon-key'] ?? set('SUPABASE_PUBLISHABLE_KEY') ?? set('SUPABASE_ANON_KEY') ?? local.SUPABASE_PUBLISHABLE_KEY ?? local.SUPABASE_ANON_KEY,
+    anonKey:
+      values['anon-key'] ??
+      set('SUPABASE_PUBLISHABLE_KEY') ??
+      set('SUPABASE_ANON_KEY') ??
+      local.SUPABASE_PUBLISHABLE_KEY ??
+      local.SUPABASE_ANON_KEY,
     email: values.email ?? set('SMOKE_EMAIL') ?? DEMO_USER.email,
     password: values.password ?? set('SMOKE_PASSWORD') ?? DEMO_USER.password,
     webUrl: values['web-url'] ?? set('SMOKE_WEB_URL') ?? local.WEB_URL,

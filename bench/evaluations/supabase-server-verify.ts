@@ -13,8 +13,13 @@ const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: 
 const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' };
 const jwks = { keys: [jwk] };
 const iss = 'http://127.0.0.1:1/auth/v1';
-const sign = () => new SignJWT({ sub: crypto.randomUUID(), role: 'authenticated', aud: 'authenticated' })
-  .setProtectedHeader({ alg: 'ES256', kid: 'k1', typ: 'JWT' }).setIssuer(iss).setIssuedAt().setExpirationTime('1h').sign(privateKey);
+const sign = () =>
+  new SignJWT({ sub: crypto.randomUUID(), role: 'authenticated', aud: 'authenticated' })
+    .setProtectedHeader({ alg: 'ES256', kid: 'k1', typ: 'JWT' })
+    .setIssuer(iss)
+    .setIssuedAt()
+    .setExpirationTime('1h')
+    .sign(privateKey);
 const N = 2000;
 const tokens = await Promise.all(Array.from({ length: 200 }, sign));
 const local = createLocalJWKSet(jwks);
@@ -22,7 +27,12 @@ const remembered = new Map<string, unknown>();
 async function ours(token: string) {
   const hit = remembered.get(token);
   if (hit) return hit;
-  const { payload } = await jwtVerify(token, local, { issuer: iss, audience: 'authenticated', algorithms: ['ES256', 'RS256'], requiredClaims: ['exp', 'sub'] });
+  const { payload } = await jwtVerify(token, local, {
+    issuer: iss,
+    audience: 'authenticated',
+    algorithms: ['ES256', 'RS256'],
+    requiredClaims: ['exp', 'sub'],
+  });
   remembered.set(token, payload);
   return payload;
 }

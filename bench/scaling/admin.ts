@@ -98,8 +98,15 @@ export async function measureAdmin(sql: Sql, rows: number): Promise<Point> {
       baseline_p95_ms: base,
       load_average: load(),
       details: {
-        admin_metrics_24h_ms: day, admin_metrics_30d_ms: month, ...compared,
-        retention: { one_day_rows: day_rows, deleted: Number(deleted['ops.api_calls']), deleted_by_table: deleted, ms: Math.round(retentionMs) },
+        admin_metrics_24h_ms: day,
+        admin_metrics_30d_ms: month,
+        ...compared,
+        retention: {
+          one_day_rows: day_rows,
+          deleted: Number(deleted['ops.api_calls']),
+          deleted_by_table: deleted,
+          ms: Math.round(retentionMs),
+        },
         histograms,
         fixture_load_ms: loadMs,
       },

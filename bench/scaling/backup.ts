@@ -52,10 +52,13 @@ export async function measureBackup(sql: Sql, rows: number): Promise<Point> {
   const [loadMs, { workspaceId, days }] = await timed(() => fixture(sql, rows));
   // The snapshot takes every tenant table of the database, not only this workspace's rows.
   const tables = (await sql<{ tbl: string }[]>`select tbl::text as tbl from ops.backup_tables()`).map((t) => t.tbl);
-  const [{ rows: tenantRows }] = await sql.unsafe(`select (${tables.map((t) => `(select count(*) from ${t})`).join(' + ')})::bigint as rows`);
+  const [{ rows: tenantRows }] = await sql.unsafe(
+    `select (${tables.map((t) => `(select count(*) from ${t})`).join(' + ')})::bigint as rows`,
+  );
   const base = await baseline(sql);
   const [snapshotMs, [{ id }]] = await timed(() =>
-    sql.begin('isolation level repeatable read', (tx) => tx`select ops.take_snapshot('bench') as id`));
+    sql.begin('isolation level repeatable read', (tx) => tx`select ops.take_snapshot('bench') as id`),
+  );
   const [{ status }] = await sql`select status from ops.backups where id = ${id}`;
   if (status !== 'succeeded') throw new Error(`snapshot ${id} ${status}`);
   await sql`delete from public.video_metrics where workspace_id = ${workspaceId} and day > date '2000-01-01' + ${Math.floor(days / 2)}::int`;
@@ -68,7 +71,13 @@ export async function measureBackup(sql: Sql, rows: number): Promise<Point> {
     value: Math.round(snapshotMs + restoreMs),
     baseline_p95_ms: base,
     load_average: load(),
-    details: { tenant_rows_in_database: Number(tenantRows), snapshot_ms: Math.round(snapshotMs), restore_workspace_ms: Math.round(restoreMs), rows_restored: Number(n), fixture_load_ms: Math.round(loadMs) },
+    details: {
+      tenant_rows_in_database: Number(tenantRows),
+      snapshot_ms: Math.round(snapshotMs),
+      restore_workspace_ms: Math.round(restoreMs),
+      rows_restored: Number(n),
+      fixture_load_ms: Math.round(loadMs),
+    },
   };
 }
 

@@ -12,8 +12,12 @@ const log = Math.log10;
 
 function panel(r: PathResult, x0: number, y0: number): string {
   const pts = r.points.filter((p) => Number.isFinite(p.value) && p.value > 0);
-  const out = [`<g transform="translate(${x0},${y0})">`, `<text x="${W / 2}" y="16" text-anchor="middle" font-weight="bold">${esc(r.path)}</text>`];
-  if (pts.length < 2) return out.concat([`<text x="${W / 2}" y="${H / 2}" text-anchor="middle">fewer than two sizes measured</text>`, '</g>']).join('');
+  const out = [
+    `<g transform="translate(${x0},${y0})">`,
+    `<text x="${W / 2}" y="16" text-anchor="middle" font-weight="bold">${esc(r.path)}</text>`,
+  ];
+  if (pts.length < 2)
+    return out.concat([`<text x="${W / 2}" y="${H / 2}" text-anchor="middle">fewer than two sizes measured</text>`, '</g>']).join('');
   const s0 = pts[0].size;
   const v0 = pts[0].value;
   const maxRatio = Math.max(pts[pts.length - 1].size / s0, ...pts.map((p) => p.value / v0));
@@ -21,7 +25,9 @@ function panel(r: PathResult, x0: number, y0: number): string {
   const yr = [Math.min(0, ...pts.map((p) => log(p.value / v0))), log(maxRatio) || 1];
   const X = (ratio: number) => PAD.left + ((log(ratio) - xr[0]) / (xr[1] - xr[0])) * (W - PAD.left - PAD.right);
   const Y = (ratio: number) => H - PAD.bottom - ((log(ratio) - yr[0]) / (yr[1] - yr[0])) * (H - PAD.top - PAD.bottom);
-  out.push(`<rect x="${PAD.left}" y="${PAD.top}" width="${W - PAD.left - PAD.right}" height="${H - PAD.top - PAD.bottom}" fill="none" stroke="#999"/>`);
+  out.push(
+    `<rect x="${PAD.left}" y="${PAD.top}" width="${W - PAD.left - PAD.right}" height="${H - PAD.top - PAD.bottom}" fill="none" stroke="#999"/>`,
+  );
   const last = pts[pts.length - 1].size / s0;
   out.push(`<line x1="${X(1)}" y1="${Y(1)}" x2="${X(last)}" y2="${Y(last)}" stroke="#c33" stroke-dasharray="4 3"/>`);
   if (r.kind === 'read') out.push(`<line x1="${X(1)}" y1="${Y(2)}" x2="${X(last)}" y2="${Y(2)}" stroke="#393" stroke-dasharray="2 2"/>`);
@@ -30,11 +36,17 @@ function panel(r: PathResult, x0: number, y0: number): string {
   for (const p of pts) {
     const [cx, cy] = [X(p.size / s0), Y(p.value / v0)];
     out.push(`<circle cx="${cx.toFixed(1)}" cy="${cy.toFixed(1)}" r="3" fill="#236"/>`);
-    out.push(`<text x="${cx.toFixed(1)}" y="${(cy - 6).toFixed(1)}" text-anchor="middle" font-size="9">${Math.round(p.value).toLocaleString('en')}</text>`);
-    out.push(`<text x="${cx.toFixed(1)}" y="${H - PAD.bottom + 14}" text-anchor="middle" font-size="9">${p.size.toLocaleString('en')}</text>`);
+    out.push(
+      `<text x="${cx.toFixed(1)}" y="${(cy - 6).toFixed(1)}" text-anchor="middle" font-size="9">${Math.round(p.value).toLocaleString('en')}</text>`,
+    );
+    out.push(
+      `<text x="${cx.toFixed(1)}" y="${H - PAD.bottom + 14}" text-anchor="middle" font-size="9">${p.size.toLocaleString('en')}</text>`,
+    );
   }
   out.push(`<text x="${W / 2}" y="${H - 8}" text-anchor="middle" font-size="10">${esc(r.size_unit)} (log)</text>`);
-  out.push(`<text x="12" y="${H / 2}" font-size="10" transform="rotate(-90 12 ${H / 2})" text-anchor="middle">${esc(r.value_label)} / smallest (log)</text>`);
+  out.push(
+    `<text x="12" y="${H / 2}" font-size="10" transform="rotate(-90 12 ${H / 2})" text-anchor="middle">${esc(r.value_label)} / smallest (log)</text>`,
+  );
   return out.concat('</g>').join('');
 }
 
@@ -45,12 +57,14 @@ export function scalingSvg(results: PathResult[], title: string): string {
   const width = cols * W;
   const height = rows * H + 40;
   const panels = results.map((r, i) => panel(r, (i % cols) * W, 40 + Math.floor(i / cols) * H));
-  return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11">`,
-    `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="${width / 2}" y="18" text-anchor="middle" font-size="13" font-weight="bold">${esc(title)}</text>`,
-    `<text x="${width / 2}" y="32" text-anchor="middle" font-size="10">figure / figure at the smallest size; red dashed: linear growth; green dotted: 2x (reads' limit)</text>`,
-    ...panels,
-    '</svg>',
-  ].join('\n') + '\n';
+  return (
+    [
+      `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11">`,
+      `<rect width="100%" height="100%" fill="white"/>`,
+      `<text x="${width / 2}" y="18" text-anchor="middle" font-size="13" font-weight="bold">${esc(title)}</text>`,
+      `<text x="${width / 2}" y="32" text-anchor="middle" font-size="10">figure / figure at the smallest size; red dashed: linear growth; green dotted: 2x (reads' limit)</text>`,
+      ...panels,
+      '</svg>',
+    ].join('\n') + '\n'
+  );
 }

@@ -33,7 +33,8 @@ export function sizes(name: string, defaults: number[]): number[] {
   const raw = process.env[`SCALING_${name.toUpperCase().replace(/-/g, '_')}_SIZES`];
   if (!raw) return defaults;
   const parsed = raw.split(',').map((s) => Number(s.trim()));
-  if (parsed.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`SCALING_${name.toUpperCase()}_SIZES: whole numbers, comma separated`);
+  if (parsed.some((n) => !Number.isInteger(n) || n < 1))
+    throw new Error(`SCALING_${name.toUpperCase()}_SIZES: whole numbers, comma separated`);
   return parsed;
 }
 

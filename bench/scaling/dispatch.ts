@@ -23,10 +23,12 @@ async function chainsFor(sql: Sql, due: number): Promise<number> {
 
 async function fixture(sql: Sql, due: number, publishAt: Date) {
   const { userId, workspaceId } = await makeUser(sql, `scaling-dispatch-${due}@example.com`);
-  const channels = (await sql`
+  const channels = (
+    await sql`
     insert into public.channels (workspace_id, youtube_channel_id, title, status, connected_by, connected_at)
     select ${workspaceId}, 'UCdp' || substr(md5(${workspaceId}::text || c), 1, 18), 'Dispatch ' || c, 'active', ${userId}, now()
-    from generate_series(1, 10) c returning id`).map((r) => r.id as string);
+    from generate_series(1, 10) c returning id`
+  ).map((r) => r.id as string);
   const [{ id: jobId }] = await sql`
     with content as (
       insert into public.generated_content (workspace_id, kind, brief, prompt_version, model, output, status, approved_version)
@@ -90,7 +92,12 @@ async function measured(sql: Sql, due: number): Promise<Point> {
   if (chains !== before && process.env.SCALING_DISPATCH_COMPARE !== '0') {
     await dropDispatch(sql, [due]);
     const old = await dispatched(sql, due, before);
-    point.details.four_chains_before = { chains: before, lag_publish_at_to_claim_s: old.details.lag_publish_at_to_claim_s, exactly_once: old.details.exactly_once, wall_ms: old.details.wall_ms };
+    point.details.four_chains_before = {
+      chains: before,
+      lag_publish_at_to_claim_s: old.details.lag_publish_at_to_claim_s,
+      exactly_once: old.details.exactly_once,
+      wall_ms: old.details.wall_ms,
+    };
   }
   return { ...point, baseline_p95_ms: base };
 }
@@ -102,7 +109,8 @@ async function dispatched(sql: Sql, due: number, chains: number): Promise<Point>
   const claims = new Map<string, number>();
   const lags: number[] = [];
   const [wallMs, invocations] = await timed(() =>
-    Promise.all(Array.from({ length: chains }, (_, i) => chain(sql, `scaling-chain-${i}`, claims, lags))));
+    Promise.all(Array.from({ length: chains }, (_, i) => chain(sql, `scaling-chain-${i}`, claims, lags))),
+  );
   const [{ published, once }] = await sql`
     select count(*) filter (where status = 'published')::int as published,
       count(*) filter (where status = 'published' and attempts = 1)::int as once
@@ -115,9 +123,16 @@ async function dispatched(sql: Sql, due: number, chains: number): Promise<Point>
     baseline_p95_ms: NaN,
     load_average: load(),
     details: {
-      chains, per_invocation: PER_INVOCATION, simulated_upload_ms: UPLOAD_MS, hop_ms: HOP_MS,
-      invocations: invocations.reduce((a, b) => a + b, 0), wall_ms: Math.round(wallMs),
-      lag_publish_at_to_claim_s: lag, published, exactly_once: exactlyOnce, meets_p99_60s: lag.p99 < 60,
+      chains,
+      per_invocation: PER_INVOCATION,
+      simulated_upload_ms: UPLOAD_MS,
+      hop_ms: HOP_MS,
+      invocations: invocations.reduce((a, b) => a + b, 0),
+      wall_ms: Math.round(wallMs),
+      lag_publish_at_to_claim_s: lag,
+      published,
+      exactly_once: exactlyOnce,
+      meets_p99_60s: lag.p99 < 60,
     },
   };
 }

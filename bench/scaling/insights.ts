@@ -82,14 +82,16 @@ async function fixture(sql: Sql, videos: number) {
   await requireFreeDisk(videos * DAYS * 200, `insights fixture of ${videos} videos`);
   const channels = Math.max(1, Math.ceil(videos / 10_000));
   // Chunks commit one by one, so an interrupted load of a large fixture resumes where it stopped.
-  const resumeFrom = existing && existing.videos < videos && existing.videos % CHUNK_VIDEOS === 0 ? existing.videos as number : 0;
+  const resumeFrom = existing && existing.videos < videos && existing.videos % CHUNK_VIDEOS === 0 ? (existing.videos as number) : 0;
   const { userId, workspaceId } = resumeFrom ? await userOf(sql, email, existing.id) : await makeUser(sql, email);
-  if (!resumeFrom) await sql`
+  if (!resumeFrom)
+    await sql`
     insert into public.channels (workspace_id, youtube_channel_id, title)
     select ${workspaceId}, 'UCsc' || substr(md5(${workspaceId}::text || c), 1, 18), 'Scaling ' || c
     from generate_series(1, ${channels}) c`;
   const [loadMs] = await timed(async () => {
-    for (let from = resumeFrom; from < videos; from += CHUNK_VIDEOS) await loadChunk(sql, workspaceId, channels, from + 1, Math.min(videos, from + CHUNK_VIDEOS));
+    for (let from = resumeFrom; from < videos; from += CHUNK_VIDEOS)
+      await loadChunk(sql, workspaceId, channels, from + 1, Math.min(videos, from + CHUNK_VIDEOS));
   });
   await sql`vacuum analyze public.videos, public.video_metrics, public.performance_scores, public.performance_score_history`;
   return { userId, workspaceId, loadMs: Math.round(loadMs), resumedFrom: resumeFrom };
@@ -125,14 +127,25 @@ export async function measureInsights(sql: Sql, videos: number): Promise<Point> 
   const fn = stored ? 'public.workspace_insights_cached' : 'public.workspace_insights';
   const insights = await sample(ROUNDS, () => as((tx) => tx`select ${tx.unsafe(fn)}(${workspaceId}, null) as doc`));
   const [row] = await as((tx) => tx`select jsonb_array_length(${tx.unsafe(fn)}(${workspaceId}, null) -> 'top_videos') as top`);
-  const uncached = stored ? await sample(ROUNDS, () => as((tx) => tx`select public.workspace_insights(${workspaceId}, null) as doc`)) : null;
+  const uncached = stored
+    ? await sample(ROUNDS, () => as((tx) => tx`select public.workspace_insights(${workspaceId}, null) as doc`))
+    : null;
   const afterWrite = stored ? await readsAfterWrites(sql, as, workspaceId) : null;
   return {
     size: videos,
     value: insights.p95,
     baseline_p95_ms: base,
     load_average: load(),
-    details: { read: fn, insights_ms: insights, computation_ms_uncached: uncached, read_after_write_ms: afterWrite, metric_rows: videos * DAYS, top_videos: row.top, fixture_load_ms: loadMs, fixture_loaded_from: resumedFrom },
+    details: {
+      read: fn,
+      insights_ms: insights,
+      computation_ms_uncached: uncached,
+      read_after_write_ms: afterWrite,
+      metric_rows: videos * DAYS,
+      top_videos: row.top,
+      fixture_load_ms: loadMs,
+      fixture_loaded_from: resumedFrom,
+    },
   };
 }
 

@@ -36,8 +36,12 @@ export async function measureRls(sql: Sql, workspaces: number): Promise<Point> {
   const { userId, workspaceId } = await fixture(sql, workspaces);
   const as = asUser(sql, userId);
   const base = await baseline(sql);
-  const page = await sample(ROUNDS * 5, () => as((tx) => tx`
-    select id, title, published_at from public.videos where workspace_id = ${workspaceId} order by published_at desc limit 50`));
+  const page = await sample(ROUNDS * 5, () =>
+    as(
+      (tx) => tx`
+    select id, title, published_at from public.videos where workspace_id = ${workspaceId} order by published_at desc limit 50`,
+    ),
+  );
   const own = await sample(ROUNDS * 5, () => as((tx) => tx`select id, title from public.channels where workspace_id = ${workspaceId}`));
   const allChannels = await sample(ROUNDS * 5, () => as((tx) => tx`select id, title from public.channels`));
   const [{ n }] = await as((tx) => tx`select count(*)::int as n from public.videos where workspace_id = ${workspaceId}`);

@@ -9,7 +9,9 @@ import { load, type Point } from './common.ts';
 export function measureSync(videos: number): Point {
   const name = `scaling-youtube-sync-${videos}`;
   const r = spawnSync(process.execPath, ['--import', 'tsx', resolve(ROOT, 'bench', 'youtube-sync.bench.ts')], {
-    cwd: ROOT, stdio: 'inherit', env: { ...process.env, BENCH_VIDEOS: String(videos), BENCH_RESULT_NAME: name },
+    cwd: ROOT,
+    stdio: 'inherit',
+    env: { ...process.env, BENCH_VIDEOS: String(videos), BENCH_RESULT_NAME: name },
   });
   if (r.status !== 0) throw new Error(`youtube-sync bench of ${videos} videos exited ${r.status}`);
   const out = JSON.parse(readFileSync(resolve(ROOT, 'bench', 'results', `${name}.json`), 'utf8'));
@@ -20,8 +22,10 @@ export function measureSync(videos: number): Point {
     baseline_p95_ms: NaN,
     load_average: load(),
     details: {
-      full_sync: out.full_sync, incremental_resync: out.incremental_resync,
-      minimum_quota_units: out.minimum_quota_units, metric_rows_stored: out.metric_rows_stored,
+      full_sync: out.full_sync,
+      incremental_resync: out.incremental_resync,
+      minimum_quota_units: out.minimum_quota_units,
+      metric_rows_stored: out.metric_rows_stored,
     },
   };
 }

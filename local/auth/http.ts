@@ -11,8 +11,7 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 export const CORS_HEADERS: Record<string, string> = {
   'access-control-allow-origin': '*',
   'access-control-allow-methods': 'GET, POST, PUT, PATCH, DELETE, OPTIONS',
-  'access-control-allow-headers':
-    'authorization, apikey, content-type, x-client-info, x-supabase-api-version, x-retry-count, accept',
+  'access-control-allow-headers': 'authorization, apikey, content-type, x-client-info, x-supabase-api-version, x-retry-count, accept',
   'access-control-expose-headers': 'x-supabase-api-version, x-total-count, link',
   'access-control-max-age': '86400',
 };

@@ -24,7 +24,8 @@ const DEFAULT_SUBJECTS: Record<EmailTemplateName, string> = {
   magic_link: 'Your sign-in link',
   email_change: 'Confirm your new email address',
 };
-const DEFAULT_BODY = '<h2>{{ .SiteURL }}</h2><p><a href="{{ .ConfirmationURL }}">Follow this link</a></p><p>Or enter this code: {{ .Token }}</p>';
+const DEFAULT_BODY =
+  '<h2>{{ .SiteURL }}</h2><p><a href="{{ .ConfirmationURL }}">Follow this link</a></p><p>Or enter this code: {{ .Token }}</p>';
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&#34;', "'": '&#39;' };
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
@@ -37,7 +38,15 @@ export function renderTemplate(template: string, data: TemplateData, escape = tr
   });
 }
 
-const ENTITIES: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&#34;': '"', '&quot;': '"', '&#39;': "'", '&nbsp;': ' ' };
+const ENTITIES: Record<string, string> = {
+  '&amp;': '&',
+  '&lt;': '<',
+  '&gt;': '>',
+  '&#34;': '"',
+  '&quot;': '"',
+  '&#39;': "'",
+  '&nbsp;': ' ',
+};
 
 /** A plain-text alternative of an HTML email: links written out, tags dropped. */
 export function htmlToText(html: string): string {
@@ -95,7 +104,9 @@ export function createMailer(config: AuthConfig, smtp: { host: string; port: num
         log(`auth: sent the ${template} email (${info.messageId})`);
       } catch (err) {
         // The SMTP error names no recipient; the address stays out of the log.
-        console.error(`auth: sending a ${template} email failed: ${(err as Error).message.replace(/[^\s<>@"']+@[^\s<>"']+/g, '[address]')}`);
+        console.error(
+          `auth: sending a ${template} email failed: ${(err as Error).message.replace(/[^\s<>@"']+@[^\s<>"']+/g, '[address]')}`,
+        );
         throw unexpectedFailure(`Error sending ${template === 'confirmation' ? 'confirmation' : template.replace('_', ' ')} email`);
       }
     },

@@ -15,7 +15,10 @@ export interface IssuedToken {
 }
 
 /** GoTrue's crypto.GenerateTokenHash. */
-export const linkTokenHash = (email: string, otp: string) => createHash('sha224').update(email + otp).digest('hex');
+export const linkTokenHash = (email: string, otp: string) =>
+  createHash('sha224')
+    .update(email + otp)
+    .digest('hex');
 const atRest = (tokenHash: string) => createHash('sha256').update(tokenHash).digest('hex');
 
 export function newOtp(length: number): string {

@@ -34,7 +34,15 @@ export const AdminUserParams = z.object({
 });
 export const VerifyParams = z.object({ type: text, token: text, token_hash: text, email: text, phone: text, redirect_to: text });
 export const RecoverParams = z.object({ email: text, code_challenge: text, code_challenge_method: text });
-export const OtpParams = z.object({ email: text, phone: text, create_user: flag, data: object, channel: text, code_challenge: text, code_challenge_method: text });
+export const OtpParams = z.object({
+  email: text,
+  phone: text,
+  create_user: flag,
+  data: object,
+  channel: text,
+  code_challenge: text,
+  code_challenge_method: text,
+});
 export const ResendParams = z.object({ type: text, email: text, phone: text, code_challenge: text, code_challenge_method: text });
 export const InviteParams = z.object({ email: text, data: object });
 export const AdminUserDeleteParams = z.object({ should_soft_delete: flag });
@@ -77,7 +85,13 @@ export const isUuid = (value: string) => UUID.test(value);
 export const NIL_UUID = '00000000-0000-0000-0000-000000000000';
 
 const DURATION_UNITS_MS: Record<string, number> = {
-  ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000,
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
 };
 
 /** Go's time.ParseDuration (what ban_duration takes, e.g. "24h" or "1h30m"), in milliseconds. */

@@ -99,7 +99,11 @@ export function createLimiters(limits: RateLimits, now: () => number = Date.now)
 export function clientAddress(req: IncomingMessage): string {
   const header = req.headers['x-forwarded-for'];
   const value = Array.isArray(header) ? header.join(',') : header;
-  const last = value?.split(',').map((s) => s.trim()).filter(Boolean).at(-1);
+  const last = value
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .at(-1);
   return last ?? req.socket.remoteAddress ?? 'unknown';
 }
 

@@ -1,12 +1,6 @@
 // The routing table: GoTrue's paths (the gateway strips /auth/v1), each to its handler; any other
 // method and path is answered 501, so a missing feature is obvious rather than a silent 404.
-import {
-  adminCreateUser,
-  adminDeleteUser,
-  adminGetUser,
-  adminListUsers,
-  adminUpdateUser,
-} from './admin-routes.ts';
+import { adminCreateUser, adminDeleteUser, adminGetUser, adminListUsers, adminUpdateUser } from './admin-routes.ts';
 import { notImplemented } from './errors.ts';
 import type { Handler } from './handler.ts';
 import { invite, magiclink, otp, recover, resend } from './email-routes.ts';

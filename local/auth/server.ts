@@ -14,7 +14,6 @@ import type { AuthContext } from './handler.ts';
 import { route } from './routes.ts';
 import { createTokenIssuer } from './tokens.ts';
 
-
 export interface AuthServerOptions {
   port: number;
   host?: string;

@@ -99,9 +99,9 @@ export async function createTokenIssuer(opts: {
             ? 'token has invalid claims: token is expired'
             : err instanceof joseErrors.JWTClaimValidationFailed && err.claim === 'exp' && err.reason === 'missing'
               ? 'token has invalid claims: token is missing required claim: exp claim is required'
-            : err instanceof joseErrors.JOSEError
-              ? err.message
-              : 'malformed token';
+              : err instanceof joseErrors.JOSEError
+                ? err.message
+                : 'malformed token';
         throw forbidden('bad_jwt', `invalid JWT: unable to parse or verify signature, ${reason}`);
       }
     },

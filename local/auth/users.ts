@@ -198,12 +198,7 @@ export function mergeTopLevel(base: Json, updates: Json): Json {
 }
 
 /** mergeTopLevel done in SQL, on the stored column. */
-export async function mergeMetadata(
-  tx: Sql,
-  userId: string,
-  column: 'raw_user_meta_data' | 'raw_app_meta_data',
-  updates: Json,
-) {
+export async function mergeMetadata(tx: Sql, userId: string, column: 'raw_user_meta_data' | 'raw_app_meta_data', updates: Json) {
   const set = Object.fromEntries(Object.entries(updates).filter(([, v]) => v !== null));
   const remove = Object.keys(updates).filter((k) => updates[k] === null);
   if (column === 'raw_user_meta_data') {
@@ -262,7 +257,10 @@ export async function deleteUser(tx: Sql, userId: string) {
 }
 
 // GoTrue's obfuscateValue: the address is replaced by a hash so it can be registered again.
-const obfuscate = (id: string, value: string) => createHash('sha256').update(id + value).digest('base64url');
+const obfuscate = (id: string, value: string) =>
+  createHash('sha256')
+    .update(id + value)
+    .digest('base64url');
 
 /** GoTrue's soft delete: identifying data replaced, metadata emptied, sessions ended. */
 export async function softDeleteUser(tx: Sql, row: UserRow) {

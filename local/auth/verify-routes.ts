@@ -8,7 +8,16 @@ import { parseJsonParams, readBody } from './http.ts';
 import { consumeToken, findToken, linkTokenHash, type TokenType } from './one-time-tokens.ts';
 import { validEmail, VerifyParams } from './params.ts';
 import { startSession } from './sessions.ts';
-import { applyEmailChange, confirmEmail, findUserById, hideParametersFromLog, isBanned, setPassword, type Sql, type UserRow } from './users.ts';
+import {
+  applyEmailChange,
+  confirmEmail,
+  findUserById,
+  hideParametersFromLog,
+  isBanned,
+  setPassword,
+  type Sql,
+  type UserRow,
+} from './users.ts';
 
 const TOKEN_TYPES: Record<string, TokenType[]> = {
   signup: ['confirmation_token'],
@@ -60,8 +69,7 @@ async function applyVerification(ctx: AuthContext, tx: Sql, type: VerificationTy
 async function verify(ctx: AuthContext, p: Presented): Promise<Outcome> {
   const tokenTypes = TOKEN_TYPES[p.type];
   if (!tokenTypes) throw badRequest('validation_failed', 'Invalid email verification type');
-  const invalid = () =>
-    forbidden('otp_expired', p.email ? 'Token has expired or is invalid' : 'Email link is invalid or has expired');
+  const invalid = () => forbidden('otp_expired', p.email ? 'Token has expired or is invalid' : 'Email link is invalid or has expired');
   let outcome: Outcome | null = null;
   await ctx.sql.begin(async (tx) => {
     const found = await findToken(tx, p.tokenHash, tokenTypes, ctx.config.otpExpirySeconds);
@@ -121,11 +129,19 @@ export const verifyPost: Handler = async (ctx, { req }) => {
 };
 
 // GoTrue's oauthErrorMap: the OAuth error name of a status, put in the redirect's fragment.
-const OAUTH_ERRORS: Record<number, string> = { 400: 'invalid_request', 401: 'unauthorized_client', 403: 'access_denied', 500: 'server_error', 503: 'temporarily_unavailable' };
+const OAUTH_ERRORS: Record<number, string> = {
+  400: 'invalid_request',
+  401: 'unauthorized_client',
+  403: 'access_denied',
+  500: 'server_error',
+  503: 'temporarily_unavailable',
+};
 
 function withFragment(target: string, values: Record<string, string>) {
   const u = new URL(target);
-  const sorted = Object.keys(values).sort().map((k) => [k, values[k]!]);
+  const sorted = Object.keys(values)
+    .sort()
+    .map((k) => [k, values[k]!]);
   u.hash = new URLSearchParams(sorted).toString();
   return u.toString();
 }
@@ -142,7 +158,13 @@ export const verifyGet: Handler = async (ctx, rq) => {
   try {
     const outcome = await verify(ctx, { type, tokenHash: token, email: null });
     if (outcome.kind === 'single_confirmation') return seeOther(withFragment(redirectTo, { message: SINGLE_CONFIRMATION, sb: '' }));
-    const t = outcome.reply.body as { access_token: string; token_type: string; expires_in: number; expires_at: number; refresh_token: string };
+    const t = outcome.reply.body as {
+      access_token: string;
+      token_type: string;
+      expires_in: number;
+      expires_at: number;
+      refresh_token: string;
+    };
     return seeOther(
       withFragment(redirectTo, {
         access_token: t.access_token,

@@ -31,7 +31,10 @@ export class DemoApi {
   }
 
   /** A function call as the demo user (or the service role); throws on an unexpected status. */
-  async call(path: string, init: { method?: string; body?: unknown; key?: string; service?: boolean; expect?: number[] } = {}): Promise<Json> {
+  async call(
+    path: string,
+    init: { method?: string; body?: unknown; key?: string; service?: boolean; expect?: number[] } = {},
+  ): Promise<Json> {
     const token = init.service ? this.env.SUPABASE_SERVICE_ROLE_KEY : this.token;
     const res = await fetch(`${this.env.SUPABASE_URL}/functions/v1/${path}`, {
       method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
@@ -54,11 +57,21 @@ export class DemoApi {
     const url = new URL(`${this.env.LOCAL_FAKES_URL}/_control/${path}`);
     const payload = JSON.stringify(body);
     return new Promise((resolvePromise, reject) => {
-      const req = request(url, { method: 'POST', ca: readFileSync(this.env.NODE_EXTRA_CA_CERTS), headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } }, (res) => {
-        let text = '';
-        res.on('data', (c) => (text += c));
-        res.on('end', () => ((res.statusCode ?? 500) < 300 ? resolvePromise(JSON.parse(text)) : reject(new Error(`fake ${path}: ${res.statusCode} ${text}`))));
-      });
+      const req = request(
+        url,
+        {
+          method: 'POST',
+          ca: readFileSync(this.env.NODE_EXTRA_CA_CERTS),
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (c) => (text += c));
+          res.on('end', () =>
+            (res.statusCode ?? 500) < 300 ? resolvePromise(JSON.parse(text)) : reject(new Error(`fake ${path}: ${res.statusCode} ${text}`)),
+          );
+        },
+      );
       req.on('error', reject);
       req.end(payload);
     });

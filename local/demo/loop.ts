@@ -34,12 +34,16 @@ async function generateAndReview(d: Demo, body: Record<string, unknown>, steps: 
 async function makeContent(d: Demo): Promise<Json[]> {
   await generateAndReview(d, { kind: 'title', topic: 'weeknight pasta', tone: 'playful', count: 5 }, []);
   await generateAndReview(d, { kind: 'description', topic: 'a pantry-only curry', tone: 'friendly' }, [{ action: 'submit' }]);
-  await generateAndReview(d, { kind: 'idea', topic: 'street food at home', tone: 'energetic', count: 3 },
-    [{ action: 'submit' }, { action: 'reject', body: { reason: 'Too close to last week’s ramen video; we need something lighter.' } }]);
+  await generateAndReview(d, { kind: 'idea', topic: 'street food at home', tone: 'energetic', count: 3 }, [
+    { action: 'submit' },
+    { action: 'reject', body: { reason: 'Too close to last week’s ramen video; we need something lighter.' } },
+  ]);
   await generateAndReview(d, { kind: 'tags', topic: 'meal prep for the week' }, [{ action: 'submit' }, { action: 'approve' }]);
   const scripts: Json[] = [];
   for (const s of SCRIPTS) {
-    scripts.push(await generateAndReview(d, { kind: 'script', ...s, target_format: 'short' }, [{ action: 'submit' }, { action: 'approve' }]));
+    scripts.push(
+      await generateAndReview(d, { kind: 'script', ...s, target_format: 'short' }, [{ action: 'submit' }, { action: 'approve' }]),
+    );
   }
   d.log(`demo loop: content in every state (${scripts.length} approved scripts)`);
   return scripts;
@@ -53,13 +57,19 @@ async function render(d: Demo, scripts: Json[]): Promise<string[]> {
     jobs.push(made.job.id);
   }
   for (const id of jobs) {
-    await until(`render ${id}`, async () => {
-      const { job } = await d.api.call(`render-video/${id}`);
-      if (job.status === 'failed' || job.status === 'canceled') throw new Error(`demo render ${id} ${job.status}: ${job.last_error ?? ''}`);
-      if (job.status === 'ready') return job;
-      await d.api.call('render-video/worker', { body: { job_id: id }, service: true });
-      return undefined;
-    }, 240_000, 1_500);
+    await until(
+      `render ${id}`,
+      async () => {
+        const { job } = await d.api.call(`render-video/${id}`);
+        if (job.status === 'failed' || job.status === 'canceled')
+          throw new Error(`demo render ${id} ${job.status}: ${job.last_error ?? ''}`);
+        if (job.status === 'ready') return job;
+        await d.api.call('render-video/worker', { body: { job_id: id }, service: true });
+        return undefined;
+      },
+      240_000,
+      1_500,
+    );
   }
   d.log(`demo loop: ${jobs.length} renders ready`);
   return jobs;
@@ -69,9 +79,16 @@ async function schedule(d: Demo, jobId: string, title: string, key: string, inHo
   const { schedule: s } = await d.api.call('schedules', {
     key,
     body: {
-      workspace_id: d.workspaceId, channel_id: d.channelId, video_job_id: jobId, title: title.slice(0, 100).replace(/[<>]/g, ''),
-      description: 'Made with Content Catalyst.', tags: ['recipe', 'quick dinner'], category_id: '26',
-      publish_at: new Date(Date.now() + inHours * 3_600_000).toISOString(), time_zone: 'Europe/Berlin', strategy: 'upload_at_time',
+      workspace_id: d.workspaceId,
+      channel_id: d.channelId,
+      video_job_id: jobId,
+      title: title.slice(0, 100).replace(/[<>]/g, ''),
+      description: 'Made with Content Catalyst.',
+      tags: ['recipe', 'quick dinner'],
+      category_id: '26',
+      publish_at: new Date(Date.now() + inHours * 3_600_000).toISOString(),
+      time_zone: 'Europe/Berlin',
+      strategy: 'upload_at_time',
     },
   });
   return s;
@@ -84,15 +101,20 @@ async function upload(d: Demo, scripts: Json[], jobs: string[]): Promise<string>
   }
   const s = await schedule(d, jobs[0], scripts[0].output.items[0].title, `demo-upload-${jobs[0]}`, 2);
   await d.api.call(`schedules/${s.id}/publish-now`, { body: {} });
-  const done = await until(`upload ${s.id}`, async () => {
-    const { schedule: row } = await d.api.call(`schedules/${s.id}`);
-    if (['failed', 'canceled'].includes(row.status) || (row.waiting_reason && row.waiting_reason !== 'retry')) {
-      throw new Error(`demo upload ${s.id} ${row.status} ${row.waiting_reason ?? ''}: ${row.last_error ?? ''}`);
-    }
-    if (row.status === 'published') return row;
-    await d.api.call('schedules/worker', { body: { schedule_id: s.id }, service: true });
-    return undefined;
-  }, 240_000, 1_000);
+  const done = await until(
+    `upload ${s.id}`,
+    async () => {
+      const { schedule: row } = await d.api.call(`schedules/${s.id}`);
+      if (['failed', 'canceled'].includes(row.status) || (row.waiting_reason && row.waiting_reason !== 'retry')) {
+        throw new Error(`demo upload ${s.id} ${row.status} ${row.waiting_reason ?? ''}: ${row.last_error ?? ''}`);
+      }
+      if (row.status === 'published') return row;
+      await d.api.call('schedules/worker', { body: { schedule_id: s.id }, service: true });
+      return undefined;
+    },
+    240_000,
+    1_000,
+  );
   d.log(`demo loop: ${jobs.length - 1} uploads scheduled, 1 published`);
   return done.youtube.video_id as string;
 }
@@ -100,21 +122,31 @@ async function upload(d: Demo, scripts: Json[], jobs: string[]): Promise<string>
 /** A sync (as "Sync now") driven by the sync worker, so the published videos come back with analytics. */
 async function sync(d: Demo): Promise<void> {
   const { run } = await d.api.call('youtube-sync', { body: { channel_id: d.channelId } });
-  await until('the demo sync', async () => {
-    const { runs } = await d.api.call(`youtube-sync/runs?channel_id=${d.channelId}`);
-    const r = runs.find((x: Json) => x.id === run.id);
-    if (r?.status === 'failed') throw new Error(`demo sync failed: ${r.last_error ?? ''}`);
-    if (r?.status === 'succeeded') return r;
-    await d.api.call('youtube-sync/worker', { body: { run_id: run.id }, service: true });
-    return undefined;
-  }, 300_000, 2_000);
+  await until(
+    'the demo sync',
+    async () => {
+      const { runs } = await d.api.call(`youtube-sync/runs?channel_id=${d.channelId}`);
+      const r = runs.find((x: Json) => x.id === run.id);
+      if (r?.status === 'failed') throw new Error(`demo sync failed: ${r.last_error ?? ''}`);
+      if (r?.status === 'succeeded') return r;
+      await d.api.call('youtube-sync/worker', { body: { run_id: run.id }, service: true });
+      return undefined;
+    },
+    300_000,
+    2_000,
+  );
 }
 
 async function firstSyncDone(d: Demo): Promise<void> {
-  await until('the demo channel\'s first sync', async () => {
-    const { runs } = await d.api.call(`youtube-sync/runs?channel_id=${d.channelId}`);
-    return runs.some((r: Json) => r.status === 'succeeded') ? true : undefined;
-  }, 600_000, 5_000);
+  await until(
+    "the demo channel's first sync",
+    async () => {
+      const { runs } = await d.api.call(`youtube-sync/runs?channel_id=${d.channelId}`);
+      return runs.some((r: Json) => r.status === 'succeeded') ? true : undefined;
+    },
+    600_000,
+    5_000,
+  );
 }
 
 export async function runDemoLoop(env: DemoEnv, log: (line: string) => void): Promise<void> {

@@ -35,7 +35,11 @@ const KEEP = 200_000;
 export function redactQueryValues(path: string): string {
   const at = path.indexOf('?');
   if (at < 0) return path;
-  const names = path.slice(at + 1).split('&').filter((p) => p !== '').map((p) => p.split('=')[0]);
+  const names = path
+    .slice(at + 1)
+    .split('&')
+    .filter((p) => p !== '')
+    .map((p) => p.split('=')[0]);
   return `${path.slice(0, at)}?${names.map((n) => `${n}=<redacted>`).join('&')}`;
 }
 
@@ -58,7 +62,9 @@ export class InvocationLog {
     this.records.push(record);
     if (this.records.length > KEEP) this.records.splice(0, this.records.length - KEEP);
     const limit = record.limit ? ` limit=${record.limit}` : '';
-    this.log(`${record.fn} ${record.method} ${record.path} ${record.status} cpu=${record.cpu_ms}ms rss=${record.peak_rss_mb}MB wall=${record.wall_ms}ms${limit}`);
+    this.log(
+      `${record.fn} ${record.method} ${record.path} ${record.status} cpu=${record.cpu_ms}ms rss=${record.peak_rss_mb}MB wall=${record.wall_ms}ms${limit}`,
+    );
     return record;
   }
 

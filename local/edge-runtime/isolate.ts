@@ -48,7 +48,10 @@ export class Isolate {
   private readonly wallClock: NodeJS.Timeout;
   private stderrTail: string[] = [];
 
-  private constructor(private readonly spec: IsolateSpec, private readonly child: ChildProcess) {
+  private constructor(
+    private readonly spec: IsolateSpec,
+    private readonly child: ChildProcess,
+  ) {
     this.agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     this.wallClock = setTimeout(() => this.crossed('wall_clock', Date.now() - this.startedAt), spec.limits.wallClockMs);
     this.wallClock.unref();
@@ -86,7 +89,8 @@ export class Isolate {
       child.on('exit', (code, signal) => {
         clearTimeout(timer);
         const why = signal ? `killed by ${signal}` : `exited with code ${code}`;
-        if (!ready) reject(new BootError(`${spec.fn} failed to start (${why}): ${isolate.stderrTail.slice(-3).join(' | ') || 'no output'}`));
+        if (!ready)
+          reject(new BootError(`${spec.fn} failed to start (${why}): ${isolate.stderrTail.slice(-3).join(' | ') || 'no output'}`));
         else {
           if (isolate.crashed) spec.log(`${spec.fn}[${child.pid}] crashed (${why})`);
           onExit(isolate, why);
@@ -126,7 +130,14 @@ export class Isolate {
   sampleMemory(): Promise<number> {
     return new Promise((resolve) => {
       const ask = http.request(
-        { socketPath: this.spec.socketPath, method: 'GET', path: '/', headers: { 'x-edge-isolate-probe': this.spec.probeToken }, agent: this.agent, timeout: 2_000 },
+        {
+          socketPath: this.spec.socketPath,
+          method: 'GET',
+          path: '/',
+          headers: { 'x-edge-isolate-probe': this.spec.probeToken },
+          agent: this.agent,
+          timeout: 2_000,
+        },
         (answer) => {
           let body = '';
           answer.setEncoding('utf8');
@@ -207,7 +218,9 @@ export class Isolate {
   private kill(x: Exchange, crossed: LimitName, figure: number) {
     if (x.done || x.limit) return;
     x.limit = crossed;
-    this.spec.log(`${this.spec.fn}[${x.pid}]: ${describeLimit(crossed, Math.round(figure), this.spec.limits)} (${x.req.method} ${x.path}); isolate shut down`);
+    this.spec.log(
+      `${this.spec.fn}[${x.pid}]: ${describeLimit(crossed, Math.round(figure), this.spec.limits)} (${x.req.method} ${x.path}); isolate shut down`,
+    );
     this.stop(true);
     x.upstream?.destroy();
     const answer = crossed === 'idle' ? platformError('idle') : platformError('limit');
@@ -271,7 +284,11 @@ export class Isolate {
       x.status ||= 499;
       this.finish(x);
     });
-    if (req.headers['content-length'] === '0' || (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined)) upstream.end();
+    if (
+      req.headers['content-length'] === '0' ||
+      (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined)
+    )
+      upstream.end();
     else {
       req.pipe(upstream);
       dropUnreadBodyAfter(res, req, upstream);

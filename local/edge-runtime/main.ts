@@ -15,7 +15,10 @@ const envSchema = z.object({
   LOCAL_FUNCTIONS_ENV_FILE: z.string().min(1),
   LOCAL_EDGE_MAX_ISOLATES: z.coerce.number().int().positive().default(12),
   // Diagnostics only, e.g. `--trace-gc`: comma-separated V8 flags for every isolate.
-  LOCAL_EDGE_V8_FLAGS: z.string().regex(/^(--[a-z0-9-]+(=[\w.-]+)?)(,--[a-z0-9-]+(=[\w.-]+)?)*$/, 'comma-separated --v8-flags').optional(),
+  LOCAL_EDGE_V8_FLAGS: z
+    .string()
+    .regex(/^(--[a-z0-9-]+(=[\w.-]+)?)(,--[a-z0-9-]+(=[\w.-]+)?)*$/, 'comma-separated --v8-flags')
+    .optional(),
   CCE_PROFILE: z.string().default('dev'),
 });
 
@@ -36,7 +39,10 @@ function dotenv(path: string): Record<string, string> {
 try {
   const e = envSchema.parse(process.env);
   const limits = limitsFromEnv(process.env);
-  const basics = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => RUNTIME_BASICS.test(k) && v !== undefined)) as Record<string, string>;
+  const basics = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => RUNTIME_BASICS.test(k) && v !== undefined)) as Record<
+    string,
+    string
+  >;
   const env = { ...basics, ...isolateEnv(dotenv(e.LOCAL_FUNCTIONS_ENV_FILE)) };
   const functionsDir = resolve(ROOT, 'supabase/functions');
   const runtime = await createEdgeRuntime({
@@ -44,7 +50,18 @@ try {
     functionsDir,
     deno: {
       command: denoBin(),
-      args: ['run', '--no-prompt', '--frozen', '--config', resolve(functionsDir, 'deno.json'), '--allow-net', '--allow-env', '--allow-read', `--allow-write=${tmpdir()}`, '--allow-sys'],
+      args: [
+        'run',
+        '--no-prompt',
+        '--frozen',
+        '--config',
+        resolve(functionsDir, 'deno.json'),
+        '--allow-net',
+        '--allow-env',
+        '--allow-read',
+        `--allow-write=${tmpdir()}`,
+        '--allow-sys',
+      ],
     },
     isolateEntry: resolve(ROOT, 'local/edge-runtime/isolate/main.ts'),
     env,
@@ -62,7 +79,8 @@ try {
     process.on(signal, () => void runtime.close().then(() => process.exit(0)));
   }
 } catch (err) {
-  const message = err instanceof z.ZodError ? err.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') : (err as Error).message;
+  const message =
+    err instanceof z.ZodError ? err.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') : (err as Error).message;
   console.error(`edge: cannot start: ${message}`);
   process.exit(err instanceof SecretNameError || err instanceof z.ZodError ? 78 : 1);
 }

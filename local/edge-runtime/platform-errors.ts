@@ -8,8 +8,14 @@ export interface PlatformError {
 }
 
 const ERRORS = {
-  limit: { status: 546, body: { code: 'WORKER_RESOURCE_LIMIT', message: 'Function failed due to not having enough compute resources (please check logs)' } },
-  idle: { status: 504, body: { code: 'IDLE_TIMEOUT', message: 'Function did not respond before the request idle timeout (please check logs)' } },
+  limit: {
+    status: 546,
+    body: { code: 'WORKER_RESOURCE_LIMIT', message: 'Function failed due to not having enough compute resources (please check logs)' },
+  },
+  idle: {
+    status: 504,
+    body: { code: 'IDLE_TIMEOUT', message: 'Function did not respond before the request idle timeout (please check logs)' },
+  },
   crash: { status: 500, body: { code: 'WORKER_ERROR', message: 'Function exited due to an error (please check logs)' } },
   boot: { status: 503, body: { code: 'BOOT_ERROR', message: 'Function failed to start (please check logs)' } },
   notFound: { status: 404, body: { code: 'NOT_FOUND', message: 'Requested function was not found' } },

@@ -93,9 +93,11 @@ export class FunctionPool {
     // the limit when a request ends; otherwise the next request reuses the warm worker. Retiring
     // on resident memory instead (~77 MB of Deno before any code, and never given back) retired
     // nearly every isolate after one request, which hosted does not.
-    return isolate.cpuUsedMs >= RETIRE_AT * this.limits.cpuMs
-      || isolate.ageMs() >= RETIRE_AT * this.limits.wallClockMs
-      || isolate.memoryMb >= RETIRE_AT * this.limits.memoryMb;
+    return (
+      isolate.cpuUsedMs >= RETIRE_AT * this.limits.cpuMs ||
+      isolate.ageMs() >= RETIRE_AT * this.limits.wallClockMs ||
+      isolate.memoryMb >= RETIRE_AT * this.limits.memoryMb
+    );
   }
 
   /**

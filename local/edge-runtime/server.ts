@@ -73,7 +73,11 @@ function isolateSpec(opts: EdgeRuntimeOptions, fn: string) {
 
 function poolOf(rt: Runtime, fn: string): FunctionPool {
   let pool = rt.pools.get(fn);
-  if (!pool) rt.pools.set(fn, (pool = new FunctionPool(fn, isolateSpec(rt.opts, fn), rt.opts.socketDir, rt.opts.maxIsolatesPerFunction, rt.opts.limits)));
+  if (!pool)
+    rt.pools.set(
+      fn,
+      (pool = new FunctionPool(fn, isolateSpec(rt.opts, fn), rt.opts.socketDir, rt.opts.maxIsolatesPerFunction, rt.opts.limits)),
+    );
   return pool;
 }
 
@@ -90,8 +94,17 @@ async function invoke(rt: Runtime, fn: string, path: string, req: http.IncomingM
     const answer = platformError(err instanceof BootError ? 'boot' : 'crash');
     sendPlatformError(res, answer);
     invocations.add({
-      fn, method: req.method ?? '', path, status: answer.status, cpu_ms: 0, peak_rss_mb: 0, isolate_memory_mb: 0, wall_ms: Date.now() - startedAt, limit: null,
-      acquire_ms: Date.now() - startedAt, isolate_request: 0,
+      fn,
+      method: req.method ?? '',
+      path,
+      status: answer.status,
+      cpu_ms: 0,
+      peak_rss_mb: 0,
+      isolate_memory_mb: 0,
+      wall_ms: Date.now() - startedAt,
+      limit: null,
+      acquire_ms: Date.now() - startedAt,
+      isolate_request: 0,
     });
     return;
   }
@@ -99,8 +112,17 @@ async function invoke(rt: Runtime, fn: string, path: string, req: http.IncomingM
   const served = await isolate.serve(req, res, path);
   // Recorded at once: tests and benchmarks read the record as soon as they have the answer.
   const record = invocations.add({
-    fn, method: req.method ?? '', path, status: served.status, cpu_ms: served.cpuMs, peak_rss_mb: served.peakRssMb, isolate_memory_mb: 0,
-    wall_ms: Date.now() - startedAt, limit: served.limit, acquire_ms: acquireMs, isolate_request: isolate.requests,
+    fn,
+    method: req.method ?? '',
+    path,
+    status: served.status,
+    cpu_ms: served.cpuMs,
+    peak_rss_mb: served.peakRssMb,
+    isolate_memory_mb: 0,
+    wall_ms: Date.now() - startedAt,
+    limit: served.limit,
+    acquire_ms: acquireMs,
+    isolate_request: isolate.requests,
   });
   if (!served.limit && isolate.alive) record.isolate_memory_mb = Math.round((await isolate.sampleMemory()) * 10) / 10;
   pool.release(isolate);
@@ -115,10 +137,18 @@ function runtimeRoute(rt: Runtime, url: URL, res: http.ServerResponse) {
     return;
   }
   if (url.pathname === '/_runtime/isolates') {
-    const list = [...pools.values()].flatMap((pool) => pool.isolates().map((i) => ({
-      fn: pool.fn, pid: i.pid, age_ms: i.ageMs(), cpu_used_ms: Math.round(i.cpuUsedMs), requests: i.requests, rss_mb: Math.round(i.residentMb()), isolate_memory_mb: Math.round(i.memoryMb),
-      serving_since: i.servingSince,
-    })));
+    const list = [...pools.values()].flatMap((pool) =>
+      pool.isolates().map((i) => ({
+        fn: pool.fn,
+        pid: i.pid,
+        age_ms: i.ageMs(),
+        cpu_used_ms: Math.round(i.cpuUsedMs),
+        requests: i.requests,
+        rss_mb: Math.round(i.residentMb()),
+        isolate_memory_mb: Math.round(i.memoryMb),
+        serving_since: i.servingSince,
+      })),
+    );
     res.writeHead(200, { 'content-type': 'application/json' });
     const crashes = Object.fromEntries([...pools.values()].map((pool) => [pool.fn, pool.crashes]));
     res.end(JSON.stringify({ limits: opts.limits, isolates: list, crashes }));

@@ -68,7 +68,10 @@ export function parseJson<T>(ctx: RequestContext, schema: z.ZodType<T>): T | und
   }
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
-    ctx.sendJson(400, { error: 'invalid request body', issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) });
+    ctx.sendJson(400, {
+      error: 'invalid request body',
+      issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+    });
     return undefined;
   }
   return parsed.data;

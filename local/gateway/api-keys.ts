@@ -13,8 +13,7 @@ import { decodeJwt, jwtVerify } from 'jose';
 export type KeyRole = 'anon' | 'service_role';
 
 export type KeyVerdict =
-  | { ok: true; role: KeyRole | null; kind: 'publishable' | 'secret' | 'legacy' | 'none' }
-  | { ok: false; message: string; hint: string };
+  { ok: true; role: KeyRole | null; kind: 'publishable' | 'secret' | 'legacy' | 'none' } | { ok: false; message: string; hint: string };
 
 export interface ApiKeyOptions {
   publishableKeys?: string[];

@@ -40,9 +40,10 @@ export async function createJwtCheck(publicJwk: JWK, now: () => number = Date.no
       // Each key with its own algorithm only: `alg: none` and an HS256 token "signed" with the
       // public key are refused. A token without exp would be valid forever, so exp is required.
       const options = { requiredClaims: ['exp'], currentDate: new Date(now()) };
-      const { payload } = legacyKey && isHs256(token)
-        ? await jwtVerify(token, legacyKey, { ...options, algorithms: ['HS256'] })
-        : await jwtVerify(token, key, { ...options, algorithms: ['ES256'] });
+      const { payload } =
+        legacyKey && isHs256(token)
+          ? await jwtVerify(token, legacyKey, { ...options, algorithms: ['HS256'] })
+          : await jwtVerify(token, key, { ...options, algorithms: ['ES256'] });
       if (verifiedUntil.size >= VERIFIED_MAX) verifiedUntil.delete(verifiedUntil.keys().next().value!);
       verifiedUntil.set(token, (payload.exp as number) * 1000);
       return { ok: true };

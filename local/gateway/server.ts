@@ -82,7 +82,7 @@ function hasBody(req: http.IncomingMessage): boolean {
 export function forwardedFor(req: Pick<http.IncomingMessage, 'headers' | 'socket'>): string {
   const remote = (req.socket.remoteAddress ?? '').replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1');
   const sent = req.headers['x-forwarded-for'];
-  const prior = (Array.isArray(sent) ? sent.join(', ') : sent ?? '').trim();
+  const prior = (Array.isArray(sent) ? sent.join(', ') : (sent ?? '')).trim();
   return prior ? `${prior}, ${remote}` : remote;
 }
 
@@ -113,8 +113,16 @@ function upstreamRequestHeaders(req: http.IncomingMessage, target: URL, authoriz
     if (!NOT_FORWARDED.has(name) && !(authorization && name === 'authorization')) headers.push(raw[i], raw[i + 1]);
   }
   if (authorization) headers.push('authorization', authorization);
-  headers.push('host', target.host, 'x-forwarded-host', req.headers.host ?? '', 'x-forwarded-proto', 'http',
-    'x-forwarded-for', forwardedFor(req));
+  headers.push(
+    'host',
+    target.host,
+    'x-forwarded-host',
+    req.headers.host ?? '',
+    'x-forwarded-proto',
+    'http',
+    'x-forwarded-for',
+    forwardedFor(req),
+  );
   return headers;
 }
 
@@ -128,11 +136,26 @@ function downstreamResponseHeaders(upstreamRes: http.IncomingMessage): string[] 
   return out;
 }
 
-function forward(gw: Gateway, req: http.IncomingMessage, res: http.ServerResponse, base: string, path: string, upstream: string, authorization?: string) {
+function forward(
+  gw: Gateway,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  base: string,
+  path: string,
+  upstream: string,
+  authorization?: string,
+) {
   const target = new URL(base);
   const headers = upstreamRequestHeaders(req, target, authorization);
   const proxied = http.request(
-    { host: target.hostname, port: target.port, method: req.method, path, headers: headers as unknown as http.OutgoingHttpHeaders, agent: gw.agent },
+    {
+      host: target.hostname,
+      port: target.port,
+      method: req.method,
+      path,
+      headers: headers as unknown as http.OutgoingHttpHeaders,
+      agent: gw.agent,
+    },
     (upstreamRes) => {
       res.writeHead(upstreamRes.statusCode ?? 502, downstreamResponseHeaders(upstreamRes));
       upstreamRes.pipe(res);

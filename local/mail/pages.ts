@@ -61,9 +61,7 @@ ${rows || '<tr><td colspan="4">No messages yet.</td></tr>'}
 }
 
 export function messagePage(m: CaughtMessage): string {
-  const html = m.html
-    ? `<h2>HTML</h2><iframe title="HTML part" sandbox src="/messages/${m.id}/html"></iframe>`
-    : '';
+  const html = m.html ? `<h2>HTML</h2><iframe title="HTML part" sandbox src="/messages/${m.id}/html"></iframe>` : '';
   return page(
     m.subject || 'Message',
     `<p><a href="/">← Inbox</a></p>

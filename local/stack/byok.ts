@@ -4,7 +4,15 @@
 // service gets the fakes and their placeholder credentials. Only values change, never code.
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { backends, INTEGRATION_VARIABLES, INTEGRATIONS, REAL_BASES, type Backend, type BaseVariable, type Integration } from '../../supabase/functions/_shared/integrations/backends.ts';
+import {
+  backends,
+  INTEGRATION_VARIABLES,
+  INTEGRATIONS,
+  REAL_BASES,
+  type Backend,
+  type BaseVariable,
+  type Integration,
+} from '../../supabase/functions/_shared/integrations/backends.ts';
 import { ROOT, type Profile } from '../profile.ts';
 
 export const SERVICE_LABELS: Record<Integration, string> = {
@@ -93,7 +101,12 @@ export function planIntegrations(fakesUrl: string, file: Record<string, string>)
     const complete = present.length === credentials.length;
     for (const name of credentials) env[name] = complete ? file[name]!.trim() : FAKE_CREDENTIALS[name]!;
     for (const name of bases) {
-      const url = complete && given(file[name]) ? file[name]!.trim().replace(/\/+$/, '') : complete ? REAL_BASES[name] : `${fakesUrl}${FAKE_PATHS[name]}`;
+      const url =
+        complete && given(file[name])
+          ? file[name]!.trim().replace(/\/+$/, '')
+          : complete
+            ? REAL_BASES[name]
+            : `${fakesUrl}${FAKE_PATHS[name]}`;
       env[name] = url;
       if (complete && isLoopback(url)) loopback.add(new URL(url).origin);
     }
@@ -102,7 +115,11 @@ export function planIntegrations(fakesUrl: string, file: Record<string, string>)
     services[service] = {
       backend: 'fake',
       missing,
-      reason: complete ? `${present.join(' and ')} from the env file` : missing.length ? `${missing.join(', ')} missing in the env file` : 'no credential in the env file',
+      reason: complete
+        ? `${present.join(' and ')} from the env file`
+        : missing.length
+          ? `${missing.join(', ')} missing in the env file`
+          : 'no credential in the env file',
     };
   }
   const decided = backends(env, [new URL(fakesUrl).origin]);
@@ -111,7 +128,9 @@ export function planIntegrations(fakesUrl: string, file: Record<string, string>)
 }
 
 /** The services as the functions were configured: real or fake, decided from base URLs alone. */
-export function integrationSummary(env: Record<string, string | undefined>): { service: Integration; label: string; backend: Backend; base: string }[] {
+export function integrationSummary(
+  env: Record<string, string | undefined>,
+): { service: Integration; label: string; backend: Backend; base: string }[] {
   const fakesOrigins = (env.API_FAKES_ORIGIN ?? '').split(',').filter((o) => o !== '');
   const decided = backends(env, fakesOrigins);
   return INTEGRATIONS.map((service) => {

@@ -48,23 +48,34 @@ export function initCluster(p: Profile): boolean {
   chownSync(pwFile, uid, gid);
   try {
     asPostgres('initdb', [
-      '-D', p.pgData, '-U', 'postgres', `--pwfile=${pwFile}`, '-E', 'UTF8', '--locale=C.UTF-8',
-      '--auth-local=trust', '--auth-host=scram-sha-256',
+      '-D',
+      p.pgData,
+      '-U',
+      'postgres',
+      `--pwfile=${pwFile}`,
+      '-E',
+      'UTF8',
+      '--locale=C.UTF-8',
+      '--auth-local=trust',
+      '--auth-host=scram-sha-256',
     ]);
   } finally {
     rmSync(pwFile, { force: true });
   }
-  writeFileSync(resolve(p.pgData, 'postgresql.auto.conf'), [
-    `port = ${p.ports.postgres}`,
-    `listen_addresses = '127.0.0.1'`,
-    `unix_socket_directories = '${socketDir(p)}'`,
-    `shared_preload_libraries = 'pg_cron,pg_stat_statements'`,
-    `cron.database_name = 'postgres'`,
-    // pg_cron connects over the socket; trust there keeps jobs running without a stored password.
-    `cron.host = '${socketDir(p)}'`,
-    `pg_stat_statements.track = all`,
-    '',
-  ].join('\n'));
+  writeFileSync(
+    resolve(p.pgData, 'postgresql.auto.conf'),
+    [
+      `port = ${p.ports.postgres}`,
+      `listen_addresses = '127.0.0.1'`,
+      `unix_socket_directories = '${socketDir(p)}'`,
+      `shared_preload_libraries = 'pg_cron,pg_stat_statements'`,
+      `cron.database_name = 'postgres'`,
+      // pg_cron connects over the socket; trust there keeps jobs running without a stored password.
+      `cron.host = '${socketDir(p)}'`,
+      `pg_stat_statements.track = all`,
+      '',
+    ].join('\n'),
+  );
   chownSync(resolve(p.pgData, 'postgresql.auto.conf'), uid, gid);
   return true;
 }
@@ -94,7 +105,9 @@ export const CONNECTION_SETTINGS: Record<string, string> = {
 
 export function startCluster(p: Profile): void {
   if (isRunning(p)) return;
-  const options = Object.entries({ ...LOG_SETTINGS, ...CONNECTION_SETTINGS }).map(([name, value]) => `-c ${name}=${value}`).join(' ');
+  const options = Object.entries({ ...LOG_SETTINGS, ...CONNECTION_SETTINGS })
+    .map(([name, value]) => `-c ${name}=${value}`)
+    .join(' ');
   asPostgres('pg_ctl', ['-D', p.pgData, '-l', logFile(p), '-o', options, '-w', '-t', '60', 'start']);
 }
 

@@ -16,7 +16,9 @@ export function adminSql(p: Profile) {
 export async function applyPlatformSql(p: Profile) {
   const sql = adminSql(p);
   try {
-    for (const file of readdirSync(PLATFORM_DIR).filter((f) => f.endsWith('.sql')).sort()) {
+    for (const file of readdirSync(PLATFORM_DIR)
+      .filter((f) => f.endsWith('.sql'))
+      .sort()) {
       await sql.unsafe(readFileSync(resolve(PLATFORM_DIR, file), 'utf8'));
     }
   } finally {

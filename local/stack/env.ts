@@ -109,7 +109,8 @@ export function stackEnv(p: Profile, keys: StackKeys): Record<string, string> {
 // DENO_* and NODE_EXTRA_CA_CERTS: settings of the runtimes themselves (the edge runtime passes
 // them to its isolates), not secrets.
 // SUPABASE_PUBLISHABLE_KEY / SUPABASE_SECRET_KEY are the clients' names; functions get the plural JSON.
-const STACK_WIRING = /^(LOCAL_|CCE_|DENO_|NODE_EXTRA_CA_CERTS$|WEB_PORT$|WEB_URL$|SITE_URL$|SITE_REDIRECT_URL$|SUPABASE_PUBLISHABLE_KEY$|SUPABASE_SECRET_KEY$)/;
+const STACK_WIRING =
+  /^(LOCAL_|CCE_|DENO_|NODE_EXTRA_CA_CERTS$|WEB_PORT$|WEB_URL$|SITE_URL$|SITE_REDIRECT_URL$|SUPABASE_PUBLISHABLE_KEY$|SUPABASE_SECRET_KEY$)/;
 
 /**
  * Writes the env as a dotenv file (for the dev profile also as the repo's `.env.local`), and

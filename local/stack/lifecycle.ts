@@ -104,7 +104,10 @@ export async function startStack(p: Profile, opts: StartOptions): Promise<Starte
   }
   const supervisor = await startServices(p, env, opts);
   mark('services');
-  writeFileSync(stateFile(p), JSON.stringify({ supervisor: process.pid, children: supervisor.pids(), startedAt: new Date().toISOString() } satisfies StackState));
+  writeFileSync(
+    stateFile(p),
+    JSON.stringify({ supervisor: process.pid, children: supervisor.pids(), startedAt: new Date().toISOString() } satisfies StackState),
+  );
 
   let stopped = false;
   return {
@@ -130,7 +133,12 @@ export async function startStack(p: Profile, opts: StartOptions): Promise<Starte
 async function startServices(p: Profile, env: Record<string, string>, opts: StartOptions): Promise<Supervisor> {
   let startupFatal: string | null = null;
   let started = false;
-  const supervisor = new Supervisor(p, { ...env, ...opts.serviceEnv }, (reason) => (started ? opts.onFatal(reason) : (startupFatal = reason)), opts.echo !== false);
+  const supervisor = new Supervisor(
+    p,
+    { ...env, ...opts.serviceEnv },
+    (reason) => (started ? opts.onFatal(reason) : (startupFatal = reason)),
+    opts.echo !== false,
+  );
   const specs = services(p);
   try {
     for (const spec of specs) supervisor.start(spec);

@@ -11,7 +11,10 @@ export function probeStatus(url: string, opts: { ca?: string | Buffer; timeoutMs
       res.resume();
       resolve(res.statusCode ?? 0);
     };
-    const req = target.protocol === 'https:' ? httpsRequest(target, { ca: opts.ca, agent: false }, done) : httpRequest(target, { agent: false }, done);
+    const req =
+      target.protocol === 'https:'
+        ? httpsRequest(target, { ca: opts.ca, agent: false }, done)
+        : httpRequest(target, { agent: false }, done);
     req.setTimeout(opts.timeoutMs ?? 2000, () => req.destroy(new Error(`no answer from ${url} within ${opts.timeoutMs ?? 2000} ms`)));
     req.on('error', reject);
     req.end();

@@ -101,7 +101,21 @@ function createCa(t: StackTls, profileName: string) {
   const tmpCert = `${t.caFile}.tmp`;
   const tmpKey = `${t.caKeyFile}.tmp`;
   try {
-    openssl(['req', '-x509', ...EC_KEY, '-config', config, '-days', String(CA_DAYS), '-set_serial', serial(), '-keyout', tmpKey, '-out', tmpCert]);
+    openssl([
+      'req',
+      '-x509',
+      ...EC_KEY,
+      '-config',
+      config,
+      '-days',
+      String(CA_DAYS),
+      '-set_serial',
+      serial(),
+      '-keyout',
+      tmpKey,
+      '-out',
+      tmpCert,
+    ]);
     chmodSync(tmpKey, 0o600);
     renameSync(tmpKey, t.caKeyFile);
     renameSync(tmpCert, t.caFile);
@@ -136,7 +150,26 @@ function createServerCertificate(t: StackTls) {
   const tmpKey = `${t.keyFile}.tmp`;
   try {
     openssl(['req', '-new', ...EC_KEY, '-config', config, '-keyout', tmpKey, '-out', csr]);
-    openssl(['x509', '-req', '-in', csr, '-CA', t.caFile, '-CAkey', t.caKeyFile, '-set_serial', serial(), '-days', String(SERVER_DAYS), '-extfile', config, '-extensions', 'ext', '-out', tmpCert]);
+    openssl([
+      'x509',
+      '-req',
+      '-in',
+      csr,
+      '-CA',
+      t.caFile,
+      '-CAkey',
+      t.caKeyFile,
+      '-set_serial',
+      serial(),
+      '-days',
+      String(SERVER_DAYS),
+      '-extfile',
+      config,
+      '-extensions',
+      'ext',
+      '-out',
+      tmpCert,
+    ]);
     chmodSync(tmpKey, 0o600);
     renameSync(tmpKey, t.keyFile);
     renameSync(tmpCert, t.certFile);

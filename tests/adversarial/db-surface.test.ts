@@ -12,8 +12,11 @@ if (typeof Deno !== 'undefined') {
   const { DENO_ENV, denoBin } = await import('../../local/deno.ts');
   const { ROOT } = await import('../../local/profile.ts');
   test('direct database surface: members cannot do what the API refuses (in Deno)', () => {
-    const r = spawnSync(denoBin(), ['test', '--allow-all', '--no-prompt', '--frozen', '--config', 'supabase/functions/deno.json',
-      fileURLToPath(import.meta.url)], { cwd: ROOT, env: { ...process.env, ...DENO_ENV, NO_COLOR: '1' }, encoding: 'utf8', timeout: 600_000 });
+    const r = spawnSync(
+      denoBin(),
+      ['test', '--allow-all', '--no-prompt', '--frozen', '--config', 'supabase/functions/deno.json', fileURLToPath(import.meta.url)],
+      { cwd: ROOT, env: { ...process.env, ...DENO_ENV, NO_COLOR: '1' }, encoding: 'utf8', timeout: 600_000 },
+    );
     if (r.status !== 0) throw new Error(`deno test failed (exit ${r.status}):\n${r.stdout.slice(-20_000)}\n${r.stderr.slice(-5_000)}`);
   });
 }

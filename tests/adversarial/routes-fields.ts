@@ -89,15 +89,33 @@ export interface TenantIds {
 /** Which fixture a field or path parameter names; null for a field that is not an id. */
 export function idKind(fn: string, name: string): keyof TenantIds | null {
   const byName: Record<string, keyof TenantIds> = {
-    workspace_id: 'workspace', workspaceId: 'workspace', channel_id: 'channel', content_id: 'content',
-    video_job_id: 'job', job_id: 'job', job: 'job', schedule_id: 'schedule', run_id: 'run', user_id: 'member',
-    snapshot_id: 'snapshot', invitation_id: 'invitation', alert_id: 'alert',
+    workspace_id: 'workspace',
+    workspaceId: 'workspace',
+    channel_id: 'channel',
+    content_id: 'content',
+    video_job_id: 'job',
+    job_id: 'job',
+    job: 'job',
+    schedule_id: 'schedule',
+    run_id: 'run',
+    user_id: 'member',
+    snapshot_id: 'snapshot',
+    invitation_id: 'invitation',
+    alert_id: 'alert',
   };
   if (byName[name]) return byName[name];
   if (name !== 'id') return null;
   const byFunction: Record<string, keyof TenantIds> = {
-    workspaces: 'team', account: 'workspace', content: 'content', 'render-video': 'job', schedules: 'schedule',
-    channels: 'channel', invitations: 'invitation', 'admin-alerts': 'alert', members: 'team', backups: 'snapshot',
+    workspaces: 'team',
+    account: 'workspace',
+    content: 'content',
+    'render-video': 'job',
+    schedules: 'schedule',
+    channels: 'channel',
+    invitations: 'invitation',
+    'admin-alerts': 'alert',
+    members: 'team',
+    backups: 'snapshot',
   };
   return byFunction[fn] ?? 'workspace';
 }
@@ -107,14 +125,45 @@ const inDays = (days: number) => new Date(Date.now() + days * 86_400_000).toISOS
 // Plausible values by field name. `confirm` is left out on purpose: the walk must never send a
 // request that deletes the account or restores a snapshot for real.
 const PLAUSIBLE: Record<string, unknown> = {
-  name: 'Adversarial team', slug: 'adversarial-team', email: 'adversarial-guest@example.com', role: 'editor', kind: 'script',
-  topic: 'baking bread at home', brief: 'a short video about bread', tone: 'friendly', language: 'en',
-  target_format: 'short', count: 1, title: 'A title', description: 'A description', tags: ['bread'],
-  category_id: '22', privacy: 'private', publish_at: inDays(2), time_zone: 'Europe/Berlin', timezone: 'Europe/Berlin',
-  from: inDays(-30), to: inDays(30), reason: 'not good enough yet', note: 'a note', output: { items: [] },
-  token: 'not-a-real-token', display_name: 'Ada', locale: 'en', avatar_url: 'https://example.com/a.png',
-  window: '24h', limit: 10, made_for_kids: false, notify_subscribers: false, status: 'open', item: 0, options: {},
-  secret: 'not-the-secret', code: 'not-a-code', state: 'not-a-state', strategy: 'fixed',
+  name: 'Adversarial team',
+  slug: 'adversarial-team',
+  email: 'adversarial-guest@example.com',
+  role: 'editor',
+  kind: 'script',
+  topic: 'baking bread at home',
+  brief: 'a short video about bread',
+  tone: 'friendly',
+  language: 'en',
+  target_format: 'short',
+  count: 1,
+  title: 'A title',
+  description: 'A description',
+  tags: ['bread'],
+  category_id: '22',
+  privacy: 'private',
+  publish_at: inDays(2),
+  time_zone: 'Europe/Berlin',
+  timezone: 'Europe/Berlin',
+  from: inDays(-30),
+  to: inDays(30),
+  reason: 'not good enough yet',
+  note: 'a note',
+  output: { items: [] },
+  token: 'not-a-real-token',
+  display_name: 'Ada',
+  locale: 'en',
+  avatar_url: 'https://example.com/a.png',
+  window: '24h',
+  limit: 10,
+  made_for_kids: false,
+  notify_subscribers: false,
+  status: 'open',
+  item: 0,
+  options: {},
+  secret: 'not-the-secret',
+  code: 'not-a-code',
+  state: 'not-a-state',
+  strategy: 'fixed',
 };
 
 /** A plausible value for a field of a route, taking ids from the tenant's fixtures. */

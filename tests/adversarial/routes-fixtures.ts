@@ -80,13 +80,16 @@ export async function victimView(v: Tenant): Promise<Record<string, unknown>> {
     const ws = [v.ids.workspace, v.ids.team];
     return {
       workspaces: await sql`select id, name, slug from public.workspaces where id = any(${ws}::uuid[]) order by id`,
-      members: await sql`select workspace_id, user_id, role from public.workspace_members where workspace_id = any(${ws}::uuid[]) order by 1, 2`,
+      members:
+        await sql`select workspace_id, user_id, role from public.workspace_members where workspace_id = any(${ws}::uuid[]) order by 1, 2`,
       // Not the title or status: the victim's own sync rewrites those from YouTube meanwhile.
       channels: await sql`select id, workspace_id from public.channels where workspace_id = any(${ws}::uuid[]) order by id`,
       content: await sql`select id, status, output from public.generated_content where workspace_id = any(${ws}::uuid[]) order by id`,
       jobs: await sql`select id, status from public.video_jobs where workspace_id = any(${ws}::uuid[]) order by id`,
-      schedules: await sql`select id, title, status, publish_at from public.upload_schedules where workspace_id = any(${ws}::uuid[]) order by id`,
-      invitations: await sql`select id, revoked_at, accepted_at from public.invitations where workspace_id = any(${ws}::uuid[]) order by id`,
+      schedules:
+        await sql`select id, title, status, publish_at from public.upload_schedules where workspace_id = any(${ws}::uuid[]) order by id`,
+      invitations:
+        await sql`select id, revoked_at, accepted_at from public.invitations where workspace_id = any(${ws}::uuid[]) order by id`,
     };
   });
 }

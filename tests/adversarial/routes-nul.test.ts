@@ -37,7 +37,10 @@ async function refused(user: TestUser, p: Probe): Promise<string> {
   assertEquals(res.status, 400, `${p.label}: ${res.status} ${JSON.stringify(res.body)}`);
   assertEquals(res.body.error.code, 'validation_failed', p.label);
   assertEquals(typeof res.body.error.message, 'string', p.label);
-  assertOk(res.body.error.details.some((d: { path: string }) => d.path === p.field), `${p.label}: ${JSON.stringify(res.body)}`);
+  assertOk(
+    res.body.error.details.some((d: { path: string }) => d.path === p.field),
+    `${p.label}: ${JSON.stringify(res.body)}`,
+  );
   return id;
 }
 
@@ -49,7 +52,12 @@ Deno.test('a NUL in a body, query or path is a 400 naming the field, recorded as
     { label: 'rename', path: `workspaces/${team}`, init: { method: 'PATCH', body: { name: `team${NUL}` } }, field: 'name' },
     { label: 'profile', path: 'account', init: { method: 'PATCH', body: { display_name: `${NUL}` } }, field: 'display_name' },
     { label: 'accept', path: 'invitations/accept', init: { method: 'POST', body: { token: `t${NUL}` } }, field: 'token' },
-    { label: 'nested', path: `workspaces/${team}`, init: { method: 'PATCH', body: { name: 'ok', extra: { [`k${NUL}`]: [`v${NUL}`] } } }, field: 'extra.k\\u0000.0' },
+    {
+      label: 'nested',
+      path: `workspaces/${team}`,
+      init: { method: 'PATCH', body: { name: 'ok', extra: { [`k${NUL}`]: [`v${NUL}`] } } },
+      field: 'extra.k\\u0000.0',
+    },
     { label: 'query', path: `members?workspace_id=${team}&note=%00`, init: { method: 'GET' }, field: 'note' },
     { label: 'path', path: `workspaces/${team}%00`, init: { method: 'GET' }, field: 'id' },
   ];
@@ -57,7 +65,10 @@ Deno.test('a NUL in a body, query or path is a 400 naming the field, recorded as
   for (const p of probes) ids.push(await refused(user, p));
 
   const calls = await trackedCalls(ids);
-  assertEquals(calls.map((c) => c.status), ids.map(() => 400));
+  assertEquals(
+    calls.map((c) => c.status),
+    ids.map(() => 400),
+  );
   await withDb(async (sql) => {
     // The error-rate alert counts 5xx rows of ops.api_calls (ops.check_alert_rule), so none may be one.
     const [counted] = await sql`select count(*)::int as n from ops.api_calls where request_id = any(${ids}) and status >= 500`;

@@ -185,7 +185,14 @@ export function mutations(route: DiscoveredRoute, base: Request, shape: Shape, o
       out.push({ slot: `path ${p}`, variant, expect, request: { ...base, params: { ...base.params, [p]: String(value) } } });
     }
     const v = victimId(p);
-    if (v) out.push({ slot: `path ${p}`, variant: 'other tenant', expect: 'no_server_error', victimIdSent: v, request: { ...base, params: { ...base.params, [p]: v } } });
+    if (v)
+      out.push({
+        slot: `path ${p}`,
+        variant: 'other tenant',
+        expect: 'no_server_error',
+        victimIdSent: v,
+        request: { ...base, params: { ...base.params, [p]: v } },
+      });
   }
   for (const f of [...shape.required.query, ...shape.optional.query]) {
     const current = base.query[f] ?? asQueryValue(plausible(route.fn, f, own));
@@ -193,7 +200,14 @@ export function mutations(route: DiscoveredRoute, base: Request, shape: Shape, o
       out.push({ slot: `query ${f}`, variant, expect, request: { ...base, query: { ...base.query, [f]: String(value) } } });
     }
     const v = victimId(f);
-    if (v) out.push({ slot: `query ${f}`, variant: 'other tenant', expect: 'no_server_error', victimIdSent: v, request: { ...base, query: { ...base.query, [f]: v } } });
+    if (v)
+      out.push({
+        slot: `query ${f}`,
+        variant: 'other tenant',
+        expect: 'no_server_error',
+        victimIdSent: v,
+        request: { ...base, query: { ...base.query, [f]: v } },
+      });
   }
   if (base.body === undefined) return out;
   for (const f of [...shape.required.body, ...shape.optional.body]) {
@@ -202,7 +216,14 @@ export function mutations(route: DiscoveredRoute, base: Request, shape: Shape, o
       out.push({ slot: `body ${f}`, variant, expect, request: { ...base, body: { ...base.body, [f]: value } } });
     }
     const v = victimId(f);
-    if (v) out.push({ slot: `body ${f}`, variant: 'other tenant', expect: 'no_server_error', victimIdSent: v, request: { ...base, body: { ...base.body, [f]: v } } });
+    if (v)
+      out.push({
+        slot: `body ${f}`,
+        variant: 'other tenant',
+        expect: 'no_server_error',
+        victimIdSent: v,
+        request: { ...base, body: { ...base.body, [f]: v } },
+      });
   }
   return out;
 }
@@ -228,12 +249,14 @@ export function judge(route: DiscoveredRoute, m: Mutation, a: Answer, cast: Cast
   if (a.status >= 500) problems.push(`${where}: server error ${a.text.slice(0, 200)}`);
   if (a.status >= 400) {
     const e = (a.json as { error?: { code?: unknown; message?: unknown } } | null)?.error;
-    if (typeof e?.code !== 'string' || typeof e?.message !== 'string') problems.push(`${where}: no error envelope: ${a.text.slice(0, 200)}`);
+    if (typeof e?.code !== 'string' || typeof e?.message !== 'string')
+      problems.push(`${where}: no error envelope: ${a.text.slice(0, 200)}`);
   }
   if (m.expect === 'rejected' && (a.status < 400 || a.status >= 500)) problems.push(`${where}: bad input was not refused with a 4xx`);
   if (m.request.actor.name === 'attacker') {
-    const leaked = [cast.victim.marker, cast.victim.user.id, ...Object.values(cast.victim.ids)]
-      .filter((s) => s !== m.victimIdSent && !Object.values(cast.attacker.ids).includes(s) && a.text.includes(s));
+    const leaked = [cast.victim.marker, cast.victim.user.id, ...Object.values(cast.victim.ids)].filter(
+      (s) => s !== m.victimIdSent && !Object.values(cast.attacker.ids).includes(s) && a.text.includes(s),
+    );
     if (leaked.length) problems.push(`${where}: the answer shows the other tenant's data (${leaked.join(', ')})`);
   }
   return problems;

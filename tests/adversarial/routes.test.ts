@@ -44,16 +44,22 @@ Deno.test('route discovery finds every function and every known route', async ()
   for (const known of KNOWN) assertOk(names.has(known), `discovery missed ${known}`);
   const fns = await functionNames();
   assertOk(fns.length >= 17, `only ${fns.length} functions found`);
-  for (const fn of fns) assertOk(routes.some((r) => r.fn === fn), `no route found for function ${fn}`);
+  for (const fn of fns)
+    assertOk(
+      routes.some((r) => r.fn === fn),
+      `no route found for function ${fn}`,
+    );
 });
 
 const CONCURRENCY = 6;
 
 async function pool<T>(items: T[], work: (item: T) => Promise<void>) {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, items.length) }, async () => {
-    while (next < items.length) await work(items[next++]);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(CONCURRENCY, items.length) }, async () => {
+      while (next < items.length) await work(items[next++]);
+    }),
+  );
 }
 
 /**
@@ -91,7 +97,10 @@ async function walkRoute(route: DiscoveredRoute, c: Cast, actors: Actor[], tally
   const actor = await chooseActor(route, actors);
   const shape = await discoverShape(route, actor);
   const base = baseRequest(route, actor, shape, c.attacker.ids);
-  const all = [...mutations(route, base, shape, c.attacker.ids, c.victim.ids), ...(await shotgun(route, base, shape.required.body.length + shape.optional.body.length))];
+  const all = [
+    ...mutations(route, base, shape, c.attacker.ids, c.victim.ids),
+    ...(await shotgun(route, base, shape.required.body.length + shape.optional.body.length)),
+  ];
   await pool(all, async (m) => {
     const a = await sendCounted(route, m, limited);
     tally.requests++;
@@ -123,7 +132,7 @@ Deno.test({
     ];
     // The leak check searches answers for the victim's marker: it must be found where it belongs.
     const own = await c.victim.user.call(`workspaces/${c.victim.ids.team}`);
-    assertOk(JSON.stringify(own.body).includes(c.victim.marker), 'the victim\'s marker is not in its own workspace');
+    assertOk(JSON.stringify(own.body).includes(c.victim.marker), "the victim's marker is not in its own workspace");
     const before = await victimView(c.victim);
     const tally: Tally = { requests: 0, serverErrors: new Map(), problems: [], shallow: [] };
     // Destructive methods last: what they do to the attacker's own fixtures cannot hide another route's answers.
@@ -135,6 +144,13 @@ Deno.test({
     assertOk(tally.problems.length === 0, `${tally.problems.length} problems:\n${tally.problems.slice(0, 80).join('\n')}`);
     const after = await victimView(c.victim);
     const changed = Object.keys(before).filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]));
-    assertEquals(changed, [], `the victim's data changed during the walk: ${changed.map((k) => `${k}: ${JSON.stringify(before[k])} → ${JSON.stringify(after[k])}`).join('; ').slice(0, 2000)}`);
+    assertEquals(
+      changed,
+      [],
+      `the victim's data changed during the walk: ${changed
+        .map((k) => `${k}: ${JSON.stringify(before[k])} → ${JSON.stringify(after[k])}`)
+        .join('; ')
+        .slice(0, 2000)}`,
+    );
   },
 });

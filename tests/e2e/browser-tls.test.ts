@@ -48,7 +48,7 @@ test("Chromium accepts the fakes' certificate and refuses another local CA's", a
   const page = await (await browser.newContext()).newPage();
   const fakes = await page.goto(`${requiredEnv('LOCAL_FAKES_URL')}/_control/health`);
   assert.equal(fakes?.status(), 200);
-  assert.match(await page.textContent('body') ?? '', /"ok":true/);
+  assert.match((await page.textContent('body')) ?? '', /"ok":true/);
 
   await assert.rejects(page.goto(strangerUrl), /ERR_CERT_AUTHORITY_INVALID/);
 });

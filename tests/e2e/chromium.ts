@@ -7,7 +7,14 @@ import { spkiSha256 } from '../../local/stack/tls.ts';
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 
 export function chromiumArgs(): string[] {
-  const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+  const args = [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ];
   const fakesCert = process.env.LOCAL_FAKES_TLS_CERT;
   if (fakesCert) args.push(`--ignore-certificate-errors-spki-list=${spkiSha256(fakesCert)}`);
   return args;

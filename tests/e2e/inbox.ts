@@ -26,7 +26,8 @@ export async function waitForMail(to: string, subject: RegExp, opts: { timeoutMs
     const list = (await res.json()) as CaughtMail[];
     const found = list.find((m) => subject.test(m.subject) && m.id !== opts.notId);
     if (found) return found;
-    if (Date.now() > deadline) throw new Error(`no email "${subject}" arrived for ${to} (inbox has: ${list.map((m) => m.subject).join(', ') || 'nothing'})`);
+    if (Date.now() > deadline)
+      throw new Error(`no email "${subject}" arrived for ${to} (inbox has: ${list.map((m) => m.subject).join(', ') || 'nothing'})`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }

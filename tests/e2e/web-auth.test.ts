@@ -97,7 +97,9 @@ test('sign up, land in the app with the personal workspace, sign out, sign in ag
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.waitForURL((u) => u.pathname === '/dashboard');
-  const again = await page.getByLabel('Workspace', { exact: true }).evaluate((el) => (el as HTMLSelectElement).selectedOptions[0]?.textContent ?? '');
+  const again = await page
+    .getByLabel('Workspace', { exact: true })
+    .evaluate((el) => (el as HTMLSelectElement).selectedOptions[0]?.textContent ?? '');
   assert.equal(again, `${name}'s workspace`);
 
   // Signed out in the app, a deep link comes back after sign-in.
@@ -142,79 +144,85 @@ test('the app shell works on a phone-sized screen', { timeout: 120_000 }, async 
   assert.deepEqual(pageErrors, []);
 });
 
-test('an owner creates a workspace and invites a teammate, who joins through the link and gets no owner controls', { timeout: 180_000 }, async () => {
-  const owner = person('own');
-  const teammate = person('mate');
-  const team = `Team ${owner.name.split(' ')[1]}`;
+test(
+  'an owner creates a workspace and invites a teammate, who joins through the link and gets no owner controls',
+  { timeout: 180_000 },
+  async () => {
+    const owner = person('own');
+    const teammate = person('mate');
+    const team = `Team ${owner.name.split(' ')[1]}`;
 
-  const a = await newPage();
-  await a.goto(`${webUrl}/sign-up`);
-  await submitSignUp(a, owner);
-  await a.waitForURL((u) => u.pathname === '/dashboard');
+    const a = await newPage();
+    await a.goto(`${webUrl}/sign-up`);
+    await submitSignUp(a, owner);
+    await a.waitForURL((u) => u.pathname === '/dashboard');
 
-  await a.getByRole('button', { name: 'New workspace' }).click();
-  const dialog = a.getByRole('dialog', { name: 'New workspace' });
-  await dialog.getByLabel('Name').fill(team);
-  await dialog.getByRole('button', { name: 'Create workspace' }).click();
-  await a.waitForURL((u) => u.pathname === '/workspace');
-  await a.getByRole('heading', { name: team, exact: true }).waitFor();
-  assert.equal((await a.locator('#workspace-switcher-caption').textContent())?.trim(), 'Owner');
+    await a.getByRole('button', { name: 'New workspace' }).click();
+    const dialog = a.getByRole('dialog', { name: 'New workspace' });
+    await dialog.getByLabel('Name').fill(team);
+    await dialog.getByRole('button', { name: 'Create workspace' }).click();
+    await a.waitForURL((u) => u.pathname === '/workspace');
+    await a.getByRole('heading', { name: team, exact: true }).waitFor();
+    assert.equal((await a.locator('#workspace-switcher-caption').textContent())?.trim(), 'Owner');
 
-  await a.getByLabel('Email to invite').fill(teammate.email);
-  await a.getByLabel('Role', { exact: true }).selectOption('viewer');
-  await a.getByRole('button', { name: 'Create invitation' }).click();
-  const link = a.locator('#accept-url');
-  await link.waitFor();
-  const acceptUrl = await link.inputValue();
-  assert.match(acceptUrl, /\/accept\?token=[\w-]{20,}/);
-  await a.getByRole('cell', { name: teammate.email, exact: true }).waitFor();
-  await shot(a, '10-owner-invited');
+    await a.getByLabel('Email to invite').fill(teammate.email);
+    await a.getByLabel('Role', { exact: true }).selectOption('viewer');
+    await a.getByRole('button', { name: 'Create invitation' }).click();
+    const link = a.locator('#accept-url');
+    await link.waitFor();
+    const acceptUrl = await link.inputValue();
+    assert.match(acceptUrl, /\/accept\?token=[\w-]{20,}/);
+    await a.getByRole('cell', { name: teammate.email, exact: true }).waitFor();
+    await shot(a, '10-owner-invited');
 
-  // The teammate opens the link signed out: sign-in first (here: sign-up), then back to accept.
-  const b = await newPage();
-  await b.goto(`${webUrl}${new URL(acceptUrl).pathname}${new URL(acceptUrl).search}`);
-  await b.waitForURL((u) => u.pathname === '/sign-in');
-  await b.getByRole('link', { name: 'Create an account' }).click();
-  await submitSignUp(b, teammate);
-  await b.waitForURL((u) => u.pathname === '/accept');
-  await b.getByRole('button', { name: 'Accept invitation' }).click();
-  await b.getByRole('heading', { name: `You joined ${team}` }).waitFor();
-  await b.getByRole('link', { name: 'Open the workspace' }).click();
-  await b.getByRole('heading', { name: team, exact: true }).waitFor();
-  await b.getByRole('cell', { name: new RegExp(owner.name) }).waitFor();
+    // The teammate opens the link signed out: sign-in first (here: sign-up), then back to accept.
+    const b = await newPage();
+    await b.goto(`${webUrl}${new URL(acceptUrl).pathname}${new URL(acceptUrl).search}`);
+    await b.waitForURL((u) => u.pathname === '/sign-in');
+    await b.getByRole('link', { name: 'Create an account' }).click();
+    await submitSignUp(b, teammate);
+    await b.waitForURL((u) => u.pathname === '/accept');
+    await b.getByRole('button', { name: 'Accept invitation' }).click();
+    await b.getByRole('heading', { name: `You joined ${team}` }).waitFor();
+    await b.getByRole('link', { name: 'Open the workspace' }).click();
+    await b.getByRole('heading', { name: team, exact: true }).waitFor();
+    await b.getByRole('cell', { name: new RegExp(owner.name) }).waitFor();
 
-  // A viewer is offered none of the owner's controls, only leaving.
-  assert.equal(await b.getByRole('heading', { name: 'Invitations' }).count(), 0);
-  assert.equal(await b.getByLabel('Workspace name').count(), 0);
-  assert.equal(await b.getByRole('button', { name: /^Remove / }).count(), 0);
-  assert.equal(await b.getByRole('combobox', { name: /^Role of / }).count(), 0);
-  await b.getByRole('button', { name: 'Leave workspace' }).waitFor();
-  await shot(b, '11-viewer-workspace');
+    // A viewer is offered none of the owner's controls, only leaving.
+    assert.equal(await b.getByRole('heading', { name: 'Invitations' }).count(), 0);
+    assert.equal(await b.getByLabel('Workspace name').count(), 0);
+    assert.equal(await b.getByRole('button', { name: /^Remove / }).count(), 0);
+    assert.equal(await b.getByRole('combobox', { name: /^Role of / }).count(), 0);
+    await b.getByRole('button', { name: 'Leave workspace' }).waitFor();
+    await shot(b, '11-viewer-workspace');
 
-  // The owner sees the teammate, promotes them, and the invitation is used up.
-  await a.reload();
-  await a.getByRole('heading', { name: team, exact: true }).waitFor();
-  const roleOfTeammate = a.getByRole('combobox', { name: `Role of ${teammate.name}` });
-  const reloaded = a.waitForResponse((r) => r.url().includes('/functions/v1/members?') && r.request().method() === 'GET');
-  await roleOfTeammate.selectOption('editor');
-  await reloaded;
-  assert.equal(await roleOfTeammate.inputValue(), 'editor');
-  const row = a.getByRole('row').filter({ hasText: teammate.email });
-  await row.getByText('Accepted').waitFor();
-  assert.equal(await row.getByRole('button', { name: /Revoke/ }).count(), 0);
+    // The owner sees the teammate, promotes them, and the invitation is used up.
+    await a.reload();
+    await a.getByRole('heading', { name: team, exact: true }).waitFor();
+    const roleOfTeammate = a.getByRole('combobox', { name: `Role of ${teammate.name}` });
+    const reloaded = a.waitForResponse((r) => r.url().includes('/functions/v1/members?') && r.request().method() === 'GET');
+    await roleOfTeammate.selectOption('editor');
+    await reloaded;
+    assert.equal(await roleOfTeammate.inputValue(), 'editor');
+    const row = a.getByRole('row').filter({ hasText: teammate.email });
+    await row.getByText('Accepted').waitFor();
+    assert.equal(await row.getByRole('button', { name: /Revoke/ }).count(), 0);
 
-  // Renaming shows at once in the switcher.
-  await a.getByLabel('Workspace name').fill(`${team} (renamed)`);
-  await a.getByRole('button', { name: 'Save name' }).click();
-  await a.getByText('Saved.').waitFor();
-  const option = await a.getByLabel('Workspace', { exact: true }).evaluate((el) => (el as HTMLSelectElement).selectedOptions[0]?.textContent ?? '');
-  assert.equal(option, `${team} (renamed)`);
-  await shot(a, '12-owner-after-accept');
+    // Renaming shows at once in the switcher.
+    await a.getByLabel('Workspace name').fill(`${team} (renamed)`);
+    await a.getByRole('button', { name: 'Save name' }).click();
+    await a.getByText('Saved.').waitFor();
+    const option = await a
+      .getByLabel('Workspace', { exact: true })
+      .evaluate((el) => (el as HTMLSelectElement).selectedOptions[0]?.textContent ?? '');
+    assert.equal(option, `${team} (renamed)`);
+    await shot(a, '12-owner-after-accept');
 
-  await a.context().close();
-  await b.context().close();
-  assert.deepEqual(pageErrors, []);
-});
+    await a.context().close();
+    await b.context().close();
+    assert.deepEqual(pageErrors, []);
+  },
+);
 
 test('account: profile time zone, data export, and deletion with a typed confirmation', { timeout: 120_000 }, async () => {
   const me = person('acct');
@@ -243,7 +251,10 @@ test('account: profile time zone, data export, and deletion with a typed confirm
   const file = await download;
   assert.match(file.suggestedFilename(), /^content-catalyst-export-\d{4}-\d{2}-\d{2}\.json$/);
   const exported = JSON.parse(await streamText(await file.createReadStream()));
-  assert.ok(JSON.stringify(exported).includes(me.email) || JSON.stringify(exported).includes(me.name), 'the export holds the user’s own data');
+  assert.ok(
+    JSON.stringify(exported).includes(me.email) || JSON.stringify(exported).includes(me.name),
+    'the export holds the user’s own data',
+  );
 
   const deleteButton = page.getByRole('button', { name: 'Delete my account' });
   assert.equal(await deleteButton.isDisabled(), true);

@@ -54,7 +54,8 @@ async function personalWorkspaceId(token: string): Promise<string> {
 const digits = (s: string | null) => (s ?? '').replace(/[^\d-]/g, '');
 
 // State shared by the tests below, in order (node:test runs a file's tests one after another).
-let firstUser: { email: string; password: string; name: string; workspaceId: string; channelId: string; channelTitle: string } | null = null;
+let firstUser: { email: string; password: string; name: string; workspaceId: string; channelId: string; channelTitle: string } | null =
+  null;
 
 test('the demo user’s dashboard shows the numbers insights returns, with charts; the channel is listed', { timeout: 240_000 }, async () => {
   const token = await passwordToken(DEMO.email, DEMO.password);
@@ -134,105 +135,109 @@ test('the demo user’s dashboard shows the numbers insights returns, with chart
   assert.deepEqual(pageErrors, [], 'no uncaught errors in the page');
 });
 
-test('a new user connects a channel on the consent page, sees it listed, and syncs it now with progress', { timeout: 360_000 }, async () => {
-  const fakes = requiredEnv('LOCAL_FAKES_URL').replace(/\/+$/, '');
-  const me = person('conn');
-  const channelTitle = `E2E Kitchen ${me.suffix}`;
-  const created = await fetch(`${fakes}/_control/youtube/channels`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ videos: 12, seed: `e2e-${me.suffix}`, title: channelTitle }),
-  });
-  assert.equal(created.status, 201, await created.clone().text());
-  const fakeChannel = (await created.json()) as Json;
+test(
+  'a new user connects a channel on the consent page, sees it listed, and syncs it now with progress',
+  { timeout: 360_000 },
+  async () => {
+    const fakes = requiredEnv('LOCAL_FAKES_URL').replace(/\/+$/, '');
+    const me = person('conn');
+    const channelTitle = `E2E Kitchen ${me.suffix}`;
+    const created = await fetch(`${fakes}/_control/youtube/channels`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ videos: 12, seed: `e2e-${me.suffix}`, title: channelTitle }),
+    });
+    assert.equal(created.status, 201, await created.clone().text());
+    const fakeChannel = (await created.json()) as Json;
 
-  const page = await newPage();
-  await signUpInUi(page, me);
-  // A workspace without channels: the dashboard points to the Channels page.
-  await page.getByText('Nothing to show yet').waitFor();
-  await shot(page, '23-dashboard-empty');
-  await page.getByRole('link', { name: 'Go to Channels' }).click();
-  await page.waitForURL((u) => u.pathname === '/channels');
-  await page.getByText('No channel connected').waitFor();
-  await shot(page, '24-channels-empty');
+    const page = await newPage();
+    await signUpInUi(page, me);
+    // A workspace without channels: the dashboard points to the Channels page.
+    await page.getByText('Nothing to show yet').waitFor();
+    await shot(page, '23-dashboard-empty');
+    await page.getByRole('link', { name: 'Go to Channels' }).click();
+    await page.waitForURL((u) => u.pathname === '/channels');
+    await page.getByText('No channel connected').waitFor();
+    await shot(page, '24-channels-empty');
 
-  // Cancelled on Google's (fake) consent page: back with the reason, nothing connected.
-  await page.getByRole('button', { name: 'Connect a YouTube channel' }).click();
-  await page.waitForURL((u) => u.href.startsWith(fakes));
-  await page.locator('#deny').click();
-  await page.waitForURL((u) => u.href.startsWith(webUrl) && u.pathname === '/channels');
-  const cancelled = page.getByRole('alert').filter({ hasText: 'The channel was not connected.' });
-  await cancelled.waitFor();
-  assert.match((await cancelled.textContent()) ?? '', /cancelled on Google’s consent page.*access_denied/s);
-  await page.getByText('No channel connected').waitFor();
+    // Cancelled on Google's (fake) consent page: back with the reason, nothing connected.
+    await page.getByRole('button', { name: 'Connect a YouTube channel' }).click();
+    await page.waitForURL((u) => u.href.startsWith(fakes));
+    await page.locator('#deny').click();
+    await page.waitForURL((u) => u.href.startsWith(webUrl) && u.pathname === '/channels');
+    const cancelled = page.getByRole('alert').filter({ hasText: 'The channel was not connected.' });
+    await cancelled.waitFor();
+    assert.match((await cancelled.textContent()) ?? '', /cancelled on Google’s consent page.*access_denied/s);
+    await page.getByText('No channel connected').waitFor();
 
-  // Again, and this time choose the new channel and Allow.
-  await page.getByRole('button', { name: 'Connect a YouTube channel' }).click();
-  await page.waitForURL((u) => u.href.startsWith(fakes));
-  await page.getByRole('heading', { name: 'Choose an account to continue' }).waitFor();
-  await shot(page, '25-fake-consent');
-  await page.getByRole('link', { name: new RegExp(`Allow as ${channelTitle}`) }).click();
+    // Again, and this time choose the new channel and Allow.
+    await page.getByRole('button', { name: 'Connect a YouTube channel' }).click();
+    await page.waitForURL((u) => u.href.startsWith(fakes));
+    await page.getByRole('heading', { name: 'Choose an account to continue' }).waitFor();
+    await shot(page, '25-fake-consent');
+    await page.getByRole('link', { name: new RegExp(`Allow as ${channelTitle}`) }).click();
 
-  // Back in the app: the outcome, the address cleaned up, the channel listed and its first sync.
-  await page.waitForURL((u) => u.href.startsWith(webUrl) && u.pathname === '/channels');
-  await page.getByText('Channel connected.').waitFor();
-  await page.waitForURL((u) => u.search === '');
-  const card = page.locator('article.channel').filter({ hasText: channelTitle });
-  await card.getByRole('heading', { name: channelTitle }).waitFor();
-  assert.ok(await card.evaluate((el) => el.classList.contains('highlight')), 'the channel just connected is highlighted');
-  assert.equal(await card.locator('.channel-status').getAttribute('data-status'), 'active');
-  await shot(page, '26-channel-connected');
-  await card.locator('[data-run-status="succeeded"]').waitFor({ timeout: SYNC_TIMEOUT_MS });
+    // Back in the app: the outcome, the address cleaned up, the channel listed and its first sync.
+    await page.waitForURL((u) => u.href.startsWith(webUrl) && u.pathname === '/channels');
+    await page.getByText('Channel connected.').waitFor();
+    await page.waitForURL((u) => u.search === '');
+    const card = page.locator('article.channel').filter({ hasText: channelTitle });
+    await card.getByRole('heading', { name: channelTitle }).waitFor();
+    assert.ok(await card.evaluate((el) => el.classList.contains('highlight')), 'the channel just connected is highlighted');
+    assert.equal(await card.locator('.channel-status').getAttribute('data-status'), 'active');
+    await shot(page, '26-channel-connected');
+    await card.locator('[data-run-status="succeeded"]').waitFor({ timeout: SYNC_TIMEOUT_MS });
 
-  // Slow YouTube Analytics down a little (bounded) so the run's progress is visible on the way.
-  const fault = await fetch(`${fakes}/_control/faults`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ match: { pathPrefix: '/youtube-analytics' }, latencyMs: 1_500, times: 4 }),
-  });
-  assert.equal(fault.status, 201);
-  const faultId = ((await fault.json()) as Json).id as string;
-  try {
+    // Slow YouTube Analytics down a little (bounded) so the run's progress is visible on the way.
+    const fault = await fetch(`${fakes}/_control/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ match: { pathPrefix: '/youtube-analytics' }, latencyMs: 1_500, times: 4 }),
+    });
+    assert.equal(fault.status, 201);
+    const faultId = ((await fault.json()) as Json).id as string;
+    try {
+      await card.getByRole('button', { name: 'Sync now' }).click();
+      const open = card.locator('[data-run-status="queued"], [data-run-status="running"]');
+      await open.waitFor({ timeout: 30_000 });
+      await card.locator('progress').waitFor();
+      assert.equal(await card.getByRole('button', { name: 'Sync now' }).isDisabled(), true, 'no second sync while one runs');
+      await shot(page, '27-sync-in-progress');
+      const done = card.locator('[data-run-status="succeeded"]');
+      await done.waitFor({ timeout: SYNC_TIMEOUT_MS });
+      assert.match((await card.locator('.sync').textContent()) ?? '', /Manual sync.*finished/s, 'the manual run is the one that finished');
+    } finally {
+      await fetch(`${fakes}/_control/faults/${faultId}`, { method: 'DELETE' });
+    }
+
+    // Pressed again within five minutes: the API's 429 with its message and request id, and a wait.
     await card.getByRole('button', { name: 'Sync now' }).click();
-    const open = card.locator('[data-run-status="queued"], [data-run-status="running"]');
-    await open.waitFor({ timeout: 30_000 });
-    await card.locator('progress').waitFor();
-    assert.equal(await card.getByRole('button', { name: 'Sync now' }).isDisabled(), true, 'no second sync while one runs');
-    await shot(page, '27-sync-in-progress');
-    const done = card.locator('[data-run-status="succeeded"]');
-    await done.waitFor({ timeout: SYNC_TIMEOUT_MS });
-    assert.match((await card.locator('.sync').textContent()) ?? '', /Manual sync.*finished/s, 'the manual run is the one that finished');
-  } finally {
-    await fetch(`${fakes}/_control/faults/${faultId}`, { method: 'DELETE' });
-  }
+    const refused = card.getByRole('alert').filter({ hasText: 'That did not work' });
+    await refused.waitFor();
+    const text = (await refused.textContent()) ?? '';
+    assert.match(text, /less than 5 minutes ago/);
+    assert.match(text, /Request ID\s*[0-9a-f-]{36}/);
+    assert.match(text, /HTTP 429/);
+    await card.getByText(/You can sync again in \d+ s/).waitFor();
+    assert.equal(await card.getByRole('button', { name: 'Sync now' }).isDisabled(), true);
+    await shot(page, '28-sync-refused');
 
-  // Pressed again within five minutes: the API's 429 with its message and request id, and a wait.
-  await card.getByRole('button', { name: 'Sync now' }).click();
-  const refused = card.getByRole('alert').filter({ hasText: 'That did not work' });
-  await refused.waitFor();
-  const text = (await refused.textContent()) ?? '';
-  assert.match(text, /less than 5 minutes ago/);
-  assert.match(text, /Request ID\s*[0-9a-f-]{36}/);
-  assert.match(text, /HTTP 429/);
-  await card.getByText(/You can sync again in \d+ s/).waitFor();
-  assert.equal(await card.getByRole('button', { name: 'Sync now' }).isDisabled(), true);
-  await shot(page, '28-sync-refused');
+    // The dashboard now shows this channel's own numbers.
+    const token = await passwordToken(me.email, me.password);
+    const workspaceId = await personalWorkspaceId(token);
+    const insights = (await call(token, `insights?workspace_id=${workspaceId}`)).body.insights as Json;
+    assert.equal(insights.channels.length, 1);
+    assert.equal(insights.channels[0].youtube_channel_id, fakeChannel.channelId);
+    await page.getByRole('link', { name: 'Dashboard', exact: true }).click();
+    const views = page.locator('[data-kpi="views"]');
+    await views.waitFor();
+    assert.equal(await views.getAttribute('data-value'), String(insights.totals.views.current));
+    await page.context().close();
 
-  // The dashboard now shows this channel's own numbers.
-  const token = await passwordToken(me.email, me.password);
-  const workspaceId = await personalWorkspaceId(token);
-  const insights = (await call(token, `insights?workspace_id=${workspaceId}`)).body.insights as Json;
-  assert.equal(insights.channels.length, 1);
-  assert.equal(insights.channels[0].youtube_channel_id, fakeChannel.channelId);
-  await page.getByRole('link', { name: 'Dashboard', exact: true }).click();
-  const views = page.locator('[data-kpi="views"]');
-  await views.waitFor();
-  assert.equal(await views.getAttribute('data-value'), String(insights.totals.views.current));
-  await page.context().close();
-
-  firstUser = { ...me, workspaceId, channelId: insights.channels[0].id as string, channelTitle };
-  assert.deepEqual(pageErrors, []);
-});
+    firstUser = { ...me, workspaceId, channelId: insights.channels[0].id as string, channelTitle };
+    assert.deepEqual(pageErrors, []);
+  },
+);
 
 test('a second user sees none of the first user’s data', { timeout: 120_000 }, async () => {
   assert.ok(firstUser, 'runs after the connect test');
@@ -369,7 +374,8 @@ test('a platform admin sees metrics with charts and health, and acknowledges and
   assert.equal(await page.locator('figure.chart').count(), 3, 'requests, error rate and p95 charts');
   for (const service of ['database', 'youtube', 'gemini', 'revid']) await page.locator(`tr[data-service="${service}"]`).waitFor();
   // The test stack runs every external service on the fakes, and the page says so.
-  for (const service of ['youtube', 'gemini', 'revid']) assert.equal(await page.locator(`tr[data-service="${service}"] td[data-backend]`).getAttribute('data-backend'), 'fake', service);
+  for (const service of ['youtube', 'gemini', 'revid'])
+    assert.equal(await page.locator(`tr[data-service="${service}"] td[data-backend]`).getAttribute('data-backend'), 'fake', service);
   await page.getByRole('heading', { name: 'Recent errors' }).waitFor();
   await page.locator('[data-testid="recent-errors"]').getByText(errorMarker).waitFor();
   await page.locator('[data-testid="error-kinds"]').getByText('e2e marker').first().waitFor();
@@ -385,7 +391,10 @@ test('a platform admin sees metrics with charts and health, and acknowledges and
   await item.getByRole('button', { name: /^Acknowledge/ }).click();
   await page.getByLabel('Show', { exact: true }).selectOption('all');
   await page.locator(`li[data-alert-id="${alert.id}"][data-state="acknowledged"]`).waitFor();
-  await page.locator(`li[data-alert-id="${alert.id}"]`).getByRole('button', { name: /^Resolve/ }).click();
+  await page
+    .locator(`li[data-alert-id="${alert.id}"]`)
+    .getByRole('button', { name: /^Resolve/ })
+    .click();
   const dialog = page.getByRole('dialog', { name: 'Resolve alert' });
   await dialog.getByLabel('Note (optional)').fill('checked by the e2e test');
   await dialog.getByRole('button', { name: 'Resolve alert' }).click();

@@ -7,7 +7,17 @@ import assert from 'node:assert/strict';
 import type { Page } from '../../web/node_modules/playwright-core/index.js';
 import { createConfirmedUser } from '../unit/helpers/auth-users.ts';
 import { authLink, waitForMail } from './inbox.ts';
-import { openPage, pageErrors, person as newPerson, recordPageErrors, shot, stackAuth, submitSignIn, useWebSuite, webUrl } from './web-suite.ts';
+import {
+  openPage,
+  pageErrors,
+  person as newPerson,
+  recordPageErrors,
+  shot,
+  stackAuth,
+  submitSignIn,
+  useWebSuite,
+  webUrl,
+} from './web-suite.ts';
 
 useWebSuite({ env: ['LOCAL_MAIL_URL'] });
 

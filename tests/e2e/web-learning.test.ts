@@ -48,7 +48,8 @@ async function seedLoop(userId: string, claims: string): Promise<{ workspaceId: 
   try {
     const [{ workspace_id: ws }] = await sql`select workspace_id from public.workspace_members where user_id = ${userId}`;
     const tag = Math.random().toString(36).slice(2, 10);
-    const [ch] = await sql`insert into public.channels (workspace_id, youtube_channel_id, title) values (${ws}, ${'UCe2eloop' + tag}, 'Bread Lab') returning id`;
+    const [ch] =
+      await sql`insert into public.channels (workspace_id, youtube_channel_id, title) values (${ws}, ${'UCe2eloop' + tag}, 'Bread Lab') returning id`;
     const contentId = crypto.randomUUID();
     await sql.begin(async (tx) => {
       await tx`select set_config('request.jwt.claims', ${claims}, true)`;
@@ -94,7 +95,7 @@ async function seedLoop(userId: string, claims: string): Promise<{ workspaceId: 
   }
 }
 
-test('from the dashboard to a published engine upload\'s outcome and lineage', async () => {
+test("from the dashboard to a published engine upload's outcome and lineage", async () => {
   const suffix = Math.random().toString(36).slice(2, 10);
   const who = { email: `e2e-loop-${suffix}@example.com`, password: `pw-${suffix}-long` };
   const userId = await signUp(who.email, who.password);
@@ -122,7 +123,10 @@ test('from the dashboard to a published engine upload\'s outcome and lineage', a
   const lines = await titles.getByTestId('loop-title-lines').innerText();
   assert.match(lines, /Offered title 2: picked for 1 of 1 upload \(100%\); not enough data \(1 video, at least 6 needed\)/);
   assert.doesNotMatch(lines, /Their own title/, 'no upload had a title of its own');
-  assert.match(await titles.innerText(), /an offered title: not enough data \(1 video, at least 6 needed\); their own title: not enough data \(0 videos/);
+  assert.match(
+    await titles.innerText(),
+    /an offered title: not enough data \(1 video, at least 6 needed\); their own title: not enough data \(0 videos/,
+  );
   const chart = titles.getByRole('img', { name: 'Share of 1 published upload per title choice: Offered title 2 100%.' });
   await chart.and(page.locator('[data-drawn="true"]')).waitFor();
   await shot(page, 'learned');

@@ -5,13 +5,29 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createConfirmedUser } from '../unit/helpers/auth-users.ts';
-import { callFunction as api, openPage, requiredEnv, shot, stackAuth, submitSignIn as signIn, supabaseUrl, trimSlashes, useWebSuite, webUrl } from './web-suite.ts';
+import {
+  callFunction as api,
+  openPage,
+  requiredEnv,
+  shot,
+  stackAuth,
+  submitSignIn as signIn,
+  supabaseUrl,
+  trimSlashes,
+  useWebSuite,
+  webUrl,
+} from './web-suite.ts';
 
 useWebSuite({ assertNoPageErrors: true });
 
 const newPage = () => openPage({ timeoutMs: 15_000 });
 
-interface Account { id: string; email: string; password: string; token: string }
+interface Account {
+  id: string;
+  email: string;
+  password: string;
+  token: string;
+}
 
 /** A confirmed account (Auth requires email confirmation), created through the admin API. */
 async function signUpByApi(label: string): Promise<Account> {
@@ -31,7 +47,9 @@ async function emailTo(address: string): Promise<{ subject: string; text: string
     if (messages.length > 0) return messages[0];
     assert.ok(Date.now() < deadline, `no email arrived for ${address}`);
     await fetch(`${supabaseUrl}/functions/v1/notifications/worker`, {
-      method: 'POST', headers: { authorization: `Bearer ${requiredEnv('SUPABASE_SERVICE_ROLE_KEY')}`, 'content-type': 'application/json' }, body: '{}',
+      method: 'POST',
+      headers: { authorization: `Bearer ${requiredEnv('SUPABASE_SERVICE_ROLE_KEY')}`, 'content-type': 'application/json' },
+      body: '{}',
     }).then((r) => r.text());
     await new Promise((r) => setTimeout(r, 300));
   }
@@ -67,7 +85,10 @@ test('invite by email: the invitee opens the link from the email, signs in and j
   const invitee = await signUpByApi('invitee');
   const ws = await api(owner.token, 'workspaces', { method: 'POST', body: { name: 'Emailed Studio' } });
   assert.equal(ws.status, 201);
-  const invited = await api(owner.token, 'invitations', { method: 'POST', body: { workspace_id: ws.body.workspace.id, email: invitee.email, role: 'editor' } });
+  const invited = await api(owner.token, 'invitations', {
+    method: 'POST',
+    body: { workspace_id: ws.body.workspace.id, email: invitee.email, role: 'editor' },
+  });
   assert.equal(invited.status, 201);
 
   const email = await emailTo(invitee.email);
@@ -98,7 +119,11 @@ test('the unsubscribe page works signed out and asks before it changes anything'
   const page = await newPage();
   await page.goto(`${webUrl}/unsubscribe?token=${encodeURIComponent(`${me.id}.render_finished.${sig}`)}`);
   await page.getByRole('heading', { name: 'Unsubscribe' }).waitFor();
-  assert.equal((await api(me.token, 'notifications/preferences')).body.preferences.render_finished, true, 'opening the page changes nothing');
+  assert.equal(
+    (await api(me.token, 'notifications/preferences')).body.preferences.render_finished,
+    true,
+    'opening the page changes nothing',
+  );
   await shot(page, '33-unsubscribe');
   await page.getByRole('button', { name: 'Unsubscribe' }).click();
   await page.getByRole('status').filter({ hasText: 'Render finished' }).waitFor();

@@ -147,7 +147,12 @@ export async function callFunction(
 ): Promise<{ status: number; body: Json }> {
   const r = await fetch(`${supabaseUrl}/functions/v1/${path}`, {
     method: init.method ?? 'GET',
-    headers: { apikey: anonKey, authorization: `Bearer ${token}`, ...(init.body === undefined ? {} : { 'content-type': 'application/json' }), ...init.headers },
+    headers: {
+      apikey: anonKey,
+      authorization: `Bearer ${token}`,
+      ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...init.headers,
+    },
     body: init.body === undefined ? undefined : JSON.stringify(init.body),
   });
   const text = await r.text();
@@ -156,7 +161,11 @@ export async function callFunction(
 
 /** A POST to Auth that must succeed (200); its JSON answer. */
 export async function authPost(path: string, body: unknown): Promise<Json> {
-  const r = await fetch(`${supabaseUrl}/auth/v1/${path}`, { method: 'POST', headers: { apikey: anonKey, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const r = await fetch(`${supabaseUrl}/auth/v1/${path}`, {
+    method: 'POST',
+    headers: { apikey: anonKey, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   const json = (await r.json()) as Json;
   assert.equal(r.status, 200, `${path}: ${JSON.stringify(json)}`);
   return json;

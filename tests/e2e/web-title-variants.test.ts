@@ -18,7 +18,7 @@ async function call(token: string, path: string): Promise<Json> {
   return body;
 }
 
-test('the Studio shows a suggestion\'s title options; the pick and an own title are recorded', { timeout: 180_000 }, async () => {
+test("the Studio shows a suggestion's title options; the pick and an own title are recorded", { timeout: 180_000 }, async () => {
   const suffix = Math.random().toString(36).slice(2, 10);
   const who = { email: `e2e-variants-${suffix}@example.com`, password: `pw-${suffix}-long` };
   const user = await createConfirmedUser(stackAuth(), who.email, who.password, { full_name: 'Variant Picker' });
@@ -29,7 +29,10 @@ test('the Studio shows a suggestion\'s title options; the pick and an own title 
   await page.getByLabel('What to generate').selectOption('title');
   await page.getByLabel('Topic').fill(`weeknight pasta ${suffix}`);
   await page.getByRole('button', { name: 'Generate' }).click();
-  await page.getByTestId('generation-progress').getByText(/saved as a draft/).waitFor({ timeout: 60_000 });
+  await page
+    .getByTestId('generation-progress')
+    .getByText(/saved as a draft/)
+    .waitFor({ timeout: 60_000 });
 
   const token = user.accessToken;
   const workspaceId = ((await call(token, 'workspaces')).workspaces as Json[]).find((w) => w.personal)?.id as string;
@@ -62,7 +65,10 @@ test('the Studio shows a suggestion\'s title options; the pick and an own title 
 
   // Recorded, not just shown: a fresh page load reads it back.
   await page.reload();
-  await page.getByRole('button', { name: new RegExp(variants[1].replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) }).first().click();
+  await page
+    .getByRole('button', { name: new RegExp(variants[1].replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) })
+    .first()
+    .click();
   await page.getByTestId('title-variants').first().getByText('Picked option 2').waitFor();
 
   await page.getByRole('button', { name: 'Edit' }).click();

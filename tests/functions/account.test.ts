@@ -85,7 +85,10 @@ Deno.test('export is one attachment with every row of mine, nobody else’s, and
   assertEquals(doc.profile.display_name, 'Alice Export');
   assertEquals(doc.profile.timezone, 'Asia/Tokyo');
   assertEquals(doc.memberships.length, 3);
-  assertEquals(doc.memberships.every((m: { user_id: string }) => m.user_id === alice.id), true);
+  assertEquals(
+    doc.memberships.every((m: { user_id: string }) => m.user_id === alice.id),
+    true,
+  );
   const workspaceIds = doc.workspaces.map((w: { id: string }) => w.id).sort();
   assertEquals(workspaceIds, [personal, team, bobs].sort());
   assertEquals(doc.workspaces.find((w: { id: string }) => w.id === bobs).role, 'viewer');
@@ -97,7 +100,9 @@ Deno.test('export is one attachment with every row of mine, nobody else’s, and
   assertOk(typeof doc.other_tables === 'object');
   assertEquals(doc.workspace_data, undefined, 'no workspace data inlined');
   assertEquals(
-    doc.workspace_exports.map((w: { workspace_id: string; name: string; first_part_path: string }) => [w.workspace_id, w.first_part_path]).sort(),
+    doc.workspace_exports
+      .map((w: { workspace_id: string; name: string; first_part_path: string }) => [w.workspace_id, w.first_part_path])
+      .sort(),
     [personal, team].sort().map((id) => [id, `account/export/workspaces/${id}`]),
     'the workspaces alice owns, each with the path of its first part',
   );
@@ -145,7 +150,10 @@ async function allParts(user: TestUser, workspaceId: string, maxBytes?: number):
     if (maxBytes) query.set('max_bytes', String(maxBytes));
     const res = await user.call(`account/export/workspaces/${workspaceId}?${query}`);
     assertEquals(res.status, 200, JSON.stringify(res.body).slice(0, 300));
-    assertMatch(res.headers.get('content-disposition') ?? '', /^attachment; filename="workspace-export-[0-9a-f-]{36}-part-\d+-\d{4}-\d{2}-\d{2}\.json"$/);
+    assertMatch(
+      res.headers.get('content-disposition') ?? '',
+      /^attachment; filename="workspace-export-[0-9a-f-]{36}-part-\d+-\d{4}-\d{2}-\d{2}\.json"$/,
+    );
     parts.push(res.body as Part);
     cursor = (res.body as Part).next_cursor;
   } while (cursor && parts.length < 10_000);
@@ -177,8 +185,14 @@ Deno.test('workspace data comes in bounded parts that chain to exactly its rows'
   assertEquals(whole.next_cursor, null, 'a small workspace is one part');
   const parts = await allParts(alice, personal, 64 * 1024);
   assertOk(parts.length >= 20, `${parts.length} parts`);
-  assertEquals(parts.map((p) => p.part), parts.map((_, i) => i + 1));
-  assertEquals(parts.every((p) => p.workspace_id === personal), true);
+  assertEquals(
+    parts.map((p) => p.part),
+    parts.map((_, i) => i + 1),
+  );
+  assertEquals(
+    parts.every((p) => p.workspace_id === personal),
+    true,
+  );
   for (const p of parts) assertOk(JSON.stringify(p).length < 64 * 1024 + 600 * 1024, `part ${p.part} stays near its budget`);
 
   for (const table of Object.keys(whole.tables)) {
@@ -190,7 +204,10 @@ Deno.test('workspace data comes in bounded parts that chain to exactly its rows'
   assertEquals(rows.length, 30_000);
   const [video, day, views] = ['video_id', 'day', 'views'].map((c) => metrics.columns.indexOf(c));
   assertEquals(new Set(rows.map((r) => `${r[video]} ${r[day]}`)).size, 30_000, 'no row twice');
-  assertEquals(rows.reduce((sum, r) => sum + Number(r[views]), 0), 250 * 7 * (120 * 121) / 2);
+  assertEquals(
+    rows.reduce((sum, r) => sum + Number(r[views]), 0),
+    (250 * 7 * (120 * 121)) / 2,
+  );
   assertEquals(rowsOf(parts, 'videos').length, 250);
   assertEquals(rowsOf(parts, 'channels').length, 1);
   assertEquals(JSON.stringify(parts).includes(bobs), false, 'nothing of the workspace alice only belongs to');
@@ -202,8 +219,9 @@ Deno.test('a workspace part is 404 for a workspace I do not own, 400 for a forge
   const personal = await personalWorkspace(alice);
   const malloryWs = await personalWorkspace(mallory);
   await channelWithMetrics(malloryWs, 3, 2);
-  const malloryVideo = await withDb(async (sql) =>
-    (await sql<{ id: string }[]>`select id from public.videos where workspace_id = ${malloryWs} limit 1`)[0].id);
+  const malloryVideo = await withDb(
+    async (sql) => (await sql<{ id: string }[]>`select id from public.videos where workspace_id = ${malloryWs} limit 1`)[0].id,
+  );
 
   for (const path of [`account/export/workspaces/${malloryWs}`, `account/export/workspaces/${crypto.randomUUID()}`]) {
     const res = await alice.call(path);
@@ -253,9 +271,14 @@ Deno.test('a download abandoned half-way ends its transaction; the next one is w
   const deadline = Date.now() + 10_000;
   let open = -1;
   while (Date.now() < deadline) {
-    open = await withDb(async (sql) => (await sql<{ n: number }[]>`
+    open = await withDb(
+      async (sql) =>
+        (
+          await sql<{ n: number }[]>`
       select count(*)::int as n from pg_stat_activity
-      where state like 'idle in transaction%' and query like '%fetch_export_chunk%'`)[0].n);
+      where state like 'idle in transaction%' and query like '%fetch_export_chunk%'`
+        )[0].n,
+    );
     if (open === 0) break;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -307,17 +330,24 @@ Deno.test('DELETE erases me and the workspaces only I belonged to; shared ones l
   const signInAgain = await signIn(alice.email, alice.password);
   assertEquals(signInAgain.status, 400);
 
-  const left = await withDb((sql) => sql<{ id: string }[]>`
-    select id from public.workspaces where id in ${sql([personal, solo, shared, bobs])}`);
+  const left = await withDb(
+    (sql) => sql<{ id: string }[]>`
+    select id from public.workspaces where id in ${sql([personal, solo, shared, bobs])}`,
+  );
   assertEquals(left.map((w) => w.id).sort(), [shared, bobs].sort());
-  const traces = await withDb((sql) => sql<{ n: number }[]>`
+  const traces = await withDb(
+    (sql) => sql<{ n: number }[]>`
     select (select count(*) from auth.users where id = ${alice.id})
          + (select count(*) from public.profiles where id = ${alice.id})
-         + (select count(*) from public.workspace_members where user_id = ${alice.id}) as n`);
+         + (select count(*) from public.workspace_members where user_id = ${alice.id}) as n`,
+  );
   assertEquals(Number(traces[0].n), 0);
 
   const members = (await bob.call(`members?workspace_id=${shared}`)).body.members;
-  assertEquals(members.map((m: { user_id: string; role: string }) => [m.user_id, m.role]), [[bob.id, 'owner']]);
+  assertEquals(
+    members.map((m: { user_id: string; role: string }) => [m.user_id, m.role]),
+    [[bob.id, 'owner']],
+  );
   // The old access token is still a valid JWT until it expires, but there is nothing left behind it.
   assertEquals((await alice.call('account')).status, 404);
   assertEquals((await alice.call('workspaces')).body.workspaces, []);

@@ -76,15 +76,18 @@ Deno.test({
 Deno.test('user tokens: a tampered payload or a key the project does not have (foreign kid) is 401', async () => {
   const user = await signUp('keys-tampered');
   const [h, p, sig] = user.token.split('.');
-  const claims = JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(p.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0))));
-  const forged = btoa(JSON.stringify({ ...claims, app_metadata: { role: 'admin' } })).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  const claims = JSON.parse(
+    new TextDecoder().decode(Uint8Array.from(atob(p.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0))),
+  );
+  const forged = btoa(JSON.stringify({ ...claims, app_metadata: { role: 'admin' } }))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
   assertEquals((await callFunction(`${h}.${forged}.${sig}`, 'admin-metrics')).status, 401);
 
   const other = await generateKeyPair('ES256', { extractable: true });
   const kid = (await exportJWK(other.publicKey)).x!.slice(0, 12);
-  const foreign = await new SignJWT({ ...claims })
-    .setProtectedHeader({ alg: 'ES256', kid, typ: 'JWT' })
-    .sign(other.privateKey);
+  const foreign = await new SignJWT({ ...claims }).setProtectedHeader({ alg: 'ES256', kid, typ: 'JWT' }).sign(other.privateKey);
   assertEquals((await callFunction(foreign, 'workspaces')).status, 401);
   assertEquals((await callFunction(user.token, 'workspaces')).status, 200, 'the genuine token still works');
 });

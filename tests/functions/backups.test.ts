@@ -13,7 +13,8 @@ async function workspaceName(id: string): Promise<string | undefined> {
 
 async function memberCount(id: string): Promise<number> {
   return await withDb(async (sql) =>
-    Number((await sql<{ n: string }[]>`select count(*) as n from public.workspace_members where workspace_id = ${id}`)[0].n));
+    Number((await sql<{ n: string }[]>`select count(*) as n from public.workspace_members where workspace_id = ${id}`)[0].n),
+  );
 }
 
 Deno.test('an owner restores a workspace through the function; viewers 403, strangers 404', async () => {
@@ -50,7 +51,10 @@ Deno.test('an owner restores a workspace through the function; viewers 403, stra
   assertEquals(unconfirmed.status, 400);
   assertEquals(failedPaths(unconfirmed), ['confirm']);
   assertEquals((await stranger.call('backups/restore', { method: 'POST', body: restore })).status, 404);
-  assertEquals((await stranger.call('backups/restore', { method: 'POST', body: { ...restore, workspace_id: other, snapshot_id: 0 } })).status, 400);
+  assertEquals(
+    (await stranger.call('backups/restore', { method: 'POST', body: { ...restore, workspace_id: other, snapshot_id: 0 } })).status,
+    400,
+  );
   assertEquals(await workspaceName(team), 'wrecked', 'refused restores changed nothing');
 
   const restored = await owner.call('backups/restore', { method: 'POST', body: restore });
@@ -79,7 +83,9 @@ Deno.test('a snapshot taken before a column change is refused with 409 snapshot_
   const probe = `public.bk_schema_probe_${crypto.randomUUID().slice(0, 8)}`;
   await withDb(async (sql) => {
     await sql.begin(async (tx) => {
-      await tx.unsafe(`create table ${probe} (id int primary key, workspace_id uuid not null references public.workspaces (id) on delete cascade)`);
+      await tx.unsafe(
+        `create table ${probe} (id int primary key, workspace_id uuid not null references public.workspaces (id) on delete cascade)`,
+      );
       await tx`insert into ops.backup_table_classes (table_name, class, why) values (${probe}, 'content', 'a test probe')`;
     });
     await sql.unsafe(`insert into ${probe} values (1, '${team}')`);
@@ -102,10 +108,12 @@ Deno.test('a snapshot taken before a column change is refused with 409 snapshot_
     assertMatch(refused.body.error.message, new RegExp(`columns of ${probe} changed`));
     assertEquals(await workspaceName(team), 'after the migration', 'a refused restore changed nothing');
   } finally {
-    await withDb((sql) => sql.begin(async (tx) => {
-      await tx.unsafe(`drop table if exists ${probe}`);
-      await tx`delete from ops.backup_table_classes where table_name = ${probe}`;
-    }));
+    await withDb((sql) =>
+      sql.begin(async (tx) => {
+        await tx.unsafe(`drop table if exists ${probe}`);
+        await tx`delete from ops.backup_table_classes where table_name = ${probe}`;
+      }),
+    );
   }
 });
 
@@ -117,7 +125,10 @@ Deno.test('the daily-backup command snapshots in repeatable read as pg_cron runs
     await sql.unsafe(job.command).simple();
     const runs = await sql<{ status: string }[]>`
       select status from ops.backups where id > ${before.id} and details ->> 'triggered_by' = 'cron'`;
-    assertEquals(runs.map((r) => r.status), ['succeeded']);
+    assertEquals(
+      runs.map((r) => r.status),
+      ['succeeded'],
+    );
 
     let refusal: unknown;
     await sql`select ops.take_snapshot('test')`.catch((err) => (refusal = err));
@@ -151,15 +162,20 @@ Deno.test('a restore through the function leaves usage, quota, tokens and OAuth 
     await sql`update private.youtube_oauth_states set used_at = now() where state_hash = ${stateHash}`;
     await sql`update public.workspaces set name = 'wrecked' where id = ${team}`;
   });
-  const restored = await owner.call('backups/restore', { method: 'POST', body: { workspace_id: team, snapshot_id: taken.body.snapshot_id, confirm: 'RESTORE' } });
+  const restored = await owner.call('backups/restore', {
+    method: 'POST',
+    body: { workspace_id: team, snapshot_id: taken.body.snapshot_id, confirm: 'RESTORE' },
+  });
   assertEquals(restored.status, 200, JSON.stringify(restored.body));
   assertEquals(await workspaceName(team), 'Ledger team', 'content comes back');
   assertEquals(Object.keys(restored.body.restored.tables).includes('public.generation_usage'), false, 'usage is not a restored table');
 
-  const [after] = await withDb((sql) => sql<{ renders: number; generations: number; units: number; used: boolean }[]>`
+  const [after] = await withDb(
+    (sql) => sql<{ renders: number; generations: number; units: number; used: boolean }[]>`
     select u.renders, u.generations,
       (select sum(q.units)::int from public.youtube_quota_usage q where q.workspace_id = ${team}) as units,
       (select s.used_at is not null from private.youtube_oauth_states s where s.state_hash = ${stateHash}) as used
-    from public.generation_usage u where u.workspace_id = ${team}`);
+    from public.generation_usage u where u.workspace_id = ${team}`,
+  );
   assertEquals(after, { renders: 3, generations: 7, units: 9617, used: true });
 });

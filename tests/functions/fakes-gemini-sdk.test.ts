@@ -54,7 +54,11 @@ function model() {
 }
 
 async function control(path: string, body: unknown) {
-  const res = await fetch(`${required('LOCAL_FAKES_URL')}/_control${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${required('LOCAL_FAKES_URL')}/_control${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   const answer = await res.json();
   if (!res.ok) throw new Error(`${path}: ${res.status} ${JSON.stringify(answer)}`);
   return answer;

@@ -5,49 +5,55 @@ import { assertEquals, assertOk } from './assert.ts';
 import { addMember, createWorkspace, failedPaths, personalWorkspace, signUp, withDb } from './helpers/users.ts';
 import { generate, geminiPrompts, geminiSettings, postForEvents, resetFakes, seedChannel } from './helpers/content.ts';
 
-Deno.test('generate-content: the prompt carries the top videos of this workspace, with their numbers, and no other workspace\'s', async () => {
-  await resetFakes();
-  const alice = await signUp('gen-prompt-a');
-  const bob = await signUp('gen-prompt-b');
-  const wsA = await personalWorkspace(alice);
-  const wsAlicesTeam = await createWorkspace(alice, 'Other team of Alice');
-  const wsB = await personalWorkspace(bob);
-  const tag = crypto.randomUUID().slice(0, 8);
-  const a = await seedChannel(wsA, `Alpha${tag}`);
-  await seedChannel(wsAlicesTeam, `Charlie${tag}`);
-  await seedChannel(wsB, `Bravo${tag}`);
+Deno.test(
+  "generate-content: the prompt carries the top videos of this workspace, with their numbers, and no other workspace's",
+  async () => {
+    await resetFakes();
+    const alice = await signUp('gen-prompt-a');
+    const bob = await signUp('gen-prompt-b');
+    const wsA = await personalWorkspace(alice);
+    const wsAlicesTeam = await createWorkspace(alice, 'Other team of Alice');
+    const wsB = await personalWorkspace(bob);
+    const tag = crypto.randomUUID().slice(0, 8);
+    const a = await seedChannel(wsA, `Alpha${tag}`);
+    await seedChannel(wsAlicesTeam, `Charlie${tag}`);
+    await seedChannel(wsB, `Bravo${tag}`);
 
-  const since = Date.now();
-  const topic = `fermentation-${tag}`;
-  const res = await generate(alice, { workspace_id: wsA, kind: 'title', topic, count: 4 });
-  assertEquals(res.status, 201, JSON.stringify(res.body));
+    const since = Date.now();
+    const topic = `fermentation-${tag}`;
+    const res = await generate(alice, { workspace_id: wsA, kind: 'title', topic, count: 4 });
+    assertEquals(res.status, 201, JSON.stringify(res.body));
 
-  const prompts = (await geminiPrompts(since)).filter((p) => p.includes(topic));
-  assertEquals(prompts.length, 1, 'one Gemini call for this generation');
-  const prompt = prompts[0];
-  for (const v of a.scored) {
-    assertOk(prompt.includes(`"${v.title}"`), `prompt names top video "${v.title}"`);
-  }
-  const best = a.scored[0];
-  const bestLine = prompt.split('\n').find((l) => l.includes(`"${best.title}"`))!;
-  assertOk(bestLine.includes(`score ${best.score.toFixed(1)}/100`), `best video's score in the prompt: ${bestLine}`);
-  assertOk(bestLine.includes(`${best.views.toLocaleString('en-US')} views`), `best video's views in the prompt: ${bestLine}`);
-  // ordered best first
-  assertOk(prompt.indexOf(`"${a.scored[0].title}"`) < prompt.indexOf(`"${a.scored.at(-1)!.title}"`), 'best video listed first');
-  assertOk(prompt.includes('Patterns that performed'), 'patterns section present');
-  assertOk(!prompt.includes(`Bravo${tag}`), 'no video of another user\'s workspace');
-  assertOk(!prompt.includes(`Charlie${tag}`), 'no video of the same user\'s other workspace');
+    const prompts = (await geminiPrompts(since)).filter((p) => p.includes(topic));
+    assertEquals(prompts.length, 1, 'one Gemini call for this generation');
+    const prompt = prompts[0];
+    for (const v of a.scored) {
+      assertOk(prompt.includes(`"${v.title}"`), `prompt names top video "${v.title}"`);
+    }
+    const best = a.scored[0];
+    const bestLine = prompt.split('\n').find((l) => l.includes(`"${best.title}"`))!;
+    assertOk(bestLine.includes(`score ${best.score.toFixed(1)}/100`), `best video's score in the prompt: ${bestLine}`);
+    assertOk(bestLine.includes(`${best.views.toLocaleString('en-US')} views`), `best video's views in the prompt: ${bestLine}`);
+    // ordered best first
+    assertOk(prompt.indexOf(`"${a.scored[0].title}"`) < prompt.indexOf(`"${a.scored.at(-1)!.title}"`), 'best video listed first');
+    assertOk(prompt.includes('Patterns that performed'), 'patterns section present');
+    assertOk(!prompt.includes(`Bravo${tag}`), "no video of another user's workspace");
+    assertOk(!prompt.includes(`Charlie${tag}`), "no video of the same user's other workspace");
 
-  const content = res.body.content;
-  assertEquals(content.kind, 'title');
-  assertEquals(content.status, 'draft');
-  assertEquals(content.current_version, 1);
-  assertEquals(content.output.items.length, 4);
-  assertEquals(content.source_videos.map((v: { title: string }) => v.title), a.scored.map((v) => v.title));
-  assertOk(content.input_tokens > 0 && content.output_tokens > 0, 'tokens recorded on the content');
-  assertEquals(content.model, 'gemini-2.5-flash');
-  assertOk(typeof content.prompt_version === 'string' && content.prompt_version.length > 0);
-});
+    const content = res.body.content;
+    assertEquals(content.kind, 'title');
+    assertEquals(content.status, 'draft');
+    assertEquals(content.current_version, 1);
+    assertEquals(content.output.items.length, 4);
+    assertEquals(
+      content.source_videos.map((v: { title: string }) => v.title),
+      a.scored.map((v) => v.title),
+    );
+    assertOk(content.input_tokens > 0 && content.output_tokens > 0, 'tokens recorded on the content');
+    assertEquals(content.model, 'gemini-2.5-flash');
+    assertOk(typeof content.prompt_version === 'string' && content.prompt_version.length > 0);
+  },
+);
 
 Deno.test('generate-content: tokens are recorded per call and in the monthly usage', async () => {
   await resetFakes();
@@ -77,7 +83,12 @@ Deno.test('generate-content: with Accept text/event-stream, progress events arri
   await geminiSettings({ streamChunkDelayMs: 120 });
   const user = await signUp('gen-sse');
   const ws = await personalWorkspace(user);
-  const out = await postForEvents(user.token, 'generate-content', { workspace_id: ws, kind: 'script', topic: 'knife sharpening', target_format: 'long_form' });
+  const out = await postForEvents(user.token, 'generate-content', {
+    workspace_id: ws,
+    kind: 'script',
+    topic: 'knife sharpening',
+    target_format: 'long_form',
+  });
   assertEquals(out.status, 200, out.raw);
   assertOk((out.headers.get('content-type') ?? '').startsWith('text/event-stream'));
   const names = out.events.map((e) => e.event);
@@ -100,7 +111,10 @@ Deno.test('generate-content: with Accept text/event-stream, progress events arri
   assertEquals(listed.status, 200);
   assertEquals(listed.body.content.output, content.output);
   const calls = await withDb((sql) => sql`select streamed, outcome from public.generation_calls where content_id = ${content.id}`);
-  assertEquals(calls.map((c) => [c.streamed, c.outcome]), [[true, 'ok']]);
+  assertEquals(
+    calls.map((c) => [c.streamed, c.outcome]),
+    [[true, 'ok']],
+  );
 });
 
 Deno.test('generate-content: viewers cannot generate (403), strangers get 404, bad bodies 400', async () => {
@@ -141,5 +155,8 @@ Deno.test('generate-content: viewers cannot generate (403), strangers get 404, b
   assertEquals(JSON.parse(streamed.raw).error.code, 'forbidden');
   // Nothing was saved for the refused requests.
   const rows = await withDb((sql) => sql`select created_by from public.generated_content where workspace_id = ${team}`);
-  assertEquals(rows.map((r) => r.created_by), [editor.id]);
+  assertEquals(
+    rows.map((r) => r.created_by),
+    [editor.id],
+  );
 });

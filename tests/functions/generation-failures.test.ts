@@ -30,8 +30,17 @@ Deno.test('generation: invalid output twice -> one retry, then 502 with a clear 
   assertMatch(res.body.error.message, /not valid JSON/);
   const db = await savedAndCalls(ws);
   assertEquals(db.content.length, 0);
-  assertEquals(db.calls.map((c) => [c.attempt, c.outcome, c.content_id]), [[1, 'invalid_output', null], [2, 'invalid_output', null]]);
-  assertOk(db.calls.every((c) => c.input_tokens > 0), 'input tokens recorded for failed calls too');
+  assertEquals(
+    db.calls.map((c) => [c.attempt, c.outcome, c.content_id]),
+    [
+      [1, 'invalid_output', null],
+      [2, 'invalid_output', null],
+    ],
+  );
+  assertOk(
+    db.calls.every((c) => c.input_tokens > 0),
+    'input tokens recorded for failed calls too',
+  );
   assertEquals(db.usage, { generations: 0, gemini_calls: 2 });
 });
 
@@ -43,7 +52,13 @@ Deno.test('generation: one answer that breaks the schema is retried and the seco
   const res = await generate(user, { workspace_id: ws, kind: 'description', topic: 'urban beekeeping' });
   assertEquals(res.status, 201, JSON.stringify(res.body));
   const db = await savedAndCalls(ws);
-  assertEquals(db.calls.map((c) => [c.attempt, c.outcome]), [[1, 'invalid_output'], [2, 'ok']]);
+  assertEquals(
+    db.calls.map((c) => [c.attempt, c.outcome]),
+    [
+      [1, 'invalid_output'],
+      [2, 'ok'],
+    ],
+  );
   assertEquals(db.calls[1].content_id, res.body.content.id);
   // The content carries the tokens of both calls.
   assertEquals(res.body.content.input_tokens, db.calls[0].input_tokens + db.calls[1].input_tokens);
@@ -59,7 +74,10 @@ Deno.test('generation: answers cut off at the token limit twice -> 502', async (
   assertEquals(res.status, 502, JSON.stringify(res.body));
   assertMatch(res.body.error.message, /token limit/);
   const db = await savedAndCalls(ws);
-  assertEquals(db.calls.map((c) => c.outcome), ['max_tokens', 'max_tokens']);
+  assertEquals(
+    db.calls.map((c) => c.outcome),
+    ['max_tokens', 'max_tokens'],
+  );
 });
 
 Deno.test('generation: a safety stop is a 422 that says so, not retried (JSON and event stream)', async () => {
@@ -88,7 +106,10 @@ Deno.test('generation: a safety stop is a 422 that says so, not retried (JSON an
 
   const db = await savedAndCalls(ws);
   assertEquals(db.content.length, 0);
-  assertEquals(db.calls.map((c) => c.outcome), ['safety', 'safety', 'blocked']);
+  assertEquals(
+    db.calls.map((c) => c.outcome),
+    ['safety', 'safety', 'blocked'],
+  );
 });
 
 Deno.test('generation: 429 and 500 from Gemini are retried with backoff and the request succeeds', async () => {
@@ -109,7 +130,10 @@ Deno.test('generation: 429 and 500 from Gemini are retried with backoff and the 
   assertEquals(streamed.events.at(-1)!.event, 'done');
 
   const db = await savedAndCalls(ws);
-  assertEquals(db.calls.map((c) => c.outcome), ['rate_limited', 'rate_limited', 'ok', 'unavailable', 'ok']);
+  assertEquals(
+    db.calls.map((c) => c.outcome),
+    ['rate_limited', 'rate_limited', 'ok', 'unavailable', 'ok'],
+  );
   assertEquals(db.usage, { generations: 2, gemini_calls: 5 });
 });
 
@@ -136,7 +160,14 @@ const NO_INSIGHTS: Insights = {
 Deno.test('generation: when Gemini stays unavailable the retries stop (count or time budget) with 503 and Retry-After', async () => {
   await resetFakes();
   await addFault({ match: { pathPrefix: '/gemini/' }, status: 503 });
-  const brief = { kind: 'title' as const, topic: 'urban beekeeping', tone: 'calm', language: 'English', target_format: 'short' as const, count: 3 };
+  const brief = {
+    kind: 'title' as const,
+    topic: 'urban beekeeping',
+    tone: 'calm',
+    language: 'English',
+    target_format: 'short' as const,
+    count: 3,
+  };
   const prompt = buildPrompt(brief, NO_INSIGHTS);
   const waits: number[] = [];
   const byCount = await runGeneration({ brief, prompt, stream: false, sleep: async (ms) => void waits.push(ms) });

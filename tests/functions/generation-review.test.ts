@@ -65,7 +65,10 @@ Deno.test('review: edit -> versions, submit, reject with reason, resubmit, appro
 
   const versions = await owner.call(`content/${id}/versions`);
   assertEquals(versions.status, 200);
-  assertEquals(versions.body.versions.map((v: { version: number }) => v.version), [3, 2, 1]);
+  assertEquals(
+    versions.body.versions.map((v: { version: number }) => v.version),
+    [3, 2, 1],
+  );
   assertEquals(versions.body.versions[2].output, original);
   assertEquals(versions.body.versions[1].output, edited);
 
@@ -73,7 +76,12 @@ Deno.test('review: edit -> versions, submit, reject with reason, resubmit, appro
   assertEquals(got.status, 200);
   const t = got.body.transitions;
   assertEquals(
-    t.map((x: { action: string; from_status: string | null; to_status: string; version: number }) => [x.action, x.from_status, x.to_status, x.version]),
+    t.map((x: { action: string; from_status: string | null; to_status: string; version: number }) => [
+      x.action,
+      x.from_status,
+      x.to_status,
+      x.version,
+    ]),
     [
       ['create', null, 'draft', 1],
       ['edit', 'draft', 'draft', 2],
@@ -84,17 +92,23 @@ Deno.test('review: edit -> versions, submit, reject with reason, resubmit, appro
       ['edit', 'approved', 'draft', 3],
     ],
   );
-  assertEquals(t.map((x: { actor: string }) => x.actor), [editor.id, editor.id, editor.id, owner.id, editor.id, owner.id, editor.id]);
+  assertEquals(
+    t.map((x: { actor: string }) => x.actor),
+    [editor.id, editor.id, editor.id, owner.id, editor.id, owner.id, editor.id],
+  );
   assertEquals(t[3].reason, 'Too generic for our audience');
   for (let i = 1; i < t.length; i++) assertOk(new Date(t[i].at) >= new Date(t[i - 1].at), 'in time order');
 
   const listed = await owner.call(`content?workspace_id=${team}&status=draft&kind=title`);
-  assertEquals(listed.body.content.map((c: { id: string }) => c.id), [id]);
+  assertEquals(
+    listed.body.content.map((c: { id: string }) => c.id),
+    [id],
+  );
   const none = await owner.call(`content?workspace_id=${team}&status=approved`);
   assertEquals(none.body.content, []);
 });
 
-Deno.test('review: viewers read but cannot edit or review (403); another workspace\'s content is 404', async () => {
+Deno.test("review: viewers read but cannot edit or review (403); another workspace's content is 404", async () => {
   await resetFakes();
   const owner = await signUp('review-roles-owner');
   const viewer = await signUp('review-roles-viewer');

@@ -116,16 +116,27 @@ Deno.test('insights: totals, top videos, score over time and patterns of a chann
     assertEquals(ins.totals.likes, { current: 672, previous: 336, change_pct: 100 });
     assertEquals(ins.totals.comments, { current: 336, previous: 336, change_pct: 0 });
     assertEquals(ins.totals.subscribers_net, { current: -336, previous: 336, change_pct: -200 });
-    assertEquals(ins.channels.map((c: { id: string }) => c.id), [seeded.channelX]);
+    assertEquals(
+      ins.channels.map((c: { id: string }) => c.id),
+      [seeded.channelX],
+    );
 
     // Top videos: the ten best scores of X, best first, each with the components that explain it.
-    const scores = await withDb((sql) => sql<{ youtube_video_id: string; score: string; is_short: boolean; duration_seconds: number }[]>`
+    const scores = await withDb(
+      (sql) => sql<{ youtube_video_id: string; score: string; is_short: boolean; duration_seconds: number }[]>`
       select v.youtube_video_id, s.score, v.is_short, v.duration_seconds
       from public.performance_scores s join public.videos v on v.id = s.video_id
-      where s.channel_id = ${seeded.channelX}`);
+      where s.channel_id = ${seeded.channelX}`,
+    );
     assertEquals(scores.length, VIDEOS);
-    const expectedTop = scores.map((s) => Number(s.score)).sort((a, b) => b - a).slice(0, 10);
-    assertEquals(ins.top_videos.map((v: { score: number }) => v.score), expectedTop);
+    const expectedTop = scores
+      .map((s) => Number(s.score))
+      .sort((a, b) => b - a)
+      .slice(0, 10);
+    assertEquals(
+      ins.top_videos.map((v: { score: number }) => v.score),
+      expectedTop,
+    );
     for (const v of ins.top_videos) {
       assertEquals(v.channel_id, seeded.channelX);
       assertEquals(v.components.comparison, 'mature');
@@ -151,7 +162,13 @@ Deno.test('insights: totals, top videos, score over time and patterns of a chann
 
     // Patterns: buckets with their counts, and medians that match the stored scores.
     const fmt = ins.patterns.format;
-    assertEquals(fmt.buckets.map((b: { bucket: string; videos: number }) => [b.bucket, b.videos]), [['short', 4], ['long_form', 8]]);
+    assertEquals(
+      fmt.buckets.map((b: { bucket: string; videos: number }) => [b.bucket, b.videos]),
+      [
+        ['short', 4],
+        ['long_form', 8],
+      ],
+    );
     const shortMedian = median(scores.filter((s) => s.is_short).map((s) => Number(s.score)));
     const longMedian = median(scores.filter((s) => !s.is_short).map((s) => Number(s.score)));
     assertNear(fmt.buckets[0].median_score, shortMedian);
@@ -159,15 +176,29 @@ Deno.test('insights: totals, top videos, score over time and patterns of a chann
     assertEquals(fmt.best, shortMedian > longMedian ? 'short' : 'long_form');
     assertEquals(
       ins.patterns.duration.buckets.map((b: { bucket: string; videos: number }) => [b.bucket, b.videos]),
-      [['<60s', 4], ['1-5min', 4], ['5-15min', 2], ['>15min', 2]],
+      [
+        ['<60s', 4],
+        ['1-5min', 4],
+        ['5-15min', 2],
+        ['>15min', 2],
+      ],
     );
     // only the two buckets with at least 3 videos can be "best"
     assertOk(['<60s', '1-5min'].includes(ins.patterns.duration.best), ins.patterns.duration.best);
     assertEquals(ins.time_zone, 'UTC');
-    assertEquals(ins.patterns.publish_hour.buckets.map((b: { bucket: string; videos: number }) => [b.bucket, b.videos]), [['15', VIDEOS]]);
+    assertEquals(
+      ins.patterns.publish_hour.buckets.map((b: { bucket: string; videos: number }) => [b.bucket, b.videos]),
+      [['15', VIDEOS]],
+    );
     assertEquals(ins.patterns.publish_hour.best, '15');
-    assertEquals(ins.patterns.publish_weekday.buckets.reduce((n: number, b: { videos: number }) => n + b.videos, 0), VIDEOS);
-    assertEquals(ins.patterns.title_length.buckets.map((b: { bucket: string; videos: number }) => [b.bucket, b.videos]), [['<=30', VIDEOS]]);
+    assertEquals(
+      ins.patterns.publish_weekday.buckets.reduce((n: number, b: { videos: number }) => n + b.videos, 0),
+      VIDEOS,
+    );
+    assertEquals(
+      ins.patterns.title_length.buckets.map((b: { bucket: string; videos: number }) => [b.bucket, b.videos]),
+      [['<=30', VIDEOS]],
+    );
 
     // The whole workspace adds channel Y.
     const all = await alice.call(`insights?workspace_id=${seeded.workspaceId}`);
@@ -183,8 +214,10 @@ Deno.test('insights: totals, top videos, score over time and patterns of a chann
     assertEquals(JSON.stringify(bobs.body).includes('5040'), false);
     assertEquals((await bob.call(`insights?workspace_id=${seeded.workspaceId}&channel_id=${seeded.channelX}`)).status, 404);
     // ... and a channel of Alice's workspace asked for under Bob's own workspace is not found either.
-    const bobWorkspace = await withDb(async (sql) =>
-      (await sql<{ workspace_id: string }[]>`select workspace_id from public.workspace_members where user_id = ${bob.id}`)[0].workspace_id
+    const bobWorkspace = await withDb(
+      async (sql) =>
+        (await sql<{ workspace_id: string }[]>`select workspace_id from public.workspace_members where user_id = ${bob.id}`)[0]
+          .workspace_id,
     );
     const crossed = await bob.call(`insights?workspace_id=${bobWorkspace}&channel_id=${seeded.channelX}`);
     assertEquals(crossed.status, 404);
@@ -205,7 +238,10 @@ Deno.test('insights: bad input is a 400 naming the field; no token is a 401', as
   const alice = await signUp('insights-input');
   const bad = await alice.call('insights?workspace_id=not-a-uuid');
   assertEquals(bad.status, 400);
-  assertEquals(bad.body.error.details.map((d: { path: string }) => d.path), ['workspace_id']);
+  assertEquals(
+    bad.body.error.details.map((d: { path: string }) => d.path),
+    ['workspace_id'],
+  );
   const missing = await alice.call('insights');
   assertEquals(missing.status, 400);
   const unknown = await alice.call(`insights?workspace_id=${crypto.randomUUID()}&limit=5`);

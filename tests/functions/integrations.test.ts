@@ -6,10 +6,20 @@ import { parseEnv } from '../../supabase/functions/_shared/platform/env.ts';
 import { refusalWithoutDns } from '../../supabase/functions/_shared/platform/outbound/public-fetch.ts';
 
 const FAKES = 'https://127.0.0.1:55333';
-const required = { SUPABASE_URL: 'http://127.0.0.1:1', SUPABASE_ANON_KEY: 'a'.repeat(20), SUPABASE_SERVICE_ROLE_KEY: 's'.repeat(20), SUPABASE_DB_URL: 'postgres://x@127.0.0.1/db' };
+const required = {
+  SUPABASE_URL: 'http://127.0.0.1:1',
+  SUPABASE_ANON_KEY: 'a'.repeat(20),
+  SUPABASE_SERVICE_ROLE_KEY: 's'.repeat(20),
+  SUPABASE_DB_URL: 'postgres://x@127.0.0.1/db',
+};
 
 Deno.test('unset base URLs are the real hosts; a base on the fakes origin is a fake, another port is not', () => {
-  const e = parseEnv({ ...required, GEMINI_API_BASE: `${FAKES}/gemini`, REVID_API_BASE: 'https://127.0.0.1:18099/revid', API_FAKES_ORIGIN: FAKES });
+  const e = parseEnv({
+    ...required,
+    GEMINI_API_BASE: `${FAKES}/gemini`,
+    REVID_API_BASE: 'https://127.0.0.1:18099/revid',
+    API_FAKES_ORIGIN: FAKES,
+  });
   assertEquals(e.YOUTUBE_API_BASE, REAL_BASES.YOUTUBE_API_BASE);
   assertEquals(e.API_FAKES_ORIGIN, [FAKES]);
   assertEquals(backends(e, e.API_FAKES_ORIGIN), { youtube: 'real', gemini: 'fake', revid: 'real' });

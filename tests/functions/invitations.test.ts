@@ -2,16 +2,7 @@
 // single-use token (only its sha256 stored), and each refusal with its status.
 import { createHash } from 'node:crypto';
 import { assertEquals, assertMatch, assertOk } from './assert.ts';
-import {
-  addMember,
-  callFunction,
-  createWorkspace,
-  failedPaths,
-  NOT_A_WORKSPACE,
-  signUp,
-  withDb,
-  type TestUser,
-} from './helpers/users.ts';
+import { addMember, callFunction, createWorkspace, failedPaths, NOT_A_WORKSPACE, signUp, withDb, type TestUser } from './helpers/users.ts';
 
 async function invite(owner: TestUser, ws: string, email: string, role = 'editor') {
   const res = await owner.call('invitations', { method: 'POST', body: { workspace_id: ws, email, role } });
@@ -67,7 +58,10 @@ Deno.test('owner invites bob → bob accepts → bob is a member with the role; 
   assertMatch(reuse.body.error.message, /already been used/);
 
   const listed = await alice.call(`invitations?workspace_id=${ws}`);
-  assertEquals(listed.body.invitations.some((i: Record<string, unknown>) => 'token_hash' in i), false);
+  assertEquals(
+    listed.body.invitations.some((i: Record<string, unknown>) => 'token_hash' in i),
+    false,
+  );
 });
 
 Deno.test('an invitation for another address is refused (403) and grants nothing', async () => {
@@ -114,10 +108,12 @@ Deno.test('an expired invitation is 410 and listed as expired', async () => {
   const bob = await signUp('inv-late');
   const ws = await createWorkspace(alice);
   const { token, invitation } = await invite(alice, ws, bob.email);
-  await withDb((sql) => sql`
+  await withDb(
+    (sql) => sql`
     update public.invitations
     set created_at = now() - interval '8 days', expires_at = now() - interval '1 day'
-    where id = ${invitation.id}`);
+    where id = ${invitation.id}`,
+  );
   const res = await accept(bob, token);
   assertEquals(res.status, 410);
   assertEquals(res.body.error.code, 'invitation_expired');
@@ -143,7 +139,10 @@ Deno.test('only owners invite, list and revoke (viewers and editors: 403 on what
   const pending = await invite(owner, ws, 'someone-new@example.com', 'viewer');
 
   for (const user of [viewer, editor]) {
-    const created = await user.call('invitations', { method: 'POST', body: { workspace_id: ws, email: 'friend@example.com', role: 'owner' } });
+    const created = await user.call('invitations', {
+      method: 'POST',
+      body: { workspace_id: ws, email: 'friend@example.com', role: 'owner' },
+    });
     assertEquals(created.status, 403);
     assertEquals(created.body.error.code, 'forbidden');
     assertEquals((await user.call(`invitations?workspace_id=${ws}`)).status, 403);

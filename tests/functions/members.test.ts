@@ -118,7 +118,10 @@ Deno.test('a member leaves (POST leave or DELETE of themself); an owner removes 
   assertEquals((await third.call(`workspaces/${ws}`)).status, 404);
 
   const members = (await owner.call(`members?workspace_id=${ws}`)).body.members;
-  assertEquals(members.map((m: { user_id: string }) => m.user_id), [owner.id]);
+  assertEquals(
+    members.map((m: { user_id: string }) => m.user_id),
+    [owner.id],
+  );
 
   const again = await owner.call(`members/${ws}/${third.id}`, { method: 'DELETE' });
   assertEquals(again.status, 404);
@@ -153,7 +156,12 @@ Deno.test('malformed input is 400 naming the field; no token is 401', async () =
   assertEquals(failedPaths(await owner.call(`members/${ws}/not-a-user`, { method: 'DELETE' })), ['user_id']);
   assertEquals(failedPaths(await owner.call(`members/x/leave`, { method: 'POST' })), ['workspace_id']);
 
-  for (const [method, path] of [['GET', `members?workspace_id=${ws}`], ['PATCH', `members/${ws}/${editor.id}`], ['DELETE', `members/${ws}/${editor.id}`], ['POST', `members/${ws}/leave`]]) {
+  for (const [method, path] of [
+    ['GET', `members?workspace_id=${ws}`],
+    ['PATCH', `members/${ws}/${editor.id}`],
+    ['DELETE', `members/${ws}/${editor.id}`],
+    ['POST', `members/${ws}/leave`],
+  ]) {
     const res = await callFunction(null, path, { method, body: method === 'PATCH' ? { role: 'owner' } : undefined });
     assertEquals(res.status, 401, `${method} ${path}`);
   }

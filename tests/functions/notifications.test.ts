@@ -39,7 +39,7 @@ Deno.test('a published upload is emailed once through the provider, its id recor
     assertEquals(row.status, 'sent', JSON.stringify(row));
     const accepted = await resendEmailsTo(s.user.email);
     assertEquals(accepted.length, 1, 'exactly one email accepted by the provider');
-    assertEquals(row.provider_message_id, accepted[0].id, 'the provider\'s id is recorded');
+    assertEquals(row.provider_message_id, accepted[0].id, "the provider's id is recorded");
     assertEquals(accepted[0].idempotencyKey, `notification-${row.id}`, 'the outbox row id is the Idempotency-Key');
     assertMatch(accepted[0].subject, /^Published: Five-minute pasta$/);
     assertOk(accepted[0].html?.includes('<html lang="en">'));
@@ -89,7 +89,12 @@ Deno.test('a 429 with a long Retry-After goes back to the outbox with that delay
   assertEquals(sent.attempts, 2, 'the 429 counted as an attempt');
 
   const t = await publishedUpload('nt-422');
-  const refused = await addFault({ match: EMAILS, status: 422, body: { statusCode: 422, name: 'validation_error', message: 'Invalid `to` field.' }, times: 1 });
+  const refused = await addFault({
+    match: EMAILS,
+    status: 422,
+    body: { statusCode: 422, name: 'validation_error', message: 'Invalid `to` field.' },
+    times: 1,
+  });
   try {
     const [failed] = await driveOutbox({ userId: t.user.id });
     assertEquals(failed.status, 'failed');
@@ -106,7 +111,13 @@ Deno.test('notification preferences: defaults, changes, each user their own, bad
   const bob = await signUp('nt-prefs-b');
   const initial = await alice.call('notifications/preferences');
   assertEquals(initial.status, 200);
-  assertEquals(initial.body.preferences, { upload_published: true, upload_problems: true, youtube_reauth: true, render_finished: true, alert_digest: true });
+  assertEquals(initial.body.preferences, {
+    upload_published: true,
+    upload_problems: true,
+    youtube_reauth: true,
+    render_finished: true,
+    alert_digest: true,
+  });
   const changed = await alice.call('notifications/preferences', { method: 'PUT', body: { upload_published: false } });
   assertEquals(changed.status, 200, JSON.stringify(changed.body));
   assertEquals(changed.body.preferences.upload_published, false);
@@ -117,11 +128,15 @@ Deno.test('notification preferences: defaults, changes, each user their own, bad
   assertEquals((await alice.call('notifications/preferences', { method: 'PUT', body: { everything: false } })).status, 400);
   assertEquals((await alice.call('notifications/preferences', { method: 'PUT', body: {} })).status, 400);
   assertEquals((await callFunction(null, 'notifications/preferences')).status, 401);
-  assertEquals((await callFunction(null, 'notifications/worker', { method: 'POST', body: {} })).status, 401, 'the worker needs the service role');
+  assertEquals(
+    (await callFunction(null, 'notifications/worker', { method: 'POST', body: {} })).status,
+    401,
+    'the worker needs the service role',
+  );
   assertEquals((await alice.call('notifications/worker', { method: 'POST', body: {} })).status, 401);
 });
 
-Deno.test('one-click unsubscribe: the email\'s List-Unsubscribe link works without signing in and stops that category', async () => {
+Deno.test("one-click unsubscribe: the email's List-Unsubscribe link works without signing in and stops that category", async () => {
   const s = await publishedUpload('nt-unsub');
   await driveOutbox({ userId: s.user.id });
   const [message] = await waitForInbox(s.user.email, 1);
@@ -139,11 +154,19 @@ Deno.test('one-click unsubscribe: the email\'s List-Unsubscribe link works witho
   assertEquals((await s.user.call('notifications/preferences')).body.preferences.upload_published, true);
 
   const tampered = link.replace(/upload_published\./, 'alert_digest.');
-  const refused = await fetch(tampered, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
+  const refused = await fetch(tampered, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'List-Unsubscribe=One-Click',
+  });
   assertEquals(refused.status, 400, 'a token changed by hand is refused');
   await refused.body?.cancel();
 
-  const oneClick = await fetch(link, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
+  const oneClick = await fetch(link, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'List-Unsubscribe=One-Click',
+  });
   assertEquals(oneClick.status, 200, await oneClick.clone().text());
   assertEquals((await oneClick.json()).category, 'upload_published');
   assertEquals((await s.user.call('notifications/preferences')).body.preferences.upload_published, false);

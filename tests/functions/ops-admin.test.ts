@@ -26,7 +26,10 @@ Deno.test('admin-metrics and admin-alerts are for platform admins only', async (
   const rules = await admin.call('admin-alerts/rules');
   assertEquals(rules.status, 200);
   assertEquals(
-    rules.body.rules.map((r: Json) => r.key).filter((k: string) => !k.startsWith('ops_test_')).sort(),
+    rules.body.rules
+      .map((r: Json) => r.key)
+      .filter((k: string) => !k.startsWith('ops_test_'))
+      .sort(),
     ['backup_missing', 'channels_reauth', 'error_rate', 'failed_jobs', 'p95_latency', 'unhealthy_service', 'youtube_quota'],
   );
 });
@@ -63,9 +66,16 @@ Deno.test('admin-metrics gives the exact figures of a known set of calls, from r
     assertEquals([m.errors.server_errors, m.errors.client_errors, m.errors.rate_limited], [1, 0, 1]);
     assertEquals(
       app.slowest_endpoints.map((e: Json) => [e.method, e.endpoint, e.calls, e.p95_response_time, e.max_response_time]),
-      [['POST', '/', 5, 20, 20], ['GET', '/items/:id', 20, 10, 900]],
+      [
+        ['POST', '/', 5, 20, 20],
+        ['GET', '/items/:id', 20, 10, 900],
+      ],
     );
-    assertEquals(m.series.reduce((n: number, p: Json) => n + p.requests, 0), 25, `${window}: the series adds up`);
+    assertEquals(
+      m.series.reduce((n: number, p: Json) => n + p.requests, 0),
+      25,
+      `${window}: the series adds up`,
+    );
   }
   const all = (await admin.call('admin-metrics', { headers: fresh })).body;
   assertEquals(all.window.name, '24h', 'the default window is 24 h');
@@ -86,7 +96,10 @@ Deno.test('admin-metrics counts real calls as they are tracked', async () => {
   const ids = [requestId('live-1'), requestId('live-2'), requestId('live-3')];
   for (const id of ids) assertEquals((await admin.call('admin-alerts', { headers: { 'x-request-id': id } })).status, 200);
   const rows = await trackedCalls(ids);
-  assertEquals(rows.map((r) => [r.function_name, r.endpoint, r.status, r.user_id]), ids.map(() => ['admin-alerts', '/', 200, admin.id]));
+  assertEquals(
+    rows.map((r) => [r.function_name, r.endpoint, r.status, r.user_id]),
+    ids.map(() => ['admin-alerts', '/', 200, admin.id]),
+  );
   assertEquals(await count(), before + 3);
 });
 
@@ -96,13 +109,20 @@ Deno.test('the response cache never serves one admin what another got, and a rol
   const url = `admin-metrics?window=7d&function=cache-${crypto.randomUUID().slice(0, 8)}`;
   // The answer is stored after the response has gone; wait for it before asking again.
   const entries = async (who: typeof a) =>
-    (await withDb((sql) => sql`select count(*)::int as n from ops.response_cache where user_id = ${who.id} and expires_at > now()`))[0].n as number;
-  const storedFor = (who: typeof a, before: number) => eventually(async () => ((await entries(who)) > before ? true : undefined), 'the cached answer', 5_000);
+    (await withDb((sql) => sql`select count(*)::int as n from ops.response_cache where user_id = ${who.id} and expires_at > now()`))[0]
+      .n as number;
+  const storedFor = (who: typeof a, before: number) =>
+    eventually(async () => ((await entries(who)) > before ? true : undefined), 'the cached answer', 5_000);
 
   // pg_cron's roll-up (every minute) bumps ops:metrics and so may end an entry between storing and
   // asking again: then the MISS is right, and the pair is asked again.
-  const metricsVersion = async () => (await withDb((sql) => sql`
-    select coalesce((select version from ops.cache_versions where scope = 'ops:metrics'), 0) as v`))[0].v;
+  const metricsVersion = async () =>
+    (
+      await withDb(
+        (sql) => sql`
+    select coalesce((select version from ops.cache_versions where scope = 'ops:metrics'), 0) as v`,
+      )
+    )[0].v;
   const missThenHit = async (who: typeof a) => {
     for (let attempt = 1; ; attempt++) {
       const version = await metricsVersion();
@@ -121,13 +141,15 @@ Deno.test('the response cache never serves one admin what another got, and a rol
   assertEquals(a2.body, a1.body, 'A gets its own answer back');
 
   const [b1, b2] = await missThenHit(b);
-  assertEquals(b1.headers.get('x-cache'), 'MISS', 'B does not get A\'s entry');
-  assertOk(b1.body.timestamp !== a1.body.timestamp, 'B\'s answer was computed for B');
+  assertEquals(b1.headers.get('x-cache'), 'MISS', "B does not get A's entry");
+  assertOk(b1.body.timestamp !== a1.body.timestamp, "B's answer was computed for B");
   assertEquals(b2.headers.get('x-cache'), 'HIT');
   assertEquals(b2.body, b1.body);
 
-  const rows = await withDb((sql) => sql`
-    select user_id from ops.response_cache where user_id = any (${[a.id, b.id]}) and expires_at > now()`);
+  const rows = await withDb(
+    (sql) => sql`
+    select user_id from ops.response_cache where user_id = any (${[a.id, b.id]}) and expires_at > now()`,
+  );
   // Per admin (an entry of a version a roll-up ended may still be there, unreachable).
   assertEquals([...new Set(rows.map((r) => r.user_id))].sort(), [a.id, b.id].sort(), 'entries per admin');
 
@@ -182,7 +204,10 @@ Deno.test('an alert opens once, notifies the webhook once, is acknowledged, reso
     assertEquals(ack.status, 200);
     assertEquals(ack.body.alert.acknowledged_by, admin.id);
     const acknowledged = await admin.call('admin-alerts?status=acknowledged');
-    assertOk(acknowledged.body.alerts.some((x: Json) => x.id === alert.id), 'it is listed as acknowledged');
+    assertOk(
+      acknowledged.body.alerts.some((x: Json) => x.id === alert.id),
+      'it is listed as acknowledged',
+    );
 
     await sql`delete from ops.api_calls where function_name = ${fn}`;
     const [third] = await sql`select ops.evaluate_alerts() as r`;
@@ -239,7 +264,11 @@ Deno.test('admin-metrics/errors lists the latest unhandled errors with the reque
   assertEquals(mine.name, 'TypeError');
   assertEquals(mine.operation, 'GET demo');
   const ids = res.body.errors.map((e: Json) => Number(e.id));
-  assertEquals(ids, [...ids].sort((a, b) => b - a), 'newest first');
+  assertEquals(
+    ids,
+    [...ids].sort((a, b) => b - a),
+    'newest first',
+  );
   const page = await admin.call(`admin-metrics/errors?limit=1&before=${mine.id}`);
   assertEquals(page.status, 200);
   assertOk(page.body.errors.every((e: Json) => Number(e.id) < Number(mine.id)));

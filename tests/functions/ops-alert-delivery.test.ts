@@ -12,12 +12,16 @@ type Sql = postgres.Sql;
 
 /** Waits until pg_net has recorded the answer to the delivery's attempt in flight, then collects it. */
 async function collectAnswer(sql: Sql, deliveryId: string) {
-  await eventually(async () => {
-    const [row] = await sql`
+  await eventually(
+    async () => {
+      const [row] = await sql`
       select 1 from ops.alert_deliveries d join net._http_response h on h.id = d.request_id
       where d.id = ${deliveryId} and d.status = 'sending'`;
-    return row ? true : undefined;
-  }, `pg_net's answer to delivery ${deliveryId}`, 15_000);
+      return row ? true : undefined;
+    },
+    `pg_net's answer to delivery ${deliveryId}`,
+    15_000,
+  );
   await sql`select ops.deliver_alerts()`;
   const [d] = await sql`select status, attempts, last_status_code, last_error from ops.alert_deliveries where id = ${deliveryId}`;
   return d;
@@ -60,7 +64,9 @@ Deno.test('an alert whose webhook answers 500 is retried and ends delivered; one
       values (${rule}, 'error_rate', 'Test rule: delivery', 5, '5 minutes', 20, 'critical', ${`ops-delivery-${tag}`})`;
     await setWebhook(sql, `${hook}/flaky`);
 
-    faults.push(await injectFault({ match: { method: 'POST', pathPrefix: `${hookPath}/flaky` }, status: 500, body: { error: 'down' }, times: 2 }));
+    faults.push(
+      await injectFault({ match: { method: 'POST', pathPrefix: `${hookPath}/flaky` }, status: 500, body: { error: 'down' }, times: 2 }),
+    );
     const flaky = await openAlert(sql, rule);
 
     const first = await collectAnswer(sql, flaky);
@@ -74,7 +80,11 @@ Deno.test('an alert whose webhook answers 500 is retried and ends delivered; one
     assertEquals([third.status, third.attempts, third.last_status_code], ['delivered', 3, 200], 'the third attempt is delivered');
 
     const posts = (await fakeRequests(`${hookPath}/flaky`, since)).filter((r) => r.method === 'POST');
-    assertEquals(posts.map((p) => p.status), [500, 500, 200], 'the webhook saw three posts');
+    assertEquals(
+      posts.map((p) => p.status),
+      [500, 500, 200],
+      'the webhook saw three posts',
+    );
     assertEquals(new Set(posts.map((p) => p.body)).size, 1, 'of the same message');
     assertOk(JSON.parse(posts[2].body!).text.startsWith('[CRITICAL] Test rule: delivery'));
 
@@ -111,42 +121,47 @@ Deno.test('an alert whose webhook answers 500 is retried and ends delivered; one
   }
 });
 
-Deno.test('a new kind of unhandled error is notified once through pg_net; more of the same kind are only counted, and admins see the kinds', async () => {
-  const tag = crypto.randomUUID().slice(0, 8);
-  const hookPath = `/echo/ops-new-error-${tag}`;
-  const hook = `${Deno.env.get('LOCAL_FAKES_URL')!.replace(/\/+$/, '')}${hookPath}`;
-  const sql = postgres(stack.dbUrl, { max: 1, prepare: false, onnotice: () => {} });
-  const since = new Date();
-  const name = `DeliveryTestError${tag.replace(/[0-9]/g, 'x')}`;
-  try {
-    await sql`select pg_advisory_lock(hashtext('ops.deliver_alerts'))`;
-    await setWebhook(sql, hook);
-    for (let i = 1; i <= 3; i++) {
-      await sql`insert into ops.errors (name, message, operation, request_id)
+Deno.test(
+  'a new kind of unhandled error is notified once through pg_net; more of the same kind are only counted, and admins see the kinds',
+  async () => {
+    const tag = crypto.randomUUID().slice(0, 8);
+    const hookPath = `/echo/ops-new-error-${tag}`;
+    const hook = `${Deno.env.get('LOCAL_FAKES_URL')!.replace(/\/+$/, '')}${hookPath}`;
+    const sql = postgres(stack.dbUrl, { max: 1, prepare: false, onnotice: () => {} });
+    const since = new Date();
+    const name = `DeliveryTestError${tag.replace(/[0-9]/g, 'x')}`;
+    try {
+      await sql`select pg_advisory_lock(hashtext('ops.deliver_alerts'))`;
+      await setWebhook(sql, hook);
+      for (let i = 1; i <= 3; i++) {
+        await sql`insert into ops.errors (name, message, operation, request_id)
         values (${name}, ${`schedule ${crypto.randomUUID()} failed after ${i} tries`}, 'POST schedules/worker', ${`${tag}-${i}`})`;
-    }
-    const [fp] = await sql`select fingerprint, occurrences::int from ops.error_fingerprints where name = ${name}`;
-    assertEquals(fp.occurrences, 3, 'three errors of one kind, counted together');
-    const [d] = await sql`select id::text from ops.alert_deliveries where error_fingerprint = ${fp.fingerprint}`;
-    const answered = await collectAnswer(sql, d.id);
-    assertEquals(answered.status, 'delivered');
-    const posts = (await fakeRequests(hookPath, since)).filter((r) => r.method === 'POST');
-    assertEquals(posts.length, 1, 'one notification for the kind');
-    assertEquals(JSON.parse(posts[0].body!).text, `[NEW ERROR] ${name} in POST schedules/worker`);
+      }
+      const [fp] = await sql`select fingerprint, occurrences::int from ops.error_fingerprints where name = ${name}`;
+      assertEquals(fp.occurrences, 3, 'three errors of one kind, counted together');
+      const [d] = await sql`select id::text from ops.alert_deliveries where error_fingerprint = ${fp.fingerprint}`;
+      const answered = await collectAnswer(sql, d.id);
+      assertEquals(answered.status, 'delivered');
+      const posts = (await fakeRequests(hookPath, since)).filter((r) => r.method === 'POST');
+      assertEquals(posts.length, 1, 'one notification for the kind');
+      assertEquals(JSON.parse(posts[0].body!).text, `[NEW ERROR] ${name} in POST schedules/worker`);
 
-    const admin = await createAdmin('ops-error-kinds');
-    const listed = await admin.call('admin-metrics/error-kinds?limit=200');
-    assertEquals(listed.status, 200);
-    const kind = listed.body.kinds.find((k: Json) => k.fingerprint === fp.fingerprint);
-    assertOk(kind, 'admins see the kind');
-    assertEquals([kind.name, kind.operation, kind.message, kind.occurrences, kind.notification_status],
-      [name, 'POST schedules/worker', 'schedule <uuid> failed after <n> tries', 3, 'delivered']);
-    assertEquals((await (await signUp('ops-kinds-not-admin')).call('admin-metrics/error-kinds')).status, 403);
-  } finally {
-    await sql`delete from ops.error_fingerprints where name = ${name}`;
-    await sql`delete from ops.errors where name = ${name}`;
-    await sql`delete from vault.secrets where name = 'alert_webhook_url'`;
-    await sql`select pg_advisory_unlock(hashtext('ops.deliver_alerts'))`;
-    await sql.end({ timeout: 5 });
-  }
-});
+      const admin = await createAdmin('ops-error-kinds');
+      const listed = await admin.call('admin-metrics/error-kinds?limit=200');
+      assertEquals(listed.status, 200);
+      const kind = listed.body.kinds.find((k: Json) => k.fingerprint === fp.fingerprint);
+      assertOk(kind, 'admins see the kind');
+      assertEquals(
+        [kind.name, kind.operation, kind.message, kind.occurrences, kind.notification_status],
+        [name, 'POST schedules/worker', 'schedule <uuid> failed after <n> tries', 3, 'delivered'],
+      );
+      assertEquals((await (await signUp('ops-kinds-not-admin')).call('admin-metrics/error-kinds')).status, 403);
+    } finally {
+      await sql`delete from ops.error_fingerprints where name = ${name}`;
+      await sql`delete from ops.errors where name = ${name}`;
+      await sql`delete from vault.secrets where name = 'alert_webhook_url'`;
+      await sql`select pg_advisory_unlock(hashtext('ops.deliver_alerts'))`;
+      await sql.end({ timeout: 5 });
+    }
+  },
+);

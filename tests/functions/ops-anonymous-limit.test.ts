@@ -54,12 +54,19 @@ function instances(k: number, limit: number) {
 }
 
 Deno.test('one instance admits exactly the limit, asking the shared count only every tenth of it', async () => {
-  const { all: [one], asked } = instances(1, 100);
+  const {
+    all: [one],
+    asked,
+  } = instances(1, 100);
   const at = Date.UTC(2026, 11, 7, 12, 0, 5);
   const verdicts = [];
   for (let i = 0; i < 150; i++) verdicts.push(await one.count('198.51.100.7/32', at));
   assertEquals(verdicts.filter((v) => !v.exceeded).length, 100);
-  assertEquals(verdicts.findIndex((v) => v.exceeded), 100, 'the 101st is the first refused');
+  assertEquals(
+    verdicts.findIndex((v) => v.exceeded),
+    100,
+    'the 101st is the first refused',
+  );
   assertEquals(asked(), 10, 'ten upserts for 100 calls, none for the 50 refused');
   assertEquals((await one.count('198.51.100.7/32', at + 60_000)).exceeded, false, 'the next minute starts afresh');
   assertEquals((await one.count('198.51.100.8/32', at)).exceeded, false, 'another client is served');
@@ -74,13 +81,18 @@ Deno.test('k instances admit at most limit + k × (share − 1) calls of one cli
     for (let i = 0; i < 600; i++) if (!(await all[i % k].count('198.51.100.9/32', at)).exceeded) admitted++;
     assertOk(admitted >= 100, `k=${k}: the limit itself is served (${admitted})`);
     assertOk(admitted <= 100 + k * (all[0].share - 1), `k=${k}: ${admitted} admitted`);
-    for (const instance of all) assertEquals((await instance.count('198.51.100.9/32', at)).exceeded, true, `k=${k}: every instance refuses now`);
+    for (const instance of all)
+      assertEquals((await instance.count('198.51.100.9/32', at)).exceeded, true, `k=${k}: every instance refuses now`);
   }
 });
 
 Deno.test('without the shared count an instance still limits by its own count; memory stays bounded', async () => {
   let failures = 0;
-  const alone = new AnonymousWindows(100, () => Promise.reject(new Error('database down')), () => failures++);
+  const alone = new AnonymousWindows(
+    100,
+    () => Promise.reject(new Error('database down')),
+    () => failures++,
+  );
   const at = Date.UTC(2026, 11, 7, 12, 0, 5);
   let admitted = 0;
   for (let i = 0; i < 120; i++) if (!(await alone.count('198.51.100.10/32', at)).exceeded) admitted++;
@@ -93,9 +105,20 @@ Deno.test('without the shared count an instance still limits by its own count; m
 
 async function callsFrom(forwardedFor: string[]): Promise<{ status: number; retry_after: string | null; code: string | null }[]> {
   const command = new Deno.Command(Deno.execPath(), {
-    args: ['run', '-A', '--config', new URL('../../supabase/functions/deno.json', import.meta.url).pathname,
-      new URL('./helpers/anonymous-limit-calls.ts', import.meta.url).pathname, JSON.stringify(forwardedFor)],
-    env: { ...Deno.env.toObject(), MAX_ANONYMOUS_REQUESTS_PER_MINUTE: String(LIMIT), ENABLE_RATE_LIMITING: 'true', TRUSTED_PROXY_HOPS: '0' },
+    args: [
+      'run',
+      '-A',
+      '--config',
+      new URL('../../supabase/functions/deno.json', import.meta.url).pathname,
+      new URL('./helpers/anonymous-limit-calls.ts', import.meta.url).pathname,
+      JSON.stringify(forwardedFor),
+    ],
+    env: {
+      ...Deno.env.toObject(),
+      MAX_ANONYMOUS_REQUESTS_PER_MINUTE: String(LIMIT),
+      ENABLE_RATE_LIMITING: 'true',
+      TRUSTED_PROXY_HOPS: '0',
+    },
     stdout: 'piped',
     stderr: 'inherit',
   });
@@ -111,7 +134,11 @@ Deno.test('the 101st anonymous call a minute from one address is 429 with Retry-
   // Each call claims another origin in front; the gateway's entry (last) is the same client.
   const flood = Array.from({ length: LIMIT + 1 }, (_, i) => `203.0.113.${i % 250}, ${block}::1`);
   const answers = await callsFrom([...flood, other, `${block}::beef`, `${other}, ${block}::2`]);
-  assertEquals(answers.slice(0, LIMIT).map((a) => a.status), Array(LIMIT).fill(200), 'the first 100 are served');
+  assertEquals(
+    answers.slice(0, LIMIT).map((a) => a.status),
+    Array(LIMIT).fill(200),
+    'the first 100 are served',
+  );
   const refused = answers[LIMIT];
   assertEquals([refused.status, refused.code], [429, 'rate_limited'], 'the 101st is refused');
   assertOk(Number(refused.retry_after) >= 1 && Number(refused.retry_after) <= 60, `Retry-After ${refused.retry_after}`);

@@ -20,20 +20,36 @@ Deno.test({
     let computed = 0;
     const handler = createHandler(
       new Router('ops-cache-test')
-        .on('GET', '/', cached(async ({ req }) => {
-          const claims = req.headers.has('authorization') ? await requireUser(req) : null;
-          return json({ caller: claims?.sub ?? 'anonymous', n: ++computed });
-        }, { ttlSeconds: 3_600 }))
-        .on('GET', '/teapot', cached(() => {
-          computed++;
-          throw new HttpError(418, 'teapot', 'not cached');
-        }, { ttlSeconds: 60 })),
+        .on(
+          'GET',
+          '/',
+          cached(
+            async ({ req }) => {
+              const claims = req.headers.has('authorization') ? await requireUser(req) : null;
+              return json({ caller: claims?.sub ?? 'anonymous', n: ++computed });
+            },
+            { ttlSeconds: 3_600 },
+          ),
+        )
+        .on(
+          'GET',
+          '/teapot',
+          cached(
+            () => {
+              computed++;
+              throw new HttpError(418, 'teapot', 'not cached');
+            },
+            { ttlSeconds: 60 },
+          ),
+        ),
       { rateLimit: false },
     );
     const get = async (token: string | null, path = `/?workspace_id=${workspace}&view=summary`, headers: Record<string, string> = {}) => {
-      const res = await handler(new Request(`http://local/ops-cache-test${path}`, {
-        headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
-      }));
+      const res = await handler(
+        new Request(`http://local/ops-cache-test${path}`, {
+          headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+        }),
+      );
       const body = await res.json();
       await backgroundSettled();
       return { cache: res.headers.get('x-cache'), status: res.status, body };
@@ -46,11 +62,16 @@ Deno.test({
     assertEquals(await get(null), { cache: 'MISS', status: 200, body: { caller: 'anonymous', n: 3 } }, 'nor does an anonymous caller');
     assertEquals((await get(a.token, `/?workspace_id=${workspace}&view=detail`)).body.n, 4, 'another URL is another entry');
 
-    const stored = await withDb((sql) => sql`
+    const stored = await withDb(
+      (sql) => sql`
       select user_id, workspace_id, extract(epoch from expires_at - created_at)::int as ttl
-      from ops.response_cache where user_id = any (${[a.id, b.id]}) order by created_at`);
+      from ops.response_cache where user_id = any (${[a.id, b.id]}) order by created_at`,
+    );
     assertEquals(stored.length, 3);
-    assertOk(stored.every((r) => r.workspace_id === workspace && r.ttl === 300), 'TTL capped at 5 minutes');
+    assertOk(
+      stored.every((r) => r.workspace_id === workspace && r.ttl === 300),
+      'TTL capped at 5 minutes',
+    );
 
     await withDb((sql) => sql`update public.workspaces set name = 'Cache test renamed' where id = ${workspace}`);
     assertEquals(await get(a.token), { cache: 'MISS', status: 200, body: { caller: a.id, n: 5 } }, 'a workspace change invalidates');

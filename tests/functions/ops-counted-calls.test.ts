@@ -25,9 +25,22 @@ interface Counted {
 
 async function countedProcess(mode: 'flush' | 'retire', name: string): Promise<Counted> {
   const command = new Deno.Command(Deno.execPath(), {
-    args: ['run', '-A', '--config', new URL('../../supabase/functions/deno.json', import.meta.url).pathname,
-      new URL('./helpers/counted-calls.ts', import.meta.url).pathname, mode, name],
-    env: { ...Deno.env.toObject(), MAX_ANONYMOUS_REQUESTS_PER_MINUTE: '100', ENABLE_RATE_LIMITING: 'true', ENABLE_ANALYTICS: 'true', TRUSTED_PROXY_HOPS: '0' },
+    args: [
+      'run',
+      '-A',
+      '--config',
+      new URL('../../supabase/functions/deno.json', import.meta.url).pathname,
+      new URL('./helpers/counted-calls.ts', import.meta.url).pathname,
+      mode,
+      name,
+    ],
+    env: {
+      ...Deno.env.toObject(),
+      MAX_ANONYMOUS_REQUESTS_PER_MINUTE: '100',
+      ENABLE_RATE_LIMITING: 'true',
+      ENABLE_ANALYTICS: 'true',
+      TRUSTED_PROXY_HOPS: '0',
+    },
     stdout: 'piped',
     stderr: 'inherit',
   });
@@ -40,7 +53,10 @@ Deno.test('130 anonymous calls write no row and no limiter upsert far from the l
   const name = `ops-test-counted-${crypto.randomUUID().slice(0, 8)}`;
   const r = await countedProcess('flush', name);
   assertEquals(r.statuses.length, 130);
-  assertOk(r.statuses.every((s) => s === 200), 'every call was served');
+  assertOk(
+    r.statuses.every((s) => s === 200),
+    'every call was served',
+  );
   // 20 addresses × 5 calls: each far from its limit (100 a minute), so no shared count was asked.
   assertEquals([r.spread.rows, r.spread.counted, r.spread.limiter], [0, 0, []], 'nothing written for 100 spread calls');
   // One address × 30: the shared count is asked every tenth of the limit (3 upserts), exactly.
@@ -55,7 +71,9 @@ Deno.test('a shut-down instance writes its counts at beforeunload; a killed one 
   assertEquals(r.statuses.length, 80);
   assertEquals(r.flushed.counted, 40, 'the first 40, flushed on time');
   assertEquals(r.afterUnload.counted, 65, 'the next 25, written at beforeunload (before the flush period ended)');
-  const [after] = await withDb((sql) => sql`select coalesce(sum(calls), 0)::int as n from ops.api_calls_counted where function_name = ${name}`);
+  const [after] = await withDb(
+    (sql) => sql`select coalesce(sum(calls), 0)::int as n from ops.api_calls_counted where function_name = ${name}`,
+  );
   assertEquals(after.n, 65, 'the 15 calls after it, never written, are what a killed instance loses');
 });
 
@@ -69,20 +87,24 @@ Deno.test('an anonymous health call through the gateway is counted, not recorded
   await callFunction(Deno.env.get('SUPABASE_SERVICE_ROLE_KEY') ?? null, 'health', { headers: { 'x-request-id': later } });
   await eventually(
     () => withDb(async (sql) => (await sql`select 1 from ops.api_calls where request_id = ${later}`)[0]),
-    'the service call\'s row',
+    "the service call's row",
   );
   const rows = await withDb((sql) => sql`select 1 from ops.api_calls where request_id = ${id}`);
   assertEquals(rows.length, 0, 'no ops.api_calls row for the anonymous call');
   const counted = await eventually(
-    () => withDb(async (sql) => {
-      const [c] = await sql`select coalesce(sum(calls), 0)::int as n from ops.api_calls_counted
+    () =>
+      withDb(async (sql) => {
+        const [c] = await sql`select coalesce(sum(calls), 0)::int as n from ops.api_calls_counted
         where function_name = 'health' and endpoint = '/' and method = 'GET' and status = 200 and minute >= ${since}`;
-      return c.n >= 1 ? c.n : undefined;
-    }),
+        return c.n >= 1 ? c.n : undefined;
+      }),
     'health counted in ops.api_calls_counted',
     20_000,
   );
   assertOk(counted >= 1);
   const [metrics] = await withDb((sql) => sql`select ops.api_metrics(${since}, 'minute', 'health') as m`);
-  assertOk(Number(metrics.m.total_requests) >= counted + 1, `admin metrics count counted calls too: ${JSON.stringify(metrics.m.total_requests)}`);
+  assertOk(
+    Number(metrics.m.total_requests) >= counted + 1,
+    `admin metrics count counted calls too: ${JSON.stringify(metrics.m.total_requests)}`,
+  );
 });

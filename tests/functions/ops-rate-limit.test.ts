@@ -59,8 +59,14 @@ Deno.test(`the ${LIMIT + 1}st request of a minute is 429 with Retry-After and X-
 
 async function limitedStatuses(token: string, flags: Record<string, string>): Promise<number[]> {
   const { code, stdout } = await new Deno.Command(Deno.execPath(), {
-    args: ['run', '-A', '--config', new URL('../../supabase/functions/deno.json', import.meta.url).pathname,
-      new URL('./helpers/limited-calls.ts', import.meta.url).pathname, token],
+    args: [
+      'run',
+      '-A',
+      '--config',
+      new URL('../../supabase/functions/deno.json', import.meta.url).pathname,
+      new URL('./helpers/limited-calls.ts', import.meta.url).pathname,
+      token,
+    ],
     env: { ...Deno.env.toObject(), ...flags },
     stdout: 'piped',
     stderr: 'inherit',
@@ -74,7 +80,10 @@ Deno.test('MAX_API_REQUESTS_PER_MINUTE sets the limit and ENABLE_RATE_LIMITING=f
   const unlimited = await signUp('ops-rl-flag-off');
   await roomInThisMinute(10);
   assertEquals(await limitedStatuses(limited.token, { ENABLE_RATE_LIMITING: 'true', MAX_API_REQUESTS_PER_MINUTE: '1' }), [200, 429, 429]);
-  assertEquals(await limitedStatuses(unlimited.token, { ENABLE_RATE_LIMITING: 'false', MAX_API_REQUESTS_PER_MINUTE: '1' }), [200, 200, 200]);
+  assertEquals(
+    await limitedStatuses(unlimited.token, { ENABLE_RATE_LIMITING: 'false', MAX_API_REQUESTS_PER_MINUTE: '1' }),
+    [200, 200, 200],
+  );
   const [row] = await withDb((sql) => sql`select count(*)::int as n from ops.rate_limits where user_id = ${unlimited.id}`);
   assertEquals(row.n, 0, 'switched off, nothing is even counted');
 });

@@ -43,18 +43,20 @@ async function flood(requestIdPrefix: string): Promise<Map<number, number>> {
   const jobs = ROUTES.flatMap((r) => Array.from({ length: PER_ROUTE }, (_, i) => ({ ...r, i })));
   const statuses = new Map<number, number>();
   let next = 0;
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (next < jobs.length) {
-      const job = jobs[next++];
-      const res = await fetch(`${stack.url}/functions/v1/${job.path}`, {
-        method: job.method,
-        headers: { apikey: stack.anonKey, 'x-request-id': `${requestIdPrefix}-${job.fn}-${job.i}` },
-        body: job.method === 'POST' ? '{}' : undefined,
-      });
-      await res.body?.cancel();
-      statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < jobs.length) {
+        const job = jobs[next++];
+        const res = await fetch(`${stack.url}/functions/v1/${job.path}`, {
+          method: job.method,
+          headers: { apikey: stack.anonKey, 'x-request-id': `${requestIdPrefix}-${job.fn}-${job.i}` },
+          body: job.method === 'POST' ? '{}' : undefined,
+        });
+        await res.body?.cancel();
+        statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+      }
+    }),
+  );
   return statuses;
 }
 
@@ -67,16 +69,22 @@ Deno.test('a flood of refused anonymous calls is counted in a few rows, not one 
   assertEquals(Object.fromEntries(statuses), { 401: PER_ROUTE, 400: PER_ROUTE }, 'every call was refused');
 
   // Counts are flushed within a second of the calls; wait until all of them are in.
-  const after = await eventually(async () => {
-    const c = await counters(since);
-    return ROUTES.every((r) => c.refused[r.fn] - before.refused[r.fn] >= PER_ROUTE) ? c : undefined;
-  }, 'the refused calls to be counted', 20_000);
+  const after = await eventually(
+    async () => {
+      const c = await counters(since);
+      return ROUTES.every((r) => c.refused[r.fn] - before.refused[r.fn] >= PER_ROUTE) ? c : undefined;
+    },
+    'the refused calls to be counted',
+    20_000,
+  );
   for (const r of ROUTES) {
     assertEquals(after.refused[r.fn] - before.refused[r.fn], PER_ROUTE, `${r.fn}: every refusal counted once`);
     assertEquals(after.client_errors[r.fn] - before.client_errors[r.fn], PER_ROUTE, `${r.fn}: the admin metrics count them`);
   }
-  const [{ rows }] = await withDb((sql) => sql<{ rows: number }[]>`
-    select count(*)::int as rows from ops.api_calls where request_id like ${prefix + '-%'}`);
+  const [{ rows }] = await withDb(
+    (sql) => sql<{ rows: number }[]>`
+    select count(*)::int as rows from ops.api_calls where request_id like ${prefix + '-%'}`,
+  );
   assertEquals(rows, 0, 'no call of the flood has a row of its own');
   // At most one row per minute, route, status and latency bucket (43 buckets): bounded by the
   // minutes the flood lasted, not by the number of calls.

@@ -69,7 +69,10 @@ Deno.test('a call of every function is recorded with its function, endpoint, sta
     assertOk(row.duration_ms >= 0);
   }
   const anonymous = rows.find((r) => r.request_id === callbackId)!;
-  assertEquals([anonymous.function_name, anonymous.endpoint, anonymous.status, anonymous.user_id], ['youtube-oauth', '/callback', 302, null]);
+  assertEquals(
+    [anonymous.function_name, anonymous.endpoint, anonymous.status, anonymous.user_id],
+    ['youtube-oauth', '/callback', 302, null],
+  );
   const healthRows = await withDb((sql) => sql`select 1 from ops.api_calls where request_id = ${healthId}`);
   assertEquals(healthRows.length, 0, 'an anonymous health call is counted, not recorded');
 });
@@ -77,10 +80,13 @@ Deno.test('a call of every function is recorded with its function, endpoint, sta
 /** Google's redirect to the OAuth callback: anonymous, answered 302 without following it. */
 async function anonymousCallback(id: string, query = '') {
   const env = (name: string) => Deno.env.get(name) ?? '';
-  const res = await fetch(`${env('SUPABASE_URL').replace(/\/+$/, '')}/functions/v1/youtube-oauth/callback?state=trk-state&code=trk-code${query}`, {
-    headers: { apikey: env('SUPABASE_PUBLISHABLE_KEY') || env('SUPABASE_ANON_KEY'), 'x-request-id': id },
-    redirect: 'manual',
-  });
+  const res = await fetch(
+    `${env('SUPABASE_URL').replace(/\/+$/, '')}/functions/v1/youtube-oauth/callback?state=trk-state&code=trk-code${query}`,
+    {
+      headers: { apikey: env('SUPABASE_PUBLISHABLE_KEY') || env('SUPABASE_ANON_KEY'), 'x-request-id': id },
+      redirect: 'manual',
+    },
+  );
   await res.body?.cancel();
   return res;
 }
@@ -89,7 +95,11 @@ Deno.test('routes are recorded by their declared pattern and the workspace they 
   const user = await signUp('ops-track-ws');
   const id = requestId('trk-ws');
   const workspace = await personalWorkspace(user);
-  await callFunction(user.token, `members/${workspace}/${user.id}`, { method: 'PATCH', body: { role: 'viewer' }, headers: { 'x-request-id': id } });
+  await callFunction(user.token, `members/${workspace}/${user.id}`, {
+    method: 'PATCH',
+    body: { role: 'viewer' },
+    headers: { 'x-request-id': id },
+  });
   const [row] = await trackedCalls([id]);
   assertEquals([row.function_name, row.endpoint, row.method, row.workspace_id], ['members', '/:workspace_id/:user_id', 'PATCH', workspace]);
 });
@@ -99,9 +109,23 @@ Deno.test('a caller cannot put calls or errors on a workspace they do not belong
   const caller = await signUp('ops-track-steer');
   const theirs = await personalWorkspace(victim);
   const mine = await personalWorkspace(caller);
-  const ids = { path: requestId('trk-steer-path'), query: requestId('trk-steer-query'), anon: requestId('trk-steer-anon'), own: requestId('trk-steer-own') };
+  const ids = {
+    path: requestId('trk-steer-path'),
+    query: requestId('trk-steer-query'),
+    anon: requestId('trk-steer-anon'),
+    own: requestId('trk-steer-own'),
+  };
   const headers = (id: string) => ({ 'x-request-id': id });
-  assertEquals((await callFunction(caller.token, `members/${theirs}/${caller.id}`, { method: 'PATCH', body: { role: 'viewer' }, headers: headers(ids.path) })).status, 404);
+  assertEquals(
+    (
+      await callFunction(caller.token, `members/${theirs}/${caller.id}`, {
+        method: 'PATCH',
+        body: { role: 'viewer' },
+        headers: headers(ids.path),
+      })
+    ).status,
+    404,
+  );
   assertEquals((await callFunction(caller.token, `workspaces?workspace_id=${theirs}`, { headers: headers(ids.query) })).status, 200);
   assertEquals((await anonymousCallback(ids.anon, `&workspace_id=${theirs}`)).status, 302);
   const healthId = requestId('trk-steer-health');
@@ -109,11 +133,11 @@ Deno.test('a caller cannot put calls or errors on a workspace they do not belong
   assertEquals((await callFunction(caller.token, `content?workspace_id=${mine}`, { headers: headers(ids.own) })).status, 200);
   const rows = await trackedCalls(Object.values(ids));
   const workspaceOf = (id: string) => rows.find((r) => r.request_id === id)?.workspace_id;
-  assertEquals(workspaceOf(ids.path), null, 'a path naming another tenant\'s workspace');
-  assertEquals(workspaceOf(ids.query), null, 'a query naming another tenant\'s workspace');
+  assertEquals(workspaceOf(ids.path), null, "a path naming another tenant's workspace");
+  assertEquals(workspaceOf(ids.query), null, "a query naming another tenant's workspace");
   assertEquals(workspaceOf(ids.anon), null, 'an anonymous call naming a workspace');
-  assertEquals(workspaceOf(ids.own), mine, 'a workspace of the caller\'s own is still recorded');
-  assertEquals(rows.find((r) => r.request_id === ids.path)?.user_id, caller.id, 'the user is the verified token\'s');
+  assertEquals(workspaceOf(ids.own), mine, "a workspace of the caller's own is still recorded");
+  assertEquals(rows.find((r) => r.request_id === ids.path)?.user_id, caller.id, "the user is the verified token's");
   // Counted calls keep no workspace at all (ops.api_calls_counted has no such column).
   assertEquals((await withDb((sql) => sql`select 1 from ops.api_calls where request_id = ${healthId}`)).length, 0);
 });
@@ -123,9 +147,11 @@ Deno.test({
   async fn() {
     const victim = await signUp('ops-err-victim');
     const caller = await signUp('ops-err-steer');
-    const handler = createHandler(new Router('ops-test-steer').on('GET', '/explode', () => {
-      throw new Error('boom');
-    }));
+    const handler = createHandler(
+      new Router('ops-test-steer').on('GET', '/explode', () => {
+        throw new Error('boom');
+      }),
+    );
     const mine = await personalWorkspace(caller);
     const cases = [
       { id: requestId('trk-err-theirs'), named: await personalWorkspace(victim), kept: null },
@@ -169,7 +195,9 @@ Deno.test({
     console.error = () => {};
     let res: Response;
     try {
-      res = await handler(new Request(`http://local/ops-test-errors/explode/42?workspace_id=${workspace}&token=abc`, { headers: { 'x-request-id': id } }));
+      res = await handler(
+        new Request(`http://local/ops-test-errors/explode/42?workspace_id=${workspace}&token=abc`, { headers: { 'x-request-id': id } }),
+      );
     } finally {
       console.error = original;
     }
@@ -178,7 +206,11 @@ Deno.test({
     assertEquals(JSON.parse(text), {
       error: { code: 'internal_error', message: 'internal error; quote the request id when reporting it', request_id: id },
     });
-    assertEquals(text.includes('TypeError') || text.includes('hunter2') || text.includes('.ts:'), false, 'nothing internal reaches the caller');
+    assertEquals(
+      text.includes('TypeError') || text.includes('hunter2') || text.includes('.ts:'),
+      false,
+      'nothing internal reaches the caller',
+    );
     await backgroundSettled();
 
     const row = await eventually(
@@ -203,11 +235,13 @@ Deno.test({
   async fn() {
     const workspace = '5b0f3c1d-2e4a-4b6c-8d9e-0f1a2b3c4d5e';
     const handler = createHandler(
-      new Router('ops-test-slow').on('GET', '/', async ({ req }) => {
-        noteWorkspace(req, workspace);
-        await new Promise((r) => setTimeout(r, 2_100));
-        return json({ slow: true });
-      }).on('GET', '/fast', () => Promise.resolve(json({ slow: false }))),
+      new Router('ops-test-slow')
+        .on('GET', '/', async ({ req }) => {
+          noteWorkspace(req, workspace);
+          await new Promise((r) => setTimeout(r, 2_100));
+          return json({ slow: true });
+        })
+        .on('GET', '/fast', () => Promise.resolve(json({ slow: false }))),
     );
     const id = requestId('trk-slow');
     const res = await handler(new Request('http://local/ops-test-slow', { headers: { 'x-request-id': id } }));
@@ -217,9 +251,14 @@ Deno.test({
     const [call] = await trackedCalls([id]);
     assertOk(call.duration_ms >= 2_100, `duration ${call.duration_ms}`);
     assertEquals(call.workspace_id, workspace);
-    const log = await withDb(async (sql) => (await sql`
+    const log = await withDb(
+      async (sql) =>
+        (
+          await sql`
       select l.severity, l.event_type, l.source, l.message, l.context from ops.system_logs l
-      where l.context ->> 'request_id' = ${id}`)[0]);
+      where l.context ->> 'request_id' = ${id}`
+        )[0],
+    );
     assertOk(log, 'a system log row');
     assertEquals([log.severity, log.event_type, log.source], ['warning', 'slow_api_call', 'ops-test-slow']);
     assertMatch(log.message, /^GET ops-test-slow took \d{4} ms$/);
@@ -237,8 +276,14 @@ Deno.test({
 
 async function runFlagged(flags: Record<string, string>, ids: [string, string]) {
   const command = new Deno.Command(Deno.execPath(), {
-    args: ['run', '-A', '--config', new URL('../../supabase/functions/deno.json', import.meta.url).pathname,
-      new URL('./helpers/tracked-calls.ts', import.meta.url).pathname, ...ids],
+    args: [
+      'run',
+      '-A',
+      '--config',
+      new URL('../../supabase/functions/deno.json', import.meta.url).pathname,
+      new URL('./helpers/tracked-calls.ts', import.meta.url).pathname,
+      ...ids,
+    ],
     env: { ...Deno.env.toObject(), ...flags },
     stdout: 'inherit',
     stderr: 'inherit',

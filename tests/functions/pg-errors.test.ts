@@ -32,7 +32,9 @@ Deno.test('each SQLSTATE our migrations raise gets its status, code and the data
 });
 
 Deno.test('generic Postgres errors get a fixed message and name the constraint, never the raw text', () => {
-  const unique = httpErrorFromPg(pgError('23505', 'duplicate key value violates unique constraint "workspaces_slug_key"', { constraint_name: 'workspaces_slug_key' }));
+  const unique = httpErrorFromPg(
+    pgError('23505', 'duplicate key value violates unique constraint "workspaces_slug_key"', { constraint_name: 'workspaces_slug_key' }),
+  );
   assertEquals(unique?.status, 409);
   assertEquals(unique?.message.includes('duplicate key'), false);
   assertEquals(unique?.details, { sqlstate: '23505', constraint: 'workspaces_slug_key' });
@@ -43,28 +45,42 @@ Deno.test('generic Postgres errors get a fixed message and name the constraint, 
   assertEquals(retry?.headers['Retry-After'], '1');
 });
 
-Deno.test('the role check of the database answers with its sentence and both roles; Postgres\' own 42501 does not', () => {
-  const role = httpErrorFromPg(pgError('42501', 'only editors and owners can change schedules; your role here is viewer', {
-    detail: '{"required_role": "editor", "your_role": "viewer"}',
-  }));
-  assertEquals([role?.status, role?.code, role?.message], [403, 'forbidden', 'only editors and owners can change schedules; your role here is viewer']);
+Deno.test("the role check of the database answers with its sentence and both roles; Postgres' own 42501 does not", () => {
+  const role = httpErrorFromPg(
+    pgError('42501', 'only editors and owners can change schedules; your role here is viewer', {
+      detail: '{"required_role": "editor", "your_role": "viewer"}',
+    }),
+  );
+  assertEquals(
+    [role?.status, role?.code, role?.message],
+    [403, 'forbidden', 'only editors and owners can change schedules; your role here is viewer'],
+  );
   assertEquals(role?.details, { required_role: 'editor', your_role: 'viewer' });
   const grant = httpErrorFromPg(pgError('42501', 'permission denied for function claim_upload_schedules'));
   assertEquals([grant?.status, grant?.message, grant?.details], [403, 'you do not have permission to do this', { sqlstate: '42501' }]);
 });
 
-Deno.test('an area\'s verdicts come first; its codes mean nothing elsewhere', () => {
+Deno.test("an area's verdicts come first; its codes mean nothing elsewhere", () => {
   const late = httpErrorFromPg(pgError('CES03', 'too late to change it', { hint: 'cancel it instead' }), { area: 'schedules' });
-  assertEquals([late?.status, late?.code, late?.message, late?.details], [409, 'too_late', 'too late to change it', { hint: 'cancel it instead' }]);
+  assertEquals(
+    [late?.status, late?.code, late?.message, late?.details],
+    [409, 'too_late', 'too late to change it', { hint: 'cancel it instead' }],
+  );
   assertEquals(httpErrorFromPg(pgError('CES03', 'too late to change it')), null);
   const channel = httpErrorFromPg(pgError('CES10', 'channel_id: not connected'), { area: 'schedules' });
-  assertEquals([channel?.status, channel?.message, channel?.details], [400, 'invalid body: channel_id: not connected', [{ path: 'channel_id', message: 'not connected' }]]);
+  assertEquals(
+    [channel?.status, channel?.message, channel?.details],
+    [400, 'invalid body: channel_id: not connected', [{ path: 'channel_id', message: 'not connected' }]],
+  );
   const strategy = pgError('23514', 'new row violates check constraint', { constraint_name: 'upload_schedules_strategy_needs_public' });
   assertEquals(httpErrorFromPg(strategy, { area: 'schedules', renameField: { strategy: 'privacy' } })?.details, [
     { path: 'privacy', message: 'youtube_scheduled publishes public videos; use upload_at_time for unlisted or private' },
   ]);
   const otherCheck = httpErrorFromPg(pgError('23514', 'violates x', { constraint_name: 'x' }), { area: 'schedules' });
-  assertEquals([otherCheck?.message, otherCheck?.details], ['a value is outside its allowed range or format', { sqlstate: '23514', constraint: 'x' }]);
+  assertEquals(
+    [otherCheck?.message, otherCheck?.details],
+    ['a value is outside its allowed range or format', { sqlstate: '23514', constraint: 'x' }],
+  );
   assertEquals(httpErrorFromPg(pgError('P0002', 'no alert 7'), { area: 'alerts' })?.message, 'alert not found');
   assertEquals(httpErrorFromPg(pgError('P0002', 'no alert 7')), null);
   const tz = httpErrorFromPg(pgError('22023', 'unknown time zone "Mars/Base"', { hint: 'use an IANA name' }), { area: 'profile' });

@@ -16,17 +16,24 @@ Deno.test('pg_cron wakes the render poller, which recovers a job whose webhook w
   assertEquals(job.status, 'submitted');
   await waitFor('RevID to finish', async () => (await fakes(`/_control/revid/jobs/${job.provider_job_id}`)).status === 'ready');
 
-  const [{ scheduled }] = await withDb((sql) => sql`
+  const [{ scheduled }] = await withDb(
+    (sql) => sql`
     select count(*)::int as scheduled from cron.job
-    where jobname = 'render-video-poller' and schedule = '* * * * *' and active`);
+    where jobname = 'render-video-poller' and schedule = '* * * * *' and active`,
+  );
   assertEquals(scheduled, 1);
 
   // As if the no-news interval had passed; from here on only pg_cron acts.
   await makeDue([job.id]);
-  const row = await waitFor('pg_cron to wake the worker and the job to be ready', async () => {
-    const r = await jobRow(job.id);
-    return r.status === 'ready' ? r : null;
-  }, 80_000, 1_000);
+  const row = await waitFor(
+    'pg_cron to wake the worker and the job to be ready',
+    async () => {
+      const r = await jobRow(job.id);
+      return r.status === 'ready' ? r : null;
+    },
+    80_000,
+    1_000,
+  );
   assertOk(row.last_polled_at, 'it was a poll');
   assertEquals(row.webhook_received_at, null);
   await resetFakes();

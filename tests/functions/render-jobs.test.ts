@@ -44,7 +44,7 @@ Deno.test('render: approved scripts only; 202 with the job, submitted to RevID w
   assertOk(!('webhook_secret_hash' in job), 'the secret hash is never returned');
 
   // What RevID received: the approved script, and a webhook URL with a per-job secret.
-  const sent = (await fakes(`/_control/revid/jobs/${job.provider_job_id}`));
+  const sent = await fakes(`/_control/revid/jobs/${job.provider_job_id}`);
   const content = await user.call(`content/${scriptId}`);
   assertEquals(sent.creationParams.inputText, content.body.content.output.items[0].script);
   assertEquals(sent.hasWebhook, true);
@@ -62,7 +62,10 @@ Deno.test('render: approved scripts only; 202 with the job, submitted to RevID w
   assertEquals(ready.next_attempt_at, null);
 
   const listed = await user.call(`render-video?workspace_id=${ws}&status=ready`);
-  assertEquals(listed.body.jobs.map((j: { id: string; progress: number }) => [j.id, j.progress]), [[job.id, 100]]);
+  assertEquals(
+    listed.body.jobs.map((j: { id: string; progress: number }) => [j.id, j.progress]),
+    [[job.id, 100]],
+  );
   const byContent = await user.call(`render-video?workspace_id=${ws}&content_id=${draft.body.content.id}`);
   assertEquals(byContent.body.jobs, []);
 });
@@ -82,84 +85,108 @@ Deno.test('render: the same idempotency key twice (also concurrently) -> one job
   assertEquals(second.body.job.id, first.body.job.id);
 
   const together = await Promise.all(Array.from({ length: 5 }, () => render(user, scriptId, 'concurrent-key')));
-  assertOk(together.every((r) => r.status === 202), JSON.stringify(together.map((r) => r.status)));
+  assertOk(
+    together.every((r) => r.status === 202),
+    JSON.stringify(together.map((r) => r.status)),
+  );
   assertEquals(new Set(together.map((r) => r.body.job.id)).size, 1);
   assertEquals(together.filter((r) => !r.body.replayed).length, 1);
 
   const header = { 'Idempotency-Key': 'same-key' };
-  const otherRequest = await user.call('render-video', { method: 'POST', body: { content_id: scriptId, options: { ratio: '16 / 9' } }, headers: header });
+  const otherRequest = await user.call('render-video', {
+    method: 'POST',
+    body: { content_id: scriptId, options: { ratio: '16 / 9' } },
+    headers: header,
+  });
   assertEquals(otherRequest.status, 409);
   assertEquals(otherRequest.body.error.code, 'idempotency_key_reused');
   const bodyKey = await user.call('render-video', { method: 'POST', body: { content_id: scriptId, idempotency_key: 'same-key' } });
   assertEquals(bodyKey.body.job.id, first.body.job.id);
 
-  const [{ jobs, renders }] = await withDb((sql) => sql`
+  const [{ jobs, renders }] = await withDb(
+    (sql) => sql`
     select (select count(*)::int from public.video_jobs where workspace_id = ${ws}) as jobs,
-      (select renders from public.generation_usage where workspace_id = ${ws} and user_id = ${user.id}) as renders`);
+      (select renders from public.generation_usage where workspace_id = ${ws} and user_id = ${user.id}) as renders`,
+  );
   assertEquals(jobs, 2);
   assertEquals(renders, 2);
   assertEquals(await revidRenders(), 2);
   await resetFakes();
 });
 
-Deno.test('render: 50 renders a month, the 51st is 429 with Retry-After and the reset time; concurrent requests never overshoot', async () => {
-  await resetFakes();
-  // Long renders: no webhooks while the test runs.
-  await revidSettings({ renderMs: 600_000 });
-  const user = await signUp('render-limit');
-  const ws = await personalWorkspace(user);
-  const scriptId = await approvedScript(user, ws);
-  for (let batch = 0; batch < 8; batch++) {
-    const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => render(user, scriptId, `limit-${batch * 6 + i}`)));
-    assertOk(answers.every((a) => a.status === 202), JSON.stringify(answers.map((a) => a.body?.error ?? a.status)));
-  }
-  // 48 used: five at once, exactly two get through
-  const race = await Promise.all(Array.from({ length: 5 }, (_, i) => render(user, scriptId, `race-${i}`)));
-  assertEquals(race.map((r) => r.status).sort(), [202, 202, 429, 429, 429]);
+Deno.test(
+  'render: 50 renders a month, the 51st is 429 with Retry-After and the reset time; concurrent requests never overshoot',
+  async () => {
+    await resetFakes();
+    // Long renders: no webhooks while the test runs.
+    await revidSettings({ renderMs: 600_000 });
+    const user = await signUp('render-limit');
+    const ws = await personalWorkspace(user);
+    const scriptId = await approvedScript(user, ws);
+    for (let batch = 0; batch < 8; batch++) {
+      const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => render(user, scriptId, `limit-${batch * 6 + i}`)));
+      assertOk(
+        answers.every((a) => a.status === 202),
+        JSON.stringify(answers.map((a) => a.body?.error ?? a.status)),
+      );
+    }
+    // 48 used: five at once, exactly two get through
+    const race = await Promise.all(Array.from({ length: 5 }, (_, i) => render(user, scriptId, `race-${i}`)));
+    assertEquals(race.map((r) => r.status).sort(), [202, 202, 429, 429, 429]);
 
-  const over = await render(user, scriptId, 'the-51st');
-  assertEquals(over.status, 429, JSON.stringify(over.body));
-  assertEquals(over.body.error.code, 'render_limit_reached');
-  const now = new Date();
-  const reset = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1));
-  assertEquals(over.body.error.details.resets_at, reset.toISOString());
-  assertEquals(over.body.error.details.limit, 50);
-  assertEquals(over.body.error.details.used, 50);
-  const retryAfter = Number(over.headers.get('retry-after'));
-  assertOk(Math.abs(retryAfter - (reset.getTime() - Date.now()) / 1000) < 60, `Retry-After ${retryAfter} s counts down to the reset`);
-  assertMatch(over.body.error.message, new RegExp(reset.toISOString()));
+    const over = await render(user, scriptId, 'the-51st');
+    assertEquals(over.status, 429, JSON.stringify(over.body));
+    assertEquals(over.body.error.code, 'render_limit_reached');
+    const now = new Date();
+    const reset = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1));
+    assertEquals(over.body.error.details.resets_at, reset.toISOString());
+    assertEquals(over.body.error.details.limit, 50);
+    assertEquals(over.body.error.details.used, 50);
+    const retryAfter = Number(over.headers.get('retry-after'));
+    assertOk(Math.abs(retryAfter - (reset.getTime() - Date.now()) / 1000) < 60, `Retry-After ${retryAfter} s counts down to the reset`);
+    assertMatch(over.body.error.message, new RegExp(reset.toISOString()));
 
-  // A replay of a key used before still answers with its job.
-  const replay = await render(user, scriptId, 'limit-0');
-  assertEquals(replay.status, 202);
-  assertEquals(replay.body.replayed, true);
+    // A replay of a key used before still answers with its job.
+    const replay = await render(user, scriptId, 'limit-0');
+    assertEquals(replay.status, 202);
+    assertEquals(replay.body.replayed, true);
 
-  // The limit is the user's, across workspaces.
-  const team = await createWorkspace(user, 'Second workspace');
-  const otherScript = await approvedScript(user, team);
-  assertEquals((await render(user, otherScript, 'elsewhere')).status, 429);
+    // The limit is the user's, across workspaces.
+    const team = await createWorkspace(user, 'Second workspace');
+    const otherScript = await approvedScript(user, team);
+    assertEquals((await render(user, otherScript, 'elsewhere')).status, 429);
 
-  const [{ jobs, renders }] = await withDb((sql) => sql`
+    const [{ jobs, renders }] = await withDb(
+      (sql) => sql`
     select (select count(*)::int from public.video_jobs where requested_by = ${user.id}) as jobs,
-      (select sum(renders)::int from public.generation_usage where user_id = ${user.id}) as renders`);
-  assertEquals(jobs, 50);
-  assertEquals(renders, 50);
-  assertEquals(await revidRenders(), 50);
-  await resetFakes();
-});
+      (select sum(renders)::int from public.generation_usage where user_id = ${user.id}) as renders`,
+    );
+    assertEquals(jobs, 50);
+    assertEquals(renders, 50);
+    assertEquals(await revidRenders(), 50);
+    await resetFakes();
+  },
+);
 
 Deno.test('render: a render RevID refuses fails at once with the reason and gives the render back', async () => {
   await resetFakes();
   const user = await signUp('render-refused');
   const ws = await personalWorkspace(user);
   const scriptId = await approvedScript(user, ws);
-  await addFault({ match: { pathPrefix: '/revid/api/public/v2/render' }, status: 400, body: { error: 'voice "Nobody" does not exist' }, times: 1 });
+  await addFault({
+    match: { pathPrefix: '/revid/api/public/v2/render' },
+    status: 400,
+    body: { error: 'voice "Nobody" does not exist' },
+    times: 1,
+  });
   const res = await render(user, scriptId, 'refused', { options: { voice: 'Nobody' } });
   assertEquals(res.status, 202, JSON.stringify(res.body));
   assertEquals(res.body.job.status, 'failed');
   assertMatch(res.body.job.last_error, /RevID refused the render: RevID answered 400: voice "Nobody" does not exist/);
   assertEquals(res.body.job.attempts, 1);
-  const [{ renders }] = await withDb((sql) => sql`select renders from public.generation_usage where workspace_id = ${ws} and user_id = ${user.id}`);
+  const [{ renders }] = await withDb(
+    (sql) => sql`select renders from public.generation_usage where workspace_id = ${ws} and user_id = ${user.id}`,
+  );
   assertEquals(renders, 0);
 });
 
@@ -201,7 +228,9 @@ Deno.test('render: viewers cannot render or cancel (403); another workspace is 4
   assertEquals(again.status, 409);
   assertEquals(again.body.error.code, 'already_finished');
   // Canceled after RevID accepted it: RevID may still spend credits, so the render still counts.
-  const [{ renders }] = await withDb((sql) => sql`select renders from public.generation_usage where workspace_id = ${team} and user_id = ${owner.id}`);
+  const [{ renders }] = await withDb(
+    (sql) => sql`select renders from public.generation_usage where workspace_id = ${team} and user_id = ${owner.id}`,
+  );
   assertEquals(renders, 1);
   await resetFakes();
 });

@@ -53,7 +53,14 @@ Deno.test('webhook: a wrong or missing secret (or job) is 401 and changes nothin
   const job = (await render(user, scriptId, 'k')).body.job;
   const before = await jobRow(job.id);
   const ready = { pid: job.provider_job_id, status: 'ready', progress: 100, videoUrl: 'https://evil.example/video.mp4' };
-  for (const [id, secret] of [[job.id, 'wrong'], [job.id, null], [job.id, ''], [null, 'x'], ['not-a-uuid', 'x'], [crypto.randomUUID(), 'x']]) {
+  for (const [id, secret] of [
+    [job.id, 'wrong'],
+    [job.id, null],
+    [job.id, ''],
+    [null, 'x'],
+    ['not-a-uuid', 'x'],
+    [crypto.randomUUID(), 'x'],
+  ]) {
     const r = await webhook(id, secret, ready);
     assertEquals(r.status, 401, `job=${id} secret=${secret}: ${JSON.stringify(r.body)}`);
     assertEquals(r.body.error.code, 'unauthorized');
@@ -73,8 +80,16 @@ Deno.test('webhook: duplicate and out-of-order deliveries from RevID change noth
       const d = await deliveries(job.provider_job_id);
       return d.length === 2 && d.every((x) => x.status !== null) ? d : null;
     });
-    assertEquals(sent.map((d) => d.status), [200, 200], JSON.stringify(sent));
-    if (mode === 'out_of_order') assertEquals(sent.map((d) => d.payload.status), ['ready', 'rendering']);
+    assertEquals(
+      sent.map((d) => d.status),
+      [200, 200],
+      JSON.stringify(sent),
+    );
+    if (mode === 'out_of_order')
+      assertEquals(
+        sent.map((d) => d.payload.status),
+        ['ready', 'rendering'],
+      );
     const row = await jobRow(job.id);
     assertEquals(row.status, 'ready', mode);
     assertEquals(row.progress, 100);
@@ -232,15 +247,22 @@ Deno.test('renders end ready with 30 % of RevID answers failing (webhooks and po
     ids.push(r.body.job.id);
   }
   // pg_cron's part, sped up: every open job is made due and the worker runs.
-  await waitFor('every render to be ready', async () => {
-    const rows = await withDb((sql) => sql<{ id: string; status: string }[]>`select id, status from public.video_jobs where id = any(${ids}::uuid[])`);
-    const open = rows.filter((r) => r.status !== 'ready');
-    assertOk(!open.some((r) => r.status === 'failed' || r.status === 'canceled'), JSON.stringify(rows));
-    if (open.length === 0) return true;
-    await makeDue(open.map((r) => r.id));
-    await runWorker();
-    return false;
-  }, 40_000, 400);
+  await waitFor(
+    'every render to be ready',
+    async () => {
+      const rows = await withDb(
+        (sql) => sql<{ id: string; status: string }[]>`select id, status from public.video_jobs where id = any(${ids}::uuid[])`,
+      );
+      const open = rows.filter((r) => r.status !== 'ready');
+      assertOk(!open.some((r) => r.status === 'failed' || r.status === 'canceled'), JSON.stringify(rows));
+      if (open.length === 0) return true;
+      await makeDue(open.map((r) => r.id));
+      await runWorker();
+      return false;
+    },
+    40_000,
+    400,
+  );
   const stats = await faultStats(chaos);
   assertOk(stats.hits > 0 && stats.hits <= Math.ceil(stats.matched * 0.3), `faults fired: ${JSON.stringify(stats)}`);
   await resetFakes();

@@ -22,7 +22,10 @@ import { addMember, callFunction, type Answer, createWorkspace, failedPaths, sig
 function assertInvalid(answer: Answer, path: string, message?: RegExp) {
   assertEquals(answer.status, 400, `${path}: ${JSON.stringify(answer.body)}`);
   assertEquals(answer.body.error.code, 'validation_failed');
-  assertOk(failedPaths(answer).includes(path), `expected ${path} among ${JSON.stringify(failedPaths(answer))}: ${JSON.stringify(answer.body)}`);
+  assertOk(
+    failedPaths(answer).includes(path),
+    `expected ${path} among ${JSON.stringify(failedPaths(answer))}: ${JSON.stringify(answer.body)}`,
+  );
   if (message) assertMatch(JSON.stringify(answer.body.error.details), message);
 }
 
@@ -114,7 +117,11 @@ Deno.test('create: 201 with the time in UTC and in the zone it was chosen in; an
   assertEquals(again.status, 200);
   assertEquals(again.body.schedule.id, sc.id);
   assertEquals(again.body.replayed, true);
-  const reused = await s.user.call('schedules', { method: 'POST', body: { ...body, title: 'Another' }, headers: { 'Idempotency-Key': key } });
+  const reused = await s.user.call('schedules', {
+    method: 'POST',
+    body: { ...body, title: 'Another' },
+    headers: { 'Idempotency-Key': key },
+  });
   assertEquals(reused.status, 409);
   assertEquals(reused.body.error.code, 'idempotency_key_reused');
 
@@ -129,7 +136,10 @@ Deno.test('create: 201 with the time in UTC and in the zone it was chosen in; an
 
   const detail = await s.user.call(`schedules/${sc.id}`);
   assertEquals(detail.status, 200);
-  assertEquals(detail.body.events.map((e: { event: string }) => e.event), ['created']);
+  assertEquals(
+    detail.body.events.map((e: { event: string }) => e.event),
+    ['created'],
+  );
   assertEquals(detail.body.events[0].actor, { type: 'user', user_id: s.user.id, label: null });
 });
 
@@ -169,22 +179,36 @@ Deno.test('roles: viewers read, editors write, outsiders get 404, anonymous call
 
   // Settings: members read, owners change.
   assertEquals((await viewer.call(`schedules/settings?workspace_id=${ws}`)).body.settings.missed_schedule_policy, 'publish_late');
-  assertEquals((await editor.call('schedules/settings', { method: 'PUT', body: { workspace_id: ws, missed_schedule_policy: 'hold' } })).status, 403);
+  assertEquals(
+    (await editor.call('schedules/settings', { method: 'PUT', body: { workspace_id: ws, missed_schedule_policy: 'hold' } })).status,
+    403,
+  );
   assertEquals((await outsider.call(`schedules/settings?workspace_id=${ws}`)).status, 404);
-  const put = await owner.call('schedules/settings', { method: 'PUT', body: { workspace_id: ws, missed_schedule_policy: 'hold', upload_lead_minutes: 120 } });
+  const put = await owner.call('schedules/settings', {
+    method: 'PUT',
+    body: { workspace_id: ws, missed_schedule_policy: 'hold', upload_lead_minutes: 120 },
+  });
   assertEquals(put.status, 200, JSON.stringify(put.body));
   assertEquals(put.body.settings.missed_schedule_policy, 'hold');
   assertEquals(put.body.settings.upload_lead_minutes, 120);
-  assertInvalid(await owner.call('schedules/settings', { method: 'PUT', body: { workspace_id: ws, upload_lead_minutes: 0 } }), 'upload_lead_minutes');
-  assertInvalid(await owner.call('schedules/settings', { method: 'PUT', body: { workspace_id: ws, missed_schedule_policy: 'ignore' } }), 'missed_schedule_policy');
+  assertInvalid(
+    await owner.call('schedules/settings', { method: 'PUT', body: { workspace_id: ws, upload_lead_minutes: 0 } }),
+    'upload_lead_minutes',
+  );
+  assertInvalid(
+    await owner.call('schedules/settings', { method: 'PUT', body: { workspace_id: ws, missed_schedule_policy: 'ignore' } }),
+    'missed_schedule_policy',
+  );
 
   // The lead applies to schedules made afterwards: two hours before publish_at.
   const later = await createSchedule(team, { publish_at: '2027-03-01T12:00:00Z' });
   assertEquals(later.next_attempt_at, '2027-03-01T10:00:00.000Z');
 
   // Direct database access (supabase-js) cannot write either: RLS and grants leave SELECT only.
-  const [{ writable }] = await withDb((sql) => sql`
-    select has_table_privilege('authenticated', 'public.upload_schedules', 'INSERT,UPDATE,DELETE') as writable`);
+  const [{ writable }] = await withDb(
+    (sql) => sql`
+    select has_table_privilege('authenticated', 'public.upload_schedules', 'INSERT,UPDATE,DELETE') as writable`,
+  );
   assertEquals(writable, false);
 });
 
@@ -198,11 +222,21 @@ Deno.test('calendar: a range of one workspace, filtered by channel and status, i
 
   const may = await s.user.call(`schedules?workspace_id=${s.workspaceId}&from=2027-05-01T00:00:00Z&to=2027-06-01T00:00:00Z`);
   assertEquals(may.status, 200, JSON.stringify(may.body));
-  assertEquals(may.body.schedules.map((x: { title: string }) => x.title), ['first', 'second', 'third']);
+  assertEquals(
+    may.body.schedules.map((x: { title: string }) => x.title),
+    ['first', 'second', 'third'],
+  );
   assertEquals(may.body.range, { from: '2027-05-01T00:00:00.000Z', to: '2027-06-01T00:00:00.000Z' });
-  const open = await s.user.call(`schedules?workspace_id=${s.workspaceId}&from=2027-05-01T00:00:00Z&to=2027-06-01T00:00:00Z&status=scheduled,held`);
-  assertEquals(open.body.schedules.map((x: { id: string }) => x.id), [b.id, a.id]);
-  const otherChannel = await s.user.call(`schedules?workspace_id=${s.workspaceId}&from=2027-05-01T00:00:00Z&to=2027-06-01T00:00:00Z&channel_id=00000000-0000-4000-8000-000000000000`);
+  const open = await s.user.call(
+    `schedules?workspace_id=${s.workspaceId}&from=2027-05-01T00:00:00Z&to=2027-06-01T00:00:00Z&status=scheduled,held`,
+  );
+  assertEquals(
+    open.body.schedules.map((x: { id: string }) => x.id),
+    [b.id, a.id],
+  );
+  const otherChannel = await s.user.call(
+    `schedules?workspace_id=${s.workspaceId}&from=2027-05-01T00:00:00Z&to=2027-06-01T00:00:00Z&channel_id=00000000-0000-4000-8000-000000000000`,
+  );
   assertEquals(otherChannel.body.schedules, []);
   assertInvalid(await s.user.call(`schedules?workspace_id=${s.workspaceId}&from=2027-05-02T00:00:00Z&to=2027-05-01T00:00:00Z`), 'to');
   assertInvalid(await s.user.call(`schedules?workspace_id=${s.workspaceId}&status=done`), 'status');
@@ -214,7 +248,10 @@ Deno.test('edit and reschedule before the upload: each takes effect with its eve
   const s = await studio('sched-edit');
   const made = await createSchedule(s, { publish_at: '2027-04-01T10:00:00Z' });
 
-  const edited = await s.user.call(`schedules/${made.id}`, { method: 'PATCH', body: { title: 'Pasta in five', tags: ['pasta'], version: 1 } });
+  const edited = await s.user.call(`schedules/${made.id}`, {
+    method: 'PATCH',
+    body: { title: 'Pasta in five', tags: ['pasta'], version: 1 },
+  });
   assertEquals(edited.status, 200, JSON.stringify(edited.body));
   assertEquals(edited.body.schedule.title, 'Pasta in five');
   assertEquals(edited.body.schedule.tags, ['pasta']);
@@ -226,8 +263,14 @@ Deno.test('edit and reschedule before the upload: each takes effect with its eve
   assertInvalid(await s.user.call(`schedules/${made.id}`, { method: 'PATCH', body: { title: 'x'.repeat(101) } }), 'title');
   assertInvalid(await s.user.call(`schedules/${made.id}`, { method: 'PATCH', body: { privacy: 'unlisted' } }), 'privacy', /upload_at_time/);
   assertInvalid(await s.user.call(`schedules/${made.id}`, { method: 'PATCH', body: { version: 2 } }), 'body');
-  assertInvalid(await s.user.call(`schedules/${made.id}`, { method: 'PATCH', body: { video_job_id: await renderingJob(s.workspaceId, s.user.id) } }), 'video_job_id');
-  assertInvalid(await s.user.call(`schedules/${made.id}/reschedule`, { method: 'POST', body: { publish_at: '2021-01-01T00:00:00Z' } }), 'publish_at');
+  assertInvalid(
+    await s.user.call(`schedules/${made.id}`, { method: 'PATCH', body: { video_job_id: await renderingJob(s.workspaceId, s.user.id) } }),
+    'video_job_id',
+  );
+  assertInvalid(
+    await s.user.call(`schedules/${made.id}/reschedule`, { method: 'POST', body: { publish_at: '2021-01-01T00:00:00Z' } }),
+    'publish_at',
+  );
   assertInvalid(await s.user.call(`schedules/${made.id}`, { method: 'PATCH', body: { status: 'published' } }), 'body');
 
   const moved = await s.user.call(`schedules/${made.id}/reschedule`, {
@@ -242,7 +285,10 @@ Deno.test('edit and reschedule before the upload: each takes effect with its eve
   assertEquals(unlisted.status, 200, JSON.stringify(unlisted.body));
 
   const events = (await s.user.call(`schedules/${made.id}`)).body.events;
-  assertEquals(events.map((e: { event: string }) => e.event), ['created', 'edited', 'rescheduled', 'edited']);
+  assertEquals(
+    events.map((e: { event: string }) => e.event),
+    ['created', 'edited', 'rescheduled', 'edited'],
+  );
   assertEquals(events[1].details.fields, ['tags', 'title']);
   assertEquals(Date.parse(events[2].details.publish_at_before), Date.parse('2027-04-01T10:00:00Z'));
   assertEquals(events[2].details.strategy, 'upload_at_time');
@@ -284,6 +330,9 @@ Deno.test('publish now: uploads at once with the final privacy, then refuses edi
     assertEquals(cancel.body.error.code, 'too_late');
     const detail = (await s.user.call(`schedules/${made.id}`)).body;
     assertEquals(detail.schedule.youtube.url, `https://www.youtube.com/watch?v=${row.youtube_video_id}`);
-    assertEquals(detail.events.map((e: { event: string }) => e.event), ['created', 'publish_now', 'upload_started', 'uploaded', 'published']);
+    assertEquals(
+      detail.events.map((e: { event: string }) => e.event),
+      ['created', 'publish_now', 'upload_started', 'uploaded', 'published'],
+    );
   });
 });

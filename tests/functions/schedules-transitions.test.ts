@@ -3,7 +3,14 @@
 // YouTube: what it returns (the next step) and what it wrote.
 import { QuotaExhaustedError } from '../../supabase/functions/_shared/integrations/youtube/errors.ts';
 import { StepBudget } from '../../supabase/functions/schedules/budget.ts';
-import { ChannelClients, firstStep, runContext, type RunContext, type Step, TRANSITIONS } from '../../supabase/functions/schedules/engine.ts';
+import {
+  ChannelClients,
+  firstStep,
+  runContext,
+  type RunContext,
+  type Step,
+  TRANSITIONS,
+} from '../../supabase/functions/schedules/engine.ts';
 import { handleFailure } from '../../supabase/functions/schedules/failure.ts';
 import { finishProcessing } from '../../supabase/functions/schedules/publish-step.ts';
 import { recordVideo, resumeUpload, startUpload, streamUpload } from '../../supabase/functions/schedules/upload-steps.ts';
@@ -46,7 +53,10 @@ Deno.test('the table: each status starts where it should, and every transition i
     assertEquals(firstStep({ ...ctx, row: { ...ctx.row, status: 'uploading' } }), { to: 'resume' });
     assertEquals(firstStep({ ...ctx, row: { ...ctx.row, status: 'processing' } }), { to: 'finish' });
     assertEquals(expectStep(firstStep({ ...ctx, row: { ...ctx.row, status: 'canceled' } }), 'done').outcome.result, 'lease_lost');
-    assertEquals(Object.values(TRANSITIONS).map((t) => t.run.name), ['startUpload', 'resumeUpload', 'streamUpload', 'recordVideo', 'finishProcessing']);
+    assertEquals(
+      Object.values(TRANSITIONS).map((t) => t.run.name),
+      ['startUpload', 'resumeUpload', 'streamUpload', 'recordVideo', 'finishProcessing'],
+    );
   } finally {
     await closeEngineDb();
   }
@@ -149,7 +159,10 @@ Deno.test('record and finish: the video YouTube made is recorded, then the sched
       assertEquals(end.outcome.result, 'published');
       const row = await scheduleRow(ctx.row.id);
       assertEquals([row.status, row.lease_owner], ['published', null]);
-      assertEquals((await eventsOf(ctx.row.id)).map((e) => e.event), ['created', 'upload_started', 'uploaded', 'published']);
+      assertEquals(
+        (await eventsOf(ctx.row.id)).map((e) => e.event),
+        ['created', 'upload_started', 'uploaded', 'published'],
+      );
     } finally {
       await closeEngineDb();
     }

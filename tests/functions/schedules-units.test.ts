@@ -5,9 +5,21 @@
 // keeper's renewals.
 import { assertEquals, assertOk } from './assert.ts';
 import assert from 'node:assert/strict';
-import { ChunkInterruptedError, type SessionState, UPLOAD_UNIT, type YouTubeUploader } from '../../supabase/functions/_shared/integrations/youtube/upload-client.ts';
+import {
+  ChunkInterruptedError,
+  type SessionState,
+  UPLOAD_UNIT,
+  type YouTubeUploader,
+} from '../../supabase/functions/_shared/integrations/youtube/upload-client.ts';
 import { VideoSource } from '../../supabase/functions/schedules/video-source.ts';
-import { PUBLISH_AT_MARGIN_MS, retryDelaySeconds, type SentMetadata, uploadedAsAsked, uploadPlan, videoResource } from '../../supabase/functions/schedules/plan.ts';
+import {
+  PUBLISH_AT_MARGIN_MS,
+  retryDelaySeconds,
+  type SentMetadata,
+  uploadedAsAsked,
+  uploadPlan,
+  videoResource,
+} from '../../supabase/functions/schedules/plan.ts';
 import { runUpload, UploadStalledError } from '../../supabase/functions/schedules/upload-run.ts';
 import { StepBudget, IsolateLedger, SCHEDULE_COST_BYTES } from '../../supabase/functions/schedules/budget.ts';
 import { keepLease } from '../../supabase/functions/_shared/platform/lease-keeper.ts';
@@ -49,12 +61,14 @@ function source(total: number, dropAfter: number[] = [], window?: number) {
         c.enqueue(chunk);
       },
     });
-    return Promise.resolve(new Response(body, {
-      status: range ? 206 : 200,
-      headers: range
-        ? { 'content-range': `bytes ${from}-${last}/${total}`, 'content-length': String(last + 1 - from), 'content-type': 'video/mp4' }
-        : { 'content-length': String(total), 'content-type': 'video/mp4' },
-    }));
+    return Promise.resolve(
+      new Response(body, {
+        status: range ? 206 : 200,
+        headers: range
+          ? { 'content-range': `bytes ${from}-${last}/${total}`, 'content-length': String(last + 1 - from), 'content-type': 'video/mp4' }
+          : { 'content-length': String(total), 'content-type': 'video/mp4' },
+      }),
+    );
   };
   const retry = { maxAttempts: 4, baseDelayMs: 1, maxDelayMs: 2, maxRetryAfterMs: 1, timeoutMs: 1000 };
   return { src: new VideoSource('https://cdn.example.test/v.mp4', { fetch: fakeFetch as typeof fetch, retry, window }), opened, ranges };
@@ -90,19 +104,30 @@ function session(total: number, script?: Script, initiallyKept = 0) {
       if (first > kept) throw new Error(`gap: sent ${first} with ${kept} kept`);
       if (end === total) {
         complete = true;
-        return Promise.resolve({ kind: 'complete', video: { id: 'vid1', privacyStatus: 'public', publishAt: null, uploadStatus: 'uploaded' } });
+        return Promise.resolve({
+          kind: 'complete',
+          video: { id: 'vid1', privacyStatus: 'public', publishAt: null, uploadStatus: 'uploaded' },
+        });
       }
       kept = Math.max(kept, Math.floor(end / UPLOAD_UNIT) * UPLOAD_UNIT);
       return Promise.resolve({ kind: 'incomplete', confirmed: kept });
     },
     queryStatus(): Promise<SessionState> {
       log.push(`status ${kept}`);
-      return Promise.resolve(complete
-        ? { kind: 'complete', video: { id: 'vid1', privacyStatus: 'public', publishAt: null, uploadStatus: 'uploaded' } }
-        : { kind: 'incomplete', confirmed: kept });
+      return Promise.resolve(
+        complete
+          ? { kind: 'complete', video: { id: 'vid1', privacyStatus: 'public', publishAt: null, uploadStatus: 'uploaded' } }
+          : { kind: 'incomplete', confirmed: kept },
+      );
     },
   };
-  return { uploader: uploader as unknown as YouTubeUploader, log, get kept() { return kept; } };
+  return {
+    uploader: uploader as unknown as YouTubeUploader,
+    log,
+    get kept() {
+      return kept;
+    },
+  };
 }
 
 function progress(onSave?: (offset: number) => 'ok' | 'canceled' | 'lease_lost') {
@@ -132,7 +157,14 @@ Deno.test('runUpload: a file of several chunks goes out chunk by chunk; each con
   const p = progress();
   const { src } = source(total);
   await src.open(0);
-  const r = await runUpload('uri', total, 0, { uploader: s.uploader, source: src, progress: p, budget: StepBudget.unlimited(), chunkBytes: 512 * KiB, sleep: noSleep });
+  const r = await runUpload('uri', total, 0, {
+    uploader: s.uploader,
+    source: src,
+    progress: p,
+    budget: StepBudget.unlimited(),
+    chunkBytes: 512 * KiB,
+    sleep: noSleep,
+  });
   assertEquals(r.kind, 'complete');
   assertEquals(s.log, [`put 0+${512 * KiB}`, `put ${512 * KiB}+${512 * KiB}`, `put ${1024 * KiB}+${256 * KiB + 1000}`]);
   assertEquals(p.saved, [512 * KiB, 1024 * KiB]);
@@ -146,7 +178,14 @@ Deno.test('runUpload: after a dropped chunk it asks the session and resends only
   const s = session(total, ({ first }) => (first === 512 * KiB && !dropped ? ((dropped = true), 'drop') : null));
   const { src, opened } = source(total);
   await src.open(0);
-  const r = await runUpload('uri', total, 0, { uploader: s.uploader, source: src, progress: progress(), budget: StepBudget.unlimited(), chunkBytes: 512 * KiB, sleep: noSleep });
+  const r = await runUpload('uri', total, 0, {
+    uploader: s.uploader,
+    source: src,
+    progress: progress(),
+    budget: StepBudget.unlimited(),
+    chunkBytes: 512 * KiB,
+    sleep: noSleep,
+  });
   assertEquals(r.kind, 'complete');
   assertOk(s.log.includes(`status ${768 * KiB}`), s.log.join(' | '));
   assertOk(s.log.includes(`put ${768 * KiB}+${256 * KiB}`), s.log.join(' | '));
@@ -160,7 +199,14 @@ Deno.test('runUpload: a session that holds every byte but made no video gets its
   const p = progress();
   const { src } = source(total);
   await src.open(0);
-  const r = await runUpload('uri', total, 0, { uploader: s.uploader, source: src, progress: p, budget: StepBudget.unlimited(), chunkBytes: 512 * KiB, sleep: noSleep });
+  const r = await runUpload('uri', total, 0, {
+    uploader: s.uploader,
+    source: src,
+    progress: p,
+    budget: StepBudget.unlimited(),
+    chunkBytes: 512 * KiB,
+    sleep: noSleep,
+  });
   assertEquals(r.kind, 'complete', JSON.stringify(s.log));
   assertEquals(s.log.slice(-2), [`status ${total}`, `put ${total - 256 * KiB}+${256 * KiB}`]);
   assertEquals(p.saved.at(-1), total);
@@ -169,66 +215,122 @@ Deno.test('runUpload: a session that holds every byte but made no video gets its
   const full = session(total, undefined, total);
   const { src: src2 } = source(total);
   await src2.open(total - 256 * KiB);
-  const r2 = await runUpload('uri', total, total, { uploader: full.uploader, source: src2, progress: progress(), budget: StepBudget.unlimited(), chunkBytes: 512 * KiB, sleep: noSleep });
+  const r2 = await runUpload('uri', total, total, {
+    uploader: full.uploader,
+    source: src2,
+    progress: progress(),
+    budget: StepBudget.unlimited(),
+    chunkBytes: 512 * KiB,
+    sleep: noSleep,
+  });
   assertEquals(r2.kind, 'complete');
   assertEquals(full.log, [`put ${total - 256 * KiB}+${256 * KiB}`]);
 });
 
-Deno.test('runUpload: a session that never keeps more gives up after the stall limit; a canceled schedule stops at the next save', async () => {
-  const total = 2 * 512 * KiB;
-  const stuck = session(total, () => 'drop');
-  const { src } = source(total);
-  await src.open(0);
-  await assert.rejects(
-    runUpload('uri', total, 0, { uploader: stuck.uploader, source: src, progress: progress(), budget: StepBudget.unlimited(), chunkBytes: 512 * KiB, sleep: noSleep, maxStalls: 3 }),
-    (err: Error) => err instanceof UploadStalledError || /made no progress/.test(err.message),
-  );
+Deno.test(
+  'runUpload: a session that never keeps more gives up after the stall limit; a canceled schedule stops at the next save',
+  async () => {
+    const total = 2 * 512 * KiB;
+    const stuck = session(total, () => 'drop');
+    const { src } = source(total);
+    await src.open(0);
+    await assert.rejects(
+      runUpload('uri', total, 0, {
+        uploader: stuck.uploader,
+        source: src,
+        progress: progress(),
+        budget: StepBudget.unlimited(),
+        chunkBytes: 512 * KiB,
+        sleep: noSleep,
+        maxStalls: 3,
+      }),
+      (err: Error) => err instanceof UploadStalledError || /made no progress/.test(err.message),
+    );
 
-  const s = session(total);
-  const { src: src2 } = source(total);
-  await src2.open(0);
-  const r = await runUpload('uri', total, 0, { uploader: s.uploader, source: src2, progress: progress(() => 'canceled'), budget: StepBudget.unlimited(), chunkBytes: 512 * KiB, sleep: noSleep });
-  assertEquals(r.kind, 'canceled');
-  assertEquals(s.log, [`put 0+${512 * KiB}`], 'nothing after the cancel was seen');
-});
+    const s = session(total);
+    const { src: src2 } = source(total);
+    await src2.open(0);
+    const r = await runUpload('uri', total, 0, {
+      uploader: s.uploader,
+      source: src2,
+      progress: progress(() => 'canceled'),
+      budget: StepBudget.unlimited(),
+      chunkBytes: 512 * KiB,
+      sleep: noSleep,
+    });
+    assertEquals(r.kind, 'canceled');
+    assertEquals(s.log, [`put 0+${512 * KiB}`], 'nothing after the cancel was seen');
+  },
+);
 
 Deno.test('runUpload: the time budget stops it at a chunk boundary, only after some progress', async () => {
   const total = 4 * 256 * KiB;
   const s = session(total);
   const { src } = source(total);
   await src.open(0);
-  const r = await runUpload('uri', total, 0, { uploader: s.uploader, source: src, progress: progress(), budget: new StepBudget({ bytes: Number.MAX_SAFE_INTEGER, deadline: 0 }), chunkBytes: 256 * KiB, sleep: noSleep });
+  const r = await runUpload('uri', total, 0, {
+    uploader: s.uploader,
+    source: src,
+    progress: progress(),
+    budget: new StepBudget({ bytes: Number.MAX_SAFE_INTEGER, deadline: 0 }),
+    chunkBytes: 256 * KiB,
+    sleep: noSleep,
+  });
   assertEquals(r, { kind: 'yielded', offset: 256 * KiB, bytesSent: 256 * KiB });
 });
 
-Deno.test('runUpload: a byte budget grants whole units, stops at a chunk boundary once spent, and always lets a fresh step progress', async () => {
-  const total = 10 * 256 * KiB + 5;
-  const s = session(total);
-  const p = progress();
-  const { src } = source(total);
-  await src.open(0);
-  // 3.5 units of budget with 2-unit chunks: one 2-unit chunk, then the 1 whole unit left.
-  const budget = new StepBudget({ bytes: 3.5 * 256 * KiB, deadline: Number.MAX_SAFE_INTEGER });
-  const r = await runUpload('uri', total, 0, { uploader: s.uploader, source: src, progress: p, budget, chunkBytes: 512 * KiB, sleep: noSleep });
-  assertEquals(r, { kind: 'yielded', offset: 3 * 256 * KiB, bytesSent: 3 * 256 * KiB });
-  assertEquals(s.log, [`put 0+${512 * KiB}`, `put ${512 * KiB}+${256 * KiB}`]);
-  assertEquals(p.saved, [512 * KiB, 768 * KiB]);
+Deno.test(
+  'runUpload: a byte budget grants whole units, stops at a chunk boundary once spent, and always lets a fresh step progress',
+  async () => {
+    const total = 10 * 256 * KiB + 5;
+    const s = session(total);
+    const p = progress();
+    const { src } = source(total);
+    await src.open(0);
+    // 3.5 units of budget with 2-unit chunks: one 2-unit chunk, then the 1 whole unit left.
+    const budget = new StepBudget({ bytes: 3.5 * 256 * KiB, deadline: Number.MAX_SAFE_INTEGER });
+    const r = await runUpload('uri', total, 0, {
+      uploader: s.uploader,
+      source: src,
+      progress: p,
+      budget,
+      chunkBytes: 512 * KiB,
+      sleep: noSleep,
+    });
+    assertEquals(r, { kind: 'yielded', offset: 3 * 256 * KiB, bytesSent: 3 * 256 * KiB });
+    assertEquals(s.log, [`put 0+${512 * KiB}`, `put ${512 * KiB}+${256 * KiB}`]);
+    assertEquals(p.saved, [512 * KiB, 768 * KiB]);
 
-  // A budget already spent by other schedules of the invocation still sends one unit of this one.
-  const spent = new StepBudget({ bytes: 0, deadline: Number.MAX_SAFE_INTEGER });
-  const s2 = session(total, undefined, 3 * 256 * KiB);
-  const { src: src2 } = source(total);
-  const r2 = await runUpload('uri', total, 3 * 256 * KiB, { uploader: s2.uploader, source: src2, progress: progress(), budget: spent, chunkBytes: 512 * KiB, sleep: noSleep });
-  assertEquals(r2, { kind: 'yielded', offset: 4 * 256 * KiB, bytesSent: 256 * KiB });
+    // A budget already spent by other schedules of the invocation still sends one unit of this one.
+    const spent = new StepBudget({ bytes: 0, deadline: Number.MAX_SAFE_INTEGER });
+    const s2 = session(total, undefined, 3 * 256 * KiB);
+    const { src: src2 } = source(total);
+    const r2 = await runUpload('uri', total, 3 * 256 * KiB, {
+      uploader: s2.uploader,
+      source: src2,
+      progress: progress(),
+      budget: spent,
+      chunkBytes: 512 * KiB,
+      sleep: noSleep,
+    });
+    assertEquals(r2, { kind: 'yielded', offset: 4 * 256 * KiB, bytesSent: 256 * KiB });
 
-  // The rest of the file in one grant when it fits: the last chunk need not be whole units.
-  const rest = new StepBudget({ bytes: 7 * 256 * KiB + 5, deadline: Number.MAX_SAFE_INTEGER });
-  const s3 = session(total, undefined, 3 * 256 * KiB);
-  const { src: src3 } = source(total);
-  const r3 = await runUpload('uri', total, 3 * 256 * KiB, { uploader: s3.uploader, source: src3, progress: progress(), budget: rest, chunkBytes: 4 * 256 * KiB, sleep: noSleep });
-  assertEquals(r3.kind, 'complete');
-  assertEquals(s3.log, [`put ${3 * 256 * KiB}+${1024 * KiB}`, `put ${7 * 256 * KiB}+${3 * 256 * KiB + 5}`]);
-});
+    // The rest of the file in one grant when it fits: the last chunk need not be whole units.
+    const rest = new StepBudget({ bytes: 7 * 256 * KiB + 5, deadline: Number.MAX_SAFE_INTEGER });
+    const s3 = session(total, undefined, 3 * 256 * KiB);
+    const { src: src3 } = source(total);
+    const r3 = await runUpload('uri', total, 3 * 256 * KiB, {
+      uploader: s3.uploader,
+      source: src3,
+      progress: progress(),
+      budget: rest,
+      chunkBytes: 4 * 256 * KiB,
+      sleep: noSleep,
+    });
+    assertEquals(r3.kind, 'complete');
+    assertEquals(s3.log, [`put ${3 * 256 * KiB}+${1024 * KiB}`, `put ${7 * 256 * KiB}+${3 * 256 * KiB + 5}`]);
+  },
+);
 
 Deno.test('StepBudget: schedules count against the bytes; the deadline ends the step', () => {
   const b = new StepBudget({ bytes: 10 * 1024 * KiB, deadline: Number.MAX_SAFE_INTEGER, scheduleCostBytes: 3 * 1024 * KiB });
@@ -274,8 +376,14 @@ Deno.test('VideoSource: a connection that drops mid-file is reopened within the 
 Deno.test('uploadPlan: youtube_scheduled schedules at YouTube when there is time, else waits or publishes at once', () => {
   const now = Date.parse('2026-12-01T12:00:00Z');
   const at = (ms: number) => new Date(now + ms);
-  assertEquals(uploadPlan({ strategy: 'youtube_scheduled', publish_at: at(3_600_000) }, now), { kind: 'publish_at', publishAt: at(3_600_000) });
-  assertEquals(uploadPlan({ strategy: 'youtube_scheduled', publish_at: at(PUBLISH_AT_MARGIN_MS - 1) }, now), { kind: 'wait', until: at(PUBLISH_AT_MARGIN_MS - 1) });
+  assertEquals(uploadPlan({ strategy: 'youtube_scheduled', publish_at: at(3_600_000) }, now), {
+    kind: 'publish_at',
+    publishAt: at(3_600_000),
+  });
+  assertEquals(uploadPlan({ strategy: 'youtube_scheduled', publish_at: at(PUBLISH_AT_MARGIN_MS - 1) }, now), {
+    kind: 'wait',
+    until: at(PUBLISH_AT_MARGIN_MS - 1),
+  });
   assertEquals(uploadPlan({ strategy: 'youtube_scheduled', publish_at: at(-1) }, now), { kind: 'immediate' });
   assertEquals(uploadPlan({ strategy: 'upload_at_time', publish_at: at(3_600_000) }, now), { kind: 'wait', until: at(3_600_000) });
   assertEquals(uploadPlan({ strategy: 'upload_at_time', publish_at: at(0) }, now), { kind: 'immediate' });
@@ -283,59 +391,97 @@ Deno.test('uploadPlan: youtube_scheduled schedules at YouTube when there is time
 
 Deno.test('videoResource and uploadedAsAsked: what YouTube gets, and noticing an upload locked private', () => {
   const s = {
-    strategy: 'youtube_scheduled' as const, publish_at: new Date('2026-12-01T18:00:00.123Z'), privacy: 'public' as const, title: 'T',
-    description: 'D', tags: ['a'], category_id: '22', made_for_kids: false, notify_subscribers: true,
+    strategy: 'youtube_scheduled' as const,
+    publish_at: new Date('2026-12-01T18:00:00.123Z'),
+    privacy: 'public' as const,
+    title: 'T',
+    description: 'D',
+    tags: ['a'],
+    category_id: '22',
+    made_for_kids: false,
+    notify_subscribers: true,
   };
   const scheduled = videoResource(s, { kind: 'publish_at', publishAt: s.publish_at });
   assertEquals(scheduled.status, { privacyStatus: 'private', publishAt: '2026-12-01T18:00:00Z', selfDeclaredMadeForKids: false });
   const now = videoResource({ ...s, privacy: 'unlisted' }, { kind: 'immediate' });
   assertEquals(now.status, { privacyStatus: 'unlisted', selfDeclaredMadeForKids: false });
   const sent: SentMetadata = { ...scheduled, notifySubscribers: true };
-  assertEquals(uploadedAsAsked(sent, { id: 'v', privacyStatus: 'private', publishAt: '2026-12-01T18:00:00Z', uploadStatus: 'uploaded' }), null);
+  assertEquals(
+    uploadedAsAsked(sent, { id: 'v', privacyStatus: 'private', publishAt: '2026-12-01T18:00:00Z', uploadStatus: 'uploaded' }),
+    null,
+  );
   assertOk(uploadedAsAsked(sent, { id: 'v', privacyStatus: 'private', publishAt: null, uploadStatus: 'uploaded' })?.includes('audit'));
-  assertOk(uploadedAsAsked({ ...now, notifySubscribers: true }, { id: 'v', privacyStatus: 'private', publishAt: null, uploadStatus: 'uploaded' })?.includes('private, not unlisted'));
+  assertOk(
+    uploadedAsAsked(
+      { ...now, notifySubscribers: true },
+      { id: 'v', privacyStatus: 'private', publishAt: null, uploadStatus: 'uploaded' },
+    )?.includes('private, not unlisted'),
+  );
 });
 
 Deno.test('retry delays and YouTube tag counting', () => {
-  assertEquals([1, 2, 3, 10].map((n) => retryDelaySeconds(n)), [30, 60, 120, 1800]);
+  assertEquals(
+    [1, 2, 3, 10].map((n) => retryDelaySeconds(n)),
+    [30, 60, 120, 1800],
+  );
   assertEquals(retryDelaySeconds(1, 90_000), 90);
   assertEquals(youtubeTagsLength(['tag one', 'two']), 13);
   assertEquals(youtubeTagsLength([]), 0);
 });
 
-Deno.test('lease keeper: renews every quarter of the lease until stopped, stops renewing once the row is lost, and waits for a renewal in flight', async () => {
-  const calls: number[] = [];
-  const errors: unknown[] = [];
-  const started = Date.now();
-  let answer = 'ok';
-  const kept = keepLease(1, () => {
-    calls.push(Date.now() - started);
-    return Promise.resolve(answer);
-  }, (err) => errors.push(err));
-  await new Promise((r) => setTimeout(r, 1_150));
-  assertOk(calls.length >= 2 && calls.length <= 6, `renewed ${calls.length} times in 1.15 s with a 1 s lease`);
-  answer = 'lease_lost';
-  await new Promise((r) => setTimeout(r, 600));
-  const afterLoss = calls.length;
-  await new Promise((r) => setTimeout(r, 600));
-  assertEquals(calls.length, afterLoss, 'no renewal after the row was lost');
-  await kept.stop();
-  assertEquals(errors, []);
+Deno.test(
+  'lease keeper: renews every quarter of the lease until stopped, stops renewing once the row is lost, and waits for a renewal in flight',
+  async () => {
+    const calls: number[] = [];
+    const errors: unknown[] = [];
+    const started = Date.now();
+    let answer = 'ok';
+    const kept = keepLease(
+      1,
+      () => {
+        calls.push(Date.now() - started);
+        return Promise.resolve(answer);
+      },
+      (err) => errors.push(err),
+    );
+    await new Promise((r) => setTimeout(r, 1_150));
+    assertOk(calls.length >= 2 && calls.length <= 6, `renewed ${calls.length} times in 1.15 s with a 1 s lease`);
+    answer = 'lease_lost';
+    await new Promise((r) => setTimeout(r, 600));
+    const afterLoss = calls.length;
+    await new Promise((r) => setTimeout(r, 600));
+    assertEquals(calls.length, afterLoss, 'no renewal after the row was lost');
+    await kept.stop();
+    assertEquals(errors, []);
 
-  let finished = false;
-  const slow = keepLease(1, () => new Promise((r) => setTimeout(() => ((finished = true), r('ok')), 300)), (err) => errors.push(err));
-  await new Promise((r) => setTimeout(r, 300));
-  await slow.stop();
-  assertOk(finished, 'stop() returned before the renewal in flight ended');
+    let finished = false;
+    const slow = keepLease(
+      1,
+      () => new Promise((r) => setTimeout(() => ((finished = true), r('ok')), 300)),
+      (err) => errors.push(err),
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    await slow.stop();
+    assertOk(finished, 'stop() returned before the renewal in flight ended');
 
-  const failing = keepLease(1, () => Promise.reject(new Error('database unreachable')), (err) => errors.push(err));
-  await new Promise((r) => setTimeout(r, 400));
-  await failing.stop();
-  assertOk(errors.length >= 1 && (errors[0] as Error).message === 'database unreachable', 'a failed renewal is reported, not thrown');
-});
+    const failing = keepLease(
+      1,
+      () => Promise.reject(new Error('database unreachable')),
+      (err) => errors.push(err),
+    );
+    await new Promise((r) => setTimeout(r, 400));
+    await failing.stop();
+    assertOk(errors.length >= 1 && (errors[0] as Error).message === 'database unreachable', 'a failed renewal is reported, not thrown');
+  },
+);
 
 Deno.test('StepBudget: schedules taken up use at most their share of a large step', () => {
-  const b = new StepBudget({ bytes: 128 * 1024 * KiB, deadline: Number.MAX_SAFE_INTEGER, scheduleCostBytes: 3 * 1024 * KiB, scheduleShareBytes: 32 * 1024 * KiB });
+  const b = new StepBudget({
+    bytes: 128 * 1024 * KiB,
+    deadline: Number.MAX_SAFE_INTEGER,
+    scheduleCostBytes: 3 * 1024 * KiB,
+    scheduleShareBytes: 32 * 1024 * KiB,
+  });
   assertEquals(b.schedulesThatFit(), 10);
   for (let i = 0; i < 10; i++) b.takeSchedule();
   assertEquals(b.schedulesThatFit(), 0);
@@ -354,5 +500,9 @@ Deno.test('IsolateLedger: an invocation in a warm isolate gets only what the ear
   const second = new StepBudget({ bytes: ledger.allowance(128 * MiB), deadline: Number.MAX_SAFE_INTEGER, ledger });
   second.takeSchedule();
   second.spend(second.grant(0, 1024 * MiB, 200 * MiB, false));
-  assertEquals(ledger.allowance(128 * MiB), SCHEDULE_COST_BYTES + 256 * KiB, 'spent: still one schedule and one unit, so a call always makes progress');
+  assertEquals(
+    ledger.allowance(128 * MiB),
+    SCHEDULE_COST_BYTES + 256 * KiB,
+    'spent: still one schedule and one unit, so a call always makes progress',
+  );
 });

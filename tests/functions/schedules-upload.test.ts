@@ -66,7 +66,9 @@ Deno.test('a 200 MB video with the connection dropped every ~50 MB arrives whole
     assertEquals(names.filter((n) => n === 'upload_started').length, 1);
     assertEquals(names.filter((n) => n === 'uploaded').length, 1);
     assertOk(!names.includes('upload_restarted') && !names.includes('session_lost'), names.join(','));
-    console.log(`200 MB with ${u.drops} drops: ${seconds.toFixed(1)} s, ${u.puts} PUTs, ${u.statusQueries} status queries, ${u.bytesReceived - 200 * MiB} bytes resent`);
+    console.log(
+      `200 MB with ${u.drops} drops: ${seconds.toFixed(1)} s, ${u.puts} PUTs, ${u.statusQueries} status queries, ${u.bytesReceived - 200 * MiB} bytes resent`,
+    );
   });
 });
 
@@ -94,7 +96,14 @@ Deno.test('an edit made before the upload starts is what YouTube receives', asyn
     const made = await createSchedule(s, { strategy: 'upload_at_time', privacy: 'unlisted' });
     const patch = await s.user.call(`schedules/${made.id}`, {
       method: 'PATCH',
-      body: { title: 'Edited title', description: 'Edited description', tags: ['edited', 'two words'], category_id: '27', made_for_kids: true, notify_subscribers: false },
+      body: {
+        title: 'Edited title',
+        description: 'Edited description',
+        tags: ['edited', 'two words'],
+        category_id: '27',
+        made_for_kids: true,
+        notify_subscribers: false,
+      },
     });
     assertEquals(patch.status, 200, JSON.stringify(patch.body));
     await makeDue(made.id);
@@ -109,36 +118,39 @@ Deno.test('an edit made before the upload starts is what YouTube receives', asyn
   });
 });
 
-Deno.test('an edit that lands after a worker claimed the schedule but before its session: the old session gets no byte, YouTube gets the edit', async () => {
-  await withUploadQuota(async () => {
-    const s = await studio('sched-edit-race');
-    const made = await createSchedule(s, { strategy: 'upload_at_time', title: 'Before the edit' });
-    const worker = `test:${crypto.randomUUID()}`;
-    await makeDue(made.id, { claimFor: worker });
-    try {
-      // The worker read version 1 when it claimed; the editor changes it now.
-      const claimed = (await readClaimed(made.id))!;
-      assertEquals(claimed.version, 1);
-      const patch = await s.user.call(`schedules/${made.id}`, { method: 'PATCH', body: { title: 'After the edit' } });
-      assertEquals(patch.status, 200, JSON.stringify(patch.body));
-      const outcome = await processHere(made.id, worker, { row: claimed });
-      assertEquals(outcome.result, 'published', JSON.stringify(outcome));
-    } finally {
-      await closeEngineDb();
-    }
-    const uploads = await uploadsOf(s.youtubeChannelId);
-    assertEquals(uploads.length, 2);
-    const abandoned = uploads.find((u) => u.received.snippet.title === 'Before the edit')!;
-    const used = uploads.find((u) => u.received.snippet.title === 'After the edit')!;
-    assertEquals(abandoned.state, 'active');
-    assertEquals(abandoned.bytesReceived, 0);
-    assertEquals(abandoned.videoId, null);
-    assertEquals(used.state, 'complete');
-    const started = (await eventsOf(made.id)).filter((e) => e.event === 'upload_started');
-    assertEquals(started.length, 1);
-    assertEquals(started[0].details.version, 2);
-  });
-});
+Deno.test(
+  'an edit that lands after a worker claimed the schedule but before its session: the old session gets no byte, YouTube gets the edit',
+  async () => {
+    await withUploadQuota(async () => {
+      const s = await studio('sched-edit-race');
+      const made = await createSchedule(s, { strategy: 'upload_at_time', title: 'Before the edit' });
+      const worker = `test:${crypto.randomUUID()}`;
+      await makeDue(made.id, { claimFor: worker });
+      try {
+        // The worker read version 1 when it claimed; the editor changes it now.
+        const claimed = (await readClaimed(made.id))!;
+        assertEquals(claimed.version, 1);
+        const patch = await s.user.call(`schedules/${made.id}`, { method: 'PATCH', body: { title: 'After the edit' } });
+        assertEquals(patch.status, 200, JSON.stringify(patch.body));
+        const outcome = await processHere(made.id, worker, { row: claimed });
+        assertEquals(outcome.result, 'published', JSON.stringify(outcome));
+      } finally {
+        await closeEngineDb();
+      }
+      const uploads = await uploadsOf(s.youtubeChannelId);
+      assertEquals(uploads.length, 2);
+      const abandoned = uploads.find((u) => u.received.snippet.title === 'Before the edit')!;
+      const used = uploads.find((u) => u.received.snippet.title === 'After the edit')!;
+      assertEquals(abandoned.state, 'active');
+      assertEquals(abandoned.bytesReceived, 0);
+      assertEquals(abandoned.videoId, null);
+      assertEquals(used.state, 'complete');
+      const started = (await eventsOf(made.id)).filter((e) => e.event === 'upload_started');
+      assertEquals(started.length, 1);
+      assertEquals(started[0].details.version, 2);
+    });
+  },
+);
 
 Deno.test('youtube_scheduled: uploaded ahead as private with publishAt, thumbnail set; YouTube publishes it at the time', async () => {
   await withUploadQuota(async () => {
@@ -163,7 +175,10 @@ Deno.test('youtube_scheduled: uploaded ahead as private with publishAt, thumbnai
     await sleep(Math.max(0, uploaded.next_attempt_at!.getTime() - Date.now()) + 200);
     const published = await driveUntil(made.id);
     assertEquals(published.status, 'published', JSON.stringify(published));
-    assertOk(Math.abs(published.published_at!.getTime() - published.publish_at.getTime()) < 2_000, `published ${published.published_at} for ${published.publish_at}`);
+    assertOk(
+      Math.abs(published.published_at!.getTime() - published.publish_at.getTime()) < 2_000,
+      `published ${published.published_at} for ${published.publish_at}`,
+    );
     assertEquals(await eventNames(made.id), ['created', 'upload_started', 'uploaded', 'thumbnail_set', 'awaiting_publish', 'published']);
     assertEquals((await eventsOf(made.id)).at(-1)!.details.confirmed_by, 'videos.list');
   });
@@ -242,7 +257,10 @@ Deno.test('missed schedule, default setting: published late at once, and the lat
 Deno.test('missed schedule, hold setting: held for a person (with an alert), who then publishes it now', async () => {
   await withUploadQuota(async () => {
     const s = await studio('sched-missed-hold');
-    const put = await s.user.call('schedules/settings', { method: 'PUT', body: { workspace_id: s.workspaceId, missed_schedule_policy: 'hold' } });
+    const put = await s.user.call('schedules/settings', {
+      method: 'PUT',
+      body: { workspace_id: s.workspaceId, missed_schedule_policy: 'hold' },
+    });
     assertEquals(put.status, 200, JSON.stringify(put.body));
     const made = await createSchedule(s, { strategy: 'upload_at_time' });
     await makeDue(made.id, { publishInMs: -20 * 60_000 });
@@ -270,8 +288,10 @@ Deno.test('missed schedule, hold setting: held for a person (with an alert), who
 });
 
 async function usedToday(): Promise<number> {
-  const [{ used }] = await withDb((sql) => sql<{ used: number }[]>`
-    select coalesce(sum(units), 0)::int as used from public.youtube_quota_usage where day = (now() at time zone 'America/Los_Angeles')::date`);
+  const [{ used }] = await withDb(
+    (sql) => sql<{ used: number }[]>`
+    select coalesce(sum(units), 0)::int as used from public.youtube_quota_usage where day = (now() at time zone 'America/Los_Angeles')::date`,
+  );
   return used;
 }
 
@@ -298,7 +318,10 @@ Deno.test('quota: with our daily budget spent the schedule waits for the reset (
     assertEquals(await uploadsOf(s.youtubeChannelId), [], 'no session was started');
     assertEquals((await systemLogs('upload_waiting_quota', made.id)).length, 1);
     const shown = (await s.user.call(`schedules/${made.id}`)).body.schedule;
-    assertEquals([shown.status, shown.waiting_reason, shown.next_attempt_at], ['scheduled', 'quota', waiting.next_attempt_at!.toISOString()]);
+    assertEquals(
+      [shown.status, shown.waiting_reason, shown.next_attempt_at],
+      ['scheduled', 'quota', waiting.next_attempt_at!.toISOString()],
+    );
     assertEquals((await runWorkerFor(made.id)).schedules, [], 'left alone until the reset');
 
     await withDb((sql) => sql`update private.youtube_daily_budget set units = 100000000`);
@@ -310,37 +333,40 @@ Deno.test('quota: with our daily budget spent the schedule waits for the reset (
   });
 });
 
-Deno.test("quota share: with its workspace's share spent an upload waits for the borrow hour (reason quota_share); another workspace uploads; then it borrows", async () => {
-  const borrowHour = await nextPacificHour();
-  await withUploadQuota(() =>
-    withShareSettings({ borrow_from_hour: borrowHour }, async () => {
-      const s = await studio('sched-share');
-      const made = await createSchedule(s, { strategy: 'upload_at_time' });
-      await spendShare(s.workspaceId);
-      const position = await quotaPosition(s.workspaceId);
-      await makeDue(made.id);
-      const waiting = await settle(made.id);
-      assertEquals([waiting.status, waiting.waiting_reason], ['scheduled', 'quota_share']);
-      assertEquals(waiting.next_attempt_at?.toISOString(), position.borrow_from.toISOString());
-      assertMatch(waiting.last_error ?? '', /share of the daily YouTube quota is spent.*may borrow unused quota/);
-      assertEquals(await uploadsOf(s.youtubeChannelId), [], 'no session was started');
-      assertEquals((await systemLogs('upload_waiting_quota_share', made.id)).length, 1);
-      const shown = (await s.user.call(`schedules/${made.id}`)).body.schedule;
-      assertEquals([shown.waiting_reason, shown.next_attempt_at], ['quota_share', waiting.next_attempt_at!.toISOString()]);
+Deno.test(
+  "quota share: with its workspace's share spent an upload waits for the borrow hour (reason quota_share); another workspace uploads; then it borrows",
+  async () => {
+    const borrowHour = await nextPacificHour();
+    await withUploadQuota(() =>
+      withShareSettings({ borrow_from_hour: borrowHour }, async () => {
+        const s = await studio('sched-share');
+        const made = await createSchedule(s, { strategy: 'upload_at_time' });
+        await spendShare(s.workspaceId);
+        const position = await quotaPosition(s.workspaceId);
+        await makeDue(made.id);
+        const waiting = await settle(made.id);
+        assertEquals([waiting.status, waiting.waiting_reason], ['scheduled', 'quota_share']);
+        assertEquals(waiting.next_attempt_at?.toISOString(), position.borrow_from.toISOString());
+        assertMatch(waiting.last_error ?? '', /share of the daily YouTube quota is spent.*may borrow unused quota/);
+        assertEquals(await uploadsOf(s.youtubeChannelId), [], 'no session was started');
+        assertEquals((await systemLogs('upload_waiting_quota_share', made.id)).length, 1);
+        const shown = (await s.user.call(`schedules/${made.id}`)).body.schedule;
+        assertEquals([shown.waiting_reason, shown.next_attempt_at], ['quota_share', waiting.next_attempt_at!.toISOString()]);
 
-      const other = await studio('sched-share-other');
-      const theirs = await createSchedule(other, { strategy: 'upload_at_time' });
-      await makeDue(theirs.id);
-      assertEquals((await driveUntil(theirs.id)).status, 'published', 'another workspace is unaffected');
+        const other = await studio('sched-share-other');
+        const theirs = await createSchedule(other, { strategy: 'upload_at_time' });
+        await makeDue(theirs.id);
+        assertEquals((await driveUntil(theirs.id)).status, 'published', 'another workspace is unaffected');
 
-      await setShareSettings({ borrow_from_hour: 0 });
-      await passTheReset(made.id);
-      const row = await driveUntil(made.id);
-      assertEquals([row.status, row.waiting_reason], ['published', null]);
-      assertOk((await quotaPosition(s.workspaceId)).workspace_used > position.share_units, 'it borrowed');
-    })
-  );
-});
+        await setShareSettings({ borrow_from_hour: 0 });
+        await passTheReset(made.id);
+        const row = await driveUntil(made.id);
+        assertEquals([row.status, row.waiting_reason], ['published', null]);
+        assertOk((await quotaPosition(s.workspaceId)).workspace_used > position.share_units, 'it borrowed');
+      }),
+    );
+  },
+);
 
 Deno.test("quota: Google's quotaExceeded and the channel's uploadLimitExceeded wait for the reset too, then upload", async () => {
   await withUploadQuota(async () => {
@@ -376,7 +402,10 @@ Deno.test('a channel that must be reconnected: the upload waits without calling 
     // The refresh token is revoked at Google and the stored access token has expired.
     const [{ refresh_token: refresh }] = await withDb((sql) => sql`select refresh_token from private.channel_credentials(${s.channelId})`);
     await control('POST', 'youtube/tokens/revoke', { refresh_token: refresh });
-    await withDb((sql) => sql`update private.channel_credentials set access_token_expires_at = now() - interval '1 minute' where channel_id = ${s.channelId}`);
+    await withDb(
+      (sql) =>
+        sql`update private.channel_credentials set access_token_expires_at = now() - interval '1 minute' where channel_id = ${s.channelId}`,
+    );
     await makeDue(made.id);
     const row = await settle(made.id);
     assertEquals([row.status, row.waiting_reason], ['scheduled', 'reauth_required'], JSON.stringify(row));
@@ -391,23 +420,26 @@ Deno.test('a channel that must be reconnected: the upload waits without calling 
   });
 });
 
-Deno.test('YouTube locks the upload private (unaudited API project): the schedule fails with the reason and keeps the video id', async () => {
-  await withUploadQuota(async () => {
-    const s = await studio('sched-locked');
-    const made = await createSchedule(s, { strategy: 'upload_at_time' });
-    await uploadBehaviour({ lockPrivate: true });
-    try {
-      await makeDue(made.id);
-      const row = await driveUntil(made.id);
-      assertEquals(row.status, 'failed');
-      assertOk(row.youtube_video_id !== null);
-      assertMatch(row.last_error ?? '', /private.*audit/);
-      assertEquals((await systemLogs('upload_failed', made.id)).length, 1);
-    } finally {
-      await resetUploadBehaviour();
-    }
-  });
-});
+Deno.test(
+  'YouTube locks the upload private (unaudited API project): the schedule fails with the reason and keeps the video id',
+  async () => {
+    await withUploadQuota(async () => {
+      const s = await studio('sched-locked');
+      const made = await createSchedule(s, { strategy: 'upload_at_time' });
+      await uploadBehaviour({ lockPrivate: true });
+      try {
+        await makeDue(made.id);
+        const row = await driveUntil(made.id);
+        assertEquals(row.status, 'failed');
+        assertOk(row.youtube_video_id !== null);
+        assertMatch(row.last_error ?? '', /private.*audit/);
+        assertEquals((await systemLogs('upload_failed', made.id)).length, 1);
+      } finally {
+        await resetUploadBehaviour();
+      }
+    });
+  },
+);
 
 Deno.test('the render was deleted before the upload: the schedule fails with the reason', async () => {
   const s = await studio('sched-norender');

@@ -83,7 +83,9 @@ Deno.test('a worker killed mid-upload is resumed from the offset YouTube confirm
     assertOk(uploads[0].statusQueries >= 1);
     // Resumed once from where the killed worker left it; with bounded steps a later step of the
     // same upload resumes again, each from the offset the step before saved.
-    const resumed = (await eventsOf(made.id)).filter((e) => e.event === 'upload_resumed' && e.details.saved_offset === orphan.upload_offset);
+    const resumed = (await eventsOf(made.id)).filter(
+      (e) => e.event === 'upload_resumed' && e.details.saved_offset === orphan.upload_offset,
+    );
     assertEquals(resumed.length, 1);
     assertOk(resumed[0].details.from_offset >= killedAt, `resumed at ${resumed[0].details.from_offset}, killed at ${killedAt}`);
     assertEquals(resumed[0].details.saved_offset, orphan.upload_offset);
@@ -92,61 +94,78 @@ Deno.test('a worker killed mid-upload is resumed from the offset YouTube confirm
   });
 });
 
-Deno.test('a worker that dies after YouTube made the video but before the database heard of it: the next worker records it, no second upload', async () => {
-  await withUploadQuota(async () => {
-    const s = await studio('sched-crash-final', 6 * MiB);
-    const made = await createSchedule(s, { strategy: 'upload_at_time' });
-    const first = `test:first:${crypto.randomUUID()}`;
-    await makeDue(made.id, { claimFor: first, leaseSeconds: 3 });
-    const child = workerProcess(made.id, first, { leaseSeconds: 3, chunkBytes: 4 * MiB, dieAfterLastChunk: true });
-    const status = await child.status;
-    const out = new TextDecoder().decode((await child.output()).stdout);
-    assertEquals(status.code, 137, out);
-    const died = JSON.parse(out.trim().split('\n').filter((l) => l.includes('died_after')).at(-1)!);
+Deno.test(
+  'a worker that dies after YouTube made the video but before the database heard of it: the next worker records it, no second upload',
+  async () => {
+    await withUploadQuota(async () => {
+      const s = await studio('sched-crash-final', 6 * MiB);
+      const made = await createSchedule(s, { strategy: 'upload_at_time' });
+      const first = `test:first:${crypto.randomUUID()}`;
+      await makeDue(made.id, { claimFor: first, leaseSeconds: 3 });
+      const child = workerProcess(made.id, first, { leaseSeconds: 3, chunkBytes: 4 * MiB, dieAfterLastChunk: true });
+      const status = await child.status;
+      const out = new TextDecoder().decode((await child.output()).stdout);
+      assertEquals(status.code, 137, out);
+      const died = JSON.parse(
+        out
+          .trim()
+          .split('\n')
+          .filter((l) => l.includes('died_after'))
+          .at(-1)!,
+      );
 
-    const orphan = await scheduleRow(made.id);
-    assertEquals(orphan.status, 'uploading');
-    assertEquals(orphan.youtube_video_id, null, 'the database never heard of the video');
-    assertOk(orphan.final_chunk_at !== null, 'the last chunk was marked before it went out');
-    // Too late to cancel: the video may exist.
-    const cancel = await s.user.call(`schedules/${made.id}/cancel`, { method: 'POST' });
-    assertEquals(cancel.status, 409);
-    assertEquals(cancel.body.error.code, 'too_late');
+      const orphan = await scheduleRow(made.id);
+      assertEquals(orphan.status, 'uploading');
+      assertEquals(orphan.youtube_video_id, null, 'the database never heard of the video');
+      assertOk(orphan.final_chunk_at !== null, 'the last chunk was marked before it went out');
+      // Too late to cancel: the video may exist.
+      const cancel = await s.user.call(`schedules/${made.id}/cancel`, { method: 'POST' });
+      assertEquals(cancel.status, 409);
+      assertEquals(cancel.body.error.code, 'too_late');
 
-    await sleep(Math.max(0, orphan.next_attempt_at!.getTime() - Date.now()) + 100);
-    const row = await driveUntil(made.id);
-    assertEquals(row.status, 'published', JSON.stringify(row));
-    assertEquals(row.youtube_video_id, died.youtube_video_id);
-    const uploads = await uploadsOf(s.youtubeChannelId);
-    assertEquals(uploads.length, 1, 'no second session');
-    assertEquals(uploads[0].videoId, died.youtube_video_id);
-    const uploaded = (await eventsOf(made.id)).filter((e) => e.event === 'uploaded');
-    assertEquals(uploaded.length, 1);
-    assertEquals(uploaded[0].details.learnt_from, 'status_query');
-  });
-});
+      await sleep(Math.max(0, orphan.next_attempt_at!.getTime() - Date.now()) + 100);
+      const row = await driveUntil(made.id);
+      assertEquals(row.status, 'published', JSON.stringify(row));
+      assertEquals(row.youtube_video_id, died.youtube_video_id);
+      const uploads = await uploadsOf(s.youtubeChannelId);
+      assertEquals(uploads.length, 1, 'no second session');
+      assertEquals(uploads[0].videoId, died.youtube_video_id);
+      const uploaded = (await eventsOf(made.id)).filter((e) => e.event === 'uploaded');
+      assertEquals(uploaded.length, 1);
+      assertEquals(uploaded[0].details.learnt_from, 'status_query');
+    });
+  },
+);
 
 Deno.test('workers racing on the same due rows: every schedule is uploaded exactly once', async () => {
   await withUploadQuota(async () => {
     const s = await studio('sched-race');
     const ids: string[] = [];
     for (let i = 0; i < 12; i++) ids.push((await createSchedule(s, { strategy: 'upload_at_time', title: `race ${i}` })).id);
-    await withDb((sql) => sql`update public.upload_schedules set publish_at = now(), next_attempt_at = now() where id = any(${ids}::uuid[])`);
+    await withDb(
+      (sql) => sql`update public.upload_schedules set publish_at = now(), next_attempt_at = now() where id = any(${ids}::uuid[])`,
+    );
     // Three workers at once (and whatever pg_cron wakes), each free to take any due row.
-    const reports = await Promise.all([1, 2, 3].map(() =>
-      callFunction(stack.serviceKey, 'schedules/worker', { method: 'POST', body: { claim_budget_ms: 3_000, concurrency: 3 } })
-    ));
+    const reports = await Promise.all(
+      [1, 2, 3].map(() =>
+        callFunction(stack.serviceKey, 'schedules/worker', { method: 'POST', body: { claim_budget_ms: 3_000, concurrency: 3 } }),
+      ),
+    );
     for (const r of reports) assertEquals(r.status, 200, JSON.stringify(r.body));
     for (const id of ids) assertEquals((await driveUntil(id)).status, 'published');
-    const taken = reports.flatMap((r) => r.body.schedules.map((o: { schedule_id: string }) => o.schedule_id)).filter((id: string) => ids.includes(id));
+    const taken = reports
+      .flatMap((r) => r.body.schedules.map((o: { schedule_id: string }) => o.schedule_id))
+      .filter((id: string) => ids.includes(id));
     assertEquals(new Set(taken).size, taken.length, 'no schedule was processed by two workers');
 
     const uploads = await uploadsOf(s.youtubeChannelId);
     assertEquals(uploads.length, 12);
     assertEquals(uploads.filter((u) => u.state === 'complete').length, 12);
     assertEquals(new Set(uploads.map((u) => u.received.snippet.title)).size, 12);
-    const [{ started }] = await withDb((sql) => sql`
-      select count(*)::int as started from public.upload_events where schedule_id = any(${ids}::uuid[]) and event = 'upload_started'`);
+    const [{ started }] = await withDb(
+      (sql) => sql`
+      select count(*)::int as started from public.upload_events where schedule_id = any(${ids}::uuid[]) and event = 'upload_started'`,
+    );
     assertEquals(started, 12);
   });
 });
@@ -174,13 +193,17 @@ Deno.test('concurrent claims from two connections take disjoint rows; a row whos
     const mine = (rows: { id: string }[]) => rows.map((r) => r.id).filter((id) => ids.includes(id));
     const byA = mine(ra as never);
     const byB = mine(rb as never);
-    assertEquals(byA.filter((id) => byB.includes(id)), []);
+    assertEquals(
+      byA.filter((id) => byB.includes(id)),
+      [],
+    );
     assertEquals(new Set([...byA, ...byB]).size, 10);
 
     // worker-a dies; once its lease has run out, worker-c takes its rows (attempt 2).
     await a`update public.upload_schedules set next_attempt_at = now() - interval '1 second', lease_expires_at = now() - interval '1 second'
       where id = any(${byA}::uuid[])`;
-    const rc = await a`select id, attempts, lease_owner from private.claim_upload_schedules('worker-c', 20, 60) where id = any(${ids}::uuid[])`;
+    const rc =
+      await a`select id, attempts, lease_owner from private.claim_upload_schedules('worker-c', 20, 60) where id = any(${ids}::uuid[])`;
     assertEquals(rc.map((r) => r.id).sort(), [...byA].sort());
     assertOk(rc.every((r) => r.attempts === 2 && r.lease_owner === 'worker-c'));
     const stale = await a`select private.save_upload_offset(${byA[0]}, 'worker-a', 1) as outcome`;
@@ -252,7 +275,11 @@ Deno.test('a live worker keeps its lease while a chunk takes longer than the lea
       assertOk(row.next_attempt_at!.getTime() > Date.now(), `the lease was not renewed: ${JSON.stringify(row)}`);
       assertEquals((await runWorkerFor(made.id)).schedules, [], 'a second worker took the row over');
       const report = await first;
-      assertEquals(report.schedules.map((o: { result: string }) => o.result), ['published'], JSON.stringify(report));
+      assertEquals(
+        report.schedules.map((o: { result: string }) => o.result),
+        ['published'],
+        JSON.stringify(report),
+      );
     } finally {
       await control('DELETE', `faults/${slow}`);
     }
@@ -260,81 +287,96 @@ Deno.test('a live worker keeps its lease while a chunk takes longer than the lea
   });
 });
 
-Deno.test('a bounded step per invocation: one call, and the upload finishes by itself in chained steps, whole and exactly once', async () => {
-  await withUploadQuota(async () => {
-    const s = await studio('sched-steps', 40 * MiB);
-    const made = await createSchedule(s, { strategy: 'upload_at_time' });
-    await makeDue(made.id);
-    // One call with 8 MiB steps; every later step is called by the one before (pg_net), with the same options.
-    const first = await runWorkerFor(made.id, { step_bytes: 8 * MiB });
-    assertEquals(first.schedules.map((o: { result: string }) => o.result), ['yielded']);
-    assertOk(first.bytes_sent <= 8 * MiB, String(first.bytes_sent));
-    let row = await scheduleRow(made.id);
-    for (let i = 0; row.status !== 'published'; i++) {
-      assertOk(i < 600 && row.status !== 'failed', JSON.stringify(row));
-      await sleep(100);
-      row = await scheduleRow(made.id);
-    }
-    const events = await eventsOf(made.id);
-    const paused = events.filter((e) => e.event === 'upload_paused');
-    const resumed = events.filter((e) => e.event === 'upload_resumed');
-    // Each step's budget: 8 MiB less what taking up the schedule counts for. A step is run by the
-    // invocation the step before called (worker ids `schedules:step:…`, same options), or now and
-    // then, on a busy machine, by a worker pg_cron's every-minute wake-up started while that call
-    // was on its way (default budget): last CI saw one take the second half in one go.
-    const perStep = 8 * MiB - SCHEDULE_COST_BYTES;
-    const chained = (label: string) => label.startsWith('schedules:step:');
-    assertEquals(resumed.length, paused.length);
-    assertOk(resumed.some((e) => chained(e.actor_label)), 'later steps are called by the step before');
-    // Each step resumed exactly where the one before stopped; the test's call and every chained
-    // step sent at most its budget.
-    assertEquals(resumed.map((e) => e.details.from_offset), paused.map((e) => e.details.upload_offset));
-    const offsets = [0, ...paused.map((e) => e.details.upload_offset as number), 40 * MiB];
-    for (let i = 1; i < offsets.length; i++) {
-      assertOk(offsets[i] > offsets[i - 1], offsets.join(','));
-      const byChainOrTest = i === 1 || chained(resumed[i - 2].actor_label);
-      if (byChainOrTest) assertOk(offsets[i] - offsets[i - 1] <= 8 * MiB, offsets.join(','));
-    }
-    if (resumed.every((e) => chained(e.actor_label))) {
-      assertEquals(paused.length, Math.ceil((40 * MiB) / perStep) - 1, JSON.stringify(paused.map((e) => e.details)));
-    }
-    assertEquals(new Set([...paused, ...resumed].map((e) => e.actor_label)).size, paused.length + 1, 'one invocation per step');
-    assertEquals(events.filter((e) => e.event === 'upload_started').length, 1);
-    assertEquals(events.filter((e) => e.event === 'uploaded').length, 1);
-    const uploads = await uploadsOf(s.youtubeChannelId);
-    assertEquals(uploads.length, 1);
-    assertEquals([uploads[0].size, uploads[0].bytesReceived], [40 * MiB, 40 * MiB], 'no byte sent twice');
-    assertEquals(uploads[0].sha256, (await renderSha256(s.render.pid)).sha256);
-  });
-});
+Deno.test(
+  'a bounded step per invocation: one call, and the upload finishes by itself in chained steps, whole and exactly once',
+  async () => {
+    await withUploadQuota(async () => {
+      const s = await studio('sched-steps', 40 * MiB);
+      const made = await createSchedule(s, { strategy: 'upload_at_time' });
+      await makeDue(made.id);
+      // One call with 8 MiB steps; every later step is called by the one before (pg_net), with the same options.
+      const first = await runWorkerFor(made.id, { step_bytes: 8 * MiB });
+      assertEquals(
+        first.schedules.map((o: { result: string }) => o.result),
+        ['yielded'],
+      );
+      assertOk(first.bytes_sent <= 8 * MiB, String(first.bytes_sent));
+      let row = await scheduleRow(made.id);
+      for (let i = 0; row.status !== 'published'; i++) {
+        assertOk(i < 600 && row.status !== 'failed', JSON.stringify(row));
+        await sleep(100);
+        row = await scheduleRow(made.id);
+      }
+      const events = await eventsOf(made.id);
+      const paused = events.filter((e) => e.event === 'upload_paused');
+      const resumed = events.filter((e) => e.event === 'upload_resumed');
+      // Each step's budget: 8 MiB less what taking up the schedule counts for. A step is run by the
+      // invocation the step before called (worker ids `schedules:step:…`, same options), or now and
+      // then, on a busy machine, by a worker pg_cron's every-minute wake-up started while that call
+      // was on its way (default budget): last CI saw one take the second half in one go.
+      const perStep = 8 * MiB - SCHEDULE_COST_BYTES;
+      const chained = (label: string) => label.startsWith('schedules:step:');
+      assertEquals(resumed.length, paused.length);
+      assertOk(
+        resumed.some((e) => chained(e.actor_label)),
+        'later steps are called by the step before',
+      );
+      // Each step resumed exactly where the one before stopped; the test's call and every chained
+      // step sent at most its budget.
+      assertEquals(
+        resumed.map((e) => e.details.from_offset),
+        paused.map((e) => e.details.upload_offset),
+      );
+      const offsets = [0, ...paused.map((e) => e.details.upload_offset as number), 40 * MiB];
+      for (let i = 1; i < offsets.length; i++) {
+        assertOk(offsets[i] > offsets[i - 1], offsets.join(','));
+        const byChainOrTest = i === 1 || chained(resumed[i - 2].actor_label);
+        if (byChainOrTest) assertOk(offsets[i] - offsets[i - 1] <= 8 * MiB, offsets.join(','));
+      }
+      if (resumed.every((e) => chained(e.actor_label))) {
+        assertEquals(paused.length, Math.ceil((40 * MiB) / perStep) - 1, JSON.stringify(paused.map((e) => e.details)));
+      }
+      assertEquals(new Set([...paused, ...resumed].map((e) => e.actor_label)).size, paused.length + 1, 'one invocation per step');
+      assertEquals(events.filter((e) => e.event === 'upload_started').length, 1);
+      assertEquals(events.filter((e) => e.event === 'uploaded').length, 1);
+      const uploads = await uploadsOf(s.youtubeChannelId);
+      assertEquals(uploads.length, 1);
+      assertEquals([uploads[0].size, uploads[0].bytesReceived], [40 * MiB, 40 * MiB], 'no byte sent twice');
+      assertEquals(uploads[0].sha256, (await renderSha256(s.render.pid)).sha256);
+    });
+  },
+);
 
-Deno.test('a worker killed between steps (YouTube confirmed bytes the database never heard of): the next step resumes from the offset YouTube confirms', async () => {
-  await withUploadQuota(async () => {
-    const s = await studio('sched-kill-step', 24 * MiB);
-    const made = await createSchedule(s, { strategy: 'upload_at_time' });
-    const first = `test:first:${crypto.randomUUID()}`;
-    await makeDue(made.id, { claimFor: first, leaseSeconds: 3 });
-    const child = workerProcess(made.id, first, { leaseSeconds: 3, chunkBytes: 4 * MiB, stepBytes: 8 * MiB, dieAtConfirmed: 8 * MiB });
-    const status = await child.status;
-    const out = new TextDecoder().decode((await child.output()).stdout);
-    assertEquals(status.code, 137, out);
-    const orphan = await scheduleRow(made.id);
-    assertEquals([orphan.status, orphan.lease_owner, orphan.upload_offset], ['uploading', first, 4 * MiB]);
+Deno.test(
+  'a worker killed between steps (YouTube confirmed bytes the database never heard of): the next step resumes from the offset YouTube confirms',
+  async () => {
+    await withUploadQuota(async () => {
+      const s = await studio('sched-kill-step', 24 * MiB);
+      const made = await createSchedule(s, { strategy: 'upload_at_time' });
+      const first = `test:first:${crypto.randomUUID()}`;
+      await makeDue(made.id, { claimFor: first, leaseSeconds: 3 });
+      const child = workerProcess(made.id, first, { leaseSeconds: 3, chunkBytes: 4 * MiB, stepBytes: 8 * MiB, dieAtConfirmed: 8 * MiB });
+      const status = await child.status;
+      const out = new TextDecoder().decode((await child.output()).stdout);
+      assertEquals(status.code, 137, out);
+      const orphan = await scheduleRow(made.id);
+      assertEquals([orphan.status, orphan.lease_owner, orphan.upload_offset], ['uploading', first, 4 * MiB]);
 
-    await sleep(Math.max(0, orphan.next_attempt_at!.getTime() - Date.now()) + 100);
-    const row = await driveUntil(made.id);
-    assertEquals(row.status, 'published', JSON.stringify(row));
-    const resumed = (await eventsOf(made.id)).filter((e) => e.event === 'upload_resumed');
-    // The first step after the kill starts where YouTube stands, not where the database does (a
-    // worker woken by pg_cron meanwhile may take a step of it too).
-    assertOk(resumed.length >= 1);
-    assertEquals([resumed[0].details.from_offset, resumed[0].details.saved_offset], [8 * MiB, 4 * MiB]);
-    const uploads = await uploadsOf(s.youtubeChannelId);
-    assertEquals(uploads.length, 1, 'the same session, so one video');
-    assertEquals([uploads[0].size, uploads[0].bytesReceived], [24 * MiB, 24 * MiB], 'nothing YouTube had was sent again');
-    assertEquals(uploads[0].sha256, (await renderSha256(s.render.pid)).sha256);
-  });
-});
+      await sleep(Math.max(0, orphan.next_attempt_at!.getTime() - Date.now()) + 100);
+      const row = await driveUntil(made.id);
+      assertEquals(row.status, 'published', JSON.stringify(row));
+      const resumed = (await eventsOf(made.id)).filter((e) => e.event === 'upload_resumed');
+      // The first step after the kill starts where YouTube stands, not where the database does (a
+      // worker woken by pg_cron meanwhile may take a step of it too).
+      assertOk(resumed.length >= 1);
+      assertEquals([resumed[0].details.from_offset, resumed[0].details.saved_offset], [8 * MiB, 4 * MiB]);
+      const uploads = await uploadsOf(s.youtubeChannelId);
+      assertEquals(uploads.length, 1, 'the same session, so one video');
+      assertEquals([uploads[0].size, uploads[0].bytesReceived], [24 * MiB, 24 * MiB], 'nothing YouTube had was sent again');
+      assertEquals(uploads[0].sha256, (await renderSha256(s.render.pid)).sha256);
+    });
+  },
+);
 
 /** The isolates of `fn` serving a request that began at or after `since`, from the edge runtime. */
 async function servingIsolates(fn: string, since: number): Promise<{ pid: number; serving_since: number }[]> {
@@ -346,66 +388,78 @@ async function servingIsolates(fn: string, since: number): Promise<{ pid: number
     .map((i) => ({ pid: i.pid, serving_since: i.serving_since! }));
 }
 
-Deno.test('a step whose invocation the runtime ended (pg_net got its 5xx) is taken back at once from that answer, not after its lease', async () => {
-  await withUploadQuota(async () => {
-    const s = await studio('sched-step-killed', 48 * MiB);
-    const made = await createSchedule(s, { strategy: 'upload_at_time' });
-    // Slow chunks keep the second step running long enough to be killed in the middle.
-    const slow = await addFault({ match: { method: 'PUT', pathPrefix: '/youtube/upload/youtube/v3/videos' }, latencyMs: 400 });
-    let killed: { worker: string; leaseExpires: Date; offset: number };
-    try {
-      await makeDue(made.id);
-      // The first step is called here; it pauses after 16 MiB and calls the next through pg_net.
-      await runWorkerFor(made.id, { step_bytes: 16 * MiB });
-      for (let i = 0; ; i++) {
-        const [row] = await withDb((sql) => sql`
+Deno.test(
+  'a step whose invocation the runtime ended (pg_net got its 5xx) is taken back at once from that answer, not after its lease',
+  async () => {
+    await withUploadQuota(async () => {
+      const s = await studio('sched-step-killed', 48 * MiB);
+      const made = await createSchedule(s, { strategy: 'upload_at_time' });
+      // Slow chunks keep the second step running long enough to be killed in the middle.
+      const slow = await addFault({ match: { method: 'PUT', pathPrefix: '/youtube/upload/youtube/v3/videos' }, latencyMs: 400 });
+      let killed: { worker: string; leaseExpires: Date; offset: number };
+      try {
+        await makeDue(made.id);
+        // The first step is called here; it pauses after 16 MiB and calls the next through pg_net.
+        await runWorkerFor(made.id, { step_bytes: 16 * MiB });
+        for (let i = 0; ; i++) {
+          const [row] = await withDb(
+            (sql) => sql`
           select lease_owner, step_worker, lease_expires_at, upload_offset::float8 as upload_offset,
             (select max(at) from public.upload_events e where e.schedule_id = s.id and e.event = 'upload_paused') as paused_at,
             (select (details ->> 'upload_offset')::float8 from public.upload_events e where e.schedule_id = s.id and e.event = 'upload_paused'
               order by e.id desc limit 1) as paused_offset
-          from public.upload_schedules s where s.id = ${made.id}`);
-        // The next step (the worker id its call was given) holds the row and has sent bytes (so it
-        // is streaming, as a step the CPU limit ends usually is): end its isolate.
-        if (row.step_worker && row.lease_owner === row.step_worker && row.upload_offset > row.paused_offset) {
-          const serving = await servingIsolates('schedules', row.paused_at.getTime() - 1_000);
-          assertOk(serving.length >= 1, 'the step runs in an isolate of the edge runtime');
-          // Every schedules request begun since the pause: the step, and any worker pg_cron woke
-          // meanwhile (which holds no lease on this row, checked above).
-          for (const isolate of serving) Deno.kill(isolate.pid, 'SIGKILL');
-          killed = { worker: row.lease_owner, leaseExpires: row.lease_expires_at, offset: row.upload_offset };
-          break;
+          from public.upload_schedules s where s.id = ${made.id}`,
+          );
+          // The next step (the worker id its call was given) holds the row and has sent bytes (so it
+          // is streaming, as a step the CPU limit ends usually is): end its isolate.
+          if (row.step_worker && row.lease_owner === row.step_worker && row.upload_offset > row.paused_offset) {
+            const serving = await servingIsolates('schedules', row.paused_at.getTime() - 1_000);
+            assertOk(serving.length >= 1, 'the step runs in an isolate of the edge runtime');
+            // Every schedules request begun since the pause: the step, and any worker pg_cron woke
+            // meanwhile (which holds no lease on this row, checked above).
+            for (const isolate of serving) Deno.kill(isolate.pid, 'SIGKILL');
+            killed = { worker: row.lease_owner, leaseExpires: row.lease_expires_at, offset: row.upload_offset };
+            break;
+          }
+          assertOk(i < 600, `the next step did not start: ${JSON.stringify(row)}`);
+          await sleep(20);
         }
-        assertOk(i < 600, `the next step did not start: ${JSON.stringify(row)}`);
-        await sleep(20);
+      } finally {
+        await control('DELETE', `faults/${slow}`);
       }
-    } finally {
-      await control('DELETE', `faults/${slow}`);
-    }
 
-    // A worker waiting for due rows (as pg_cron's wake-up starts one every minute) reads pg_net's
-    // answer to the step's call and resumes the upload.
-    const waiting = callFunction(stack.serviceKey, 'schedules/worker', { method: 'POST', body: { claim_budget_ms: 20_000 } });
-    let recovered;
-    for (let i = 0; !recovered; i++) {
-      recovered = (await eventsOf(made.id)).find((e) => e.event === 'upload_step_recovered');
-      assertOk(i < 300, 'the killed step was never taken back');
-      if (!recovered) await sleep(100);
-    }
-    assertEquals(recovered.actor_label, killed.worker, 'the row of the killed step is what was taken back');
-    assertOk(recovered.details.status_code >= 500, `pg_net's answer to the step call: ${JSON.stringify(recovered.details)}`);
-    const at = (await withDb((sql) => sql`
-      select max(at) as at from public.upload_events where schedule_id = ${made.id} and event = 'upload_step_recovered'`))[0].at as Date;
-    assertOk(at < killed.leaseExpires, `taken back at ${at.toISOString()}, before the dead step's lease ran out at ${killed.leaseExpires.toISOString()}`);
-    assertEquals((await waiting).status, 200);
+      // A worker waiting for due rows (as pg_cron's wake-up starts one every minute) reads pg_net's
+      // answer to the step's call and resumes the upload.
+      const waiting = callFunction(stack.serviceKey, 'schedules/worker', { method: 'POST', body: { claim_budget_ms: 20_000 } });
+      let recovered;
+      for (let i = 0; !recovered; i++) {
+        recovered = (await eventsOf(made.id)).find((e) => e.event === 'upload_step_recovered');
+        assertOk(i < 300, 'the killed step was never taken back');
+        if (!recovered) await sleep(100);
+      }
+      assertEquals(recovered.actor_label, killed.worker, 'the row of the killed step is what was taken back');
+      assertOk(recovered.details.status_code >= 500, `pg_net's answer to the step call: ${JSON.stringify(recovered.details)}`);
+      const at = (
+        await withDb(
+          (sql) => sql`
+      select max(at) as at from public.upload_events where schedule_id = ${made.id} and event = 'upload_step_recovered'`,
+        )
+      )[0].at as Date;
+      assertOk(
+        at < killed.leaseExpires,
+        `taken back at ${at.toISOString()}, before the dead step's lease ran out at ${killed.leaseExpires.toISOString()}`,
+      );
+      assertEquals((await waiting).status, 200);
 
-    const row = await driveUntil(made.id);
-    assertEquals(row.status, 'published', JSON.stringify(row));
-    const uploads = await uploadsOf(s.youtubeChannelId);
-    assertEquals(uploads.length, 1, 'the same session, so one video');
-    assertEquals(uploads[0].size, 48 * MiB);
-    assertEquals(uploads[0].sha256, (await renderSha256(s.render.pid)).sha256);
-    const resumed = (await eventsOf(made.id)).filter((e) => e.event === 'upload_resumed' && e.details.saved_offset >= killed.offset);
-    assertOk(resumed.length >= 1 && resumed[0].details.from_offset >= killed.offset, JSON.stringify(resumed));
-    assertEquals((await eventsOf(made.id)).filter((e) => e.event === 'uploaded').length, 1);
-  });
-});
+      const row = await driveUntil(made.id);
+      assertEquals(row.status, 'published', JSON.stringify(row));
+      const uploads = await uploadsOf(s.youtubeChannelId);
+      assertEquals(uploads.length, 1, 'the same session, so one video');
+      assertEquals(uploads[0].size, 48 * MiB);
+      assertEquals(uploads[0].sha256, (await renderSha256(s.render.pid)).sha256);
+      const resumed = (await eventsOf(made.id)).filter((e) => e.event === 'upload_resumed' && e.details.saved_offset >= killed.offset);
+      assertOk(resumed.length >= 1 && resumed[0].details.from_offset >= killed.offset, JSON.stringify(resumed));
+      assertEquals((await eventsOf(made.id)).filter((e) => e.event === 'uploaded').length, 1);
+    });
+  },
+);

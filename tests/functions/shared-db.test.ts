@@ -2,7 +2,10 @@
 // first query must still run under that role and those claims, however the caller starts it.
 import { assert_, assertEquals } from './assert.ts';
 import { asService, asUser, sql, sqlLiteral } from '../../supabase/functions/_shared/platform/db.ts';
-import { isPostgresJsClosedSocketUse, isUnawaitedPostgresJsConnectionError } from '../../supabase/functions/_shared/platform/pg-client-faults.ts';
+import {
+  isPostgresJsClosedSocketUse,
+  isUnawaitedPostgresJsConnectionError,
+} from '../../supabase/functions/_shared/platform/pg-client-faults.ts';
 import { isDatabaseUnavailable } from '../../supabase/functions/_shared/platform/pg-errors.ts';
 import { withDb } from './helpers/users.ts';
 import { inProcessTest } from './helpers/in-process.ts';
@@ -51,15 +54,21 @@ Deno.test('sqlLiteral refuses a NUL character', () => {
   assert_.throws(() => sqlLiteral('a\0b'), /NUL/);
 });
 
-inProcessTest('asUser / asService: auth.uid(), auth.role() and auth.email() answer from the per-claim settings as from the claims', async () => {
-  const withEmail = { ...claims, email: 'someone@example.com' };
-  const [user] = await asUser(withEmail, (tx) => tx`
+inProcessTest(
+  'asUser / asService: auth.uid(), auth.role() and auth.email() answer from the per-claim settings as from the claims',
+  async () => {
+    const withEmail = { ...claims, email: 'someone@example.com' };
+    const [user] = await asUser(
+      withEmail,
+      (tx) => tx`
     select auth.uid() as uid, auth.role() as role, auth.email() as email,
-      current_setting('request.jwt.claim.sub') as claim_sub`);
-  assertEquals(user, { uid: withEmail.sub, role: 'authenticated', email: 'someone@example.com', claim_sub: withEmail.sub });
-  const [service] = await asService((tx) => tx`select auth.uid() as uid, auth.role() as role, auth.email() as email`);
-  assertEquals(service, { uid: null, role: 'service_role', email: null });
-});
+      current_setting('request.jwt.claim.sub') as claim_sub`,
+    );
+    assertEquals(user, { uid: withEmail.sub, role: 'authenticated', email: 'someone@example.com', claim_sub: withEmail.sub });
+    const [service] = await asService((tx) => tx`select auth.uid() as uid, auth.role() as role, auth.email() as email`);
+    assertEquals(service, { uid: null, role: 'service_role', email: null });
+  },
+);
 
 inProcessTest('asService: the isolation level asked for is the one BEGIN opens with (read committed otherwise)', async () => {
   const level = (options?: { isolation?: 'repeatable read' | 'serializable' }) =>
@@ -77,42 +86,55 @@ async function terminateBackend(pid: number) {
 }
 
 async function failureOf(run: Promise<unknown>): Promise<unknown> {
-  return await run.then(() => new Error('the transaction succeeded'), (err) => err);
+  return await run.then(
+    () => new Error('the transaction succeeded'),
+    (err) => err,
+  );
 }
 
 const aMoment = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-inProcessTest('asUser: a connection ended while its statement runs fails as unavailable, and the next transaction gets a new one', async () => {
-  for (let round = 0; round < 3; round++) {
-    const err = await failureOf(asUser(claims, async (tx) => {
-      const [{ pid }] = await tx`select pg_backend_pid() as pid`;
-      const running = tx`select pg_sleep(3)`.execute();
-      await aMoment(100);
-      await terminateBackend(pid);
-      await running;
-    }));
-    assertEquals(isDatabaseUnavailable(err), true, String(err));
-    // Long enough for a write scheduled on the dead connection to have run.
-    await aMoment(50);
-    const [row] = await asUser(claims, (tx) => tx`select current_user as role`);
-    assertEquals(row.role, 'authenticated');
-  }
-});
+inProcessTest(
+  'asUser: a connection ended while its statement runs fails as unavailable, and the next transaction gets a new one',
+  async () => {
+    for (let round = 0; round < 3; round++) {
+      const err = await failureOf(
+        asUser(claims, async (tx) => {
+          const [{ pid }] = await tx`select pg_backend_pid() as pid`;
+          const running = tx`select pg_sleep(3)`.execute();
+          await aMoment(100);
+          await terminateBackend(pid);
+          await running;
+        }),
+      );
+      assertEquals(isDatabaseUnavailable(err), true, String(err));
+      // Long enough for a write scheduled on the dead connection to have run.
+      await aMoment(50);
+      const [row] = await asUser(claims, (tx) => tx`select current_user as role`);
+      assertEquals(row.role, 'authenticated');
+    }
+  },
+);
 
-inProcessTest('asUser: a connection ended while the transaction waits fails its next statement as unavailable, without ending the process', async () => {
-  for (let round = 0; round < 3; round++) {
-    const err = await failureOf(asUser(claims, async (tx) => {
-      const [{ pid }] = await tx`select pg_backend_pid() as pid`;
-      await terminateBackend(pid);
-      await aMoment(200);
-      await tx`select 1`;
-    }));
-    assertEquals(isDatabaseUnavailable(err), true, String(err));
-    await aMoment(50);
-    const [row] = await asService((tx) => tx`select current_user as role`);
-    assertEquals(row.role, 'service_role');
-  }
-});
+inProcessTest(
+  'asUser: a connection ended while the transaction waits fails its next statement as unavailable, without ending the process',
+  async () => {
+    for (let round = 0; round < 3; round++) {
+      const err = await failureOf(
+        asUser(claims, async (tx) => {
+          const [{ pid }] = await tx`select pg_backend_pid() as pid`;
+          await terminateBackend(pid);
+          await aMoment(200);
+          await tx`select 1`;
+        }),
+      );
+      assertEquals(isDatabaseUnavailable(err), true, String(err));
+      await aMoment(50);
+      const [row] = await asService((tx) => tx`select current_user as role`);
+      assertEquals(row.role, 'service_role');
+    }
+  },
+);
 
 inProcessTest('the pool recovers from its connection being ended between requests', async () => {
   const [{ pid }] = await sql()<{ pid: number }[]>`select pg_backend_pid() as pid`;
@@ -131,33 +153,60 @@ inProcessTest('the pool recovers from its connection being ended between request
 });
 
 Deno.test('only the TypeErrors postgres.js throws using a closed socket from a timer are recognised as that', () => {
-  const at = (read: string, fn: string, file: string) => Object.assign(new TypeError(`Cannot read properties of null (reading '${read}')`), {
-    stack: `TypeError: Cannot read properties of null (reading '${read}')\n    at ${fn} (file:///cache/npm/registry.npmjs.org/${file}:255:22)\n    at ext:deno_web/02_timers.js:35:14`,
-  });
+  const at = (read: string, fn: string, file: string) =>
+    Object.assign(new TypeError(`Cannot read properties of null (reading '${read}')`), {
+      stack: `TypeError: Cannot read properties of null (reading '${read}')\n    at ${fn} (file:///cache/npm/registry.npmjs.org/${file}:255:22)\n    at ext:deno_web/02_timers.js:35:14`,
+    });
   assertEquals(isPostgresJsClosedSocketUse(at('write', 'nextWrite', 'postgres/3.4.9/src/connection.js')), true);
   assertEquals(isPostgresJsClosedSocketUse(at('destroy', 'connectTimedOut', 'postgres/3.4.9/src/connection.js')), true);
   assertEquals(isPostgresJsClosedSocketUse(at('write', 'nextWrite', 'other/1.0.0/src/stream.js')), false);
   assertEquals(isPostgresJsClosedSocketUse(at('write', 'handler', 'postgres/3.4.9/src/index.js')), false);
   assertEquals(isPostgresJsClosedSocketUse(new TypeError("Cannot read properties of null (reading 'write')")), false);
-  assertEquals(isPostgresJsClosedSocketUse(Object.assign(new TypeError('x is not a function'), { stack: 'TypeError: x\n    at f (file:///n/postgres/3.4.9/src/connection.js:1:1)' })), false);
+  assertEquals(
+    isPostgresJsClosedSocketUse(
+      Object.assign(new TypeError('x is not a function'), {
+        stack: 'TypeError: x\n    at f (file:///n/postgres/3.4.9/src/connection.js:1:1)',
+      }),
+    ),
+    false,
+  );
   assertEquals(isPostgresJsClosedSocketUse(new RangeError('x')), false);
 });
 
 Deno.test("only lost-connection errors from postgres.js's own promises count as its unawaited rejections", () => {
-  const raised = (err: Error, code: string, fn: string, file: string) => Object.assign(err, {
-    code,
-    stack: `${err.name}: ${err.message}\n    at ${fn} (file:///cache/npm/registry.npmjs.org/${file}:262:20)\n    at Timeout.done`,
-  });
+  const raised = (err: Error, code: string, fn: string, file: string) =>
+    Object.assign(err, {
+      code,
+      stack: `${err.name}: ${err.message}\n    at ${fn} (file:///cache/npm/registry.npmjs.org/${file}:262:20)\n    at Timeout.done`,
+    });
   const connection = 'postgres/3.4.9/src/connection.js';
   const serverError = (code: string, message: string, severity: string) =>
     raised(Object.assign(new Error(message), { name: 'PostgresError', severity }), code, 'ErrorResponse', connection);
-  assertEquals(isUnawaitedPostgresJsConnectionError(raised(new Error('write CONNECT_TIMEOUT'), 'CONNECT_TIMEOUT', 'connectTimedOut', connection)), true);
-  assertEquals(isUnawaitedPostgresJsConnectionError(raised(new Error('write CONNECTION_CLOSED'), 'CONNECTION_CLOSED', 'closed', connection)), true);
-  assertEquals(isUnawaitedPostgresJsConnectionError(serverError('57P01', 'terminating connection due to administrator command', 'FATAL')), true);
-  const typeLookup = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', query: 'select b.oid, b.typarray from pg_catalog.pg_type a' });
+  assertEquals(
+    isUnawaitedPostgresJsConnectionError(raised(new Error('write CONNECT_TIMEOUT'), 'CONNECT_TIMEOUT', 'connectTimedOut', connection)),
+    true,
+  );
+  assertEquals(
+    isUnawaitedPostgresJsConnectionError(raised(new Error('write CONNECTION_CLOSED'), 'CONNECTION_CLOSED', 'closed', connection)),
+    true,
+  );
+  assertEquals(
+    isUnawaitedPostgresJsConnectionError(serverError('57P01', 'terminating connection due to administrator command', 'FATAL')),
+    true,
+  );
+  const typeLookup = Object.assign(new Error('read ECONNRESET'), {
+    code: 'ECONNRESET',
+    query: 'select b.oid, b.typarray from pg_catalog.pg_type a',
+  });
   assertEquals(isUnawaitedPostgresJsConnectionError(typeLookup), true);
-  assertEquals(isUnawaitedPostgresJsConnectionError(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', query: 'select 1' })), false);
-  assertEquals(isUnawaitedPostgresJsConnectionError(raised(new Error('write CONNECT_TIMEOUT'), 'CONNECT_TIMEOUT', 'ours', 'app/1.0.0/src/client.js')), false);
+  assertEquals(
+    isUnawaitedPostgresJsConnectionError(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET', query: 'select 1' })),
+    false,
+  );
+  assertEquals(
+    isUnawaitedPostgresJsConnectionError(raised(new Error('write CONNECT_TIMEOUT'), 'CONNECT_TIMEOUT', 'ours', 'app/1.0.0/src/client.js')),
+    false,
+  );
   assertEquals(isUnawaitedPostgresJsConnectionError(serverError('23505', 'duplicate key value', 'ERROR')), false);
   assertEquals(isUnawaitedPostgresJsConnectionError(raised(new Error('no such file'), 'ENOENT', 'closed', connection)), false);
   assertEquals(isUnawaitedPostgresJsConnectionError('CONNECTION_CLOSED'), false);

@@ -60,7 +60,11 @@ Deno.test('the new API keys and the JWKS are read as hosted gives them: JSON, na
   assertEquals(env.SUPABASE_JWKS?.keys.length, 1);
   assertEquals(env.SUPABASE_SERVICE_ROLE_KEY, undefined, 'a project without legacy keys is fine');
 
-  for (const [name, bad] of [['SUPABASE_SECRET_KEYS', secret], ['SUPABASE_PUBLISHABLE_KEYS', JSON.stringify({ default: secret })], ['SUPABASE_JWKS', '{"keys": 1}']]) {
+  for (const [name, bad] of [
+    ['SUPABASE_SECRET_KEYS', secret],
+    ['SUPABASE_PUBLISHABLE_KEYS', JSON.stringify({ default: secret })],
+    ['SUPABASE_JWKS', '{"keys": 1}'],
+  ]) {
     try {
       parseEnv({ ...modern, [name]: bad });
       throw new Error(`expected EnvError for ${name}`);

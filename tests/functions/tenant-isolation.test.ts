@@ -176,7 +176,10 @@ Deno.test('two users cannot reach each other’s workspaces through any function
   const before = { alice: await snapshot(alice), bob: await snapshot(bob) };
 
   // Both directions; each side's own erasure comes last, so it runs once, by bob, at the end.
-  for (const [attacker, victim] of [[alice, bob], [bob, alice]] as const) {
+  for (const [attacker, victim] of [
+    [alice, bob],
+    [bob, alice],
+  ] as const) {
     for (const [route, probe] of Object.entries(PROBES)) {
       if (route === 'account DELETE /' && attacker === alice) continue;
       try {
@@ -189,7 +192,10 @@ Deno.test('two users cannot reach each other’s workspaces through any function
 
   const after = await snapshot(alice);
   // Alice changed only her own profile (the PATCH probe); everything of hers others could touch is as it was.
-  assertEquals(after.workspaces.filter((w: string[]) => w[1] !== 'attacker made'), before.alice.workspaces);
+  assertEquals(
+    after.workspaces.filter((w: string[]) => w[1] !== 'attacker made'),
+    before.alice.workspaces,
+  );
   assertEquals(after.members, before.alice.members);
   assertEquals(after.invitations, before.alice.invitations);
   assertOk(before.bob.workspaces.length === 2);

@@ -37,7 +37,7 @@ Deno.test('title variants: one Gemini call asks for three titles per suggestion;
   assertEquals(items.length, 2);
   for (const it of items) {
     assertOk(Array.isArray(it.title_variants) && it.title_variants.length >= 2 && it.title_variants.length <= 3, JSON.stringify(it));
-    assertEquals(it.title_variants![0], it.title, 'the suggestion\'s title is the first variant');
+    assertEquals(it.title_variants![0], it.title, "the suggestion's title is the first variant");
     assertEquals(new Set(it.title_variants!.map((t) => t.toLowerCase())).size, it.title_variants!.length, 'no repeats');
     assertEquals(it.title_choice, undefined, 'nothing picked yet');
   }
@@ -62,7 +62,10 @@ Deno.test('title variants: a pick is a new version; a pick that disagrees with t
   assertEquals(ok.body.content.output.items[0].title_choice, 1);
   assertEquals(ok.body.content.current_version, 2);
 
-  const wrong = await user.call(`content/${id}/versions`, { method: 'POST', body: { output: { items: [{ ...item, title: variants[1], title_choice: 0 }] } } });
+  const wrong = await user.call(`content/${id}/versions`, {
+    method: 'POST',
+    body: { output: { items: [{ ...item, title: variants[1], title_choice: 0 }] } },
+  });
   assertEquals(wrong.status, 400, JSON.stringify(wrong.body));
   assertEquals(wrong.body.error.code, 'validation_failed');
   assertOk(typeof wrong.body.error.message === 'string' && wrong.body.error.message.length > 0);
@@ -71,12 +74,21 @@ Deno.test('title variants: a pick is a new version; a pick that disagrees with t
   const past = await user.call(`content/${id}/versions`, { method: 'POST', body: { output: { items: [{ ...item, title_choice: 9 }] } } });
   assertEquals(past.status, 400, JSON.stringify(past.body));
   assertEquals(failedPaths(past), ['items.0.title_choice']);
-  const notOwn = await user.call(`content/${id}/versions`, { method: 'POST', body: { output: { items: [{ ...item, title_choice: 'edited' }] } } });
+  const notOwn = await user.call(`content/${id}/versions`, {
+    method: 'POST',
+    body: { output: { items: [{ ...item, title_choice: 'edited' }] } },
+  });
   assertEquals(notOwn.status, 400, JSON.stringify(notOwn.body));
-  const junk = await user.call(`content/${id}/versions`, { method: 'POST', body: { output: { items: [{ ...item, title_choice: 'second' }] } } });
+  const junk = await user.call(`content/${id}/versions`, {
+    method: 'POST',
+    body: { output: { items: [{ ...item, title_choice: 'second' }] } },
+  });
   assertEquals(junk.status, 400, JSON.stringify(junk.body));
 
-  const own = await user.call(`content/${id}/versions`, { method: 'POST', body: { output: { items: [{ ...item, title: 'My own title', title_choice: 'edited' }] } } });
+  const own = await user.call(`content/${id}/versions`, {
+    method: 'POST',
+    body: { output: { items: [{ ...item, title: 'My own title', title_choice: 'edited' }] } },
+  });
   assertEquals(own.status, 201, JSON.stringify(own.body));
   assertEquals(own.body.content.current_version, 3);
 });
@@ -84,18 +96,20 @@ Deno.test('title variants: a pick is a new version; a pick that disagrees with t
 /** A ready render of the content's approved version, as render-video's worker leaves one. */
 async function renderOf(workspaceId: string, userId: string, contentId: string, version: number): Promise<string> {
   const job = await control('POST', 'revid/jobs', { videoBytes: 256 * 1024, renderMs: 0 });
-  const [row] = await withDb((sql) => sql<{ id: string }[]>`
+  const [row] = await withDb(
+    (sql) => sql<{ id: string }[]>`
     insert into public.video_jobs (workspace_id, content_id, content_version, provider_job_id, render_params, status, progress,
       video_url, thumbnail_url, duration_seconds, webhook_secret_hash, give_up_at, idempotency_key, request_fingerprint, requested_by, finished_at)
     values (${workspaceId}, ${contentId}, ${version}, ${job.pid}, '{"resolution": "1080p"}', 'ready', 100,
       ${`${fakesUrl()}/revid/media/${job.pid}.mp4`}, ${`${fakesUrl()}/revid/media/${job.pid}.png`}, 42,
       encode(sha256('x'::bytea), 'hex'), now() + interval '1 hour', ${'variants-' + crypto.randomUUID()}, encode(sha256('x'::bytea), 'hex'),
       ${userId}, now())
-    returning id`);
+    returning id`,
+  );
   return row.id;
 }
 
-Deno.test('title variants: the picked variant that is published is in the lineage and the loop insights\' pick rates', async () => {
+Deno.test("title variants: the picked variant that is published is in the lineage and the loop insights' pick rates", async () => {
   await resetFakes();
   const user = await signUp('variants-loop');
   const workspaceId = await personalWorkspace(user);
@@ -105,7 +119,10 @@ Deno.test('title variants: the picked variant that is published is in the lineag
   const contentId: string = made.body.content.id;
   const item: Item = made.body.content.output.items[0];
   const third = item.title_variants![2];
-  const v2 = await user.call(`content/${contentId}/versions`, { method: 'POST', body: { output: { items: [{ ...item, title: third, title_choice: 2 }] } } });
+  const v2 = await user.call(`content/${contentId}/versions`, {
+    method: 'POST',
+    body: { output: { items: [{ ...item, title: third, title_choice: 2 }] } },
+  });
   assertEquals(v2.status, 201, JSON.stringify(v2.body));
   await step(user, contentId, 'submit');
   await step(user, contentId, 'approve');
@@ -131,8 +148,15 @@ Deno.test('title variants: the picked variant that is published is in the lineag
   assertEquals(loop.status, 200, JSON.stringify(loop.body));
   const titles = loop.body.loop.variants.titles;
   assertEquals(titles.uploads, 1);
-  assertEquals(titles.picks.map((p: { choice: string; position: number | null; uploads: number; pick_rate: number }) =>
-    [p.choice, p.position, p.uploads, p.pick_rate]), [['variant', 2, 1, 1]]);
+  assertEquals(
+    titles.picks.map((p: { choice: string; position: number | null; uploads: number; pick_rate: number }) => [
+      p.choice,
+      p.position,
+      p.uploads,
+      p.pick_rate,
+    ]),
+    [['variant', 2, 1, 1]],
+  );
   assertEquals(titles.edited.videos, 0);
 });
 
@@ -141,7 +165,14 @@ Deno.test('title variants: the picked variant that is published is in the lineag
  * through the function, the pick saved as a version, approved, rendered, and published by the
  * schedule's status change (the lineage trigger records the title choice), then synced and scored.
  */
-async function publishWithTitle(user: TestUser, workspaceId: string, channelId: string, topic: string, pick: (variants: string[]) => { title: string; title_choice: number | 'edited' }, views: number) {
+async function publishWithTitle(
+  user: TestUser,
+  workspaceId: string,
+  channelId: string,
+  topic: string,
+  pick: (variants: string[]) => { title: string; title_choice: number | 'edited' },
+  views: number,
+) {
   const made = await generate(user, { workspace_id: workspaceId, channel_id: channelId, kind: 'title', topic, count: 1 });
   assertEquals(made.status, 201, JSON.stringify(made.body));
   const contentId: string = made.body.content.id;
@@ -171,31 +202,43 @@ async function publishWithTitle(user: TestUser, workspaceId: string, channelId: 
   return chosen.title;
 }
 
-Deno.test('title variants: the next prompt says which offered title people published, or that they wrote their own, next to its outcome', async () => {
-  await resetFakes();
-  const user = await signUp('variants-prompt');
-  const workspaceId = await personalWorkspace(user);
-  const [channel] = await withDb((sql) => sql`
+Deno.test(
+  'title variants: the next prompt says which offered title people published, or that they wrote their own, next to its outcome',
+  async () => {
+    await resetFakes();
+    const user = await signUp('variants-prompt');
+    const workspaceId = await personalWorkspace(user);
+    const [channel] = await withDb(
+      (sql) => sql`
     insert into public.channels (workspace_id, youtube_channel_id, title)
-    values (${workspaceId}, ${'UCtc' + crypto.randomUUID().slice(0, 12)}, 'Tea Lab') returning id`);
-  const channelId: string = channel.id;
-  const picked = await publishWithTitle(user, workspaceId, channelId, 'matcha at home', (v) => ({ title: v[1], title_choice: 1 }), 900);
-  await publishWithTitle(user, workspaceId, channelId, 'oolong basics', () => ({ title: 'Oolong, my way', title_choice: 'edited' }), 100);
-  await withDb((sql) => sql`select private.score_channel_videos(${channelId})`);
+    values (${workspaceId}, ${'UCtc' + crypto.randomUUID().slice(0, 12)}, 'Tea Lab') returning id`,
+    );
+    const channelId: string = channel.id;
+    const picked = await publishWithTitle(user, workspaceId, channelId, 'matcha at home', (v) => ({ title: v[1], title_choice: 1 }), 900);
+    await publishWithTitle(user, workspaceId, channelId, 'oolong basics', () => ({ title: 'Oolong, my way', title_choice: 'edited' }), 100);
+    await withDb((sql) => sql`select private.score_channel_videos(${channelId})`);
 
-  const since = Date.now();
-  const next = await generate(user, { workspace_id: workspaceId, channel_id: channelId, kind: 'title', topic: 'green tea follow-up' });
-  assertEquals(next.status, 201, JSON.stringify(next.body));
-  assertEquals(next.body.content.prompt_version, 'gen-2026-12-v4');
-  const prompt = (await geminiPrompts(since)).find((p) => p.includes('green tea follow-up'))!;
-  const line = (title: string) => prompt.split('\n').find((l) => l.startsWith(`- "${title}"`)) ?? '';
-  assertOk(/score \d+\/100 .*; they picked offered title 2$/.test(line(picked)), prompt);
-  assertOk(/score \d+\/100 .*; they wrote their own title instead of the offered ones$/.test(line('Oolong, my way')), prompt);
-  assertOk(prompt.includes('write title variants like those people chose for the videos that did well'), prompt);
-  const [inputs] = await withDb((sql) => sql`select own_outcomes from public.generation_inputs where content_id = ${next.body.content.id}`);
-  assertEquals(
-    inputs.own_outcomes.map((o: { title: string; title_choice: string; title_variant: number | null }) => [o.title, o.title_choice, o.title_variant]).sort(),
-    [['Oolong, my way', 'edited', null], [picked, 'variant', 1]].sort(),
-    'the title choices the prompt quoted are recorded with the content',
-  );
-});
+    const since = Date.now();
+    const next = await generate(user, { workspace_id: workspaceId, channel_id: channelId, kind: 'title', topic: 'green tea follow-up' });
+    assertEquals(next.status, 201, JSON.stringify(next.body));
+    assertEquals(next.body.content.prompt_version, 'gen-2026-12-v4');
+    const prompt = (await geminiPrompts(since)).find((p) => p.includes('green tea follow-up'))!;
+    const line = (title: string) => prompt.split('\n').find((l) => l.startsWith(`- "${title}"`)) ?? '';
+    assertOk(/score \d+\/100 .*; they picked offered title 2$/.test(line(picked)), prompt);
+    assertOk(/score \d+\/100 .*; they wrote their own title instead of the offered ones$/.test(line('Oolong, my way')), prompt);
+    assertOk(prompt.includes('write title variants like those people chose for the videos that did well'), prompt);
+    const [inputs] = await withDb(
+      (sql) => sql`select own_outcomes from public.generation_inputs where content_id = ${next.body.content.id}`,
+    );
+    assertEquals(
+      inputs.own_outcomes
+        .map((o: { title: string; title_choice: string; title_variant: number | null }) => [o.title, o.title_choice, o.title_variant])
+        .sort(),
+      [
+        ['Oolong, my way', 'edited', null],
+        [picked, 'variant', 1],
+      ].sort(),
+      'the title choices the prompt quoted are recorded with the content',
+    );
+  },
+);

@@ -42,7 +42,10 @@ Deno.test('create, read, rename and delete a team workspace as its owner', async
   assertEquals(read.status, 200);
   assertEquals(read.body.workspace.id, ws.id);
 
-  const renamed = await alice.call(`workspaces/${ws.id}`, { method: 'PATCH', body: { name: 'Launch crew', slug: `crew-${ws.id.slice(0, 8)}` } });
+  const renamed = await alice.call(`workspaces/${ws.id}`, {
+    method: 'PATCH',
+    body: { name: 'Launch crew', slug: `crew-${ws.id.slice(0, 8)}` },
+  });
   assertEquals(renamed.status, 200);
   assertEquals(renamed.body.workspace.name, 'Launch crew');
   assertEquals(renamed.body.workspace.slug, `crew-${ws.id.slice(0, 8)}`);
@@ -82,7 +85,10 @@ Deno.test('editors and viewers see the workspace but cannot rename or delete it 
   await addMember(owner, ws, editor, 'editor');
   await addMember(owner, ws, viewer, 'viewer');
 
-  for (const [user, role] of [[editor, 'editor'], [viewer, 'viewer']] as const) {
+  for (const [user, role] of [
+    [editor, 'editor'],
+    [viewer, 'viewer'],
+  ] as const) {
     const read = await user.call(`workspaces/${ws}`);
     assertEquals(read.status, 200);
     assertEquals(read.body.workspace.role, role);
@@ -107,7 +113,10 @@ Deno.test("another user's workspace id is 404 on every route, exactly like an un
     assertEquals((await mallory.call(`workspaces/${id}`, { method: 'DELETE' })).status, 404);
   }
   const listed = await mallory.call('workspaces');
-  assertEquals(listed.body.workspaces.some((w: { id: string }) => w.id === ws), false);
+  assertEquals(
+    listed.body.workspaces.some((w: { id: string }) => w.id === ws),
+    false,
+  );
   assertEquals((await alice.call(`workspaces/${ws}`)).body.workspace.name, 'Private');
 });
 
@@ -146,7 +155,13 @@ Deno.test('malformed bodies and ids are 400 naming the field', async () => {
 Deno.test('no token is refused by the gateway (401); the anon key is refused by the function (401)', async () => {
   const alice = await signUp('ws-401');
   const ws = await createWorkspace(alice);
-  const routes: [string, string][] = [['GET', ''], ['POST', ''], ['GET', `/${ws}`], ['PATCH', `/${ws}`], ['DELETE', `/${ws}`]];
+  const routes: [string, string][] = [
+    ['GET', ''],
+    ['POST', ''],
+    ['GET', `/${ws}`],
+    ['PATCH', `/${ws}`],
+    ['DELETE', `/${ws}`],
+  ];
   for (const [method, path] of routes) {
     const body = method === 'GET' ? undefined : { name: 'x' };
     const none = await callFunction(null, `workspaces${path}`, { method, body });

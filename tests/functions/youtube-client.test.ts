@@ -4,9 +4,19 @@
 import { assertEquals, assertOk } from './assert.ts';
 import { YouTubeCaller } from '../../supabase/functions/_shared/integrations/youtube/api-caller.ts';
 import { looksLikeShort, parseIsoDuration } from '../../supabase/functions/_shared/integrations/youtube/data-api-client.ts';
-import { QuotaExhaustedError, redactSecrets, YouTubeApiError, YouTubeTransientError } from '../../supabase/functions/_shared/integrations/youtube/errors.ts';
+import {
+  QuotaExhaustedError,
+  redactSecrets,
+  YouTubeApiError,
+  YouTubeTransientError,
+} from '../../supabase/functions/_shared/integrations/youtube/errors.ts';
 import { consentBaseFor } from '../../supabase/functions/_shared/integrations/youtube/google-config.ts';
-import { backoffDelay, DEFAULT_RETRY, fetchWithRetry, parseRetryAfter } from '../../supabase/functions/_shared/integrations/youtube/http-retry.ts';
+import {
+  backoffDelay,
+  DEFAULT_RETRY,
+  fetchWithRetry,
+  parseRetryAfter,
+} from '../../supabase/functions/_shared/integrations/youtube/http-retry.ts';
 import { planBatches, startDayFor } from '../../supabase/functions/youtube-sync/plan.ts';
 import { transientDelaySeconds } from '../../supabase/functions/youtube-sync/engine.ts';
 
@@ -30,10 +40,22 @@ const googleError = (status: number, reason: string, headers: Record<string, str
 const policy = { ...DEFAULT_RETRY, maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 1000, maxRetryAfterMs: 5000 };
 
 Deno.test('backoff: full jitter within [0, min(max, base·2^(n-1))]', () => {
-  assertEquals(backoffDelay(1, policy, () => 1), 100);
-  assertEquals(backoffDelay(3, policy, () => 1), 400);
-  assertEquals(backoffDelay(10, policy, () => 1), 1000);
-  assertEquals(backoffDelay(5, policy, () => 0), 0);
+  assertEquals(
+    backoffDelay(1, policy, () => 1),
+    100,
+  );
+  assertEquals(
+    backoffDelay(3, policy, () => 1),
+    400,
+  );
+  assertEquals(
+    backoffDelay(10, policy, () => 1),
+    1000,
+  );
+  assertEquals(
+    backoffDelay(5, policy, () => 0),
+    0,
+  );
   const samples = Array.from({ length: 200 }, () => backoffDelay(2, policy));
   assertOk(samples.every((d) => d >= 0 && d <= 200) && new Set(samples).size > 20, 'jittered');
 });
@@ -48,9 +70,19 @@ Deno.test('Retry-After: seconds or an HTTP date', () => {
 Deno.test('retries 5xx, 429 (honouring Retry-After), rate-limit 403s and network errors; stops on other 4xx', async () => {
   const sleeps: number[] = [];
   let attempts = 0;
-  const hooks = { sleep: (ms: number) => (sleeps.push(ms), Promise.resolve()), random: () => 0.5, beforeAttempt: () => (attempts++, Promise.resolve()) };
+  const hooks = {
+    sleep: (ms: number) => (sleeps.push(ms), Promise.resolve()),
+    random: () => 0.5,
+    beforeAttempt: () => (attempts++, Promise.resolve()),
+  };
 
-  const ok = scriptedFetch([new Response('x', { status: 503 }), googleError(429, 'rateLimitExceeded', { 'Retry-After': '2' }), new TypeError('connection reset'), googleError(403, 'userRateLimitExceeded'), new Response('{"fine":1}')]);
+  const ok = scriptedFetch([
+    new Response('x', { status: 503 }),
+    googleError(429, 'rateLimitExceeded', { 'Retry-After': '2' }),
+    new TypeError('connection reset'),
+    googleError(403, 'userRateLimitExceeded'),
+    new Response('{"fine":1}'),
+  ]);
   const res = await fetchWithRetry('t', () => new Request('http://x/'), { ...policy, maxAttempts: 5 }, { ...hooks, fetch: ok.fetch });
   assertEquals(res.status, 200);
   assertEquals(res.text, '{"fine":1}');
@@ -97,15 +129,28 @@ Deno.test('caller: a 401 refreshes the token once and repeats the call; quotaExc
   const caller = new YouTubeCaller({ tokens: source, retry: policy, hooks: { fetch: script.fetch, sleep: () => Promise.resolve() } });
   assertEquals(await caller.getJson('channels.list', new URL('http://x/channels')), { items: [] });
   assertEquals(tokens.refreshes, 1);
-  assertEquals(script.seen.map((r) => r.headers.get('authorization')), ['Bearer ya29.old', 'Bearer ya29.new']);
+  assertEquals(
+    script.seen.map((r) => r.headers.get('authorization')),
+    ['Bearer ya29.old', 'Bearer ya29.new'],
+  );
   assertEquals(caller.stats.calls, 2);
 
   const twice = scriptedFetch([googleError(401, 'authError'), googleError(401, 'authError')]);
   const c2 = new YouTubeCaller({ tokens: source, retry: policy, hooks: { fetch: twice.fetch } });
-  await c2.getJson('x', new URL('http://x/')).then(() => assertOk(false), (err) => assertOk(err instanceof YouTubeApiError && err.status === 401));
+  await c2.getJson('x', new URL('http://x/')).then(
+    () => assertOk(false),
+    (err) => assertOk(err instanceof YouTubeApiError && err.status === 401),
+  );
 
-  const quota = new YouTubeCaller({ tokens: source, retry: policy, hooks: { fetch: scriptedFetch([googleError(403, 'quotaExceeded')]).fetch } });
-  await quota.getJson('videos.list', new URL('http://x/')).then(() => assertOk(false), (err) => assertOk(err instanceof QuotaExhaustedError && err.source === 'google'));
+  const quota = new YouTubeCaller({
+    tokens: source,
+    retry: policy,
+    hooks: { fetch: scriptedFetch([googleError(403, 'quotaExceeded')]).fetch },
+  });
+  await quota.getJson('videos.list', new URL('http://x/')).then(
+    () => assertOk(false),
+    (err) => assertOk(err instanceof QuotaExhaustedError && err.source === 'google'),
+  );
 
   // The quota hook refusing: no request leaves.
   const none = scriptedFetch([]);
@@ -114,14 +159,18 @@ Deno.test('caller: a 401 refreshes the token once and repeats the call; quotaExc
     quota: (endpoint) => Promise.reject(new QuotaExhaustedError(endpoint, 'budget', { usedToday: 10, dailyBudget: 10, units: 1 })),
     hooks: { fetch: none.fetch },
   });
-  await refused.getJson('videos.list', new URL('http://x/')).then(() => assertOk(false), (err) => assertOk(err instanceof QuotaExhaustedError));
+  await refused.getJson('videos.list', new URL('http://x/')).then(
+    () => assertOk(false),
+    (err) => assertOk(err instanceof QuotaExhaustedError),
+  );
   assertEquals(none.seen.length, 0);
 });
 
 Deno.test('secrets are scrubbed from any text', () => {
   const text = 'Bearer ya29.a0AfH6SM-abc_def refresh=1//0gXyz-123 code=4/0AX4XfWh-long-code-here&state=ok access_token=ya29.zzz';
   const clean = redactSecrets(text);
-  for (const secret of ['ya29.a0AfH6SM-abc_def', '1//0gXyz-123', '4/0AX4XfWh-long-code-here', 'ya29.zzz']) assertEquals(clean.includes(secret), false, clean);
+  for (const secret of ['ya29.a0AfH6SM-abc_def', '1//0gXyz-123', '4/0AX4XfWh-long-code-here', 'ya29.zzz'])
+    assertEquals(clean.includes(secret), false, clean);
   assertOk(clean.includes('state=ok'));
 });
 
@@ -151,14 +200,27 @@ Deno.test('analytics plan: new videos from their publish day, known ones from th
   assertEquals(startDayFor({ youtubeVideoId: 'a', publishedOn: null, lastMetricDay: null }, end), '2026-10-27');
 
   // 120 videos that only need the restatement window fit 50 to a report.
-  const recent = Array.from({ length: 120 }, (_, i) => ({ youtubeVideoId: `v${i}`, publishedOn: '2025-01-01', lastMetricDay: '2026-11-24' }));
-  assertEquals(planBatches(recent, end, 'batch').map((b) => b.ids.length), [50, 50, 20]);
+  const recent = Array.from({ length: 120 }, (_, i) => ({
+    youtubeVideoId: `v${i}`,
+    publishedOn: '2025-01-01',
+    lastMetricDay: '2026-11-24',
+  }));
+  assertEquals(
+    planBatches(recent, end, 'batch').map((b) => b.ids.length),
+    [50, 50, 20],
+  );
   // A year of history each: bounded by rows (10,000 / 365 = 27 videos).
   const old = Array.from({ length: 60 }, (_, i) => ({ youtubeVideoId: `o${i}`, publishedOn: '2025-11-27', lastMetricDay: null }));
   const batches = planBatches(old, end, 'batch');
-  assertEquals(batches.map((b) => b.ids.length), [27, 27, 6]);
+  assertEquals(
+    batches.map((b) => b.ids.length),
+    [27, 27, 6],
+  );
   assertEquals(batches[0].start, '2025-11-27');
   // Every video exactly once.
   assertEquals(batches.flatMap((b) => b.ids).sort(), old.map((v) => v.youtubeVideoId).sort());
-  assertEquals(planBatches(old.slice(0, 3), end, 'per_video').map((b) => b.ids), [['o0'], ['o1'], ['o2']]);
+  assertEquals(
+    planBatches(old.slice(0, 3), end, 'per_video').map((b) => b.ids),
+    [['o0'], ['o1'], ['o2']],
+  );
 });

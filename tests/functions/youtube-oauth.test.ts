@@ -28,8 +28,10 @@ import { addMember, callFunction, createWorkspace, personalWorkspace, signUp, wi
 const sha256 = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
 
 async function channelsWithYoutubeId(youtubeChannelId: string) {
-  return await withDb((sql) => sql<{ id: string; workspace_id: string }[]>`
-    select id, workspace_id from public.channels where youtube_channel_id = ${youtubeChannelId}`);
+  return await withDb(
+    (sql) => sql<{ id: string; workspace_id: string }[]>`
+    select id, workspace_id from public.channels where youtube_channel_id = ${youtubeChannelId}`,
+  );
 }
 
 Deno.test('connect end to end: consent URL, callback, channel stored with encrypted tokens, a connect sync queued', async () => {
@@ -56,9 +58,11 @@ Deno.test('connect end to end: consent URL, callback, channel stored with encryp
   assertMatch(state, /^[A-Za-z0-9_-]{43}$/);
 
   // Only the state's sha256 is stored, with the PKCE verifier encrypted.
-  const [stored] = await withDb((sql) => sql`
+  const [stored] = await withDb(
+    (sql) => sql`
     select workspace_id, user_id, used_at, expires_at - created_at as ttl, encode(code_verifier_enc, 'escape') as verifier_raw
-    from private.youtube_oauth_states where state_hash = ${sha256(state)}`);
+    from private.youtube_oauth_states where state_hash = ${sha256(state)}`,
+  );
   assertEquals(stored.workspace_id, ws);
   assertEquals(stored.user_id, alice.id);
   assertEquals(stored.used_at, null);
@@ -96,7 +100,11 @@ Deno.test('connect end to end: consent URL, callback, channel stored with encryp
   assertOk(tokens.access_token_expires_at!.getTime() > Date.now() + 3000_000, 'access token expiry stored');
   // The raw columns hold ciphertext only.
   assertNoSecrets(`${tokens.refresh_raw}${tokens.access_raw}`, [tokens.refresh_token, tokens.access_token], 'the raw credential columns');
-  assertNoSecrets(JSON.stringify(start.body) + body + JSON.stringify([...res.headers]) + JSON.stringify(done.body), [tokens.refresh_token, tokens.access_token], 'the responses');
+  assertNoSecrets(
+    JSON.stringify(start.body) + body + JSON.stringify([...res.headers]) + JSON.stringify(done.body),
+    [tokens.refresh_token, tokens.access_token],
+    'the responses',
+  );
 
   const [used] = await withDb((sql) => sql`select used_at from private.youtube_oauth_states where state_hash = ${sha256(state)}`);
   assertOk(used.used_at !== null, 'the state is used up');
@@ -129,9 +137,11 @@ Deno.test('forged, reused and expired states → 400 and nothing stored', async 
   // Expired: issued, but more than 10 minutes ago.
   const expiring = await startConnect(bob, ws);
   const expiredCallback = await consent(expiring.consentUrl, fake.channelId);
-  await withDb((sql) => sql`
+  await withDb(
+    (sql) => sql`
     update private.youtube_oauth_states set expires_at = now() - interval '1 second', created_at = now() - interval '11 minutes'
-    where state_hash = ${sha256(expiring.consentUrl.searchParams.get('state')!)}`);
+    where state_hash = ${sha256(expiring.consentUrl.searchParams.get('state')!)}`,
+  );
   const expired = await completeConnect(bob, handedOver((await getCallback(expiredCallback)).res));
   assertEquals(expired.status, 400);
   assertEquals(expired.body.error.code, 'state_expired');
@@ -177,9 +187,9 @@ Deno.test('another user completing a state someone else started → 403, nothing
 
   assertEquals((await channelsWithYoutubeId(victimsChannel.channelId)).length, 0, 'no channel stored');
   const [{ n }] = await withDb((sql) => sql`select count(*)::int as n from public.channels where workspace_id = ${malloryWs}`);
-  assertEquals(n, 0, 'nothing in the initiator\'s workspace');
+  assertEquals(n, 0, "nothing in the initiator's workspace");
   const exchanges = (await fakeRequests(since, '/oauth/token')).filter((r) => r.method === 'POST');
-  assertEquals(exchanges.length, 0, 'the victim\'s code was never exchanged');
+  assertEquals(exchanges.length, 0, "the victim's code was never exchanged");
 
   // The state is spent: not even its initiator can use the victim's code now.
   const replay = await completeConnect(mallory, handed);
@@ -242,7 +252,12 @@ Deno.test('reconnect keeps the stored refresh token when Google sends none', asy
   await addFault({
     match: { method: 'POST', pathPrefix: '/oauth/token' },
     status: 200,
-    body: { access_token: accessToken, expires_in: 3599, scope: 'https://www.googleapis.com/auth/youtube.readonly https://www.googleapis.com/auth/yt-analytics.readonly', token_type: 'Bearer' },
+    body: {
+      access_token: accessToken,
+      expires_in: 3599,
+      scope: 'https://www.googleapis.com/auth/youtube.readonly https://www.googleapis.com/auth/yt-analytics.readonly',
+      token_type: 'Bearer',
+    },
     times: 1,
   });
   try {
@@ -286,7 +301,12 @@ Deno.test('disconnect: owners only; revoked at Google, tokens deleted, channel d
   const refresh = await fetch(`${Deno.env.get('LOCAL_FAKES_URL')}/oauth/token`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token!, client_id: Deno.env.get('YOUTUBE_CLIENT_ID')!, client_secret: Deno.env.get('YOUTUBE_CLIENT_SECRET')! }),
+    body: new URLSearchParams({
+      grant_type: 'refresh_token',
+      refresh_token: tokens.refresh_token!,
+      client_id: Deno.env.get('YOUTUBE_CLIENT_ID')!,
+      client_secret: Deno.env.get('YOUTUBE_CLIENT_SECRET')!,
+    }),
   });
   assertEquals(refresh.status, 400);
   assertEquals((await refresh.json()).error, 'invalid_grant');

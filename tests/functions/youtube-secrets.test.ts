@@ -48,11 +48,13 @@ Deno.test({
     const capture = captureConsole();
     try {
       // start
-      const startRes = await oauthHandler(local(`${stack.url}/functions/v1/youtube-oauth/start`, {
-        method: 'POST',
-        headers: { Authorization: `Bearer ${user.token}`, 'Content-Type': 'application/json' },
-        body: JSON.stringify({ workspace_id: ws }),
-      }));
+      const startRes = await oauthHandler(
+        local(`${stack.url}/functions/v1/youtube-oauth/start`, {
+          method: 'POST',
+          headers: { Authorization: `Bearer ${user.token}`, 'Content-Type': 'application/json' },
+          body: JSON.stringify({ workspace_id: ws }),
+        }),
+      );
       const startBody = await startRes.text();
       seen.push(startBody);
       assertEquals(startRes.status, 200, startBody);
@@ -64,20 +66,24 @@ Deno.test({
       secrets.add(code);
       const callbackRes = await oauthHandler(local(callbackUrl, { headers: { Accept: 'text/html' } }));
       seen.push(await text(callbackRes));
-      const completeRes = await oauthHandler(local(`${stack.url}/functions/v1/youtube-oauth/complete`, {
-        method: 'POST',
-        headers: { Authorization: `Bearer ${user.token}`, 'Content-Type': 'application/json' },
-        body: JSON.stringify(handedOver(callbackRes)),
-      }));
+      const completeRes = await oauthHandler(
+        local(`${stack.url}/functions/v1/youtube-oauth/complete`, {
+          method: 'POST',
+          headers: { Authorization: `Bearer ${user.token}`, 'Content-Type': 'application/json' },
+          body: JSON.stringify(handedOver(callbackRes)),
+        }),
+      );
       const completeBody = await completeRes.text();
       seen.push(completeBody);
       assertEquals(completeRes.status, 200, completeBody);
       const channelId = JSON.parse(completeBody).channel_id as string;
       const first = (await storedTokens(channelId))!;
       secrets.add(first.refresh_token!).add(first.access_token!);
-      const [{ verifier }] = await withDb((sql) => sql`
+      const [{ verifier }] = await withDb(
+        (sql) => sql`
         select private.decrypt_token(code_verifier_enc) as verifier from private.youtube_oauth_states
-        where workspace_id = ${ws} order by created_at desc limit 1`);
+        where workspace_id = ${ws} order by created_at desc limit 1`,
+      );
       secrets.add(verifier);
 
       // The stack's own worker, woken by the connect, syncs the channel first.
@@ -86,11 +92,13 @@ Deno.test({
       // a sync whose access token has expired at Google: 401, refresh, retry
       await control('POST', 'youtube/tokens/expire-access', { access_token: first.access_token });
       const worker = (runId: string) =>
-        syncHandler(local(`${stack.url}/functions/v1/youtube-sync/worker`, {
-          method: 'POST',
-          headers: { apikey: stack.serviceKey, Authorization: `Bearer ${stack.serviceKey}`, 'Content-Type': 'application/json' },
-          body: JSON.stringify({ run_id: runId }),
-        }));
+        syncHandler(
+          local(`${stack.url}/functions/v1/youtube-sync/worker`, {
+            method: 'POST',
+            headers: { apikey: stack.serviceKey, Authorization: `Bearer ${stack.serviceKey}`, 'Content-Type': 'application/json' },
+            body: JSON.stringify({ run_id: runId }),
+          }),
+        );
       const runId = await queueRun(channelId);
       for (let i = 0; i < 50; i++) {
         seen.push(await text(await worker(runId)));
@@ -105,22 +113,28 @@ Deno.test({
       await control('POST', 'youtube/tokens/revoke', { refresh_token: first.refresh_token });
       const doomedRun = await queueRun(channelId);
       seen.push(await text(await worker(doomedRun)));
-      const [failed] = await withDb((sql) => sql`select status, last_error, cursor::text, stats::text from public.sync_runs where id = ${doomedRun}`);
+      const [failed] = await withDb(
+        (sql) => sql`select status, last_error, cursor::text, stats::text from public.sync_runs where id = ${doomedRun}`,
+      );
       assertEquals(failed.status, 'failed');
       seen.push(JSON.stringify(failed));
 
       // runs page, as a member sees it
-      const runsRes = await syncHandler(local(`${stack.url}/functions/v1/youtube-sync/runs?channel_id=${channelId}`, {
-        headers: { Authorization: `Bearer ${user.token}` },
-      }));
+      const runsRes = await syncHandler(
+        local(`${stack.url}/functions/v1/youtube-sync/runs?channel_id=${channelId}`, {
+          headers: { Authorization: `Bearer ${user.token}` },
+        }),
+      );
       seen.push(await text(runsRes));
 
       // disconnect (revokes what is left)
-      const disconnectRes = await oauthHandler(local(`${stack.url}/functions/v1/youtube-oauth/disconnect`, {
-        method: 'POST',
-        headers: { Authorization: `Bearer ${user.token}`, 'Content-Type': 'application/json' },
-        body: JSON.stringify({ channel_id: channelId }),
-      }));
+      const disconnectRes = await oauthHandler(
+        local(`${stack.url}/functions/v1/youtube-oauth/disconnect`, {
+          method: 'POST',
+          headers: { Authorization: `Bearer ${user.token}`, 'Content-Type': 'application/json' },
+          body: JSON.stringify({ channel_id: channelId }),
+        }),
+      );
       seen.push(await text(disconnectRes));
       assertEquals(disconnectRes.status, 200);
     } finally {

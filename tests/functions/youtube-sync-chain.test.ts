@@ -56,8 +56,10 @@ Deno.test('a sync woken once runs in several chained invocations, each started b
   const since = new Date();
   const bigId = connectedId(await connectChannel(user, await personalWorkspace(user), big.channelId));
   // The connect queued a run and woke the worker: nothing drives it but the chain.
-  const [open] = await withDb((sql) => sql<{ id: string }[]>`
-    select id from public.sync_runs where channel_id = ${bigId} and status in ('queued', 'running')`);
+  const [open] = await withDb(
+    (sql) => sql<{ id: string }[]>`
+    select id from public.sync_runs where channel_id = ${bigId} and status in ('queued', 'running')`,
+  );
   assertOk(open, 'the connect queued a run');
   const seen = new Set<string>();
   const run = await waitForEnd(open.id, 240_000, async () => {
@@ -74,15 +76,22 @@ Deno.test('a sync woken once runs in several chained invocations, each started b
   const requests = await fakeRequests(since);
   const mine = new Set((await control('GET', `youtube/channels/${big.channelId}/videos`)).videos.map((v: { id: string }) => v.id));
   const ofChannel = (r: RecordedRequest) =>
-    r.query.playlistId === big.uploadsPlaylistId || mine.has(String(r.query.id ?? '').split(',')[0]) ||
-    mine.has(String(r.query.filters ?? '').replace('video==', '').split(',')[0]);
+    r.query.playlistId === big.uploadsPlaylistId ||
+    mine.has(String(r.query.id ?? '').split(',')[0]) ||
+    mine.has(
+      String(r.query.filters ?? '')
+        .replace('video==', '')
+        .split(',')[0],
+    );
   const pages = Math.ceil(VIDEOS / 50);
   assertEquals(dataCalls(requests, 'playlistItems').filter(ofChannel).length, pages, 'each page once');
   assertEquals(dataCalls(requests, 'videos').filter(ofChannel).length, pages, 'each videos.list once');
   assertEquals(analyticsCalls(requests).filter(ofChannel).length, run.stats.analytics_calls, 'each report once');
-  const [{ videos, metrics }] = await withDb((sql) => sql`
+  const [{ videos, metrics }] = await withDb(
+    (sql) => sql`
     select (select count(*)::int from public.videos where channel_id = ${bigId}) as videos,
-      (select count(*)::int from public.video_metrics m join public.videos v on v.id = m.video_id where v.channel_id = ${bigId}) as metrics`);
+      (select count(*)::int from public.video_metrics m join public.videos v on v.id = m.video_id where v.channel_id = ${bigId}) as metrics`,
+  );
   assertEquals(videos, VIDEOS);
   assertEquals(metrics, await expectedMetricRows(big.channelId));
   assertEquals(run.stats.metric_rows, metrics, 'every row written once');
@@ -102,8 +111,13 @@ Deno.test('a step killed while its analytics report is in flight: the run resume
   await addFault({ match: { pathPrefix: '/youtube-analytics/v2/reports' }, latencyMs: 600 });
   const child = new Deno.Command(Deno.execPath(), {
     args: [
-      'run', '-A', '--config', new URL('../../supabase/functions/deno.json', import.meta.url).pathname,
-      new URL('./helpers/youtube-worker-process.ts', import.meta.url).pathname, runId, doomed,
+      'run',
+      '-A',
+      '--config',
+      new URL('../../supabase/functions/deno.json', import.meta.url).pathname,
+      new URL('./helpers/youtube-worker-process.ts', import.meta.url).pathname,
+      runId,
+      doomed,
     ],
     stdout: 'null',
     stderr: 'null',
@@ -117,7 +131,8 @@ Deno.test('a step killed while its analytics report is in flight: the run resume
         killedAt = run.cursor;
         break;
       }
-      if (Date.now() > deadline || run.status !== 'running') throw new Error(`the doomed worker did not reach analytics: ${JSON.stringify(run)}`);
+      if (Date.now() > deadline || run.status !== 'running')
+        throw new Error(`the doomed worker did not reach analytics: ${JSON.stringify(run)}`);
       await new Promise((r) => setTimeout(r, 20));
     }
     // The next report has been asked for and is held up by the latency: kill now.
@@ -136,10 +151,16 @@ Deno.test('a step killed while its analytics report is in flight: the run resume
   const run = await driveRun(runId, { timeoutMs: 120_000 });
   assertEquals(run.status, 'succeeded', JSON.stringify(run));
   const key = (r: { query: Record<string, unknown> }) => `${r.query.filters}@${r.query.startIndex}`;
-  const beforeKill = analyticsCalls(await fakeRequests(started)).filter((r) => Date.parse(r.at) < since.getTime()).map(key);
+  const beforeKill = analyticsCalls(await fakeRequests(started))
+    .filter((r) => Date.parse(r.at) < since.getTime())
+    .map(key);
   const committed = new Set(beforeKill.slice(0, dead.cursor.batch_index));
   const resumed = analyticsCalls(await fakeRequests(since)).map(key);
-  assertEquals(resumed.filter((k) => committed.has(k)), [], 'no stored report was asked for again');
+  assertEquals(
+    resumed.filter((k) => committed.has(k)),
+    [],
+    'no stored report was asked for again',
+  );
   assertEquals(new Set(resumed).size, resumed.length, 'each report once after the resume');
   assertEquals(dataCalls(await fakeRequests(since), 'playlistItems').length, 0, 'the listing was not repeated');
   assertEquals(await snapshot(channelId), clean);

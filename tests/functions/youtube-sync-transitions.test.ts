@@ -3,7 +3,12 @@
 // table (classifyFailure) and the invocation budget.
 import { assert_, assertEquals, assertOk } from './assert.ts';
 import { asService, closeDb } from '../../supabase/functions/_shared/platform/db.ts';
-import { QuotaExhaustedError, ReauthRequiredError, YouTubeApiError, YouTubeTransientError } from '../../supabase/functions/_shared/integrations/youtube/errors.ts';
+import {
+  QuotaExhaustedError,
+  ReauthRequiredError,
+  YouTubeApiError,
+  YouTubeTransientError,
+} from '../../supabase/functions/_shared/integrations/youtube/errors.ts';
 import type { ReportPage } from '../../supabase/functions/_shared/integrations/youtube/analytics-client.ts';
 import type { VideoInfo } from '../../supabase/functions/_shared/integrations/youtube/data-api-client.ts';
 import { COST_MS, CPU_BUDGET_MS, costOf, InvocationBudget, worstCaseOf } from '../../supabase/functions/youtube-sync/budget.ts';
@@ -44,15 +49,19 @@ async function fixture(label: string) {
   const user = await signUp(label);
   const ws = await personalWorkspace(user);
   const ytId = `UC${crypto.randomUUID().replaceAll('-', '').slice(0, 22)}`;
-  const [channel] = await withDb((sql) => sql<{ id: string; workspace_id: string; youtube_channel_id: string; status: string; uploads_playlist_id: string }[]>`
+  const [channel] = await withDb(
+    (sql) => sql<{ id: string; workspace_id: string; youtube_channel_id: string; status: string; uploads_playlist_id: string }[]>`
     insert into public.channels (workspace_id, youtube_channel_id, title, uploads_playlist_id, status, connected_by, connected_at)
     values (${ws}, ${ytId}, 'Transitions', ${'UU' + ytId.slice(2)}, 'active', ${user.id}, now())
-    returning id, workspace_id, youtube_channel_id, status, uploads_playlist_id`);
+    returning id, workspace_id, youtube_channel_id, status, uploads_playlist_id`,
+  );
   // Held by a worker of this test for an hour, so no real worker (woken by others) takes it.
   const runId = await queueRun(channel.id);
-  const [run] = await withDb((sql) => sql<SyncRun[]>`
+  const [run] = await withDb(
+    (sql) => sql<SyncRun[]>`
     select id, workspace_id, channel_id, trigger, status, cursor, stats, attempts
-    from private.claim_youtube_sync_run('transitions-test', 3600, ${runId})`);
+    from private.claim_youtube_sync_run('transitions-test', 3600, ${runId})`,
+  );
   return { channel, run };
 }
 
@@ -69,8 +78,19 @@ const RECENT = new Date(Date.now() - 10 * 86_400_000).toISOString();
 
 function video(id: string, views: number, publishedAt = RECENT): VideoInfo {
   return {
-    youtubeVideoId: id, title: `Video ${id}`, description: null, publishedAt, durationSeconds: 300, isShort: false, tags: [],
-    categoryId: '28', privacyStatus: 'public', thumbnailUrl: null, viewCount: views, likeCount: 1, commentCount: 0,
+    youtubeVideoId: id,
+    title: `Video ${id}`,
+    description: null,
+    publishedAt,
+    durationSeconds: 300,
+    isShort: false,
+    tags: [],
+    categoryId: '28',
+    privacyStatus: 'public',
+    thumbnailUrl: null,
+    viewCount: views,
+    likeCount: 1,
+    commentCount: 0,
   };
 }
 
@@ -98,7 +118,13 @@ Deno.test({
   ...inProcess,
   async fn() {
     const fx = await fixture('tr-channel');
-    const info = { youtubeChannelId: fx.channel.youtube_channel_id, title: 'Renamed', description: 'd', thumbnailUrl: null, uploadsPlaylistId: 'UUplaylist' };
+    const info = {
+      youtubeChannelId: fx.channel.youtube_channel_id,
+      title: 'Renamed',
+      description: 'd',
+      thumbnailUrl: null,
+      uploadsPlaylistId: 'UUplaylist',
+    };
     const step = await readChannel(contextOf(fx, apis({ data: { myChannel: () => Promise.resolve(info) } })), parseCursor({}));
     assertEquals([step.cursor.phase, step.cursor.uploads_playlist_id, step.cursor.page_token], ['listing', 'UUplaylist', null]);
     assertEquals(step.costMs, costOf.channel());
@@ -107,7 +133,10 @@ Deno.test({
     assertEquals(row, { title: 'Renamed', uploads_playlist_id: 'UUplaylist' });
 
     const other = { ...info, youtubeChannelId: 'UCsomeoneelse' };
-    await assert_.rejects(() => readChannel(contextOf(fx, apis({ data: { myChannel: () => Promise.resolve(other) } })), parseCursor({})), SyncFailure);
+    await assert_.rejects(
+      () => readChannel(contextOf(fx, apis({ data: { myChannel: () => Promise.resolve(other) } })), parseCursor({})),
+      SyncFailure,
+    );
   },
 });
 
@@ -119,12 +148,23 @@ Deno.test({
     const start = parseCursor({ phase: 'listing', uploads_playlist_id: 'UUx', page_token: 'T1' });
     const stats = parseStats({});
     const page = { videoIds: ['a', 'b'], nextPageToken: 'T2', totalResults: 120 };
-    const step = await listPage(contextOf(fx, apis({ data: { uploadsPage: (_p, t) => Promise.resolve(t === 'T1' ? page : page) } })), start, stats);
-    assertEquals([step.cursor.phase, step.cursor.page_token, step.cursor.pending_video_ids, step.cursor.listing_done], ['listing', 'T2', ['a', 'b'], false]);
+    const step = await listPage(
+      contextOf(fx, apis({ data: { uploadsPage: (_p, t) => Promise.resolve(t === 'T1' ? page : page) } })),
+      start,
+      stats,
+    );
+    assertEquals(
+      [step.cursor.phase, step.cursor.page_token, step.cursor.pending_video_ids, step.cursor.listing_done],
+      ['listing', 'T2', ['a', 'b'], false],
+    );
     assertEquals([stats.pages, stats.videos_total], [1, 120]);
     assertEquals(step.write, undefined);
 
-    const last = await listPage(contextOf(fx, apis({ data: { uploadsPage: () => Promise.resolve({ videoIds: [], nextPageToken: null, totalResults: 120 }) } })), start, stats);
+    const last = await listPage(
+      contextOf(fx, apis({ data: { uploadsPage: () => Promise.resolve({ videoIds: [], nextPageToken: null, totalResults: 120 }) } })),
+      start,
+      stats,
+    );
     assertEquals([last.cursor.phase, last.cursor.listing_done], ['plan', true]);
 
     const refused = apis({ data: { uploadsPage: () => Promise.reject(googleError(400, 'invalidPageToken')) } });
@@ -142,15 +182,25 @@ Deno.test({
     const vids = ids(3).map((id, i) => video(id, 100 + i));
     const stats = parseStats({});
     const c = parseCursor({ phase: 'listing', pending_video_ids: vids.map((v) => v.youtubeVideoId), listing_done: true });
-    const step = await fetchVideos(contextOf(fx, apis({ data: { videos: (i) => Promise.resolve(vids.filter((v) => i.includes(v.youtubeVideoId))) } })), c, stats);
+    const step = await fetchVideos(
+      contextOf(fx, apis({ data: { videos: (i) => Promise.resolve(vids.filter((v) => i.includes(v.youtubeVideoId))) } })),
+      c,
+      stats,
+    );
     assertEquals([step.cursor.phase, step.cursor.pending_video_ids], ['plan', []]);
     assertEquals(step.costMs, costOf.videos(3));
     assertEquals([stats.videos_listed, stats.videos_changed], [3, 0], 'nothing counted before the write');
     await commit(step);
     assertEquals(stats.videos_changed, 3);
-    const [{ n }] = await withDb((sql) => sql`select count(*)::int as n from public.videos where channel_id = ${fx.channel.id} and metrics_stale`);
+    const [{ n }] = await withDb(
+      (sql) => sql`select count(*)::int as n from public.videos where channel_id = ${fx.channel.id} and metrics_stale`,
+    );
     assertEquals(n, 3);
-    const more = await fetchVideos(contextOf(fx, apis({ data: { videos: () => Promise.resolve([]) } })), { ...c, listing_done: false }, stats);
+    const more = await fetchVideos(
+      contextOf(fx, apis({ data: { videos: () => Promise.resolve([]) } })),
+      { ...c, listing_done: false },
+      stats,
+    );
     assertEquals(more.cursor.phase, 'listing');
   },
 });
@@ -159,7 +209,11 @@ Deno.test({
 async function withStaleVideos(label: string, n: number) {
   const fx = await fixture(label);
   const vids = ids(n).map((id) => video(id, 10));
-  const step = await fetchVideos(contextOf(fx, apis({ data: { videos: () => Promise.resolve(vids) } })), parseCursor({ phase: 'listing', pending_video_ids: vids.map((v) => v.youtubeVideoId), listing_done: true }), parseStats({}));
+  const step = await fetchVideos(
+    contextOf(fx, apis({ data: { videos: () => Promise.resolve(vids) } })),
+    parseCursor({ phase: 'listing', pending_video_ids: vids.map((v) => v.youtubeVideoId), listing_done: true }),
+    parseStats({}),
+  );
   await commit(step);
   return { fx, vids };
 }
@@ -177,7 +231,10 @@ Deno.test({
     assertEquals(JSON.stringify(step.cursor).length < 1000, true, 'the cursor stays small');
     await commit(step);
     const [{ plan }] = await withDb((sql) => sql`select plan from public.sync_runs where id = ${fx.run.id}`);
-    assertEquals(plan.map((b: { ids: string[] }) => b.ids.length), [50, 50, 20]);
+    assertEquals(
+      plan.map((b: { ids: string[] }) => b.ids.length),
+      [50, 50, 20],
+    );
     assertEquals(plan[0].start < step.cursor.end_date!, true);
 
     const empty = await fixture('tr-plan-empty');
@@ -194,10 +251,30 @@ Deno.test({
     const plan = await planAnalytics(contextOf(fx, apis()), parseCursor({ phase: 'plan' }), parseStats({}));
     await commit(plan);
     const first = vids[0].youtubeVideoId;
-    const rows = (n: number) => Array.from({ length: n }, (_, d) => ({ videoId: first, day: `2026-02-${String(d + 1).padStart(2, '0')}`, metrics: { views: 5, estimatedMinutesWatched: 1, averageViewDuration: 10, averageViewPercentage: 50, likes: 1, comments: 0, shares: 0, subscribersGained: 0, subscribersLost: 0 } }));
+    const rows = (n: number) =>
+      Array.from({ length: n }, (_, d) => ({
+        videoId: first,
+        day: `2026-02-${String(d + 1).padStart(2, '0')}`,
+        metrics: {
+          views: 5,
+          estimatedMinutesWatched: 1,
+          averageViewDuration: 10,
+          averageViewPercentage: 50,
+          likes: 1,
+          comments: 0,
+          shares: 0,
+          subscribersGained: 0,
+          subscribersLost: 0,
+        },
+      }));
     const calls: { ids: string[]; startIndex?: number }[] = [];
-    const pages: ReportPage[] = [{ rows: rows(2), nextStartIndex: 3 }, { rows: rows(4), nextStartIndex: null }];
-    const a = apis({ analytics: { dailyByVideo: (i, _s, _e, startIndex) => (calls.push({ ids: i, startIndex }), Promise.resolve(pages.shift()!)) } });
+    const pages: ReportPage[] = [
+      { rows: rows(2), nextStartIndex: 3 },
+      { rows: rows(4), nextStartIndex: null },
+    ];
+    const a = apis({
+      analytics: { dailyByVideo: (i, _s, _e, startIndex) => (calls.push({ ids: i, startIndex }), Promise.resolve(pages.shift()!)) },
+    });
     const stats = parseStats({});
     const partial = await fetchReport(contextOf(fx, a), plan.cursor, stats);
     assertEquals([partial.cursor.batch_index, partial.cursor.batch_start_index, partial.cursor.phase], [0, 3, 'analytics']);
@@ -205,12 +282,19 @@ Deno.test({
     const done = await fetchReport(contextOf(fx, a), partial.cursor, stats);
     assertEquals([done.cursor.batch_index, done.cursor.batch_start_index, done.cursor.phase], [1, 1, 'analytics']);
     await commit(done);
-    assertEquals(calls.map((c) => [c.ids.length, c.startIndex]), [[50, 1], [50, 3]]);
+    assertEquals(
+      calls.map((c) => [c.ids.length, c.startIndex]),
+      [
+        [50, 1],
+        [50, 3],
+      ],
+    );
     assertEquals([stats.analytics_calls, stats.metric_rows, stats.videos_done], [2, 4, 50], 'rows already stored are not counted again');
     assertEquals(done.costMs, costOf.report(4));
-    const [{ fresh }] = await withDb((sql) => sql`select count(*)::int as fresh from public.videos where channel_id = ${fx.channel.id} and not metrics_stale`);
+    const [{ fresh }] = await withDb(
+      (sql) => sql`select count(*)::int as fresh from public.videos where channel_id = ${fx.channel.id} and not metrics_stale`,
+    );
     assertEquals(fresh, 50);
-
   },
 });
 
@@ -229,11 +313,17 @@ Deno.test({
     const [{ plan: stored }] = await withDb((sql) => sql`select plan from public.sync_runs where id = ${fx.run.id}`);
     assertEquals(stored.length, 71);
     assertEquals(stored[0].ids.length, 50, 'the report already fetched stays as it was');
-    assertEquals(stored.slice(1).every((b: { ids: string[] }) => b.ids.length === 1), true);
+    assertEquals(
+      stored.slice(1).every((b: { ids: string[] }) => b.ids.length === 1),
+      true,
+    );
 
     // A later page of a report is never split: the refusal is the API's answer to that report
     // (report 0 still holds its 50 videos).
-    await assert_.rejects(() => fetchReport(contextOf(fx, a), { ...at1, batch_index: 0, analytics_mode: 'batch', batch_start_index: 3 }, parseStats({})), YouTubeApiError);
+    await assert_.rejects(
+      () => fetchReport(contextOf(fx, a), { ...at1, batch_index: 0, analytics_mode: 'batch', batch_start_index: 3 }, parseStats({})),
+      YouTubeApiError,
+    );
   },
 });
 
@@ -242,7 +332,11 @@ Deno.test({
   ...inProcess,
   async fn() {
     const fx = await fixture('tr-noplan');
-    const step = await fetchReport(contextOf(fx, apis()), parseCursor({ phase: 'analytics', batches_total: 4, end_date: '2026-03-01' }), parseStats({}));
+    const step = await fetchReport(
+      contextOf(fx, apis()),
+      parseCursor({ phase: 'analytics', batches_total: 4, end_date: '2026-03-01' }),
+      parseStats({}),
+    );
     assertEquals([step.cursor.phase, step.write], ['plan', undefined]);
   },
 });
@@ -257,23 +351,36 @@ Deno.test({
     assertEquals(step.cursor.phase, 'done');
     await commit(step);
     assertEquals(stats.videos_scored, 0, 'no video has metrics yet');
-    const [{ synced }] = await withDb((sql) => sql`select last_synced_at is not null as synced from public.channels where id = ${fx.channel.id}`);
+    const [{ synced }] = await withDb(
+      (sql) => sql`select last_synced_at is not null as synced from public.channels where id = ${fx.channel.id}`,
+    );
     assertEquals(synced, true);
     await closeDb();
   },
 });
 
 Deno.test('classifyFailure: the outcome table', () => {
-  const quota = new QuotaExhaustedError('videos.list', 'budget', { resetsAt: new Date('2030-01-01T08:00:00Z'), usedToday: 10_000, dailyBudget: 10_000, units: 1 });
+  const quota = new QuotaExhaustedError('videos.list', 'budget', {
+    resetsAt: new Date('2030-01-01T08:00:00Z'),
+    usedToday: 10_000,
+    dailyBudget: 10_000,
+    units: 1,
+  });
   const q = classifyFailure(quota, 1);
-  assertOk(q !== 'lease_lost' && q.release.status === 'waiting_quota' && q.release.until?.toISOString() === '2030-01-01T08:00:00.000Z', JSON.stringify(q));
+  assertOk(
+    q !== 'lease_lost' && q.release.status === 'waiting_quota' && q.release.until?.toISOString() === '2030-01-01T08:00:00.000Z',
+    JSON.stringify(q),
+  );
   assertEquals(classifyFailure(new LeaseLostError('r'), 1), 'lease_lost');
   for (const permanent of [googleError(404, 'playlistNotFound'), new SyncFailure('gone'), new ReauthRequiredError('invalid_grant')]) {
     const f = classifyFailure(permanent, 1);
     assertOk(f !== 'lease_lost' && f.release.status === 'failed' && !f.transient, `${permanent.name}: ${JSON.stringify(f)}`);
   }
   const transient = classifyFailure(new YouTubeTransientError('reports.query', '503', 90_000), 2);
-  assertOk(transient !== 'lease_lost' && transient.release.status === 'queued' && transient.release.delaySeconds === 90 && transient.transient, JSON.stringify(transient));
+  assertOk(
+    transient !== 'lease_lost' && transient.release.status === 'queued' && transient.release.delaySeconds === 90 && transient.transient,
+    JSON.stringify(transient),
+  );
   const tooMany = classifyFailure(new Error('boom'), MAX_CONSECUTIVE_ERRORS);
   assertOk(tooMany !== 'lease_lost' && tooMany.release.status === 'failed' && tooMany.level === 'error', JSON.stringify(tooMany));
 });

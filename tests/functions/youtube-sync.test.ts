@@ -38,96 +38,128 @@ async function connectedChannel(videos: number, label: string): Promise<{ user: 
 }
 
 async function metricCount(channelId: string): Promise<number> {
-  const [r] = await withDb((sql) => sql<{ n: number }[]>`
-    select count(*)::int as n from public.video_metrics m join public.videos v on v.id = m.video_id where v.channel_id = ${channelId}`);
+  const [r] = await withDb(
+    (sql) => sql<{ n: number }[]>`
+    select count(*)::int as n from public.video_metrics m join public.videos v on v.id = m.video_id where v.channel_id = ${channelId}`,
+  );
   return r.n;
 }
 
-Deno.test('sync now: editors queue a run (202), a second within 5 minutes is 429 with Retry-After; viewers 403, outsiders 404', async () => {
-  const owner = await signUp('sync-owner');
-  const editor = await signUp('sync-editor');
-  const viewer = await signUp('sync-viewer');
-  const outsider = await signUp('sync-outsider');
-  const ws = await createWorkspace(owner, 'Sync Team');
-  await addMember(owner, ws, editor, 'editor');
-  await addMember(owner, ws, viewer, 'viewer');
-  const fake = await createFakeChannel(3, 'sync-now');
-  const channelId = connectedId(await connectChannel(owner, ws, fake.channelId));
-  await syncToEnd(channelId);
-  const body = { channel_id: channelId };
+Deno.test(
+  'sync now: editors queue a run (202), a second within 5 minutes is 429 with Retry-After; viewers 403, outsiders 404',
+  async () => {
+    const owner = await signUp('sync-owner');
+    const editor = await signUp('sync-editor');
+    const viewer = await signUp('sync-viewer');
+    const outsider = await signUp('sync-outsider');
+    const ws = await createWorkspace(owner, 'Sync Team');
+    await addMember(owner, ws, editor, 'editor');
+    await addMember(owner, ws, viewer, 'viewer');
+    const fake = await createFakeChannel(3, 'sync-now');
+    const channelId = connectedId(await connectChannel(owner, ws, fake.channelId));
+    await syncToEnd(channelId);
+    const body = { channel_id: channelId };
 
-  assertEquals((await viewer.call('youtube-sync', { method: 'POST', body })).status, 403);
-  assertEquals((await outsider.call('youtube-sync', { method: 'POST', body })).status, 404);
-  assertEquals((await callFunction(null, 'youtube-sync', { method: 'POST', body })).status, 401);
-  assertEquals((await editor.call('youtube-sync', { method: 'POST', body: { channel_id: 'x' } })).status, 400);
+    assertEquals((await viewer.call('youtube-sync', { method: 'POST', body })).status, 403);
+    assertEquals((await outsider.call('youtube-sync', { method: 'POST', body })).status, 404);
+    assertEquals((await callFunction(null, 'youtube-sync', { method: 'POST', body })).status, 401);
+    assertEquals((await editor.call('youtube-sync', { method: 'POST', body: { channel_id: 'x' } })).status, 400);
 
-  const first = await editor.call('youtube-sync', { method: 'POST', body });
-  assertEquals(first.status, 202, JSON.stringify(first.body));
-  assertEquals(first.body.run.trigger, 'manual');
-  assertOk(['queued', 'running', 'succeeded'].includes(first.body.run.status), first.body.run.status);
-  assertEquals(first.body.run.progress.phase !== undefined, true);
+    const first = await editor.call('youtube-sync', { method: 'POST', body });
+    assertEquals(first.status, 202, JSON.stringify(first.body));
+    assertEquals(first.body.run.trigger, 'manual');
+    assertOk(['queued', 'running', 'succeeded'].includes(first.body.run.status), first.body.run.status);
+    assertEquals(first.body.run.progress.phase !== undefined, true);
 
-  const second = await owner.call('youtube-sync', { method: 'POST', body });
-  assertEquals(second.status, 429, JSON.stringify(second.body));
-  assertEquals(second.body.error.code, 'rate_limited');
-  const retryAfter = Number(second.headers.get('retry-after'));
-  assertOk(retryAfter > 0 && retryAfter <= 300, `Retry-After ${retryAfter}`);
+    const second = await owner.call('youtube-sync', { method: 'POST', body });
+    assertEquals(second.status, 429, JSON.stringify(second.body));
+    assertEquals(second.body.error.code, 'rate_limited');
+    const retryAfter = Number(second.headers.get('retry-after'));
+    assertOk(retryAfter > 0 && retryAfter <= 300, `Retry-After ${retryAfter}`);
 
-  const run = await driveRun(first.body.run.id);
-  assertEquals(run.status, 'succeeded');
+    const run = await driveRun(first.body.run.id);
+    assertEquals(run.status, 'succeeded');
 
-  // Members read the runs with their progress; outsiders do not see the channel.
-  const list = await viewer.call(`youtube-sync/runs?channel_id=${channelId}`);
-  assertEquals(list.status, 200);
-  assertEquals(list.body.runs.map((r: { trigger: string }) => r.trigger), ['manual', 'connect']);
-  assertEquals(list.body.runs[0].status, 'succeeded');
-  assertEquals(list.body.runs[0].progress.phase, 'done');
-  assertEquals(list.body.runs[0].progress.videos_listed, 3);
-  assertEquals('cursor' in list.body.runs[0] || 'lease_owner' in list.body.runs[0], false);
-  assertEquals((await outsider.call(`youtube-sync/runs?channel_id=${channelId}`)).status, 404);
+    // Members read the runs with their progress; outsiders do not see the channel.
+    const list = await viewer.call(`youtube-sync/runs?channel_id=${channelId}`);
+    assertEquals(list.status, 200);
+    assertEquals(
+      list.body.runs.map((r: { trigger: string }) => r.trigger),
+      ['manual', 'connect'],
+    );
+    assertEquals(list.body.runs[0].status, 'succeeded');
+    assertEquals(list.body.runs[0].progress.phase, 'done');
+    assertEquals(list.body.runs[0].progress.videos_listed, 3);
+    assertEquals('cursor' in list.body.runs[0] || 'lease_owner' in list.body.runs[0], false);
+    assertEquals((await outsider.call(`youtube-sync/runs?channel_id=${channelId}`)).status, 404);
 
-  // The worker entry is for the service role only.
-  assertEquals((await owner.call('youtube-sync/worker', { method: 'POST', body: {} })).status, 401);
-  const worker = await callFunction(stack.serviceKey, 'youtube-sync/worker', { method: 'POST', body: { time_budget_ms: 0, run_id: crypto.randomUUID() } });
-  assertEquals(worker.status, 200);
-  assertEquals(worker.body.runs, []);
-});
+    // The worker entry is for the service role only.
+    assertEquals((await owner.call('youtube-sync/worker', { method: 'POST', body: {} })).status, 401);
+    const worker = await callFunction(stack.serviceKey, 'youtube-sync/worker', {
+      method: 'POST',
+      body: { time_budget_ms: 0, run_id: crypto.randomUUID() },
+    });
+    assertEquals(worker.status, 200);
+    assertEquals(worker.body.runs, []);
+  },
+);
 
-Deno.test('paging: every page of a 120-video channel, 50 per call, the minimum number of Data API calls; metrics for every day', async () => {
-  const user = await signUp('sync-paging');
-  const fake = await createFakeChannel(120, 'paging');
-  const since = new Date();
-  const channelId = connectedId(await connectChannel(user, await personalWorkspace(user), fake.channelId));
-  const run = await syncToEnd(channelId);
-  assertEquals(run.status, 'succeeded', JSON.stringify(run));
+Deno.test(
+  'paging: every page of a 120-video channel, 50 per call, the minimum number of Data API calls; metrics for every day',
+  async () => {
+    const user = await signUp('sync-paging');
+    const fake = await createFakeChannel(120, 'paging');
+    const since = new Date();
+    const channelId = connectedId(await connectChannel(user, await personalWorkspace(user), fake.channelId));
+    const run = await syncToEnd(channelId);
+    assertEquals(run.status, 'succeeded', JSON.stringify(run));
 
-  const requests = await fakeRequests(since);
-  const pages = dataCalls(requests, 'playlistItems');
-  assertEquals(pages.length, 3);
-  assertEquals(pages.map((p) => p.query.maxResults), ['50', '50', '50']);
-  assertEquals(pages.map((p) => p.query.playlistId), [fake.uploadsPlaylistId, fake.uploadsPlaylistId, fake.uploadsPlaylistId]);
-  assertEquals(pages[0].query.pageToken, undefined);
-  assertOk(pages[1].query.pageToken && pages[2].query.pageToken && pages[1].query.pageToken !== pages[2].query.pageToken, 'page tokens chain');
-  const videoCalls = dataCalls(requests, 'videos');
-  assertEquals(videoCalls.map((c) => String(c.query.id).split(',').length), [50, 50, 20]);
-  assertEquals(videoCalls[0].query.part, 'snippet,contentDetails,statistics,status');
-  // channels.list once at connect, once in the sync.
-  assertEquals(dataCalls(requests, 'channels').length, 2);
+    const requests = await fakeRequests(since);
+    const pages = dataCalls(requests, 'playlistItems');
+    assertEquals(pages.length, 3);
+    assertEquals(
+      pages.map((p) => p.query.maxResults),
+      ['50', '50', '50'],
+    );
+    assertEquals(
+      pages.map((p) => p.query.playlistId),
+      [fake.uploadsPlaylistId, fake.uploadsPlaylistId, fake.uploadsPlaylistId],
+    );
+    assertEquals(pages[0].query.pageToken, undefined);
+    assertOk(
+      pages[1].query.pageToken && pages[2].query.pageToken && pages[1].query.pageToken !== pages[2].query.pageToken,
+      'page tokens chain',
+    );
+    const videoCalls = dataCalls(requests, 'videos');
+    assertEquals(
+      videoCalls.map((c) => String(c.query.id).split(',').length),
+      [50, 50, 20],
+    );
+    assertEquals(videoCalls[0].query.part, 'snippet,contentDetails,statistics,status');
+    // channels.list once at connect, once in the sync.
+    assertEquals(dataCalls(requests, 'channels').length, 2);
 
-  const [{ n: videos }] = await withDb((sql) => sql<{ n: number }[]>`select count(*)::int as n from public.videos where channel_id = ${channelId}`);
-  assertEquals(videos, 120);
-  assertEquals(await metricCount(channelId), await expectedMetricRows(fake.channelId));
-  assertEquals(run.stats.quota_units, 7);
-  const [{ units }] = await withDb((sql) => sql<{ units: number }[]>`
-    select coalesce(sum(units), 0)::int as units from public.youtube_quota_usage where workspace_id = (select workspace_id from public.channels where id = ${channelId})`);
-  assertEquals(units, 8, 'connect (1) + sync (1 + 3 + 3)');
-  const analytics = analyticsCalls(requests);
-  assertOk(analytics.length >= 1 && analytics.length <= 3, `${analytics.length} analytics calls`);
-  assertEquals(analytics[0].query.dimensions, 'day,video');
-  assertEquals(analytics[0].query.ids, 'channel==MINE');
-  const [{ n: scored }] = await withDb((sql) => sql<{ n: number }[]>`select count(*)::int as n from public.performance_scores where channel_id = ${channelId}`);
-  assertOk(scored > 100, `${scored} videos scored`);
-});
+    const [{ n: videos }] = await withDb(
+      (sql) => sql<{ n: number }[]>`select count(*)::int as n from public.videos where channel_id = ${channelId}`,
+    );
+    assertEquals(videos, 120);
+    assertEquals(await metricCount(channelId), await expectedMetricRows(fake.channelId));
+    assertEquals(run.stats.quota_units, 7);
+    const [{ units }] = await withDb(
+      (sql) => sql<{ units: number }[]>`
+    select coalesce(sum(units), 0)::int as units from public.youtube_quota_usage where workspace_id = (select workspace_id from public.channels where id = ${channelId})`,
+    );
+    assertEquals(units, 8, 'connect (1) + sync (1 + 3 + 3)');
+    const analytics = analyticsCalls(requests);
+    assertOk(analytics.length >= 1 && analytics.length <= 3, `${analytics.length} analytics calls`);
+    assertEquals(analytics[0].query.dimensions, 'day,video');
+    assertEquals(analytics[0].query.ids, 'channel==MINE');
+    const [{ n: scored }] = await withDb(
+      (sql) => sql<{ n: number }[]>`select count(*)::int as n from public.performance_scores where channel_id = ${channelId}`,
+    );
+    assertOk(scored > 100, `${scored} videos scored`);
+  },
+);
 
 Deno.test('incremental: a second run fetches analytics only for videos whose statistics changed, from their last day minus 3', async () => {
   const { channelId } = await connectedChannel(60, 'incremental');
@@ -141,12 +173,14 @@ Deno.test('incremental: a second run fetches analytics only for videos whose sta
   assertEquals(await metricCount(channelId), before);
 
   // One video's counts moved since the last sync.
-  const [changed] = await withDb((sql) => sql<{ youtube_video_id: string; last_day: string }[]>`
+  const [changed] = await withDb(
+    (sql) => sql<{ youtube_video_id: string; last_day: string }[]>`
     update public.videos v set view_count = v.view_count - 1
     from (select id from public.videos where channel_id = ${channelId} and published_at < now() - interval '30 days' and view_count > 0
       order by youtube_video_id limit 1) pick
     where v.id = pick.id
-    returning v.youtube_video_id, (select max(day)::text from public.video_metrics m where m.video_id = v.id) as last_day`);
+    returning v.youtube_video_id, (select max(day)::text from public.video_metrics m where m.video_id = v.id) as last_day`,
+  );
   since = new Date();
   assertEquals((await driveRun(await queueRun(channelId))).status, 'succeeded');
   requests = analyticsCalls(await fakeRequests(since));
@@ -180,7 +214,10 @@ Deno.test('refresh on 401: an expired access token is refreshed and the call rep
 Deno.test('refresh ahead of expiry: a token with less than a minute left is refreshed before any call', async () => {
   const { channelId } = await connectedChannel(3, 'refreshahead');
   const before = (await storedTokens(channelId))!;
-  await withDb((sql) => sql`update private.channel_credentials set access_token_expires_at = now() + interval '30 seconds' where channel_id = ${channelId}`);
+  await withDb(
+    (sql) =>
+      sql`update private.channel_credentials set access_token_expires_at = now() + interval '30 seconds' where channel_id = ${channelId}`,
+  );
   const since = new Date();
   const run = await driveRun(await queueRun(channelId));
   assertEquals(run.status, 'succeeded', JSON.stringify(run));
@@ -228,8 +265,10 @@ Deno.test('quota: a call that would pass the daily budget is not made; the run w
     assertEquals(run.lease_owner, null);
     const calls = (await fakeRequests(since, '/youtube/')).length;
     assertOk(calls <= 2, `${calls} Data API calls made`);
-    const [{ used }] = await withDb((sql) => sql<{ used: number }[]>`
-      select coalesce(sum(units), 0)::int as used from public.youtube_quota_usage where day = (now() at time zone 'America/Los_Angeles')::date`);
+    const [{ used }] = await withDb(
+      (sql) => sql<{ used: number }[]>`
+      select coalesce(sum(units), 0)::int as used from public.youtube_quota_usage where day = (now() at time zone 'America/Los_Angeles')::date`,
+    );
     assertOk(used <= limit, `spent ${used} of ${limit}`);
     // The worker leaves it alone until then.
     const worker = await callFunction(stack.serviceKey, 'youtube-sync/worker', { method: 'POST', body: { run_id: run.id } });
@@ -315,8 +354,13 @@ Deno.test('a worker killed mid-run: the run is claimed again after its lease and
   await addFault({ match: { pathPrefix: '/youtube/youtube/v3/' }, latencyMs: 300 });
   const child = new Deno.Command(Deno.execPath(), {
     args: [
-      'run', '-A', '--config', new URL('../../supabase/functions/deno.json', import.meta.url).pathname,
-      new URL('./helpers/youtube-worker-process.ts', import.meta.url).pathname, runId, doomed,
+      'run',
+      '-A',
+      '--config',
+      new URL('../../supabase/functions/deno.json', import.meta.url).pathname,
+      new URL('./helpers/youtube-worker-process.ts', import.meta.url).pathname,
+      runId,
+      doomed,
     ],
     stdout: 'null',
     stderr: 'null',
@@ -368,8 +412,10 @@ Deno.test("a live sync invocation renews its run's lease while a call takes long
     await new Promise((r) => setTimeout(r, 11_000));
     const later = await runById(runId);
     // Renewed after 10 s (a quarter of the 40 s lease) although no page was saved in between.
-    assertOk(later.lease_expires_at!.getTime() - claimed.lease_expires_at!.getTime() >= 5_000,
-      `lease ${claimed.lease_expires_at?.toISOString()} → ${later.lease_expires_at?.toISOString()}`);
+    assertOk(
+      later.lease_expires_at!.getTime() - claimed.lease_expires_at!.getTime() >= 5_000,
+      `lease ${claimed.lease_expires_at?.toISOString()} → ${later.lease_expires_at?.toISOString()}`,
+    );
     assertEquals((await step).status, 200);
   } finally {
     await clearFaults();
@@ -392,7 +438,13 @@ Deno.test('a page token YouTube no longer accepts (resuming after a quota reset)
   await addFault({
     match: { pathPrefix: '/youtube/youtube/v3/playlistItems' },
     status: 400,
-    body: { error: { code: 400, message: 'The request specifies an invalid page token.', errors: [{ reason: 'invalidPageToken', domain: 'youtube.parameter' }] } },
+    body: {
+      error: {
+        code: 400,
+        message: 'The request specifies an invalid page token.',
+        errors: [{ reason: 'invalidPageToken', domain: 'youtube.parameter' }],
+      },
+    },
     times: 1,
   });
   const since = new Date();
@@ -404,7 +456,15 @@ Deno.test('a page token YouTube no longer accepts (resuming after a quota reset)
     await clearFaults();
   }
   const pages = dataCalls(await fakeRequests(since), 'playlistItems');
-  assertEquals(pages.map((p) => [p.status, p.query.pageToken === undefined]), [[400, false], [200, true], [200, false], [200, false]]);
+  assertEquals(
+    pages.map((p) => [p.status, p.query.pageToken === undefined]),
+    [
+      [400, false],
+      [200, true],
+      [200, false],
+      [200, false],
+    ],
+  );
   assertEquals(await snapshot(channelId), clean);
 });
 
@@ -414,7 +474,13 @@ Deno.test('analytics: when the multi-video report is refused (400), the run cont
   await addFault({
     match: { pathPrefix: '/youtube-analytics/v2/reports' },
     status: 400,
-    body: { error: { code: 400, message: 'The query is not supported.', errors: [{ message: 'The query is not supported.', domain: 'global', reason: 'badRequest' }] } },
+    body: {
+      error: {
+        code: 400,
+        message: 'The query is not supported.',
+        errors: [{ message: 'The query is not supported.', domain: 'global', reason: 'badRequest' }],
+      },
+    },
     times: 1,
   });
   const since = new Date();
@@ -427,7 +493,10 @@ Deno.test('analytics: when the multi-video report is refused (400), the run cont
   }
   const calls = analyticsCalls(await fakeRequests(since));
   assertEquals(calls.length, 21, 'one refused batch, then one report per video');
-  assertEquals(calls.slice(1).every((c) => c.query.dimensions === 'day'), true);
+  assertEquals(
+    calls.slice(1).every((c) => c.query.dimensions === 'day'),
+    true,
+  );
   assertEquals(await metricCount(channelId), await expectedMetricRows(fake.channelId));
 });
 
@@ -436,7 +505,13 @@ Deno.test("a 4xx other than 401/429 fails the run at once with the API's message
   await addFault({
     match: { pathPrefix: '/youtube/youtube/v3/playlistItems' },
     status: 404,
-    body: { error: { code: 404, message: "The playlist identified with the request's playlistId parameter cannot be found.", errors: [{ reason: 'playlistNotFound', domain: 'youtube.playlistItem' }] } },
+    body: {
+      error: {
+        code: 404,
+        message: "The playlist identified with the request's playlistId parameter cannot be found.",
+        errors: [{ reason: 'playlistNotFound', domain: 'youtube.playlistItem' }],
+      },
+    },
     times: 1,
   });
   const since = new Date();
@@ -450,33 +525,46 @@ Deno.test("a 4xx other than 401/429 fails the run at once with the API's message
   assertEquals(dataCalls(await fakeRequests(since), 'playlistItems').length, 1, 'not retried');
 });
 
-Deno.test('pg_cron: the daily job queues a run for every active channel and the wake job calls the worker only when runs are due', async () => {
-  const jobs = await withDb((sql) => sql<{ jobname: string; schedule: string; command: string }[]>`
-    select jobname, schedule, command from cron.job where jobname like 'youtube-sync-%' order by jobname`);
-  assertEquals(jobs.map((j) => [j.jobname, j.schedule]), [['youtube-sync-daily', '15 8 * * *'], ['youtube-sync-wake', '* * * * *']]);
+Deno.test(
+  'pg_cron: the daily job queues a run for every active channel and the wake job calls the worker only when runs are due',
+  async () => {
+    const jobs = await withDb(
+      (sql) => sql<{ jobname: string; schedule: string; command: string }[]>`
+    select jobname, schedule, command from cron.job where jobname like 'youtube-sync-%' order by jobname`,
+    );
+    assertEquals(
+      jobs.map((j) => [j.jobname, j.schedule]),
+      [
+        ['youtube-sync-daily', '15 8 * * *'],
+        ['youtube-sync-wake', '* * * * *'],
+      ],
+    );
 
-  await withDb(async (sql) => {
-    await sql.begin(async (tx) => {
-      // Nothing due: no request is queued.
-      await tx`update public.sync_runs set next_attempt_at = now() + interval '1 hour' where status in ('queued', 'running', 'waiting_quota')`;
-      const [{ id: none }] = await tx`select private.wake_youtube_sync_worker() as id`;
-      assertEquals(none, null);
-      const [{ n: active }] = await tx`select count(*)::int as n from public.channels c where c.status = 'active'
+    await withDb(async (sql) => {
+      await sql
+        .begin(async (tx) => {
+          // Nothing due: no request is queued.
+          await tx`update public.sync_runs set next_attempt_at = now() + interval '1 hour' where status in ('queued', 'running', 'waiting_quota')`;
+          const [{ id: none }] = await tx`select private.wake_youtube_sync_worker() as id`;
+          assertEquals(none, null);
+          const [{ n: active }] = await tx`select count(*)::int as n from public.channels c where c.status = 'active'
         and not exists (select 1 from public.sync_runs r where r.channel_id = c.id and r.status in ('queued', 'running', 'waiting_quota'))`;
-      const [{ queued }] = await tx`select private.queue_daily_youtube_syncs() as queued`;
-      assertEquals(queued, active);
-      const [request] = await tx`select url, headers from net.http_request_queue order by id desc limit 1`;
-      assertEquals(request.url, `${Deno.env.get('SUPABASE_URL')}/functions/v1/youtube-sync/worker`);
-      // The secret key in apikey alone when the project has one; the legacy key as a bearer otherwise.
-      if (stack.serviceKey.startsWith('sb_')) {
-        assertEquals([request.headers.apikey, request.headers.Authorization], [stack.serviceKey, undefined]);
-      } else assertEquals(request.headers.Authorization, `Bearer ${stack.serviceKey}`);
-      // Nothing of this is kept: the test's transaction rolls back.
-      throw new RollbackForTest();
-    }).catch((err) => {
-      if (!(err instanceof RollbackForTest)) throw err;
+          const [{ queued }] = await tx`select private.queue_daily_youtube_syncs() as queued`;
+          assertEquals(queued, active);
+          const [request] = await tx`select url, headers from net.http_request_queue order by id desc limit 1`;
+          assertEquals(request.url, `${Deno.env.get('SUPABASE_URL')}/functions/v1/youtube-sync/worker`);
+          // The secret key in apikey alone when the project has one; the legacy key as a bearer otherwise.
+          if (stack.serviceKey.startsWith('sb_')) {
+            assertEquals([request.headers.apikey, request.headers.Authorization], [stack.serviceKey, undefined]);
+          } else assertEquals(request.headers.Authorization, `Bearer ${stack.serviceKey}`);
+          // Nothing of this is kept: the test's transaction rolls back.
+          throw new RollbackForTest();
+        })
+        .catch((err) => {
+          if (!(err instanceof RollbackForTest)) throw err;
+        });
     });
-  });
-});
+  },
+);
 
 class RollbackForTest extends Error {}

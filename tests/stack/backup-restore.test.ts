@@ -18,7 +18,10 @@ const targets = [`restore_ok_${suffix}`, `restore_bad_${suffix}`];
 
 function npm(script: string, args: string[]) {
   const r = spawnSync('npm', ['run', '--silent', script, '--', ...args], {
-    cwd: ROOT, env: { ...process.env, SUPABASE_DB_URL: dbUrl }, encoding: 'utf8', timeout: 300_000,
+    cwd: ROOT,
+    env: { ...process.env, SUPABASE_DB_URL: dbUrl },
+    encoding: 'utf8',
+    timeout: 300_000,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -62,7 +65,9 @@ test('npm run restore restores into a new database and verifies it against the m
   try {
     const [{ n }] = await sql<{ n: string }[]>`select count(*) as n from public.workspace_members`;
     assert.equal(Number(n), manifest.tables.find((t: { table: string }) => t.table === 'public.workspace_members').rows);
-    const [{ ok }] = await sql<{ ok: boolean }[]>`select has_function_privilege('service_role', 'ops.restore_workspace(bigint, uuid)', 'EXECUTE') as ok`;
+    const [{ ok }] = await sql<
+      { ok: boolean }[]
+    >`select has_function_privilege('service_role', 'ops.restore_workspace(bigint, uuid)', 'EXECUTE') as ok`;
     assert.equal(ok, true, 'grants to the platform roles survive the restore');
   } finally {
     await sql.end();

@@ -117,45 +117,56 @@ function tally(outcomes: Outcome[]): Record<string, number> {
   return counts;
 }
 
-test('terminated connections and Postgres restarts under load: no crash, no 502, only 503 with Retry-After', { timeout: 240_000 }, async () => {
-  const tokens = await Promise.all(Array.from({ length: USERS }, (_, i) => signUp(i)));
-  const crashesBefore = await crashes();
-  const logOffset = statSync(stackLog).size;
-  const { outcomes, stop } = load(tokens);
-  let terminated = 0;
-  try {
-    await recovered(outcomes, 0, 'the start');
-    for (let i = 1; i <= FAULTS; i++) {
-      await new Promise((r) => setTimeout(r, 300));
-      const at = performance.now();
-      terminated += await terminateFunctionConnections();
-      await recovered(outcomes, at, `terminating the functions' connections (${i})`);
+test(
+  'terminated connections and Postgres restarts under load: no crash, no 502, only 503 with Retry-After',
+  { timeout: 240_000 },
+  async () => {
+    const tokens = await Promise.all(Array.from({ length: USERS }, (_, i) => signUp(i)));
+    const crashesBefore = await crashes();
+    const logOffset = statSync(stackLog).size;
+    const { outcomes, stop } = load(tokens);
+    let terminated = 0;
+    try {
+      await recovered(outcomes, 0, 'the start');
+      for (let i = 1; i <= FAULTS; i++) {
+        await new Promise((r) => setTimeout(r, 300));
+        const at = performance.now();
+        terminated += await terminateFunctionConnections();
+        await recovered(outcomes, at, `terminating the functions' connections (${i})`);
+      }
+      for (let i = 1; i <= FAULTS; i++) {
+        await new Promise((r) => setTimeout(r, 300));
+        // A fast shutdown ends every backend with admin_shutdown, as a failover does; while it is
+        // down, connections are refused, and while it starts they are turned away.
+        await pgCtl('-m', 'fast', '-w', '-t', '60', 'stop');
+        await new Promise((r) => setTimeout(r, 300));
+        await pgCtl('-l', logFile(p), '-w', '-t', '60', 'start');
+        await recovered(outcomes, performance.now(), `restarting Postgres (${i})`);
+      }
+    } finally {
+      await stop();
+      startCluster(p);
     }
-    for (let i = 1; i <= FAULTS; i++) {
-      await new Promise((r) => setTimeout(r, 300));
-      // A fast shutdown ends every backend with admin_shutdown, as a failover does; while it is
-      // down, connections are refused, and while it starts they are turned away.
-      await pgCtl('-m', 'fast', '-w', '-t', '60', 'stop');
-      await new Promise((r) => setTimeout(r, 300));
-      await pgCtl('-l', logFile(p), '-w', '-t', '60', 'start');
-      await recovered(outcomes, performance.now(), `restarting Postgres (${i})`);
-    }
-  } finally {
-    await stop();
-    startCluster(p);
-  }
 
-  const counts = tally(outcomes);
-  console.log(`# ${outcomes.length} reads, ${terminated} connections terminated: ${JSON.stringify(counts)}`);
-  assert.ok(terminated >= FAULTS, 'the functions had connections to terminate');
-  assert.equal(await crashes() - crashesBefore, 0, 'no isolate crashed');
-  const exits = readFileSync(stackLog, 'utf8').slice(logOffset).split('\n').filter((l) => /\[supervisor\].* (exited|killed)/.test(l));
-  assert.deepEqual(exits, [], 'no stack process exited');
-  const failed = outcomes.filter((o) => o.status !== 200 && o.status !== 429);
-  assert.ok(failed.length > 0, 'requests met the outages (else this test proves nothing)');
-  assert.deepEqual(failed.filter((o) => o.status !== 503).map((o) => `${o.status} ${String(o.code)}`), [], 'every failure is a 503');
-  for (const o of failed) {
-    assert.match(o.retryAfter ?? '', /^\d+$/, `a 503 (${String(o.code)}) says when to retry`);
-    assert.equal(typeof o.code, 'string', 'a 503 carries the error envelope');
-  }
-});
+    const counts = tally(outcomes);
+    console.log(`# ${outcomes.length} reads, ${terminated} connections terminated: ${JSON.stringify(counts)}`);
+    assert.ok(terminated >= FAULTS, 'the functions had connections to terminate');
+    assert.equal((await crashes()) - crashesBefore, 0, 'no isolate crashed');
+    const exits = readFileSync(stackLog, 'utf8')
+      .slice(logOffset)
+      .split('\n')
+      .filter((l) => /\[supervisor\].* (exited|killed)/.test(l));
+    assert.deepEqual(exits, [], 'no stack process exited');
+    const failed = outcomes.filter((o) => o.status !== 200 && o.status !== 429);
+    assert.ok(failed.length > 0, 'requests met the outages (else this test proves nothing)');
+    assert.deepEqual(
+      failed.filter((o) => o.status !== 503).map((o) => `${o.status} ${String(o.code)}`),
+      [],
+      'every failure is a 503',
+    );
+    for (const o of failed) {
+      assert.match(o.retryAfter ?? '', /^\d+$/, `a 503 (${String(o.code)}) says when to retry`);
+      assert.equal(typeof o.code, 'string', 'a 503 carries the error envelope');
+    }
+  },
+);

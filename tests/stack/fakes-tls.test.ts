@@ -64,8 +64,19 @@ test("the fakes present a certificate for 127.0.0.1 signed by this data dir's CA
 });
 
 test('every fake base URL the stack hands out is https', () => {
-  for (const name of ['LOCAL_FAKES_URL', 'YOUTUBE_API_BASE', 'YOUTUBE_UPLOAD_BASE', 'YOUTUBE_OAUTH_BASE', 'YOUTUBE_ANALYTICS_BASE', 'GEMINI_API_BASE', 'REVID_API_BASE']) {
-    assert.ok(required(name).startsWith(`https://${fakes.host}/`) || required(name) === `https://${fakes.host}`, `${name}=${process.env[name]}`);
+  for (const name of [
+    'LOCAL_FAKES_URL',
+    'YOUTUBE_API_BASE',
+    'YOUTUBE_UPLOAD_BASE',
+    'YOUTUBE_OAUTH_BASE',
+    'YOUTUBE_ANALYTICS_BASE',
+    'GEMINI_API_BASE',
+    'REVID_API_BASE',
+  ]) {
+    assert.ok(
+      required(name).startsWith(`https://${fakes.host}/`) || required(name) === `https://${fakes.host}`,
+      `${name}=${process.env[name]}`,
+    );
   }
   assert.equal(process.env.DENO_CERT, caFile, 'Deno processes trust the same CA');
 });

@@ -44,8 +44,11 @@ test('health is 503 and unhealthy with the database stopped, then recovers', asy
     assert.equal(down.body.services.database.status, 'unhealthy');
     assert.match(down.body.services.database.error, /database unreachable/);
     assert.equal(JSON.stringify(down.body).includes('postgres:postgres'), false, 'no connection string leaks');
-    assert.deepEqual(Object.keys(down.body.services.external_apis).sort(), ['gemini', 'revid', 'youtube'],
-      'the external services are still reported');
+    assert.deepEqual(
+      Object.keys(down.body.services.external_apis).sort(),
+      ['gemini', 'revid', 'youtube'],
+      'the external services are still reported',
+    );
   } finally {
     startCluster(p);
   }

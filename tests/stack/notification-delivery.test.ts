@@ -41,8 +41,11 @@ async function roomForUploads(): Promise<void> {
 }
 
 const USERS = 10;
-const SCOPES = ['https://www.googleapis.com/auth/youtube.readonly', 'https://www.googleapis.com/auth/yt-analytics.readonly',
-  'https://www.googleapis.com/auth/youtube.upload'];
+const SCOPES = [
+  'https://www.googleapis.com/auth/youtube.readonly',
+  'https://www.googleapis.com/auth/yt-analytics.readonly',
+  'https://www.googleapis.com/auth/youtube.upload',
+];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -50,7 +53,9 @@ type Json = any;
 
 async function control(method: string, path: string, body?: unknown): Promise<Json> {
   const res = await fetch(`${fakes}/_control/${path}`, {
-    method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
   if (res.status >= 300) throw new Error(`fakes ${method} ${path}: ${res.status} ${text}`);
@@ -67,7 +72,12 @@ async function call(token: string, path: string, init: { method?: string; body?:
   return { status: res.status, body: text ? JSON.parse(text) : null };
 }
 
-interface Creator { id: string; email: string; token: string; scheduleId: string }
+interface Creator {
+  id: string;
+  email: string;
+  token: string;
+  scheduleId: string;
+}
 
 async function creatorWithSchedule(i: number): Promise<Creator> {
   const email = `accept-notify-${i}-${crypto.randomUUID().slice(0, 8)}@example.com`;
@@ -98,10 +108,18 @@ async function creatorWithSchedule(i: number): Promise<Creator> {
       encode(sha256('x'::bytea), 'hex'), now() + interval '1 hour', ${`accept-${crypto.randomUUID()}`}, encode(sha256('x'::bytea), 'hex'),
       ${signup.user.id}, now()
     from content returning id`;
-  const made = await call(token, 'schedules', { method: 'POST', body: {
-    workspace_id: ws, channel_id: channel.id, video_job_id: render.id, title: `Acceptance upload ${i}`,
-    publish_at: new Date(Date.now() + 86_400_000).toISOString(), time_zone: 'UTC', strategy: 'upload_at_time',
-  } });
+  const made = await call(token, 'schedules', {
+    method: 'POST',
+    body: {
+      workspace_id: ws,
+      channel_id: channel.id,
+      video_job_id: render.id,
+      title: `Acceptance upload ${i}`,
+      publish_at: new Date(Date.now() + 86_400_000).toISOString(),
+      time_zone: 'UTC',
+      strategy: 'upload_at_time',
+    },
+  });
   assert.equal(made.status, 201, JSON.stringify(made.body));
   return { id: signup.user.id, email, token, scheduleId: made.body.schedule.id };
 }
@@ -117,7 +135,8 @@ async function publish(c: Creator): Promise<void> {
     assert.ok(Date.now() < deadline, `upload ${c.scheduleId} not published in time`);
     if (row.next_attempt_at && row.next_attempt_at.getTime() <= Date.now()) {
       await fetch(`${gateway}/functions/v1/schedules/worker`, {
-        method: 'POST', headers: { authorization: `Bearer ${serviceKey}`, 'content-type': 'application/json' },
+        method: 'POST',
+        headers: { authorization: `Bearer ${serviceKey}`, 'content-type': 'application/json' },
         body: JSON.stringify({ schedule_id: c.scheduleId }),
       }).then((r) => r.text());
     } else {
@@ -158,8 +177,13 @@ test(`the published-upload email arrives exactly once for ${USERS} uploads, with
 
   // Publishing woke the worker; also call it as pg_cron does, without waiting for its answer.
   const inFlight = fetch(`${gateway}/functions/v1/notifications/worker`, {
-    method: 'POST', headers: { authorization: `Bearer ${serviceKey}`, 'content-type': 'application/json' }, body: '{}',
-  }).then((r) => r.status, () => 0);
+    method: 'POST',
+    headers: { authorization: `Bearer ${serviceKey}`, 'content-type': 'application/json' },
+    body: '{}',
+  }).then(
+    (r) => r.status,
+    () => 0,
+  );
   const deadline = Date.now() + 30_000;
   while ((await acceptedTo(addresses)).length < 2) {
     assert.ok(Date.now() < deadline, 'the worker never reached the provider');
@@ -171,8 +195,7 @@ test(`the published-upload email arrives exactly once for ${USERS} uploads, with
   const acceptedBeforeKill = await acceptedTo(addresses);
   const rowsAtKill = await outbox(ids);
   const addressOf = (userId: string) => creators.find((c) => c.id === userId)!.email;
-  const unrecorded = rowsAtKill.filter((r) => r.status !== 'sent'
-    && acceptedBeforeKill.some((e) => e.to.includes(addressOf(r.user_id))));
+  const unrecorded = rowsAtKill.filter((r) => r.status !== 'sent' && acceptedBeforeKill.some((e) => e.to.includes(addressOf(r.user_id))));
   assert.ok(unrecorded.length >= 1, 'some emails went out whose rows the killed worker never marked sent');
 
   // From now on the provider answers at once but fails 30 % of the sends.
@@ -186,12 +209,17 @@ test(`the published-upload email arrives exactly once for ${USERS} uploads, with
     for (;;) {
       const rows = await outbox(ids);
       if (rows.every((r) => r.status === 'sent')) break;
-      assert.ok(rows.every((r) => r.status !== 'failed'), `no row fails: ${JSON.stringify(rows)}`);
+      assert.ok(
+        rows.every((r) => r.status !== 'failed'),
+        `no row fails: ${JSON.stringify(rows)}`,
+      );
       assert.ok(Date.now() < finish, `rows still open: ${JSON.stringify(rows)}`);
       await sql`update private.notification_outbox set next_attempt_at = now()
         where status = 'pending' and user_id = any(${ids}::uuid[])`;
       await fetch(`${gateway}/functions/v1/notifications/worker`, {
-        method: 'POST', headers: { authorization: `Bearer ${serviceKey}`, 'content-type': 'application/json' }, body: '{}',
+        method: 'POST',
+        headers: { authorization: `Bearer ${serviceKey}`, 'content-type': 'application/json' },
+        body: '{}',
       }).then((r) => r.text());
     }
     const { faults } = await control('GET', 'faults');
@@ -206,7 +234,7 @@ test(`the published-upload email arrives exactly once for ${USERS} uploads, with
     const mine = accepted.filter((e) => e.to.includes(c.email));
     assert.equal(mine.length, 1, `the provider sent one email to creator ${c.id}`);
     const row = rows.find((r) => r.user_id === c.id);
-    assert.equal(row.provider_message_id, mine[0].id, 'the row records the provider\'s id of that email');
+    assert.equal(row.provider_message_id, mine[0].id, "the row records the provider's id of that email");
   }
   // Delivery into the inbox is asynchronous: wait for all, then make sure no second one follows.
   const inboxDeadline = Date.now() + 20_000;

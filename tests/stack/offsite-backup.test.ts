@@ -37,7 +37,13 @@ let env: NodeJS.ProcessEnv;
 let recipient = '';
 
 before(async () => {
-  server = new S3rverClass({ address: '127.0.0.1', port: 0, silent: true, directory: join(work, 's3'), configureBuckets: [{ name: BUCKET }] });
+  server = new S3rverClass({
+    address: '127.0.0.1',
+    port: 0,
+    silent: true,
+    directory: join(work, 's3'),
+    configureBuckets: [{ name: BUCKET }],
+  });
   const { port } = await server.run();
   env = {
     ...process.env,
@@ -106,7 +112,10 @@ test('backup:offsite uploads the dump and manifest encrypted with age under a da
 
   const dump = await objectBytes(dumpKey);
   const manifest = await objectBytes(manifestKey);
-  for (const [name, bytes] of [['dump', dump], ['manifest', manifest]] as const) {
+  for (const [name, bytes] of [
+    ['dump', dump],
+    ['manifest', manifest],
+  ] as const) {
     assert.equal(bytes.subarray(0, 22).toString(), 'age-encryption.org/v1\n', `${name} is an age file`);
     assert.ok(bytes.toString('latin1').includes('X25519'), `${name} is encrypted to an X25519 recipient`);
     for (const plain of ['PGDMP', 'workspace_members', 'public.workspaces', 'cce-backup/1', 'sha256']) {
@@ -117,7 +126,16 @@ test('backup:offsite uploads the dump and manifest encrypted with age under a da
 });
 
 test('restore:offsite with the wrong secret key fails clearly and creates no database', async () => {
-  const r = await npm('restore:offsite', ['--bucket', BUCKET, '--prefix', PREFIX, '--identity-file', join(work, 'other.key'), '--target', targets[1]]);
+  const r = await npm('restore:offsite', [
+    '--bucket',
+    BUCKET,
+    '--prefix',
+    PREFIX,
+    '--identity-file',
+    join(work, 'other.key'),
+    '--target',
+    targets[1],
+  ]);
   assert.equal(r.code, 2, `${r.stdout}\n${r.stderr}`);
   assert.match(r.stderr, /restore:offsite failed: cannot decrypt s3:\/\/cce-offsite-test\/nightly\/.*\.manifest\.json\.age: .*identity/);
   assert.doesNotMatch(r.stdout, /VERDICT/);
@@ -131,8 +149,21 @@ test('restore:offsite refuses an altered object before creating a database', asy
   dump[dump.length - 100] ^= 0x01;
   const prefix = `${PREFIX}2000/01/01/`;
   await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${prefix}${altered}.dump.age`, Body: dump }));
-  await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `${prefix}${altered}.manifest.json.age`, Body: await objectBytes(manifestKey) }));
-  const r = await npm('restore:offsite', ['--bucket', BUCKET, '--prefix', PREFIX, '--key', altered, '--identity-file', join(work, 'backup.key'), '--target', targets[2]]);
+  await s3.send(
+    new PutObjectCommand({ Bucket: BUCKET, Key: `${prefix}${altered}.manifest.json.age`, Body: await objectBytes(manifestKey) }),
+  );
+  const r = await npm('restore:offsite', [
+    '--bucket',
+    BUCKET,
+    '--prefix',
+    PREFIX,
+    '--key',
+    altered,
+    '--identity-file',
+    join(work, 'backup.key'),
+    '--target',
+    targets[2],
+  ]);
   assert.equal(r.code, 2, `${r.stdout}\n${r.stderr}`);
   assert.match(r.stderr, new RegExp(`cannot decrypt s3://${BUCKET}/${prefix}${altered}\\.dump\\.age`));
   assert.equal(await databaseExists(targets[2]), false);
@@ -140,7 +171,16 @@ test('restore:offsite refuses an altered object before creating a database', asy
 });
 
 test('restore:offsite restores the latest backup into a new database: VERDICT: OK', async () => {
-  const r = await npm('restore:offsite', ['--bucket', BUCKET, '--prefix', PREFIX, '--identity-file', join(work, 'backup.key'), '--target', targets[0]]);
+  const r = await npm('restore:offsite', [
+    '--bucket',
+    BUCKET,
+    '--prefix',
+    PREFIX,
+    '--identity-file',
+    join(work, 'backup.key'),
+    '--target',
+    targets[0],
+  ]);
   assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
   assert.match(r.stdout, new RegExp(`VERDICT: OK - database ${targets[0]}: all \\d+ tables match the manifest \\(\\d+\\.\\d s\\)`));
   assert.match(r.stderr, new RegExp(manifestKey.replace(/\./g, '\\.')), 'the latest backup, not the older altered one');
@@ -163,7 +203,16 @@ test('backup:offsite refuses a recipient that is not an age public key, before d
 // s3rver answers NotImplemented to lifecycle configuration: what is tested here is that the run
 // stops before the dump and says why; the rule itself is applied only against real providers.
 test('backup:offsite --apply-lifecycle-days stops before the dump when the bucket refuses the rule', async () => {
-  const r = await npm('backup:offsite', ['--bucket', BUCKET, '--prefix', 'lifecycle/', '--recipient', recipient, '--apply-lifecycle-days', '30']);
+  const r = await npm('backup:offsite', [
+    '--bucket',
+    BUCKET,
+    '--prefix',
+    'lifecycle/',
+    '--recipient',
+    recipient,
+    '--apply-lifecycle-days',
+    '30',
+  ]);
   assert.equal(r.code, 1, `${r.stdout}\n${r.stderr}`);
   assert.match(r.stderr, /could not set the lifecycle rule on bucket cce-offsite-test \(NotImplemented: /);
   assert.doesNotMatch(r.stderr, /pg_dump/);

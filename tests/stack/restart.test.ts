@@ -73,7 +73,11 @@ test('npm start: fresh start, child restart, clean stop, second start keeps the 
   const email = `restart-${Date.now()}@example.com`;
   try {
     // Sign-up needs email confirmation: the user is created confirmed, as an admin would.
-    await createConfirmedUser({ url: first.env.SUPABASE_URL, anonKey: first.env.SUPABASE_ANON_KEY, serviceRoleKey: first.env.SUPABASE_SERVICE_ROLE_KEY }, email, 'restart-password');
+    await createConfirmedUser(
+      { url: first.env.SUPABASE_URL, anonKey: first.env.SUPABASE_ANON_KEY, serviceRoleKey: first.env.SUPABASE_SERVICE_ROLE_KEY },
+      email,
+      'restart-password',
+    );
     const demo = await auth(first.env, '/token?grant_type=password', { email: 'demo@example.com', password: 'demo-password' });
     assert.equal(demo.status, 200, 'the printed demo user can sign in');
     assert.match(first.output(), /demo@example\.com \/ demo-password/);
@@ -94,7 +98,10 @@ test('npm start: fresh start, child restart, clean stop, second start keeps the 
     let back = false;
     for (let i = 0; i < 60 && !back; i++) {
       await new Promise((r) => setTimeout(r, 250));
-      back = await fakesStatus().then((s) => s === 200, () => false);
+      back = await fakesStatus().then(
+        (s) => s === 200,
+        () => false,
+      );
     }
     assert.ok(back, 'fakes restarted');
     const log = readFileSync(resolve(p.dataRoot, 'logs', 'stack.log'), 'utf8');

@@ -40,9 +40,16 @@ test('the scaling family runs every database path at two tiny sizes and leaves n
     timeout: 600_000,
     env: {
       ...process.env,
-      SCALING_PATHS: PATHS.join(','), SCALING_OUT: OUT, SCALING_ROUNDS: '2',
-      SCALING_INSIGHTS_SIZES: '3,6', SCALING_INSIGHTS_DAYS: '30', SCALING_RLS_SIZES: '1,3', SCALING_DISPATCH_SIZES: '5,10',
-      SCALING_DISPATCH_HOP_MS: '0', SCALING_ADMIN_SIZES: '200,400', SCALING_BACKUP_SIZES: '1000,2000',
+      SCALING_PATHS: PATHS.join(','),
+      SCALING_OUT: OUT,
+      SCALING_ROUNDS: '2',
+      SCALING_INSIGHTS_SIZES: '3,6',
+      SCALING_INSIGHTS_DAYS: '30',
+      SCALING_RLS_SIZES: '1,3',
+      SCALING_DISPATCH_SIZES: '5,10',
+      SCALING_DISPATCH_HOP_MS: '0',
+      SCALING_ADMIN_SIZES: '200,400',
+      SCALING_BACKUP_SIZES: '1000,2000',
     },
   });
   const files = ['json', 'svg'].map((ext) => resolve(ROOT, 'bench', 'results', `${OUT}.${ext}`));
@@ -53,7 +60,10 @@ test('the scaling family runs every database path at two tiny sizes and leaves n
     for (const name of PATHS) {
       const points = out.paths[name].points;
       assert.equal(points.length, 2, `${name}: a point per size`);
-      assert.ok(points.every((p: { value: number }) => Number.isFinite(p.value) && p.value >= 0), `${name}: measured figures`);
+      assert.ok(
+        points.every((p: { value: number }) => Number.isFinite(p.value) && p.value >= 0),
+        `${name}: measured figures`,
+      );
     }
     if (PATHS.includes('dispatch')) {
       assert.equal(out.paths.dispatch.points[1].details.exactly_once, true, 'every due schedule was claimed and published once');

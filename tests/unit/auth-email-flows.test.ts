@@ -35,7 +35,12 @@ const servers: { close(): Promise<void> }[] = [];
 interface Auth {
   url: string;
   clock: { ms: number };
-  call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: Record<string, any>; headers: Headers }>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  call(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; body: Record<string, any>; headers: Headers }>; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
 /** An emulator with config.toml's settings, the given limits and a clock the test moves. */
@@ -152,7 +157,10 @@ describe('sign-up with confirmation', () => {
   it('sends a redirect_to outside additional_redirect_urls back to the site URL', async () => {
     const auth = await startAuth();
     const address = email('evil-redirect');
-    await auth.call('POST', `/signup?redirect_to=${encodeURIComponent('https://evil.example/steal')}`, { email: address, password: PASSWORD });
+    await auth.call('POST', `/signup?redirect_to=${encodeURIComponent('https://evil.example/steal')}`, {
+      email: address,
+      password: PASSWORD,
+    });
     assert.equal((await mailed(address, /Confirm/)).base, SITE);
   });
 
@@ -180,7 +188,10 @@ describe('password recovery', () => {
     const link = await mailed(user.email, /^Reset your password$/);
     assert.equal(link.type, 'recovery');
 
-    const go = await auth.call('GET', `/verify?token=${link.tokenHash}&type=recovery&redirect_to=${encodeURIComponent(`${SITE}/reset-password`)}`);
+    const go = await auth.call(
+      'GET',
+      `/verify?token=${link.tokenHash}&type=recovery&redirect_to=${encodeURIComponent(`${SITE}/reset-password`)}`,
+    );
     assert.equal(go.status, 303);
     const target = new URL(go.headers.get('location')!);
     assert.equal(`${target.origin}${target.pathname}`, `${SITE}/reset-password`);
@@ -191,12 +202,18 @@ describe('password recovery', () => {
 
     const changed = await auth.call('PUT', '/user', { password: 'second-password-456' }, { authorization: `Bearer ${accessToken}` });
     assert.equal(changed.status, 200);
-    assert.equal((await auth.call('POST', '/token?grant_type=password', { email: user.email, password: 'second-password-456' })).status, 200);
+    assert.equal(
+      (await auth.call('POST', '/token?grant_type=password', { email: user.email, password: 'second-password-456' })).status,
+      200,
+    );
     const old = await auth.call('POST', '/token?grant_type=password', { email: user.email, password: PASSWORD });
     assert.equal(old.status, 400);
     assert.equal(old.body.code, 'invalid_credentials');
 
-    const again = await auth.call('GET', `/verify?token=${link.tokenHash}&type=recovery&redirect_to=${encodeURIComponent(`${SITE}/reset-password`)}`);
+    const again = await auth.call(
+      'GET',
+      `/verify?token=${link.tokenHash}&type=recovery&redirect_to=${encodeURIComponent(`${SITE}/reset-password`)}`,
+    );
     assert.equal(again.status, 303);
     const error = new URLSearchParams(new URL(again.headers.get('location')!).hash.slice(1));
     assert.equal(error.get('error'), 'access_denied');
@@ -226,7 +243,11 @@ describe('magic link and one-time code', () => {
     const link = await mailed(user.email, /^Your sign-in link$/);
     assert.equal(link.type, 'magiclink');
     assert.match(link.code ?? '', /^\d{6}$/);
-    const wrong = await auth.call('POST', '/verify', { type: 'email', email: user.email, token: link.code === '000000' ? '111111' : '000000' });
+    const wrong = await auth.call('POST', '/verify', {
+      type: 'email',
+      email: user.email,
+      token: link.code === '000000' ? '111111' : '000000',
+    });
     assert.equal(wrong.status, 403);
     assert.deepEqual(wrong.body, { code: 'otp_expired', message: 'Token has expired or is invalid' });
     const ok = await auth.call('POST', '/verify', { type: 'email', email: user.email, token: link.code });
@@ -255,7 +276,10 @@ describe('email change', () => {
     assert.notEqual(toNew.tokenHash, toOld.tokenHash);
     const first = await auth.call('POST', '/verify', { type: 'email_change', token_hash: toOld.tokenHash });
     assert.equal(first.status, 200);
-    assert.deepEqual(first.body, { msg: 'Confirmation link accepted. Please proceed to confirm link sent to the other email', code: '200' });
+    assert.deepEqual(first.body, {
+      msg: 'Confirmation link accepted. Please proceed to confirm link sent to the other email',
+      code: '200',
+    });
     assert.equal((await auth.call('GET', '/user', undefined, bearer)).body.email, user.email, 'nothing changes after one confirmation');
     assert.equal((await auth.call('POST', '/verify', { type: 'email_change', token_hash: toOld.tokenHash })).status, 403);
 
@@ -283,14 +307,24 @@ describe('invitations (admin)', () => {
     const address = email('invitee');
     const asUser = await auth.call('POST', '/invite', { email: address }, { authorization: `Bearer ${keys.anonKey}` });
     assert.equal(asUser.status, 403);
-    const invited = await auth.call('POST', '/invite', { email: address, data: { display_name: 'Invited' } }, { authorization: `Bearer ${keys.serviceRoleKey}` });
+    const invited = await auth.call(
+      'POST',
+      '/invite',
+      { email: address, data: { display_name: 'Invited' } },
+      { authorization: `Bearer ${keys.serviceRoleKey}` },
+    );
     assert.equal(invited.status, 200);
     assert.ok(invited.body.invited_at);
     const link = await mailed(address, /invited/);
     assert.equal(link.type, 'invite');
     const accepted = await auth.call('POST', '/verify', { type: 'invite', token_hash: link.tokenHash });
     assert.equal(accepted.status, 200);
-    const set = await auth.call('PUT', '/user', { password: 'invitee-password-1' }, { authorization: `Bearer ${accepted.body.access_token}` });
+    const set = await auth.call(
+      'PUT',
+      '/user',
+      { password: 'invitee-password-1' },
+      { authorization: `Bearer ${accepted.body.access_token}` },
+    );
     assert.equal(set.status, 200);
     assert.equal((await auth.call('POST', '/token?grant_type=password', { email: address, password: 'invitee-password-1' })).status, 200);
     const again = await auth.call('POST', '/invite', { email: address }, { authorization: `Bearer ${keys.serviceRoleKey}` });
@@ -343,8 +377,16 @@ describe('rate limits (config.toml [auth.rate_limit] and max_frequency)', () => 
     assert.deepEqual(over.body, { code: 'over_request_rate_limit', message: 'Request rate limit reached' });
     // A spoofed first X-Forwarded-For entry does not help: the gateway's (last) entry counts.
     assert.equal((await auth.call('POST', '/recover', { email: email('nobody') }, fromAddress('203.0.113.9, 198.51.100.7'))).status, 429);
-    assert.equal((await auth.call('POST', '/recover', { email: email('nobody') }, fromAddress('198.51.100.8'))).status, 200, 'another address has its own bucket');
-    assert.equal((await auth.call('POST', '/signup', { email: email('other-endpoint'), password: PASSWORD }, fromAddress('198.51.100.7'))).status, 200, 'each endpoint has its own bucket');
+    assert.equal(
+      (await auth.call('POST', '/recover', { email: email('nobody') }, fromAddress('198.51.100.8'))).status,
+      200,
+      'another address has its own bucket',
+    );
+    assert.equal(
+      (await auth.call('POST', '/signup', { email: email('other-endpoint'), password: PASSWORD }, fromAddress('198.51.100.7'))).status,
+      200,
+      'each endpoint has its own bucket',
+    );
     auth.clock.ms += 10_000; // 30 per 5 minutes: one more request every 10 s
     assert.equal((await auth.call('POST', '/recover', { email: email('nobody') }, fromAddress('198.51.100.7'))).status, 200);
     assert.equal((await auth.call('POST', '/recover', { email: email('nobody') }, fromAddress('198.51.100.7'))).status, 429);
@@ -353,7 +395,10 @@ describe('rate limits (config.toml [auth.rate_limit] and max_frequency)', () => 
   it('limits verifications and token grants per client address', async () => {
     const auth = await startAuth({ tokenVerifications: 30, tokenRefresh: 150 });
     for (let i = 0; i < 30; i++) {
-      assert.equal((await auth.call('POST', '/verify', { type: 'signup', token_hash: 'ab'.repeat(28) }, fromAddress('192.0.2.1'))).status, 403);
+      assert.equal(
+        (await auth.call('POST', '/verify', { type: 'signup', token_hash: 'ab'.repeat(28) }, fromAddress('192.0.2.1'))).status,
+        403,
+      );
     }
     const over = await auth.call('POST', '/verify', { type: 'signup', token_hash: 'ab'.repeat(28) }, fromAddress('192.0.2.1'));
     assert.equal(over.status, 429);
@@ -362,9 +407,17 @@ describe('rate limits (config.toml [auth.rate_limit] and max_frequency)', () => 
 
     const user = await confirmedUser(auth);
     for (let i = 0; i < 30; i++) {
-      assert.equal((await auth.call('POST', '/token?grant_type=password', { email: user.email, password: PASSWORD }, fromAddress('192.0.2.2'))).status, 200);
+      assert.equal(
+        (await auth.call('POST', '/token?grant_type=password', { email: user.email, password: PASSWORD }, fromAddress('192.0.2.2'))).status,
+        200,
+      );
     }
-    const grant = await auth.call('POST', '/token?grant_type=password', { email: user.email, password: PASSWORD }, fromAddress('192.0.2.2'));
+    const grant = await auth.call(
+      'POST',
+      '/token?grant_type=password',
+      { email: user.email, password: PASSWORD },
+      fromAddress('192.0.2.2'),
+    );
     assert.equal(grant.status, 429);
     assert.equal(grant.body.code, 'over_request_rate_limit');
   });
@@ -385,7 +438,10 @@ describe('logging', () => {
       const address = email('logged');
       await auth.call('POST', '/signup', { email: address, password: PASSWORD });
       const confirm = await mailed(address, /Confirm/);
-      assert.ok(lines.some((l) => /sent the (magic_link|confirmation) email/.test(l)), 'sending is logged');
+      assert.ok(
+        lines.some((l) => /sent the (magic_link|confirmation) email/.test(l)),
+        'sending is logged',
+      );
       for (const secret of [user.email, address, link.tokenHash, link.code!, confirm.tokenHash]) {
         assert.ok(!lines.some((l) => l.includes(secret)), `"${secret}" must not be logged: ${lines.join('\n')}`);
       }

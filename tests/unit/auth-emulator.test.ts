@@ -157,7 +157,10 @@ function client(key = stack.anonKey): SupabaseClient {
 /** The token of the newest Auth email to `email` (waits for it to arrive at the catcher). */
 async function mailedTokenHash(email: string, subject = /Confirm your email address/): Promise<string> {
   for (let i = 0; i < 100; i++) {
-    const list = (await (await fetch(`${stack.mailUrl}/api/messages?to=${encodeURIComponent(email.toLowerCase())}`)).json()) as { subject: string; text: string }[];
+    const list = (await (await fetch(`${stack.mailUrl}/api/messages?to=${encodeURIComponent(email.toLowerCase())}`)).json()) as {
+      subject: string;
+      text: string;
+    }[];
     const hash = list.find((m) => subject.test(m.subject))?.text.match(/token_hash=([0-9a-f]+)/)?.[1];
     if (hash) return hash;
     await new Promise((r) => setTimeout(r, 100));
@@ -308,7 +311,9 @@ describe('auth emulator: access tokens', () => {
     assert.ok(Math.abs(amr[0]!.timestamp - payload.iat!) < 60);
     assert.equal(payload.exp! - payload.iat!, 3600);
 
-    await assert.rejects(jwtVerify(session.access_token, createLocalJWKSet(jwks), { ...options, issuer: 'https://elsewhere.example/auth/v1' }));
+    await assert.rejects(
+      jwtVerify(session.access_token, createLocalJWKSet(jwks), { ...options, issuer: 'https://elsewhere.example/auth/v1' }),
+    );
     await assert.rejects(jwtVerify(session.access_token, createLocalJWKSet(jwks), { ...options, audience: 'anon' }));
   });
 });
@@ -330,7 +335,8 @@ describe('auth emulator: forged token lifetimes', () => {
     assert.equal(noExp.status, 403);
     assert.deepEqual(await noExp.json(), {
       code: 'bad_jwt',
-      message: 'invalid JWT: unable to parse or verify signature, token has invalid claims: token is missing required claim: exp claim is required',
+      message:
+        'invalid JWT: unable to parse or verify signature, token has invalid claims: token is missing required claim: exp claim is required',
     });
   });
 });
@@ -641,10 +647,20 @@ describe('auth emulator: bad input never becomes a 500', () => {
 
   it('answers odd bodies on every endpoint without a server error', async () => {
     const { session, user } = await signUp();
-    const bodies = ['', 'null', '"text"', '{"email": null, "password": null}', '{"email": ["a"]}', '{"data": "x"}',
-      '{"refresh_token": 12}', '{"password": "' + 'p'.repeat(100) + '"}', '{"app_metadata": {"role": "admin"}}',
-      '{"email": "' + 'e'.repeat(300) + '@example.com", "password": "long-enough-1"}', '{"ban_duration": "forever"}',
-      '{"id": "nope", "email": "x@example.com"}'];
+    const bodies = [
+      '',
+      'null',
+      '"text"',
+      '{"email": null, "password": null}',
+      '{"email": ["a"]}',
+      '{"data": "x"}',
+      '{"refresh_token": 12}',
+      '{"password": "' + 'p'.repeat(100) + '"}',
+      '{"app_metadata": {"role": "admin"}}',
+      '{"email": "' + 'e'.repeat(300) + '@example.com", "password": "long-enough-1"}',
+      '{"ban_duration": "forever"}',
+      '{"id": "nope", "email": "x@example.com"}',
+    ];
     const asUser = { authorization: `Bearer ${session.access_token}` };
     const asAdmin = { authorization: `Bearer ${stack.serviceRoleKey}` };
     const targets: [string, string, Record<string, string>][] = [

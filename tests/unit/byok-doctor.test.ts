@@ -33,7 +33,11 @@ let fakes: FakesServer;
 let dir: string;
 
 async function control(path: string, body: unknown) {
-  const r = await fetch(`${fakes.url}/_control${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const r = await fetch(`${fakes.url}/_control${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   assert.ok(r.ok, `${path}: ${r.status} ${await r.text()}`);
 }
 
@@ -79,7 +83,9 @@ beforeEach(async () => {
   // The stand-in accepts only these credentials, as the real services would.
   await control('/gemini/settings', { apiKeys: [GEMINI_KEY] });
   await control('/revid/settings', { apiKeys: [REVID_KEY] });
-  await control('/youtube/oauth-clients', { clients: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [REDIRECT_URI] }] });
+  await control('/youtube/oauth-clients', {
+    clients: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: [REDIRECT_URI] }],
+  });
 });
 
 describe('npm start: the functions env per service', () => {
@@ -114,7 +120,10 @@ describe('npm start: the functions env per service', () => {
 
   it('a key in the env file: that service gets its key and base URL, reported real; the others stay fakes', () => {
     const file = join(dir, 'gemini-only.env');
-    writeFileSync(file, `# mine\nGEMINI_API_KEY="${GEMINI_KEY}"\nexport GEMINI_API_BASE=${fakes.url}/gemini/\nREVID_API_KEY=your-revid-api-key\n`);
+    writeFileSync(
+      file,
+      `# mine\nGEMINI_API_KEY="${GEMINI_KEY}"\nexport GEMINI_API_BASE=${fakes.url}/gemini/\nREVID_API_KEY=your-revid-api-key\n`,
+    );
     const env = envWith(file);
     assert.equal(env.GEMINI_API_KEY, GEMINI_KEY);
     assert.equal(env.GEMINI_API_BASE, `${fakes.url}/gemini`);
@@ -130,7 +139,11 @@ describe('npm start: the functions env per service', () => {
   });
 
   it('a key without a base URL means the real host; a public host is never added to the trusted origins', () => {
-    const plan = planIntegrations(STACK_FAKES, { REVID_API_KEY: REVID_KEY, YOUTUBE_CLIENT_ID: CLIENT_ID, YOUTUBE_CLIENT_SECRET: CLIENT_SECRET });
+    const plan = planIntegrations(STACK_FAKES, {
+      REVID_API_KEY: REVID_KEY,
+      YOUTUBE_CLIENT_ID: CLIENT_ID,
+      YOUTUBE_CLIENT_SECRET: CLIENT_SECRET,
+    });
     assert.equal(plan.env.REVID_API_BASE, 'https://www.revid.ai');
     assert.equal(plan.env.YOUTUBE_OAUTH_BASE, 'https://oauth2.googleapis.com');
     assert.equal(plan.env.YOUTUBE_API_BASE, 'https://www.googleapis.com');
@@ -171,7 +184,14 @@ describe('npm run doctor', () => {
   it('missing credentials are reported as fakes and not called', async () => {
     const before = (await (await fetch(`${fakes.url}/_control/requests`)).json()) as { requests: unknown[] };
     const reports = await doctor({});
-    assert.deepEqual(reports.map((r) => [r.service, r.backend, r.outcome]), [['youtube', 'fake', null], ['gemini', 'fake', null], ['revid', 'fake', null]]);
+    assert.deepEqual(
+      reports.map((r) => [r.service, r.backend, r.outcome]),
+      [
+        ['youtube', 'fake', null],
+        ['gemini', 'fake', null],
+        ['revid', 'fake', null],
+      ],
+    );
     assert.equal(failed(reports), false);
     const after = (await (await fetch(`${fakes.url}/_control/requests`)).json()) as { requests: unknown[] };
     assert.equal(after.requests.length, before.requests.length);
@@ -187,11 +207,18 @@ describe('npm run doctor', () => {
     assert.doesNotMatch(formatReport(reports), /gemini-wrong-key|gemini-test-only|byok-test-only-secret|revid-test-only-key/);
   });
 
-  it('Gemini API not enabled in the project: said so, with Google\'s reason', async () => {
+  it("Gemini API not enabled in the project: said so, with Google's reason", async () => {
     await control('/faults', {
       match: { pathPrefix: '/gemini/v1beta/models' },
       status: 403,
-      body: { error: { code: 403, status: 'PERMISSION_DENIED', message: 'Generative Language API has not been used in project 1234 before or it is disabled.', details: [{ reason: 'SERVICE_DISABLED' }] } },
+      body: {
+        error: {
+          code: 403,
+          status: 'PERMISSION_DENIED',
+          message: 'Generative Language API has not been used in project 1234 before or it is disabled.',
+          details: [{ reason: 'SERVICE_DISABLED' }],
+        },
+      },
     });
     const gemini = byService(await doctor(allReal()), 'gemini');
     assert.equal(gemini.outcome?.ok, false);
@@ -215,7 +242,9 @@ describe('npm run doctor', () => {
     const client = byService(await doctor(allReal({ YOUTUBE_CLIENT_ID: 'nobody.apps.googleusercontent.com' })), 'youtube').outcome!;
     assert.match(client.explanation, /^bad client id/);
 
-    await control('/youtube/oauth-clients', { clients: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: ['http://127.0.0.1:9/elsewhere'] }] });
+    await control('/youtube/oauth-clients', {
+      clients: [{ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUris: ['http://127.0.0.1:9/elsewhere'] }],
+    });
     const redirect = byService(await doctor(allReal()), 'youtube').outcome!;
     assert.equal(redirect.ok, false);
     assert.match(redirect.code, /HTTP 302 redirect_uri_mismatch/);
@@ -237,7 +266,13 @@ describe('npm run doctor', () => {
 
   it('authError: the code Google puts in its error redirect is read back', () => {
     // field 1 "redirect_uri_mismatch", field 2 a message, field 4 = 400
-    const sample = Buffer.concat([Buffer.from([0x0a, 21]), Buffer.from('redirect_uri_mismatch'), Buffer.from([0x12, 3]), Buffer.from('bad'), Buffer.from([0x20, 0x90, 0x03])]);
+    const sample = Buffer.concat([
+      Buffer.from([0x0a, 21]),
+      Buffer.from('redirect_uri_mismatch'),
+      Buffer.from([0x12, 3]),
+      Buffer.from('bad'),
+      Buffer.from([0x20, 0x90, 0x03]),
+    ]);
     assert.equal(authErrorCode(sample.toString('base64')), 'redirect_uri_mismatch');
     assert.equal(authErrorCode(sample.toString('base64url')), 'redirect_uri_mismatch');
   });
@@ -245,7 +280,12 @@ describe('npm run doctor', () => {
   it('the command: exit 0 when every credential works, 1 with an explanation when one fails, never a key printed', async () => {
     const env = { ...process.env, CCE_PROFILE: 'byok-unit', CCE_PORT_BASE: String(PORT_BASE) };
     const good = join(dir, 'good.env');
-    writeFileSync(good, Object.entries(allReal({ YOUTUBE_CLIENT_ID: undefined, YOUTUBE_CLIENT_SECRET: undefined })).map(([k, v]) => `${k}=${v}`).join('\n'));
+    writeFileSync(
+      good,
+      Object.entries(allReal({ YOUTUBE_CLIENT_ID: undefined, YOUTUBE_CLIENT_SECRET: undefined }))
+        .map(([k, v]) => `${k}=${v}`)
+        .join('\n'),
+    );
     const ok = await run(process.execPath, ['--import', 'tsx', resolve(ROOT, 'tools/doctor.ts')], { env: { ...env, CCE_ENV_FILE: good } });
     assert.match(ok.stdout, /✓ Gemini: REAL ok/);
     assert.match(ok.stdout, /✓ RevID: REAL ok/);
@@ -254,12 +294,15 @@ describe('npm run doctor', () => {
 
     const bad = join(dir, 'bad.env');
     writeFileSync(bad, `GEMINI_API_KEY=gemini-not-the-key\nGEMINI_API_BASE=${fakes.url}/gemini\n`);
-    await assert.rejects(run(process.execPath, ['--import', 'tsx', resolve(ROOT, 'tools/doctor.ts')], { env: { ...env, CCE_ENV_FILE: bad } }), (err: { code: number; stdout: string }) => {
-      assert.equal(err.code, 1);
-      assert.match(err.stdout, /✗ Gemini: REAL FAILED \[HTTP 400 INVALID_ARGUMENT API_KEY_INVALID\]/);
-      assert.match(err.stdout, /bad key/);
-      assert.doesNotMatch(err.stdout, /gemini-not-the-key/);
-      return true;
-    });
+    await assert.rejects(
+      run(process.execPath, ['--import', 'tsx', resolve(ROOT, 'tools/doctor.ts')], { env: { ...env, CCE_ENV_FILE: bad } }),
+      (err: { code: number; stdout: string }) => {
+        assert.equal(err.code, 1);
+        assert.match(err.stdout, /✗ Gemini: REAL FAILED \[HTTP 400 INVALID_ARGUMENT API_KEY_INVALID\]/);
+        assert.match(err.stdout, /bad key/);
+        assert.doesNotMatch(err.stdout, /gemini-not-the-key/);
+        return true;
+      },
+    );
   });
 });

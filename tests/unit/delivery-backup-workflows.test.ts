@@ -57,7 +57,7 @@ describe('backup.yml: the nightly off-site backup', () => {
     assert.doesNotMatch(BACKUP, /AGE_IDENTITY|BACKUP_AGE_IDENTITY/, 'the secret key never goes to the backup job');
     fromSecret(run, 'AWS_ACCESS_KEY_ID', 'BACKUP_S3_ACCESS_KEY_ID');
     fromSecret(run, 'AWS_SECRET_ACCESS_KEY', 'BACKUP_S3_SECRET_ACCESS_KEY');
-    assert.match(BACKUP, /postgresql-client-15/, 'pg_dump of the project\'s Postgres major');
+    assert.match(BACKUP, /postgresql-client-15/, "pg_dump of the project's Postgres major");
   });
 
   it('fails loudly: no continue-on-error, an alert on failure', () => {
@@ -99,7 +99,9 @@ describe('restore-verify.yml: the weekly restore drill', () => {
 
 describe('tools/backup/notify-failure.mjs', () => {
   it('names what failed and links the run', () => {
-    assert.deepEqual(failureMessage('Nightly off-site backup', 'https://ci.example/run/1'), { text: ':x: Nightly off-site backup failed. <https://ci.example/run/1|run log>' });
+    assert.deepEqual(failureMessage('Nightly off-site backup', 'https://ci.example/run/1'), {
+      text: ':x: Nightly off-site backup failed. <https://ci.example/run/1|run log>',
+    });
     assert.deepEqual(failureMessage('Restore drill', undefined), { text: ':x: Restore drill failed.' });
   });
 

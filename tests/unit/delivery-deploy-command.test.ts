@@ -33,12 +33,26 @@ const ENV: Record<string, string> = {
   SMOKE_EMAIL: 'smoke@example.com',
   SMOKE_PASSWORD: made('smokepw'),
 };
-const SECRET_NAMES = ['SUPABASE_ACCESS_TOKEN', 'SUPABASE_DB_PASSWORD', 'SUPABASE_SERVICE_ROLE_KEY', 'YOUTUBE_CLIENT_SECRET', 'GEMINI_API_KEY', 'REVID_API_KEY', 'VERCEL_TOKEN', 'SMOKE_PASSWORD'];
+const SECRET_NAMES = [
+  'SUPABASE_ACCESS_TOKEN',
+  'SUPABASE_DB_PASSWORD',
+  'SUPABASE_SERVICE_ROLE_KEY',
+  'YOUTUBE_CLIENT_SECRET',
+  'GEMINI_API_KEY',
+  'REVID_API_KEY',
+  'VERCEL_TOKEN',
+  'SMOKE_PASSWORD',
+];
 
 const dir = mkdtempSync(join(tmpdir(), 'deploy-command-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const envFile = join(dir, 'production.env');
-writeFileSync(envFile, Object.entries(ENV).map(([k, v]) => `${k}='${v}'`).join('\n') + '\n');
+writeFileSync(
+  envFile,
+  Object.entries(ENV)
+    .map(([k, v]) => `${k}='${v}'`)
+    .join('\n') + '\n',
+);
 
 // A stand-in for npx and npm: one JSON line per call with argv, the secret file it was handed
 // (contents and mode, read while the step runs) and the deploy's env names it saw.
@@ -46,7 +60,9 @@ const bin = join(dir, 'bin');
 const calls = join(dir, 'calls.jsonl');
 spawnSync('mkdir', ['-p', bin]);
 for (const tool of ['npx', 'npm']) {
-  writeFileSync(join(bin, tool), `#!/usr/bin/env node
+  writeFileSync(
+    join(bin, tool),
+    `#!/usr/bin/env node
 const fs = require('node:fs');
 const argv = process.argv.slice(2);
 const fileAt = argv.findIndex((a) => a === '-f' || a === '--env-file');
@@ -55,7 +71,8 @@ const secret = file ? { text: fs.readFileSync(file, 'utf8'), mode: (fs.statSync(
 const env = Object.fromEntries(['SUPABASE_ACCESS_TOKEN', 'SUPABASE_PROJECT_REF', 'SITE_URL', 'VERCEL_PROJECT_ID', 'SMOKE_EMAIL'].filter((k) => process.env[k]).map((k) => [k, process.env[k]]));
 fs.appendFileSync(${JSON.stringify(calls)}, JSON.stringify({ tool: ${JSON.stringify(tool)}, argv, secret, env, cwd: process.cwd() }) + '\\n');
 process.exit(process.env.FAIL_ON && argv.join(' ').includes(process.env.FAIL_ON) ? 3 : 0);
-`);
+`,
+  );
   chmodSync(join(bin, tool), 0o755);
 }
 
@@ -63,20 +80,39 @@ function deploy(args: string[], extraEnv: Record<string, string> = {}) {
   rmSync(calls, { force: true });
   // Only the PATH stand-ins and the given env file: none of the test stack's variables.
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'tools/deploy.ts', ...args], {
-    cwd: ROOT, encoding: 'utf8', timeout: 120_000,
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 120_000,
     env: { PATH: `${bin}:${process.env.PATH}`, HOME: process.env.HOME, ...extraEnv },
   });
-  const recorded = existsSync(calls) ? readFileSync(calls, 'utf8').trim().split('\n').map((l) => JSON.parse(l)) : [];
+  const recorded = existsSync(calls)
+    ? readFileSync(calls, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+    : [];
   return { code: r.status, out: `${r.stdout}${r.stderr}`, calls: recorded };
 }
 
 const commandOf = (argv: string[]) => argv.join(' ');
 
 describe('npm run deploy', () => {
-  it('has the workflow\'s commands in the workflow\'s order', () => {
+  it("has the workflow's commands in the workflow's order", () => {
     const workflow = readFileSync(resolve(ROOT, '.github/workflows/deploy.yml'), 'utf8');
-    const kinds = [/npx supabase link/, /npx supabase config push/, /npx supabase db query --linked/, /npx supabase db push --dry-run/, /npx supabase db push --yes/,
-      /npx supabase secrets set/, /npx supabase functions deploy/, /npm ci/, /npm run build/, /web-output/, /vercel@[\d.]+ deploy --prebuilt --prod --yes/, /npm run smoke -- --wait 120/];
+    const kinds = [
+      /npx supabase link/,
+      /npx supabase config push/,
+      /npx supabase db query --linked/,
+      /npx supabase db push --dry-run/,
+      /npx supabase db push --yes/,
+      /npx supabase secrets set/,
+      /npx supabase functions deploy/,
+      /npm ci/,
+      /npm run build/,
+      /web-output/,
+      /vercel@[\d.]+ deploy --prebuilt --prod --yes/,
+      /npm run smoke -- --wait 120/,
+    ];
     // Each one after the one before, from the migrate job on: the order is the workflow's.
     let at = workflow.indexOf('\n  migrate:');
     for (const k of kinds) {
@@ -89,7 +125,10 @@ describe('npm run deploy', () => {
     assert.equal(lines.length, kinds.length);
     kinds.forEach((k, i) => assert.match(lines[i], k, `step ${i + 1} is "${lines[i]}"`));
     // The same pinned tools as the workflow.
-    assert.ok(workflow.includes(steps.find((s) => s.name.startsWith('Web deploy'))!.argv[2]), 'the Vercel CLI version differs from deploy.yml');
+    assert.ok(
+      workflow.includes(steps.find((s) => s.name.startsWith('Web deploy'))!.argv[2]),
+      'the Vercel CLI version differs from deploy.yml',
+    );
   });
 
   it('checks every value first and names what is missing, never a value', () => {
@@ -97,7 +136,14 @@ describe('npm run deploy', () => {
     writeFileSync(partial, `SUPABASE_URL=http://insecure.example.com\nGEMINI_API_KEY=${ENV.GEMINI_API_KEY}\n`);
     const r = deploy(['--project-ref', REF, '--env-file', partial]);
     assert.equal(r.code, 2, r.out);
-    for (const name of ['SUPABASE_ACCESS_TOKEN', 'SUPABASE_URL must be the project URL', 'WEB_URL', 'VERCEL_TOKEN', 'YOUTUBE_CLIENT_SECRET']) assert.match(r.out, new RegExp(name));
+    for (const name of [
+      'SUPABASE_ACCESS_TOKEN',
+      'SUPABASE_URL must be the project URL',
+      'WEB_URL',
+      'VERCEL_TOKEN',
+      'YOUTUBE_CLIENT_SECRET',
+    ])
+      assert.match(r.out, new RegExp(name));
     assert.doesNotMatch(r.out, new RegExp(ENV.GEMINI_API_KEY));
     assert.deepEqual(r.calls, [], 'nothing ran');
     assert.equal(deploy(['--project-ref', 'not-a-ref', '--env-file', envFile]).code, 2);
@@ -115,10 +161,21 @@ describe('npm run deploy', () => {
   it('runs each step with its env, hands secrets over in a private file removed afterwards', () => {
     const r = deploy(['--project-ref', REF, '--env-file', envFile, '--skip-web']);
     assert.equal(r.code, 0, r.out);
-    assert.deepEqual(r.calls.map((c) => commandOf(c.argv).split(' ').slice(0, 3).join(' ')), [
-      'supabase link --project-ref', 'supabase config push', 'supabase db query', 'supabase db push', 'supabase db push', 'supabase secrets set', 'supabase functions deploy', 'run smoke --',
-    ]);
-    for (const c of r.calls.slice(0, 7)) assert.deepEqual([c.env.SUPABASE_ACCESS_TOKEN, c.env.SUPABASE_PROJECT_REF], [ENV.SUPABASE_ACCESS_TOKEN, REF]);
+    assert.deepEqual(
+      r.calls.map((c) => commandOf(c.argv).split(' ').slice(0, 3).join(' ')),
+      [
+        'supabase link --project-ref',
+        'supabase config push',
+        'supabase db query',
+        'supabase db push',
+        'supabase db push',
+        'supabase secrets set',
+        'supabase functions deploy',
+        'run smoke --',
+      ],
+    );
+    for (const c of r.calls.slice(0, 7))
+      assert.deepEqual([c.env.SUPABASE_ACCESS_TOKEN, c.env.SUPABASE_PROJECT_REF], [ENV.SUPABASE_ACCESS_TOKEN, REF]);
     assert.equal(r.calls[1].env.SITE_URL, ENV.WEB_URL);
     const vault = r.calls[2].secret;
     assert.equal(vault.mode, '600');

@@ -36,7 +36,14 @@ describe('function secrets', () => {
 
   it('refuses a deploy with missing or malformed settings and names each one, never a value', () => {
     assert.throws(
-      () => functionEnvFile({ ...complete, GEMINI_API_KEY: '', WEB_APP_URL: 'http://app.example.com', ENABLE_ANALYTICS: 'yes', ENABLE_API_MOCKING: 'true' }),
+      () =>
+        functionEnvFile({
+          ...complete,
+          GEMINI_API_KEY: '',
+          WEB_APP_URL: 'http://app.example.com',
+          ENABLE_ANALYTICS: 'yes',
+          ENABLE_API_MOCKING: 'true',
+        }),
       (err: Error) =>
         /GEMINI_API_KEY is not set/.test(err.message) &&
         /WEB_APP_URL must be an https URL/.test(err.message) &&
@@ -48,10 +55,14 @@ describe('function secrets', () => {
     // Only the local stack exempts origins (its fakes) from the public-address check of fetches.
     assert.throws(
       () => functionEnvFile({ ...complete, OUTBOUND_TRUSTED_ORIGINS: 'http://10.0.0.5' }),
-      (err: Error) => /OUTBOUND_TRUSTED_ORIGINS must not be set in a deployed environment/.test(err.message) && !err.message.includes('10.0.0.5'),
+      (err: Error) =>
+        /OUTBOUND_TRUSTED_ORIGINS must not be set in a deployed environment/.test(err.message) && !err.message.includes('10.0.0.5'),
     );
     // Only the local stack has fakes for health to report services as fake against.
-    assert.throws(() => functionEnvFile({ ...complete, API_FAKES_ORIGIN: 'https://127.0.0.1:54333' }), /API_FAKES_ORIGIN must not be set in a deployed environment/);
+    assert.throws(
+      () => functionEnvFile({ ...complete, API_FAKES_ORIGIN: 'https://127.0.0.1:54333' }),
+      /API_FAKES_ORIGIN must not be set in a deployed environment/,
+    );
   });
 
   it('covers every setting the functions read, and none of the platform’s SUPABASE_* names', () => {
@@ -61,15 +72,24 @@ describe('function secrets', () => {
     const block = schema.slice(schema.indexOf('export const EnvSchema'), schema.indexOf('export type Env '));
     for (const m of block.matchAll(/^\s+([A-Z][A-Z0-9_]+):/gm)) read.add(m[1]);
     const walk = (dir: string): string[] =>
-      readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+      readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+      );
     for (const file of walk(resolve(ROOT, 'supabase/functions'))) {
       for (const m of readFileSync(file, 'utf8').matchAll(/Deno\.env\.get\(['"]([A-Z][A-Z0-9_]+)['"]\)/g)) read.add(m[1]);
     }
     const platform = [...read].filter((n) => n.startsWith('SUPABASE_'));
     assert.ok(platform.length >= 4, `SUPABASE_* names read: ${platform.join(', ')}`);
     const pushed = new Set(Object.keys(FUNCTION_ENV));
-    assert.deepEqual([...read].filter((n) => !n.startsWith('SUPABASE_') && !pushed.has(n)), [], 'read by functions but never deployed');
-    assert.deepEqual([...pushed].filter((n) => n.startsWith('SUPABASE_')), []);
+    assert.deepEqual(
+      [...read].filter((n) => !n.startsWith('SUPABASE_') && !pushed.has(n)),
+      [],
+      'read by functions but never deployed',
+    );
+    assert.deepEqual(
+      [...pushed].filter((n) => n.startsWith('SUPABASE_')),
+      [],
+    );
   });
 });
 
@@ -86,7 +106,11 @@ describe('web output (Vercel Build Output API v3)', () => {
 
   it('copies the build, writes this environment’s config.json and the routing rules', () => {
     const out = join(dir, 'output');
-    const config = writeWebOutput({ buildDir: build, outDir: out, config: { supabaseUrl: 'https://abcdefghijklmnopqrst.supabase.co/', supabaseAnonKey: anonKey } });
+    const config = writeWebOutput({
+      buildDir: build,
+      outDir: out,
+      config: { supabaseUrl: 'https://abcdefghijklmnopqrst.supabase.co/', supabaseAnonKey: anonKey },
+    });
     assert.deepEqual(config, { supabaseUrl: 'https://abcdefghijklmnopqrst.supabase.co', supabaseAnonKey: anonKey });
     assert.deepEqual(JSON.parse(readFileSync(join(out, 'static/config.json'), 'utf8')), config);
     assert.ok(existsSync(join(out, 'static/index.html')) && existsSync(join(out, 'static/_app/immutable/chunks/app.abc123.js')));
@@ -98,12 +122,21 @@ describe('web output (Vercel Build Output API v3)', () => {
 
   it('refuses a service role key, a plain-http remote URL and a URL with a query', () => {
     const out = join(dir, 'refused');
-    const attempt = (supabaseUrl: string, supabaseAnonKey: string) => () => writeWebOutput({ buildDir: build, outDir: out, config: { supabaseUrl, supabaseAnonKey } });
+    const attempt = (supabaseUrl: string, supabaseAnonKey: string) => () =>
+      writeWebOutput({ buildDir: build, outDir: out, config: { supabaseUrl, supabaseAnonKey } });
     assert.throws(attempt('https://x.supabase.co', jwt({ role: 'service_role' })), /secret \(service role\) key/);
     assert.throws(attempt('https://x.supabase.co', 'sb_secret_abcdef'), /secret \(service role\) key/);
     assert.throws(attempt('http://x.supabase.co', anonKey), /https/);
     assert.throws(attempt('https://x.supabase.co?a=1', anonKey), /query or fragment/);
-    assert.throws(() => writeWebOutput({ buildDir: join(dir, 'nothing'), outDir: out, config: { supabaseUrl: 'https://x.supabase.co', supabaseAnonKey: anonKey } }), /index\.html is missing/);
+    assert.throws(
+      () =>
+        writeWebOutput({
+          buildDir: join(dir, 'nothing'),
+          outDir: out,
+          config: { supabaseUrl: 'https://x.supabase.co', supabaseAnonKey: anonKey },
+        }),
+      /index\.html is missing/,
+    );
     assert.ok(!existsSync(join(out, 'static/config.json')));
   });
 
@@ -144,18 +177,42 @@ describe('web output (Vercel Build Output API v3)', () => {
 });
 
 describe('deploy notification', () => {
-  const ok = { QUALITY: 'success', SECURITY: 'success', MIGRATE: 'success', DEPLOY: 'success', FUNCTIONS: 'success', WEB: 'success', SMOKE: 'success', ENVIRONMENT: 'production', VERSION: 'v1.2.0', WEB_URL: 'https://app.example.com', RUN_URL: 'https://github.com/o/r/actions/runs/1' };
+  const ok = {
+    QUALITY: 'success',
+    SECURITY: 'success',
+    MIGRATE: 'success',
+    DEPLOY: 'success',
+    FUNCTIONS: 'success',
+    WEB: 'success',
+    SMOKE: 'success',
+    ENVIRONMENT: 'production',
+    VERSION: 'v1.2.0',
+    WEB_URL: 'https://app.example.com',
+    RUN_URL: 'https://github.com/o/r/actions/runs/1',
+  };
 
   it('says what is live where when every stage passed', () => {
     const m = deploymentMessage({ ...ok, LIGHTHOUSE: 'success' });
     assert.equal(m.ok, true);
-    assert.equal(m.text, ':white_check_mark: v1.2.0 is live on production https://app.example.com (smoke test passed, Lighthouse within budget). <https://github.com/o/r/actions/runs/1|run log>');
+    assert.equal(
+      m.text,
+      ':white_check_mark: v1.2.0 is live on production https://app.example.com (smoke test passed, Lighthouse within budget). <https://github.com/o/r/actions/runs/1|run log>',
+    );
   });
 
   it('names the first stage that failed, and says when the new version already serves', () => {
-    assert.match(deploymentMessage({ ...ok, MIGRATE: 'failure', DEPLOY: 'skipped', FUNCTIONS: '', WEB: '', SMOKE: '' }).text, /^:x: Deploy of v1\.2\.0 to production failed at the database migration\./);
-    assert.match(deploymentMessage({ ...ok, SECURITY: 'failure', MIGRATE: 'skipped', DEPLOY: 'skipped' }).text, /failed at the security checks/);
-    assert.match(deploymentMessage({ ...ok, DEPLOY: 'failure', SMOKE: 'failure' }).text, /^:x: v1\.2\.0 is live on production, but the smoke test failed\./);
+    assert.match(
+      deploymentMessage({ ...ok, MIGRATE: 'failure', DEPLOY: 'skipped', FUNCTIONS: '', WEB: '', SMOKE: '' }).text,
+      /^:x: Deploy of v1\.2\.0 to production failed at the database migration\./,
+    );
+    assert.match(
+      deploymentMessage({ ...ok, SECURITY: 'failure', MIGRATE: 'skipped', DEPLOY: 'skipped' }).text,
+      /failed at the security checks/,
+    );
+    assert.match(
+      deploymentMessage({ ...ok, DEPLOY: 'failure', SMOKE: 'failure' }).text,
+      /^:x: v1\.2\.0 is live on production, but the smoke test failed\./,
+    );
     assert.match(deploymentMessage({ ...ok, DEPLOY: 'cancelled', WEB: 'cancelled', SMOKE: '' }).text, /was cancelled at the web deploy/);
     const unfinished = deploymentMessage({ ...ok, DEPLOY: '' });
     assert.equal(unfinished.ok, false);
@@ -223,7 +280,10 @@ describe('Lighthouse CI configuration', () => {
   };
 
   it('audits the sign-in page and the dashboard', () => {
-    assert.deepEqual(rc.ci.collect.url.map((u) => new URL(u).pathname), ['/sign-in', '/dashboard']);
+    assert.deepEqual(
+      rc.ci.collect.url.map((u) => new URL(u).pathname),
+      ['/sign-in', '/dashboard'],
+    );
     assert.ok(existsSync(resolve(ROOT, 'tools/lighthouse/session.cjs')));
   });
 

@@ -14,9 +14,11 @@ const ROOT = resolve(import.meta.dirname, '../..');
 
 // Built at run time, so this file itself holds nothing a scanner would flag.
 const upperAlnum = (n: number) => Array.from(randomBytes(n), (b) => 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'[b % 32]).join('');
-const alnum = (n: number) => Array.from(randomBytes(n), (b) => 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'[b % 62]).join('');
+const alnum = (n: number) =>
+  Array.from(randomBytes(n), (b) => 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'[b % 62]).join('');
 const password = () => `Zq${alnum(14)}9!`;
-const urlSafe = (n: number) => Array.from(randomBytes(n), (b) => 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_'[b % 64]).join('');
+const urlSafe = (n: number) =>
+  Array.from(randomBytes(n), (b) => 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_'[b % 64]).join('');
 const googleApiKey = () => `${'AI' + 'za'}${urlSafe(35)}`;
 
 describe('secret scan', () => {
@@ -39,13 +41,38 @@ describe('secret scan', () => {
   const planted: [string, () => string, RegExp][] = [
     ['an AWS access key', () => `aws_access_key_id = ${'AK' + 'IA'}${upperAlnum(16)}\naws_secret_access_key = ${alnum(40)}\n`, /AWS/i],
     ['a GitHub token', () => `token: ${'gh' + 'p_'}${alnum(36)}\n`, /GitHub/i],
-    ['a Slack webhook', () => `SLACK=${'https://hooks.' + 'slack.com/services/'}T${upperAlnum(10)}/B${upperAlnum(10)}/${alnum(24)}\n`, /Slack/i],
-    ['a private key', () => generateKeyPairSync('rsa', { modulusLength: 1024, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } }).privateKey, /private ?key/i],
-    ['a production database URL', () => `DB=postgresql://postgres.abcdefghijklmnopqrst:${password()}@aws-0-eu-central-1.pooler.supabase.com:6543/postgres\n`, /PostgreSQL/i],
-    ['the local user name with a real password on a real host', () => `postgres://postgres:${password()}@db.example.com:5432/postgres\n`, /PostgreSQL/i],
+    [
+      'a Slack webhook',
+      () => `SLACK=${'https://hooks.' + 'slack.com/services/'}T${upperAlnum(10)}/B${upperAlnum(10)}/${alnum(24)}\n`,
+      /Slack/i,
+    ],
+    [
+      'a private key',
+      () =>
+        generateKeyPairSync('rsa', {
+          modulusLength: 1024,
+          privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+          publicKeyEncoding: { type: 'spki', format: 'pem' },
+        }).privateKey,
+      /private ?key/i,
+    ],
+    [
+      'a production database URL',
+      () => `DB=postgresql://postgres.abcdefghijklmnopqrst:${password()}@aws-0-eu-central-1.pooler.supabase.com:6543/postgres\n`,
+      /PostgreSQL/i,
+    ],
+    [
+      'the local user name with a real password on a real host',
+      () => `postgres://postgres:${password()}@db.example.com:5432/postgres\n`,
+      /PostgreSQL/i,
+    ],
     // Our own kinds (the rules after the preset in .secretlintrc.yaml).
     ['a Google API key', () => `GEMINI_API_KEY=${googleApiKey()}\n`, /\[PATTERN\]/],
-    ['a Google API key in code', () => `const url = 'https://generativelanguage.googleapis.com/v1beta/models?key=${googleApiKey()}';\n`, /\[PATTERN\]/],
+    [
+      'a Google API key in code',
+      () => `const url = 'https://generativelanguage.googleapis.com/v1beta/models?key=${googleApiKey()}';\n`,
+      /\[PATTERN\]/,
+    ],
     ['a Google OAuth client secret', () => `GOOGLE_OAUTH_CLIENT_SECRET=${'GOC' + 'SPX-'}${urlSafe(28)}\n`, /\[PATTERN\]/],
     ['a Supabase secret key', () => `SUPABASE_SECRET_KEY=${'sb_sec' + 'ret_'}${urlSafe(32)}\n`, /\[PATTERN\]/],
     ['a RevID key in env', () => `REVID_API_KEY=${randomUUID()}\n`, /\[PATTERN\]/],
@@ -87,10 +114,13 @@ describe('secret scan', () => {
   });
 
   it('lets through only the documented local superuser and placeholders', () => {
-    const result = scanOne('allowed.env', [
-      'SUPABASE_DB_URL=postgresql://postgres:postgres@127.0.0.1:54322/postgres',
-      'SUPABASE_DB_URL=postgresql://postgres.your-project-ref:your-db-password@aws-0-eu-central-1.pooler.supabase.com:6543/postgres',
-    ].join('\n'));
+    const result = scanOne(
+      'allowed.env',
+      [
+        'SUPABASE_DB_URL=postgresql://postgres:postgres@127.0.0.1:54322/postgres',
+        'SUPABASE_DB_URL=postgresql://postgres.your-project-ref:your-db-password@aws-0-eu-central-1.pooler.supabase.com:6543/postgres',
+      ].join('\n'),
+    );
     assert.equal(result.code, 0, result.output);
   });
 });

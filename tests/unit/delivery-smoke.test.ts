@@ -70,7 +70,10 @@ describe('npm run smoke (CLI)', () => {
     assert.equal(r.status, 0, r.stdout + r.stderr);
     const lines = r.stdout.split('\n').filter((l) => /^[✔✖] /.test(l));
     assert.equal(lines.length, 6, r.stdout);
-    assert.ok(lines.every((l) => l.startsWith('✔ ')), r.stdout);
+    assert.ok(
+      lines.every((l) => l.startsWith('✔ ')),
+      r.stdout,
+    );
     assert.match(r.stdout, /smoke: 6 passed, 0 failed/);
   });
 
@@ -101,7 +104,10 @@ describe('each check fails when what it guards is broken', () => {
   }
 
   before(() => {
-    assert.ok(SUPABASE_URL.startsWith('http://127.0.0.1') || SUPABASE_URL.startsWith('http://localhost'), 'the proxy checks run against a local stack only');
+    assert.ok(
+      SUPABASE_URL.startsWith('http://127.0.0.1') || SUPABASE_URL.startsWith('http://localhost'),
+      'the proxy checks run against a local stack only',
+    );
   });
 
   it('health: a 503 fails it', async () => {
@@ -114,10 +120,14 @@ describe('each check fails when what it guards is broken', () => {
   it('health: 200 degraded passes and names the service that is down', async () => {
     const results = await smokeThrough((path, res) => {
       if (!path.endsWith('/health')) return res;
-      const body = JSON.parse(res.body.toString()) as { status: string; services: { database: { status: string }; external_apis: Record<string, { status: string }> } };
+      const body = JSON.parse(res.body.toString()) as {
+        status: string;
+        services: { database: { status: string }; external_apis: Record<string, { status: string }> };
+      };
       body.status = 'degraded';
       body.services.database.status = 'healthy';
-      for (const name of Object.keys(body.services.external_apis)) body.services.external_apis[name].status = name === 'gemini' ? 'unhealthy' : 'healthy';
+      for (const name of Object.keys(body.services.external_apis))
+        body.services.external_apis[name].status = name === 'gemini' ? 'unhealthy' : 'healthy';
       return { ...res, body: Buffer.from(JSON.stringify(body)) };
     });
     const health = byName(results, 'health');

@@ -80,7 +80,11 @@ describe('npm run uptime against the running stack', () => {
   let webhookUrl = '';
 
   // In front of the stack: passes everything through, or answers 503 as a failed deploy would.
-  const outage = (): Upstream => ({ status: 503, headers: new Headers({ 'content-type': 'text/plain' }), body: Buffer.from('down for the test') });
+  const outage = (): Upstream => ({
+    status: 503,
+    headers: new Headers({ 'content-type': 'text/plain' }),
+    body: Buffer.from('down for the test'),
+  });
   let proxy: Awaited<ReturnType<typeof brokenProxy>>;
   const webhook = http.createServer((req, res) => {
     let body = '';
@@ -107,17 +111,41 @@ describe('npm run uptime against the running stack', () => {
 
   // Asynchronous: the proxy and the webhook answer from this process meanwhile.
   function uptime(): Promise<{ code: number | null; out: string }> {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'tools/uptime.ts', '--url', proxyUrl, '--anon-key', anonKey, '--state', stateFile, '--name', 'local', '--threshold', '3', '--webhook', webhookUrl], {
-      cwd: ROOT, env: { ...process.env, SUPABASE_URL: '', SMOKE_WEB_URL: '' }, stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'tools/uptime.ts',
+        '--url',
+        proxyUrl,
+        '--anon-key',
+        anonKey,
+        '--state',
+        stateFile,
+        '--name',
+        'local',
+        '--threshold',
+        '3',
+        '--webhook',
+        webhookUrl,
+      ],
+      {
+        cwd: ROOT,
+        env: { ...process.env, SUPABASE_URL: '', SMOKE_WEB_URL: '' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
     const timer = setTimeout(() => child.kill(), 60_000);
-    return new Promise((done) => child.on('exit', (code) => {
-      clearTimeout(timer);
-      done({ code, out });
-    }));
+    return new Promise((done) =>
+      child.on('exit', (code) => {
+        clearTimeout(timer);
+        done({ code, out });
+      }),
+    );
   }
 
   it('is quiet while the target is up', async () => {
@@ -138,7 +166,10 @@ describe('npm run uptime against the running stack', () => {
     const sent = await uptime();
     assert.equal(sent.code, 1, sent.out);
     assert.equal((await uptime()).code, 1);
-    assert.deepEqual(posts.map((p) => p.status), [500, 200]);
+    assert.deepEqual(
+      posts.map((p) => p.status),
+      [500, 200],
+    );
     assert.match(posts[1].text, /local is down \(4 failed checks in a row\): health is 200/);
     const state = JSON.parse(readFileSync(stateFile, 'utf8'));
     assert.equal(state.alerting, true);

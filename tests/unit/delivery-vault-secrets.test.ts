@@ -21,12 +21,14 @@ after(() => sql.end());
 class Rollback extends Error {}
 /** Runs body in a transaction that is always rolled back. */
 async function rolledBack(body: (tx: postgres.TransactionSql) => Promise<void>) {
-  await sql.begin(async (tx) => {
-    await body(tx);
-    throw new Rollback();
-  }).catch((err) => {
-    if (!(err instanceof Rollback)) throw err;
-  });
+  await sql
+    .begin(async (tx) => {
+      await body(tx);
+      throw new Rollback();
+    })
+    .catch((err) => {
+      if (!(err instanceof Rollback)) throw err;
+    });
 }
 
 const secrets = (tx: postgres.TransactionSql) =>
@@ -42,16 +44,23 @@ describe('Vault upsert SQL', () => {
     await rolledBack(async (tx) => {
       await tx`delete from vault.secrets where name in ('project_url', 'service_role_key', 'alert_webhook_url')`;
 
-      const first = vaultUpsertSql({ project_url: 'https://abcdefghijklmnopqrst.supabase.co/', service_role_key: KEY_A, alert_webhook_url: 'https://hooks.example.com/services/T1/B1/abc' });
+      const first = vaultUpsertSql({
+        project_url: 'https://abcdefghijklmnopqrst.supabase.co/',
+        service_role_key: KEY_A,
+        alert_webhook_url: 'https://hooks.example.com/services/T1/B1/abc',
+      });
       assert.deepEqual(first.names, ['project_url', 'service_role_key', 'alert_webhook_url']);
       const [created] = await tx.unsafe(first.sql);
       assert.deepEqual({ ...created }, { updated: '0', created: '3' });
       const afterCreate = await secrets(tx);
-      assert.deepEqual(afterCreate.map((s) => [s.name, s.value]), [
-        ['alert_webhook_url', 'https://hooks.example.com/services/T1/B1/abc'],
-        ['project_url', 'https://abcdefghijklmnopqrst.supabase.co'],
-        ['service_role_key', KEY_A],
-      ]);
+      assert.deepEqual(
+        afterCreate.map((s) => [s.name, s.value]),
+        [
+          ['alert_webhook_url', 'https://hooks.example.com/services/T1/B1/abc'],
+          ['project_url', 'https://abcdefghijklmnopqrst.supabase.co'],
+          ['service_role_key', KEY_A],
+        ],
+      );
 
       const [again] = await tx.unsafe(first.sql);
       assert.deepEqual({ ...again }, { updated: '0', created: '0' });
@@ -61,11 +70,14 @@ describe('Vault upsert SQL', () => {
       const [updated] = await tx.unsafe(changed.sql);
       assert.deepEqual({ ...updated }, { updated: '1', created: '0' });
       const afterUpdate = await secrets(tx);
-      assert.deepEqual(afterUpdate.map((s) => [s.name, s.value]), [
-        ['alert_webhook_url', 'https://hooks.example.com/services/T1/B1/abc'],
-        ['project_url', 'https://abcdefghijklmnopqrst.supabase.co'],
-        ['service_role_key', KEY_B],
-      ]);
+      assert.deepEqual(
+        afterUpdate.map((s) => [s.name, s.value]),
+        [
+          ['alert_webhook_url', 'https://hooks.example.com/services/T1/B1/abc'],
+          ['project_url', 'https://abcdefghijklmnopqrst.supabase.co'],
+          ['service_role_key', KEY_B],
+        ],
+      );
     });
   });
 
@@ -82,9 +94,19 @@ describe('Vault upsert SQL', () => {
 
   it('refuses missing or malformed values, naming the variable and never the value', () => {
     assert.throws(() => vaultUpsertSql(valuesFromEnv({ VAULT_SERVICE_ROLE_KEY: KEY_A })), /VAULT_PROJECT_URL/);
-    assert.throws(() => vaultUpsertSql(valuesFromEnv({ VAULT_PROJECT_URL: 'https://x.supabase.co', VAULT_SERVICE_ROLE_KEY: '' })), /VAULT_SERVICE_ROLE_KEY/);
     assert.throws(
-      () => vaultUpsertSql(valuesFromEnv({ VAULT_PROJECT_URL: 'https://x.supabase.co', VAULT_SERVICE_ROLE_KEY: KEY_A, VAULT_ALERT_WEBHOOK_URL: 'http://hooks.example.com/x' })),
+      () => vaultUpsertSql(valuesFromEnv({ VAULT_PROJECT_URL: 'https://x.supabase.co', VAULT_SERVICE_ROLE_KEY: '' })),
+      /VAULT_SERVICE_ROLE_KEY/,
+    );
+    assert.throws(
+      () =>
+        vaultUpsertSql(
+          valuesFromEnv({
+            VAULT_PROJECT_URL: 'https://x.supabase.co',
+            VAULT_SERVICE_ROLE_KEY: KEY_A,
+            VAULT_ALERT_WEBHOOK_URL: 'http://hooks.example.com/x',
+          }),
+        ),
       (err: Error) => /VAULT_ALERT_WEBHOOK_URL must be an https URL/.test(err.message) && !err.message.includes(KEY_A),
     );
     assert.throws(() => vaultUpsertSql({ project_url: 'https://x.supabase.co', service_role_key: KEY_A + '\0' }), /NUL/);
@@ -101,7 +123,10 @@ describe('Vault upsert SQL', () => {
     });
     assert.throws(() => vaultUpsertSql(valuesFromEnv({ VAULT_PROJECT_URL: 'https://x.supabase.co' })), /VAULT_SECRET_API_KEY/);
     assert.throws(
-      () => vaultUpsertSql(valuesFromEnv({ VAULT_PROJECT_URL: 'https://x.supabase.co', VAULT_SECRET_API_KEY: `sb_publishable_${'p'.repeat(31)}` })),
+      () =>
+        vaultUpsertSql(
+          valuesFromEnv({ VAULT_PROJECT_URL: 'https://x.supabase.co', VAULT_SECRET_API_KEY: `sb_publishable_${'p'.repeat(31)}` }),
+        ),
       (err: Error) => /must be a secret key/.test(err.message) && !err.message.includes('sb_publishable_'),
     );
   });
@@ -121,19 +146,28 @@ describe('the workflow command: supabase db query -f <generated file>', () => {
     const write = spawnSync(process.execPath, ['--import', 'tsx', resolve(ROOT, 'tools/deploy/vault-secrets.ts'), '--out', file], {
       cwd: ROOT,
       encoding: 'utf8',
-      env: { ...process.env, VAULT_PROJECT_URL: current.project_url, VAULT_SERVICE_ROLE_KEY: current.service_role_key, VAULT_ALERT_WEBHOOK_URL: '' },
+      env: {
+        ...process.env,
+        VAULT_PROJECT_URL: current.project_url,
+        VAULT_SERVICE_ROLE_KEY: current.service_role_key,
+        VAULT_ALERT_WEBHOOK_URL: '',
+      },
     });
     assert.equal(write.status, 0, write.stderr);
     assert.match(write.stdout, /upsert of project_url, service_role_key written/);
     assert.ok(!write.stdout.includes(current.service_role_key));
     assert.equal(statSync(file).mode & 0o777, 0o600);
 
-    const query = spawnSync(resolve(ROOT, 'node_modules/.bin/supabase'), ['db', 'query', '--workdir', ROOT, '--db-url', `${DB_URL}?sslmode=disable`, '-f', file], {
-      cwd: ROOT,
-      encoding: 'utf8',
-      env: { ...process.env, DO_NOT_TRACK: '1', SUPABASE_TELEMETRY_DISABLED: '1' },
-      timeout: 60_000,
-    });
+    const query = spawnSync(
+      resolve(ROOT, 'node_modules/.bin/supabase'),
+      ['db', 'query', '--workdir', ROOT, '--db-url', `${DB_URL}?sslmode=disable`, '-f', file],
+      {
+        cwd: ROOT,
+        encoding: 'utf8',
+        env: { ...process.env, DO_NOT_TRACK: '1', SUPABASE_TELEMETRY_DISABLED: '1' },
+        timeout: 60_000,
+      },
+    );
     assert.equal(query.status, 0, query.stdout + query.stderr);
     assert.match(query.stdout, /updated\s*│\s*created[\s\S]*0\s*│\s*0/);
     assert.ok(!`${query.stdout}${query.stderr}`.includes(current.service_role_key));

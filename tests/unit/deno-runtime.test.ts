@@ -9,10 +9,11 @@ import { describe, it } from 'node:test';
 import { DENO_ENV, denoBin } from '../../local/deno.ts';
 import { ROOT } from '../../local/profile.ts';
 
-const pinned = (JSON.parse(readFileSync(resolve(ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> }).devDependencies.deno;
+const pinned = (JSON.parse(readFileSync(resolve(ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> })
+  .devDependencies.deno;
 
 describe('the Deno of the functions', () => {
-  it('is pinned to one exact version, the one the README names as the hosted runtime\'s', () => {
+  it("is pinned to one exact version, the one the README names as the hosted runtime's", () => {
     assert.match(pinned, /^\d+\.\d+\.\d+$/);
     const readme = readFileSync(resolve(ROOT, 'README.md'), 'utf8');
     const section = /### Deno version\n([\s\S]*?)\n#/.exec(readme)?.[1] ?? '';

@@ -5,8 +5,17 @@ import assert from 'node:assert/strict';
 import { InvocationLog, redactQueryValues } from '../../local/edge-runtime/invocations.ts';
 
 const entry = (path: string) => ({
-  fn: 'notifications', method: 'POST', path, status: 200, cpu_ms: 1, peak_rss_mb: 90, isolate_memory_mb: 0, wall_ms: 5, limit: null,
-  acquire_ms: 0, isolate_request: 0,
+  fn: 'notifications',
+  method: 'POST',
+  path,
+  status: 200,
+  cpu_ms: 1,
+  peak_rss_mb: 90,
+  isolate_memory_mb: 0,
+  wall_ms: 5,
+  limit: null,
+  acquire_ms: 0,
+  isolate_request: 0,
 });
 
 test('a logged request keeps the names of its query parameters, never their values', () => {

@@ -28,7 +28,12 @@ async function startRuntime(limits: Limits, logs: string[]) {
     // only with --allow-all.
     deno: { command: denoBin(), args: ['run', '--no-prompt', '--allow-all'] },
     isolateEntry: resolve(ROOT, 'local/edge-runtime/isolate/main.ts'),
-    env: { ...DENO_ENV, PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...(process.env.DENO_DIR ? { DENO_DIR: process.env.DENO_DIR } : {}) },
+    env: {
+      ...DENO_ENV,
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/root',
+      ...(process.env.DENO_DIR ? { DENO_DIR: process.env.DENO_DIR } : {}),
+    },
     limits,
     maxIsolatesPerFunction: 2,
     socketDir: join(tmpdir(), `cce-edge-unit-${process.pid}-${logs.length}`),
@@ -54,7 +59,10 @@ async function invocations(base: string, fn: string): Promise<Invocation[]> {
   return all.invocations.filter((i) => i.fn === fn);
 }
 
-const LIMIT_BODY = { code: 'WORKER_RESOURCE_LIMIT', message: 'Function failed due to not having enough compute resources (please check logs)' };
+const LIMIT_BODY = {
+  code: 'WORKER_RESOURCE_LIMIT',
+  message: 'Function failed due to not having enough compute resources (please check logs)',
+};
 
 describe('edge runtime with the hosted limits', () => {
   const logs: string[] = [];
@@ -75,7 +83,10 @@ describe('edge runtime with the hosted limits', () => {
     const [record] = (await invocations(runtime.url, 'burn')).slice(-1);
     assert.equal(record.limit, 'cpu');
     assert.ok(record.cpu_ms >= 2000 && record.cpu_ms < 2600, `killed just past 2 s of CPU, not later: ${record.cpu_ms}`);
-    assert.ok(logs.some((l) => /^burn\[\d+\]: CPU time exceeded: \d+ ms of 2000 ms \(GET \/burn\?ms=3000\)/.test(l)), 'the log names the function, the limit and the figure');
+    assert.ok(
+      logs.some((l) => /^burn\[\d+\]: CPU time exceeded: \d+ ms of 2000 ms \(GET \/burn\?ms=3000\)/.test(l)),
+      'the log names the function, the limit and the figure',
+    );
     const again = await call(runtime.url, 'burn?ms=50');
     assert.equal(again.status, 200, 'the killed function is started again for the next request');
   });
@@ -100,12 +111,17 @@ describe('edge runtime with the hosted limits', () => {
     const [record] = (await invocations(runtime.url, 'burn')).slice(-1);
     assert.equal(record.limit, 'cpu');
     assert.equal(record.isolate_request, 2, 'killed in the warm isolate that served the 700 ms request');
-    assert.ok(record.cpu_ms >= 1200 && record.cpu_ms < 1600, `killed once the isolate's total passed 2 s: ${record.cpu_ms} ms in this request`);
+    assert.ok(
+      record.cpu_ms >= 1200 && record.cpu_ms < 1600,
+      `killed once the isolate's total passed 2 s: ${record.cpu_ms} ms in this request`,
+    );
   });
 
   it('a spare that waited seconds for its first request is replaced, not used (hosted starts a worker when a request needs it)', async () => {
-    const isolates = async () => ((await (await fetch(`${runtime.url}/_runtime/isolates`)).json()).isolates as { fn: string; pid: number; requests: number }[])
-      .filter((i) => i.fn === 'ok');
+    const isolates = async () =>
+      ((await (await fetch(`${runtime.url}/_runtime/isolates`)).json()).isolates as { fn: string; pid: number; requests: number }[]).filter(
+        (i) => i.fn === 'ok',
+      );
     assert.equal((await call(runtime.url, 'ok')).status, 200);
     assert.equal((await call(runtime.url, 'ok')).status, 200, 'the second request takes the idle isolate');
     let spare;
@@ -153,7 +169,11 @@ describe('edge runtime with the hosted limits', () => {
       counts.push((await call(runtime.url, 'state')).body.calls as number);
       await new Promise((r) => setTimeout(r, 1_500)); // long enough for a spare to finish booting
     }
-    assert.deepEqual(counts.slice(1), counts.slice(0, -1).map((n) => n + 1), `one isolate served them all: ${counts}`);
+    assert.deepEqual(
+      counts.slice(1),
+      counts.slice(0, -1).map((n) => n + 1),
+      `one isolate served them all: ${counts}`,
+    );
   });
 
   it('an isolate retires after a request that left half the memory limit in use; its heap + external memory is measured', async () => {
@@ -177,7 +197,7 @@ describe('edge runtime with the hosted limits', () => {
   });
 
   it('an isolate that crashes answers 500 WORKER_ERROR, is counted and logged as a crash, and the next request gets a new one', async () => {
-    const crashes = async () => ((await (await fetch(`${runtime.url}/_runtime/isolates`)).json()).crashes as Record<string, number>);
+    const crashes = async () => (await (await fetch(`${runtime.url}/_runtime/isolates`)).json()).crashes as Record<string, number>;
     assert.equal((await crashes()).burn ?? 0, 0, 'an isolate killed for crossing a limit is not a crash');
     const before = (await crashes()).crash ?? 0;
     const r = await call(runtime.url, 'crash');
@@ -187,7 +207,10 @@ describe('edge runtime with the hosted limits', () => {
     // The crashed process's exit is seen a moment after its socket closed (which answered the 500).
     for (let i = 0; i < 50 && (await crashes()).crash !== before + 1; i++) await new Promise((r) => setTimeout(r, 100));
     assert.equal((await crashes()).crash, before + 1);
-    assert.ok(logs.some((l) => /^crash\[\d+\] crashed \(exited with code \d+\)/.test(l)), 'the log names the crashed isolate');
+    assert.ok(
+      logs.some((l) => /^crash\[\d+\] crashed \(exited with code \d+\)/.test(l)),
+      'the log names the crashed isolate',
+    );
   });
 
   it('a function that fails to load answers 503 BOOT_ERROR and the log says why', async () => {
@@ -200,16 +223,20 @@ describe('edge runtime with the hosted limits', () => {
   // Before the fix the runtime stopped reading such a body: the upload stalled until the 65 s
   // keep-alive timeout reset the connection (and the isolate's early close could turn the 413 into
   // a 500). The timeout is a generous bound on that.
-  it('the rest of a body a function refused with 413 is dropped: the upload completes and the connection serves the next request', { timeout: 30_000 }, async () => {
-    for (let i = 0; i < 3; i++) {
-      const c = rawConnection(runtime.url);
-      await c.upload('/refuse-large', 8 * 1024 * 1024);
-      c.socket.write('GET /ok HTTP/1.1\r\nhost: local\r\n\r\n');
-      await c.until(() => c.answers().length === 2 || c.isClosed());
-      assert.deepEqual(c.answers(), [413, 200], `upload ${i + 1}`);
-      c.socket.destroy();
-    }
-  });
+  it(
+    'the rest of a body a function refused with 413 is dropped: the upload completes and the connection serves the next request',
+    { timeout: 30_000 },
+    async () => {
+      for (let i = 0; i < 3; i++) {
+        const c = rawConnection(runtime.url);
+        await c.upload('/refuse-large', 8 * 1024 * 1024);
+        c.socket.write('GET /ok HTTP/1.1\r\nhost: local\r\n\r\n');
+        await c.until(() => c.answers().length === 2 || c.isClosed());
+        assert.deepEqual(c.answers(), [413, 200], `upload ${i + 1}`);
+        c.socket.destroy();
+      }
+    },
+  );
 
   it('an unknown function is 404', async () => {
     assert.equal((await call(runtime.url, 'nope')).status, 404);
@@ -230,7 +257,6 @@ describe('edge runtime with the hosted limits', () => {
     const w = await call(runtime.url, 'web-worker');
     assert.match(String(w.body.worker), /Web Workers are not available/);
   });
-
 });
 
 describe('edge runtime with short idle and wall-clock limits', () => {
@@ -291,9 +317,17 @@ describe('edge runtime settings', () => {
   });
 
   it('function secrets may not start with SUPABASE_, except what the platform sets', () => {
-    const env = isolateEnv({ SUPABASE_URL: 'http://x', SUPABASE_DB_URL: 'postgres://x', GEMINI_API_KEY: 'k', LOCAL_FAKES_PORT: '1', CCE_PROFILE: 'test' });
+    const env = isolateEnv({
+      SUPABASE_URL: 'http://x',
+      SUPABASE_DB_URL: 'postgres://x',
+      GEMINI_API_KEY: 'k',
+      LOCAL_FAKES_PORT: '1',
+      CCE_PROFILE: 'test',
+    });
     assert.deepEqual(Object.keys(env).sort(), ['GEMINI_API_KEY', 'SUPABASE_DB_URL', 'SUPABASE_URL']);
-    assert.throws(() => isolateEnv({ SUPABASE_SMTP_PASS: 'x', SUPABASE_URL: 'http://x' }), (err: Error) =>
-      err instanceof SecretNameError && /SUPABASE_SMTP_PASS/.test(err.message) && !/SUPABASE_URL/.test(err.message));
+    assert.throws(
+      () => isolateEnv({ SUPABASE_SMTP_PASS: 'x', SUPABASE_URL: 'http://x' }),
+      (err: Error) => err instanceof SecretNameError && /SUPABASE_SMTP_PASS/.test(err.message) && !/SUPABASE_URL/.test(err.message),
+    );
   });
 });

@@ -23,7 +23,11 @@ beforeEach(async () => {
 });
 
 async function addFault(rule: unknown): Promise<string> {
-  const r = await fetch(`${base}/_control/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(rule) });
+  const r = await fetch(`${base}/_control/faults`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(rule),
+  });
   const body = await r.json();
   assert.equal(r.status, 201, JSON.stringify(body));
   return (body as { id: string }).id;
@@ -50,7 +54,11 @@ describe('control API', () => {
       { match: {}, status: 500, drop: 'sometimes' },
       { match: {}, status: 500, unknownField: true },
     ]) {
-      const r = await fetch(`${base}/_control/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(bad) });
+      const r = await fetch(`${base}/_control/faults`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(bad),
+      });
       assert.equal(r.status, 400, JSON.stringify(bad));
       assert.ok(Array.isArray(((await r.json()) as { issues: unknown[] }).issues));
     }
@@ -63,7 +71,9 @@ describe('faults', () => {
     await addFault({ match: { pathPrefix: '/youtube' }, status: 503 });
     const r = await fetch(`${base}/youtube/youtube/v3/channels?part=id&mine=true`);
     assert.equal(r.status, 503);
-    const body = (await r.json()) as { error: { code: number; status: string; message: string; errors: Array<{ reason: string; domain: string }> } };
+    const body = (await r.json()) as {
+      error: { code: number; status: string; message: string; errors: Array<{ reason: string; domain: string }> };
+    };
     assert.equal(body.error.code, 503);
     assert.equal(body.error.status, 'UNAVAILABLE');
     assert.equal(body.error.errors[0]!.reason, 'backendError');
@@ -158,7 +168,11 @@ describe('faults', () => {
 
   it('drop mid-body delivers the status and headers, then breaks the body', async () => {
     await addFault({ match: { pathPrefix: '/echo/cut' }, drop: 'mid-body' });
-    const r = await fetch(`${base}/echo/cut`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pad: 'x'.repeat(10_000) }) });
+    const r = await fetch(`${base}/echo/cut`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ pad: 'x'.repeat(10_000) }),
+    });
     assert.equal(r.status, 200);
     await assert.rejects(r.text());
   });
@@ -222,7 +236,13 @@ describe('request log', () => {
     const since = new Date().toISOString();
     await fetch(`${base}/echo/hook?key=sekrit-key&x=1`, {
       method: 'POST',
-      headers: { authorization: 'Bearer sekrit-token', 'x-goog-api-key': 'sekrit-goog', apikey: 'sekrit-apikey', 'content-type': 'application/json', 'x-trace': 'keep-me' },
+      headers: {
+        authorization: 'Bearer sekrit-token',
+        'x-goog-api-key': 'sekrit-goog',
+        apikey: 'sekrit-apikey',
+        'content-type': 'application/json',
+        'x-trace': 'keep-me',
+      },
       body: JSON.stringify({ hello: 'world' }),
     });
     await fetch(`${base}/oauth/token`, {
@@ -233,7 +253,10 @@ describe('request log', () => {
 
     const r = await fetch(`${base}/_control/requests?since=${encodeURIComponent(since)}`);
     const { requests } = (await r.json()) as { requests: Json[] };
-    assert.deepEqual(requests.map((q) => q.path), ['/echo/hook', '/oauth/token']);
+    assert.deepEqual(
+      requests.map((q) => q.path),
+      ['/echo/hook', '/oauth/token'],
+    );
     const [hook, token] = requests;
     assert.equal(hook!.method, 'POST');
     assert.equal(hook!.status, 200);
@@ -257,7 +280,9 @@ describe('request log', () => {
 
   it('caps recorded bodies at 64 KB and notes the truncation', async () => {
     await fetch(`${base}/echo/big`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'y'.repeat(100_000) });
-    const { requests } = (await (await fetch(`${base}/_control/requests`)).json()) as { requests: Array<{ body: string; bodyBytes: number; bodyTruncated: boolean }> };
+    const { requests } = (await (await fetch(`${base}/_control/requests`)).json()) as {
+      requests: Array<{ body: string; bodyBytes: number; bodyTruncated: boolean }>;
+    };
     assert.equal(requests[0]!.body.length, 64 * 1024);
     assert.equal(requests[0]!.bodyBytes, 100_000);
     assert.equal(requests[0]!.bodyTruncated, true);
@@ -266,7 +291,9 @@ describe('request log', () => {
   it('marks faulted requests with the rule id and does not record control calls', async () => {
     const id = await addFault({ match: { pathPrefix: '/echo' }, status: 500 });
     await fetch(`${base}/echo/f`);
-    const { requests } = (await (await fetch(`${base}/_control/requests`)).json()) as { requests: Array<{ path: string; fault?: string; status?: number }> };
+    const { requests } = (await (await fetch(`${base}/_control/requests`)).json()) as {
+      requests: Array<{ path: string; fault?: string; status?: number }>;
+    };
     assert.equal(requests.length, 1);
     assert.equal(requests[0]!.fault, id);
     assert.equal(requests[0]!.status, 500);
@@ -316,6 +343,9 @@ describe('routes', () => {
     assert.equal((await listFaults()).length, 0);
     assert.equal((await fetch(`${base}/echo/x`)).status, 200);
     const { requests } = (await (await fetch(`${base}/_control/requests`)).json()) as { requests: Array<{ path: string }> };
-    assert.deepEqual(requests.map((q) => q.path), ['/echo/x']);
+    assert.deepEqual(
+      requests.map((q) => q.path),
+      ['/echo/x'],
+    );
   });
 });

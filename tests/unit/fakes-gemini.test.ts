@@ -25,7 +25,11 @@ beforeEach(async () => {
 });
 
 async function control(path: string, body: unknown): Promise<Json> {
-  const r = await fetch(`${base}/_control${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const r = await fetch(`${base}/_control${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   const json = (await r.json()) as Json;
   assert.ok(r.ok, `${path}: ${r.status} ${JSON.stringify(json)}`);
   return json;
@@ -70,19 +74,23 @@ const IDEAS_SCHEMA = {
   required: ['ideas'],
 };
 
-const Ideas = z.object({
-  ideas: z.array(
-    z.object({
-      title: z.string().min(1).max(100),
-      hook: z.string().min(1),
-      format: z.enum(['short', 'long_form']),
-      tags: z.array(z.string().min(1)).min(1),
-      estimatedSeconds: z.number().int().min(15).max(60),
-      score: z.number().optional(),
-      evergreen: z.boolean().optional(),
-    }).strict(),
-  ),
-}).strict();
+const Ideas = z
+  .object({
+    ideas: z.array(
+      z
+        .object({
+          title: z.string().min(1).max(100),
+          hook: z.string().min(1),
+          format: z.enum(['short', 'long_form']),
+          tags: z.array(z.string().min(1)).min(1),
+          estimatedSeconds: z.number().int().min(15).max(60),
+          score: z.number().optional(),
+          evergreen: z.boolean().optional(),
+        })
+        .strict(),
+    ),
+  })
+  .strict();
 
 function ideasRequest(prompt: string, extra: Json = {}) {
   return {
@@ -92,7 +100,8 @@ function ideasRequest(prompt: string, extra: Json = {}) {
   };
 }
 
-const PROMPT = 'Generate 5 video ideas about sourdough starters. Top videos: "Sourdough starter in 7 days" (41,000 views), "Fermentation mistakes" (12,000 views).';
+const PROMPT =
+  'Generate 5 video ideas about sourdough starters. Top videos: "Sourdough starter in 7 days" (41,000 views), "Fermentation mistakes" (12,000 views).';
 
 function textOf(body: Json, candidate = 0): string {
   return (body.candidates[candidate].content.parts as Array<{ text: string }>).map((p) => p.text).join('');
@@ -126,21 +135,35 @@ describe('generateContent with a response schema', () => {
     const many = Ideas.parse(JSON.parse(textOf((await generate(ideasRequest('Give me 30 ideas about kettlebells'))).body)));
     assert.equal(many.ideas.length, 8);
     const schema = { type: 'ARRAY', minItems: 3, maxItems: 4, items: { type: 'STRING' } };
-    const few = (await generate({ contents: [{ parts: [{ text: 'Write 1 title about kettlebells' }] }], generationConfig: { responseMimeType: 'application/json', responseSchema: schema } })).body;
+    const few = (
+      await generate({
+        contents: [{ parts: [{ text: 'Write 1 title about kettlebells' }] }],
+        generationConfig: { responseMimeType: 'application/json', responseSchema: schema },
+      })
+    ).body;
     const titles = JSON.parse(textOf(few)) as string[];
     assert.equal(titles.length, 3);
   });
 
   it('answers text/x.enum with one of the values', async () => {
     const schema = { type: 'STRING', enum: ['positive', 'neutral', 'negative'] };
-    const { body } = await generate({ contents: [{ parts: [{ text: 'Classify: great video!' }] }], generationConfig: { responseMimeType: 'text/x.enum', responseSchema: schema } });
+    const { body } = await generate({
+      contents: [{ parts: [{ text: 'Classify: great video!' }] }],
+      generationConfig: { responseMimeType: 'text/x.enum', responseSchema: schema },
+    });
     assert.ok(['positive', 'neutral', 'negative'].includes(textOf(body)));
   });
 
   it('writes plain text without a schema, and several candidates when asked', async () => {
-    const { body } = await generate({ contents: [{ parts: [{ text: 'Suggest 3 titles about mechanical keyboards' }] }], generationConfig: { candidateCount: 2 } });
+    const { body } = await generate({
+      contents: [{ parts: [{ text: 'Suggest 3 titles about mechanical keyboards' }] }],
+      generationConfig: { candidateCount: 2 },
+    });
     assert.equal(body.candidates.length, 2);
-    assert.deepEqual(body.candidates.map((c: Json) => c.index), [0, 1]);
+    assert.deepEqual(
+      body.candidates.map((c: Json) => c.index),
+      [0, 1],
+    );
     assert.match(textOf(body, 0), /keyboards/i);
     assert.notEqual(textOf(body, 0), textOf(body, 1));
   });
@@ -199,7 +222,10 @@ describe('streamGenerateContent', () => {
   it('streams what came before a SAFETY stop, then a chunk with finishReason SAFETY and no content', async () => {
     await control('/gemini/behaviour', { mode: 'safety', times: 1 });
     const raw = await (await call(ideasRequest(PROMPT), { task: 'streamGenerateContent', query: '?alt=sse' })).text();
-    const chunks = raw.split('\r\n\r\n').filter((f) => f.length > 0).map((f) => JSON.parse(f.slice(6)) as Json);
+    const chunks = raw
+      .split('\r\n\r\n')
+      .filter((f) => f.length > 0)
+      .map((f) => JSON.parse(f.slice(6)) as Json);
     const last = chunks.at(-1)!;
     assert.equal(last.candidates[0].finishReason, 'SAFETY');
     assert.equal(last.candidates[0].content, undefined);
@@ -250,7 +276,11 @@ describe('behaviours on demand', () => {
   });
 
   it('rejects unknown modes and is undone by reset', async () => {
-    const r = await fetch(`${base}/_control/gemini/behaviour`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mode: 'sometimes' }) });
+    const r = await fetch(`${base}/_control/gemini/behaviour`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ mode: 'sometimes' }),
+    });
     assert.equal(r.status, 400);
     await control('/gemini/behaviour', { mode: 'safety' });
     await control('/reset', {});
@@ -274,14 +304,50 @@ describe('errors in the API shape', () => {
 
   it('rejects what the real API rejects, with INVALID_ARGUMENT', async () => {
     const cases: Array<[Json, RegExp]> = [
-      [{ contents: [{ parts: [{ text: 'x' }] }], generationConfig: { responseMimeType: 'application/json', responseSchema: { type: 'object', properties: { a: { type: 'string' } }, additionalProperties: false } } }, /Unknown name "additionalProperties" at 'generation_config.response_schema'/],
-      [{ contents: [{ parts: [{ text: 'x' }] }], generationConfig: { responseMimeType: 'application/json', responseSchema: { type: 'array' } } }, /items: missing field/],
-      [{ contents: [{ parts: [{ text: 'x' }] }], generationConfig: { responseSchema: { type: 'string' } } }, /response_schema: only allowed/],
-      [{ contents: [{ parts: [{ text: 'x' }] }], generationConfig: { responseMimeType: 'application/json', responseSchema: { type: 'object', properties: { a: { type: 'string' } }, required: ['b'] } } }, /required\[b\]/],
-      [{ contents: [{ parts: [{ text: 'x' }] }], generationConfig: { responseMimeType: 'application/json', responseSchema: { type: 'map' } } }, /Invalid value at 'generation_config.response_schema.type'/],
+      [
+        {
+          contents: [{ parts: [{ text: 'x' }] }],
+          generationConfig: {
+            responseMimeType: 'application/json',
+            responseSchema: { type: 'object', properties: { a: { type: 'string' } }, additionalProperties: false },
+          },
+        },
+        /Unknown name "additionalProperties" at 'generation_config.response_schema'/,
+      ],
+      [
+        {
+          contents: [{ parts: [{ text: 'x' }] }],
+          generationConfig: { responseMimeType: 'application/json', responseSchema: { type: 'array' } },
+        },
+        /items: missing field/,
+      ],
+      [
+        { contents: [{ parts: [{ text: 'x' }] }], generationConfig: { responseSchema: { type: 'string' } } },
+        /response_schema: only allowed/,
+      ],
+      [
+        {
+          contents: [{ parts: [{ text: 'x' }] }],
+          generationConfig: {
+            responseMimeType: 'application/json',
+            responseSchema: { type: 'object', properties: { a: { type: 'string' } }, required: ['b'] },
+          },
+        },
+        /required\[b\]/,
+      ],
+      [
+        {
+          contents: [{ parts: [{ text: 'x' }] }],
+          generationConfig: { responseMimeType: 'application/json', responseSchema: { type: 'map' } },
+        },
+        /Invalid value at 'generation_config.response_schema.type'/,
+      ],
       [{ contents: [] }, /contents is not specified/],
       [{ contents: [{ role: 'assistant', parts: [{ text: 'x' }] }] }, /valid role/],
-      [{ contents: [{ parts: [{ text: 'x' }] }], safetySettings: [{ category: 'HARM_CATEGORY_FUN', threshold: 'BLOCK_NONE' }] }, /safety_settings\[0\]\.category/],
+      [
+        { contents: [{ parts: [{ text: 'x' }] }], safetySettings: [{ category: 'HARM_CATEGORY_FUN', threshold: 'BLOCK_NONE' }] },
+        /safety_settings\[0\]\.category/,
+      ],
       [{ contents: [{ parts: [{ text: 'x' }] }], generationConfig: { temprature: 1 } }, /Unknown name "temprature" at 'generation_config'/],
       [{ prompt: 'x' }, /Unknown name "prompt"/],
     ];
@@ -301,7 +367,9 @@ describe('errors in the API shape', () => {
     await control('/faults', { match: { pathPrefix: '/gemini' }, status: 500, times: 1 });
     const limited = await generate(ideasRequest(PROMPT));
     assert.equal(limited.status, 429);
-    assert.deepEqual(limited.body, { error: { code: 429, message: 'Resource has been exhausted (e.g. check quota).', status: 'RESOURCE_EXHAUSTED' } });
+    assert.deepEqual(limited.body, {
+      error: { code: 429, message: 'Resource has been exhausted (e.g. check quota).', status: 'RESOURCE_EXHAUSTED' },
+    });
     const broken = await generate(ideasRequest(PROMPT));
     assert.equal(broken.status, 500);
     assert.deepEqual(broken.body, { error: { code: 500, message: 'Internal error encountered.', status: 'INTERNAL' } });

@@ -45,13 +45,27 @@ beforeEach(async () => {
 });
 
 async function control(path: string, body?: unknown): Promise<Json> {
-  const r = await fetch(`${base}/_control/resend/${path}`, body === undefined ? {} : {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
-  });
-  return await r.json() as Json;
+  const r = await fetch(
+    `${base}/_control/resend/${path}`,
+    body === undefined
+      ? {}
+      : {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        },
+  );
+  return (await r.json()) as Json;
 }
 
-const EMAIL = { from: 'Catalyst <notify@example.test>', to: 'someone@example.test', subject: 'Hello', text: 'Hi.', html: '<p>Hi.</p>', headers: { 'List-Unsubscribe': '<https://x.test/u>' } };
+const EMAIL = {
+  from: 'Catalyst <notify@example.test>',
+  to: 'someone@example.test',
+  subject: 'Hello',
+  text: 'Hi.',
+  html: '<p>Hi.</p>',
+  headers: { 'List-Unsubscribe': '<https://x.test/u>' },
+};
 
 async function send(body: unknown, headers: Record<string, string> = {}) {
   const r = await fetch(`${base}/resend/emails`, {
@@ -59,7 +73,7 @@ async function send(body: unknown, headers: Record<string, string> = {}) {
     headers: { authorization: 'Bearer re_test', 'content-type': 'application/json', ...headers },
     body: JSON.stringify(body),
   });
-  return { status: r.status, body: await r.json() as Json };
+  return { status: r.status, body: (await r.json()) as Json };
 }
 
 describe('fake Resend', () => {
@@ -86,7 +100,11 @@ describe('fake Resend', () => {
     assert.equal(again.body.id, first.body.id);
     const other = await send({ ...EMAIL, subject: 'Changed' }, { 'idempotency-key': 'notification-1' });
     assert.equal(other.status, 409);
-    assert.deepEqual(other.body, { statusCode: 409, name: 'invalid_idempotent_request', message: 'Same idempotency key used with a different request payload.' });
+    assert.deepEqual(other.body, {
+      statusCode: 409,
+      name: 'invalid_idempotent_request',
+      message: 'Same idempotency key used with a different request payload.',
+    });
     assert.equal((await control('emails')).emails.length, 1);
     const long = await send(EMAIL, { 'idempotency-key': 'k'.repeat(257) });
     assert.equal(long.status, 400);
@@ -94,7 +112,11 @@ describe('fake Resend', () => {
   });
 
   it('refuses as Resend does: no key 401, a wrong key 403, missing or malformed fields 422', async () => {
-    const noKey = await fetch(`${base}/resend/emails`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(EMAIL) });
+    const noKey = await fetch(`${base}/resend/emails`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(EMAIL),
+    });
     assert.equal(noKey.status, 401);
     assert.equal(((await noKey.json()) as Json).name, 'missing_api_key');
     await control('settings', { apiKeys: ['re_right'] });
@@ -111,8 +133,12 @@ describe('fake Resend', () => {
     assert.equal((await control('emails')).emails.length, 0, 'nothing refused was recorded');
   });
 
-  it('faults on /resend answer in Resend\'s shape before anything is accepted', async () => {
-    await fetch(`${base}/_control/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ match: { pathPrefix: '/resend/emails' }, status: 500, times: 1 }) });
+  it("faults on /resend answer in Resend's shape before anything is accepted", async () => {
+    await fetch(`${base}/_control/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ match: { pathPrefix: '/resend/emails' }, status: 500, times: 1 }),
+    });
     const failed = await send(EMAIL);
     assert.equal(failed.status, 500);
     assert.deepEqual(failed.body, { statusCode: 500, name: 'application_error', message: 'An unexpected error occurred.' });

@@ -29,7 +29,10 @@ beforeEach(async () => {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function control(path: string, body?: unknown): Promise<Json> {
-  const r = await fetch(`${base}/_control${path}`, body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const r = await fetch(
+    `${base}/_control${path}`,
+    body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) },
+  );
   const json = (await r.json()) as Json;
   assert.ok(r.ok, `${path}: ${r.status} ${JSON.stringify(json)}`);
   return json;
@@ -227,7 +230,10 @@ describe('webhooks', () => {
     await waitForFinal(pid);
     await until('two webhooks', () => hook.received.length >= 2);
     await sleep(100);
-    assert.deepEqual(hook.received.map((d) => d.body.status), ['ready', 'rendering']);
+    assert.deepEqual(
+      hook.received.map((d) => d.body.status),
+      ['ready', 'rendering'],
+    );
     assert.ok(hook.received.every((d) => d.body.pid === pid));
     // Status polling still says ready: the late webhook is the only thing out of order.
     assert.equal((await status(pid)).body.status, 'ready');

@@ -32,7 +32,10 @@ beforeEach(async () => {
 });
 
 async function control(path: string, body?: unknown): Promise<Json> {
-  const r = await fetch(`${base}/_control${path}`, body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const r = await fetch(
+    `${base}/_control${path}`,
+    body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) },
+  );
   const json = (await r.json()) as Json;
   assert.ok(r.ok, `${path}: ${r.status} ${JSON.stringify(json)}`);
   return json;
@@ -76,13 +79,22 @@ function exchange(method: string, url: string, headers: Record<string, string | 
 
 function metadata(extra: Json = {}) {
   return {
-    snippet: { title: 'Sourdough in 60 seconds', description: 'Feed the starter twice a day.', tags: ['sourdough', 'baking tips'], categoryId: '26' },
+    snippet: {
+      title: 'Sourdough in 60 seconds',
+      description: 'Feed the starter twice a day.',
+      tags: ['sourdough', 'baking tips'],
+      categoryId: '26',
+    },
     status: { privacyStatus: 'public', selfDeclaredMadeForKids: false },
     ...extra,
   };
 }
 
-async function startSession(token: string | null, body: unknown, opts: { length?: number; type?: string; query?: string } = {}): Promise<Reply> {
+async function startSession(
+  token: string | null,
+  body: unknown,
+  opts: { length?: number; type?: string; query?: string } = {},
+): Promise<Reply> {
   const headers: Record<string, string | number> = { 'content-type': 'application/json; charset=UTF-8' };
   if (token !== null) headers.authorization = `Bearer ${token}`;
   if (opts.length !== undefined) headers['x-upload-content-length'] = opts.length;
@@ -169,7 +181,9 @@ function googleReason(r: Reply): { code: number; reason: string; domain: string;
 }
 
 async function videosList(token: string, id: string): Promise<Json[]> {
-  const r = await fetch(`${base}/youtube/youtube/v3/videos?part=snippet,status&id=${id}`, { headers: { authorization: `Bearer ${token}` } });
+  const r = await fetch(`${base}/youtube/youtube/v3/videos?part=snippet,status&id=${id}`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
   assert.equal(r.status, 200);
   return ((await r.json()) as Json).items;
 }
@@ -207,7 +221,11 @@ describe('a 200 MB upload with the connection dropped every ~50 MB', () => {
 
     // The new video is in the channel: videos.list and the uploads playlist (newest first) show it.
     assert.equal((await videosList(token, video.id)).length, 1);
-    const items = (await (await fetch(`${base}/youtube/youtube/v3/playlistItems?part=contentDetails&playlistId=${uploadsPlaylistId}&maxResults=1`, { headers: { authorization: `Bearer ${token}` } })).json()) as Json;
+    const items = (await (
+      await fetch(`${base}/youtube/youtube/v3/playlistItems?part=contentDetails&playlistId=${uploadsPlaylistId}&maxResults=1`, {
+        headers: { authorization: `Bearer ${token}` },
+      })
+    ).json()) as Json;
     assert.equal(items.items[0].contentDetails.videoId, video.id);
     // Server and client share this process: holding the file anywhere would add 200 MB.
     assert.ok(peak - rssBefore < 120 * MiB, `rss grew by ${Math.round((peak - rssBefore) / MiB)} MiB`);
@@ -273,7 +291,7 @@ describe('the resumable protocol', () => {
     assert.equal(record.received.snippet.title, 'Sourdough in 60 seconds');
 
     // The request log sees streamed bodies by size only.
-    const log = await (await fetch(`${base}/_control/requests?pathPrefix=${UPLOAD}&method=PUT`)).json() as Json;
+    const log = (await (await fetch(`${base}/_control/requests?pathPrefix=${UPLOAD}&method=PUT`)).json()) as Json;
     const lastPut = log.requests.find((r: Json) => r.headers['content-range'] === `bytes ${2 * UNIT}-${total - 1}/${total}`);
     assert.equal(lastPut.bodyBytes, total - 2 * UNIT);
     assert.equal(lastPut.body, `<streamed ${total - 2 * UNIT} bytes of video/mp4>`);
@@ -372,7 +390,12 @@ describe('starting a session', () => {
     for (let i = 0; i < 2; i++) {
       const limit = await startSession(token, metadata(), { length: 1 });
       assert.equal(limit.status, 400);
-      assert.deepEqual(googleReason(limit), { code: 400, reason: 'uploadLimitExceeded', domain: 'youtube.video', message: 'The user has exceeded the number of videos they may upload.' });
+      assert.deepEqual(googleReason(limit), {
+        code: 400,
+        reason: 'uploadLimitExceeded',
+        domain: 'youtube.video',
+        message: 'The user has exceeded the number of videos they may upload.',
+      });
     }
     assert.equal((await startSession(token, metadata(), { length: 1 })).status, 200);
   });
@@ -412,9 +435,16 @@ describe('scheduled publishing and edits', () => {
 
   it('videos.update edits snippet and status with replace semantics; youtube.upload alone may not', async () => {
     const { channelId, token } = await newChannel();
-    const video = await uploadSmall(token, metadata({ status: { privacyStatus: 'private', publishAt: new Date(Date.now() + 86_400_000).toISOString() } }));
+    const video = await uploadSmall(
+      token,
+      metadata({ status: { privacyStatus: 'private', publishAt: new Date(Date.now() + 86_400_000).toISOString() } }),
+    );
     const update = (t: string, part: string, body: Json) =>
-      fetch(`${base}/youtube/youtube/v3/videos?part=${part}`, { method: 'PUT', headers: { authorization: `Bearer ${t}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      fetch(`${base}/youtube/youtube/v3/videos?part=${part}`, {
+        method: 'PUT',
+        headers: { authorization: `Bearer ${t}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
 
     const denied = await update(token, 'status', { id: video.id, status: { privacyStatus: 'public' } });
     assert.equal(denied.status, 403);
@@ -453,14 +483,23 @@ describe('scheduled publishing and edits', () => {
     const job = await control('/revid/jobs', {});
     const png = Buffer.from(await (await fetch(job.thumbnailUrl)).arrayBuffer());
     const set = (t: string, id: string, body: Buffer, type = 'image/png') =>
-      exchange('POST', `${base}/youtube/upload/youtube/v3/thumbnails/set?videoId=${id}&uploadType=media`, { authorization: `Bearer ${t}`, 'content-type': type, 'content-length': body.length }, body);
+      exchange(
+        'POST',
+        `${base}/youtube/upload/youtube/v3/thumbnails/set?videoId=${id}&uploadType=media`,
+        { authorization: `Bearer ${t}`, 'content-type': type, 'content-length': body.length },
+        body,
+      );
 
     const ok = await set(token, video.id, png);
     assert.equal(ok.status, 200, ok.text);
     assert.equal(ok.json().kind, 'youtube#thumbnailSetResponse');
     assert.ok(ok.json().items[0].default.url);
     const record = await control(`/youtube/uploads/${video.id}`);
-    assert.deepEqual(record.video.thumbnail, { bytes: png.length, sha256: createHash('sha256').update(png).digest('hex'), mimeType: 'image/png' });
+    assert.deepEqual(record.video.thumbnail, {
+      bytes: png.length,
+      sha256: createHash('sha256').update(png).digest('hex'),
+      mimeType: 'image/png',
+    });
 
     assert.equal(googleReason(await set(token, video.id, Buffer.from('not an image'))).reason, 'invalidImage');
     const big = Buffer.concat([png.subarray(0, 8), Buffer.alloc(2 * MiB)]);

@@ -29,7 +29,10 @@ beforeEach(async () => {
 type Json = Record<string, any>;
 
 async function control(path: string, body?: unknown): Promise<Json> {
-  const r = await fetch(`${base}/_control${path}`, body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const r = await fetch(
+    `${base}/_control${path}`,
+    body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) },
+  );
   const json = (await r.json()) as Json;
   assert.ok(r.ok, `${path}: ${r.status} ${JSON.stringify(json)}`);
   return json;
@@ -176,9 +179,18 @@ describe('Google OAuth', () => {
   it('checks redirect_uri, client and grant type', async () => {
     const { verifier, challenge } = pkce();
     const code = (await consent(challenge)).get('code')!;
-    const badRedirect = await tokenRequest({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: 'http://127.0.0.1:9/other' });
+    const badRedirect = await tokenRequest({
+      grant_type: 'authorization_code',
+      code,
+      code_verifier: verifier,
+      redirect_uri: 'http://127.0.0.1:9/other',
+    });
     assert.equal(badRedirect.body.error, 'redirect_uri_mismatch');
-    const noSecret = await fetch(`${base}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `grant_type=authorization_code&code=${encodeURIComponent(code)}&client_id=${CLIENT_ID}` });
+    const noSecret = await fetch(`${base}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `grant_type=authorization_code&code=${encodeURIComponent(code)}&client_id=${CLIENT_ID}`,
+    });
     assert.equal(noSecret.status, 400);
     assert.equal(((await noSecret.json()) as Json).error, 'invalid_request');
     const badGrant = await tokenRequest({ grant_type: 'password' });
@@ -206,7 +218,10 @@ describe('Google OAuth', () => {
     assert.equal((await api('/youtube/youtube/v3/channels?part=id&mine=true', a.accessToken)).status, 401);
 
     const b = await control('/youtube/tokens', { channelId: a.channelId });
-    const revoked = await fetch(`${base}/oauth/revoke?token=${encodeURIComponent(b.refreshToken)}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const revoked = await fetch(`${base}/oauth/revoke?token=${encodeURIComponent(b.refreshToken)}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     assert.equal(revoked.status, 200);
     const r2 = await tokenRequest({ grant_type: 'refresh_token', refresh_token: b.refreshToken });
     assert.equal(r2.body.error, 'invalid_grant');
@@ -214,7 +229,7 @@ describe('Google OAuth', () => {
     assert.equal(again.status, 400);
   });
 
-  it('an expired or unknown access token gets 401 with Google\'s authError body', async () => {
+  it("an expired or unknown access token gets 401 with Google's authError body", async () => {
     const a = await newChannel(2, 'expire-a');
     assert.equal((await api('/youtube/youtube/v3/channels?part=id&mine=true', a.accessToken)).status, 200);
     const expired = await control('/youtube/tokens/expire-access', {});
@@ -227,7 +242,9 @@ describe('Google OAuth', () => {
           code: 401,
           message:
             'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.',
-          errors: [{ message: 'Invalid Credentials', domain: 'global', reason: 'authError', location: 'Authorization', locationType: 'header' }],
+          errors: [
+            { message: 'Invalid Credentials', domain: 'global', reason: 'authError', location: 'Authorization', locationType: 'header' },
+          ],
           status: 'UNAUTHENTICATED',
         },
       });
@@ -240,7 +257,10 @@ describe('Google OAuth', () => {
 
   it('checks scopes: an upload-only token cannot read analytics', async () => {
     const a = await newChannel(2, 'scope-a', { scopes: ['https://www.googleapis.com/auth/youtube.upload'] });
-    const r = await api(`/youtube-analytics/v2/reports?ids=channel==MINE&startDate=2020-01-01&endDate=${isoDay(0)}&metrics=views`, a.accessToken);
+    const r = await api(
+      `/youtube-analytics/v2/reports?ids=channel==MINE&startDate=2020-01-01&endDate=${isoDay(0)}&metrics=views`,
+      a.accessToken,
+    );
     assert.equal(r.status, 403);
     assert.equal(r.body.error.errors[0].reason, 'insufficientPermissions');
   });
@@ -302,7 +322,10 @@ describe('YouTube Data API v3', () => {
     const ch = await newChannel(120, 'videos-list');
     const ids: string[] = (await control(`/youtube/channels/${ch.channelId}/videos`)).videos.map((v: Json) => v.id);
 
-    const r = await api(`/youtube/youtube/v3/videos?part=snippet,contentDetails,statistics,status&id=${ids.slice(0, 50).join(',')}`, ch.accessToken);
+    const r = await api(
+      `/youtube/youtube/v3/videos?part=snippet,contentDetails,statistics,status&id=${ids.slice(0, 50).join(',')}`,
+      ch.accessToken,
+    );
     assert.equal(r.status, 200);
     assert.equal(r.body.kind, 'youtube#videoListResponse');
     assert.equal(r.body.items.length, 50);
@@ -351,7 +374,8 @@ describe('YouTube Data API v3', () => {
 // ---- Analytics ---------------------------------------------------------------------------------
 
 describe('YouTube Analytics v2', () => {
-  const METRICS = 'views,estimatedMinutesWatched,averageViewDuration,averageViewPercentage,likes,comments,shares,subscribersGained,subscribersLost';
+  const METRICS =
+    'views,estimatedMinutesWatched,averageViewDuration,averageViewPercentage,likes,comments,shares,subscribersGained,subscribersLost';
 
   it('daily channel report: headers, data lag, determinism', async () => {
     const ch = await newChannel(120, 'analytics-day');
@@ -360,8 +384,14 @@ describe('YouTube Analytics v2', () => {
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.equal(r.body.kind, 'youtubeAnalytics#resultTable');
     assert.deepEqual(r.body.columnHeaders[0], { name: 'day', columnType: 'DIMENSION', dataType: 'STRING' });
-    assert.deepEqual(r.body.columnHeaders.map((h: Json) => h.name), ['day', ...METRICS.split(',')]);
-    assert.deepEqual(r.body.columnHeaders.find((h: Json) => h.name === 'averageViewPercentage'), { name: 'averageViewPercentage', columnType: 'METRIC', dataType: 'FLOAT' });
+    assert.deepEqual(
+      r.body.columnHeaders.map((h: Json) => h.name),
+      ['day', ...METRICS.split(',')],
+    );
+    assert.deepEqual(
+      r.body.columnHeaders.find((h: Json) => h.name === 'averageViewPercentage'),
+      { name: 'averageViewPercentage', columnType: 'METRIC', dataType: 'FLOAT' },
+    );
     assert.equal(r.body.columnHeaders.find((h: Json) => h.name === 'views').dataType, 'INTEGER');
 
     const rows: Array<Array<string | number>> = r.body.rows;
@@ -384,7 +414,10 @@ describe('YouTube Analytics v2', () => {
     const catalogue = (await control(`/youtube/channels/${ch.channelId}/videos`)).videos as Json[];
     const video = catalogue.find((v) => v.privacyStatus === 'public' && Date.parse(v.publishedAt) < Date.now() - 120 * 86_400_000)!;
     assert.ok(video, 'an older public video');
-    const r = await api(`/youtube-analytics/v2/reports?ids=channel==MINE&startDate=2000-01-01&endDate=${isoDay(0)}&metrics=views,averageViewPercentage&dimensions=day&filters=video==${video.id}`, ch.accessToken);
+    const r = await api(
+      `/youtube-analytics/v2/reports?ids=channel==MINE&startDate=2000-01-01&endDate=${isoDay(0)}&metrics=views,averageViewPercentage&dimensions=day&filters=video==${video.id}`,
+      ch.accessToken,
+    );
     assert.equal(r.status, 200);
     const rows = r.body.rows as Array<[string, number, number]>;
     assert.equal(rows[0]![0], video.publishedAt.slice(0, 10));
@@ -401,22 +434,37 @@ describe('YouTube Analytics v2', () => {
 
   it('top-videos and day,video reports', async () => {
     const ch = await newChannel(40, 'analytics-top');
-    const top = await api(`/youtube-analytics/v2/reports?ids=channel==MINE&startDate=2000-01-01&endDate=${isoDay(0)}&metrics=views,likes&dimensions=video&sort=-views&maxResults=10`, ch.accessToken);
+    const top = await api(
+      `/youtube-analytics/v2/reports?ids=channel==MINE&startDate=2000-01-01&endDate=${isoDay(0)}&metrics=views,likes&dimensions=video&sort=-views&maxResults=10`,
+      ch.accessToken,
+    );
     assert.equal(top.status, 200);
     assert.equal(top.body.rows.length, 10);
     const views = top.body.rows.map((row: Json) => row[1]);
-    assert.deepEqual(views, [...views].sort((a: number, b: number) => b - a));
+    assert.deepEqual(
+      views,
+      [...views].sort((a: number, b: number) => b - a),
+    );
     // Top-videos reports need a descending sort and maxResults, as in the real API.
-    const unsorted = await api(`/youtube-analytics/v2/reports?ids=channel==MINE&startDate=2000-01-01&endDate=${isoDay(0)}&metrics=views&dimensions=video`, ch.accessToken);
+    const unsorted = await api(
+      `/youtube-analytics/v2/reports?ids=channel==MINE&startDate=2000-01-01&endDate=${isoDay(0)}&metrics=views&dimensions=video`,
+      ch.accessToken,
+    );
     assert.equal(unsorted.status, 400);
 
-    const both = await api(`/youtube-analytics/v2/reports?ids=channel==MINE&startDate=${isoDay(-30)}&endDate=${isoDay(0)}&metrics=views&dimensions=day,video&maxResults=25&startIndex=11`, ch.accessToken);
+    const both = await api(
+      `/youtube-analytics/v2/reports?ids=channel==MINE&startDate=${isoDay(-30)}&endDate=${isoDay(0)}&metrics=views&dimensions=day,video&maxResults=25&startIndex=11`,
+      ch.accessToken,
+    );
     assert.equal(both.status, 200);
-    assert.deepEqual(both.body.columnHeaders.map((h: Json) => h.name), ['day', 'video', 'views']);
+    assert.deepEqual(
+      both.body.columnHeaders.map((h: Json) => h.name),
+      ['day', 'video', 'views'],
+    );
     assert.equal(both.body.rows.length, 25);
   });
 
-  it('validates parameters with Google\'s error shape', async () => {
+  it("validates parameters with Google's error shape", async () => {
     const ch = await newChannel(5, 'analytics-params');
     const missing = await api(`/youtube-analytics/v2/reports?ids=channel==MINE&startDate=2024-01-01&endDate=2024-02-01`, ch.accessToken);
     assert.equal(missing.status, 400);
@@ -425,14 +473,26 @@ describe('YouTube Analytics v2', () => {
     assert.equal(missing.body.error.errors[0].reason, 'required');
     assert.equal(missing.body.error.status, 'INVALID_ARGUMENT');
 
-    const unknown = await api(`/youtube-analytics/v2/reports?ids=channel==MINE&startDate=2024-01-01&endDate=2024-02-01&metrics=views,vibes`, ch.accessToken);
+    const unknown = await api(
+      `/youtube-analytics/v2/reports?ids=channel==MINE&startDate=2024-01-01&endDate=2024-02-01&metrics=views,vibes`,
+      ch.accessToken,
+    );
     assert.equal(unknown.status, 400);
     assert.match(unknown.body.error.message, /Unknown identifier \(vibes\)/);
-    const badDate = await api(`/youtube-analytics/v2/reports?ids=channel==MINE&startDate=2024-02-30&endDate=2024-03-01&metrics=views`, ch.accessToken);
+    const badDate = await api(
+      `/youtube-analytics/v2/reports?ids=channel==MINE&startDate=2024-02-30&endDate=2024-03-01&metrics=views`,
+      ch.accessToken,
+    );
     assert.equal(badDate.status, 400);
-    const reversed = await api(`/youtube-analytics/v2/reports?ids=channel==MINE&startDate=2024-03-01&endDate=2024-02-01&metrics=views`, ch.accessToken);
+    const reversed = await api(
+      `/youtube-analytics/v2/reports?ids=channel==MINE&startDate=2024-03-01&endDate=2024-02-01&metrics=views`,
+      ch.accessToken,
+    );
     assert.equal(reversed.status, 400);
-    const otherChannel = await api(`/youtube-analytics/v2/reports?ids=channel==UCsomeoneElse&startDate=2024-01-01&endDate=2024-02-01&metrics=views`, ch.accessToken);
+    const otherChannel = await api(
+      `/youtube-analytics/v2/reports?ids=channel==UCsomeoneElse&startDate=2024-01-01&endDate=2024-02-01&metrics=views`,
+      ch.accessToken,
+    );
     assert.equal(otherChannel.status, 403);
     const noToken = await api(`/youtube-analytics/v2/reports?ids=channel==MINE&startDate=2024-01-01&endDate=2024-02-01&metrics=views`);
     assert.equal(noToken.status, 401);
@@ -440,7 +500,10 @@ describe('YouTube Analytics v2', () => {
 
   it('leaves rows out when there is no data yet', async () => {
     const ch = await newChannel(5, 'analytics-empty');
-    const r = await api(`/youtube-analytics/v2/reports?ids=channel==MINE&startDate=${isoDay(-1)}&endDate=${isoDay(0)}&metrics=views&dimensions=day`, ch.accessToken);
+    const r = await api(
+      `/youtube-analytics/v2/reports?ids=channel==MINE&startDate=${isoDay(-1)}&endDate=${isoDay(0)}&metrics=views&dimensions=day`,
+      ch.accessToken,
+    );
     assert.equal(r.status, 200);
     assert.equal(r.body.rows, undefined);
     assert.equal(r.body.columnHeaders.length, 2);
@@ -463,7 +526,11 @@ describe('quota', () => {
     assert.equal(status.dailyLimit, 3);
 
     // Analytics has its own quota; another project still has budget.
-    assert.equal((await api(`/youtube-analytics/v2/reports?ids=channel==MINE&startDate=2024-01-01&endDate=2024-01-02&metrics=views`, ch.accessToken)).status, 200);
+    assert.equal(
+      (await api(`/youtube-analytics/v2/reports?ids=channel==MINE&startDate=2024-01-01&endDate=2024-01-02&metrics=views`, ch.accessToken))
+        .status,
+      200,
+    );
     const other = await control('/youtube/tokens', { channelId: ch.channelId, clientId: 'other-project' });
     assert.equal((await api('/youtube/youtube/v3/channels?part=id&mine=true', other.accessToken)).status, 200);
 
@@ -480,6 +547,9 @@ describe('quota', () => {
     assert.equal((await control('/youtube/quota')).dailyLimit, 10_000);
     assert.equal((await api('/youtube/youtube/v3/channels?part=id&mine=true', ch.accessToken)).status, 401);
     const channels = (await control('/youtube/channels')).channels as Json[];
-    assert.deepEqual(channels.map((c) => c.demo), [true]);
+    assert.deepEqual(
+      channels.map((c) => c.demo),
+      [true],
+    );
   });
 });

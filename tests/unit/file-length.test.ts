@@ -9,10 +9,23 @@ describe('file length check', () => {
   assert.equal(MAX_FILE_LINES, 400);
 
   it('judges code everywhere but tests and migrations, and never prose or data', () => {
-    for (const f of ['web/src/lib/content/api.ts', 'web/src/routes/(app)/studio/+page.svelte', 'local/bootstrap.mjs', 'web/src/app.css', '.github/workflows/ci.yml', 'supabase/seed.sql']) {
+    for (const f of [
+      'web/src/lib/content/api.ts',
+      'web/src/routes/(app)/studio/+page.svelte',
+      'local/bootstrap.mjs',
+      'web/src/app.css',
+      '.github/workflows/ci.yml',
+      'supabase/seed.sql',
+    ]) {
       assert.equal(isJudged(f), true, f);
     }
-    for (const f of ['tests/e2e/web-studio.test.ts', 'supabase/migrations/20261206001310_restore_content_only.sql', 'README.md', 'package-lock.json', 'bench/results/scaling.json']) {
+    for (const f of [
+      'tests/e2e/web-studio.test.ts',
+      'supabase/migrations/20261206001310_restore_content_only.sql',
+      'README.md',
+      'package-lock.json',
+      'bench/results/scaling.json',
+    ]) {
       assert.equal(isJudged(f), false, f);
     }
   });

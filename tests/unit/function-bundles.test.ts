@@ -19,7 +19,9 @@ describe('function bundles', () => {
     it(`${name}: at most 20 MB, no node:vm, node:worker_threads or Worker`, (t) => {
       const b = measureFunction(name);
       const packages = b.npmPackages.map((p) => `${p.id} ${megabytes(p.bytes)}`).join(', ');
-      t.diagnostic(`${name}: ${megabytes(b.totalBytes)} MB = ${b.localModules} local modules ${megabytes(b.localBytes)} MB + npm ${megabytes(b.npmBytes)} MB (${packages})`);
+      t.diagnostic(
+        `${name}: ${megabytes(b.totalBytes)} MB = ${b.localModules} local modules ${megabytes(b.localBytes)} MB + npm ${megabytes(b.npmBytes)} MB (${packages})`,
+      );
       assert.ok(b.totalBytes <= BUNDLE_LIMIT_BYTES, `${name} bundles up to ${megabytes(b.totalBytes)} MB, over the 20 MB hosted accepts`);
       assert.deepEqual(b.forbidden, [], `${name} uses what hosted does not have`);
     });
@@ -32,17 +34,23 @@ describe('the bundle measurement', () => {
 
   it('counts local modules and npm packages, and names node:vm, node:worker_threads and Worker', () => {
     writeFileSync(join(dir, 'dep.ts'), `export const filler = '${'x'.repeat(50_000)}';\n`);
-    writeFileSync(join(dir, 'entry.ts'), [
-      "import vm from 'node:vm';",
-      "import { Worker as NodeWorker } from 'node:worker_threads';",
-      "import { z } from 'zod';",
-      "import { filler } from './dep.ts';",
-      "export const all = [vm, NodeWorker, z, filler, () => new Worker('./w.js')];",
-    ].join('\n'));
+    writeFileSync(
+      join(dir, 'entry.ts'),
+      [
+        "import vm from 'node:vm';",
+        "import { Worker as NodeWorker } from 'node:worker_threads';",
+        "import { z } from 'zod';",
+        "import { filler } from './dep.ts';",
+        "export const all = [vm, NodeWorker, z, filler, () => new Worker('./w.js')];",
+      ].join('\n'),
+    );
     const b = measureEntry(join(dir, 'entry.ts'));
     assert.equal(b.localModules, 2);
     assert.ok(b.localBytes > 50_000, String(b.localBytes));
-    assert.deepEqual(b.npmPackages.map((p) => p.id.split('@')[0]), ['zod']);
+    assert.deepEqual(
+      b.npmPackages.map((p) => p.id.split('@')[0]),
+      ['zod'],
+    );
     assert.ok(b.npmBytes > 100_000, `zod measured ${b.npmBytes} bytes`);
     assert.equal(b.totalBytes, b.localBytes + b.npmBytes);
     assert.deepEqual(b.forbidden, [`Worker (${join(dir, 'entry.ts')})`, 'node:vm', 'node:worker_threads']);

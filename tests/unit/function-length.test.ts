@@ -32,13 +32,22 @@ describe('function length check', () => {
   it('names the function and its line, nested ones on their own', () => {
     const source = `// header\nexport function outer() {\n  const inner = () => {\n${body(90)}\n  };\n  return inner;\n}\n`;
     const found = longFunctions('local/x.ts', source);
-    assert.deepEqual(found.map((f) => [f.name, f.line, f.lines]), [['outer', 2, 93], ['inner', 3, 90]]);
+    assert.deepEqual(
+      found.map((f) => [f.name, f.line, f.lines]),
+      [
+        ['outer', 2, 93],
+        ['inner', 3, 90],
+      ],
+    );
     assert.equal(formatLongFunctions(found), 'local/x.ts:2 outer: 93 lines\nlocal/x.ts:3 inner: 90 lines');
   });
 
   it('parses JavaScript modules (local/*.mjs) and ignores braces in strings and comments', () => {
     const source = `export function planted() {\n  const s = '}}}';\n  // }\n${body(MAX_FUNCTION_LINES)}\n}\n`;
-    assert.deepEqual(longFunctions('local/bootstrap.mjs', source).map((f) => f.lines), [MAX_FUNCTION_LINES + 2]);
+    assert.deepEqual(
+      longFunctions('local/bootstrap.mjs', source).map((f) => f.lines),
+      [MAX_FUNCTION_LINES + 2],
+    );
   });
 
   it('excuses only the listed exceptions, and reports an exception that matches nothing', () => {

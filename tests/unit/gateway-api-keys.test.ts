@@ -39,7 +39,10 @@ before(async () => {
   anon = await legacyApiKey(LEGACY_SECRET, 'anon');
   serviceRole = await legacyApiKey(LEGACY_SECRET, 'service_role');
   const common = { port: 0, authUrl: upstreamUrl, functionsUrl: upstreamUrl, publicJwk, privateJwk, verifyJwt: new Map([['open', false]]) };
-  both = await createGateway({ ...common, apiKeys: { publishableKeys: [publishable], secretKeys: [secret], legacyJwtSecret: LEGACY_SECRET } });
+  both = await createGateway({
+    ...common,
+    apiKeys: { publishableKeys: [publishable], secretKeys: [secret], legacyJwtSecret: LEGACY_SECRET },
+  });
   modernOnly = await createGateway({ ...common, apiKeys: { publishableKeys: [publishable], secretKeys: [secret] } });
 });
 
@@ -72,7 +75,10 @@ test('an unknown, deleted or other project\'s sb_ key is 401 "Unregistered API k
   for (const key of [opaqueKey('secret'), opaqueKey('publishable'), 'sb_other_0123456789abcdef']) {
     const r = await call(both, '/functions/v1/open', { apikey: key });
     assert.equal(r.status, 401);
-    assert.deepEqual(r.body, { message: 'Unregistered API key', hint: 'Double check the provided API key as it is not registered for this project.' });
+    assert.deepEqual(r.body, {
+      message: 'Unregistered API key',
+      hint: 'Double check the provided API key as it is not registered for this project.',
+    });
     assert.deepEqual(hits, []);
   }
   const garbage = await call(both, '/auth/v1/health', { apikey: 'not-a-key' });
@@ -83,7 +89,10 @@ test('an unknown, deleted or other project\'s sb_ key is 401 "Unregistered API k
 
 test('a legacy key signed with another secret, or a user token in apikey, is "Invalid API key"', async () => {
   const foreign = await legacyApiKey('another-projects-jwt-secret-0123456789abcdef', 'service_role');
-  const userToken = await new SignJWT({ sub: 'u1', role: 'authenticated' }).setProtectedHeader({ alg: 'ES256', kid: 'kid-1' }).setExpirationTime('1h').sign(privateKey);
+  const userToken = await new SignJWT({ sub: 'u1', role: 'authenticated' })
+    .setProtectedHeader({ alg: 'ES256', kid: 'kid-1' })
+    .setExpirationTime('1h')
+    .sign(privateKey);
   for (const key of [foreign, userToken]) {
     const r = await call(both, '/functions/v1/open', { apikey: key });
     assert.equal(r.status, 401);
@@ -114,8 +123,14 @@ test('an opaque key is never a JWT to verify_jwt, whichever key it is; legacy ke
 
 test('verify_jwt refuses a user token with a foreign kid or a tampered payload', async () => {
   const other = await generateKeyPair('ES256');
-  const foreign = await new SignJWT({ sub: 'u1', role: 'authenticated' }).setProtectedHeader({ alg: 'ES256', kid: 'kid-2' }).setExpirationTime('1h').sign(other.privateKey);
-  const good = await new SignJWT({ sub: 'u1', role: 'authenticated' }).setProtectedHeader({ alg: 'ES256', kid: 'kid-1' }).setExpirationTime('1h').sign(privateKey);
+  const foreign = await new SignJWT({ sub: 'u1', role: 'authenticated' })
+    .setProtectedHeader({ alg: 'ES256', kid: 'kid-2' })
+    .setExpirationTime('1h')
+    .sign(other.privateKey);
+  const good = await new SignJWT({ sub: 'u1', role: 'authenticated' })
+    .setProtectedHeader({ alg: 'ES256', kid: 'kid-1' })
+    .setExpirationTime('1h')
+    .sign(privateKey);
   const [h, , sig] = good.split('.');
   const tampered = `${h}.${Buffer.from(JSON.stringify({ sub: 'u1', role: 'service_role', exp: 9999999999 })).toString('base64url')}.${sig}`;
   for (const token of [foreign, tampered]) {
@@ -126,7 +141,7 @@ test('verify_jwt refuses a user token with a foreign kid or a tampered payload',
   assert.equal((await call(both, '/functions/v1/secure', { apikey: publishable, authorization: `Bearer ${good}` })).status, 200);
 });
 
-test('Auth gets a short-lived JWT of the key\'s role for an opaque key, and a user\'s own token otherwise', async () => {
+test("Auth gets a short-lived JWT of the key's role for an opaque key, and a user's own token otherwise", async () => {
   await call(both, '/auth/v1/admin/users', { apikey: secret, authorization: `Bearer ${secret}` });
   const minted = hits[0].authorization!.replace(/^Bearer /, '');
   assert.equal(decodeJwt(minted).role, 'service_role');
@@ -136,7 +151,10 @@ test('Auth gets a short-lived JWT of the key\'s role for an opaque key, and a us
   await call(both, '/auth/v1/settings', { apikey: publishable });
   assert.equal(decodeJwt(hits[0].authorization!.replace(/^Bearer /, '')).role, 'anon');
 
-  const user = await new SignJWT({ sub: 'u1', role: 'authenticated' }).setProtectedHeader({ alg: 'ES256', kid: 'kid-1' }).setExpirationTime('1h').sign(privateKey);
+  const user = await new SignJWT({ sub: 'u1', role: 'authenticated' })
+    .setProtectedHeader({ alg: 'ES256', kid: 'kid-1' })
+    .setExpirationTime('1h')
+    .sign(privateKey);
   await call(both, '/auth/v1/user', { apikey: publishable, authorization: `Bearer ${user}` });
   assert.equal(hits[0].authorization, `Bearer ${user}`, 'a user token is passed on unchanged');
 

@@ -94,7 +94,11 @@ test('verify_jwt refuses missing, malformed, wrongly signed, expired, exp-less a
     ['wrong key', await sign({ sub: 'u1', role: 'authenticated' }, '1h', other), /Invalid JWT/],
     ['expired', expired, /JWT expired/],
     ['alg none', none, /Invalid JWT/],
-    ['no exp', await new SignJWT({ sub: 'u1', role: 'authenticated' }).setProtectedHeader({ alg: 'ES256', kid }).setIssuedAt().sign(privateKey), /Invalid JWT/],
+    [
+      'no exp',
+      await new SignJWT({ sub: 'u1', role: 'authenticated' }).setProtectedHeader({ alg: 'ES256', kid }).setIssuedAt().sign(privateKey),
+      /Invalid JWT/,
+    ],
   ];
   for (const [name, token, message] of cases) {
     const r = await call('/functions/v1/secure', token);
@@ -134,7 +138,13 @@ test('APIs the local stack does not offer answer 501 with a message', async () =
 
 test('a malformed signing key stops the gateway at start-up', async () => {
   await assert.rejects(
-    createGateway({ port: 0, authUrl: 'http://127.0.0.1:1', functionsUrl: 'http://127.0.0.1:1', publicJwk: { kty: 'EC', crv: 'P-256', x: 'x', y: 'y' }, verifyJwt: new Map() }),
+    createGateway({
+      port: 0,
+      authUrl: 'http://127.0.0.1:1',
+      functionsUrl: 'http://127.0.0.1:1',
+      publicJwk: { kty: 'EC', crv: 'P-256', x: 'x', y: 'y' },
+      verifyJwt: new Map(),
+    }),
   );
 });
 
@@ -163,7 +173,10 @@ test('a remembered token is refused once it expires, and a forged one is never t
   assert.deepEqual(await check(`Bearer ${token}`), { ok: true }, 'second time, from the cache');
   // Same header and payload, another signature: it is a different token and is checked again.
   const [h, p] = token.split('.');
-  assert.deepEqual(await check(`Bearer ${h}.${p}.${b64url('forged-signature-bytes-000000000000000000000000000000000000000000000')}`), { ok: false, message: 'Invalid JWT' });
+  assert.deepEqual(await check(`Bearer ${h}.${p}.${b64url('forged-signature-bytes-000000000000000000000000000000000000000000000')}`), {
+    ok: false,
+    message: 'Invalid JWT',
+  });
   clock += 3 * 60_000;
   assert.deepEqual(await check(`Bearer ${token}`), { ok: false, message: 'JWT expired' });
   assert.deepEqual(await check(`Bearer ${token}`), { ok: false, message: 'JWT expired' }, 'and stays refused after leaving the cache');
@@ -174,7 +187,7 @@ test('X-Forwarded-For ends with the address that connected, after whatever the c
   assert.equal(plain.body.xff, '127.0.0.1');
   const res = await fetch(`${gateway.url}/functions/v1/open`, { headers: { 'x-forwarded-for': '203.0.113.9, 198.51.100.1' } });
   const body = await res.json();
-  assert.equal(body.xff, '203.0.113.9, 198.51.100.1, 127.0.0.1', 'the caller\'s entries come first; the last is the gateway\'s');
+  assert.equal(body.xff, '203.0.113.9, 198.51.100.1, 127.0.0.1', "the caller's entries come first; the last is the gateway's");
 });
 
 // Before the fix the gateway stopped reading such a body: the client's upload stalled until the
@@ -188,16 +201,20 @@ test('a chunked upload refused early with 413 completes, and the connection serv
   c.socket.destroy();
 });
 
-test('a chunked upload refused by verify_jwt completes with 401, and the connection serves the next request', { timeout: 20_000 }, async () => {
-  upstreamHits = [];
-  const c = rawConnection(gateway.url);
-  await c.upload('/functions/v1/secure', 8 * 1024 * 1024);
-  c.socket.write('GET /functions/v1/open HTTP/1.1\r\nhost: gateway\r\n\r\n');
-  await c.until(() => c.answers().length === 2 || c.isClosed());
-  assert.deepEqual(c.answers(), [401, 200]);
-  assert.deepEqual(upstreamHits, ['GET /open'], 'the refused upload never reached the function');
-  c.socket.destroy();
-});
+test(
+  'a chunked upload refused by verify_jwt completes with 401, and the connection serves the next request',
+  { timeout: 20_000 },
+  async () => {
+    upstreamHits = [];
+    const c = rawConnection(gateway.url);
+    await c.upload('/functions/v1/secure', 8 * 1024 * 1024);
+    c.socket.write('GET /functions/v1/open HTTP/1.1\r\nhost: gateway\r\n\r\n');
+    await c.until(() => c.answers().length === 2 || c.isClosed());
+    assert.deepEqual(c.answers(), [401, 200]);
+    assert.deepEqual(upstreamHits, ['GET /open'], 'the refused upload never reached the function');
+    c.socket.destroy();
+  },
+);
 
 test('a client that asked to close gets its 413 and a closed connection, not a reset under its upload', { timeout: 20_000 }, async () => {
   for (let i = 0; i < 5; i++) {
@@ -205,7 +222,11 @@ test('a client that asked to close gets its 413 and a closed connection, not a r
     await c.upload('/functions/v1/open/refuse-large', 8 * 1024 * 1024, 'connection: close\r\n');
     await c.until(c.isClosed);
     assert.deepEqual(c.answers(), [413], `upload ${i + 1}`);
-    assert.deepEqual(c.errors().filter((e) => e === 'ECONNRESET' || e === 'EPIPE'), [], `upload ${i + 1}`);
+    assert.deepEqual(
+      c.errors().filter((e) => e === 'ECONNRESET' || e === 'EPIPE'),
+      [],
+      `upload ${i + 1}`,
+    );
   }
 });
 

@@ -20,7 +20,7 @@ function withDir<T>(parent: string, fn: (dir: string) => T): T {
   }
 }
 
-const FORMATTED_TS = "export const greeting = (name: string) => `hello ${name}`;\n";
+const FORMATTED_TS = 'export const greeting = (name: string) => `hello ${name}`;\n';
 const FORMATTED_SVELTE = `<script lang="ts">
   let { name }: { name: string } = $props();
 </script>
@@ -61,7 +61,13 @@ test('the format check passes formatted TypeScript and Svelte in the web app and
 
 test('only migrations after the last committed one are linted', () => {
   withDir(tmpdir(), (dir) => {
-    for (const name of ['20261126000100_initial.sql', `${LINTED_AFTER}_last_committed.sql`, '20991231000000_next.sql', 'README.md', '2099_bad_name.sql']) {
+    for (const name of [
+      '20261126000100_initial.sql',
+      `${LINTED_AFTER}_last_committed.sql`,
+      '20991231000000_next.sql',
+      'README.md',
+      '2099_bad_name.sql',
+    ]) {
       writeFileSync(join(dir, name), 'select 1;\n');
     }
     assert.deepEqual(newMigrations(dir), ['20991231000000_next.sql']);

@@ -68,22 +68,34 @@ describe('mail catcher', () => {
     await t.sendMail({ from: 'a@example.com', to: 'one@example.com', subject: 'first', text: '1' });
     await t.sendMail({ from: 'a@example.com', to: 'two@example.com', subject: 'other', text: '2' });
     await t.sendMail({ from: 'a@example.com', to: 'one@example.com', subject: 'second', text: '3' });
-    assert.deepEqual((await messages(catcher, 'ONE@example.com')).map((m) => m.subject), ['second', 'first']);
-    assert.deepEqual((await messages(catcher)).map((m) => m.subject), ['second', 'other', 'first']);
+    assert.deepEqual(
+      (await messages(catcher, 'ONE@example.com')).map((m) => m.subject),
+      ['second', 'first'],
+    );
+    assert.deepEqual(
+      (await messages(catcher)).map((m) => m.subject),
+      ['second', 'other', 'first'],
+    );
     assert.deepEqual(await messages(catcher, 'nobody@example.com'), []);
   });
 
   it('keeps only the newest messages up to its bound', async () => {
     const t = transport(catcher);
     for (let i = 0; i < 7; i++) await t.sendMail({ from: 'a@example.com', to: 'b@example.com', subject: `m${i}`, text: 'x' });
-    assert.deepEqual((await messages(catcher)).map((m) => m.subject), ['m6', 'm5', 'm4', 'm3', 'm2']);
+    assert.deepEqual(
+      (await messages(catcher)).map((m) => m.subject),
+      ['m6', 'm5', 'm4', 'm3', 'm2'],
+    );
   });
 
   it('keeps messages across a restart and forgets them once deleted', async () => {
     await transport(catcher).sendMail({ from: 'a@example.com', to: 'keep@example.com', subject: 'kept', text: 'x' });
     await catcher.close();
     catcher = await startMailCatcher({ smtpPort: 0, httpPort: 0, dir, maxMessages: 5 });
-    assert.deepEqual((await messages(catcher, 'keep@example.com')).map((m) => m.subject), ['kept']);
+    assert.deepEqual(
+      (await messages(catcher, 'keep@example.com')).map((m) => m.subject),
+      ['kept'],
+    );
     await fetch(`${catcher.url}/api/messages`, { method: 'DELETE' });
     await catcher.close();
     catcher = await startMailCatcher({ smtpPort: 0, httpPort: 0, dir, maxMessages: 5 });

@@ -38,7 +38,10 @@ class Target {
   readonly arrivals: Arrival[] = [];
   active = 0;
   maxActive = 0;
-  private constructor(private readonly server: Server, readonly url: string) {}
+  private constructor(
+    private readonly server: Server,
+    readonly url: string,
+  ) {}
 
   static async start(): Promise<Target> {
     const server = createServer();
@@ -50,8 +53,12 @@ class Target {
       req.on('end', () => {
         const url = new URL(req.url ?? '/', target.url);
         target.arrivals.push({
-          method: req.method ?? '', path: url.pathname, search: url.searchParams, headers: req.headers,
-          body: Buffer.concat(chunks), at: Date.now(),
+          method: req.method ?? '',
+          path: url.pathname,
+          search: url.searchParams,
+          headers: req.headers,
+          body: Buffer.concat(chunks),
+          at: Date.now(),
         });
         target.active += 1;
         target.maxActive = Math.max(target.maxActive, target.active);
@@ -61,11 +68,14 @@ class Target {
           finished = true;
           target.active -= 1;
         };
-        const timer = setTimeout(() => {
-          finish();
-          res.writeHead(Number(url.searchParams.get('status') ?? 200), { 'content-type': 'application/json', 'x-target': 'pgnet-test' });
-          res.end(JSON.stringify({ path: url.pathname, ack: true }));
-        }, Number(url.searchParams.get('sleep') ?? 0));
+        const timer = setTimeout(
+          () => {
+            finish();
+            res.writeHead(Number(url.searchParams.get('status') ?? 200), { 'content-type': 'application/json', 'x-target': 'pgnet-test' });
+            res.end(JSON.stringify({ path: url.pathname, ack: true }));
+          },
+          Number(url.searchParams.get('sleep') ?? 0),
+        );
         res.on('close', () => {
           clearTimeout(timer);
           finish();
@@ -181,10 +191,7 @@ describe('pg_net worker', () => {
     await db?.drop();
   });
 
-  async function withWorker(
-    opts: Partial<PgNetWorkerOptions>,
-    run: (worker: PgNetWorker, logs: string[]) => Promise<void>,
-  ) {
+  async function withWorker(opts: Partial<PgNetWorkerOptions>, run: (worker: PgNetWorker, logs: string[]) => Promise<void>) {
     const logs: string[] = [];
     const worker = await startWorker({ log: (l) => logs.push(l), ...opts });
     try {
@@ -366,12 +373,11 @@ describe('pg_net worker', () => {
 
   test('two workers racing over 200 requests queued before they started send each exactly once', BOUNDED, async () => {
     const m = marker();
-    const ids = (await db.sql`
-      select net.http_post(url := ${`${target.url}/race/${m}/`} || i) as id from generate_series(1, 200) as i`).map((r) => String(r.id));
-    const [a, b] = await Promise.all([
-      startWorker({ pollIntervalMs: 50 }),
-      startWorker({ pollIntervalMs: 50 }),
-    ]);
+    const ids = (
+      await db.sql`
+      select net.http_post(url := ${`${target.url}/race/${m}/`} || i) as id from generate_series(1, 200) as i`
+    ).map((r) => String(r.id));
+    const [a, b] = await Promise.all([startWorker({ pollIntervalMs: 50 }), startWorker({ pollIntervalMs: 50 })]);
     try {
       await Promise.all([a.idle(), b.idle()]);
     } finally {
@@ -390,7 +396,11 @@ describe('pg_net worker', () => {
     await withWorker({ pollIntervalMs: 60_000 }, async (_worker, logs) => {
       const m = marker();
       const firstId = await httpPost(db.sql, `${target.url}/wake/${m}/1`);
-      await waitFor('the first response', 3000, async () => (await db.sql`select 1 from net._http_response where id = ${firstId}`).length === 1);
+      await waitFor(
+        'the first response',
+        3000,
+        async () => (await db.sql`select 1 from net._http_response where id = ${firstId}`).length === 1,
+      );
 
       const killed = await db.sql`
         select pg_terminate_backend(pid) from pg_stat_activity
@@ -399,7 +409,11 @@ describe('pg_net worker', () => {
       await waitFor('the worker to notice', 3000, () => logs.some((l) => l.includes('LISTEN connection lost')));
 
       const secondId = await httpPost(db.sql, `${target.url}/wake/${m}/2`);
-      await waitFor('the second response', 8000, async () => (await db.sql`select 1 from net._http_response where id = ${secondId}`).length === 1);
+      await waitFor(
+        'the second response',
+        8000,
+        async () => (await db.sql`select 1 from net._http_response where id = ${secondId}`).length === 1,
+      );
       assert.equal((await responseOf(db.sql, secondId)).status_code, 200);
     });
   });
@@ -423,7 +437,10 @@ describe('pg_net worker', () => {
     // The first sweep runs as the worker starts.
     await withWorker({}, async () => {
       const rows = await db.sql`select id::text from net._http_response where id in (${oldId}, ${recentId})`;
-      assert.deepEqual(rows.map((r) => r.id), [recentId]);
+      assert.deepEqual(
+        rows.map((r) => r.id),
+        [recentId],
+      );
     });
     await db.sql`delete from net._http_response where id = ${recentId}`;
   });
@@ -438,7 +455,10 @@ describe('pg_net worker', () => {
         values (${oldId}, 200, now() - interval '61 minutes'), (${recentId}, 200, now() - interval '59 minutes')`;
       await withWorker({}, async () => {
         const rows = await db.sql`select id::text from net._http_response where id in (${oldId}, ${recentId})`;
-        assert.deepEqual(rows.map((r) => r.id), [recentId]);
+        assert.deepEqual(
+          rows.map((r) => r.id),
+          [recentId],
+        );
       });
     } finally {
       await db.sql.unsafe(`alter database ${name} reset pg_net.ttl`);
@@ -465,7 +485,8 @@ describe('pg_cron → net.http_post → worker → target', () => {
 
       // What pg_cron does on a tick: its own connection to the job's database as the job's user,
       // the stored command as one simple-protocol statement in its own transaction.
-      const [job] = await sql`select command, database, username, current_database() as db, current_user as me from cron.job where jobid = ${jobId}`;
+      const [job] =
+        await sql`select command, database, username, current_database() as db, current_user as me from cron.job where jobid = ${jobId}`;
       assert.equal(job!.database, job!.db);
       assert.equal(job!.username, job!.me);
       const runner = postgres(DB_URL, { max: 1, onnotice: () => {} });

@@ -16,9 +16,15 @@ export function rawConnection(base: string) {
   const errors: string[] = [];
   const waiters: Array<() => void> = [];
   const wake = () => waiters.splice(0).forEach((w) => w());
-  socket.on('data', (d) => { received += d.toString(); wake(); });
+  socket.on('data', (d) => {
+    received += d.toString();
+    wake();
+  });
   socket.on('error', (err: NodeJS.ErrnoException) => errors.push(err.code ?? err.message)); // e.g. a reset after the server closed
-  socket.on('close', () => { closed = true; wake(); });
+  socket.on('close', () => {
+    closed = true;
+    wake();
+  });
   socket.on('drain', wake);
   const until = async (done: () => boolean) => {
     while (!done()) await new Promise<void>((r) => waiters.push(r));
@@ -33,7 +39,9 @@ export function rawConnection(base: string) {
     until,
     /** Sends a chunked POST of `total` bytes (or until the server closes); returns the bytes sent. */
     async upload(path: string, total: number, headers = '') {
-      socket.write(`POST ${path} HTTP/1.1\r\nhost: local\r\ncontent-type: application/json\r\n${headers}transfer-encoding: chunked\r\n\r\n`);
+      socket.write(
+        `POST ${path} HTTP/1.1\r\nhost: local\r\ncontent-type: application/json\r\n${headers}transfer-encoding: chunked\r\n\r\n`,
+      );
       let sent = 0;
       while (!closed && sent < total) {
         sent += CHUNK.length;

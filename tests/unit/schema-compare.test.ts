@@ -4,13 +4,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { normaliseDump } from '../../tools/schema-compare.ts';
 
-const header = '--\n-- PostgreSQL database dump\n--\n\n\\restrict KEY1\n\n-- Dumped from database version 15.14\n-- Dumped by pg_dump version 15.14\n';
+const header =
+  '--\n-- PostgreSQL database dump\n--\n\n\\restrict KEY1\n\n-- Dumped from database version 15.14\n-- Dumped by pg_dump version 15.14\n';
 
 function dump(blocks: string[], key = 'KEY1'): string {
   return `${header.replace('KEY1', key)}\n${blocks.join('\n\n')}\n\n\\unrestrict ${key}\n`;
 }
 
-const tableA = '--\n-- Name: a; Type: TABLE; Schema: public; Owner: postgres\n--\n\nCREATE TABLE public.a (\n    id integer,\n    name text\n);';
+const tableA =
+  '--\n-- Name: a; Type: TABLE; Schema: public; Owner: postgres\n--\n\nCREATE TABLE public.a (\n    id integer,\n    name text\n);';
 const tableB = '--\n-- Name: b; Type: TABLE; Schema: public; Owner: postgres\n--\n\nCREATE TABLE public.b (\n    id integer\n);';
 const rows = (first: string, second: string) =>
   `--\n-- Data for Name: a; Type: TABLE DATA; Schema: public; Owner: postgres\n--\n\nCOPY public.a (id, name) FROM stdin;\n${first}\n${second}\n\\.`;

@@ -45,7 +45,13 @@ const report: HealthReport = {
   services: {
     database: { status: 'healthy', response_time: 5, last_checked: '2026-11-26T06:21:18Z' },
     external_apis: {
-      youtube: { status: 'unhealthy', response_time: 8, last_checked: '2026-11-26T06:20:53Z', error: 'unreachable: fetch failed', backend: 'fake' },
+      youtube: {
+        status: 'unhealthy',
+        response_time: 8,
+        last_checked: '2026-11-26T06:20:53Z',
+        error: 'unreachable: fetch failed',
+        backend: 'fake',
+      },
       gemini: { status: 'healthy', response_time: 3, last_checked: '2026-11-26T06:20:53Z', backend: 'real' },
     },
   },
@@ -75,7 +81,10 @@ test('chart labels are in the user’s time zone, with the date when the window 
   assert.equal(berlin.labels.length, 2);
   assert.match(berlin.labels[0], /^0?7:00$/);
   assert.match(berlin.labels[1], /^0?8:00$/);
-  const week = metricsChartData({ window: { ...window, since: '2026-11-12T06:00:00Z' }, series: [] }, { locale: 'en', timeZone: 'America/New_York' });
+  const week = metricsChartData(
+    { window: { ...window, since: '2026-11-12T06:00:00Z' }, series: [] },
+    { locale: 'en', timeZone: 'America/New_York' },
+  );
   assert.equal(plain(week.labels[0]), 'Nov 12, 1:00 AM');
   assert.equal(week.labels.length, 7 * 24 + 2);
   assert.deepEqual(metricsChartData({ window: { ...window, since: 'garbage' }, series: [] }, { locale: 'en', timeZone: 'UTC' }).labels, []);
@@ -83,9 +92,33 @@ test('chart labels are in the user’s time zone, with the date when the window 
 
 test('health rows: the database first, then each external service, with its error and whether it is the real service or a fake', () => {
   assert.deepEqual(healthRows(report), [
-    { service: 'database', label: 'Database', status: 'healthy', responseMs: 5, lastChecked: '2026-11-26T06:21:18Z', error: null, backend: null },
-    { service: 'youtube', label: 'YouTube', status: 'unhealthy', responseMs: 8, lastChecked: '2026-11-26T06:20:53Z', error: 'unreachable: fetch failed', backend: 'fake' },
-    { service: 'gemini', label: 'Gemini', status: 'healthy', responseMs: 3, lastChecked: '2026-11-26T06:20:53Z', error: null, backend: 'real' },
+    {
+      service: 'database',
+      label: 'Database',
+      status: 'healthy',
+      responseMs: 5,
+      lastChecked: '2026-11-26T06:21:18Z',
+      error: null,
+      backend: null,
+    },
+    {
+      service: 'youtube',
+      label: 'YouTube',
+      status: 'unhealthy',
+      responseMs: 8,
+      lastChecked: '2026-11-26T06:20:53Z',
+      error: 'unreachable: fetch failed',
+      backend: 'fake',
+    },
+    {
+      service: 'gemini',
+      label: 'Gemini',
+      status: 'healthy',
+      responseMs: 3,
+      lastChecked: '2026-11-26T06:20:53Z',
+      error: null,
+      backend: 'real',
+    },
   ]);
 });
 
@@ -99,7 +132,10 @@ test('an unhealthy platform answers 503 with the report: it is shown, not treate
 
   const gatewayDown = Object.assign(new Error('x'), {
     name: 'FunctionsHttpError',
-    context: new Response(JSON.stringify({ error: { code: 'function_unavailable', message: 'health failed to load', request_id: 'req-1' } }), { status: 503 }),
+    context: new Response(
+      JSON.stringify({ error: { code: 'function_unavailable', message: 'health failed to load', request_id: 'req-1' } }),
+      { status: 503 },
+    ),
   });
   await assert.rejects(getHealth(client({ data: null, error: gatewayDown }).c), (e: unknown) => {
     return e instanceof ApiError && e.status === 503 && e.code === 'function_unavailable' && e.requestId === 'req-1';
@@ -165,7 +201,10 @@ test('notifications: listed by state with counts; each says where its delivery s
   assert.equal(deliveryOutcome({ ...base, status: 'delivered', attempts: 3, last_error: null }, at), 'delivered on attempt 3');
   assert.equal(deliveryOutcome({ ...base, status: 'delivered', attempts: 1, last_error: null }, at), 'delivered');
   assert.equal(
-    deliveryOutcome({ ...base, status: 'pending', attempts: 2, last_error: null, last_status_code: 503, next_attempt_at: '2026-12-06T22:05:00Z' }, at),
+    deliveryOutcome(
+      { ...base, status: 'pending', attempts: 2, last_error: null, last_status_code: 503, next_attempt_at: '2026-12-06T22:05:00Z' },
+      at,
+    ),
     'attempt 2 of 6 failed (HTTP 503); next at 2026-12-06T22:05:00Z',
   );
   assert.equal(deliveryOutcome({ ...base, status: 'sending', attempts: 1 }, at), 'attempt 1 of 6 sent, waiting for the answer');

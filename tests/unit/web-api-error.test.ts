@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { ApiError, apiErrorFromResponse, parseErrorBody, statusMessage, toApiError } from '../../web/src/lib/api-error.ts';
 
 test('our functions’ envelope: code, message, request id and details', () => {
-  const e = parseErrorBody(400, { error: { code: 'validation_failed', message: 'invalid body: name: Required', request_id: 'req-1234abcd', details: [{ path: 'name' }] } });
+  const e = parseErrorBody(400, {
+    error: { code: 'validation_failed', message: 'invalid body: name: Required', request_id: 'req-1234abcd', details: [{ path: 'name' }] },
+  });
   assert.ok(e instanceof ApiError);
   assert.equal(e.status, 400);
   assert.equal(e.code, 'validation_failed');
@@ -30,7 +32,10 @@ test('Supabase Auth shapes: { code, error_code, msg } and the older { error, err
 
 test('request id: body first, then X-Request-Id, then the id the client sent', () => {
   const headers = new Headers({ 'x-request-id': 'hdr-5678efgh' });
-  assert.equal(parseErrorBody(500, { error: { code: 'x', message: 'm', request_id: 'body-1111' } }, headers, 'mine').requestId, 'body-1111');
+  assert.equal(
+    parseErrorBody(500, { error: { code: 'x', message: 'm', request_id: 'body-1111' } }, headers, 'mine').requestId,
+    'body-1111',
+  );
   assert.equal(parseErrorBody(502, { code: 502, message: 'down' }, headers, 'mine').requestId, 'hdr-5678efgh');
   assert.equal(parseErrorBody(502, { code: 502, message: 'down' }, new Headers(), 'mine-9999').requestId, 'mine-9999');
 });

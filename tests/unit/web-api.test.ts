@@ -51,7 +51,8 @@ test('an answer that does not match the schema is an unexpected_response error, 
   const { client } = fakeClient(() => ({ data: { workspaces: 'nope' }, error: null }));
   await assert.rejects(
     callFunction(client, 'workspaces', { schema: z.object({ workspaces: z.array(z.string()) }), requestId: 'rid-00000001' }),
-    (e: unknown) => e instanceof ApiError && e.code === 'unexpected_response' && e.requestId === 'rid-00000001' && /workspaces/.test(e.message),
+    (e: unknown) =>
+      e instanceof ApiError && e.code === 'unexpected_response' && e.requestId === 'rid-00000001' && /workspaces/.test(e.message),
   );
 });
 

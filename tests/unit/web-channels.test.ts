@@ -58,7 +58,15 @@ function run(overrides: Partial<SyncRun> = {}, progress: Partial<SyncRun['progre
     created_at: '2026-11-26T06:20:53Z',
     started_at: '2026-11-26T06:21:01Z',
     finished_at: null,
-    progress: { phase: 'listing', pages_listed: 1, videos_total: 120, videos_listed: 60, analytics_batches_done: 0, analytics_batches_total: 0, ...progress },
+    progress: {
+      phase: 'listing',
+      pages_listed: 1,
+      videos_total: 120,
+      videos_listed: 60,
+      analytics_batches_done: 0,
+      analytics_batches_total: 0,
+      ...progress,
+    },
     stats: {},
     ...overrides,
   };
@@ -106,7 +114,10 @@ test('open runs are queued, running or waiting for quota', () => {
 test('a 429 tells how long to wait; other errors do not', () => {
   const limited = new ApiError({ status: 429, code: 'rate_limited', message: 'wait', details: { retry_after_seconds: 281 } });
   assert.equal(retryAfterSeconds(limited), 281);
-  assert.equal(retryAfterSeconds(new ApiError({ status: 429, code: 'rate_limited', message: 'wait', details: { retry_after_seconds: 2.2 } })), 3);
+  assert.equal(
+    retryAfterSeconds(new ApiError({ status: 429, code: 'rate_limited', message: 'wait', details: { retry_after_seconds: 2.2 } })),
+    3,
+  );
   assert.equal(retryAfterSeconds(new ApiError({ status: 429, code: 'rate_limited', message: 'wait' })), null);
   assert.equal(retryAfterSeconds(new ApiError({ status: 409, code: 'x', message: 'y', details: { retry_after_seconds: 5 } })), null);
 });
@@ -148,24 +159,34 @@ test('connect, disconnect, sync now and runs call the functions with the right s
   const runs = client({ runs: [queued] });
   assert.deepEqual(await listSyncRuns(runs.c, 'c1'), [queued]);
   assert.equal(runs.calls[0].name, 'youtube-sync/runs?channel_id=c1&limit=5');
-  await assert.rejects(listSyncRuns(client({ runs: [{ id: 'r1' }] }).c, 'c1'), (e: unknown) => e instanceof ApiError && e.code === 'unexpected_response');
+  await assert.rejects(
+    listSyncRuns(client({ runs: [{ id: 'r1' }] }).c, 'c1'),
+    (e: unknown) => e instanceof ApiError && e.code === 'unexpected_response',
+  );
 });
 
-test('the code and state the callback handed over in the fragment are finished with the user\'s session', async () => {
+test("the code and state the callback handed over in the fragment are finished with the user's session", async () => {
   assert.deepEqual(pendingConnect('#oauth_state=s1&oauth_code=4%2F0Acode'), { state: 's1', code: '4/0Acode' });
   assert.equal(pendingConnect('#oauth_state=s1'), null);
   assert.equal(pendingConnect(''), null);
 
   const done = client({ channel_id: 'c9', workspace_id: 'w1', sync_run_id: 'r1' });
   const outcome = await completeConnect(done.c, { state: 's1', code: 'k' });
-  assert.deepEqual(outcome, { kind: 'connected', channelId: 'c9', message: 'Channel connected. Its first sync has started; progress shows below.' });
+  assert.deepEqual(outcome, {
+    kind: 'connected',
+    channelId: 'c9',
+    message: 'Channel connected. Its first sync has started; progress shows below.',
+  });
   assert.deepEqual(done.calls, [{ name: 'youtube-oauth/complete', method: 'POST', body: { state: 's1', code: 'k' } }]);
 
   // Someone else's consent link: the server refuses, and the page says why.
-  const res = new Response(JSON.stringify({ error: { code: 'state_other_user', message: 'started by another account', request_id: 'r' } }), {
-    status: 403,
-    headers: { 'content-type': 'application/json' },
-  });
+  const res = new Response(
+    JSON.stringify({ error: { code: 'state_other_user', message: 'started by another account', request_id: 'r' } }),
+    {
+      status: 403,
+      headers: { 'content-type': 'application/json' },
+    },
+  );
   const refused: FunctionsInvoker = { functions: { invoke: async () => ({ data: null, error: new FunctionsHttpError(res) }) } };
   const other = await completeConnect(refused, { state: 's1', code: 'k' });
   assert.equal(other.kind, 'error');
@@ -174,11 +195,20 @@ test('the code and state the callback handed over in the fragment are finished w
 
 test('the quota line: what is left of the share, and when borrowing starts or the day resets', async () => {
   const q = {
-    share_units: 2500, used_units: 1700, remaining_units: 800, project_remaining_units: 6000, available_units: 800,
-    borrowing: false, borrow_from: '2026-12-07T02:00:00.000Z', resets_at: '2026-12-07T08:00:00.000Z',
+    share_units: 2500,
+    used_units: 1700,
+    remaining_units: 800,
+    project_remaining_units: 6000,
+    available_units: 800,
+    borrowing: false,
+    borrow_from: '2026-12-07T02:00:00.000Z',
+    resets_at: '2026-12-07T08:00:00.000Z',
   };
   const prefs = { locale: 'en-US', timeZone: 'UTC' };
-  assert.match(quotaLine(q, prefs), /^YouTube quota today: 800 of this workspace’s 2,500 units left; from .*2:00.* unused project quota can be borrowed\.$/);
+  assert.match(
+    quotaLine(q, prefs),
+    /^YouTube quota today: 800 of this workspace’s 2,500 units left; from .*2:00.* unused project quota can be borrowed\.$/,
+  );
   assert.match(quotaLine({ ...q, borrowing: true, available_units: 6000 }, prefs), /borrowed until the reset \(6,000 units left in all\)/);
   assert.match(quotaLine({ ...q, borrow_from: q.resets_at }, prefs), /it resets at .*8:00/);
   const { c, calls } = client({ channels: [], youtube_quota: q });

@@ -31,7 +31,10 @@ test('tooltips and ticks use the value format and the point notes', () => {
   const config = chartConfig(bars) as Loose;
   const label = config.options.plugins.tooltip.callbacks.label({ datasetIndex: 0, dataIndex: 1, parsed: { y: 70 } });
   assert.equal(label, 'Median score: 70 pts (5 videos)');
-  assert.equal(config.options.plugins.tooltip.callbacks.label({ datasetIndex: 0, dataIndex: 0, parsed: { y: null } }), 'Median score: — (3 videos)');
+  assert.equal(
+    config.options.plugins.tooltip.callbacks.label({ datasetIndex: 0, dataIndex: 0, parsed: { y: null } }),
+    'Median score: — (3 videos)',
+  );
   assert.equal(config.options.scales.y.ticks.callback(20), '20 pts');
   assert.equal(config.options.plugins.legend.display, false, 'one series needs no legend');
 });
@@ -42,7 +45,10 @@ test('line charts: a lone point gets a marker and is centred; long series drop m
   assert.equal(one.data.datasets[0].fill, 'origin');
   assert.equal(one.options.scales.x.offset, true);
   const labels = Array.from({ length: 100 }, (_, i) => String(i));
-  const long = chartConfig({ kind: 'line', labels, series: [{ label: 'p95', values: labels.map((_, i) => (i % 3 ? i : null)) }] }, { reducedMotion: true }) as Loose;
+  const long = chartConfig(
+    { kind: 'line', labels, series: [{ label: 'p95', values: labels.map((_, i) => (i % 3 ? i : null)) }] },
+    { reducedMotion: true },
+  ) as Loose;
   assert.equal(long.data.datasets[0].pointRadius, 0);
   assert.equal(long.data.datasets[0].fill, false);
   assert.equal(long.data.datasets[0].spanGaps, false, 'gaps stay gaps');
@@ -51,8 +57,14 @@ test('line charts: a lone point gets a marker and is centred; long series drop m
 });
 
 test('the screen-reader summary names the range, the highest and the lowest point', () => {
-  assert.equal(chartSummary('Median score per weekday', bars), 'Median score per weekday: 3 points from Mon to Wed; highest 70 pts (Tue), lowest 40 pts (Mon).');
+  assert.equal(
+    chartSummary('Median score per weekday', bars),
+    'Median score per weekday: 3 points from Mon to Wed; highest 70 pts (Tue), lowest 40 pts (Mon).',
+  );
   assert.equal(chartSummary('Score', { kind: 'line', labels: ['Nov 23'], series: [{ label: 's', values: [50] }] }), 'Score: Nov 23 50.');
   assert.equal(chartSummary('Score', { kind: 'line', labels: [], series: [{ label: 's', values: [] }] }), 'Score: no data.');
-  assert.equal(chartSummary('Errors', { kind: 'line', labels: ['a', 'b'], series: [{ label: 'e', values: [null, null] }] }), 'Errors: no data.');
+  assert.equal(
+    chartSummary('Errors', { kind: 'line', labels: ['a', 'b'], series: [{ label: 'e', values: [null, null] }] }),
+    'Errors: no data.',
+  );
 });

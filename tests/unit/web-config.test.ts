@@ -11,7 +11,10 @@ test('a valid config is normalised (no trailing slash, trimmed key)', () => {
 });
 
 test('bad configs are refused with a message that names the problem', () => {
-  assert.throws(() => parseRuntimeConfig(null), (e: unknown) => e instanceof ConfigError && /supabaseUrl and supabaseAnonKey/.test(e.message));
+  assert.throws(
+    () => parseRuntimeConfig(null),
+    (e: unknown) => e instanceof ConfigError && /supabaseUrl and supabaseAnonKey/.test(e.message),
+  );
   assert.throws(() => parseRuntimeConfig({ supabaseUrl: 'https://x.co' }), /supabaseAnonKey/);
   assert.throws(() => parseRuntimeConfig({ supabaseUrl: 'not a url', supabaseAnonKey: 'k' }), /not a URL/);
   assert.throws(() => parseRuntimeConfig({ supabaseUrl: 'ftp://x.co', supabaseAnonKey: 'k' }), /http or https/);
@@ -29,8 +32,14 @@ test('loadRuntimeConfig fetches /config.json without caching and reports failure
   assert.equal(seen[0]!.url, '/config.json');
   assert.equal(seen[0]!.init?.cache, 'no-store');
 
-  await assert.rejects(loadRuntimeConfig(async () => new Response('nope', { status: 404 })), /HTTP 404/);
-  await assert.rejects(loadRuntimeConfig(async () => new Response('<html>', { status: 200 })), /not valid JSON/);
+  await assert.rejects(
+    loadRuntimeConfig(async () => new Response('nope', { status: 404 })),
+    /HTTP 404/,
+  );
+  await assert.rejects(
+    loadRuntimeConfig(async () => new Response('<html>', { status: 200 })),
+    /not valid JSON/,
+  );
   await assert.rejects(
     loadRuntimeConfig(async () => {
       throw new TypeError('fetch failed');

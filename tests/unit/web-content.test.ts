@@ -7,14 +7,29 @@ import { ApiError } from '../../web/src/lib/api-error.ts';
 import { fieldToText, itemHeadline, textToField } from '../../web/src/lib/content/kinds.ts';
 import { review, saveVersion } from '../../web/src/lib/content/api.ts';
 import { createSseParser, type SseEvent } from '../../web/src/lib/content/sse.ts';
-import { parseGenerationEvent, progressLabel, streamGeneration, streamTransport, type GenerationEvent } from '../../web/src/lib/content/generation.ts';
+import {
+  parseGenerationEvent,
+  progressLabel,
+  streamGeneration,
+  streamTransport,
+  type GenerationEvent,
+} from '../../web/src/lib/content/generation.ts';
 import { contentActions, rejectReasonProblem } from '../../web/src/lib/content/rules.ts';
 import { fetchWithAuth } from '../../web/src/lib/supabase-client.ts';
 
 const content = {
-  id: 'c1', workspace_id: 'w1', kind: 'script', status: 'draft', current_version: 1, approved_version: null,
+  id: 'c1',
+  workspace_id: 'w1',
+  kind: 'script',
+  status: 'draft',
+  current_version: 1,
+  approved_version: null,
   output: { items: [{ title: 'T', hook: 'H', script: 'S', call_to_action: 'C', estimated_duration_seconds: 40 }] },
-  brief: {}, model: 'gemini', rejection_reason: null, created_at: '2026-11-26T00:00:00Z', updated_at: '2026-11-26T00:00:00Z',
+  brief: {},
+  model: 'gemini',
+  rejection_reason: null,
+  created_at: '2026-11-26T00:00:00Z',
+  updated_at: '2026-11-26T00:00:00Z',
 };
 
 function frames(events: [string, unknown][]): string {
@@ -22,7 +37,10 @@ function frames(events: [string, unknown][]): string {
 }
 
 test('the SSE parser yields the same events however the stream is cut, skipping comments', () => {
-  const text = `: keep-alive\n\n${frames([['started', { a: 1 }], ['progress', { b: 2 }]])}data: line1\r\ndata: line2\r\n\r\n`;
+  const text = `: keep-alive\n\n${frames([
+    ['started', { a: 1 }],
+    ['progress', { b: 2 }],
+  ])}data: line1\r\ndata: line2\r\n\r\n`;
   const whole: SseEvent[] = [];
   const p1 = createSseParser((e) => whole.push(e));
   p1.push(text);
@@ -48,11 +66,19 @@ test('an unterminated last event is dropped at the end of the stream', () => {
 });
 
 test('generation events are checked; malformed or unknown ones are ignored', () => {
-  assert.deepEqual(parseGenerationEvent({ event: 'progress', data: '{"attempt":1,"chunks":3,"characters":450}' }), { type: 'progress', attempt: 1, chunks: 3, characters: 450 });
+  assert.deepEqual(parseGenerationEvent({ event: 'progress', data: '{"attempt":1,"chunks":3,"characters":450}' }), {
+    type: 'progress',
+    attempt: 1,
+    chunks: 3,
+    characters: 450,
+  });
   assert.equal(parseGenerationEvent({ event: 'progress', data: '{"attempt":"x"}' }), null);
   assert.equal(parseGenerationEvent({ event: 'progress', data: 'not json' }), null);
   assert.equal(parseGenerationEvent({ event: 'heartbeat', data: '{}' }), null);
-  const err = parseGenerationEvent({ event: 'error', data: JSON.stringify({ status: 422, error: { code: 'content_blocked', message: 'blocked', request_id: 'rid' } }) });
+  const err = parseGenerationEvent({
+    event: 'error',
+    data: JSON.stringify({ status: 422, error: { code: 'content_blocked', message: 'blocked', request_id: 'rid' } }),
+  });
   assert.ok(err && err.type === 'error');
   assert.equal(err.error.status, 422);
   assert.equal(err.error.requestId, 'rid');
@@ -70,7 +96,10 @@ function sseFetch(body: string, init: { status?: number; contentType?: string } 
         c.close();
       },
     });
-    return new Response(stream, { status: init.status ?? 200, headers: { 'content-type': init.contentType ?? 'text/event-stream; charset=utf-8' } });
+    return new Response(stream, {
+      status: init.status ?? 200,
+      headers: { 'content-type': init.contentType ?? 'text/event-stream; charset=utf-8' },
+    });
   };
   return { f, seen };
 }
@@ -87,7 +116,10 @@ test('streamGeneration reports progress and resolves with the saved content, wit
   const events: GenerationEvent[] = [];
   const saved = await streamGeneration(transport, { workspace_id: 'w1', kind: 'script', topic: 'x' }, (e) => events.push(e));
   assert.equal(saved.id, 'c1');
-  assert.deepEqual(events.map((e) => e.type), ['started', 'progress', 'progress']);
+  assert.deepEqual(
+    events.map((e) => e.type),
+    ['started', 'progress', 'progress'],
+  );
   assert.equal(seen[0].url, 'http://h:1/functions/v1/generate-content');
   assert.equal(seen[0].headers.get('accept'), 'text/event-stream');
   assert.equal(seen[0].headers.get('authorization'), 'Bearer tok');
@@ -98,14 +130,29 @@ test('streamGeneration reports progress and resolves with the saved content, wit
 
 test('streamGeneration rejects with the error event, a JSON error answer, or a stream cut short', async () => {
   const transport = (f: typeof fetch) => ({ functionsUrl: 'http://h/functions/v1', fetch: f });
-  const errEvent = frames([['started', { model: 'm', prompt_version: 'v', source_videos: 0 }], ['error', { status: 502, error: { code: 'invalid_model_output', message: 'bad output twice', request_id: 'r-1' } }]]);
-  await assert.rejects(streamGeneration(transport(sseFetch(errEvent).f), { workspace_id: 'w', kind: 'idea', topic: 'x' }, () => {}), (e: ApiError) => e.status === 502 && e.code === 'invalid_model_output' && e.requestId === 'r-1');
+  const errEvent = frames([
+    ['started', { model: 'm', prompt_version: 'v', source_videos: 0 }],
+    ['error', { status: 502, error: { code: 'invalid_model_output', message: 'bad output twice', request_id: 'r-1' } }],
+  ]);
+  await assert.rejects(
+    streamGeneration(transport(sseFetch(errEvent).f), { workspace_id: 'w', kind: 'idea', topic: 'x' }, () => {}),
+    (e: ApiError) => e.status === 502 && e.code === 'invalid_model_output' && e.requestId === 'r-1',
+  );
 
-  const json = sseFetch(JSON.stringify({ error: { code: 'forbidden', message: 'only editors', request_id: 'r-2' } }), { status: 403, contentType: 'application/json' });
-  await assert.rejects(streamGeneration(transport(json.f), { workspace_id: 'w', kind: 'idea', topic: 'x' }, () => {}), (e: ApiError) => e.status === 403 && e.message.includes('only editors'));
+  const json = sseFetch(JSON.stringify({ error: { code: 'forbidden', message: 'only editors', request_id: 'r-2' } }), {
+    status: 403,
+    contentType: 'application/json',
+  });
+  await assert.rejects(
+    streamGeneration(transport(json.f), { workspace_id: 'w', kind: 'idea', topic: 'x' }, () => {}),
+    (e: ApiError) => e.status === 403 && e.message.includes('only editors'),
+  );
 
   const cut = frames([['progress', { attempt: 1, chunks: 1, characters: 5 }]]);
-  await assert.rejects(streamGeneration(transport(sseFetch(cut).f), { workspace_id: 'w', kind: 'idea', topic: 'x' }, () => {}), (e: ApiError) => e.code === 'stream_ended' && typeof e.requestId === 'string');
+  await assert.rejects(
+    streamGeneration(transport(sseFetch(cut).f), { workspace_id: 'w', kind: 'idea', topic: 'x' }, () => {}),
+    (e: ApiError) => e.code === 'stream_ended' && typeof e.requestId === 'string',
+  );
 });
 
 test('viewers get no edit or review controls; review buttons follow the status', () => {
@@ -129,7 +176,10 @@ test('edit fields convert both ways; bad numbers and short reasons are explained
 
 test('progress labels describe the latest event', () => {
   assert.equal(progressLabel(null), 'Sending the request…');
-  assert.equal(progressLabel({ type: 'progress', attempt: 1, chunks: 9, characters: 1434 }), 'Writing… attempt 1: 9 chunks, 1,434 characters');
+  assert.equal(
+    progressLabel({ type: 'progress', attempt: 1, chunks: 9, characters: 1434 }),
+    'Writing… attempt 1: 9 chunks, 1,434 characters',
+  );
   assert.match(progressLabel({ type: 'retry', attempt: 1, reason: 'invalid output', delay_ms: 1500 }), /retrying in 1.5 s/);
 });
 
@@ -139,7 +189,12 @@ test('edits and reviews call the content function with the right paths and bodie
     functions: {
       invoke: async (name, o) => {
         calls.push({ name, method: o.method, body: o.body });
-        return { data: name.endsWith('versions') ? { content, version: { version: 2, output: content.output, note: null, created_by: null, created_at: content.created_at } } : { content }, error: null };
+        return {
+          data: name.endsWith('versions')
+            ? { content, version: { version: 2, output: content.output, note: null, created_by: null, created_at: content.created_at } }
+            : { content },
+          error: null,
+        };
       },
     },
   };

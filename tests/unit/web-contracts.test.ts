@@ -7,12 +7,12 @@ import { CONTENT_KINDS, CONTENT_TEXT_LIMITS } from '../../supabase/functions/_sh
 import { ROLES as WEB_ROLES } from '../../web/src/lib/roles.ts';
 import { ROLES } from '../../supabase/functions/_shared/contracts/roles.ts';
 
-test('the web app uses the contract\'s kinds and roles', () => {
+test("the web app uses the contract's kinds and roles", () => {
   assert.equal(WEB_KINDS, CONTENT_KINDS);
   assert.equal(WEB_ROLES, ROLES);
 });
 
-test('every text field of every kind has the contract\'s limit in the editor', () => {
+test("every text field of every kind has the contract's limit in the editor", () => {
   for (const kind of CONTENT_KINDS) {
     const limits: Record<string, number> = CONTENT_TEXT_LIMITS[kind];
     const textFields = KIND_FIELDS[kind].filter((f) => f.type === 'text' || f.type === 'long_text');

@@ -136,7 +136,13 @@ test('a score is explained by its components, which add up to the blend', () => 
 });
 
 test('a young video is explained against the first N days of its peers', () => {
-  const young: ScoreComponents = { ...v1, comparison: 'first_n_days', horizon_days: 3, days_of_data: 3, velocity: { ...v1.velocity, ratio_to_median: null } };
+  const young: ScoreComponents = {
+    ...v1,
+    comparison: 'first_n_days',
+    horizon_days: 3,
+    days_of_data: 3,
+    velocity: { ...v1.velocity, ratio_to_median: null },
+  };
   const why = explainScore(40, young, 'en');
   assert.equal(why.comparison, 'Only 3 days of data so far: ranked against how 4 videos of the channel did in their first 3 days.');
   assert.equal(why.rows[0].measured, '100 views a day over its first 3 days');
@@ -182,7 +188,10 @@ test('a pattern becomes chart data with its best bucket named (hours with their 
   assert.equal(none.bestText, 'No bucket has 3 or more videos yet');
 
   const views = patternViews(
-    { duration: { buckets: [{ bucket: '<60s', videos: 3, median_score: 70, average_score: 70 }], best: '<60s' }, format: { buckets: [], best: null } },
+    {
+      duration: { buckets: [{ bucket: '<60s', videos: 3, median_score: 70, average_score: 70 }], best: '<60s' },
+      format: { buckets: [], best: null },
+    },
     'en',
   );
   assert.deepEqual(

@@ -10,14 +10,24 @@ const HASH = 'a'.repeat(56);
 test('a link token is read from the fragment, and only a well-formed one', () => {
   assert.deepEqual(linkFromHash(`#token_hash=${HASH}&type=signup`), { tokenHash: HASH, type: 'signup' });
   assert.deepEqual(linkFromHash(`#token_hash=${HASH}&type=email_change`), { tokenHash: HASH, type: 'email_change' });
-  for (const bad of ['', '#', `#token_hash=${HASH}`, `#token_hash=${HASH}&type=sms`, '#token_hash=xyz&type=signup', `#token_hash=${HASH}<script>&type=signup`]) {
+  for (const bad of [
+    '',
+    '#',
+    `#token_hash=${HASH}`,
+    `#token_hash=${HASH}&type=sms`,
+    '#token_hash=xyz&type=signup',
+    `#token_hash=${HASH}<script>&type=signup`,
+  ]) {
     assert.equal(linkFromHash(bad), null, bad);
   }
 });
 
 test('emails come back to the confirm page of this origin, carrying only a safe next path', () => {
   assert.equal(confirmRedirect('https://app.example.com'), 'https://app.example.com/auth/confirm');
-  assert.equal(confirmRedirect('https://app.example.com', '/accept?token=abc'), 'https://app.example.com/auth/confirm?next=%2Faccept%3Ftoken%3Dabc');
+  assert.equal(
+    confirmRedirect('https://app.example.com', '/accept?token=abc'),
+    'https://app.example.com/auth/confirm?next=%2Faccept%3Ftoken%3Dabc',
+  );
   for (const evil of ['https://evil.example/', '//evil.example', '/sign-in', '/auth/confirm']) {
     assert.equal(confirmRedirect('https://app.example.com', evil), 'https://app.example.com/auth/confirm', evil);
   }

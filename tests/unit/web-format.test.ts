@@ -65,7 +65,10 @@ test('time-zone labels and the zone list', () => {
   assert.ok(zones.includes('UTC'));
   assert.ok(zones.includes('Europe/Berlin'));
   assert.ok(zones.length > 300);
-  assert.deepEqual(zones, [...zones].sort((a, b) => a.localeCompare(b)));
+  assert.deepEqual(
+    zones,
+    [...zones].sort((a, b) => a.localeCompare(b)),
+  );
 });
 
 test('unknown or malformed locales fall back to English instead of throwing', () => {

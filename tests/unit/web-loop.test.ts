@@ -5,7 +5,13 @@ import { ApiError } from '../../web/src/lib/api-error.ts';
 import { getLoop, titlePickLabel, titlePickLines, type TitleChoices } from '../../web/src/lib/loop.ts';
 
 const few = (videos: number) => ({ videos, status: 'not_enough_data', median_score: null, ci: null, median_velocity_percentile: null });
-const measured = { videos: 7, status: 'ok', median_score: 72, ci: { low: 60, high: 81, level: 0.95, method: 'order statistics' }, median_velocity_percentile: 70 };
+const measured = {
+  videos: 7,
+  status: 'ok',
+  median_score: 72,
+  ci: { low: 60, high: 81, level: 0.95, method: 'order statistics' },
+  median_velocity_percentile: 70,
+};
 
 const titles = {
   uploads: 10,
@@ -39,11 +45,14 @@ const answering = (loop: unknown): FunctionsInvoker => ({
 
 test('the learned page reads the title choices from insights/loop', async () => {
   const answer = await getLoop(answering(doc), 'w1', 7);
-  assert.deepEqual(answer.loop.variants.titles.picks.map((p) => [p.choice, p.position, p.uploads]), [
-    ['variant', 0, 7],
-    ['variant', 2, 1],
-    ['edited', null, 2],
-  ]);
+  assert.deepEqual(
+    answer.loop.variants.titles.picks.map((p) => [p.choice, p.position, p.uploads]),
+    [
+      ['variant', 0, 7],
+      ['variant', 2, 1],
+      ['edited', null, 2],
+    ],
+  );
 });
 
 test('an answer without the title choices is refused at the boundary', async () => {

@@ -46,11 +46,19 @@ test('with a second owner, an owner may step down or leave', () => {
 
 test('editors and viewers get no controls on others, and may leave themselves', () => {
   const members = [owner, editor, viewer];
-  for (const [actor, role] of [['e1', 'editor'], ['v1', 'viewer']] as const) {
+  for (const [actor, role] of [
+    ['e1', 'editor'],
+    ['v1', 'viewer'],
+  ] as const) {
     for (const target of members.filter((m) => m.user_id !== actor)) {
       assert.deepEqual(memberActions(actor, role, target, members), { changeRole: false, roleChoices: [], remove: false, leave: false });
     }
-    const self = memberActions(actor, role, members.find((m) => m.user_id === actor)!, members);
+    const self = memberActions(
+      actor,
+      role,
+      members.find((m) => m.user_id === actor)!,
+      members,
+    );
     assert.deepEqual(self, { changeRole: false, roleChoices: [], remove: false, leave: true }, `${role} on self`);
   }
 });

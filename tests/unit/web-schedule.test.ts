@@ -17,14 +17,29 @@ import {
 } from '../../web/src/lib/schedule.ts';
 
 test('a wall-clock time in a zone names the right instant, across DST changes', () => {
-  assert.equal(instantOf({ year: 2026, month: 12, day: 1, hour: 18, minute: 0 }, 'Europe/Berlin').toISOString(), '2026-12-01T17:00:00.000Z');
+  assert.equal(
+    instantOf({ year: 2026, month: 12, day: 1, hour: 18, minute: 0 }, 'Europe/Berlin').toISOString(),
+    '2026-12-01T17:00:00.000Z',
+  );
   assert.equal(instantOf({ year: 2026, month: 7, day: 1, hour: 18, minute: 0 }, 'Europe/Berlin').toISOString(), '2026-07-01T16:00:00.000Z');
-  assert.equal(instantOf({ year: 2026, month: 11, day: 26, hour: 9, minute: 30 }, 'America/New_York').toISOString(), '2026-11-26T14:30:00.000Z');
-  assert.equal(instantOf({ year: 2026, month: 11, day: 26, hour: 9, minute: 30 }, 'Asia/Kolkata').toISOString(), '2026-11-26T04:00:00.000Z');
+  assert.equal(
+    instantOf({ year: 2026, month: 11, day: 26, hour: 9, minute: 30 }, 'America/New_York').toISOString(),
+    '2026-11-26T14:30:00.000Z',
+  );
+  assert.equal(
+    instantOf({ year: 2026, month: 11, day: 26, hour: 9, minute: 30 }, 'Asia/Kolkata').toISOString(),
+    '2026-11-26T04:00:00.000Z',
+  );
   // 2026-03-29 02:30 does not exist in Berlin (clocks jump 02:00 → 03:00): the later side.
-  assert.equal(instantOf({ year: 2026, month: 3, day: 29, hour: 2, minute: 30 }, 'Europe/Berlin').toISOString(), '2026-03-29T01:30:00.000Z');
+  assert.equal(
+    instantOf({ year: 2026, month: 3, day: 29, hour: 2, minute: 30 }, 'Europe/Berlin').toISOString(),
+    '2026-03-29T01:30:00.000Z',
+  );
   // 2026-10-25 02:30 happens twice in Berlin: the second one (standard time), as Postgres reads it.
-  assert.equal(instantOf({ year: 2026, month: 10, day: 25, hour: 2, minute: 30 }, 'Europe/Berlin').toISOString(), '2026-10-25T01:30:00.000Z');
+  assert.equal(
+    instantOf({ year: 2026, month: 10, day: 25, hour: 2, minute: 30 }, 'Europe/Berlin').toISOString(),
+    '2026-10-25T01:30:00.000Z',
+  );
 });
 
 test('day keys and input values are in the given zone', () => {
@@ -40,7 +55,10 @@ test('day keys and input values are in the given zone', () => {
 
 test('a week runs Monday to Sunday and its range is midnight to midnight in the zone', () => {
   const g = calendarGrid('week', '2026-11-26', 'Europe/Berlin', new Date('2026-11-26T12:00:00Z'));
-  assert.deepEqual(g.days.map((d) => d.key), ['2026-11-23', '2026-11-24', '2026-11-25', '2026-11-26', '2026-11-27', '2026-11-28', '2026-11-29']);
+  assert.deepEqual(
+    g.days.map((d) => d.key),
+    ['2026-11-23', '2026-11-24', '2026-11-25', '2026-11-26', '2026-11-27', '2026-11-28', '2026-11-29'],
+  );
   assert.equal(g.days.find((d) => d.isToday)?.key, '2026-11-26');
   assert.equal(g.from.toISOString(), '2026-11-22T23:00:00.000Z');
   assert.equal(g.to.toISOString(), '2026-11-29T23:00:00.000Z');
@@ -67,17 +85,31 @@ test('schedules are grouped by their day in the user’s zone, in time order', (
     { id: 'a', publish_at: '2026-11-26T08:00:00Z' },
   ];
   const utc = byDay(items, 'UTC');
-  assert.deepEqual(utc.get('2026-11-26')?.map((s) => s.id), ['a', 'b']);
+  assert.deepEqual(
+    utc.get('2026-11-26')?.map((s) => s.id),
+    ['a', 'b'],
+  );
   const tokyo = byDay(items, 'Asia/Tokyo');
-  assert.deepEqual(tokyo.get('2026-11-26')?.map((s) => s.id), ['a']);
-  assert.deepEqual(tokyo.get('2026-11-27')?.map((s) => s.id), ['b']);
+  assert.deepEqual(
+    tokyo.get('2026-11-26')?.map((s) => s.id),
+    ['a'],
+  );
+  assert.deepEqual(
+    tokyo.get('2026-11-27')?.map((s) => s.id),
+    ['b'],
+  );
 });
 
 test('editing is offered before the upload starts, cancel while open, nothing to viewers', () => {
   assert.deepEqual(scheduleActions({ status: 'scheduled' }, 'editor'), { edit: true, reschedule: true, publishNow: true, cancel: true });
   assert.deepEqual(scheduleActions({ status: 'uploading' }, 'owner'), { edit: false, reschedule: false, publishNow: false, cancel: true });
   assert.deepEqual(scheduleActions({ status: 'published' }, 'owner'), { edit: false, reschedule: false, publishNow: false, cancel: false });
-  assert.deepEqual(scheduleActions({ status: 'scheduled' }, 'viewer'), { edit: false, reschedule: false, publishNow: false, cancel: false });
+  assert.deepEqual(scheduleActions({ status: 'scheduled' }, 'viewer'), {
+    edit: false,
+    reschedule: false,
+    publishNow: false,
+    cancel: false,
+  });
   assert.equal(scheduleActions({ status: 'processing' }, 'owner').cancel, false, 'YouTube already has the file');
   assert.equal(scheduleActions({ status: 'held' }, 'editor').cancel, true);
   assert.equal(titleProblem('  '), 'Give the video a title.');

@@ -90,10 +90,12 @@ test('a config without a URL or key is refused at start', async () => {
 test('text assets are gzip-compressed when accepted, identical once decompressed', async () => {
   const get = (encoding: string) =>
     new Promise<{ headers: http.IncomingHttpHeaders; body: Buffer }>((resolveGet, reject) => {
-      http.get(`${served.url}/_app/immutable/chunks/big.js`, { headers: { 'accept-encoding': encoding } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c) => chunks.push(c)).on('end', () => resolveGet({ headers: res.headers, body: Buffer.concat(chunks) }));
-      }).on('error', reject);
+      http
+        .get(`${served.url}/_app/immutable/chunks/big.js`, { headers: { 'accept-encoding': encoding } }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c) => chunks.push(c)).on('end', () => resolveGet({ headers: res.headers, body: Buffer.concat(chunks) }));
+        })
+        .on('error', reject);
     });
   const zipped = await get('gzip, deflate, br');
   assert.equal(zipped.headers['content-encoding'], 'gzip');

@@ -16,11 +16,15 @@ test('a pick sets the title and its position on the one item', () => {
   assert.deepEqual(pickVariant({ items: [item] }, 0, 3).items[0], item, 'a position past the variants changes nothing');
 });
 
-test('an edit records a changed title as a variant or as the person\'s own', () => {
+test("an edit records a changed title as a variant or as the person's own", () => {
   assert.deepEqual(withEditedChoice(item, { ...item, title: 'Beta' }), { ...item, title: 'Beta', title_choice: 1 });
   assert.deepEqual(withEditedChoice(item, { ...item, title: 'Mine' }), { ...item, title: 'Mine', title_choice: 'edited' });
   const picked = { ...item, title: 'Gamma', title_choice: 2 };
-  assert.deepEqual(withEditedChoice(picked, { ...picked, reason: 'new reason' }), { ...picked, reason: 'new reason' }, 'unchanged title keeps its record');
+  assert.deepEqual(
+    withEditedChoice(picked, { ...picked, reason: 'new reason' }),
+    { ...picked, reason: 'new reason' },
+    'unchanged title keeps its record',
+  );
   assert.deepEqual(withEditedChoice(item, { ...item, reason: 'x' }), { ...item, reason: 'x' }, 'nothing picked stays unpicked');
   const plain = { title: 'A', reason: 'r' };
   assert.deepEqual(withEditedChoice(plain, { ...plain, title: 'B' }), { ...plain, title: 'B' }, 'no variants, no record');

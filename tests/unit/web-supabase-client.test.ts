@@ -12,14 +12,24 @@ const ACCESS = `${b64url({ alg: 'ES256', typ: 'JWT' })}.${b64url({ sub: 'u1', ex
 
 function memoryStorage() {
   const data = new Map<string, string>();
-  return { data, getItem: (k: string) => data.get(k) ?? null, setItem: (k: string, v: string) => void data.set(k, v), removeItem: (k: string) => void data.delete(k) };
+  return {
+    data,
+    getItem: (k: string) => data.get(k) ?? null,
+    setItem: (k: string, v: string) => void data.set(k, v),
+    removeItem: (k: string) => void data.delete(k),
+  };
 }
 
 function recordingFetch() {
   const requests: { url: string; method: string; headers: Headers; body: string | null }[] = [];
   const fetchFn: typeof fetch = async (input, init) => {
     const url = String(input instanceof Request ? input.url : input);
-    requests.push({ url, method: init?.method ?? 'GET', headers: new Headers(init?.headers), body: typeof init?.body === 'string' ? init.body : null });
+    requests.push({
+      url,
+      method: init?.method ?? 'GET',
+      headers: new Headers(init?.headers),
+      body: typeof init?.body === 'string' ? init.body : null,
+    });
     if (url.includes('/auth/v1/token')) {
       const now = Math.floor(Date.now() / 1000);
       return new Response(
@@ -29,7 +39,15 @@ function recordingFetch() {
           expires_in: 3600,
           expires_at: now + 3600,
           refresh_token: 'refresh-1',
-          user: { id: 'u1', aud: 'authenticated', role: 'authenticated', email: 'ada@example.com', app_metadata: {}, user_metadata: {}, created_at: new Date().toISOString() },
+          user: {
+            id: 'u1',
+            aud: 'authenticated',
+            role: 'authenticated',
+            email: 'ada@example.com',
+            app_metadata: {},
+            user_metadata: {},
+            created_at: new Date().toISOString(),
+          },
         }),
         { status: 200, headers: { 'content-type': 'application/json' } },
       );
@@ -46,10 +64,14 @@ test('the session storage key is the one supabase-js uses', () => {
 
 test('fetchWithAuth keeps headers the caller set and adds the missing ones', async () => {
   const seen: Headers[] = [];
-  const wrapped = fetchWithAuth('anon', async () => null, async (_i, init) => {
-    seen.push(new Headers(init?.headers));
-    return new Response(null, { status: 204 });
-  });
+  const wrapped = fetchWithAuth(
+    'anon',
+    async () => null,
+    async (_i, init) => {
+      seen.push(new Headers(init?.headers));
+      return new Response(null, { status: 204 });
+    },
+  );
   await wrapped('http://x/functions/v1/a', { headers: { 'x-request-id': 'r1' } });
   await wrapped('http://x/functions/v1/a', { headers: { Authorization: 'Bearer mine' } });
   assert.deepEqual([seen[0]!.get('apikey'), seen[0]!.get('authorization'), seen[0]!.get('x-request-id')], ['anon', 'Bearer anon', 'r1']);

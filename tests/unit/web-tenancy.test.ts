@@ -46,7 +46,10 @@ test('workspaces: list, create (bare or wrapped answer)', async () => {
 });
 
 test('an unknown role in an answer is refused at the boundary', async () => {
-  await assert.rejects(listWorkspaces(client({ workspaces: [{ ...ws, role: 'admin' }] }).c), (e: unknown) => e instanceof ApiError && e.code === 'unexpected_response');
+  await assert.rejects(
+    listWorkspaces(client({ workspaces: [{ ...ws, role: 'admin' }] }).c),
+    (e: unknown) => e instanceof ApiError && e.code === 'unexpected_response',
+  );
 });
 
 test('members: list with the workspace id in the query; ids in paths are encoded', async () => {

@@ -56,7 +56,10 @@ test('workspace name: trimmed, 1–100 characters (counted as characters, not UT
 });
 
 test('invitation: address and one of the three roles', () => {
-  assert.deepEqual(validateInvitation({ email: 'Bob@Example.com', role: 'editor' }), { ok: true, value: { email: 'bob@example.com', role: 'editor' } });
+  assert.deepEqual(validateInvitation({ email: 'Bob@Example.com', role: 'editor' }), {
+    ok: true,
+    value: { email: 'bob@example.com', role: 'editor' },
+  });
   const bad = validateInvitation({ email: '', role: 'admin' });
   assert.equal(bad.ok, false);
   if (!bad.ok) {

@@ -18,9 +18,21 @@ import {
 
 function job(o: Partial<Job> = {}): Job {
   return {
-    id: 'j1', workspace_id: 'w', content_id: 'c', content_version: 1, status: 'rendering', progress: 40, video_url: null,
-    thumbnail_url: null, duration_seconds: null, attempts: 1, last_error: null, created_at: '2026-11-26T10:00:00Z',
-    updated_at: '2026-11-26T10:00:00Z', finished_at: null, ...o,
+    id: 'j1',
+    workspace_id: 'w',
+    content_id: 'c',
+    content_version: 1,
+    status: 'rendering',
+    progress: 40,
+    video_url: null,
+    thumbnail_url: null,
+    duration_seconds: null,
+    attempts: 1,
+    last_error: null,
+    created_at: '2026-11-26T10:00:00Z',
+    updated_at: '2026-11-26T10:00:00Z',
+    finished_at: null,
+    ...o,
   };
 }
 
@@ -44,9 +56,15 @@ test('a fresh answer replaces the old copy of a job; newest first', () => {
   const a = job({ id: 'a', created_at: '2026-11-26T09:00:00Z' });
   const b = job({ id: 'b', created_at: '2026-11-26T11:00:00Z' });
   const merged = mergeJob([a], b);
-  assert.deepEqual(merged.map((j) => j.id), ['b', 'a']);
+  assert.deepEqual(
+    merged.map((j) => j.id),
+    ['b', 'a'],
+  );
   const again = mergeJob(merged, { ...a, status: 'ready' });
-  assert.deepEqual(again.map((j) => `${j.id}:${j.status}`), ['b:rendering', 'a:ready']);
+  assert.deepEqual(
+    again.map((j) => `${j.id}:${j.status}`),
+    ['b:rendering', 'a:ready'],
+  );
 });
 
 test('one click keeps its idempotency key through retries, and a definite answer frees it', () => {
@@ -63,9 +81,17 @@ test('one click keeps its idempotency key through retries, and a definite answer
 });
 
 test('the monthly limit’s reset time comes from a 429’s details', () => {
-  const e = new ApiError({ status: 429, code: 'render_limit_reached', message: 'x', details: { resets_at: '2026-12-01T00:00:00.000Z', retry_after_seconds: 5 } });
+  const e = new ApiError({
+    status: 429,
+    code: 'render_limit_reached',
+    message: 'x',
+    details: { resets_at: '2026-12-01T00:00:00.000Z', retry_after_seconds: 5 },
+  });
   assert.equal(renderLimitReset(e)?.toISOString(), '2026-12-01T00:00:00.000Z');
-  assert.equal(renderLimitReset(new ApiError({ status: 400, code: 'x', message: 'x', details: { resets_at: '2026-12-01T00:00:00Z' } })), null);
+  assert.equal(
+    renderLimitReset(new ApiError({ status: 400, code: 'x', message: 'x', details: { resets_at: '2026-12-01T00:00:00Z' } })),
+    null,
+  );
 });
 
 test('render sends the Idempotency-Key header; cancel is a DELETE', async () => {

@@ -1,6 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pickWorkspace, readStoredWorkspace, storageKey, storeWorkspace, type KeyValueStore } from '../../web/src/lib/workspace-selection.ts';
+import {
+  pickWorkspace,
+  readStoredWorkspace,
+  storageKey,
+  storeWorkspace,
+  type KeyValueStore,
+} from '../../web/src/lib/workspace-selection.ts';
 
 const personal = { id: 'p', personal: true };
 const team = { id: 't', personal: false };

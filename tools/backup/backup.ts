@@ -7,7 +7,14 @@ import { basename, join, resolve } from 'node:path';
 import postgres from 'postgres';
 import { ROOT } from '../../local/profile.ts';
 import { databaseUrl, option, pgToolConnection, progress, redact, runPgTool, sha256File, timestamp } from './cli.ts';
-import { fingerprint, listTables, pinOutputSettings, SINGLE_DATABASE_EXTENSIONS, type Manifest, type TableFingerprint } from './manifest.ts';
+import {
+  fingerprint,
+  listTables,
+  pinOutputSettings,
+  SINGLE_DATABASE_EXTENSIONS,
+  type Manifest,
+  type TableFingerprint,
+} from './manifest.ts';
 
 export async function backup(args: string[]): Promise<string> {
   const url = databaseUrl(args);
@@ -26,7 +33,11 @@ export async function backup(args: string[]): Promise<string> {
         select pg_export_snapshot() as snapshot, current_setting('server_version') as server_version, current_database() as db`;
       const conn = pgToolConnection(url);
       progress(`pg_dump (snapshot ${snapshot}):`);
-      const dump = runPgTool('pg_dump', ['--format=custom', '--verbose', `--snapshot=${snapshot}`, `--file=${dumpPath}`, `--dbname=${conn.dbname}`], conn.env);
+      const dump = runPgTool(
+        'pg_dump',
+        ['--format=custom', '--verbose', `--snapshot=${snapshot}`, `--file=${dumpPath}`, `--dbname=${conn.dbname}`],
+        conn.env,
+      );
       await pinOutputSettings(tx);
       const list = await listTables(tx);
       const fingerprints: TableFingerprint[] = [];

@@ -47,7 +47,11 @@ export async function sha256File(path: string): Promise<string> {
  * Runs pg_dump / pg_restore with --verbose and condenses its chatter to one progress line per
  * table's data ("dumping contents of table …", "processing data for table …"); errors pass through.
  */
-export function runPgTool(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; errors: string[] }> {
+export function runPgTool(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ code: number; errors: string[] }> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { env, stdio: ['ignore', 'inherit', 'pipe'] });
     const errors: string[] = [];

@@ -5,7 +5,11 @@ import { createHash } from 'node:crypto';
 import type postgres from 'postgres';
 import { z } from 'zod';
 
-export const TableFingerprint = z.strictObject({ table: z.string(), rows: z.number().int().nonnegative(), sha256: z.string().regex(/^[0-9a-f]{64}$/) });
+export const TableFingerprint = z.strictObject({
+  table: z.string(),
+  rows: z.number().int().nonnegative(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+});
 export type TableFingerprint = z.infer<typeof TableFingerprint>;
 
 export const Manifest = z.strictObject({

@@ -27,7 +27,10 @@ function parseOptions(args: string[], env: NodeJS.ProcessEnv) {
   const parsed = Options.safeParse({
     bucket: option(args, '--bucket') ?? env.S3_BUCKET,
     prefix: option(args, '--prefix') ?? env.S3_PREFIX ?? 'backups/',
-    recipients: (option(args, '--recipient') ?? env.AGE_RECIPIENT ?? '').split(',').map((r) => r.trim()).filter(Boolean),
+    recipients: (option(args, '--recipient') ?? env.AGE_RECIPIENT ?? '')
+      .split(',')
+      .map((r) => r.trim())
+      .filter(Boolean),
     lifecycleDays: option(args, '--apply-lifecycle-days'),
   });
   if (!parsed.success) throw new Error(`bad options: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
@@ -45,7 +48,10 @@ async function setRetention(client: ReturnType<typeof s3Client>, bucket: string,
     await applyRetention(client, bucket, prefix, days);
   } catch (err) {
     const why = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-    throw new Error(`could not set the lifecycle rule on bucket ${bucket} (${why}); set it with the provider's tools (docs/disaster-recovery.md)`, { cause: err });
+    throw new Error(
+      `could not set the lifecycle rule on bucket ${bucket} (${why}); set it with the provider's tools (docs/disaster-recovery.md)`,
+      { cause: err },
+    );
   }
   progress(`lifecycle: objects under ${prefix || '(whole bucket)'} expire after ${days} days`);
 }

@@ -13,7 +13,10 @@ const AgeIdentity = z.string().regex(/^AGE-SECRET-KEY-(PQ-)?1[0-9A-Z]{20,}$/, 'a
 
 /** The secret keys of an age identity file (the format `age-keygen` writes: `#` comments, one key a line). */
 export function parseIdentities(text: string): string[] {
-  const keys = text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  const keys = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
   if (keys.length === 0) throw new Error('the identity holds no AGE-SECRET-KEY-1… line');
   return keys.map((k) => {
     const parsed = AgeIdentity.safeParse(k);

@@ -30,13 +30,22 @@ function parseOptions(args: string[], env: NodeJS.ProcessEnv) {
   return parsed.data;
 }
 
-async function fetchDecrypted(client: ReturnType<typeof s3Client>, bucket: string, key: string, identities: string[], outPath: string): Promise<void> {
+async function fetchDecrypted(
+  client: ReturnType<typeof s3Client>,
+  bucket: string,
+  key: string,
+  identities: string[],
+  outPath: string,
+): Promise<void> {
   const body = await downloadStream(client, bucket, key);
   try {
     await decryptToFile(body, identities, outPath);
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
-    throw new Error(`cannot decrypt s3://${bucket}/${key}: ${why} (is the identity the secret key of the backup's recipient? was the object altered?)`, { cause: err });
+    throw new Error(
+      `cannot decrypt s3://${bucket}/${key}: ${why} (is the identity the secret key of the backup's recipient? was the object altered?)`,
+      { cause: err },
+    );
   }
 }
 

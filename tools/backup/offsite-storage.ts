@@ -6,7 +6,13 @@
 // Env: AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (the SDK's own chain), S3_ENDPOINT
 // for a non-AWS provider or a local server, S3_FORCE_PATH_STYLE=true for servers without
 // virtual-host buckets.
-import { GetObjectCommand, ListObjectsV2Command, PutBucketLifecycleConfigurationCommand, S3Client, type LifecycleRule } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutBucketLifecycleConfigurationCommand,
+  S3Client,
+  type LifecycleRule,
+} from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Readable } from 'node:stream';
 
@@ -21,9 +27,10 @@ export function s3Client(env: NodeJS.ProcessEnv = process.env): S3Client {
     endpoint: env.S3_ENDPOINT || undefined,
     forcePathStyle: env.S3_FORCE_PATH_STYLE === 'true',
     // Keys from the given env when it has them; otherwise the SDK's chain (profiles, an assumed role).
-    credentials: env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
-      ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, sessionToken: env.AWS_SESSION_TOKEN }
-      : undefined,
+    credentials:
+      env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+        ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, sessionToken: env.AWS_SESSION_TOKEN }
+        : undefined,
     // Checksums only where S3 requires them: several S3-compatible servers reject the SDK's
     // default CRC32 trailers; the age MAC and the manifest's sha256 check integrity end to end.
     requestChecksumCalculation: 'WHEN_REQUIRED',
@@ -87,5 +94,7 @@ export function retentionRule(prefix: string, days: number): LifecycleRule {
 }
 
 export async function applyRetention(client: S3Client, bucket: string, prefix: string, days: number): Promise<void> {
-  await client.send(new PutBucketLifecycleConfigurationCommand({ Bucket: bucket, LifecycleConfiguration: { Rules: [retentionRule(prefix, days)] } }));
+  await client.send(
+    new PutBucketLifecycleConfigurationCommand({ Bucket: bucket, LifecycleConfiguration: { Rules: [retentionRule(prefix, days)] } }),
+  );
 }

@@ -9,7 +9,15 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import postgres from 'postgres';
 import { databaseUrl, option, pgToolConnection, progress, redact, runPgTool, sha256File, timestamp, withDatabase } from './cli.ts';
-import { compare, fingerprint, listTables, Manifest, pinOutputSettings, SINGLE_DATABASE_EXTENSIONS, type TableFingerprint } from './manifest.ts';
+import {
+  compare,
+  fingerprint,
+  listTables,
+  Manifest,
+  pinOutputSettings,
+  SINGLE_DATABASE_EXTENSIONS,
+  type TableFingerprint,
+} from './manifest.ts';
 
 export interface Verdict {
   ok: boolean;
@@ -31,8 +39,14 @@ function readManifest(file: string): { manifest: Manifest; dumpPath: string } {
 export function restorableToc(dumpPath: string, tocPath: string): number {
   const toc = execFileSync('pg_restore', ['--list', dumpPath], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
   const lines = toc.split('\n');
-  const kept = lines.filter((line) => !SINGLE_DATABASE_EXTENSIONS.some((ext) =>
-    new RegExp(`\\b(EXTENSION - ${ext}|EXTENSION ${ext})\\b`).test(line) || / (TABLE|TABLE DATA|SEQUENCE|SEQUENCE SET|INDEX|CONSTRAINT|FK CONSTRAINT|POLICY|ACL) cron /.test(line)));
+  const kept = lines.filter(
+    (line) =>
+      !SINGLE_DATABASE_EXTENSIONS.some(
+        (ext) =>
+          new RegExp(`\\b(EXTENSION - ${ext}|EXTENSION ${ext})\\b`).test(line) ||
+          / (TABLE|TABLE DATA|SEQUENCE|SEQUENCE SET|INDEX|CONSTRAINT|FK CONSTRAINT|POLICY|ACL) cron /.test(line),
+      ),
+  );
   writeFileSync(tocPath, kept.join('\n'));
   return lines.length - kept.length;
 }
@@ -49,7 +63,14 @@ export async function restore(args: string[]): Promise<Verdict> {
   progress(`checking ${dumpPath}`);
   const dumpSha = await sha256File(dumpPath);
   if (dumpSha !== manifest.dump_sha256) {
-    return { ok: false, target, checked: 0, skipped: [], problems: [`dump file sha256 ${dumpSha} differs from the manifest (${manifest.dump_sha256})`], seconds: (Date.now() - started) / 1000 };
+    return {
+      ok: false,
+      target,
+      checked: 0,
+      skipped: [],
+      problems: [`dump file sha256 ${dumpSha} differs from the manifest (${manifest.dump_sha256})`],
+      seconds: (Date.now() - started) / 1000,
+    };
   }
 
   const admin = postgres(url, { max: 1, prepare: false, onnotice: () => {} });
@@ -65,12 +86,26 @@ export async function restore(args: string[]): Promise<Verdict> {
 
   const tocPath = join(dirname(dumpPath), `.${target}.toc`);
   const removed = restorableToc(dumpPath, tocPath);
-  if (removed > 0) progress(`  skipping ${removed} entries of ${SINGLE_DATABASE_EXTENSIONS.join(', ')} (lives only in the database cron.database_name names)`);
+  if (removed > 0)
+    progress(
+      `  skipping ${removed} entries of ${SINGLE_DATABASE_EXTENSIONS.join(', ')} (lives only in the database cron.database_name names)`,
+    );
   const conn = pgToolConnection(targetUrl);
-  const result = await runPgTool('pg_restore', ['--verbose', '--exit-on-error', `--use-list=${tocPath}`, `--dbname=${conn.dbname}`, dumpPath], conn.env);
+  const result = await runPgTool(
+    'pg_restore',
+    ['--verbose', '--exit-on-error', `--use-list=${tocPath}`, `--dbname=${conn.dbname}`, dumpPath],
+    conn.env,
+  );
   rmSync(tocPath, { force: true });
   if (result.code !== 0) {
-    return { ok: false, target, checked: 0, skipped: [], problems: [`pg_restore failed (exit ${result.code}): ${result.errors.join(' | ')}`], seconds: (Date.now() - started) / 1000 };
+    return {
+      ok: false,
+      target,
+      checked: 0,
+      skipped: [],
+      problems: [`pg_restore failed (exit ${result.code}): ${result.errors.join(' | ')}`],
+      seconds: (Date.now() - started) / 1000,
+    };
   }
 
   progress('verifying against the manifest:');

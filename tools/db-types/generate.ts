@@ -13,15 +13,22 @@ export const SCHEMAS = ['public', 'private', 'ops'] as const;
 /** kysely-codegen's arguments; `verify` compares with the file instead of writing it. */
 export function codegenArgs(dbUrl: string, outFile: string, verify: boolean): string[] {
   return [
-    '--dialect', 'postgres',
-    '--url', dbUrl,
-    '--default-schema', 'public',
-    '--include-pattern', `{${SCHEMAS.join(',')}}.*`,
+    '--dialect',
+    'postgres',
+    '--url',
+    dbUrl,
+    '--default-schema',
+    'public',
+    '--include-pattern',
+    `{${SCHEMAS.join(',')}}.*`,
     // As postgres.js (the functions' driver) returns them, in Deno and Node alike: an interval as
     // its text (not pg's object), bytea as a Uint8Array (Node's Buffer is one).
-    '--type-mapping', JSON.stringify({ interval: 'string', bytea: 'Uint8Array' }),
-    '--log-level', 'error',
-    '--out-file', outFile,
+    '--type-mapping',
+    JSON.stringify({ interval: 'string', bytea: 'Uint8Array' }),
+    '--log-level',
+    'error',
+    '--out-file',
+    outFile,
     ...(verify ? ['--verify'] : []),
   ];
 }

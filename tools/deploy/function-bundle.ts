@@ -52,7 +52,12 @@ export function functionNames(): string[] {
 }
 
 function deno(args: string[]): string {
-  const r = spawnSync(denoBin(), args, { cwd: ROOT, env: { ...process.env, ...DENO_ENV, NO_COLOR: '1' }, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  const r = spawnSync(denoBin(), args, {
+    cwd: ROOT,
+    env: { ...process.env, ...DENO_ENV, NO_COLOR: '1' },
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+  });
   if (r.status !== 0) throw new Error(`deno ${args.join(' ')} exited ${r.status}: ${r.stderr.trim().slice(-2000)}`);
   return r.stdout;
 }
@@ -102,7 +107,15 @@ export function measureEntry(entry: string): BundleFigure {
   const npmPackages = packagesOf(graph).map((id) => ({ id, bytes: treeBytes(packageDir(graph, id)) }));
   const localBytes = local.reduce((sum, m) => sum + (m.size ?? 0), 0);
   const npmBytes = npmPackages.reduce((sum, p) => sum + p.bytes, 0);
-  return { entry, localModules: local.length, localBytes, npmBytes, totalBytes: localBytes + npmBytes, npmPackages, forbidden: forbidden.sort() };
+  return {
+    entry,
+    localModules: local.length,
+    localBytes,
+    npmBytes,
+    totalBytes: localBytes + npmBytes,
+    npmPackages,
+    forbidden: forbidden.sort(),
+  };
 }
 
 export function measureFunction(name: string): BundleFigure {

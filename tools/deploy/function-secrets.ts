@@ -46,7 +46,10 @@ export const FUNCTION_ENV = {
   TRUSTED_PROXY_HOPS: { required: false, schema: count },
   DB_POOL_MAX: { required: false, schema: count },
   // Supavisor's transaction mode; the platform's SUPABASE_DB_URL is the direct connection.
-  DATABASE_POOLER_URL: { required: false, schema: z.string().regex(/^postgres(ql)?:\/\/.+:6543\//, 'must be the postgres:// URL of the transaction pooler (port 6543)') },
+  DATABASE_POOLER_URL: {
+    required: false,
+    schema: z.string().regex(/^postgres(ql)?:\/\/.+:6543\//, 'must be the postgres:// URL of the transaction pooler (port 6543)'),
+  },
   // Hosts of the external APIs: unset means the real services (a staging sandbox may set them).
   YOUTUBE_API_BASE: { required: false, schema: httpsUrl },
   YOUTUBE_OAUTH_BASE: { required: false, schema: httpsUrl },
@@ -58,7 +61,10 @@ export const FUNCTION_ENV = {
   // Product email (Resend): without the key and sender, notification emails wait in the outbox.
   RESEND_API_BASE: { required: false, schema: httpsUrl },
   RESEND_API_KEY: { required: false, schema: secret },
-  EMAIL_FROM: { required: false, schema: z.string().regex(/^([^<>]*<[^\s@<>]+@[^\s@<>]+>|[^\s@<>]+@[^\s@<>]+)$/, 'must be an address or "Name <address>"') },
+  EMAIL_FROM: {
+    required: false,
+    schema: z.string().regex(/^([^<>]*<[^\s@<>]+@[^\s@<>]+>|[^\s@<>]+@[^\s@<>]+)$/, 'must be an address or "Name <address>"'),
+  },
   EMAIL_LINK_SECRET: { required: false, schema: z.string().min(32, 'must be at least 32 characters') },
 } as const;
 export type FunctionEnvName = keyof typeof FUNCTION_ENV;

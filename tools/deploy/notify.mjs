@@ -35,15 +35,25 @@ export function deploymentMessage(env) {
   const broken = STAGES.find(({ key }) => env[key] === 'failure' || env[key] === 'cancelled');
   if (broken) {
     const how = env[broken.key] === 'cancelled' ? 'was cancelled at' : 'failed at';
-    if (broken.live) return { ok: false, text: `:x: ${what} is live on ${where}, but the ${broken.label} ${env[broken.key] === 'cancelled' ? 'was cancelled' : 'failed'}.${run}` };
+    if (broken.live)
+      return {
+        ok: false,
+        text: `:x: ${what} is live on ${where}, but the ${broken.label} ${env[broken.key] === 'cancelled' ? 'was cancelled' : 'failed'}.${run}`,
+      };
     return { ok: false, text: `:x: Deploy of ${what} to ${where} ${how} the ${broken.label}.${run}` };
   }
   const required = ['QUALITY', 'SECURITY', 'MIGRATE', 'DEPLOY'];
   const unfinished = required.filter((key) => env[key] !== 'success');
   if (unfinished.length) {
-    return { ok: false, text: `:warning: Deploy of ${what} to ${where} did not finish (${unfinished.map((k) => `${k.toLowerCase()}: ${env[k] || 'not run'}`).join(', ')}).${run}` };
+    return {
+      ok: false,
+      text: `:warning: Deploy of ${what} to ${where} did not finish (${unfinished.map((k) => `${k.toLowerCase()}: ${env[k] || 'not run'}`).join(', ')}).${run}`,
+    };
   }
-  const checks = [env.SMOKE === 'success' ? 'smoke test passed' : null, env.LIGHTHOUSE === 'success' ? 'Lighthouse within budget' : null].filter(Boolean);
+  const checks = [
+    env.SMOKE === 'success' ? 'smoke test passed' : null,
+    env.LIGHTHOUSE === 'success' ? 'Lighthouse within budget' : null,
+  ].filter(Boolean);
   const web = env.WEB_URL ? ` ${env.WEB_URL}` : '';
   return { ok: true, text: `:white_check_mark: ${what} is live on ${where}${web}${checks.length ? ` (${checks.join(', ')})` : ''}.${run}` };
 }

@@ -23,16 +23,26 @@ export interface Step {
   inProcess?: () => void;
 }
 
-const Required = z.object({
-  SUPABASE_ACCESS_TOKEN: z.string({ error: 'SUPABASE_ACCESS_TOKEN is not set (a personal access token: supabase.com/dashboard/account/tokens)' }).min(1),
-  SUPABASE_DB_PASSWORD: z.string({ error: 'SUPABASE_DB_PASSWORD is not set' }).min(1),
-  SUPABASE_URL: z.url({ protocol: /^https$/, error: 'SUPABASE_URL must be the project URL (https://<ref>.supabase.co)' }),
-  // The project's public key for the web app and the smoke test: the publishable key, or the
-  // legacy anon key for a project that has not created the new keys.
-  SUPABASE_PUBLISHABLE_KEY: z.string().startsWith('sb_publishable_', 'SUPABASE_PUBLISHABLE_KEY must be a publishable key (sb_publishable_…)').optional(),
-  SUPABASE_ANON_KEY: z.string().min(20, 'SUPABASE_ANON_KEY is too short to be a key').optional(),
-  WEB_URL: z.url({ protocol: /^https$/, error: "WEB_URL must be the web app's https URL" }).transform((u) => u.replace(/\/+$/, '')),
-}).refine((e) => e.SUPABASE_PUBLISHABLE_KEY || e.SUPABASE_ANON_KEY, 'SUPABASE_PUBLISHABLE_KEY (or the legacy SUPABASE_ANON_KEY) is not set');
+const Required = z
+  .object({
+    SUPABASE_ACCESS_TOKEN: z
+      .string({ error: 'SUPABASE_ACCESS_TOKEN is not set (a personal access token: supabase.com/dashboard/account/tokens)' })
+      .min(1),
+    SUPABASE_DB_PASSWORD: z.string({ error: 'SUPABASE_DB_PASSWORD is not set' }).min(1),
+    SUPABASE_URL: z.url({ protocol: /^https$/, error: 'SUPABASE_URL must be the project URL (https://<ref>.supabase.co)' }),
+    // The project's public key for the web app and the smoke test: the publishable key, or the
+    // legacy anon key for a project that has not created the new keys.
+    SUPABASE_PUBLISHABLE_KEY: z
+      .string()
+      .startsWith('sb_publishable_', 'SUPABASE_PUBLISHABLE_KEY must be a publishable key (sb_publishable_…)')
+      .optional(),
+    SUPABASE_ANON_KEY: z.string().min(20, 'SUPABASE_ANON_KEY is too short to be a key').optional(),
+    WEB_URL: z.url({ protocol: /^https$/, error: "WEB_URL must be the web app's https URL" }).transform((u) => u.replace(/\/+$/, '')),
+  })
+  .refine(
+    (e) => e.SUPABASE_PUBLISHABLE_KEY || e.SUPABASE_ANON_KEY,
+    'SUPABASE_PUBLISHABLE_KEY (or the legacy SUPABASE_ANON_KEY) is not set',
+  );
 const Web = z.object({
   VERCEL_TOKEN: z.string({ error: 'VERCEL_TOKEN is not set (or pass --skip-web)' }).min(1),
   VERCEL_ORG_ID: z.string({ error: 'VERCEL_ORG_ID is not set (or pass --skip-web)' }).min(1),
@@ -63,29 +73,56 @@ export function deploySteps(given: Record<string, string | undefined>, o: Deploy
   let vault: string | null = null;
   let functions: string | null = null;
   try {
-    vault = vaultUpsertSql(valuesFromEnv({ VAULT_PROJECT_URL: env.SUPABASE_URL, VAULT_SECRET_API_KEY: env.SUPABASE_SECRET_KEY, VAULT_SERVICE_ROLE_KEY: env.SUPABASE_SERVICE_ROLE_KEY, VAULT_ALERT_WEBHOOK_URL: env.ALERT_WEBHOOK_URL })).sql;
+    vault = vaultUpsertSql(
+      valuesFromEnv({
+        VAULT_PROJECT_URL: env.SUPABASE_URL,
+        VAULT_SECRET_API_KEY: env.SUPABASE_SECRET_KEY,
+        VAULT_SERVICE_ROLE_KEY: env.SUPABASE_SERVICE_ROLE_KEY,
+        VAULT_ALERT_WEBHOOK_URL: env.ALERT_WEBHOOK_URL,
+      }),
+    ).sql;
   } catch (err) {
-    problems.push(`Vault: ${(err as Error).message.replaceAll('VAULT_PROJECT_URL', 'SUPABASE_URL').replaceAll('VAULT_SECRET_API_KEY', 'SUPABASE_SECRET_KEY').replaceAll('VAULT_SERVICE_ROLE_KEY', 'SUPABASE_SERVICE_ROLE_KEY').replaceAll('VAULT_ALERT_WEBHOOK_URL', 'ALERT_WEBHOOK_URL')}`);
+    problems.push(
+      `Vault: ${(err as Error).message.replaceAll('VAULT_PROJECT_URL', 'SUPABASE_URL').replaceAll('VAULT_SECRET_API_KEY', 'SUPABASE_SECRET_KEY').replaceAll('VAULT_SERVICE_ROLE_KEY', 'SUPABASE_SERVICE_ROLE_KEY').replaceAll('VAULT_ALERT_WEBHOOK_URL', 'ALERT_WEBHOOK_URL')}`,
+    );
   }
   try {
     // As the workflow sets them: the web app from WEB_URL, mocking off, no trusted origins.
-    functions = functionEnvFile({ ...env, APP_VERSION: o.version, WEB_APP_URL: env.WEB_URL, ENABLE_API_MOCKING: 'false', OUTBOUND_TRUSTED_ORIGINS: '', API_FAKES_ORIGIN: '' }).text;
+    functions = functionEnvFile({
+      ...env,
+      APP_VERSION: o.version,
+      WEB_APP_URL: env.WEB_URL,
+      ENABLE_API_MOCKING: 'false',
+      OUTBOUND_TRUSTED_ORIGINS: '',
+      API_FAKES_ORIGIN: '',
+    }).text;
   } catch (err) {
     problems.push(`function secrets: ${(err as Error).message}`);
   }
   if (problems.length || !required.success) throw new Error(problems.join('\n'));
   const r = required.data;
   const publicKey = (r.SUPABASE_PUBLISHABLE_KEY ?? r.SUPABASE_ANON_KEY) as string;
-  const publicKeyEnv: Record<string, string> = r.SUPABASE_PUBLISHABLE_KEY ? { SUPABASE_PUBLISHABLE_KEY: publicKey } : { SUPABASE_ANON_KEY: publicKey };
+  const publicKeyEnv: Record<string, string> = r.SUPABASE_PUBLISHABLE_KEY
+    ? { SUPABASE_PUBLISHABLE_KEY: publicKey }
+    : { SUPABASE_ANON_KEY: publicKey };
   const ref = o.projectRef;
   // What the workflow's jobs give every step.
   const job = { SUPABASE_ACCESS_TOKEN: r.SUPABASE_ACCESS_TOKEN, SUPABASE_DB_PASSWORD: r.SUPABASE_DB_PASSWORD, SUPABASE_PROJECT_REF: ref };
-  const supabase = (name: string, args: string[], more: Partial<Step> = {}): Step => ({ name, argv: ['npx', 'supabase', ...args], ...more, env: { ...job, ...more.env } });
+  const supabase = (name: string, args: string[], more: Partial<Step> = {}): Step => ({
+    name,
+    argv: ['npx', 'supabase', ...args],
+    ...more,
+    env: { ...job, ...more.env },
+  });
   const steps: Step[] = [
     supabase('Link the project', ['link', '--project-ref', ref]),
     // Auth's custom SMTP ([auth.email.smtp] in config.toml): passed on only when set.
     supabase('Project settings', ['config', 'push', '--project-ref', ref, '--yes'], {
-      env: { SITE_URL: r.WEB_URL, SITE_REDIRECT_URL: `${r.WEB_URL}/**`, ...Object.fromEntries(SMTP_SETTINGS.filter((k) => env[k]).map((k) => [k, env[k]!])) },
+      env: {
+        SITE_URL: r.WEB_URL,
+        SITE_REDIRECT_URL: `${r.WEB_URL}/**`,
+        ...Object.fromEntries(SMTP_SETTINGS.filter((k) => env[k]).map((k) => [k, env[k]!])),
+      },
     }),
     supabase('Vault secrets for pg_cron', ['db', 'query', '--linked', '-f', '{file}'], { secretFile: vault! }),
     supabase('Pending migrations', ['db', 'push', '--dry-run']),
@@ -98,14 +135,24 @@ export function deploySteps(given: Record<string, string | undefined>, o: Deploy
       { name: 'Web build (npm ci)', argv: ['npm', 'ci'], cwd: 'web' },
       { name: 'Web build', argv: ['npm', 'run', 'build'], cwd: 'web' },
       { name: 'Web output', argv: [], inProcess: () => o.writeWebOutput({ supabaseUrl: r.SUPABASE_URL, supabaseAnonKey: publicKey }) },
-      { name: 'Web deploy (Vercel)', argv: ['npx', '--yes', VERCEL, 'deploy', '--prebuilt', '--prod', '--yes', '--token', web.data.VERCEL_TOKEN], env: { VERCEL_ORG_ID: web.data.VERCEL_ORG_ID, VERCEL_PROJECT_ID: web.data.VERCEL_PROJECT_ID } },
+      {
+        name: 'Web deploy (Vercel)',
+        argv: ['npx', '--yes', VERCEL, 'deploy', '--prebuilt', '--prod', '--yes', '--token', web.data.VERCEL_TOKEN],
+        env: { VERCEL_ORG_ID: web.data.VERCEL_ORG_ID, VERCEL_PROJECT_ID: web.data.VERCEL_PROJECT_ID },
+      },
     );
   }
   if (!o.skipSmoke) {
     steps.push({
       name: 'Smoke test',
       argv: ['npm', 'run', 'smoke', '--', '--wait', '120'],
-      env: { SUPABASE_URL: r.SUPABASE_URL, ...publicKeyEnv, SMOKE_WEB_URL: o.skipWeb ? '' : r.WEB_URL, ...(env.SMOKE_EMAIL ? { SMOKE_EMAIL: env.SMOKE_EMAIL } : {}), ...(env.SMOKE_PASSWORD ? { SMOKE_PASSWORD: env.SMOKE_PASSWORD } : {}) },
+      env: {
+        SUPABASE_URL: r.SUPABASE_URL,
+        ...publicKeyEnv,
+        SMOKE_WEB_URL: o.skipWeb ? '' : r.WEB_URL,
+        ...(env.SMOKE_EMAIL ? { SMOKE_EMAIL: env.SMOKE_EMAIL } : {}),
+        ...(env.SMOKE_PASSWORD ? { SMOKE_PASSWORD: env.SMOKE_PASSWORD } : {}),
+      },
     });
   }
   return steps;

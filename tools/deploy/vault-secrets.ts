@@ -21,13 +21,25 @@ export const VAULT_SECRETS = {
 } as const;
 export type VaultSecretName = keyof typeof VAULT_SECRETS;
 
-const Values = z.object({
-  project_url: z.url({ protocol: /^https?$/, error: 'VAULT_PROJECT_URL must be the project URL (http(s))' }).transform((u) => u.replace(/\/+$/, '')),
-  secret_api_key: z.string().trim().startsWith('sb_secret_', 'VAULT_SECRET_API_KEY must be a secret key (sb_secret_…)').min(26, 'VAULT_SECRET_API_KEY is too short to be a key').optional(),
-  service_role_key: z.string().trim().min(20, 'VAULT_SERVICE_ROLE_KEY is too short to be a key').optional(),
-  // Optional: without it ops.notify_alert records that it could not notify.
-  alert_webhook_url: z.url({ protocol: /^https$/, error: 'VAULT_ALERT_WEBHOOK_URL must be an https URL' }).optional(),
-}).refine((v) => v.secret_api_key || v.service_role_key, 'VAULT_SECRET_API_KEY (or, for a project with only the legacy keys, VAULT_SERVICE_ROLE_KEY) is required');
+const Values = z
+  .object({
+    project_url: z
+      .url({ protocol: /^https?$/, error: 'VAULT_PROJECT_URL must be the project URL (http(s))' })
+      .transform((u) => u.replace(/\/+$/, '')),
+    secret_api_key: z
+      .string()
+      .trim()
+      .startsWith('sb_secret_', 'VAULT_SECRET_API_KEY must be a secret key (sb_secret_…)')
+      .min(26, 'VAULT_SECRET_API_KEY is too short to be a key')
+      .optional(),
+    service_role_key: z.string().trim().min(20, 'VAULT_SERVICE_ROLE_KEY is too short to be a key').optional(),
+    // Optional: without it ops.notify_alert records that it could not notify.
+    alert_webhook_url: z.url({ protocol: /^https$/, error: 'VAULT_ALERT_WEBHOOK_URL must be an https URL' }).optional(),
+  })
+  .refine(
+    (v) => v.secret_api_key || v.service_role_key,
+    'VAULT_SECRET_API_KEY (or, for a project with only the legacy keys, VAULT_SERVICE_ROLE_KEY) is required',
+  );
 export type VaultValues = z.input<typeof Values>;
 
 /** A SQL string literal that means the same under any standard_conforming_strings setting. */

@@ -23,7 +23,11 @@ const SECURITY_HEADERS = {
 
 /** Build Output API v3 routes: headers first (continue), then files, then the SPA fallback. */
 export const ROUTES = [
-  { src: '^/_app/immutable/(.*)$', headers: { ...SECURITY_HEADERS, 'cache-control': 'public, max-age=31536000, immutable' }, continue: true },
+  {
+    src: '^/_app/immutable/(.*)$',
+    headers: { ...SECURITY_HEADERS, 'cache-control': 'public, max-age=31536000, immutable' },
+    continue: true,
+  },
   { src: '^/config\\.json$', headers: { ...SECURITY_HEADERS, 'cache-control': 'no-store' }, continue: true },
   { src: '^/(?!_app/immutable/|config\\.json$)(.*)$', headers: { ...SECURITY_HEADERS, 'cache-control': 'no-cache' }, continue: true },
   { handle: 'filesystem' },
@@ -53,7 +57,8 @@ export const RuntimeConfig = z
   .transform((c) => ({ supabaseUrl: c.supabaseUrl.replace(/\/+$/, ''), supabaseAnonKey: c.supabaseAnonKey }))
   .superRefine((c, ctx) => {
     const url = new URL(c.supabaseUrl);
-    if (url.protocol !== 'https:' && !isLocalHost(url)) ctx.addIssue({ code: 'custom', message: 'a deployed web app must reach Supabase over https' });
+    if (url.protocol !== 'https:' && !isLocalHost(url))
+      ctx.addIssue({ code: 'custom', message: 'a deployed web app must reach Supabase over https' });
     if (url.search || url.hash) ctx.addIssue({ code: 'custom', message: 'the Supabase URL must not have a query or fragment' });
     // config.json is public: a key that bypasses RLS must never end up in it.
     if (jwtRole(c.supabaseAnonKey) === 'service_role' || c.supabaseAnonKey.startsWith('sb_secret_')) {
@@ -62,7 +67,11 @@ export const RuntimeConfig = z
   });
 export type RuntimeConfig = z.output<typeof RuntimeConfig>;
 
-export function writeWebOutput(opts: { buildDir: string; outDir: string; config: { supabaseUrl?: string; supabaseAnonKey?: string } }): RuntimeConfig {
+export function writeWebOutput(opts: {
+  buildDir: string;
+  outDir: string;
+  config: { supabaseUrl?: string; supabaseAnonKey?: string };
+}): RuntimeConfig {
   const parsed = RuntimeConfig.safeParse(opts.config);
   if (!parsed.success) throw new Error(parsed.error.issues.map((i) => i.message).join('; '));
   if (!existsSync(resolve(opts.buildDir, 'index.html'))) {
@@ -88,7 +97,10 @@ function main() {
     buildDir,
     outDir,
     // The publishable key when the project has one, else the legacy anon key.
-    config: { supabaseUrl: values['supabase-url'] ?? process.env.SUPABASE_URL, supabaseAnonKey: values['anon-key'] ?? (process.env.SUPABASE_PUBLISHABLE_KEY || process.env.SUPABASE_ANON_KEY) },
+    config: {
+      supabaseUrl: values['supabase-url'] ?? process.env.SUPABASE_URL,
+      supabaseAnonKey: values['anon-key'] ?? (process.env.SUPABASE_PUBLISHABLE_KEY || process.env.SUPABASE_ANON_KEY),
+    },
   });
   console.log(`web: ${buildDir} → ${outDir} (Build Output API v3), config.json → ${config.supabaseUrl}`);
 }

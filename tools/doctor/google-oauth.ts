@@ -11,27 +11,55 @@ import { call, excerpt } from './http.ts';
 import type { CheckOutcome } from './types.ts';
 
 export const OAUTH_PROBE_CODE = 'cce-doctor-check';
-const SCOPES = ['https://www.googleapis.com/auth/youtube.readonly', 'https://www.googleapis.com/auth/yt-analytics.readonly', 'https://www.googleapis.com/auth/youtube.upload'];
+const SCOPES = [
+  'https://www.googleapis.com/auth/youtube.readonly',
+  'https://www.googleapis.com/auth/yt-analytics.readonly',
+  'https://www.googleapis.com/auth/youtube.upload',
+];
 
 export function redirectUriFor(supabaseUrl: string): string {
   return `${supabaseUrl.replace(/\/+$/, '')}/functions/v1/youtube-oauth/callback`;
 }
 
 async function checkClient(env: Record<string, string>, redirectUri: string): Promise<CheckOutcome> {
-  const body = new URLSearchParams({ grant_type: 'authorization_code', code: OAUTH_PROBE_CODE, client_id: env.YOUTUBE_CLIENT_ID!, client_secret: env.YOUTUBE_CLIENT_SECRET!, redirect_uri: redirectUri });
-  const res = await call(`${env.YOUTUBE_OAUTH_BASE}/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, body });
+  const body = new URLSearchParams({
+    grant_type: 'authorization_code',
+    code: OAUTH_PROBE_CODE,
+    client_id: env.YOUTUBE_CLIENT_ID!,
+    client_secret: env.YOUTUBE_CLIENT_SECRET!,
+    redirect_uri: redirectUri,
+  });
+  const res = await call(`${env.YOUTUBE_OAUTH_BASE}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+    body,
+  });
   const answer = (res.json ?? {}) as { error?: string; error_description?: string };
   const code = [`HTTP ${res.status}`, answer.error].filter(Boolean).join(' ');
   const message = answer.error_description ? excerpt(answer.error_description) : undefined;
-  if (answer.error === 'invalid_grant') return { ok: true, code, explanation: 'client id and secret accepted (the made-up code was refused, as expected).' };
+  if (answer.error === 'invalid_grant')
+    return { ok: true, code, explanation: 'client id and secret accepted (the made-up code was refused, as expected).' };
   if (answer.error === 'invalid_client' && /not found/i.test(answer.error_description ?? '')) {
-    return { ok: false, code, explanation: 'bad client id: Google knows no OAuth client YOUTUBE_CLIENT_ID (deleted, or copied wrong). Google Cloud console → APIs & Services → Credentials.', message };
+    return {
+      ok: false,
+      code,
+      explanation:
+        'bad client id: Google knows no OAuth client YOUTUBE_CLIENT_ID (deleted, or copied wrong). Google Cloud console → APIs & Services → Credentials.',
+      message,
+    };
   }
   if (answer.error === 'invalid_client' || answer.error === 'unauthorized_client') {
-    return { ok: false, code, explanation: 'bad client secret: YOUTUBE_CLIENT_SECRET does not belong to this client id (reset or copy it again in the console).', message };
+    return {
+      ok: false,
+      code,
+      explanation: 'bad client secret: YOUTUBE_CLIENT_SECRET does not belong to this client id (reset or copy it again in the console).',
+      message,
+    };
   }
-  if (answer.error === 'deleted_client' || answer.error === 'disabled_client') return { ok: false, code, explanation: 'the OAuth client is deleted or disabled in the Google Cloud console.', message };
-  if (res.status >= 500) return { ok: false, code, explanation: "Google's token endpoint answered with a server error: try again later.", message };
+  if (answer.error === 'deleted_client' || answer.error === 'disabled_client')
+    return { ok: false, code, explanation: 'the OAuth client is deleted or disabled in the Google Cloud console.', message };
+  if (res.status >= 500)
+    return { ok: false, code, explanation: "Google's token endpoint answered with a server error: try again later.", message };
   return { ok: false, code, explanation: 'unexpected answer from the token endpoint.', message: message ?? excerpt(res.text) };
 }
 
@@ -55,13 +83,29 @@ function consentRefusal(status: number, location: string | null, text: string): 
 
 async function checkRedirect(env: Record<string, string>, redirectUri: string): Promise<CheckOutcome> {
   const consent = consentBaseFor(env.YOUTUBE_OAUTH_BASE!, env.GOOGLE_AUTH_BASE || undefined);
-  const query = new URLSearchParams({ client_id: env.YOUTUBE_CLIENT_ID!, redirect_uri: redirectUri, response_type: 'code', scope: SCOPES.join(' '), access_type: 'offline', state: OAUTH_PROBE_CODE });
+  const query = new URLSearchParams({
+    client_id: env.YOUTUBE_CLIENT_ID!,
+    redirect_uri: redirectUri,
+    response_type: 'code',
+    scope: SCOPES.join(' '),
+    access_type: 'offline',
+    state: OAUTH_PROBE_CODE,
+  });
   const res = await call(`${consent}/o/oauth2/v2/auth?${query}`, { headers: { accept: 'text/html' } });
   const refusal = consentRefusal(res.status, res.status >= 300 && res.status < 400 ? res.headers.get('location') : null, res.text);
-  if (!refusal) return { ok: true, code: `HTTP ${res.status}`, explanation: `redirect URI ${redirectUri} accepted (the consent page would ask the user to sign in).` };
+  if (!refusal)
+    return {
+      ok: true,
+      code: `HTTP ${res.status}`,
+      explanation: `redirect URI ${redirectUri} accepted (the consent page would ask the user to sign in).`,
+    };
   const code = `HTTP ${res.status} ${refusal}`;
   if (refusal === 'redirect_uri_mismatch') {
-    return { ok: false, code, explanation: `wrong redirect URI: add ${redirectUri} to the OAuth client's "Authorised redirect URIs" (a Web application client; http is allowed for 127.0.0.1), then wait a few minutes.` };
+    return {
+      ok: false,
+      code,
+      explanation: `wrong redirect URI: add ${redirectUri} to the OAuth client's "Authorised redirect URIs" (a Web application client; http is allowed for 127.0.0.1), then wait a few minutes.`,
+    };
   }
   if (refusal === 'invalid_client') return { ok: false, code, explanation: 'the consent page does not know this client id.' };
   return { ok: false, code, explanation: 'the consent page refused the request.' };
@@ -72,7 +116,9 @@ export async function checkGoogleOAuth(env: Record<string, string>): Promise<Che
   const client = await checkClient(env, redirectUri);
   if (!client.ok) return client;
   const redirect = await checkRedirect(env, redirectUri);
-  return redirect.ok ? { ok: true, code: `${client.code}; ${redirect.code}`, explanation: `${client.explanation} ${redirect.explanation}` } : redirect;
+  return redirect.ok
+    ? { ok: true, code: `${client.code}; ${redirect.code}`, explanation: `${client.explanation} ${redirect.explanation}` }
+    : redirect;
 }
 
 export const OAUTH_CALL =

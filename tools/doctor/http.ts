@@ -21,7 +21,8 @@ export class NetworkProblem extends Error {
 
 /** Node's fetch hides the reason in `cause`: DNS, refused, reset, TLS or timeout. */
 function causeCode(err: unknown): string {
-  if (err instanceof DOMException && (err.name === 'TimeoutError' || err.name === 'AbortError')) return `no answer within ${DOCTOR_TIMEOUT_MS / 1000} s`;
+  if (err instanceof DOMException && (err.name === 'TimeoutError' || err.name === 'AbortError'))
+    return `no answer within ${DOCTOR_TIMEOUT_MS / 1000} s`;
   const cause = (err as { cause?: { code?: string; message?: string } }).cause;
   return cause?.code ?? cause?.message ?? (err as Error).message ?? String(err);
 }
@@ -45,6 +46,9 @@ export async function call(url: string, init: RequestInit = {}): Promise<Answer>
 
 /** A short, single-line excerpt of a provider's message for the report. */
 export function excerpt(text: string, max = 200): string {
-  const line = text.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim();
+  const line = text
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   return line.length > max ? `${line.slice(0, max)}…` : line;
 }

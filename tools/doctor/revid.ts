@@ -18,12 +18,24 @@ export async function checkRevid(env: Record<string, string>): Promise<CheckOutc
   const code = `HTTP ${res.status}`;
   const message = revidMessage(res.json, res.text);
   if (res.status === 401 || res.status === 403) {
-    return { ok: false, code, explanation: 'bad key: RevID refused REVID_API_KEY. Copy it again from your RevID account (API settings); a key needs a plan with API access.', message };
+    return {
+      ok: false,
+      code,
+      explanation:
+        'bad key: RevID refused REVID_API_KEY. Copy it again from your RevID account (API settings); a key needs a plan with API access.',
+      message,
+    };
   }
-  if (res.status === 429) return { ok: true, code, explanation: 'the key was accepted, but RevID is throttling this key right now.', message };
+  if (res.status === 429)
+    return { ok: true, code, explanation: 'the key was accepted, but RevID is throttling this key right now.', message };
   if (res.status >= 500) return { ok: false, code, explanation: 'RevID answered with a server error: try again later.', message };
-  if (res.status >= 300 && res.status < 400) return { ok: false, code, explanation: `RevID redirected (to ${res.headers.get('location') ?? '?'}): is REVID_API_BASE right?` };
-  return { ok: true, code, explanation: `key accepted (status of a project that does not exist: ${res.status === 404 ? 'not found, as expected' : 'answered'}).` };
+  if (res.status >= 300 && res.status < 400)
+    return { ok: false, code, explanation: `RevID redirected (to ${res.headers.get('location') ?? '?'}): is REVID_API_BASE right?` };
+  return {
+    ok: true,
+    code,
+    explanation: `key accepted (status of a project that does not exist: ${res.status === 404 ? 'not found, as expected' : 'answered'}).`,
+  };
 }
 
 export const REVID_CALL = `GET {REVID_API_BASE}/api/public/v2/status?pid=${REVID_PROBE_PID} (key in the key header; renders nothing, spends no credits)`;

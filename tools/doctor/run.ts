@@ -34,7 +34,11 @@ async function runCheck(service: Integration, env: Record<string, string>): Prom
     return await CHECKS[service].run(env);
   } catch (err) {
     if (err instanceof NetworkProblem) {
-      return { ok: false, code: err.code, explanation: `no network: could not reach ${err.host}. Is this machine online, and is the base URL right?` };
+      return {
+        ok: false,
+        code: err.code,
+        explanation: `no network: could not reach ${err.host}. Is this machine online, and is the base URL right?`,
+      };
     }
     throw err;
   }
@@ -48,7 +52,15 @@ export async function runDoctor(input: DoctorInput): Promise<ServiceReport[]> {
       const s = plan.services[service];
       const base = { service, label: SERVICE_LABELS[service], backend: s.backend };
       if (s.missing.length > 0) {
-        return { ...base, outcome: { ok: false, code: 'incomplete', explanation: `${s.missing.join(' and ')} missing: with only part of the credential the stack uses the fake.` }, note: s.reason };
+        return {
+          ...base,
+          outcome: {
+            ok: false,
+            code: 'incomplete',
+            explanation: `${s.missing.join(' and ')} missing: with only part of the credential the stack uses the fake.`,
+          },
+          note: s.reason,
+        };
       }
       if (s.backend === 'fake') return { ...base, outcome: null, note: `${s.reason}: the stack uses the fake` };
       return { ...base, outcome: await runCheck(service, env), note: `checked with ${CHECKS[service].calls}` };

@@ -42,7 +42,8 @@ function functionName(node: ts.SignatureDeclaration): string {
   if ((ts.isVariableDeclaration(parent) || ts.isPropertyAssignment(parent) || ts.isPropertyDeclaration(parent)) && parent.name) {
     return parent.name.getText();
   }
-  if (ts.isCallExpression(parent) || ts.isNewExpression(parent)) return `(argument of ${parent.expression.getText().replace(/\s+/g, '').slice(0, 40)})`;
+  if (ts.isCallExpression(parent) || ts.isNewExpression(parent))
+    return `(argument of ${parent.expression.getText().replace(/\s+/g, '').slice(0, 40)})`;
   return '(anonymous)';
 }
 

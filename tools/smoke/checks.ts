@@ -39,9 +39,7 @@ const ServiceStatus = z.object({ status: z.string() });
 const Health = z.object({
   status: z.string(),
   version: z.string().optional(),
-  services: z
-    .object({ database: ServiceStatus.optional(), external_apis: z.record(z.string(), ServiceStatus).optional() })
-    .optional(),
+  services: z.object({ database: ServiceStatus.optional(), external_apis: z.record(z.string(), ServiceStatus).optional() }).optional(),
 });
 
 /** Names of the services health reports as anything but healthy ("gemini degraded"). */
@@ -57,7 +55,11 @@ const Session = z.object({
   token_type: z.string(),
   user: z.object({ id: z.string(), email: z.string().optional() }),
 });
-const AuthError = z.object({ error_code: z.string().optional(), code: z.union([z.string(), z.number()]).optional(), msg: z.string().optional() });
+const AuthError = z.object({
+  error_code: z.string().optional(),
+  code: z.union([z.string(), z.number()]).optional(),
+  msg: z.string().optional(),
+});
 const Workspaces = z.object({ workspaces: z.array(z.object({ id: z.string(), personal: z.boolean(), role: z.string() })) });
 const WebConfig = z.object({ supabaseUrl: z.string(), supabaseAnonKey: z.string() });
 
@@ -65,9 +67,12 @@ const WebConfig = z.object({ supabaseUrl: z.string(), supabaseAnonKey: z.string(
 function securityHeaderProblems(res: Response, sentRequestId: string): string[] {
   const problems: string[] = [];
   const h = res.headers;
-  if (h.get('x-content-type-options')?.toLowerCase() !== 'nosniff') problems.push(`X-Content-Type-Options is ${JSON.stringify(h.get('x-content-type-options'))}, want nosniff`);
-  if (h.get('x-frame-options')?.toUpperCase() !== 'DENY') problems.push(`X-Frame-Options is ${JSON.stringify(h.get('x-frame-options'))}, want DENY`);
-  if (!/(^|,)\s*no-store\s*(,|$)/i.test(h.get('cache-control') ?? '')) problems.push(`Cache-Control is ${JSON.stringify(h.get('cache-control'))}, want no-store`);
+  if (h.get('x-content-type-options')?.toLowerCase() !== 'nosniff')
+    problems.push(`X-Content-Type-Options is ${JSON.stringify(h.get('x-content-type-options'))}, want nosniff`);
+  if (h.get('x-frame-options')?.toUpperCase() !== 'DENY')
+    problems.push(`X-Frame-Options is ${JSON.stringify(h.get('x-frame-options'))}, want DENY`);
+  if (!/(^|,)\s*no-store\s*(,|$)/i.test(h.get('cache-control') ?? ''))
+    problems.push(`Cache-Control is ${JSON.stringify(h.get('cache-control'))}, want no-store`);
   const rid = h.get('x-request-id');
   if (!rid) problems.push('X-Request-Id is missing');
   else if (rid !== sentRequestId) problems.push(`X-Request-Id ${rid} does not echo the id sent (${sentRequestId})`);
@@ -88,7 +93,8 @@ function describeError(status: number, body: unknown): string {
   const parsed = AuthError.safeParse(body);
   const nested = z.object({ error: z.object({ code: z.string(), message: z.string() }) }).safeParse(body);
   if (nested.success) return `${status} ${nested.data.error.code}: ${nested.data.error.message}`;
-  if (parsed.success && (parsed.data.error_code || parsed.data.msg)) return `${status} ${parsed.data.error_code ?? ''} ${parsed.data.msg ?? ''}`.trim();
+  if (parsed.success && (parsed.data.error_code || parsed.data.msg))
+    return `${status} ${parsed.data.error_code ?? ''} ${parsed.data.msg ?? ''}`.trim();
   return `${status}`;
 }
 
@@ -103,7 +109,12 @@ export async function runSmoke(target: SmokeTarget): Promise<CheckResult[]> {
   const request = (path: string, init: RequestInit & { requestId?: string } = {}) => {
     const headers = new Headers(init.headers);
     if (init.requestId) headers.set('X-Request-Id', init.requestId);
-    return doFetch(path.startsWith('http') ? path : `${base}${path}`, { ...init, headers, signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
+    return doFetch(path.startsWith('http') ? path : `${base}${path}`, {
+      ...init,
+      headers,
+      signal: AbortSignal.timeout(timeoutMs),
+      redirect: 'manual',
+    });
   };
 
   async function check(name: string, body: () => Promise<string>) {
@@ -189,9 +200,12 @@ export async function runSmoke(target: SmokeTarget): Promise<CheckResult[]> {
     // the anon key as bearer (what supabase-js sends signed out; the function's own check).
     const bare = await request('/functions/v1/workspaces', { headers: { apikey: target.anonKey } });
     await bare.body?.cancel();
-    const anon = await request('/functions/v1/workspaces', { headers: { apikey: target.anonKey, Authorization: `Bearer ${target.anonKey}` } });
+    const anon = await request('/functions/v1/workspaces', {
+      headers: { apikey: target.anonKey, Authorization: `Bearer ${target.anonKey}` },
+    });
     await anon.body?.cancel();
-    if (bare.status !== 401 || anon.status !== 401) fail(`without a token: ${bare.status}, with the anon key: ${anon.status}; want 401 for both`);
+    if (bare.status !== 401 || anon.status !== 401)
+      fail(`without a token: ${bare.status}, with the anon key: ${anon.status}; want 401 for both`);
     return '401 without a token and with the anon key';
   });
 
@@ -200,7 +214,8 @@ export async function runSmoke(target: SmokeTarget): Promise<CheckResult[]> {
     await check('web app is served with this project in config.json', async () => {
       const page = await request(`${web}/sign-in`);
       const html = await page.text();
-      if (page.status !== 200 || !/<html/i.test(html)) fail(`${web}/sign-in answered ${page.status} ${page.headers.get('content-type') ?? ''}`);
+      if (page.status !== 200 || !/<html/i.test(html))
+        fail(`${web}/sign-in answered ${page.status} ${page.headers.get('content-type') ?? ''}`);
       const res = await request(`${web}/config.json`);
       const config = WebConfig.safeParse(await bodyOf(res));
       if (res.status !== 200 || !config.success) fail(`${web}/config.json answered ${res.status} without supabaseUrl and supabaseAnonKey`);
@@ -214,7 +229,10 @@ export async function runSmoke(target: SmokeTarget): Promise<CheckResult[]> {
     if (!accessToken) fail('needs the sign-in check to pass');
     // Ends this session only (scope=local), so repeated runs leave no refresh tokens behind and
     // other sessions of the same user (a person signed in to the dev stack) stay signed in.
-    const res = await request('/auth/v1/logout?scope=local', { method: 'POST', headers: { apikey: target.anonKey, Authorization: `Bearer ${accessToken}` } });
+    const res = await request('/auth/v1/logout?scope=local', {
+      method: 'POST',
+      headers: { apikey: target.anonKey, Authorization: `Bearer ${accessToken}` },
+    });
     const body = await bodyOf(res);
     if (res.status !== 204 && res.status !== 200) fail(`logout answered ${describeError(res.status, body)}`);
     return `${res.status}`;

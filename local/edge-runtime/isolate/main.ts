@@ -19,7 +19,7 @@ let served = false;
 // index.ts calls Deno.serve(handler) or Deno.serve(options, handler); hosted ignores the port
 // options too, since the platform owns the listener.
 (Deno as { serve: unknown }).serve = (first: unknown, second?: unknown) => {
-  const handler = (typeof first === 'function' ? first : second ?? (first as { handler?: unknown }).handler) as ServeHandler;
+  const handler = (typeof first === 'function' ? first : (second ?? (first as { handler?: unknown }).handler)) as ServeHandler;
   if (typeof handler !== 'function') throw new TypeError('Deno.serve needs a handler');
   if (served) throw new Error('Deno.serve was called twice: one function serves one handler');
   served = true;

@@ -5,7 +5,9 @@
 const REFUSED_PORTS = new Set([25, 587]);
 
 function refusedPort(port: number): string | null {
-  return REFUSED_PORTS.has(port) ? `outbound connections to port ${port} are refused on Supabase Edge Functions (send mail through an HTTP API or port 465)` : null;
+  return REFUSED_PORTS.has(port)
+    ? `outbound connections to port ${port} are refused on Supabase Edge Functions (send mail through an HTTP API or port 465)`
+    : null;
 }
 
 function portOf(input: RequestInfo | URL): number {

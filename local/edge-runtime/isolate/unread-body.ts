@@ -41,19 +41,22 @@ export function dropUnreadBody(handler: ServeHandler): ServeHandler {
     if (!req.body) return await handler(req, info);
     const source = req.body.getReader();
     let state: 'untouched' | 'reading' | 'cancelled' | 'read' = 'untouched';
-    const body = new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        if (state === 'untouched') state = 'reading';
-        const { done, value } = await source.read();
-        if (done) {
-          state = 'read';
-          controller.close();
-        } else controller.enqueue(value);
+    const body = new ReadableStream<Uint8Array>(
+      {
+        async pull(controller) {
+          if (state === 'untouched') state = 'reading';
+          const { done, value } = await source.read();
+          if (done) {
+            state = 'read';
+            controller.close();
+          } else controller.enqueue(value);
+        },
+        cancel() {
+          state = 'cancelled';
+        },
       },
-      cancel() {
-        state = 'cancelled';
-      },
-    }, { highWaterMark: 0 });
+      { highWaterMark: 0 },
+    );
     const res = await handler(new Request(req, { body }), info);
     // A handler still reading (a streamed answer) owns the body; the others left it unread.
     if (state === 'untouched' || state === 'cancelled') await dropRest(source);

@@ -85,9 +85,11 @@ export function resendError(status: number, message?: string, name?: string) {
     405: ['method_not_allowed', 'Method is not allowed for the requested path.'],
     429: ['rate_limit_exceeded', 'Too many requests. You can only make 2 requests per second.'],
   };
-  const [n, m] = fallback[status] ?? (status >= 500
-    ? ['application_error', 'An unexpected error occurred.']
-    : ['validation_error', 'We found an error with one or more fields in the request.']);
+  const [n, m] =
+    fallback[status] ??
+    (status >= 500
+      ? ['application_error', 'An unexpected error occurred.']
+      : ['validation_error', 'We found an error with one or more fields in the request.']);
   return { statusCode: status, name: name ?? n, message: message ?? m };
 }
 

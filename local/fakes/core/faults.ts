@@ -27,7 +27,10 @@ export const FaultRuleSchema = z
     (r) => r.status !== undefined || r.latencyMs !== undefined || r.retryAfterSeconds !== undefined || r.drop !== undefined,
     'a fault needs at least one effect: status, latencyMs, retryAfterSeconds or drop',
   )
-  .refine((r) => r.body === undefined || r.status !== undefined || r.retryAfterSeconds !== undefined, 'body needs status or retryAfterSeconds');
+  .refine(
+    (r) => r.body === undefined || r.status !== undefined || r.retryAfterSeconds !== undefined,
+    'body needs status or retryAfterSeconds',
+  );
 
 export type FaultRule = z.infer<typeof FaultRuleSchema>;
 

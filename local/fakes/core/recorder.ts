@@ -22,7 +22,19 @@ const BODY_LIMIT = 64 * 1024;
 // Header names that carry credentials: Authorization, cookies and anything named like a key.
 const SECRET_HEADER = /^(authorization|proxy-authorization|cookie|set-cookie)$|key|secret|token|password/i;
 // Query and form fields that carry credentials in Google's and RevID's APIs.
-const SECRET_FIELDS = new Set(['key', 'api_key', 'apikey', 'access_token', 'refresh_token', 'token', 'client_secret', 'code', 'code_verifier', 'assertion', 'password']);
+const SECRET_FIELDS = new Set([
+  'key',
+  'api_key',
+  'apikey',
+  'access_token',
+  'refresh_token',
+  'token',
+  'client_secret',
+  'code',
+  'code_verifier',
+  'assertion',
+  'password',
+]);
 
 export function redactHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
   const out: Record<string, string> = {};

@@ -29,12 +29,24 @@ export class Router {
   add(method: string, pattern: string, handler: Handler, options: RouteOptions = {}) {
     this.routes.push({ method: method.toUpperCase(), segments: split(pattern), handler, options });
   }
-  get(pattern: string, handler: Handler, options?: RouteOptions) { this.add('GET', pattern, handler, options); }
-  head(pattern: string, handler: Handler, options?: RouteOptions) { this.add('HEAD', pattern, handler, options); }
-  post(pattern: string, handler: Handler, options?: RouteOptions) { this.add('POST', pattern, handler, options); }
-  put(pattern: string, handler: Handler, options?: RouteOptions) { this.add('PUT', pattern, handler, options); }
-  delete(pattern: string, handler: Handler, options?: RouteOptions) { this.add('DELETE', pattern, handler, options); }
-  any(pattern: string, handler: Handler, options?: RouteOptions) { this.add('*', pattern, handler, options); }
+  get(pattern: string, handler: Handler, options?: RouteOptions) {
+    this.add('GET', pattern, handler, options);
+  }
+  head(pattern: string, handler: Handler, options?: RouteOptions) {
+    this.add('HEAD', pattern, handler, options);
+  }
+  post(pattern: string, handler: Handler, options?: RouteOptions) {
+    this.add('POST', pattern, handler, options);
+  }
+  put(pattern: string, handler: Handler, options?: RouteOptions) {
+    this.add('PUT', pattern, handler, options);
+  }
+  delete(pattern: string, handler: Handler, options?: RouteOptions) {
+    this.add('DELETE', pattern, handler, options);
+  }
+  any(pattern: string, handler: Handler, options?: RouteOptions) {
+    this.add('*', pattern, handler, options);
+  }
 
   match(method: string, path: string): RouteMatch {
     const parts = split(path);

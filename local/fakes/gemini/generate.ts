@@ -7,12 +7,14 @@ import { hashString, Prng } from '../core/random.ts';
 import type { ResponseSchema } from './request.ts';
 
 const STOPWORDS = new Set(
-  ('about above after again against also among because been before being below between both could does doing down during each ' +
+  (
+    'about above after again against also among because been before being below between both could does doing down during each ' +
     'from further have having here into itself just more most must only other ought over same should some such than that their ' +
     'theirs them then there these they this those through under until very were what when where which while whom with would your ' +
     'yours make made like want need give write create generate return json list each every using based following format please ' +
     'output answer response exactly number count items ideas titles title script scripts description descriptions tags video videos ' +
-    'short shorts long form tone language brief topic target style channel youtube views performed performing best top include').split(' '),
+    'short shorts long form tone language brief topic target style channel youtube views performed performing best top include'
+  ).split(' '),
 );
 
 export interface PromptFacts {
@@ -37,7 +39,8 @@ export function readPrompt(prompt: string): PromptFacts {
   return { words, subject, count: requestedCount(prompt) };
 }
 
-const COUNT_NOUNS = '(?:idea|title|script|description|tag|hook|item|option|variation|variant|suggestion|prompt|thumbnail|concept|angle|outline|post|video)s?';
+const COUNT_NOUNS =
+  '(?:idea|title|script|description|tag|hook|item|option|variation|variant|suggestion|prompt|thumbnail|concept|angle|outline|post|video)s?';
 
 function requestedCount(prompt: string): number | undefined {
   const patterns = [
@@ -156,7 +159,8 @@ class Writer {
   /** A string for a property, by what the property is called. */
   stringFor(name: string, s: ResponseSchema): string {
     const n = name.toLowerCase();
-    if (s.format === 'date-time' || /(^|_)(date|time|at)$|timestamp|date/.test(n)) return new Date(Date.UTC(2026, 0, 1) + this.rng.int(0, 364) * 86_400_000).toISOString();
+    if (s.format === 'date-time' || /(^|_)(date|time|at)$|timestamp|date/.test(n))
+      return new Date(Date.UTC(2026, 0, 1) + this.rng.int(0, 364) * 86_400_000).toISOString();
     if (/url|link|href/.test(n)) return `https://example.com/${this.word()}`;
     if (/lang/.test(n)) return 'en';
     if (/(^|_)id$|slug|key$/.test(n)) return `${this.word()}-${this.rng.int(100, 999)}`;
@@ -250,7 +254,11 @@ export interface GenerationInput {
 }
 
 function seedOf(input: GenerationInput): number {
-  return hashString([input.model, input.system, input.prompt, JSON.stringify(input.schema ?? null), input.mimeType ?? '', String(input.candidate)].join('\u0000'));
+  return hashString(
+    [input.model, input.system, input.prompt, JSON.stringify(input.schema ?? null), input.mimeType ?? '', String(input.candidate)].join(
+      '\u0000',
+    ),
+  );
 }
 
 /** The candidate's full text, before any length limit. */
@@ -261,7 +269,10 @@ export function generateText(input: GenerationInput): string {
   if (input.mimeType === 'text/x.enum' && input.schema?.enum) return rng.pick(input.schema.enum);
   if (input.schema) return JSON.stringify(valueFor(input.schema, 'response', { writer, rng, facts, countUsed: false }));
   if (input.mimeType === 'application/json') return JSON.stringify({ title: writer.title(), text: writer.description() });
-  const items = Array.from({ length: Math.min(10, Math.max(1, facts.count ?? 3)) }, (_, i) => `${i + 1}. **${writer.title()}**: ${writer.sentence()}`);
+  const items = Array.from(
+    { length: Math.min(10, Math.max(1, facts.count ?? 3)) },
+    (_, i) => `${i + 1}. **${writer.title()}**: ${writer.sentence()}`,
+  );
   return `Here are some ideas about ${facts.subject}:\n\n${items.join('\n')}\n\n${writer.sentence()}`;
 }
 

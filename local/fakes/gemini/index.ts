@@ -42,7 +42,11 @@ async function modelCall(ctx: RequestContext, state: GeminiState) {
     return;
   }
   if (!MODEL_ID.test(model)) {
-    sendGeminiError(ctx, 404, `models/${model} is not found for API version ${version}, or is not supported for ${task}. Call ListModels to see the list of available models and their supported methods.`);
+    sendGeminiError(
+      ctx,
+      404,
+      `models/${model} is not found for API version ${version}, or is not supported for ${task}. Call ListModels to see the list of available models and their supported methods.`,
+    );
     return;
   }
 
@@ -105,7 +109,8 @@ function countTokens(ctx: RequestContext, raw: unknown, entry: GeminiRequestReco
 const LISTED_MODELS = ['gemini-2.5-flash', 'gemini-2.5-pro', 'gemini-2.0-flash'];
 
 function listModels(ctx: RequestContext, state: GeminiState) {
-  if (!VERSIONS.includes(ctx.params.version!)) return sendGeminiError(ctx, 404, `no route ${ctx.method} ${ctx.path} in the fake Gemini API (not implemented by local/fakes)`);
+  if (!VERSIONS.includes(ctx.params.version!))
+    return sendGeminiError(ctx, 404, `no route ${ctx.method} ${ctx.path} in the fake Gemini API (not implemented by local/fakes)`);
   const key = apiKeyOf(ctx);
   if (!key) return missingKey(ctx);
   if (state.apiKeys !== null && !state.apiKeys.includes(key)) return invalidKey(ctx);
@@ -119,7 +124,9 @@ function listModels(ctx: RequestContext, state: GeminiState) {
   ctx.sendJson(200, pageSize < LISTED_MODELS.length ? { models, nextPageToken: String(pageSize) } : { models });
 }
 
-const Behaviour = z.object({ mode: z.enum(GEMINI_MODES), times: z.number().int().min(1).optional(), model: z.string().min(1).optional() }).strict();
+const Behaviour = z
+  .object({ mode: z.enum(GEMINI_MODES), times: z.number().int().min(1).optional(), model: z.string().min(1).optional() })
+  .strict();
 const Settings = z
   .object({
     apiKeys: z.array(z.string().min(1)).min(1).nullable().optional(),

@@ -69,8 +69,14 @@ export const ResponseSchemaZ: z.ZodType<ResponseSchema> = z.lazy(() =>
 const Part = z
   .object({
     text: z.string().optional(),
-    inlineData: z.object({ mimeType: z.string().min(1), data: z.string() }).strict().optional(),
-    fileData: z.object({ mimeType: z.string().optional(), fileUri: z.string().min(1) }).strict().optional(),
+    inlineData: z
+      .object({ mimeType: z.string().min(1), data: z.string() })
+      .strict()
+      .optional(),
+    fileData: z
+      .object({ mimeType: z.string().optional(), fileUri: z.string().min(1) })
+      .strict()
+      .optional(),
     thought: z.boolean().optional(),
   })
   .strict();
@@ -84,7 +90,14 @@ export const HARM_CATEGORIES = [
   'HARM_CATEGORY_DANGEROUS_CONTENT',
   'HARM_CATEGORY_CIVIC_INTEGRITY',
 ] as const;
-const THRESHOLDS = ['HARM_BLOCK_THRESHOLD_UNSPECIFIED', 'BLOCK_LOW_AND_ABOVE', 'BLOCK_MEDIUM_AND_ABOVE', 'BLOCK_ONLY_HIGH', 'BLOCK_NONE', 'OFF'] as const;
+const THRESHOLDS = [
+  'HARM_BLOCK_THRESHOLD_UNSPECIFIED',
+  'BLOCK_LOW_AND_ABOVE',
+  'BLOCK_MEDIUM_AND_ABOVE',
+  'BLOCK_ONLY_HIGH',
+  'BLOCK_NONE',
+  'OFF',
+] as const;
 
 const SafetySetting = z
   .object({ category: z.enum(HARM_CATEGORIES), threshold: z.enum(THRESHOLDS), method: z.string().optional() })
@@ -169,7 +182,10 @@ export function parseRequest<T>(schema: z.ZodType<T>, raw: unknown, requestName:
   const issue = issues.find((i) => i.code === 'unrecognized_keys') ?? issues[0]!;
   const at = protoPath(issue.path);
   if (issue.code === 'unrecognized_keys') {
-    return { ok: false, message: `Invalid JSON payload received. Unknown name "${String(issue.keys[0])}"${at ? ` at '${at}'` : ''}: Cannot find field.` };
+    return {
+      ok: false,
+      message: `Invalid JSON payload received. Unknown name "${String(issue.keys[0])}"${at ? ` at '${at}'` : ''}: Cannot find field.`,
+    };
   }
   if (issue.code === 'invalid_value' || issue.code === 'invalid_union') {
     return { ok: false, message: `Invalid value at '${at}', ${JSON.stringify(valueAt(raw, issue.path))}` };
@@ -233,7 +249,8 @@ function checkSchema(s: ResponseSchema, at: string): string | undefined {
   }
   if (s.type === 'ARRAY') {
     if (!s.items) return `${at}.items: missing field.`;
-    if (s.minItems !== undefined && s.maxItems !== undefined && s.minItems > s.maxItems) return `${at}.min_items: must not be greater than max_items`;
+    if (s.minItems !== undefined && s.maxItems !== undefined && s.minItems > s.maxItems)
+      return `${at}.min_items: must not be greater than max_items`;
     const problem = checkSchema(s.items, `${at}.items`);
     if (problem) return problem;
   } else if (s.items) {

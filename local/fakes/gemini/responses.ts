@@ -37,7 +37,13 @@ export function decide(req: GenerateRequest, model: string, mode: GeminiMode): O
   const prompt = textOf(req.contents);
   const system = req.systemInstruction ? textOf([req.systemInstruction]) : '';
   const cfg = req.generationConfig ?? {};
-  const base = { model, responseId: new Prng(hashString(`${model}|${prompt}|${system}`)).chars('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789', 22) };
+  const base = {
+    model,
+    responseId: new Prng(hashString(`${model}|${prompt}|${system}`)).chars(
+      'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789',
+      22,
+    ),
+  };
   const promptTokenCount = promptTokens(req.contents, req.systemInstruction);
   if (mode === 'prompt_blocked') return { ...base, promptTokens: promptTokenCount, blocked: true, candidates: [] };
 
@@ -67,7 +73,12 @@ export function decide(req: GenerateRequest, model: string, mode: GeminiMode): O
   return { ...base, promptTokens: promptTokenCount, blocked: false, candidates };
 }
 
-const CATEGORIES = ['HARM_CATEGORY_HATE_SPEECH', 'HARM_CATEGORY_DANGEROUS_CONTENT', 'HARM_CATEGORY_HARASSMENT', 'HARM_CATEGORY_SEXUALLY_EXPLICIT'];
+const CATEGORIES = [
+  'HARM_CATEGORY_HATE_SPEECH',
+  'HARM_CATEGORY_DANGEROUS_CONTENT',
+  'HARM_CATEGORY_HARASSMENT',
+  'HARM_CATEGORY_SEXUALLY_EXPLICIT',
+];
 
 function safetyRatings(blocked: boolean) {
   return CATEGORIES.map((category) =>
@@ -102,7 +113,12 @@ export function unaryBody(o: Outcome) {
   const candidates = o.candidates.map((c, index) => {
     if (c.finishReason === 'SAFETY') return { finishReason: 'SAFETY', index, safetyRatings: safetyRatings(true) };
     emitted += tokenCount(c.text);
-    return { content: { parts: [{ text: c.text }], role: 'model' }, finishReason: c.finishReason, index, safetyRatings: safetyRatings(false) };
+    return {
+      content: { parts: [{ text: c.text }], role: 'model' },
+      finishReason: c.finishReason,
+      index,
+      safetyRatings: safetyRatings(false),
+    };
   });
   return { candidates, usageMetadata: usage(o, emitted), modelVersion: o.model, responseId: o.responseId };
 }

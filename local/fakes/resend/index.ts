@@ -23,18 +23,27 @@ function validAddress(value: string): boolean {
 
 const Recipients = z.union([z.string(), z.array(z.string()).min(1).max(50)]).transform((v) => (Array.isArray(v) ? v : [v]));
 
-const SendBody = z.object({
-  from: z.string({ error: 'Missing `from` field.' }).refine(validAddress,
-    'Invalid `from` field. The email address needs to follow the `email@example.com` or `Name <email@example.com>` format.'),
-  to: Recipients.refine((list) => list.every(validAddress), 'Invalid `to` field. The email address needs to follow the `email@example.com` or `Name <email@example.com>` format.'),
-  subject: z.string({ error: 'Missing `subject` field.' }).max(998),
-  html: z.string().optional(),
-  text: z.string().optional(),
-  cc: Recipients.optional(),
-  bcc: Recipients.optional(),
-  reply_to: Recipients.optional(),
-  headers: z.record(z.string(), z.string()).optional(),
-}).passthrough();
+const SendBody = z
+  .object({
+    from: z
+      .string({ error: 'Missing `from` field.' })
+      .refine(
+        validAddress,
+        'Invalid `from` field. The email address needs to follow the `email@example.com` or `Name <email@example.com>` format.',
+      ),
+    to: Recipients.refine(
+      (list) => list.every(validAddress),
+      'Invalid `to` field. The email address needs to follow the `email@example.com` or `Name <email@example.com>` format.',
+    ),
+    subject: z.string({ error: 'Missing `subject` field.' }).max(998),
+    html: z.string().optional(),
+    text: z.string().optional(),
+    cc: Recipients.optional(),
+    bcc: Recipients.optional(),
+    reply_to: Recipients.optional(),
+    headers: z.record(z.string(), z.string()).optional(),
+  })
+  .passthrough();
 
 function authorised(ctx: RequestContext, state: ResendState): boolean {
   const auth = ctx.header('authorization') ?? '';
@@ -63,8 +72,14 @@ function parseSend(ctx: RequestContext) {
     const issue = parsed.error.issues[0]!;
     const field = String(issue.path[0] ?? '');
     const missing = field !== '' && (typeof raw !== 'object' || raw === null || (raw as Record<string, unknown>)[field] === undefined);
-    ctx.sendJson(422, resendError(422, missing ? `Missing \`${issue.path.join('.')}\` field.` : issue.message,
-      missing ? 'missing_required_field' : 'validation_error'));
+    ctx.sendJson(
+      422,
+      resendError(
+        422,
+        missing ? `Missing \`${issue.path.join('.')}\` field.` : issue.message,
+        missing ? 'missing_required_field' : 'validation_error',
+      ),
+    );
     return undefined;
   }
   if (parsed.data.html === undefined && parsed.data.text === undefined) {
@@ -86,23 +101,29 @@ async function send(ctx: RequestContext, state: ResendState) {
   if (key) {
     const earlier = state.replay(key, fingerprint);
     if (earlier === 'conflict') {
-      return ctx.sendJson(409, resendError(409, 'Same idempotency key used with a different request payload.', 'invalid_idempotent_request'));
+      return ctx.sendJson(
+        409,
+        resendError(409, 'Same idempotency key used with a different request payload.', 'invalid_idempotent_request'),
+      );
     }
     if (earlier) return ctx.sendJson(200, { id: earlier.id });
   }
   const { body } = parsed;
-  const email = state.accept({
-    idempotencyKey: key ?? null,
-    from: body.from,
-    to: body.to,
-    cc: body.cc ?? [],
-    bcc: body.bcc ?? [],
-    replyTo: body.reply_to ?? [],
-    subject: body.subject,
-    text: body.text ?? null,
-    html: body.html ?? null,
-    headers: body.headers ?? {},
-  }, fingerprint);
+  const email = state.accept(
+    {
+      idempotencyKey: key ?? null,
+      from: body.from,
+      to: body.to,
+      cc: body.cc ?? [],
+      bcc: body.bcc ?? [],
+      replyTo: body.reply_to ?? [],
+      subject: body.subject,
+      text: body.text ?? null,
+      html: body.html ?? null,
+      headers: body.headers ?? {},
+    },
+    fingerprint,
+  );
   if (state.smtp) void deliver(email, state.smtp);
   if (state.answerDelayMs > 0) await new Promise((r) => setTimeout(r, state.answerDelayMs));
   ctx.sendJson(200, { id: email.id });
@@ -110,7 +131,10 @@ async function send(ctx: RequestContext, state: ResendState) {
 
 const Settings = z.strictObject({
   apiKeys: z.array(z.string().min(1)).nullable().optional(),
-  smtp: z.strictObject({ host: z.string().min(1), port: z.number().int().min(1).max(65535) }).nullable().optional(),
+  smtp: z
+    .strictObject({ host: z.string().min(1), port: z.number().int().min(1).max(65535) })
+    .nullable()
+    .optional(),
   answerDelayMs: z.number().int().min(0).max(60_000).optional(),
 });
 

@@ -16,14 +16,14 @@ const API = '/revid/api/public/v2';
 // Video sizes tests may ask for: up to 4 GiB, generated on the fly.
 const MAX_VIDEO_BYTES = 4 * 1024 * 1024 * 1024;
 
-const RenderBody = z.object({
-  webhook: z.string().url().nullable().optional(),
-  creationParams: z
-    .object({ inputText: z.string().trim().min(1, 'creationParams.inputText is required') })
-    .passthrough(),
-  resolution: z.string().optional(),
-  frameRate: z.number().optional(),
-}).passthrough();
+const RenderBody = z
+  .object({
+    webhook: z.string().url().nullable().optional(),
+    creationParams: z.object({ inputText: z.string().trim().min(1, 'creationParams.inputText is required') }).passthrough(),
+    resolution: z.string().optional(),
+    frameRate: z.number().optional(),
+  })
+  .passthrough();
 
 function authorised(ctx: RequestContext, jobs: RevidJobs): boolean {
   const key = ctx.header('key');
@@ -51,7 +51,10 @@ function renderBody(ctx: RequestContext) {
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const field = issue.path.join('.') || 'body';
-    const message = field === 'creationParams' || field === 'creationParams.inputText' ? 'creationParams.inputText is required' : `${field}: ${issue.message}`;
+    const message =
+      field === 'creationParams' || field === 'creationParams.inputText'
+        ? 'creationParams.inputText is required'
+        : `${field}: ${issue.message}`;
     ctx.sendJson(400, { error: message });
     return undefined;
   }

@@ -139,7 +139,12 @@ export class RevidJobs {
     const fraction = job.renderMs === 0 ? 1 : elapsed / job.renderMs;
     const base = { pid: job.pid, createdAt: new Date(job.createdAt).toISOString() };
     if (fraction < QUEUED_FRACTION) return { ...base, status: 'queued', progress: 0 };
-    if (fraction < 1) return { ...base, status: 'rendering', progress: Math.min(99, Math.floor(((fraction - QUEUED_FRACTION) / (1 - QUEUED_FRACTION)) * 100)) };
+    if (fraction < 1)
+      return {
+        ...base,
+        status: 'rendering',
+        progress: Math.min(99, Math.floor(((fraction - QUEUED_FRACTION) / (1 - QUEUED_FRACTION)) * 100)),
+      };
     return this.finalState(job);
   }
 
@@ -174,13 +179,23 @@ export class RevidJobs {
       await send(final);
       if (job.webhookMode === 'duplicate') this.later(SECOND_DELIVERY_DELAY_MS, () => void send(final));
       if (job.webhookMode === 'out_of_order') {
-        this.later(SECOND_DELIVERY_DELAY_MS, () => void send({ pid: job.pid, createdAt: final.createdAt, status: 'rendering', progress: 60 }));
+        this.later(
+          SECOND_DELIVERY_DELAY_MS,
+          () => void send({ pid: job.pid, createdAt: final.createdAt, status: 'rendering', progress: 60 }),
+        );
       }
     })();
   }
 
   private async deliver(pid: string, url: string, payload: Record<string, unknown>) {
-    const record: WebhookDelivery = { pid, url: redactUrl(url), payload, at: new Date(this.now()).toISOString(), status: null, error: null };
+    const record: WebhookDelivery = {
+      pid,
+      url: redactUrl(url),
+      payload,
+      at: new Date(this.now()).toISOString(),
+      status: null,
+      error: null,
+    };
     this.deliveries.push(record);
     if (this.deliveries.length > MAX_DELIVERIES_KEPT) this.deliveries.splice(0, this.deliveries.length - MAX_DELIVERIES_KEPT);
     try {

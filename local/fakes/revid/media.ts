@@ -7,7 +7,12 @@ import { createCipheriv, createHash } from 'node:crypto';
 const CHUNK = 256 * 1024;
 const ZEROS = Buffer.alloc(CHUNK);
 // ftyp box: size 32, brand isom, minor 0x200, compatible isom iso2 avc1 mp41.
-const FTYP = Buffer.concat([Buffer.from([0, 0, 0, 32]), Buffer.from('ftypisom'), Buffer.from([0, 0, 2, 0]), Buffer.from('isomiso2avc1mp41')]);
+const FTYP = Buffer.concat([
+  Buffer.from([0, 0, 0, 32]),
+  Buffer.from('ftypisom'),
+  Buffer.from([0, 0, 2, 0]),
+  Buffer.from('isomiso2avc1mp41'),
+]);
 
 function keyFor(pid: string): Buffer {
   return createHash('sha256').update(`revid-media:${pid}`).digest();

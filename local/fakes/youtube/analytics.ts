@@ -13,7 +13,25 @@ import { dayKey, dayNumber, parseDayKey } from './time.ts';
 type Dimension = 'day' | 'video';
 const DIMENSIONS: readonly string[] = ['day', 'video'];
 // Real dimensions and filters the fake does not compute: asking for them is a 501, not a 400.
-const KNOWN_UNSUPPORTED = ['month', 'country', 'province', 'city', 'deviceType', 'operatingSystem', 'ageGroup', 'gender', 'insightTrafficSourceType', 'insightPlaybackLocationType', 'subscribedStatus', 'youtubeProduct', 'playlist', 'liveOrOnDemand', 'sharingService', 'creatorContentType', 'elapsedVideoTimeRatio'];
+const KNOWN_UNSUPPORTED = [
+  'month',
+  'country',
+  'province',
+  'city',
+  'deviceType',
+  'operatingSystem',
+  'ageGroup',
+  'gender',
+  'insightTrafficSourceType',
+  'insightPlaybackLocationType',
+  'subscribedStatus',
+  'youtubeProduct',
+  'playlist',
+  'liveOrOnDemand',
+  'sharingService',
+  'creatorContentType',
+  'elapsedVideoTimeRatio',
+];
 // "Top videos" reports: the API insists on a descending sort and at most 200 rows.
 const TOP_VIDEOS_MAX_RESULTS = 200;
 const UNSUPPORTED_QUERY =
@@ -78,7 +96,12 @@ function checkChannel(ctx: RequestContext, ownChannelId: string): boolean {
   const idMatch = /^channel==(.+)$/.exec(ids);
   if (!idMatch) {
     if (ids.startsWith('contentOwner==')) notImplemented(ctx, 'Content owner reports');
-    else invalidParameter(ctx, 'ids', `Invalid value '${ids}'. Values must match the following regular expression: '(channel|contentOwner)==[^,]+'`);
+    else
+      invalidParameter(
+        ctx,
+        'ids',
+        `Invalid value '${ids}'. Values must match the following regular expression: '(channel|contentOwner)==[^,]+'`,
+      );
     return false;
   }
   if (idMatch[1] !== 'MINE' && idMatch[1] !== ownChannelId) {
@@ -94,7 +117,11 @@ function parseDates(ctx: RequestContext): [number, number] | undefined {
     const raw = ctx.query.get(name)!;
     const day = parseDayKey(raw);
     if (day === undefined) {
-      invalidParameter(ctx, name, `Invalid value '${raw}'. Values must match the following regular expression: '[0-9]{4}-[0-9]{2}-[0-9]{2}'`);
+      invalidParameter(
+        ctx,
+        name,
+        `Invalid value '${raw}'. Values must match the following regular expression: '[0-9]{4}-[0-9]{2}-[0-9]{2}'`,
+      );
       return undefined;
     }
     dates.push(day);
@@ -153,7 +180,8 @@ function parseSort(ctx: RequestContext, columns: Set<string>): Query['sort'] | u
 function parsePositive<T extends number | null>(ctx: RequestContext, name: string, fallback: T): number | T | undefined {
   const raw = ctx.query.get(name);
   if (raw === null) return fallback;
-  if (!/^\d+$/.test(raw) || Number(raw) < 1) return void invalidParameter(ctx, name, `Invalid value '${raw}'. Values must be positive integers.`);
+  if (!/^\d+$/.test(raw) || Number(raw) < 1)
+    return void invalidParameter(ctx, name, `Invalid value '${raw}'. Values must be positive integers.`);
   return Number(raw);
 }
 
@@ -170,7 +198,10 @@ function checkTopVideos(ctx: RequestContext, dimensions: Dimension[], sort: Quer
 }
 
 function splitList(raw: string): string[] {
-  return raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
 }
 
 function report(ctx: RequestContext, state: YouTubeState) {
@@ -182,7 +213,12 @@ function report(ctx: RequestContext, state: YouTubeState) {
   const videos = (channel?.videos ?? []).filter((v) => q.videoFilter === null || q.videoFilter.has(v.id));
   const lastDay = Math.min(q.to, state.lastAnalyticsDay());
   if (q.dimensions.length === 2 && videoDays(videos, q.from, lastDay) > MAX_VIDEO_DAY_ROWS) {
-    sendGoogleError(ctx, 400, `The local YouTube fake limits day,video reports to ${MAX_VIDEO_DAY_ROWS} rows: narrow the date range or filter by video.`, { reason: 'badRequest' });
+    sendGoogleError(
+      ctx,
+      400,
+      `The local YouTube fake limits day,video reports to ${MAX_VIDEO_DAY_ROWS} rows: narrow the date range or filter by video.`,
+      { reason: 'badRequest' },
+    );
     return;
   }
   const rows = buildRows(q, videos, lastDay);

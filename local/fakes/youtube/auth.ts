@@ -8,8 +8,7 @@ import type { AccessGrant } from './oauth-store.ts';
 import type { YouTubeState } from './state.ts';
 
 export type Caller =
-  | { kind: 'oauth'; grant: AccessGrant; project: string; channelId: string }
-  | { kind: 'key'; project: string; channelId: null };
+  { kind: 'oauth'; grant: AccessGrant; project: string; channelId: string } | { kind: 'key'; project: string; channelId: null };
 
 function bearerToken(ctx: RequestContext): string | undefined {
   const header = ctx.header('authorization');
@@ -34,7 +33,11 @@ function projectOf(clientId: string | null, key?: string): string {
  * Authenticates the request, or answers the error itself and returns undefined.
  * `keyAllowed`: whether an API key alone is enough (public Data API reads).
  */
-export function authenticate(ctx: RequestContext, state: YouTubeState, opts: { keyAllowed: boolean; scopes: string[] }): Caller | undefined {
+export function authenticate(
+  ctx: RequestContext,
+  state: YouTubeState,
+  opts: { keyAllowed: boolean; scopes: string[] },
+): Caller | undefined {
   const token = bearerToken(ctx);
   if (token !== undefined) {
     const grant = state.oauth.validAccess(token);

@@ -79,10 +79,62 @@ export function uploadsPlaylistIdFor(channelId: string): string {
 }
 
 const THINGS: Record<Niche, string[]> = {
-  cooking: ['sourdough', 'ramen', 'meal prep', 'cast iron pans', 'knife skills', 'street tacos', 'air fryer recipes', 'fresh pasta', 'budget dinners', 'homemade pizza', 'fermentation', 'weeknight curry'],
-  tech: ['home labs', 'mechanical keyboards', 'Raspberry Pi', 'budget laptops', 'smart home', 'Linux on the desktop', 'NAS builds', 'USB-C docks', 'password managers', 'self-hosting', 'e-readers', 'mesh Wi-Fi'],
-  fitness: ['kettlebells', 'running form', 'mobility routines', 'home workouts', 'protein myths', 'pull-up progressions', 'marathon training', 'desk stretches', 'zone 2 cardio', 'grip strength', 'rest days', 'jump rope'],
-  travel: ['Lisbon', 'night trains', 'carry-on packing', 'Japan rail passes', 'hostel life', 'the Iceland ring road', 'budget flights', 'travel insurance', 'Bangkok street food', 'solo travel', 'van life', 'the Dolomites'],
+  cooking: [
+    'sourdough',
+    'ramen',
+    'meal prep',
+    'cast iron pans',
+    'knife skills',
+    'street tacos',
+    'air fryer recipes',
+    'fresh pasta',
+    'budget dinners',
+    'homemade pizza',
+    'fermentation',
+    'weeknight curry',
+  ],
+  tech: [
+    'home labs',
+    'mechanical keyboards',
+    'Raspberry Pi',
+    'budget laptops',
+    'smart home',
+    'Linux on the desktop',
+    'NAS builds',
+    'USB-C docks',
+    'password managers',
+    'self-hosting',
+    'e-readers',
+    'mesh Wi-Fi',
+  ],
+  fitness: [
+    'kettlebells',
+    'running form',
+    'mobility routines',
+    'home workouts',
+    'protein myths',
+    'pull-up progressions',
+    'marathon training',
+    'desk stretches',
+    'zone 2 cardio',
+    'grip strength',
+    'rest days',
+    'jump rope',
+  ],
+  travel: [
+    'Lisbon',
+    'night trains',
+    'carry-on packing',
+    'Japan rail passes',
+    'hostel life',
+    'the Iceland ring road',
+    'budget flights',
+    'travel insurance',
+    'Bangkok street food',
+    'solo travel',
+    'van life',
+    'the Dolomites',
+  ],
 };
 const CATEGORY: Record<Niche, string> = { cooking: '26', tech: '28', fitness: '17', travel: '19' }; // Howto & Style, Science & Technology, Sports, Travel & Events
 const CHANNEL_NAMES: Record<Niche, string[]> = {
@@ -208,7 +260,13 @@ export function generateChannel(spec: ChannelSpec): FakeChannel {
     seed: spec.seed,
     title,
     description: `${title}: ${niche} videos for people who like to try things themselves.`,
-    customUrl: '@' + title.toLowerCase().replace(/[^a-z0-9]+/g, '') + channelId.slice(-4).toLowerCase().replace(/[^a-z0-9]/g, 'x'),
+    customUrl:
+      '@' +
+      title.toLowerCase().replace(/[^a-z0-9]+/g, '') +
+      channelId
+        .slice(-4)
+        .toLowerCase()
+        .replace(/[^a-z0-9]/g, 'x'),
     country: rng.pick(['US', 'GB', 'DE', 'CA', 'AU']),
     publishedAt: oldest - rng.int(30, 900) * DAY_MS,
     uploadsPlaylistId: uploadsPlaylistIdFor(channelId),

@@ -21,7 +21,10 @@ const CreateChannel = z
     seed: z.string().min(1).max(200).optional(),
     title: z.string().min(1).max(100).optional(),
     niche: z.enum(['cooking', 'tech', 'fitness', 'travel']).optional(),
-    anchorDate: z.string().refine((s) => parseDayKey(s) !== undefined, 'anchorDate must be YYYY-MM-DD').optional(),
+    anchorDate: z
+      .string()
+      .refine((s) => parseDayKey(s) !== undefined, 'anchorDate must be YYYY-MM-DD')
+      .optional(),
     spanDays: z.number().int().min(1).max(3650).default(365),
     // The grant handed back with the channel.
     clientId: z.string().min(1).optional(),
@@ -44,7 +47,13 @@ const Grant = z
   .strict();
 
 function summary(state: YouTubeState, c: FakeChannel) {
-  return { channelId: c.id, title: c.title, uploadsPlaylistId: c.uploadsPlaylistId, videoCount: c.videos.length, demo: c.id === state.demoChannelId };
+  return {
+    channelId: c.id,
+    title: c.title,
+    uploadsPlaylistId: c.uploadsPlaylistId,
+    videoCount: c.videos.length,
+    demo: c.id === state.demoChannelId,
+  };
 }
 
 /** A refresh token, an access token and an unused authorization code, all bound to the channel. */
@@ -62,16 +71,30 @@ function mintGrant(state: YouTubeState, channelId: string, g: Omit<z.infer<typeo
     challengeMethod: g.codeChallengeMethod,
     offline: true,
   });
-  return { refreshToken: refresh.token, accessToken: access.token, expiresIn: Math.round((access.expiresAt - state.now()) / 1000), authCode: code.code, scopes };
+  return {
+    refreshToken: refresh.token,
+    accessToken: access.token,
+    expiresIn: Math.round((access.expiresAt - state.now()) / 1000),
+    authCode: code.code,
+    scopes,
+  };
 }
 
 function giveTypicalAudience(state: YouTubeState, video: FakeVideo) {
-  const others = (state.channels.get(video.channelId)?.videos ?? []).filter((v) => v.id !== video.id).sort((a, b) => a.peakViews - b.peakViews);
+  const others = (state.channels.get(video.channelId)?.videos ?? [])
+    .filter((v) => v.id !== video.id)
+    .sort((a, b) => a.peakViews - b.peakViews);
   const median = others[Math.floor(others.length / 2)];
   if (!median) return;
   Object.assign(video, {
-    peakViews: median.peakViews, retention: median.retention, likeRate: median.likeRate, commentRate: median.commentRate,
-    shareRate: median.shareRate, subscribeRate: median.subscribeRate, isShort: median.isShort, durationSeconds: median.durationSeconds,
+    peakViews: median.peakViews,
+    retention: median.retention,
+    likeRate: median.likeRate,
+    commentRate: median.commentRate,
+    shareRate: median.shareRate,
+    subscribeRate: median.subscribeRate,
+    isShort: median.isShort,
+    durationSeconds: median.durationSeconds,
   });
 }
 
@@ -87,7 +110,8 @@ const OAuthClients = z
 function setOAuthClients(state: YouTubeState, ctx: RequestContext) {
   const body = parseJson(ctx, OAuthClients);
   if (!body) return;
-  state.oauthClients = body.clients === null ? null : new Map(body.clients.map((c) => [c.clientId, { secret: c.clientSecret, redirectUris: c.redirectUris }]));
+  state.oauthClients =
+    body.clients === null ? null : new Map(body.clients.map((c) => [c.clientId, { secret: c.clientSecret, redirectUris: c.redirectUris }]));
   ctx.sendJson(200, { restricted: state.oauthClients !== null, clients: state.oauthClients?.size ?? 0 });
 }
 
@@ -97,11 +121,15 @@ function createChannel(state: YouTubeState, ctx: RequestContext) {
   const seed = body.seed ?? `random-${crypto.randomUUID()}`;
   const existing = state.channels.get(channelIdForSeed(seed));
   if (existing && existing.videos.length !== body.videos) {
-    ctx.sendJson(409, { error: `seed "${seed}" already made channel ${existing.id} with ${existing.videos.length} videos; use another seed or reset` });
+    ctx.sendJson(409, {
+      error: `seed "${seed}" already made channel ${existing.id} with ${existing.videos.length} videos; use another seed or reset`,
+    });
     return;
   }
   const anchorDay = body.anchorDate !== undefined ? parseDayKey(body.anchorDate)! : state.today();
-  const channel = existing ?? state.addChannel({ seed, videoCount: body.videos, anchorDay, spanDays: body.spanDays, title: body.title, niche: body.niche });
+  const channel =
+    existing ??
+    state.addChannel({ seed, videoCount: body.videos, anchorDay, spanDays: body.spanDays, title: body.title, niche: body.niche });
   ctx.sendJson(existing ? 200 : 201, { ...summary(state, channel), seed, ...mintGrant(state, channel.id, body) });
 }
 

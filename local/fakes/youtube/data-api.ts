@@ -36,7 +36,10 @@ function parseParts(ctx: RequestContext, known: readonly string[], implemented: 
     requiredParameter(ctx, 'part');
     return undefined;
   }
-  const parts = raw.split(',').map((p) => p.trim()).filter((p) => p.length > 0);
+  const parts = raw
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p.length > 0);
   for (const p of parts) {
     if (!known.includes(p)) {
       invalidParameter(ctx, 'part', `'${p}'`, 'unknownPart', 'youtube.part');
@@ -65,25 +68,60 @@ function parseMaxResults(ctx: RequestContext, fallback: number): number | undefi
 function singleFilter(ctx: RequestContext, filters: readonly string[]): string | undefined {
   const given = filters.filter((f) => ctx.query.has(f));
   if (given.length === 0) {
-    invalidParameter(ctx, 'parameters', `No filter selected. Expected one of: ${filters.join(', ')}`, 'missingRequiredParameter', 'youtube.parameter');
+    invalidParameter(
+      ctx,
+      'parameters',
+      `No filter selected. Expected one of: ${filters.join(', ')}`,
+      'missingRequiredParameter',
+      'youtube.parameter',
+    );
     return undefined;
   }
   if (given.length > 1) {
-    invalidParameter(ctx, 'parameters', `Incompatible parameters specified in the request: ${given.join(', ')}`, 'incompatibleParameters', 'youtube.parameter');
+    invalidParameter(
+      ctx,
+      'parameters',
+      `Incompatible parameters specified in the request: ${given.join(', ')}`,
+      'incompatibleParameters',
+      'youtube.parameter',
+    );
     return undefined;
   }
   return given[0];
 }
 
 function loginRequired(ctx: RequestContext) {
-  sendGoogleError(ctx, 401, 'Login Required.', { reason: 'required', location: 'Authorization', locationType: 'header', status: 'UNAUTHENTICATED' });
+  sendGoogleError(ctx, 401, 'Login Required.', {
+    reason: 'required',
+    location: 'Authorization',
+    locationType: 'header',
+    status: 'UNAUTHENTICATED',
+  });
 }
 
 function idList(raw: string): string[] {
-  return [...new Set(raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0))];
+  return [
+    ...new Set(
+      raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0),
+    ),
+  ];
 }
 
-const CHANNEL_PARTS = ['id', 'snippet', 'contentDetails', 'statistics', 'status', 'brandingSettings', 'topicDetails', 'localizations', 'contentOwnerDetails', 'auditDetails'];
+const CHANNEL_PARTS = [
+  'id',
+  'snippet',
+  'contentDetails',
+  'statistics',
+  'status',
+  'brandingSettings',
+  'topicDetails',
+  'localizations',
+  'contentOwnerDetails',
+  'auditDetails',
+];
 const CHANNEL_PARTS_DONE = ['id', 'snippet', 'contentDetails', 'statistics', 'status'];
 
 function channelsList(ctx: RequestContext, state: YouTubeState) {
@@ -156,7 +194,7 @@ function playlistItemsList(ctx: RequestContext, state: YouTubeState) {
   if (token) {
     const parsed = parsePageToken(token, playlistId);
     if (parsed === undefined || parsed > visible.length) {
-      invalidParameter(ctx, 'pageToken', "The request specifies an invalid page token.", 'invalidPageToken', 'youtube.parameter');
+      invalidParameter(ctx, 'pageToken', 'The request specifies an invalid page token.', 'invalidPageToken', 'youtube.parameter');
       return;
     }
     offset = parsed;
@@ -167,12 +205,27 @@ function playlistItemsList(ctx: RequestContext, state: YouTubeState) {
     nextPageToken: maxResults > 0 && offset + maxResults < visible.length ? pageToken(playlistId, offset + maxResults) : undefined,
     prevPageToken: offset > 0 ? pageToken(playlistId, Math.max(0, offset - maxResults)) : undefined,
   };
-  ctx.sendJson(200, listResponse('youtube#playlistItemListResponse', items, { totalResults: visible.length, resultsPerPage: maxResults }, tokens));
+  ctx.sendJson(
+    200,
+    listResponse('youtube#playlistItemListResponse', items, { totalResults: visible.length, resultsPerPage: maxResults }, tokens),
+  );
 }
 
 const VIDEO_PARTS = [
-  'id', 'snippet', 'contentDetails', 'statistics', 'status', 'player', 'topicDetails', 'recordingDetails', 'fileDetails',
-  'processingDetails', 'suggestions', 'liveStreamingDetails', 'localizations', 'paidProductPlacementDetails',
+  'id',
+  'snippet',
+  'contentDetails',
+  'statistics',
+  'status',
+  'player',
+  'topicDetails',
+  'recordingDetails',
+  'fileDetails',
+  'processingDetails',
+  'suggestions',
+  'liveStreamingDetails',
+  'localizations',
+  'paidProductPlacementDetails',
 ];
 const VIDEO_PARTS_DONE = ['id', 'snippet', 'contentDetails', 'statistics', 'status'];
 const MAX_VIDEO_IDS = 50;
@@ -190,7 +243,13 @@ function videosList(ctx: RequestContext, state: YouTubeState) {
   if (ids.length > MAX_VIDEO_IDS) {
     // Google documents a maximum of 50 ids per call; the exact reason string of the error is
     // our assumption.
-    invalidParameter(ctx, 'id', `The request specifies ${ids.length} video IDs; at most ${MAX_VIDEO_IDS} are allowed.`, 'invalidParameter', 'youtube.parameter');
+    invalidParameter(
+      ctx,
+      'id',
+      `The request specifies ${ids.length} video IDs; at most ${MAX_VIDEO_IDS} are allowed.`,
+      'invalidParameter',
+      'youtube.parameter',
+    );
     return;
   }
   // Unknown ids are silently left out, as YouTube does; private videos only show to their owner.

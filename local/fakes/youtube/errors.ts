@@ -3,7 +3,13 @@
 import type { RequestContext } from '../core/context.ts';
 import { googleError, type GoogleErrorDetail } from '../core/error-shapes.ts';
 
-export function sendGoogleError(ctx: RequestContext, code: number, message: string, detail: GoogleErrorDetail = {}, headers: Record<string, string> = {}) {
+export function sendGoogleError(
+  ctx: RequestContext,
+  code: number,
+  message: string,
+  detail: GoogleErrorDetail = {},
+  headers: Record<string, string> = {},
+) {
   ctx.sendJson(code, googleError(code, message, detail), headers);
 }
 
@@ -17,7 +23,9 @@ export function invalidCredentials(ctx: RequestContext) {
       error: {
         code: 401,
         message: INVALID_CREDENTIALS_MESSAGE,
-        errors: [{ message: 'Invalid Credentials', domain: 'global', reason: 'authError', location: 'Authorization', locationType: 'header' }],
+        errors: [
+          { message: 'Invalid Credentials', domain: 'global', reason: 'authError', location: 'Authorization', locationType: 'header' },
+        ],
         status: 'UNAUTHENTICATED',
       },
     },
@@ -40,17 +48,28 @@ export function missingApiKey(ctx: RequestContext) {
 }
 
 export function insufficientScopes(ctx: RequestContext) {
-  sendGoogleError(ctx, 403, 'Request had insufficient authentication scopes.', { reason: 'insufficientPermissions', status: 'PERMISSION_DENIED' }, {
-    'www-authenticate': 'Bearer realm="https://accounts.google.com/", error="insufficient_scope"',
-  });
+  sendGoogleError(
+    ctx,
+    403,
+    'Request had insufficient authentication scopes.',
+    { reason: 'insufficientPermissions', status: 'PERMISSION_DENIED' },
+    {
+      'www-authenticate': 'Bearer realm="https://accounts.google.com/", error="insufficient_scope"',
+    },
+  );
 }
 
 export function quotaExceeded(ctx: RequestContext) {
-  sendGoogleError(ctx, 403, 'The request cannot be completed because you have exceeded your <a href="/youtube/v3/getting-started#quota">quota</a>.', {
-    reason: 'quotaExceeded',
-    domain: 'youtube.quota',
-    status: 'PERMISSION_DENIED',
-  });
+  sendGoogleError(
+    ctx,
+    403,
+    'The request cannot be completed because you have exceeded your <a href="/youtube/v3/getting-started#quota">quota</a>.',
+    {
+      reason: 'quotaExceeded',
+      domain: 'youtube.quota',
+      status: 'PERMISSION_DENIED',
+    },
+  );
 }
 
 export function requiredParameter(ctx: RequestContext, name: string) {
@@ -66,5 +85,8 @@ export function notImplemented(ctx: RequestContext, what: string) {
 }
 
 export function uploadLimitExceeded(ctx: RequestContext) {
-  sendGoogleError(ctx, 400, 'The user has exceeded the number of videos they may upload.', { reason: 'uploadLimitExceeded', domain: 'youtube.video' });
+  sendGoogleError(ctx, 400, 'The user has exceeded the number of videos they may upload.', {
+    reason: 'uploadLimitExceeded',
+    domain: 'youtube.video',
+  });
 }

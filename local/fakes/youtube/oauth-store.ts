@@ -91,7 +91,7 @@ export class OAuthStore {
    * the refresh token and every access token minted from it.
    */
   revoke(token: string): boolean {
-    const refreshToken = this.refresh.has(token) ? token : this.access.get(token)?.refreshToken ?? null;
+    const refreshToken = this.refresh.has(token) ? token : (this.access.get(token)?.refreshToken ?? null);
     const accessGrant = this.access.get(token);
     const alreadyDead = (accessGrant?.revoked ?? true) && (refreshToken === null || this.refresh.get(refreshToken)!.revoked);
     if (alreadyDead) return false;

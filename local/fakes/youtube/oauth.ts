@@ -25,11 +25,17 @@ export function registerOAuth(router: Router, state: YouTubeState) {
 
 const AuthorizeParams = z.object({
   client_id: z.string().min(1),
-  redirect_uri: z.string().url().refine((u) => /^https?:$/.test(new URL(u).protocol), 'redirect_uri must be http(s)'),
+  redirect_uri: z
+    .string()
+    .url()
+    .refine((u) => /^https?:$/.test(new URL(u).protocol), 'redirect_uri must be http(s)'),
   response_type: z.literal('code'),
   scope: z.string().trim().min(1),
   state: z.string().optional(),
-  code_challenge: z.string().regex(/^[A-Za-z0-9._~-]{43,128}$/, 'code_challenge must be 43-128 characters of [A-Za-z0-9._~-]').optional(),
+  code_challenge: z
+    .string()
+    .regex(/^[A-Za-z0-9._~-]{43,128}$/, 'code_challenge must be 43-128 characters of [A-Za-z0-9._~-]')
+    .optional(),
   code_challenge_method: z.enum(['S256', 'plain']).optional(),
   access_type: z.enum(['online', 'offline']).optional(),
   prompt: z.string().optional(),
@@ -64,7 +70,8 @@ function authorizeParams(ctx: RequestContext, state: YouTubeState): { params: Au
   }
   const params = parsed.data;
   if (!clientMayAuthorize(ctx, state, params)) return undefined;
-  const wanted = params.channel_id ?? (params.login_hint && state.channels.has(params.login_hint) ? params.login_hint : state.demoChannelId);
+  const wanted =
+    params.channel_id ?? (params.login_hint && state.channels.has(params.login_hint) ? params.login_hint : state.demoChannelId);
   const channel = state.channels.get(wanted);
   if (!channel) {
     errorPage(ctx, `No fake YouTube channel ${wanted}`);
@@ -102,7 +109,13 @@ function clientMayAuthorize(ctx: RequestContext, state: YouTubeState, params: Au
     return false;
   }
   if (!client.redirectUris.includes(params.redirect_uri)) {
-    refuseAuthorize(ctx, params.client_id, 'redirect_uri_mismatch', `The redirect URI in the request, ${params.redirect_uri}, does not match the ones authorized for the OAuth client.`, 400);
+    refuseAuthorize(
+      ctx,
+      params.client_id,
+      'redirect_uri_mismatch',
+      `The redirect URI in the request, ${params.redirect_uri}, does not match the ones authorized for the OAuth client.`,
+      400,
+    );
     return false;
   }
   return true;
@@ -111,7 +124,10 @@ function clientMayAuthorize(ctx: RequestContext, state: YouTubeState, params: Au
 function authErrorPage(ctx: RequestContext) {
   const raw = Buffer.from(ctx.query.get('authError') ?? '', 'base64').toString('latin1');
   const code = /[a-z_]{5,}/.exec(raw)?.[0] ?? 'invalid_request';
-  ctx.sendHtml(400, `<!doctype html><html><head><title>Error 400 (OAuth2 Error)</title></head><body><h1>Access blocked: authorization error</h1><p>Error: ${escapeHtml(code)}</p></body></html>`);
+  ctx.sendHtml(
+    400,
+    `<!doctype html><html><head><title>Error 400 (OAuth2 Error)</title></head><body><h1>Access blocked: authorization error</h1><p>Error: ${escapeHtml(code)}</p></body></html>`,
+  );
 }
 
 function consentPage(ctx: RequestContext, state: YouTubeState) {
@@ -127,7 +143,10 @@ function consentPage(ctx: RequestContext, state: YouTubeState) {
     return `${AUTHORIZE}/${action}?${q.toString()}`;
   };
   const others = [...state.channels.values()].filter((c) => c.id !== channel.id);
-  const scopes = params.scope.split(/\s+/).map((s) => `<li>${escapeHtml(s)}</li>`).join('');
+  const scopes = params.scope
+    .split(/\s+/)
+    .map((s) => `<li>${escapeHtml(s)}</li>`)
+    .join('');
   ctx.sendHtml(
     200,
     `<!doctype html>
@@ -164,7 +183,13 @@ function approve(ctx: RequestContext, state: YouTubeState) {
     challengeMethod: params.code_challenge_method ?? 'plain',
     offline: params.access_type === 'offline',
   });
-  redirectWith(ctx, params.redirect_uri, { state: params.state, code: code.code, scope: code.scopes.join(' '), authuser: '0', prompt: 'consent' });
+  redirectWith(ctx, params.redirect_uri, {
+    state: params.state,
+    code: code.code,
+    scope: code.scopes.join(' '),
+    authuser: '0',
+    prompt: 'consent',
+  });
 }
 
 function deny(ctx: RequestContext) {
@@ -237,16 +262,25 @@ function token(ctx: RequestContext, state: YouTubeState) {
     if (!code) return oauthError(ctx, 400, 'invalid_grant', 'Malformed auth code.');
     if (code.used || code.expiresAt <= state.now()) return oauthError(ctx, 400, 'invalid_grant', 'Bad Request');
     if (code.clientId !== null && code.clientId !== client.id) return oauthError(ctx, 401, 'unauthorized_client', 'Unauthorized');
-    if (code.redirectUri !== null && params.get('redirect_uri') !== code.redirectUri) return oauthError(ctx, 400, 'redirect_uri_mismatch', 'Bad Request');
+    if (code.redirectUri !== null && params.get('redirect_uri') !== code.redirectUri)
+      return oauthError(ctx, 400, 'redirect_uri_mismatch', 'Bad Request');
     if (code.challenge !== null) {
       const verifier = params.get('code_verifier');
       if (!verifier) return oauthError(ctx, 400, 'invalid_grant', 'Missing code verifier.');
       // A wrong verifier does not burn the code: the legitimate client can still redeem it.
-      if (!verifierMatches(verifier, code.challenge, code.challengeMethod)) return oauthError(ctx, 400, 'invalid_grant', 'Invalid code verifier.');
+      if (!verifierMatches(verifier, code.challenge, code.challengeMethod))
+        return oauthError(ctx, 400, 'invalid_grant', 'Invalid code verifier.');
     }
     code.used = true;
-    const refresh = code.offline ? state.oauth.issueRefresh({ clientId: client.id, channelId: code.channelId, scopes: code.scopes }) : undefined;
-    const access = state.oauth.issueAccess({ clientId: client.id, channelId: code.channelId, scopes: code.scopes, refreshToken: refresh?.token ?? null });
+    const refresh = code.offline
+      ? state.oauth.issueRefresh({ clientId: client.id, channelId: code.channelId, scopes: code.scopes })
+      : undefined;
+    const access = state.oauth.issueAccess({
+      clientId: client.id,
+      channelId: code.channelId,
+      scopes: code.scopes,
+      refreshToken: refresh?.token ?? null,
+    });
     return ctx.sendJson(200, accessTokenResponse(access, refresh?.token), NO_STORE);
   }
 
@@ -255,7 +289,12 @@ function token(ctx: RequestContext, state: YouTubeState) {
   const refresh = state.oauth.findRefresh(refreshValue);
   if (!refresh || refresh.revoked) return oauthError(ctx, 400, 'invalid_grant', 'Token has been expired or revoked.');
   if (refresh.clientId !== null && refresh.clientId !== client.id) return oauthError(ctx, 401, 'unauthorized_client', 'Unauthorized');
-  const access = state.oauth.issueAccess({ clientId: client.id, channelId: refresh.channelId, scopes: refresh.scopes, refreshToken: refresh.token });
+  const access = state.oauth.issueAccess({
+    clientId: client.id,
+    channelId: refresh.channelId,
+    scopes: refresh.scopes,
+    refreshToken: refresh.token,
+  });
   // Like Google: a refresh grant returns no new refresh token; the client keeps the old one.
   ctx.sendJson(200, accessTokenResponse(access), NO_STORE);
 }

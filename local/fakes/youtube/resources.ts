@@ -136,7 +136,10 @@ export function playlistItemId(playlistId: string, videoId: string): string {
 }
 
 export function playlistItemResource(video: FakeVideo, channel: FakeChannel, position: number, parts: Set<string>) {
-  const r: Record<string, unknown> & { kind: string; id: string } = { kind: 'youtube#playlistItem', id: playlistItemId(channel.uploadsPlaylistId, video.id) };
+  const r: Record<string, unknown> & { kind: string; id: string } = {
+    kind: 'youtube#playlistItem',
+    id: playlistItemId(channel.uploadsPlaylistId, video.id),
+  };
   if (parts.has('snippet')) {
     r.snippet = {
       publishedAt: googleTimestamp(video.publishedAt),
@@ -162,7 +165,12 @@ export function playlistItemResource(video: FakeVideo, channel: FakeChannel, pos
   return withEtag(r);
 }
 
-export function listResponse(kind: string, items: unknown[], pageInfo: { totalResults: number; resultsPerPage: number }, tokens: { nextPageToken?: string; prevPageToken?: string } = {}) {
+export function listResponse(
+  kind: string,
+  items: unknown[],
+  pageInfo: { totalResults: number; resultsPerPage: number },
+  tokens: { nextPageToken?: string; prevPageToken?: string } = {},
+) {
   const body: Record<string, unknown> = { kind, etag: etag({ kind, items, tokens }) };
   if (tokens.nextPageToken) body.nextPageToken = tokens.nextPageToken;
   if (tokens.prevPageToken) body.prevPageToken = tokens.prevPageToken;

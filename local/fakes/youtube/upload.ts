@@ -17,7 +17,21 @@ import { UPLOAD_UNIT, UploadSession } from './upload-sessions.ts';
 import { checkVideoMetadata } from './video-metadata.ts';
 
 export const UPLOAD_PATH = '/youtube/upload/youtube/v3/videos';
-const KNOWN_PARTS = ['id', 'snippet', 'status', 'contentDetails', 'recordingDetails', 'localizations', 'fileDetails', 'processingDetails', 'statistics', 'player', 'topicDetails', 'suggestions', 'liveStreamingDetails'];
+const KNOWN_PARTS = [
+  'id',
+  'snippet',
+  'status',
+  'contentDetails',
+  'recordingDetails',
+  'localizations',
+  'fileDetails',
+  'processingDetails',
+  'statistics',
+  'player',
+  'topicDetails',
+  'suggestions',
+  'liveStreamingDetails',
+];
 const WRITABLE_PARTS = ['id', 'snippet', 'status'];
 // YouTube's largest accepted file.
 const MAX_UPLOAD_BYTES = 256 * 1024 ** 3;
@@ -26,14 +40,21 @@ const CREDENTIAL_PARAMS = ['access_token', 'key'];
 
 export function registerUploads(router: Router, state: YouTubeState) {
   const toSession = (q: URLSearchParams) => q.has('upload_id');
-  router.post(UPLOAD_PATH, (ctx) => (ctx.query.has('upload_id') ? sendBytes(ctx, state) : startSession(ctx, state)), { streamBody: toSession });
-  router.put(UPLOAD_PATH, (ctx) => (ctx.query.has('upload_id') ? sendBytes(ctx, state) : requiredParameter(ctx, 'upload_id')), { streamBody: toSession });
+  router.post(UPLOAD_PATH, (ctx) => (ctx.query.has('upload_id') ? sendBytes(ctx, state) : startSession(ctx, state)), {
+    streamBody: toSession,
+  });
+  router.put(UPLOAD_PATH, (ctx) => (ctx.query.has('upload_id') ? sendBytes(ctx, state) : requiredParameter(ctx, 'upload_id')), {
+    streamBody: toSession,
+  });
 }
 
 function parseParts(ctx: RequestContext): Set<string> | undefined {
   const raw = ctx.query.get('part');
   if (!raw) return void requiredParameter(ctx, 'part');
-  const parts = raw.split(',').map((p) => p.trim()).filter((p) => p.length > 0);
+  const parts = raw
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p.length > 0);
   for (const p of parts) {
     if (!KNOWN_PARTS.includes(p)) return void invalidParameter(ctx, 'part', `'${p}'`, 'unknownPart', 'youtube.part');
     if (!WRITABLE_PARTS.includes(p)) return void notImplemented(ctx, `videos.insert with part=${p}`);
@@ -47,7 +68,8 @@ function startSession(ctx: RequestContext, state: YouTubeState) {
   const uploadType = ctx.query.get('uploadType');
   if (!uploadType) return requiredParameter(ctx, 'uploadType');
   if (uploadType === 'media' || uploadType === 'multipart') return notImplemented(ctx, `uploadType=${uploadType} (use resumable)`);
-  if (uploadType !== 'resumable') return invalidParameter(ctx, 'uploadType', `Invalid value '${uploadType}'. Values must be one of: media, multipart, resumable`);
+  if (uploadType !== 'resumable')
+    return invalidParameter(ctx, 'uploadType', `Invalid value '${uploadType}'. Values must be one of: media, multipart, resumable`);
   const parts = parseParts(ctx);
   if (!parts) return;
 
@@ -61,7 +83,9 @@ function startSession(ctx: RequestContext, state: YouTubeState) {
   }
   const mediaType = ctx.header('x-upload-content-type') ?? null;
   if (mediaType !== null && !/^(video\/[\w.+-]+|application\/octet-stream)(\s*;.*)?$/i.test(mediaType)) {
-    return sendGoogleError(ctx, 400, `Media type '${mediaType}' is not supported. Valid media types: [video/*, application/octet-stream]`, { reason: 'badContent' });
+    return sendGoogleError(ctx, 400, `Media type '${mediaType}' is not supported. Valid media types: [video/*, application/octet-stream]`, {
+      reason: 'badContent',
+    });
   }
 
   const forced = state.uploads.takeStartFault();
@@ -100,12 +124,20 @@ function startSession(ctx: RequestContext, state: YouTubeState) {
   const query = new URLSearchParams(ctx.query);
   for (const p of CREDENTIAL_PARAMS) query.delete(p);
   query.set('upload_id', session.id);
-  ctx.send(200, { location: `${ctx.origin}${UPLOAD_PATH}?${query}`, 'x-guploader-uploadid': session.id, 'content-type': 'text/html; charset=UTF-8' }, '');
+  ctx.send(
+    200,
+    { location: `${ctx.origin}${UPLOAD_PATH}?${query}`, 'x-guploader-uploadid': session.id, 'content-type': 'text/html; charset=UTF-8' },
+    '',
+  );
 }
 
 type ContentRange = { kind: 'query'; total: number | null } | { kind: 'bytes'; first: number; last: number; total: number | null };
 
-function parseContentRange(header: string | undefined, contentLength: number | null, session: UploadSession): ContentRange | 'invalid' | 'length-required' {
+function parseContentRange(
+  header: string | undefined,
+  contentLength: number | null,
+  session: UploadSession,
+): ContentRange | 'invalid' | 'length-required' {
   if (header === undefined) {
     // No Content-Range: the whole file in this one request.
     if (contentLength === null) return 'length-required';
@@ -158,7 +190,8 @@ function sendBytes(ctx: RequestContext, state: YouTubeState) {
   }
 
   if (range.kind === 'query') {
-    if (contentLength !== null && contentLength > 0) return badRequest(ctx, 'A status request (Content-Range: bytes */total) must have an empty body.');
+    if (contentLength !== null && contentLength > 0)
+      return badRequest(ctx, 'A status request (Content-Range: bytes */total) must have an empty body.');
     session.statusQueries++;
     ctx.discardBody();
     return resumeIncomplete(ctx, session);
@@ -167,7 +200,10 @@ function sendBytes(ctx: RequestContext, state: YouTubeState) {
   const { first, last } = range;
   const expected = last - first + 1;
   if (first > session.committed) {
-    return badRequest(ctx, `Invalid request. According to the Content-Range header, the upload offset is ${first} byte(s), which exceeds already uploaded size of ${session.committed} byte(s).`);
+    return badRequest(
+      ctx,
+      `Invalid request. According to the Content-Range header, the upload offset is ${first} byte(s), which exceeds already uploaded size of ${session.committed} byte(s).`,
+    );
   }
   if (contentLength !== null && contentLength !== expected) {
     return badRequest(ctx, `Content-Length (${contentLength}) does not match the ${expected} byte(s) Content-Range announces.`);
@@ -229,7 +265,9 @@ function receive(ctx: RequestContext, state: YouTubeState, session: UploadSessio
       if (finished) return;
       if (overflow) {
         stop();
-        sendGoogleError(ctx, 400, `The request body is longer than the ${expected} byte(s) its Content-Range announces.`, { reason: 'badRequest' });
+        sendGoogleError(ctx, 400, `The request body is longer than the ${expected} byte(s) its Content-Range announces.`, {
+          reason: 'badRequest',
+        });
         return;
       }
       if (isFinal && taken === expected) {
@@ -291,7 +329,10 @@ function sendVideo(ctx: RequestContext, state: YouTubeState, session: UploadSess
   const channel = video && state.channels.get(video.channelId);
   if (!video || !channel) {
     // The channel was reset away between the upload and this request.
-    return sendGoogleError(ctx, 404, 'The video of this upload session no longer exists.', { reason: 'videoNotFound', domain: 'youtube.video' });
+    return sendGoogleError(ctx, 404, 'The video of this upload session no longer exists.', {
+      reason: 'videoNotFound',
+      domain: 'youtube.video',
+    });
   }
   // Right after the last byte YouTube reports the video as uploaded; processing follows.
   const shown = justUploaded ? { ...video, uploadStatus: 'uploaded' as const } : video;

@@ -49,7 +49,8 @@ function isObj(v: unknown): v is Obj {
 
 type Checked<T> = { ok: true; value: T } | { ok: false; error: MetadataError };
 
-const INVALID_TITLE = () => invalid('invalidTitle', 'The request metadata specifies an invalid or empty video title.', 'body.snippet.title');
+const INVALID_TITLE = () =>
+  invalid('invalidTitle', 'The request metadata specifies an invalid or empty video title.', 'body.snippet.title');
 
 /**
  * Validates the snippet and status a client sent. `current`: the video being updated, whose
@@ -98,23 +99,44 @@ function checkSnippet(snippet: Obj, updating: boolean): Checked<Pick<VideoMetada
   }
   const description = snippet.description ?? '';
   if (typeof description !== 'string' || Buffer.byteLength(description, 'utf8') > DESCRIPTION_MAX_BYTES || /[<>]/.test(description)) {
-    return { ok: false, error: invalid('invalidDescription', 'The request metadata specifies an invalid video description.', 'body.snippet.description') };
+    return {
+      ok: false,
+      error: invalid('invalidDescription', 'The request metadata specifies an invalid video description.', 'body.snippet.description'),
+    };
   }
   const tags = snippet.tags ?? [];
-  if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string' && !/[<>]/.test(t)) || tagsLength(tags as string[]) > TAGS_MAX_CHARS) {
+  if (
+    !Array.isArray(tags) ||
+    !tags.every((t) => typeof t === 'string' && !/[<>]/.test(t)) ||
+    tagsLength(tags as string[]) > TAGS_MAX_CHARS
+  ) {
     return { ok: false, error: invalid('invalidTags', 'The request metadata specifies invalid video keywords.', 'body.snippet.tags') };
   }
   const categoryId = snippet.categoryId;
   if (categoryId === undefined && updating) {
-    return { ok: false, error: invalid('invalidCategoryId', 'The request metadata does not specify a valid video category: snippet.categoryId is required when updating the snippet.', 'body.snippet.categoryId') };
+    return {
+      ok: false,
+      error: invalid(
+        'invalidCategoryId',
+        'The request metadata does not specify a valid video category: snippet.categoryId is required when updating the snippet.',
+        'body.snippet.categoryId',
+      ),
+    };
   }
   if (categoryId !== undefined && (typeof categoryId !== 'string' || !ASSIGNABLE_CATEGORIES.includes(categoryId))) {
     return {
       ok: false,
-      error: invalid('invalidCategoryId', 'The <code>snippet.categoryId</code> property specifies an invalid category ID. Use the <code>videoCategories.list</code> method to retrieve supported categories.', 'body.snippet.categoryId'),
+      error: invalid(
+        'invalidCategoryId',
+        'The <code>snippet.categoryId</code> property specifies an invalid category ID. Use the <code>videoCategories.list</code> method to retrieve supported categories.',
+        'body.snippet.categoryId',
+      ),
     };
   }
-  return { ok: true, value: { title, description, tags: tags as string[], categoryId: (categoryId as string | undefined) ?? DEFAULT_CATEGORY } };
+  return {
+    ok: true,
+    value: { title, description, tags: tags as string[], categoryId: (categoryId as string | undefined) ?? DEFAULT_CATEGORY },
+  };
 }
 
 /** The status part: privacy (kept from `current` when left out), publishAt, made-for-kids. */
@@ -125,20 +147,41 @@ function checkStatus(
 ): Checked<Pick<VideoMetadata, 'privacyStatus' | 'publishAt' | 'selfDeclaredMadeForKids'>> {
   const privacy = status.privacyStatus ?? current?.privacyStatus ?? 'public';
   if (privacy !== 'public' && privacy !== 'private' && privacy !== 'unlisted') {
-    return { ok: false, error: invalid('invalidValue', `Invalid value '${String(privacy)}' for status.privacyStatus: expected public, private or unlisted.`, 'body.status.privacyStatus') };
+    return {
+      ok: false,
+      error: invalid(
+        'invalidValue',
+        `Invalid value '${String(privacy)}' for status.privacyStatus: expected public, private or unlisted.`,
+        'body.status.privacyStatus',
+      ),
+    };
   }
   let publishAt: number | undefined;
   if (status.publishAt !== undefined && status.publishAt !== null) {
-    const parsed = typeof status.publishAt === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(status.publishAt) ? Date.parse(status.publishAt) : NaN;
+    const parsed =
+      typeof status.publishAt === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(status.publishAt) ? Date.parse(status.publishAt) : NaN;
     const allowed = privacy === 'private' && status.privacyStatus === 'private' && !(current?.publishedEver ?? false);
     if (Number.isNaN(parsed) || !allowed || parsed <= now) {
-      return { ok: false, error: invalid('invalidPublishAt', 'The request metadata specifies an invalid scheduled publishing time.', 'body.status.publishAt') };
+      return {
+        ok: false,
+        error: invalid('invalidPublishAt', 'The request metadata specifies an invalid scheduled publishing time.', 'body.status.publishAt'),
+      };
     }
     publishAt = parsed;
   }
   const kids = status.selfDeclaredMadeForKids;
   if (kids !== undefined && typeof kids !== 'boolean') {
-    return { ok: false, error: invalid('invalidValue', 'status.selfDeclaredMadeForKids must be a boolean.', 'body.status.selfDeclaredMadeForKids') };
+    return {
+      ok: false,
+      error: invalid('invalidValue', 'status.selfDeclaredMadeForKids must be a boolean.', 'body.status.selfDeclaredMadeForKids'),
+    };
   }
-  return { ok: true, value: { privacyStatus: privacy, publishAt, selfDeclaredMadeForKids: (kids as boolean | undefined) ?? current?.metadata.selfDeclaredMadeForKids } };
+  return {
+    ok: true,
+    value: {
+      privacyStatus: privacy,
+      publishAt,
+      selfDeclaredMadeForKids: (kids as boolean | undefined) ?? current?.metadata.selfDeclaredMadeForKids,
+    },
+  };
 }

@@ -32,12 +32,17 @@ function begin(ctx: RequestContext, state: YouTubeState, method: string, scopes:
 }
 
 function videoNotFound(ctx: RequestContext, location: string) {
-  sendGoogleError(ctx, 404, `The video that you are trying to update cannot be found. Check the value of the <code>${location}</code> in the request to ensure that it is correct.`, {
-    reason: 'videoNotFound',
-    domain: 'youtube.video',
-    location,
-    locationType: 'parameter',
-  });
+  sendGoogleError(
+    ctx,
+    404,
+    `The video that you are trying to update cannot be found. Check the value of the <code>${location}</code> in the request to ensure that it is correct.`,
+    {
+      reason: 'videoNotFound',
+      domain: 'youtube.video',
+      location,
+      locationType: 'parameter',
+    },
+  );
 }
 
 function ownVideo(ctx: RequestContext, state: YouTubeState, caller: Caller, id: string, location: string): FakeVideo | undefined {
@@ -45,7 +50,10 @@ function ownVideo(ctx: RequestContext, state: YouTubeState, caller: Caller, id: 
   // Another channel's private video does not exist as far as the caller can tell.
   if (!video || (video.channelId !== caller.channelId && video.privacyStatus === 'private')) return void videoNotFound(ctx, location);
   if (video.channelId !== caller.channelId) {
-    return void sendGoogleError(ctx, 403, 'The video that you are trying to update belongs to another channel.', { reason: 'forbidden', domain: 'youtube.video' });
+    return void sendGoogleError(ctx, 403, 'The video that you are trying to update belongs to another channel.', {
+      reason: 'forbidden',
+      domain: 'youtube.video',
+    });
   }
   return video;
 }
@@ -55,10 +63,28 @@ function videosUpdate(ctx: RequestContext, state: YouTubeState) {
   if (!caller) return;
   const raw = ctx.query.get('part');
   if (!raw) return requiredParameter(ctx, 'part');
-  const parts = new Set(raw.split(',').map((p) => p.trim()).filter((p) => p.length > 0));
+  const parts = new Set(
+    raw
+      .split(',')
+      .map((p) => p.trim())
+      .filter((p) => p.length > 0),
+  );
   for (const p of parts) {
     if (p === 'snippet' || p === 'status' || p === 'id') continue;
-    if (['contentDetails', 'recordingDetails', 'localizations', 'statistics', 'player', 'topicDetails', 'fileDetails', 'processingDetails', 'suggestions', 'liveStreamingDetails'].includes(p)) {
+    if (
+      [
+        'contentDetails',
+        'recordingDetails',
+        'localizations',
+        'statistics',
+        'player',
+        'topicDetails',
+        'fileDetails',
+        'processingDetails',
+        'suggestions',
+        'liveStreamingDetails',
+      ].includes(p)
+    ) {
       return notImplemented(ctx, `videos.update with part=${p}`);
     }
     return invalidParameter(ctx, 'part', `'${p}'`, 'unknownPart', 'youtube.part');
@@ -86,7 +112,13 @@ function videosUpdate(ctx: RequestContext, state: YouTubeState) {
   if (!checked.ok) return sendGoogleError(ctx, 400, checked.error.message, checked.error.detail);
   const m = checked.value;
   if (video.privacyStatus !== 'private') video.everPublic = true;
-  Object.assign(video, { title: m.title, description: m.description, tags: m.tags, categoryId: m.categoryId, privacyStatus: m.privacyStatus });
+  Object.assign(video, {
+    title: m.title,
+    description: m.description,
+    tags: m.tags,
+    categoryId: m.categoryId,
+    privacyStatus: m.privacyStatus,
+  });
   if (parts.has('status')) {
     // The status part is replaced whole: leaving publishAt out unschedules the video.
     if (m.publishAt !== undefined) video.publishAt = m.publishAt;
@@ -110,16 +142,26 @@ function thumbnailsSet(ctx: RequestContext, state: YouTubeState) {
   const caller = begin(ctx, state, 'thumbnails.set', [...UPLOAD_SCOPES, SCOPES.youtubePartner]);
   if (!caller) return;
   const uploadType = ctx.query.get('uploadType');
-  if (uploadType === 'resumable' || uploadType === 'multipart') return notImplemented(ctx, `thumbnails.set with uploadType=${uploadType} (send the image as the body)`);
+  if (uploadType === 'resumable' || uploadType === 'multipart')
+    return notImplemented(ctx, `thumbnails.set with uploadType=${uploadType} (send the image as the body)`);
   const videoId = ctx.query.get('videoId');
   if (!videoId) return requiredParameter(ctx, 'videoId');
   const video = ownVideo(ctx, state, caller, videoId, 'videoId');
   if (!video) return;
-  if (ctx.body.length === 0) return sendGoogleError(ctx, 400, 'The request does not include the image content.', { reason: 'mediaBodyRequired', domain: 'youtube.thumbnail' });
+  if (ctx.body.length === 0)
+    return sendGoogleError(ctx, 400, 'The request does not include the image content.', {
+      reason: 'mediaBodyRequired',
+      domain: 'youtube.thumbnail',
+    });
   // Assumption: YouTube's documented 2 MB limit; the exact reason string is ours.
-  if (ctx.body.length > THUMBNAIL_MAX_BYTES) return sendGoogleError(ctx, 400, "The thumbnail image file is too large. The maximum size is 2 MB.", { reason: 'imageTooLarge', domain: 'youtube.thumbnail' });
+  if (ctx.body.length > THUMBNAIL_MAX_BYTES)
+    return sendGoogleError(ctx, 400, 'The thumbnail image file is too large. The maximum size is 2 MB.', {
+      reason: 'imageTooLarge',
+      domain: 'youtube.thumbnail',
+    });
   const mimeType = imageType(ctx.body);
-  if (!mimeType) return sendGoogleError(ctx, 400, 'The provided image content is invalid.', { reason: 'invalidImage', domain: 'youtube.thumbnail' });
+  if (!mimeType)
+    return sendGoogleError(ctx, 400, 'The provided image content is invalid.', { reason: 'invalidImage', domain: 'youtube.thumbnail' });
 
   video.customThumbnail = { bytes: ctx.body.length, sha256: createHash('sha256').update(ctx.body).digest('hex'), mimeType };
   const url = (name: string) => `https://i.ytimg.com/vi/${video.id}/${name}.jpg`;
@@ -130,5 +172,9 @@ function thumbnailsSet(ctx: RequestContext, state: YouTubeState) {
     standard: { url: url('sddefault'), width: 640, height: 480 },
     maxres: { url: url('maxresdefault'), width: 1280, height: 720 },
   };
-  ctx.sendJson(200, { kind: 'youtube#thumbnailSetResponse', etag: etag({ video: video.id, thumb: video.customThumbnail.sha256 }), items: [item] });
+  ctx.sendJson(200, {
+    kind: 'youtube#thumbnailSetResponse',
+    etag: etag({ video: video.id, thumb: video.customThumbnail.sha256 }),
+    items: [item],
+  });
 }

@@ -8,7 +8,11 @@ import { z } from 'zod';
 export const PartCursorPayload = z.strictObject({
   p: z.number().int().min(2).max(10_000_000),
   t: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must name a table'),
-  k: z.array(z.union([z.string().max(1000), z.number(), z.boolean(), z.null()])).min(1).max(8).nullable(),
+  k: z
+    .array(z.union([z.string().max(1000), z.number(), z.boolean(), z.null()]))
+    .min(1)
+    .max(8)
+    .nullable(),
 });
 
 export type PartCursor = z.infer<typeof PartCursorPayload>;

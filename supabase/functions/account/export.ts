@@ -59,10 +59,12 @@ export async function workspacePartResponse(
   const body = await streamAsUser(
     claims,
     async (tx) =>
-      (await tx<{ cursor: string }[]>`
+      (
+        await tx<{ cursor: string }[]>`
         select public.open_workspace_export_part(
           ${workspaceId}::uuid, ${cursor?.t ?? null}::text, (${cursor?.k ? JSON.stringify(cursor.k) : null}::text)::jsonb,
-          ${part}::int, ${maxBytes}::int) as cursor`)[0].cursor,
+          ${part}::int, ${maxBytes}::int) as cursor`
+      )[0].cursor,
     nextChunk,
   );
   return download(body, `workspace-export-${workspaceId}-part-${part}-${today()}.json`);

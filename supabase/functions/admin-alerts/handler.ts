@@ -40,7 +40,6 @@ interface AlertRow {
   resolution_notified_at: Date | null;
 }
 
-
 // One query shape for the list and for single alerts; `filter` and `tail` are SQL fragments.
 function selectAlerts(filter: ReturnType<Sql>, tail: ReturnType<Sql>) {
   return sql()<AlertRow[]>`

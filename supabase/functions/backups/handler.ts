@@ -42,8 +42,10 @@ export const router = new Router('backups')
     const claims = await requireUser(ctx.req);
     const { workspace_id } = parseQuery(ctx, ListQuery);
     await requireBackupAccess(claims, workspace_id, 'see backups');
-    const rows = await asService((tx) => tx<SnapshotRow[]>`
-      select snapshot_id, taken_at, tables, row_count from ops.workspace_snapshots(${workspace_id})`);
+    const rows = await asService(
+      (tx) => tx<SnapshotRow[]>`
+      select snapshot_id, taken_at, tables, row_count from ops.workspace_snapshots(${workspace_id})`,
+    );
     return json({
       snapshots: rows.map((r) => ({ ...r, snapshot_id: Number(r.snapshot_id), row_count: Number(r.row_count) })),
     });
@@ -52,12 +54,15 @@ export const router = new Router('backups')
     await requireAdmin(req);
     // ops.take_snapshot reads every table at one moment only in a repeatable read transaction (it
     // refuses others).
-    const backup = await asService(async (tx) => {
-      const [row] = await tx<{ id: string }[]>`select ops.take_snapshot('on_demand') as id`;
-      const [taken] = await tx<{ id: string; status: string; details: Record<string, unknown> }[]>`
+    const backup = await asService(
+      async (tx) => {
+        const [row] = await tx<{ id: string }[]>`select ops.take_snapshot('on_demand') as id`;
+        const [taken] = await tx<{ id: string; status: string; details: Record<string, unknown> }[]>`
         select id, status, details from ops.backups where id = ${row.id}`;
-      return taken;
-    }, { isolation: 'repeatable read' });
+        return taken;
+      },
+      { isolation: 'repeatable read' },
+    );
     if (backup.status !== 'succeeded') {
       throw new HttpError(500, 'snapshot_failed', 'the snapshot failed; see ops.system_logs (backup_failed)', {
         snapshot_id: Number(backup.id),
@@ -70,8 +75,10 @@ export const router = new Router('backups')
     const body = await parseBody(ctx, RestoreBody);
     await requireBackupAccess(claims, body.workspace_id, 'restore backups');
     try {
-      const [row] = await asService((tx) => tx<{ result: Record<string, unknown> }[]>`
-        select ops.restore_workspace(${body.snapshot_id}, ${body.workspace_id}) as result`);
+      const [row] = await asService(
+        (tx) => tx<{ result: Record<string, unknown> }[]>`
+        select ops.restore_workspace(${body.snapshot_id}, ${body.workspace_id}) as result`,
+      );
       return json({ restored: row.result });
     } catch (err) {
       rethrowPg(err, { area: 'restore' });

@@ -87,7 +87,9 @@ export const router = new Router('channels')
       const [{ pending }] = await tx<{ pending: number }[]>`
         select count(*)::int as pending from public.upload_schedules where channel_id = ${id} and finished_at is null`;
       if (pending > 0) {
-        throw new HttpError(409, 'uploads_pending', `${pending} upload(s) to this channel are not finished; cancel them first`, { pending });
+        throw new HttpError(409, 'uploads_pending', `${pending} upload(s) to this channel are not finished; cancel them first`, {
+          pending,
+        });
       }
       await tx`delete from public.channels where id = ${id}`;
     });

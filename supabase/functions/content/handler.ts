@@ -48,7 +48,11 @@ const RejectBody = z.strictObject({
 });
 const NoBody = z.strictObject({}).optional();
 
-const ROLE_ACTION: Record<ReviewAction, string> = { submit: 'submit content for review', approve: 'approve content', reject: 'reject content' };
+const ROLE_ACTION: Record<ReviewAction, string> = {
+  submit: 'submit content for review',
+  approve: 'approve content',
+  reject: 'reject content',
+};
 
 /** The content visible to the caller, after checking they may change it (404, then 403). */
 async function changeable(tx: Tx, id: string, action: string) {

@@ -21,7 +21,7 @@ const BACKOFF_MAX_MS = 8_000;
 const SAFETY_REASONS = new Set(['SAFETY', 'PROHIBITED_CONTENT', 'BLOCKLIST', 'SPII', 'IMAGE_SAFETY']);
 
 export type CallOutcome =
-  | 'ok' | 'invalid_output' | 'max_tokens' | 'safety' | 'blocked' | 'rate_limited' | 'unavailable' | 'rejected' | 'aborted';
+  'ok' | 'invalid_output' | 'max_tokens' | 'safety' | 'blocked' | 'rate_limited' | 'unavailable' | 'rejected' | 'aborted';
 
 export interface CallRecord {
   attempt: number;
@@ -90,7 +90,8 @@ interface Attempts {
   lastProblem: string;
 }
 
-const clientClosed = () => new HttpError(499, 'client_closed', 'the request was canceled before the generation finished; nothing was saved');
+const clientClosed = () =>
+  new HttpError(499, 'client_closed', 'the request was canceled before the generation finished; nothing was saved');
 
 function failure(a: Attempts, error: HttpError): GenerationResult {
   return { ok: false, error, model: GEMINI_MODEL, calls: a.calls };
@@ -101,9 +102,10 @@ function askGemini(run: GenerationRun, a: Attempts, schema: ReturnType<typeof re
     model: GEMINI_MODEL,
     system: run.prompt.system,
     // A retry after bad output says so; the same prompt would likely get the same answer.
-    prompt: a.invalidOutputs === 0
-      ? run.prompt.user
-      : `${run.prompt.user}\n\nYour previous answer was rejected: ${a.lastProblem}. Answer again with JSON that matches the schema exactly.`,
+    prompt:
+      a.invalidOutputs === 0
+        ? run.prompt.user
+        : `${run.prompt.user}\n\nYour previous answer was rejected: ${a.lastProblem}. Answer again with JSON that matches the schema exactly.`,
     schema,
     maxOutputTokens: maxOutputTokens(run.brief),
     temperature: a.invalidOutputs === 0 ? 0.8 : 0.4,
@@ -120,15 +122,27 @@ function afterCallError(run: GenerationRun, a: Attempts, err: unknown, attempt: 
     return new HttpError(503, 'generation_unavailable', 'content generation is not configured on this server (GEMINI_API_KEY is missing)');
   }
   const e = err instanceof GeminiCallError ? err : new GeminiCallError('unavailable', String(err));
-  a.calls.push({ attempt, streamed: run.stream, outcome: e.kind === 'rejected' ? 'rejected' : e.kind, input_tokens: 0, output_tokens: 0, duration_ms: Date.now() - t0, error: e.message });
+  a.calls.push({
+    attempt,
+    streamed: run.stream,
+    outcome: e.kind === 'rejected' ? 'rejected' : e.kind,
+    input_tokens: 0,
+    output_tokens: 0,
+    duration_ms: Date.now() - t0,
+    error: e.message,
+  });
   if (e.kind === 'aborted') return clientClosed();
   if (e.kind === 'rejected') return new HttpError(502, 'model_request_rejected', `Gemini refused the generation request: ${e.message}`);
   a.transientFailures++;
   const delay = Math.max(e.retryAfterMs ?? 0, backoff(a.transientFailures));
   if (a.transientFailures > MAX_TRANSIENT_RETRIES || Date.now() + delay >= a.deadline) {
-    return new HttpError(503, 'model_unavailable',
+    return new HttpError(
+      503,
+      'model_unavailable',
       `Gemini is busy or unreachable (${e.message}); ${a.transientFailures} attempt${a.transientFailures > 1 ? 's' : ''} failed. Nothing was saved; try again in a minute.`,
-      undefined, { 'Retry-After': '60' });
+      undefined,
+      { 'Retry-After': '60' },
+    );
   }
   run.onEvent?.({ type: 'retry', attempt: attempt + 1, reason: e.message, delay_ms: delay });
   return delay;
@@ -137,14 +151,28 @@ function afterCallError(run: GenerationRun, a: Attempts, err: unknown, attempt: 
 /** An answer: the result to end with, or null to ask again (once) after unusable output. */
 function judgeAnswer(run: GenerationRun, a: Attempts, answer: GeminiAnswer, attempt: number, t0: number): GenerationResult | null {
   const record = (outcome: CallOutcome, error: string | null) =>
-    a.calls.push({ attempt, streamed: run.stream, outcome, input_tokens: answer.inputTokens, output_tokens: answer.outputTokens, duration_ms: Date.now() - t0, error });
+    a.calls.push({
+      attempt,
+      streamed: run.stream,
+      outcome,
+      input_tokens: answer.inputTokens,
+      output_tokens: answer.outputTokens,
+      duration_ms: Date.now() - t0,
+      error,
+    });
   if (answer.blockReason) {
     record('blocked', `prompt blocked: ${answer.blockReason}`);
-    return failure(a, blocked(`Gemini refused the prompt for safety reasons (${answer.blockReason}); rephrase the topic or brief. Nothing was saved.`));
+    return failure(
+      a,
+      blocked(`Gemini refused the prompt for safety reasons (${answer.blockReason}); rephrase the topic or brief. Nothing was saved.`),
+    );
   }
   if (answer.finishReason && SAFETY_REASONS.has(answer.finishReason)) {
     record('safety', `finish reason ${answer.finishReason}`);
-    return failure(a, blocked(`Gemini stopped its answer for safety reasons (${answer.finishReason}); rephrase the topic or brief. Nothing was saved.`));
+    return failure(
+      a,
+      blocked(`Gemini stopped its answer for safety reasons (${answer.finishReason}); rephrase the topic or brief. Nothing was saved.`),
+    );
   }
   const parsed = parseModelOutput(run.brief.kind, run.brief.count, answer.text);
   if (parsed.ok) {
@@ -157,16 +185,28 @@ function judgeAnswer(run: GenerationRun, a: Attempts, answer: GeminiAnswer, atte
   record(answer.finishReason === 'MAX_TOKENS' ? 'max_tokens' : 'invalid_output', a.lastProblem);
   a.invalidOutputs++;
   if (a.invalidOutputs > 1) {
-    return failure(a, new HttpError(502, 'invalid_model_output',
-      `Gemini's answer was not usable twice in a row (last time ${a.lastProblem}). Nothing was saved; try again.`,
-      { attempts: a.calls.length }));
+    return failure(
+      a,
+      new HttpError(
+        502,
+        'invalid_model_output',
+        `Gemini's answer was not usable twice in a row (last time ${a.lastProblem}). Nothing was saved; try again.`,
+        { attempts: a.calls.length },
+      ),
+    );
   }
   run.onEvent?.({ type: 'retry', attempt: attempt + 1, reason: a.lastProblem, delay_ms: 0 });
   return null;
 }
 
 export async function generate(run: GenerationRun): Promise<GenerationResult> {
-  const a: Attempts = { deadline: Date.now() + (run.budgetMs ?? GENERATION_BUDGET_MS), calls: [], invalidOutputs: 0, transientFailures: 0, lastProblem: '' };
+  const a: Attempts = {
+    deadline: Date.now() + (run.budgetMs ?? GENERATION_BUDGET_MS),
+    calls: [],
+    invalidOutputs: 0,
+    transientFailures: 0,
+    lastProblem: '',
+  };
   const sleep = run.sleep ?? sleepFor;
   const schema = responseSchema(run.brief.kind, run.brief.count);
   for (let attempt = 1; ; attempt++) {

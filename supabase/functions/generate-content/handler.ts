@@ -27,7 +27,14 @@ import { ContentKind } from '../_shared/domain/content-kinds.ts';
 import { buildPrompt, PROMPT_VERSION, TARGET_FORMATS, type BuiltPrompt, type GenerationBrief, type OwnOutcome } from './prompt.ts';
 import { bypassesCache, cachedInsights, insightsKey, rememberInsights } from './insights-cache.ts';
 import { sseResponse, wantsEventStream, type SseWriter } from './sse.ts';
-import { createContent, OWN_OUTCOMES_LIMIT, presentContent, recordCalls, recordInputs, unlinkCalls } from '../_shared/domain/content-store.ts';
+import {
+  createContent,
+  OWN_OUTCOMES_LIMIT,
+  presentContent,
+  recordCalls,
+  recordInputs,
+  unlinkCalls,
+} from '../_shared/domain/content-store.ts';
 
 const MAX_COUNT = { script: 3, other: 10 } as const;
 
@@ -96,7 +103,9 @@ async function prepare(req: Request, body: Body, claims: Claims): Promise<Prepar
   // 404 for a non-member, 403 below editor) is materialized first and raises when it fails. The
   // engine's own published suggestions with their latest outcome come along in the same statement
   // (never cached: a sync may have recorded new outcomes since).
-  const [row] = await asUser(claims, (tx) => tx<{ doc: unknown; own: OwnOutcome[] | null }[]>`
+  const [row] = await asUser(
+    claims,
+    (tx) => tx<{ doc: unknown; own: OwnOutcome[] | null }[]>`
     with allowed as materialized (select public.require_workspace_role(${body.workspace_id}, 'editor', 'generate content') as caller)
     select ${cached ? tx`null::jsonb` : tx`public.workspace_insights_cached(${body.workspace_id}, ${channelId})`} as doc,
       (select coalesce(jsonb_agg(jsonb_build_object('title', l.schedule ->> 'title', 'kind', l.kind, 'tone', l.tone,
@@ -107,7 +116,8 @@ async function prepare(req: Request, body: Body, claims: Claims): Promise<Prepar
               order by x.published_at desc limit ${OWN_OUTCOMES_LIMIT}) l
         join lateral (select * from public.video_outcomes v where v.youtube_video_id = l.youtube_video_id
                       order by v.age_days desc limit 1) o on true) as own
-    from allowed`);
+    from allowed`,
+  );
   let insights = cached;
   if (!insights) {
     if (row.doc === null) throw new HttpError(404, 'not_found', 'channel not found in this workspace');
@@ -159,7 +169,8 @@ async function finish(p: Prepared, result: GenerationResult, requestId: string) 
       inputTokens: result.inputTokens,
       outputTokens: result.outputTokens,
       output: result.output,
-    }));
+    }),
+  );
   const [saved, recorded] = await Promise.allSettled([save, record(contentId)]);
   if (saved.status === 'rejected') {
     // The calls were recorded as having made this content, which does not exist: unlink them.
@@ -170,12 +181,28 @@ async function finish(p: Prepared, result: GenerationResult, requestId: string) 
     // Lineage copies these when the content is reviewed; a content without them still works.
     await recordInputs({ contentId, workspaceId: p.body.workspace_id, requestId, inputs: p.prompt.inputs });
   } catch (e) {
-    console.error(JSON.stringify({ level: 'error', request_id: requestId, msg: 'recording prompt inputs failed', content_id: contentId, error: e instanceof Error ? e.message : String(e) }));
+    console.error(
+      JSON.stringify({
+        level: 'error',
+        request_id: requestId,
+        msg: 'recording prompt inputs failed',
+        content_id: contentId,
+        error: e instanceof Error ? e.message : String(e),
+      }),
+    );
   }
   if (recorded.status === 'rejected') {
     // The content exists and is the caller's; the accounting gap is the operator's to see.
     const e = recorded.reason;
-    console.error(JSON.stringify({ level: 'error', request_id: requestId, msg: 'recording Gemini calls failed', content_id: contentId, error: e instanceof Error ? e.message : String(e) }));
+    console.error(
+      JSON.stringify({
+        level: 'error',
+        request_id: requestId,
+        msg: 'recording Gemini calls failed',
+        content_id: contentId,
+        error: e instanceof Error ? e.message : String(e),
+      }),
+    );
   }
   return presentContent(saved.value);
 }
@@ -199,7 +226,14 @@ function streamed(p: Prepared, requestId: string): Response {
     } catch (err) {
       const e = err instanceof HttpError ? err : null;
       if (!e) {
-        console.error(JSON.stringify({ level: 'error', request_id: requestId, msg: 'saving generated content failed', error: err instanceof Error ? err.message : String(err) }));
+        console.error(
+          JSON.stringify({
+            level: 'error',
+            request_id: requestId,
+            msg: 'saving generated content failed',
+            error: err instanceof Error ? err.message : String(err),
+          }),
+        );
       }
       out.send('error', {
         status: e?.status ?? 500,

@@ -73,7 +73,13 @@ const SYSTEM = [
   'Answer only with JSON that matches the response schema.',
 ].join(' ');
 
-const PATTERN_LABEL: Record<string, string> = { publish_weekday: 'Publish weekday', publish_hour: 'Publish hour', duration: 'Duration', title_length: 'Title length (characters)', format: 'Format' };
+const PATTERN_LABEL: Record<string, string> = {
+  publish_weekday: 'Publish weekday',
+  publish_hour: 'Publish hour',
+  duration: 'Duration',
+  title_length: 'Title length (characters)',
+  format: 'Format',
+};
 
 function fmtInt(n: number): string {
   return Math.round(n).toLocaleString('en-US');
@@ -125,10 +131,13 @@ function patternLines(insights: Insights): string[] {
 function totalsLine(insights: Insights): string | null {
   if (!insights.periods) return null;
   const t = insights.totals;
-  const change = (c: { change_pct: number | null }) => (c.change_pct === null ? 'no earlier data' : `${c.change_pct > 0 ? '+' : ''}${c.change_pct}%`);
-  return `Last 28 days (to ${insights.periods.current.to}): ${fmtInt(t.views.current)} views (${change(t.views)}), ` +
+  const change = (c: { change_pct: number | null }) =>
+    c.change_pct === null ? 'no earlier data' : `${c.change_pct > 0 ? '+' : ''}${c.change_pct}%`;
+  return (
+    `Last 28 days (to ${insights.periods.current.to}): ${fmtInt(t.views.current)} views (${change(t.views)}), ` +
     `${fmtInt(t.watch_minutes.current)} watch minutes (${change(t.watch_minutes)}), ` +
-    `${fmtInt(t.subscribers_net.current)} net subscribers (${change(t.subscribers_net)}).`;
+    `${fmtInt(t.subscribers_net.current)} net subscribers (${change(t.subscribers_net)}).`
+  );
 }
 
 const AGE_LABEL: Record<number, string> = { 1: '24 hours', 7: '7 days', 28: '28 days' };
@@ -144,8 +153,10 @@ function titleChoiceText(o: OwnOutcome): string {
 function ownOutcomeLines(own: OwnOutcome[]): string[] {
   return own.map((o) => {
     const what = [o.kind, o.tone ? `tone "${o.tone}"` : null].filter((p): p is string => !!p).join(', ');
-    return `- "${o.title}"${what ? ` (${what})` : ''}: score ${Math.round(o.score)}/100 and views faster than ` +
-      `${Math.round(o.velocity_percentile)}% of the channel's videos at ${AGE_LABEL[o.age_days] ?? `${o.age_days} days`}${titleChoiceText(o)}`;
+    return (
+      `- "${o.title}"${what ? ` (${what})` : ''}: score ${Math.round(o.score)}/100 and views faster than ` +
+      `${Math.round(o.velocity_percentile)}% of the channel's videos at ${AGE_LABEL[o.age_days] ?? `${o.age_days} days`}${titleChoiceText(o)}`
+    );
   });
 }
 
@@ -161,8 +172,11 @@ export function buildPrompt(req: GenerationBrief, insights: Insights, own: OwnOu
   if (req.topic && req.brief) lines.push(`Brief from the creator: ${req.brief}`);
 
   const channels = insights.channels.map((c) => c.title).filter((t): t is string => !!t);
-  lines.push('', `What performed on ${channels.length ? `the channel${channels.length > 1 ? 's' : ''} ${channels.map((c) => `"${c}"`).join(', ')}` : 'this channel'}` +
-    ' (scores are 0-100, relative to the channel\'s own videos):');
+  lines.push(
+    '',
+    `What performed on ${channels.length ? `the channel${channels.length > 1 ? 's' : ''} ${channels.map((c) => `"${c}"`).join(', ')}` : 'this channel'}` +
+      " (scores are 0-100, relative to the channel's own videos):",
+  );
   const totals = totalsLine(insights);
   if (totals) lines.push(totals);
   const top = topVideoLines(insights);
@@ -173,15 +187,22 @@ export function buildPrompt(req: GenerationBrief, insights: Insights, own: OwnOu
 
   const earlier = ownOutcomeLines(own);
   if (earlier.length) {
-    lines.push('', 'How your earlier suggestions did once published (percentiles among this channel\'s videos of the same age):', ...earlier,
-      'Repeat what made the high-ranking ones work and avoid what the low-ranking ones had in common.');
+    lines.push(
+      '',
+      "How your earlier suggestions did once published (percentiles among this channel's videos of the same age):",
+      ...earlier,
+      'Repeat what made the high-ranking ones work and avoid what the low-ranking ones had in common.',
+    );
     if (own.some((o) => o.title_choice === 'variant' || o.title_choice === 'edited')) {
       lines.push('The titles quoted are the ones published: write title variants like those people chose for the videos that did well.');
     }
   }
 
   if (top.length) {
-    lines.push('', 'Build on the hooks, topics and formats of the best videos and on the patterns above; explain the link where the schema asks why.');
+    lines.push(
+      '',
+      'Build on the hooks, topics and formats of the best videos and on the patterns above; explain the link where the schema asks why.',
+    );
   }
 
   const sourceVideos: SourceVideo[] = insights.top_videos.map((v) => ({

@@ -41,7 +41,11 @@ export function sseResponse(work: (out: SseWriter) => Promise<void>, headers: He
       heartbeat = setInterval(() => write(': keep-alive\n\n'), HEARTBEAT_MS);
       const writer: SseWriter = { send: (event, data) => write(sseFrame(event, data)), signal: aborted.signal };
       work(writer)
-        .catch((err) => console.error(JSON.stringify({ level: 'error', msg: 'event stream work failed', error: err instanceof Error ? err.message : String(err) })))
+        .catch((err) =>
+          console.error(
+            JSON.stringify({ level: 'error', msg: 'event stream work failed', error: err instanceof Error ? err.message : String(err) }),
+          ),
+        )
         .finally(() => {
           clearInterval(heartbeat);
           if (open) {

@@ -42,9 +42,12 @@ export async function probe(url: string): Promise<ServiceHealth> {
     const res = await fetch(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
     await res.body?.cancel();
     const responseTime = elapsed();
-    if (res.status >= 500) return { status: 'unhealthy', response_time: responseTime, last_checked: checked(), error: `HTTP ${res.status}` };
-    if (res.status === 429) return { status: 'degraded', response_time: responseTime, last_checked: checked(), error: 'throttled (HTTP 429)' };
-    if (responseTime > SLOW_PROBE_MS) return { status: 'degraded', response_time: responseTime, last_checked: checked(), error: `slow: ${responseTime} ms` };
+    if (res.status >= 500)
+      return { status: 'unhealthy', response_time: responseTime, last_checked: checked(), error: `HTTP ${res.status}` };
+    if (res.status === 429)
+      return { status: 'degraded', response_time: responseTime, last_checked: checked(), error: 'throttled (HTTP 429)' };
+    if (responseTime > SLOW_PROBE_MS)
+      return { status: 'degraded', response_time: responseTime, last_checked: checked(), error: `slow: ${responseTime} ms` };
     return { status: 'healthy', response_time: responseTime, last_checked: checked() };
   } catch (err) {
     const timedOut = err instanceof DOMException && (err.name === 'TimeoutError' || err.name === 'AbortError');

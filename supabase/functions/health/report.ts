@@ -136,7 +136,9 @@ async function servicesReport(): Promise<ServicesReport> {
     // The lease query is the database check. Within the lease it only reads (monitors may poll
     // health at any rate); a lease that ran out is claimed with a write.
     claims = await withTimeout(
-      sql()<ClaimRow[]>`select * from ops.claim_health_probes(${['database', ...EXTERNAL_SERVICES]}::text[], ${`${CACHE_SECONDS} seconds`}::interval)`,
+      sql()<
+        ClaimRow[]
+      >`select * from ops.claim_health_probes(${['database', ...EXTERNAL_SERVICES]}::text[], ${`${CACHE_SECONDS} seconds`}::interval)`,
       DB_TIMEOUT_MS,
     );
     database = { status: 'healthy', response_time: Math.round(performance.now() - started), last_checked: new Date().toISOString() };
@@ -185,6 +187,9 @@ async function servicesReport(): Promise<ServicesReport> {
 
   // Decided from the configured base URLs (stored probes do not know it).
   const backend = backends(env(), env().API_FAKES_ORIGIN);
-  const externalApis = Object.fromEntries(externals.map(([service, h]) => [service, { ...h, backend: backend[service] }])) as Record<ExternalService, ExternalHealth>;
+  const externalApis = Object.fromEntries(externals.map(([service, h]) => [service, { ...h, backend: backend[service] }])) as Record<
+    ExternalService,
+    ExternalHealth
+  >;
   return { status: overall(database, Object.values(externalApis)), services: { database, external_apis: externalApis } };
 }

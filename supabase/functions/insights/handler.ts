@@ -50,7 +50,12 @@ export const router = new Router('insights')
       if (!ws) throw workspaceNotFound();
       return await loadLineage(tx, query);
     });
-    if (!doc) throw new HttpError(404, 'not_found', query.video_id ? 'video not found in this workspace' : 'no published upload of this schedule in this workspace');
+    if (!doc)
+      throw new HttpError(
+        404,
+        'not_found',
+        query.video_id ? 'video not found in this workspace' : 'no published upload of this schedule in this workspace',
+      );
     return json(doc);
   })
   .on('GET', '/evidence', async (ctx) => {

@@ -30,7 +30,12 @@ const Group = z.object({
   ci: Interval.nullable(),
   median_velocity_percentile: Num.nullable(),
 });
-const Bucket = z.object({ bucket: z.string(), videos: z.number(), status: z.enum(['ok', 'not_enough_data']), median_score: Num.nullable() });
+const Bucket = z.object({
+  bucket: z.string(),
+  videos: z.number(),
+  status: z.enum(['ok', 'not_enough_data']),
+  median_score: Num.nullable(),
+});
 
 /** The document public.loop_insights builds; parsed so a change in its SQL fails here, loudly. */
 export const LoopInsights = z.object({
@@ -51,14 +56,16 @@ export const LoopInsights = z.object({
     rejected: z.number(),
     approved: z.number(),
     by_kind: z.array(z.object({ kind: z.string(), rejected: z.number(), approved: z.number() })),
-    recent: z.array(z.object({
-      content_id: z.string(),
-      kind: z.string(),
-      version: z.number(),
-      title: z.string().nullable(),
-      reason: z.string(),
-      at: z.string(),
-    })),
+    recent: z.array(
+      z.object({
+        content_id: z.string(),
+        kind: z.string(),
+        version: z.number(),
+        title: z.string().nullable(),
+        reason: z.string(),
+        at: z.string(),
+      }),
+    ),
   }),
   variants: z.object({
     uploads: z.number(),
@@ -68,27 +75,31 @@ export const LoopInsights = z.object({
     // ("edited"), how often, and how those uploads did at this age.
     titles: z.object({
       uploads: z.number(),
-      picks: z.array(z.object({
-        choice: z.enum(['variant', 'edited']),
-        position: z.number().nullable(),
-        uploads: z.number(),
-        pick_rate: Num,
-        outcome: Group,
-      })),
+      picks: z.array(
+        z.object({
+          choice: z.enum(['variant', 'edited']),
+          position: z.number().nullable(),
+          uploads: z.number(),
+          pick_rate: Num,
+          outcome: Group,
+        }),
+      ),
       variant: Group,
       edited: Group,
     }),
   }),
-  recent_uploads: z.array(z.object({
-    schedule_id: z.string(),
-    youtube_video_id: z.string(),
-    video_id: z.string().nullable(),
-    title: z.string().nullable(),
-    kind: z.string().nullable(),
-    tone: z.string().nullable(),
-    published_at: z.string(),
-    outcomes: z.record(z.string(), z.object({ score: Num, velocity_percentile: Num, views: Num, peers: z.number() })),
-  })),
+  recent_uploads: z.array(
+    z.object({
+      schedule_id: z.string(),
+      youtube_video_id: z.string(),
+      video_id: z.string().nullable(),
+      title: z.string().nullable(),
+      kind: z.string().nullable(),
+      tone: z.string().nullable(),
+      published_at: z.string(),
+      outcomes: z.record(z.string(), z.object({ score: Num, velocity_percentile: Num, views: Num, peers: z.number() })),
+    }),
+  ),
 });
 export type LoopInsights = z.infer<typeof LoopInsights>;
 

@@ -49,7 +49,10 @@ const columns = (tx: Tx) => tx`
   invited_by, expires_at, created_at, accepted_at, accepted_by, revoked_at`;
 
 function base64url(bytes: Uint8Array): string {
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  return btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
 }
 
 async function sha256Hex(text: string): Promise<string> {
@@ -113,8 +116,9 @@ export const router = new Router('invitations')
   .on('POST', '/accept', async (ctx) => {
     const claims = await requireUser(ctx.req);
     const { token } = await parseBody(ctx, AcceptBody);
-    const [membership] = await asUser(claims, (tx) =>
-      tx<{ workspace_id: string; role: Role }[]>`select workspace_id, role from public.accept_invitation(${token})`
+    const [membership] = await asUser(
+      claims,
+      (tx) => tx<{ workspace_id: string; role: Role }[]>`select workspace_id, role from public.accept_invitation(${token})`,
     );
     return json({ workspace_id: membership.workspace_id, role: membership.role });
   });

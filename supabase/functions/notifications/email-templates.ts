@@ -4,8 +4,14 @@
 import type { Category } from './unsubscribe-token.ts';
 
 export type NotificationEvent =
-  | 'upload_published' | 'upload_failed' | 'upload_waiting_quota' | 'youtube_reauth_required'
-  | 'render_ready' | 'render_failed' | 'invitation' | 'alert_digest';
+  | 'upload_published'
+  | 'upload_failed'
+  | 'upload_waiting_quota'
+  | 'youtube_reauth_required'
+  | 'render_ready'
+  | 'render_failed'
+  | 'invitation'
+  | 'alert_digest';
 
 export interface Links {
   app: string;
@@ -69,9 +75,10 @@ function uploadContent(event: NotificationEvent, p: Payload, links: Links): Cont
       action: schedule,
     };
   }
-  const reason = str(p.waiting_reason) === 'upload_limit'
-    ? 'YouTube limits how many videos a channel may upload in a day'
-    : 'the YouTube quota for today is used up';
+  const reason =
+    str(p.waiting_reason) === 'upload_limit'
+      ? 'YouTube limits how many videos a channel may upload in a day'
+      : 'the YouTube quota for today is used up';
   return {
     subject: `Waiting for YouTube quota: ${title}`,
     heading: 'An upload is waiting',
@@ -95,16 +102,16 @@ function renderContent(event: NotificationEvent, p: Payload, links: Links): Cont
 
 function digestContent(p: Payload, links: Links): Content {
   const alerts = Array.isArray(p.alerts) ? (p.alerts as Payload[]) : [];
-  const lines = alerts.slice(0, 25).map((a) =>
-    `${str(a.severity, 'info').toUpperCase()} · ${str(a.description, str(a.rule))} · opened ${when(a.opened_at)}${a.resolved_at ? ` · resolved ${when(a.resolved_at)}` : ' · still open'}`
-  );
+  const lines = alerts
+    .slice(0, 25)
+    .map(
+      (a) =>
+        `${str(a.severity, 'info').toUpperCase()} · ${str(a.description, str(a.rule))} · opened ${when(a.opened_at)}${a.resolved_at ? ` · resolved ${when(a.resolved_at)}` : ' · still open'}`,
+    );
   return {
     subject: `Alert digest for ${str(p.day)}: ${Number(p.open ?? 0)} open, ${Number(p.opened ?? 0)} opened`,
     heading: 'Alerts of the last 24 hours',
-    paragraphs: [
-      `${Number(p.opened ?? 0)} opened, ${Number(p.resolved ?? 0)} resolved, ${Number(p.open ?? 0)} still open.`,
-      ...lines,
-    ],
+    paragraphs: [`${Number(p.opened ?? 0)} opened, ${Number(p.resolved ?? 0)} resolved, ${Number(p.open ?? 0)} still open.`, ...lines],
     action: { label: 'Open the admin page', url: `${links.app}/admin` },
   };
 }
@@ -122,7 +129,9 @@ function contentOf(event: NotificationEvent, p: Payload, links: Links): Content 
       return {
         subject: `Reconnect YouTube: ${str(p.channel_title, 'your channel')}`,
         heading: 'YouTube access needs to be renewed',
-        paragraphs: [`We can no longer reach "${str(p.channel_title, 'your channel')}" on YouTube: the access it granted was revoked or expired. Syncs and uploads for it are paused until someone reconnects it.`],
+        paragraphs: [
+          `We can no longer reach "${str(p.channel_title, 'your channel')}" on YouTube: the access it granted was revoked or expired. Syncs and uploads for it are paused until someone reconnects it.`,
+        ],
         action: { label: 'Reconnect the channel', url: `${links.app}/channels` },
       };
     case 'invitation':
@@ -143,7 +152,8 @@ function contentOf(event: NotificationEvent, p: Payload, links: Links): Content 
 function footer(links: Links): { html: string; text: string } {
   if (!links.unsubscribe) return { html: '', text: '' };
   return {
-    html: `<hr><p style="font-size:14px">You get this email because of your notification settings. ` +
+    html:
+      `<hr><p style="font-size:14px">You get this email because of your notification settings. ` +
       `<a href="${escapeHtml(links.unsubscribe)}">Unsubscribe from emails like this</a> or ` +
       `<a href="${escapeHtml(links.settings)}">change your notification settings</a>.</p>`,
     text: `\n--\nYou get this email because of your notification settings.\nUnsubscribe from emails like this: ${links.unsubscribe}\nChange your notification settings: ${links.settings}\n`,
@@ -156,7 +166,8 @@ export function renderEmail(event: NotificationEvent, payload: Payload, links: L
   const subject = oneLine(c.subject);
   const paragraphs = c.paragraphs.map((p) => `<p>${escapeHtml(p)}</p>`).join('\n');
   const action = c.action ? `<p><a href="${escapeHtml(c.action.url)}">${escapeHtml(c.action.label)}</a></p>` : '';
-  const html = `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">` +
+  const html =
+    `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">` +
     `<title>${escapeHtml(subject)}</title></head>\n<body style="font-family:system-ui,sans-serif;font-size:16px;line-height:1.5;color:#111;max-width:600px;margin:0 auto;padding:16px">\n` +
     `<h1 style="font-size:22px">${escapeHtml(c.heading)}</h1>\n${paragraphs}\n${action}\n${foot.html}\n</body></html>\n`;
   const text = `${c.heading}\n\n${c.paragraphs.join('\n\n')}\n${c.action ? `\n${c.action.label}: ${c.action.url}\n` : ''}${foot.text}`;

@@ -19,9 +19,14 @@ import { parseBody } from '../_shared/platform/request.ts';
 import { CATEGORIES, verifyUnsubscribeToken } from './unsubscribe-token.ts';
 import { DEFAULT_LEASE_SECONDS, DEFAULT_MAX_ROWS, DEFAULT_TIME_BUDGET_MS, runNotificationWorker } from './worker.ts';
 
-const PreferencesBody = z.strictObject(
-  Object.fromEntries(CATEGORIES.map((c) => [c, z.boolean().optional()])) as Record<(typeof CATEGORIES)[number], z.ZodOptional<z.ZodBoolean>>,
-).refine((b) => Object.keys(b).length > 0, 'name at least one category');
+const PreferencesBody = z
+  .strictObject(
+    Object.fromEntries(CATEGORIES.map((c) => [c, z.boolean().optional()])) as Record<
+      (typeof CATEGORIES)[number],
+      z.ZodOptional<z.ZodBoolean>
+    >,
+  )
+  .refine((b) => Object.keys(b).length > 0, 'name at least one category');
 
 const WorkerBody = z.strictObject({
   max_rows: z.number().int().min(1).max(100).default(DEFAULT_MAX_ROWS),
@@ -39,7 +44,7 @@ const DEFAULTS = Object.fromEntries(CATEGORIES.map((c) => [c, true])) as Prefere
 async function readPreferences(userId: string, tx: Parameters<Parameters<typeof asUser>[1]>[0]): Promise<Preferences> {
   const [row] = await tx<Preferences[]>`
     select ${tx.unsafe(CATEGORIES.join(', '))} from public.notification_preferences where user_id = ${userId}`;
-  return row ? Object.fromEntries(CATEGORIES.map((c) => [c, row[c]])) as Preferences : { ...DEFAULTS };
+  return row ? (Object.fromEntries(CATEGORIES.map((c) => [c, row[c]])) as Preferences) : { ...DEFAULTS };
 }
 
 // The token from the query (one-click POST and GET) or the web page's JSON body.
@@ -99,7 +104,11 @@ export const router = new Router('notifications')
     requireServiceRole(ctx.req);
     // pg_net and pg_cron post `{}`; an empty body means the defaults too
     const body = validate(WorkerBody, (await readJson(ctx.req)) ?? {}, 'body');
-    const report = await runNotificationWorker({ maxRows: body.max_rows, timeBudgetMs: body.time_budget_ms, leaseSeconds: body.lease_seconds });
+    const report = await runNotificationWorker({
+      maxRows: body.max_rows,
+      timeBudgetMs: body.time_budget_ms,
+      leaseSeconds: body.lease_seconds,
+    });
     return json(report);
   });
 

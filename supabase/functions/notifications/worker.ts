@@ -105,18 +105,29 @@ async function handle(row: OutboxRow, worker: string, report: WorkerReport): Pro
   await recordFailure(row, worker, result.status, `${result.code}: ${result.message}`, result.retryAfterSeconds, !result.retryable, report);
 }
 
-async function recordFailure(row: OutboxRow, worker: string, status: number | null, error: string,
-  retryAfter: number | null, permanent: boolean, report: WorkerReport): Promise<void> {
-  const [r] = await asService((tx) => tx<{ status: string | null }[]>`
-    select private.notification_attempt_failed(${row.id}, ${worker}, ${status}, ${error}, ${retryAfter}, ${permanent}) as status`);
+async function recordFailure(
+  row: OutboxRow,
+  worker: string,
+  status: number | null,
+  error: string,
+  retryAfter: number | null,
+  permanent: boolean,
+  report: WorkerReport,
+): Promise<void> {
+  const [r] = await asService(
+    (tx) => tx<{ status: string | null }[]>`
+    select private.notification_attempt_failed(${row.id}, ${worker}, ${status}, ${error}, ${retryAfter}, ${permanent}) as status`,
+  );
   if (r?.status === 'failed') report.failed++;
   else report.retried++;
 }
 
 async function claim(worker: string, opts: WorkerOptions): Promise<OutboxRow[]> {
-  return await asService((tx) => tx<OutboxRow[]>`
+  return await asService(
+    (tx) => tx<OutboxRow[]>`
     select id::text, event, user_id, payload, attempts, to_email, invitation_token
-    from private.claim_notifications(${worker}, ${opts.maxRows}, ${opts.leaseSeconds})`);
+    from private.claim_notifications(${worker}, ${opts.maxRows}, ${opts.leaseSeconds})`,
+  );
 }
 
 export async function runNotificationWorker(opts: WorkerOptions): Promise<WorkerReport> {

@@ -93,10 +93,12 @@ function idempotencyKeyOf(req: Request, fromBody: string | undefined): string {
     return header;
   }
   if (fromBody !== undefined) return fromBody;
-  throw new HttpError(400, 'idempotency_key_required',
-    'an Idempotency-Key header (or body.idempotency_key) is required, so that a retried request never renders twice', [
-      { path: 'Idempotency-Key', message: 'required' },
-    ]);
+  throw new HttpError(
+    400,
+    'idempotency_key_required',
+    'an Idempotency-Key header (or body.idempotency_key) is required, so that a retried request never renders twice',
+    [{ path: 'Idempotency-Key', message: 'required' }],
+  );
 }
 
 function renderParams(script: string, targetFormat: unknown, o: RenderOptions): RenderParams {
@@ -158,7 +160,11 @@ export const router = new Router('render-video')
     });
     noteWorkspace(ctx.req, content.workspace_id);
     const conflict = () =>
-      new HttpError(409, 'idempotency_key_reused', 'this Idempotency-Key was already used for a different render request in this workspace');
+      new HttpError(
+        409,
+        'idempotency_key_reused',
+        'this Idempotency-Key was already used for a different render request in this workspace',
+      );
     if (existing) {
       if (existing.request_fingerprint !== fingerprint) throw conflict();
       return json({ job: presentJob(existing), replayed: true }, 202);
@@ -173,19 +179,24 @@ export const router = new Router('render-video')
     const item = content.output.items[body.item];
     const script = typeof item?.script === 'string' ? item.script : null;
     if (!script) {
-      throw new HttpError(400, 'validation_failed', `item ${body.item} does not exist in this content (it has ${content.output.items.length})`, [
-        { path: 'item', message: 'no such item' },
-      ]);
+      throw new HttpError(
+        400,
+        'validation_failed',
+        `item ${body.item} does not exist in this content (it has ${content.output.items.length})`,
+        [{ path: 'item', message: 'no such item' }],
+      );
     }
 
     const params = renderParams(script, content.brief.target_format, body.options);
     // The first secret only fills the column; every submission attempt sets its own.
     const { hash } = await newWebhookSecret();
     const limit = env().MAX_VIDEO_GENERATIONS_PER_USER;
-    const [created] = await asService((tx) => tx<{ outcome: string; job_id: string | null; renders_used: number | null; resets_at: Date | null }[]>`
+    const [created] = await asService(
+      (tx) => tx<{ outcome: string; job_id: string | null; renders_used: number | null; resets_at: Date | null }[]>`
       select * from private.create_video_job(${content.workspace_id}, ${content.id}, ${content.approved_version},
         ${claims.sub}, ${key}, ${fingerprint}, ${asJson(params)}, ${hash}, ${limit},
-        ${SUBMIT_LEASE_SECONDS}, ${RENDER_DEADLINE_MINUTES})`);
+        ${SUBMIT_LEASE_SECONDS}, ${RENDER_DEADLINE_MINUTES})`,
+    );
 
     switch (created.outcome) {
       case 'created':
@@ -241,8 +252,10 @@ export const router = new Router('render-video')
       return job;
     });
     noteWorkspace(ctx.req, job.workspace_id);
-    const [r] = await asService((tx) => tx<{ outcome: string; status: string | null }[]>`
-      select * from private.cancel_video_job(${id}, ${claims.sub})`);
+    const [r] = await asService(
+      (tx) => tx<{ outcome: string; status: string | null }[]>`
+      select * from private.cancel_video_job(${id}, ${claims.sub})`,
+    );
     if (r.outcome === 'final') {
       throw new HttpError(409, 'already_finished', `the render has already ended (${r.status}); only open renders can be canceled`);
     }

@@ -41,14 +41,17 @@ export interface WorkerReport {
 }
 
 async function claim(max: number, onlyJob: string | null): Promise<JobRow[]> {
-  return await asService((tx) => tx<JobRow[]>`
-    select ${tx.unsafe(JOB_COLUMNS)} from private.claim_video_jobs(${max}, ${SUBMIT_LEASE_SECONDS}, ${onlyJob})`);
+  return await asService(
+    (tx) => tx<JobRow[]>`
+    select ${tx.unsafe(JOB_COLUMNS)} from private.claim_video_jobs(${max}, ${SUBMIT_LEASE_SECONDS}, ${onlyJob})`,
+  );
 }
 
 function deadlineReason(job: JobRow): string {
-  const last = job.status === 'queued'
-    ? `RevID never accepted it (${job.attempts} submission attempt${job.attempts === 1 ? '' : 's'})`
-    : `last known status: ${job.status}, ${job.progress}%`;
+  const last =
+    job.status === 'queued'
+      ? `RevID never accepted it (${job.attempts} submission attempt${job.attempts === 1 ? '' : 's'})`
+      : `last known status: ${job.status}, ${job.progress}%`;
   return `no result from RevID within ${RENDER_DEADLINE_MINUTES} minutes (${last}${job.last_error ? `; last error: ${job.last_error}` : ''})`;
 }
 
@@ -84,7 +87,17 @@ async function handle(job: JobRow, report: WorkerReport): Promise<void> {
 export async function runRenderWorker(opts: { jobId?: string; timeBudgetMs?: number; maxJobs?: number } = {}): Promise<WorkerReport> {
   const deadline = Date.now() + (opts.timeBudgetMs ?? DEFAULT_TIME_BUDGET_MS);
   const maxJobs = opts.maxJobs ?? MAX_JOBS_PER_INVOCATION;
-  const report: WorkerReport = { claimed: 0, submitted: 0, submissions_rescheduled: 0, polled: 0, changed: 0, poll_errors: 0, failed: 0, errors: 0, chained: 0 };
+  const report: WorkerReport = {
+    claimed: 0,
+    submitted: 0,
+    submissions_rescheduled: 0,
+    polled: 0,
+    changed: 0,
+    poll_errors: 0,
+    failed: 0,
+    errors: 0,
+    chained: 0,
+  };
   const seen = new Set<string>();
   let again = false;
   while (Date.now() < deadline && report.claimed < maxJobs) {
@@ -95,17 +108,26 @@ export async function runRenderWorker(opts: { jobId?: string; timeBudgetMs?: num
     jobs.forEach((j) => seen.add(j.id));
     report.claimed += jobs.length;
     const queue = [...jobs];
-    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, queue.length) }, async () => {
-      for (let job = queue.shift(); job; job = queue.shift()) {
-        try {
-          await handle(job, report);
-        } catch (err) {
-          // The job's lease runs out and the next run takes it again.
-          report.errors++;
-          console.error(JSON.stringify({ level: 'error', msg: 'render worker: job failed to process', job_id: job.id, error: err instanceof Error ? err.message : String(err) }));
+    await Promise.all(
+      Array.from({ length: Math.min(CONCURRENCY, queue.length) }, async () => {
+        for (let job = queue.shift(); job; job = queue.shift()) {
+          try {
+            await handle(job, report);
+          } catch (err) {
+            // The job's lease runs out and the next run takes it again.
+            report.errors++;
+            console.error(
+              JSON.stringify({
+                level: 'error',
+                msg: 'render worker: job failed to process',
+                job_id: job.id,
+                error: err instanceof Error ? err.message : String(err),
+              }),
+            );
+          }
         }
-      }
-    }));
+      }),
+    );
     if (opts.jobId || again) break;
   }
   // Stopped by its bound, not by running out of due jobs: the next invocation starts now.

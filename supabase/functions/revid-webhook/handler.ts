@@ -58,9 +58,11 @@ export const router = new Router('revid-webhook').on('POST', '/', async (ctx) =>
   const report = confirmed ? { ...confirmed, pid: confirmed.pid ?? pid } : hint;
   if (!report) {
     // Nothing usable: have the poller look now rather than after the no-news interval.
-    await asService((tx) => tx`
+    await asService(
+      (tx) => tx`
       update public.video_jobs set next_attempt_at = now()
-      where id = ${jobId} and status in ('submitted', 'rendering')`);
+      where id = ${jobId} and status in ('submitted', 'rendering')`,
+    );
     return json({ received: true, changed: false, status: job.status });
   }
   const applied = await applyReport(jobId, 'webhook', report);

@@ -6,7 +6,10 @@ import type { Tx } from '../_shared/platform/db.ts';
 import type { UploadScheduleRow } from './row.ts';
 
 /** A schedule as the API reads it: every column but the worker's and the idempotency bookkeeping. */
-export type ScheduleRecord = Omit<UploadScheduleRow, 'idempotency_key' | 'request_fingerprint' | 'lease_owner' | 'lease_expires_at' | 'failures'> & {
+export type ScheduleRecord = Omit<
+  UploadScheduleRow,
+  'idempotency_key' | 'request_fingerprint' | 'lease_owner' | 'lease_expires_at' | 'failures'
+> & {
   publish_at_local: string;
 };
 
@@ -99,17 +102,19 @@ export async function listSchedules(tx: Tx, f: ListFilter): Promise<ScheduleReco
 }
 
 export async function eventsOf(tx: Tx, id: string) {
-  const rows = await tx<{
-    id: string;
-    at: Date;
-    event: string;
-    from_status: string | null;
-    to_status: string | null;
-    actor_type: string;
-    actor_id: string | null;
-    actor_label: string | null;
-    details: unknown;
-  }[]>`
+  const rows = await tx<
+    {
+      id: string;
+      at: Date;
+      event: string;
+      from_status: string | null;
+      to_status: string | null;
+      actor_type: string;
+      actor_id: string | null;
+      actor_label: string | null;
+      details: unknown;
+    }[]
+  >`
     select id::text as id, at, event, from_status, to_status, actor_type, actor_id, actor_label, details
     from public.upload_events where schedule_id = ${id} order by id`;
   return rows.map((e) => ({

@@ -19,6 +19,10 @@ export class ChannelClients {
   }
 
   uploader(channel: { id: string; workspace_id: string }): YouTubeUploader {
-    return new YouTubeUploader({ tokens: this.tokensFor(channel), quota: reserveQuota(channel.workspace_id, channel.id), retry: this.retry });
+    return new YouTubeUploader({
+      tokens: this.tokensFor(channel),
+      quota: reserveQuota(channel.workspace_id, channel.id),
+      retry: this.retry,
+    });
   }
 }

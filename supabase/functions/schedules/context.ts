@@ -86,10 +86,19 @@ export async function release(ctx: RunContext, from: store.ScheduleStatus, r: st
 }
 
 /** Fails the schedule for good, with an alert. */
-export async function fail(ctx: RunContext, from: store.ScheduleStatus, message: string, details: Record<string, unknown> = {}): Promise<Step> {
+export async function fail(
+  ctx: RunContext,
+  from: store.ScheduleStatus,
+  message: string,
+  details: Record<string, unknown> = {},
+): Promise<Step> {
   const row = ctx.row;
   await release(ctx, from, { to: 'failed', error: message, event: { event: 'failed', details: { reason: message, ...details } } });
-  await store.alert('upload_failed', 'error', `an upload schedule failed: ${message}`, { schedule_id: row.id, workspace_id: row.workspace_id, ...details });
+  await store.alert('upload_failed', 'error', `an upload schedule failed: ${message}`, {
+    schedule_id: row.id,
+    workspace_id: row.workspace_id,
+    ...details,
+  });
   logEvent('warn', 'upload_schedule_failed', { schedule_id: row.id, message });
   return done(outcome(ctx, 'failed', 'failed', message));
 }
@@ -105,9 +114,18 @@ export async function wait(
 ): Promise<Step> {
   const row = ctx.row;
   await release(ctx, from, {
-    to: from as 'scheduled' | 'uploading' | 'processing', at: until, reason, error: message, failure: 'keep',
+    to: from as 'scheduled' | 'uploading' | 'processing',
+    at: until,
+    reason,
+    error: message,
+    failure: 'keep',
     event: { event: 'waiting', details: { reason, until, message } },
   });
-  await store.alert(alertType, 'warning', message, { schedule_id: row.id, workspace_id: row.workspace_id, channel_id: row.channel_id, until });
+  await store.alert(alertType, 'warning', message, {
+    schedule_id: row.id,
+    workspace_id: row.workspace_id,
+    channel_id: row.channel_id,
+    until,
+  });
   return done(outcome(ctx, 'waiting', from, message));
 }

@@ -13,7 +13,16 @@
 // A transition that throws ends in failure.ts (wait, retry or fail by the kind of error).
 import { StepBudget } from './budget.ts';
 import { ChannelClients } from './channel-clients.ts';
-import { done, type EngineOptions, outcome, type Result, type RunContext, type ScheduleOutcome, type Step, type StepOf } from './context.ts';
+import {
+  done,
+  type EngineOptions,
+  outcome,
+  type Result,
+  type RunContext,
+  type ScheduleOutcome,
+  type Step,
+  type StepOf,
+} from './context.ts';
 import { handleFailure } from './failure.ts';
 import { finishProcessing } from './publish-step.ts';
 import type { ScheduleRow } from './store.ts';
@@ -61,8 +70,11 @@ export function firstStep(ctx: RunContext): Step {
 }
 
 export function runContext(claimed: ScheduleRow, opts: EngineOptions, clients: ChannelClients): RunContext {
-  const budget = opts.budget ??
-    (opts.deadline === undefined ? StepBudget.unlimited() : new StepBudget({ bytes: Number.MAX_SAFE_INTEGER, deadline: opts.deadline, scheduleCostBytes: 0 }));
+  const budget =
+    opts.budget ??
+    (opts.deadline === undefined
+      ? StepBudget.unlimited()
+      : new StepBudget({ bytes: Number.MAX_SAFE_INTEGER, deadline: opts.deadline, scheduleCostBytes: 0 }));
   return { row: claimed, opts, clients, budget };
 }
 
@@ -73,7 +85,8 @@ export async function drive(ctx: RunContext, step: Step): Promise<ScheduleOutcom
       const from: Transition = step.to;
       const entry = TRANSITIONS[from] as { run: (ctx: RunContext, step: Step) => Promise<Step>; next: readonly Step['to'][] };
       step = await entry.run(ctx, step);
-      if (!entry.next.includes(step.to)) throw new Error(`the upload engine went from ${from} to ${step.to}, which its table does not allow`);
+      if (!entry.next.includes(step.to))
+        throw new Error(`the upload engine went from ${from} to ${step.to}, which its table does not allow`);
     }
     return step.outcome;
   } catch (err) {

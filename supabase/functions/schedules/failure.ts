@@ -6,7 +6,12 @@
 //   the channel must be reconnected     → wait, looked at again later
 //   YouTube refused / the render is gone or changed → failed
 //   anything else (transient)           → retried with backoff, failed after MAX_FAILURES in a row
-import { QuotaExhaustedError, ReauthRequiredError, YouTubeApiError, YouTubeTransientError } from '../_shared/integrations/youtube/errors.ts';
+import {
+  QuotaExhaustedError,
+  ReauthRequiredError,
+  YouTubeApiError,
+  YouTubeTransientError,
+} from '../_shared/integrations/youtube/errors.ts';
 import { UploadLimitError } from '../_shared/integrations/youtube/upload-client.ts';
 import { errorFields, logEvent } from '../_shared/integrations/youtube/event-log.ts';
 import { SourceChangedError, SourceUnavailableError } from './video-source.ts';
@@ -35,16 +40,20 @@ export async function handleFailure(ctx: RunContext, err: unknown): Promise<Sche
       return finished(await wait(ctx, from, 'quota_share', until, message, 'upload_waiting_quota_share'));
     }
     if (err instanceof QuotaExhaustedError) {
-      const until = err.retryAt ?? await store.nextQuotaReset();
+      const until = err.retryAt ?? (await store.nextQuotaReset());
       const message = `${err.message}; the upload waits for the daily quota to reset at ${googleTime(until)} (midnight Pacific time)`;
       return finished(await wait(ctx, from, 'quota', until, message, 'upload_waiting_quota'));
     }
     if (err instanceof UploadLimitError) {
       const until = await store.nextQuotaReset();
-      return finished(await wait(ctx, from, 'upload_limit', until, `${err.message}; trying again at ${googleTime(until)}`, 'upload_waiting_upload_limit'));
+      return finished(
+        await wait(ctx, from, 'upload_limit', until, `${err.message}; trying again at ${googleTime(until)}`, 'upload_waiting_upload_limit'),
+      );
     }
     if (err instanceof ReauthRequiredError) {
-      return finished(await wait(ctx, from, 'reauth_required', new Date(Date.now() + REAUTH_RECHECK_MS), err.message, 'upload_waiting_reauth'));
+      return finished(
+        await wait(ctx, from, 'reauth_required', new Date(Date.now() + REAUTH_RECHECK_MS), err.message, 'upload_waiting_reauth'),
+      );
     }
     if (err instanceof YouTubeApiError || err instanceof SourceUnavailableError || err instanceof SourceChangedError) {
       return finished(await fail(ctx, from, describe(err)));
@@ -64,8 +73,15 @@ async function retryLater(ctx: RunContext, err: unknown): Promise<ScheduleOutcom
   const retryAfterMs = err instanceof YouTubeTransientError ? err.retryAfterMs : undefined;
   const delay = retryDelaySeconds(failures, retryAfterMs);
   await release(ctx, from, {
-    to: from as 'scheduled' | 'uploading' | 'processing', at: new Date(Date.now() + delay * 1000), reason: 'retry', error: describe(err), failure: 'count',
-    event: { event: 'retry_scheduled', details: { ...errorFields(err), failures, delay_seconds: delay, stalled: err instanceof UploadStalledError } },
+    to: from as 'scheduled' | 'uploading' | 'processing',
+    at: new Date(Date.now() + delay * 1000),
+    reason: 'retry',
+    error: describe(err),
+    failure: 'count',
+    event: {
+      event: 'retry_scheduled',
+      details: { ...errorFields(err), failures, delay_seconds: delay, stalled: err instanceof UploadStalledError },
+    },
   });
   logEvent('warn', 'upload_schedule_retry', { schedule_id: ctx.row.id, delay_seconds: delay, ...errorFields(err) });
   return outcome(ctx, 'retry', from, describe(err));

@@ -63,7 +63,10 @@ function idempotencyKey(ctx: RouteContext): string {
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (value && typeof value === 'object') {
-    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`).join(',')}}`;
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(value ?? null);
 }
@@ -72,12 +75,15 @@ async function edit(ctx: RouteContext, changes: Record<string, unknown>, version
   const claims = await requireUser(ctx.req);
   const { id } = parseParams(ctx, IdParams);
   const field = 'strategy' in changes ? 'strategy' : 'privacy';
-  return await mapped(() =>
-    asUser(claims, async (tx) => {
-      await visibleSchedule(tx, id, 'editor', 'change schedules');
-      await tx`select 1 from public.update_upload_schedule(${id}, ${tx.json(changes as Parameters<Tx['json']>[0])}, ${version ?? null}::integer)`;
-      return present((await readSchedule(tx, id))!);
-    }), { strategy: field });
+  return await mapped(
+    () =>
+      asUser(claims, async (tx) => {
+        await visibleSchedule(tx, id, 'editor', 'change schedules');
+        await tx`select 1 from public.update_upload_schedule(${id}, ${tx.json(changes as Parameters<Tx['json']>[0])}, ${version ?? null}::integer)`;
+        return present((await readSchedule(tx, id))!);
+      }),
+    { strategy: field },
+  );
 }
 
 export const router = new Router('schedules')
@@ -86,9 +92,17 @@ export const router = new Router('schedules')
     const { workspace_id } = parseQuery(ctx, SettingsQuery);
     const settings = await asUser(claims, async (tx) => {
       await requireRole(tx, workspace_id, 'viewer', 'see settings');
-      const [row] = await tx<{ missed_schedule_policy: string; upload_lead_minutes: number; updated_by: string | null; updated_at: Date | null }[]>`
+      const [row] = await tx<
+        { missed_schedule_policy: string; upload_lead_minutes: number; updated_by: string | null; updated_at: Date | null }[]
+      >`
         select missed_schedule_policy, upload_lead_minutes, updated_by, updated_at from public.workspace_settings where workspace_id = ${workspace_id}`;
-      return { workspace_id, missed_schedule_policy: row?.missed_schedule_policy ?? 'publish_late', upload_lead_minutes: row?.upload_lead_minutes ?? 60, updated_by: row?.updated_by ?? null, updated_at: row?.updated_at ?? null };
+      return {
+        workspace_id,
+        missed_schedule_policy: row?.missed_schedule_policy ?? 'publish_late',
+        upload_lead_minutes: row?.upload_lead_minutes ?? 60,
+        updated_by: row?.updated_by ?? null,
+        updated_at: row?.updated_at ?? null,
+      };
     });
     return json({ settings });
   })
@@ -102,7 +116,7 @@ export const router = new Router('schedules')
           select workspace_id, missed_schedule_policy, upload_lead_minutes, updated_by, updated_at
           from public.update_workspace_settings(${body.workspace_id}, ${body.missed_schedule_policy ?? null}, ${body.upload_lead_minutes ?? null}::integer)`;
         return row;
-      })
+      }),
     );
     return json({ settings });
   })
@@ -110,17 +124,19 @@ export const router = new Router('schedules')
     requireServiceRole(ctx.req);
     const body = await parseBody(ctx, WorkerBody);
     const { schedule_id: _, claim_budget_ms: __, worker_id: ___, ...stepOptions } = body;
-    return json(await runWorker({
-      workerId: body.worker_id,
-      scheduleId: body.schedule_id,
-      claimBudgetMs: body.claim_budget_ms,
-      timeBudgetMs: body.time_budget_ms,
-      concurrency: body.concurrency,
-      leaseSeconds: body.lease_seconds,
-      stepBytes: body.step_bytes,
-      // A paused upload's next step runs with the same step options.
-      nextCall: stepOptions,
-    }));
+    return json(
+      await runWorker({
+        workerId: body.worker_id,
+        scheduleId: body.schedule_id,
+        claimBudgetMs: body.claim_budget_ms,
+        timeBudgetMs: body.time_budget_ms,
+        concurrency: body.concurrency,
+        leaseSeconds: body.lease_seconds,
+        stepBytes: body.step_bytes,
+        // A paused upload's next step runs with the same step options.
+        nextCall: stepOptions,
+      }),
+    );
   })
   .on('GET', '/', async (ctx) => {
     const claims = await requireUser(ctx.req);
@@ -129,7 +145,14 @@ export const router = new Router('schedules')
     const to = q.to ? new Date(q.to) : new Date(from.getTime() + 67 * DAY_MS);
     const schedules = await asUser(claims, async (tx) => {
       await requireRole(tx, q.workspace_id, 'viewer', 'see schedules');
-      return await listSchedules(tx, { workspaceId: q.workspace_id, from, to, channelId: q.channel_id, statuses: q.status, limit: q.limit });
+      return await listSchedules(tx, {
+        workspaceId: q.workspace_id,
+        from,
+        to,
+        channelId: q.channel_id,
+        statuses: q.status,
+        limit: q.limit,
+      });
     });
     return json({ range: { from, to }, schedules: schedules.map(present) });
   })
@@ -140,7 +163,7 @@ export const router = new Router('schedules')
     const result = await mapped(() =>
       asUser(claims, async (tx) => {
         await requireRole(tx, body.workspace_id, 'editor', 'schedule uploads');
-        const timeZone = body.time_zone ?? await profileTimeZone(tx);
+        const timeZone = body.time_zone ?? (await profileTimeZone(tx));
         const strategy = body.strategy ?? (body.privacy === 'public' ? 'youtube_scheduled' : 'upload_at_time');
         const request = { ...body, thumbnail_url: body.thumbnail_url ?? null, time_zone: timeZone, strategy };
         const fingerprint = await sha256Hex(canonical(request));
@@ -149,10 +172,12 @@ export const router = new Router('schedules')
             ${body.title}, ${body.description}, ${body.tags}::text[], ${body.category_id}, ${body.privacy}, ${body.made_for_kids},
             ${body.notify_subscribers}, ${request.thumbnail_url}, ${body.publish_at}, ${timeZone}, ${strategy}, ${key}, ${fingerprint})`;
         if (r.outcome === 'key_conflict') {
-          throw new HttpError(409, 'idempotency_key_reused', 'this Idempotency-Key was used for a different schedule', { schedule_id: r.schedule_id });
+          throw new HttpError(409, 'idempotency_key_reused', 'this Idempotency-Key was used for a different schedule', {
+            schedule_id: r.schedule_id,
+          });
         }
         return { outcome: r.outcome, schedule: present((await readSchedule(tx, r.schedule_id))!) };
-      })
+      }),
     );
     return json({ schedule: result.schedule, replayed: result.outcome === 'existing' }, result.outcome === 'created' ? 201 : 200);
   })
@@ -181,7 +206,7 @@ export const router = new Router('schedules')
         await visibleSchedule(tx, id, 'editor', 'cancel schedules');
         const [r] = await tx<{ outcome: string }[]>`select outcome from public.cancel_upload_schedule(${id})`;
         return { schedule: present((await readSchedule(tx, id))!), already_canceled: r.outcome === 'already_canceled' };
-      })
+      }),
     );
     return json(answer);
   })
@@ -193,7 +218,7 @@ export const router = new Router('schedules')
         await visibleSchedule(tx, id, 'editor', 'publish schedules');
         await tx`select 1 from public.publish_upload_schedule_now(${id})`;
         return present((await readSchedule(tx, id))!);
-      })
+      }),
     );
     return json({ schedule });
   });

@@ -48,9 +48,10 @@ export function googleTime(d: Date): string {
 export function videoResource(s: PlannedSchedule, plan: UploadPlan): VideoResourceInput {
   return {
     snippet: { title: s.title, description: s.description, tags: s.tags, categoryId: s.category_id },
-    status: plan.kind === 'publish_at'
-      ? { privacyStatus: 'private', publishAt: googleTime(plan.publishAt), selfDeclaredMadeForKids: s.made_for_kids }
-      : { privacyStatus: s.privacy, selfDeclaredMadeForKids: s.made_for_kids },
+    status:
+      plan.kind === 'publish_at'
+        ? { privacyStatus: 'private', publishAt: googleTime(plan.publishAt), selfDeclaredMadeForKids: s.made_for_kids }
+        : { privacyStatus: s.privacy, selfDeclaredMadeForKids: s.made_for_kids },
   };
 }
 
@@ -67,7 +68,7 @@ export function uploadedAsAsked(sent: SentMetadata, video: UploadedVideo): strin
   if (video.privacyStatus === null) return null;
   if (sent.status.publishAt) {
     if (video.privacyStatus === 'private' && video.publishAt === null) {
-      return 'YouTube made the upload private without its publish time: uploads of Google Cloud projects that have not passed YouTube\'s API audit are locked private';
+      return "YouTube made the upload private without its publish time: uploads of Google Cloud projects that have not passed YouTube's API audit are locked private";
     }
     return null;
   }

@@ -19,7 +19,12 @@ const PUBLISH_CONFIRM_WINDOW_MS = 60 * 60_000;
 function publishedDetails(ctx: RunContext) {
   const row = ctx.row;
   const late = Date.now() - row.publish_at.getTime();
-  return { youtube_video_id: row.youtube_video_id, publish_at: row.publish_at, late_by_seconds: late > 0 ? Math.round(late / 1000) : 0, missed: row.missed_at !== null };
+  return {
+    youtube_video_id: row.youtube_video_id,
+    publish_at: row.publish_at,
+    late_by_seconds: late > 0 ? Math.round(late / 1000) : 0,
+    missed: row.missed_at !== null,
+  };
 }
 
 /** processing: thumbnail, then published (final privacy), or awaiting / confirming YouTube's publishAt. */
@@ -33,7 +38,12 @@ export async function finishProcessing(ctx: RunContext, step: StepOf<'finish'>):
     if (thumbnail === 'pending') {
       const delay = retryDelaySeconds(row.failures + 1);
       await release(ctx, 'processing', {
-        to: 'processing', at: new Date(Date.now() + delay * 1000), reason: 'retry', error: 'the thumbnail could not be set yet; trying again', failure: 'count', thumbnail,
+        to: 'processing',
+        at: new Date(Date.now() + delay * 1000),
+        reason: 'retry',
+        error: 'the thumbnail could not be set yet; trying again',
+        failure: 'count',
+        thumbnail,
       });
       return done(outcome(ctx, 'retry', 'processing', 'thumbnail pending', step.bytesSent));
     }
@@ -41,15 +51,27 @@ export async function finishProcessing(ctx: RunContext, step: StepOf<'finish'>):
   const sent = row.sent_metadata;
   if (!sent?.status.publishAt) {
     // Uploaded with its final privacy: it is out now.
-    await release(ctx, 'processing', { to: 'published', publishedAt: new Date(), thumbnail, event: { event: 'published', details: publishedDetails(ctx) } });
+    await release(ctx, 'processing', {
+      to: 'published',
+      publishedAt: new Date(),
+      thumbnail,
+      event: { event: 'published', details: publishedDetails(ctx) },
+    });
     return done(outcome(ctx, 'published', 'published', undefined, step.bytesSent));
   }
   const at = row.publish_at.getTime();
   if (step.justUploaded || Date.now() < at) {
     // YouTube publishes it at publishAt; look again just after.
     await release(ctx, 'processing', {
-      to: 'processing', at: new Date(Math.max(at, Date.now()) + 5_000), reason: null, error: null, failure: 'reset', thumbnail,
-      event: step.justUploaded ? { event: 'awaiting_publish', details: { publish_at: sent.status.publishAt, youtube_video_id: row.youtube_video_id } } : undefined,
+      to: 'processing',
+      at: new Date(Math.max(at, Date.now()) + 5_000),
+      reason: null,
+      error: null,
+      failure: 'reset',
+      thumbnail,
+      event: step.justUploaded
+        ? { event: 'awaiting_publish', details: { publish_at: sent.status.publishAt, youtube_video_id: row.youtube_video_id } }
+        : undefined,
     });
     return done(outcome(ctx, 'processing', 'processing', `YouTube publishes it at ${sent.status.publishAt}`, step.bytesSent));
   }
@@ -63,23 +85,39 @@ async function confirmPublished(ctx: RunContext, thumbnail: ThumbnailStatus | un
   const targets = await usableTargets(ctx);
   if ('to' in targets) return targets;
   const { channel } = targets;
-  const client = createYouTubeClient({ tokens: ctx.clients.tokensFor(channel), quota: reserveQuota(channel.workspace_id, channel.id), retry: ctx.opts.retry });
+  const client = createYouTubeClient({
+    tokens: ctx.clients.tokensFor(channel),
+    quota: reserveQuota(channel.workspace_id, channel.id),
+    retry: ctx.opts.retry,
+  });
   const [video] = await client.data.videos([row.youtube_video_id!]);
   if (!video) return await fail(ctx, 'processing', `video ${row.youtube_video_id} is no longer on YouTube`);
   if (video.privacyStatus === 'public') {
     await release(ctx, 'processing', {
-      to: 'published', publishedAt: video.publishedAt ? new Date(video.publishedAt) : new Date(), thumbnail,
-      event: { event: 'published', details: { ...publishedDetails(ctx), confirmed_by: 'videos.list', youtube_published_at: video.publishedAt } },
+      to: 'published',
+      publishedAt: video.publishedAt ? new Date(video.publishedAt) : new Date(),
+      thumbnail,
+      event: {
+        event: 'published',
+        details: { ...publishedDetails(ctx), confirmed_by: 'videos.list', youtube_published_at: video.publishedAt },
+      },
     });
     return done(outcome(ctx, 'published', 'published'));
   }
   if (Date.now() - row.publish_at.getTime() < PUBLISH_CONFIRM_WINDOW_MS) {
     await release(ctx, 'processing', {
-      to: 'processing', at: new Date(Date.now() + 60_000), reason: null, error: `YouTube still shows the video as ${video.privacyStatus}`, failure: 'keep', thumbnail,
+      to: 'processing',
+      at: new Date(Date.now() + 60_000),
+      reason: null,
+      error: `YouTube still shows the video as ${video.privacyStatus}`,
+      failure: 'keep',
+      thumbnail,
     });
     return done(outcome(ctx, 'processing', 'processing', `still ${video.privacyStatus} on YouTube`));
   }
-  return await fail(ctx, 'processing', `YouTube did not publish the video at ${publishAt}: it is still ${video.privacyStatus}`, { youtube_video_id: row.youtube_video_id });
+  return await fail(ctx, 'processing', `YouTube did not publish the video at ${publishAt}: it is still ${video.privacyStatus}`, {
+    youtube_video_id: row.youtube_video_id,
+  });
 }
 
 /** 'set', 'pending' (try again later) or 'failed' (given up, with an alert); a step when the channel is unusable. */
@@ -99,7 +137,9 @@ async function trySetThumbnail(ctx: RunContext): Promise<ThumbnailStatus | Step>
     if (!permanent && row.failures + 1 < THUMBNAIL_TRIES) return 'pending';
     await store.note(row, ctx.opts.workerId, { event: 'thumbnail_failed', details: errorFields(err) });
     await store.alert('upload_thumbnail_failed', 'warning', `the thumbnail of a scheduled upload could not be set: ${describe(err)}`, {
-      schedule_id: row.id, workspace_id: row.workspace_id, youtube_video_id: row.youtube_video_id,
+      schedule_id: row.id,
+      workspace_id: row.workspace_id,
+      youtube_video_id: row.youtube_video_id,
     });
     return 'failed';
   }

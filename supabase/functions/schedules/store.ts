@@ -13,11 +13,36 @@ export type { ScheduleStatus, ThumbnailStatus, WaitingReason };
 /** The columns the worker reads (COLUMNS below), with the metadata it sent in its own shape. */
 export type ScheduleRow = Omit<Pick<UploadScheduleRow, WorkerColumn>, 'sent_metadata'> & { sent_metadata: SentMetadata | null };
 type WorkerColumn =
-  | 'id' | 'workspace_id' | 'channel_id' | 'video_job_id' | 'title' | 'description' | 'tags' | 'category_id' | 'privacy'
-  | 'made_for_kids' | 'notify_subscribers' | 'thumbnail_url' | 'publish_at' | 'time_zone' | 'strategy' | 'status'
-  | 'waiting_reason' | 'youtube_video_id' | 'attempts' | 'failures' | 'next_attempt_at' | 'lease_owner'
-  | 'upload_total_bytes' | 'upload_offset' | 'upload_started_at' | 'final_chunk_at' | 'sent_metadata'
-  | 'thumbnail_status' | 'missed_at' | 'version';
+  | 'id'
+  | 'workspace_id'
+  | 'channel_id'
+  | 'video_job_id'
+  | 'title'
+  | 'description'
+  | 'tags'
+  | 'category_id'
+  | 'privacy'
+  | 'made_for_kids'
+  | 'notify_subscribers'
+  | 'thumbnail_url'
+  | 'publish_at'
+  | 'time_zone'
+  | 'strategy'
+  | 'status'
+  | 'waiting_reason'
+  | 'youtube_video_id'
+  | 'attempts'
+  | 'failures'
+  | 'next_attempt_at'
+  | 'lease_owner'
+  | 'upload_total_bytes'
+  | 'upload_offset'
+  | 'upload_started_at'
+  | 'final_chunk_at'
+  | 'sent_metadata'
+  | 'thumbnail_status'
+  | 'missed_at'
+  | 'version';
 
 /** The row is no longer this worker's (lease taken over after expiry) or was canceled. */
 export class LeaseLostError extends Error {
@@ -37,9 +62,10 @@ const COLUMNS = `id, workspace_id, channel_id, video_job_id, title, description,
   upload_started_at, final_chunk_at, sent_metadata, thumbnail_status, missed_at, version`;
 
 export async function claimSchedules(workerId: string, max: number, leaseSeconds: number, only: string | null): Promise<ScheduleRow[]> {
-  return await asService((tx) =>
-    tx<ScheduleRow[]>`
-      select ${tx.unsafe(COLUMNS)} from private.claim_upload_schedules(${workerId}, ${max}, ${leaseSeconds}, ${only}::uuid)`
+  return await asService(
+    (tx) =>
+      tx<ScheduleRow[]>`
+      select ${tx.unsafe(COLUMNS)} from private.claim_upload_schedules(${workerId}, ${max}, ${leaseSeconds}, ${only}::uuid)`,
   );
 }
 
@@ -73,33 +99,44 @@ export async function loadTargets(row: ScheduleRow): Promise<Targets> {
 
 export type StepOutcome = 'ok' | 'canceled' | 'lease_lost';
 
-export async function beginUpload(row: ScheduleRow, workerId: string, sessionUri: string, totalBytes: number, sent: SentMetadata, leaseSeconds: number): Promise<string> {
-  const [r] = await asService((tx) =>
-    tx<{ outcome: string }[]>`
+export async function beginUpload(
+  row: ScheduleRow,
+  workerId: string,
+  sessionUri: string,
+  totalBytes: number,
+  sent: SentMetadata,
+  leaseSeconds: number,
+): Promise<string> {
+  const [r] = await asService(
+    (tx) =>
+      tx<{ outcome: string }[]>`
       select private.begin_upload(${row.id}, ${workerId}, ${row.version}, ${sessionUri}, ${totalBytes},
-        ${tx.json(sent as unknown as Parameters<Tx['json']>[0])}, ${leaseSeconds}) as outcome`
+        ${tx.json(sent as unknown as Parameters<Tx['json']>[0])}, ${leaseSeconds}) as outcome`,
   );
   return r.outcome;
 }
 
 export async function uploadSession(id: string): Promise<{ uri: string; total: number } | null> {
-  const [r] = await asService((tx) =>
-    tx<{ session_uri: string; total_bytes: number }[]>`select session_uri, total_bytes::float8 as total_bytes from private.upload_session(${id})`
+  const [r] = await asService(
+    (tx) =>
+      tx<
+        { session_uri: string; total_bytes: number }[]
+      >`select session_uri, total_bytes::float8 as total_bytes from private.upload_session(${id})`,
   );
   return r ? { uri: r.session_uri, total: r.total_bytes } : null;
 }
 
 export async function saveOffset(id: string, workerId: string, offset: number, leaseSeconds: number): Promise<StepOutcome> {
-  const [r] = await asService((tx) =>
-    tx<{ outcome: StepOutcome }[]>`select private.save_upload_offset(${id}, ${workerId}, ${offset}, ${leaseSeconds}) as outcome`
+  const [r] = await asService(
+    (tx) => tx<{ outcome: StepOutcome }[]>`select private.save_upload_offset(${id}, ${workerId}, ${offset}, ${leaseSeconds}) as outcome`,
   );
   return r.outcome;
 }
 
 /** Extends this worker's lease on a row it still works on (_shared/platform/lease-keeper.ts). */
 export async function renewLease(id: string, workerId: string, leaseSeconds: number): Promise<StepOutcome> {
-  const [r] = await asService((tx) =>
-    tx<{ outcome: StepOutcome }[]>`select private.renew_upload_lease(${id}, ${workerId}, ${leaseSeconds}) as outcome`
+  const [r] = await asService(
+    (tx) => tx<{ outcome: StepOutcome }[]>`select private.renew_upload_lease(${id}, ${workerId}, ${leaseSeconds}) as outcome`,
   );
   return r.outcome;
 }
@@ -110,9 +147,10 @@ export async function beginFinalChunk(id: string, workerId: string): Promise<Ste
 }
 
 export async function recordVideo(id: string, workerId: string, video: UploadedVideo, learntFrom: string): Promise<string> {
-  const [r] = await asService((tx) =>
-    tx<{ outcome: string }[]>`
-      select private.record_uploaded_video(${id}, ${workerId}, ${video.id}, ${video.privacyStatus}, ${learntFrom}) as outcome`
+  const [r] = await asService(
+    (tx) =>
+      tx<{ outcome: string }[]>`
+      select private.record_uploaded_video(${id}, ${workerId}, ${video.id}, ${video.privacyStatus}, ${learntFrom}) as outcome`,
   );
   return r.outcome;
 }
@@ -131,7 +169,15 @@ async function addEvent(tx: Tx, row: Pick<ScheduleRow, 'id' | 'workspace_id'>, w
 
 export type Release =
   /** back in the queue (same status), due at `at` */
-  | { to: 'scheduled' | 'uploading' | 'processing'; at: Date; reason: WaitingReason | null; error: string | null; failure: 'count' | 'reset' | 'keep'; thumbnail?: ThumbnailStatus; event?: EventInput }
+  | {
+      to: 'scheduled' | 'uploading' | 'processing';
+      at: Date;
+      reason: WaitingReason | null;
+      error: string | null;
+      failure: 'count' | 'reset' | 'keep';
+      thumbnail?: ThumbnailStatus;
+      event?: EventInput;
+    }
   | { to: 'published'; publishedAt: Date; thumbnail?: ThumbnailStatus; event: EventInput }
   | { to: 'failed'; error: string; thumbnail?: ThumbnailStatus; event: EventInput };
 
@@ -177,7 +223,8 @@ export async function letGo(row: ScheduleRow, workerId: string, offset: number):
     const released = await tx`
       update public.upload_schedules set lease_owner = null, lease_expires_at = null
       where id = ${row.id} and lease_owner = ${workerId} and status = 'canceled' returning id`;
-    if (released.length > 0) await addEvent(tx, row, workerId, 'canceled', 'canceled', { event: 'upload_aborted', details: { upload_offset: offset } });
+    if (released.length > 0)
+      await addEvent(tx, row, workerId, 'canceled', 'canceled', { event: 'upload_aborted', details: { upload_offset: offset } });
   });
 }
 
@@ -187,10 +234,16 @@ export async function note(row: ScheduleRow, workerId: string, e: EventInput): P
 }
 
 /** A warning or error for the operators: ops.system_logs feeds the admin views and alerting. */
-export async function alert(eventType: string, severity: 'info' | 'warning' | 'error', message: string, context: Record<string, unknown>): Promise<void> {
-  await asService((tx) =>
-    tx`insert into ops.system_logs (event_type, severity, source, message, context)
-       values (${eventType}, ${severity}, 'schedules', ${message}, ${tx.json(context as Parameters<Tx['json']>[0])})`
+export async function alert(
+  eventType: string,
+  severity: 'info' | 'warning' | 'error',
+  message: string,
+  context: Record<string, unknown>,
+): Promise<void> {
+  await asService(
+    (tx) =>
+      tx`insert into ops.system_logs (event_type, severity, source, message, context)
+       values (${eventType}, ${severity}, 'schedules', ${message}, ${tx.json(context as Parameters<Tx['json']>[0])})`,
   );
 }
 
@@ -204,16 +257,19 @@ export async function nextQuotaReset(): Promise<Date> {
  * worker for it with `nextCall`, in one transaction (the call goes out after the commit).
  */
 export async function pauseUpload(id: string, workerId: string, offset: number, nextCall: Record<string, unknown>): Promise<StepOutcome> {
-  const [r] = await asService((tx) =>
-    tx<{ outcome: StepOutcome }[]>`
-      select private.pause_upload(${id}, ${workerId}, ${offset}, ${tx.json(nextCall as Parameters<Tx['json']>[0])}) as outcome`
+  const [r] = await asService(
+    (tx) =>
+      tx<{ outcome: StepOutcome }[]>`
+      select private.pause_upload(${id}, ${workerId}, ${offset}, ${tx.json(nextCall as Parameters<Tx['json']>[0])}) as outcome`,
   );
   return r.outcome;
 }
 
 /** Calls one successor worker when more is due within `horizonSeconds` (not counting `except`). */
 export async function chainWorker(horizonSeconds: number, except: string[]): Promise<number> {
-  const [r] = await asService((tx) => tx<{ calls: number }[]>`select private.chain_upload_worker(${horizonSeconds}, ${except}::uuid[]) as calls`);
+  const [r] = await asService(
+    (tx) => tx<{ calls: number }[]>`select private.chain_upload_worker(${horizonSeconds}, ${except}::uuid[]) as calls`,
+  );
   return r.calls;
 }
 

@@ -55,8 +55,11 @@ export async function fetchThumbnail(url: string, opts: PublicFetchOptions = {})
     await res.body.cancel();
     throw new ThumbnailUnusableError(`the thumbnail is ${declared} bytes; YouTube takes at most ${MAX_THUMBNAIL_BYTES}`);
   }
-  const bytes = await readCapped(res.body, MAX_THUMBNAIL_BYTES, () =>
-    new ThumbnailUnusableError(`the thumbnail is larger than the ${MAX_THUMBNAIL_BYTES} bytes YouTube takes`));
+  const bytes = await readCapped(
+    res.body,
+    MAX_THUMBNAIL_BYTES,
+    () => new ThumbnailUnusableError(`the thumbnail is larger than the ${MAX_THUMBNAIL_BYTES} bytes YouTube takes`),
+  );
   const contentType = imageType(bytes);
   if (!contentType) throw new ThumbnailUnusableError('the thumbnail is not a JPEG or PNG image');
   return { bytes, contentType };

@@ -16,8 +16,14 @@ export async function usableTargets(ctx: RunContext): Promise<Targets | Step> {
   const t = await store.loadTargets(ctx.row);
   if (!t.channel) return await fail(ctx, ctx.row.status, 'the YouTube channel was removed from this workspace');
   if (t.channel.status !== 'active') {
-    return await wait(ctx, ctx.row.status, 'reauth_required', new Date(Date.now() + REAUTH_RECHECK_MS),
-      `the YouTube channel needs to be reconnected (it is ${t.channel.status}); the upload waits for that`, 'upload_waiting_reauth');
+    return await wait(
+      ctx,
+      ctx.row.status,
+      'reauth_required',
+      new Date(Date.now() + REAUTH_RECHECK_MS),
+      `the YouTube channel needs to be reconnected (it is ${t.channel.status}); the upload waits for that`,
+      'upload_waiting_reauth',
+    );
   }
   return { channel: t.channel, job: t.job };
 }
@@ -54,7 +60,12 @@ export async function startUpload(ctx: RunContext, step: StepOf<'start'>): Promi
   try {
     const opened = await source.open(0);
     const uploader = ctx.clients.uploader(channel);
-    const uri = await uploader.startSession({ metadata: resource, totalBytes: opened.totalBytes, contentType: opened.contentType, notifySubscribers: ctx.row.notify_subscribers });
+    const uri = await uploader.startSession({
+      metadata: resource,
+      totalBytes: opened.totalBytes,
+      contentType: opened.contentType,
+      notifySubscribers: ctx.row.notify_subscribers,
+    });
     const begun = await store.beginUpload(ctx.row, ctx.opts.workerId, uri, opened.totalBytes, sent, ctx.opts.leaseSeconds);
     if (begun === 'changed' && step.depth < 3) return await afterEdit(ctx, step.depth);
     if (begun === 'canceled') return done(outcome(ctx, 'canceled', 'canceled', 'canceled before the upload started'));
@@ -115,7 +126,11 @@ async function sessionLost(ctx: RunContext): Promise<Step> {
   if (ctx.row.final_chunk_at) {
     // The last chunk went out, so YouTube may have made the video: a new session could make a
     // second one.
-    return await fail(ctx, 'uploading', 'the upload session expired after its last chunk was sent, so YouTube may already have the video; check YouTube Studio before scheduling it again');
+    return await fail(
+      ctx,
+      'uploading',
+      'the upload session expired after its last chunk was sent, so YouTube may already have the video; check YouTube Studio before scheduling it again',
+    );
   }
   await store.note(ctx.row, ctx.opts.workerId, { event: 'session_lost', details: { upload_offset: ctx.row.upload_offset } });
   return { to: 'start', depth: 0 };
@@ -137,7 +152,8 @@ export async function streamUpload(ctx: RunContext, step: StepOf<'stream'>): Pro
         beginFinalChunk: () => store.beginFinalChunk(ctx.row.id, ctx.opts.workerId),
       },
     });
-    if (result.kind === 'complete') return { to: 'record', video: result.video, learntFrom: result.learntFrom, bytesSent: result.bytesSent };
+    if (result.kind === 'complete')
+      return { to: 'record', video: result.video, learntFrom: result.learntFrom, bytesSent: result.bytesSent };
     return done(await stopped(ctx, result));
   } finally {
     await source.close();
@@ -148,7 +164,8 @@ export async function streamUpload(ctx: RunContext, step: StepOf<'stream'>): Pro
 async function stopped(ctx: RunContext, result: Exclude<UploadRunResult, { kind: 'complete' }>) {
   if (result.kind === 'yielded') {
     const paused = await store.pauseUpload(ctx.row.id, ctx.opts.workerId, result.offset, ctx.opts.nextCall ?? {});
-    if (paused === 'ok') return outcome(ctx, 'yielded', 'uploading', `paused at byte ${result.offset}; the next step was called`, result.bytesSent);
+    if (paused === 'ok')
+      return outcome(ctx, 'yielded', 'uploading', `paused at byte ${result.offset}; the next step was called`, result.bytesSent);
     result = { ...result, kind: paused };
   }
   if (result.kind === 'canceled') {

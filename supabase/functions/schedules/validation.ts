@@ -62,12 +62,16 @@ export const Description = z
 
 export const Tags = z
   .array(
-    z.string({ message: 'must be a string' })
+    z
+      .string({ message: 'must be a string' })
       .refine((t) => t.trim().length > 0, 'must not be empty')
       .refine((t) => !/[,<>]/.test(t), 'must not contain commas, < or >'),
     { message: 'must be an array of strings' },
   )
-  .refine((tags) => youtubeTagsLength(tags) <= MAX_TAGS_CHARS, `must be at most ${MAX_TAGS_CHARS} characters in total (YouTube counts commas between tags, and quotes around tags with spaces)`);
+  .refine(
+    (tags) => youtubeTagsLength(tags) <= MAX_TAGS_CHARS,
+    `must be at most ${MAX_TAGS_CHARS} characters in total (YouTube counts commas between tags, and quotes around tags with spaces)`,
+  );
 
 export const CategoryId = z.enum(YOUTUBE_CATEGORY_IDS, { message: `must be a YouTube category id: ${YOUTUBE_CATEGORY_IDS.join(', ')}` });
 export const Privacy = z.enum(PRIVACIES, { message: `must be one of ${PRIVACIES.join(', ')}` });
@@ -104,7 +108,8 @@ function strategyFitsPrivacy(v: { strategy?: string | null; privacy?: string | n
     ctx.addIssue({
       code: 'custom',
       path: ['strategy'],
-      message: "youtube_scheduled publishes public videos (YouTube's publishAt makes a private video public); use upload_at_time for unlisted or private",
+      message:
+        "youtube_scheduled publishes public videos (YouTube's publishAt makes a private video public); use upload_at_time for unlisted or private",
     });
   }
 }
@@ -151,13 +156,12 @@ export const UpdateBody = z
   .refine((b) => Object.keys(b).some((k) => k !== 'version'), { message: 'give at least one field to change' });
 export type UpdateBody = z.infer<typeof UpdateBody>;
 
-export const RescheduleBody = z
-  .strictObject({
-    publish_at: PublishAt,
-    time_zone: TimeZone.optional(),
-    strategy: Strategy.optional(),
-    version: z.number().int().min(1).optional(),
-  });
+export const RescheduleBody = z.strictObject({
+  publish_at: PublishAt,
+  time_zone: TimeZone.optional(),
+  strategy: Strategy.optional(),
+  version: z.number().int().min(1).optional(),
+});
 
 export const IdParams = z.object({ id: Uuid });
 
@@ -171,13 +175,22 @@ export const ListQuery = z
     channel_id: Uuid.optional(),
     status: z
       .string()
-      .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
-      .refine((list) => list.every((x) => (STATUSES as readonly string[]).includes(x)), `must be a comma-separated list of ${STATUSES.join(', ')}`)
+      .transform((s) =>
+        s
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean),
+      )
+      .refine(
+        (list) => list.every((x) => (STATUSES as readonly string[]).includes(x)),
+        `must be a comma-separated list of ${STATUSES.join(', ')}`,
+      )
       .optional(),
     limit: queryInt(z.number().int().min(1).max(500)).default(200),
   })
   .superRefine((q, ctx) => {
-    if (q.from && q.to && Date.parse(q.to) <= Date.parse(q.from)) ctx.addIssue({ code: 'custom', path: ['to'], message: 'must be after from' });
+    if (q.from && q.to && Date.parse(q.to) <= Date.parse(q.from))
+      ctx.addIssue({ code: 'custom', path: ['to'], message: 'must be after from' });
     if (q.from && q.to && Date.parse(q.to) - Date.parse(q.from) > 400 * 86_400_000) {
       ctx.addIssue({ code: 'custom', path: ['to'], message: 'the range may span at most 400 days' });
     }
@@ -190,7 +203,9 @@ export const SettingsBody = z
     missed_schedule_policy: z.enum(MISSED_POLICIES, { message: `must be one of ${MISSED_POLICIES.join(', ')}` }).optional(),
     upload_lead_minutes: z.number().int().min(1, 'must be at least 1').max(10080, 'must be at most 10080 (7 days)').optional(),
   })
-  .refine((b) => b.missed_schedule_policy !== undefined || b.upload_lead_minutes !== undefined, { message: 'give missed_schedule_policy and/or upload_lead_minutes' });
+  .refine((b) => b.missed_schedule_policy !== undefined || b.upload_lead_minutes !== undefined, {
+    message: 'give missed_schedule_policy and/or upload_lead_minutes',
+  });
 
 export const WorkerBody = z.strictObject({
   schedule_id: Uuid.optional(),
@@ -203,7 +218,10 @@ export const WorkerBody = z.strictObject({
   /** Upload bytes this invocation may send (whole 256 KiB units); see budget.ts for the default. */
   step_bytes: z.number().int().min(262_144).max(1_073_741_824).multipleOf(262_144).optional(),
   /** The worker id a paused upload chose for its next step (private.pause_upload), so a failed step can be told apart. */
-  worker_id: z.string().regex(/^schedules:step:[0-9a-f-]{36}$/, 'must be a step worker id').optional(),
+  worker_id: z
+    .string()
+    .regex(/^schedules:step:[0-9a-f-]{36}$/, 'must be a step worker id')
+    .optional(),
 });
 
 export const IdempotencyKey = z

@@ -33,7 +33,13 @@ export class SourceTransientError extends Error {
   }
 }
 
-export const SOURCE_RETRY: RetryPolicy = { maxAttempts: 6, baseDelayMs: 250, maxDelayMs: 4_000, maxRetryAfterMs: 30_000, timeoutMs: 30_000 };
+export const SOURCE_RETRY: RetryPolicy = {
+  maxAttempts: 6,
+  baseDelayMs: 250,
+  maxDelayMs: 4_000,
+  maxRetryAfterMs: 30_000,
+  timeoutMs: 30_000,
+};
 
 export interface OpenedSource {
   totalBytes: number;
@@ -107,9 +113,8 @@ export class VideoSource {
   private async openOnce(position: number): Promise<void> {
     await this.close();
     const window = this.opts.window;
-    const headers: Record<string, string> = window !== undefined
-      ? { Range: `bytes=${position}-${position + window - 1}` }
-      : position > 0 ? { Range: `bytes=${position}-` } : {};
+    const headers: Record<string, string> =
+      window !== undefined ? { Range: `bytes=${position}-${position + window - 1}` } : position > 0 ? { Range: `bytes=${position}-` } : {};
     // The timeout covers the answer's headers only: the body is read for as long as the upload takes.
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(new Error('no answer in time')), this.policy.timeoutMs);
@@ -125,7 +130,8 @@ export class VideoSource {
     if ([401, 403, 404, 410].includes(res.status)) {
       return await refuse(new SourceUnavailableError(`the rendered video is no longer available (HTTP ${res.status} from its URL)`));
     }
-    if (res.status === 416) return await refuse(new SourceChangedError(`the rendered video is shorter than the ${position} bytes already uploaded`));
+    if (res.status === 416)
+      return await refuse(new SourceChangedError(`the rendered video is shorter than the ${position} bytes already uploaded`));
     if (res.status !== 200 && res.status !== 206) return await refuse(new Error(`HTTP ${res.status} from the video URL`));
     let total: number | null;
     let skip = 0;

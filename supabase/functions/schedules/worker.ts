@@ -72,7 +72,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0,
  */
 async function waitForDueRow(until: number): Promise<boolean> {
   for (;;) {
-    if (await recoverFailedSteps() > 0) return true;
+    if ((await recoverFailedSteps()) > 0) return true;
     const due = await nextDueAt();
     const dueMs = due ? due.getTime() : Infinity;
     if (dueMs <= Date.now()) return true;
@@ -93,15 +93,24 @@ async function claimAndRun(
 ): Promise<number> {
   const running = new Set<Promise<void>>();
   const start = (row: ScheduleRow) => {
-    const lease = keepLease(opts.leaseSeconds, () => renewLease(row.id, engine.workerId, opts.leaseSeconds), (err) =>
-      logEvent('warn', 'upload_lease_not_renewed', { schedule_id: row.id, message: err instanceof Error ? err.message : String(err) }));
+    const lease = keepLease(
+      opts.leaseSeconds,
+      () => renewLease(row.id, engine.workerId, opts.leaseSeconds),
+      (err) =>
+        logEvent('warn', 'upload_lease_not_renewed', { schedule_id: row.id, message: err instanceof Error ? err.message : String(err) }),
+    );
     const p: Promise<void> = processSchedule(row, engine, clients)
       .finally(() => lease.stop())
       .then((o) => void outcomes.push(o))
       .catch((err) => {
         // processSchedule handles its own failures; this is a bug or the database going away.
         logEvent('error', 'upload_worker_crashed', { schedule_id: row.id, message: err instanceof Error ? err.message : String(err) });
-        outcomes.push({ schedule_id: row.id, result: 'lease_lost', status: row.status, message: 'the worker failed; the lease runs out and another worker resumes it' });
+        outcomes.push({
+          schedule_id: row.id,
+          result: 'lease_lost',
+          status: row.status,
+          message: 'the worker failed; the lease runs out and another worker resumes it',
+        });
       })
       .finally(() => running.delete(p));
     running.add(p);
@@ -135,7 +144,7 @@ export async function runWorker(opts: WorkerOptions = {}): Promise<WorkerReport>
   let budget: StepBudget | null = null;
   const clients = new ChannelClients(opts.retry);
 
-  while (!waitForDue || await waitForDueRow(claimUntil)) {
+  while (!waitForDue || (await waitForDueRow(claimUntil))) {
     // The step's clock starts at its first claim: waiting for a due row costs no CPU.
     // What this isolate's earlier invocations spent counts too: hosted counts CPU per worker.
     budget ??= new StepBudget({
@@ -154,7 +163,12 @@ export async function runWorker(opts: WorkerOptions = {}): Promise<WorkerReport>
       retry: opts.retry,
       hooks: opts.hooks,
     };
-    const claimed = await claimAndRun({ concurrency: opts.concurrency ?? DEFAULT_CONCURRENCY, leaseSeconds: engine.leaseSeconds, only }, engine, clients, outcomes);
+    const claimed = await claimAndRun(
+      { concurrency: opts.concurrency ?? DEFAULT_CONCURRENCY, leaseSeconds: engine.leaseSeconds, only },
+      engine,
+      clients,
+      outcomes,
+    );
     // An upload that yielded spent this step (bytes, or its wall clock) and called its own next
     // step: claiming it again here would run it in tiny steps in this same invocation.
     if (!waitForDue || budget.schedulesThatFit() === 0 || outcomes.some((o) => o.result === 'yielded')) break;

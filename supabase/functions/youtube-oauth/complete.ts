@@ -20,15 +20,29 @@ import { reserveQuota } from '../_shared/integrations/youtube/quota-store.ts';
 import { OAUTH_TOKEN } from './callback.ts';
 import { notConfigured } from './start.ts';
 
-const OAuthToken = z.string({ message: 'must be a string' }).max(512, 'must be at most 512 characters')
+const OAuthToken = z
+  .string({ message: 'must be a string' })
+  .max(512, 'must be at most 512 characters')
   .regex(OAUTH_TOKEN, 'must be the value Google sent back');
 const CompleteBody = z.strictObject({ state: OAuthToken, code: OAuthToken });
 
 const STATE_PROBLEMS: Record<string, HttpError> = {
-  unknown: new HttpError(400, 'invalid_state', 'This sign-in link is not valid: it was not issued by this app. Start connecting your channel again.'),
+  unknown: new HttpError(
+    400,
+    'invalid_state',
+    'This sign-in link is not valid: it was not issued by this app. Start connecting your channel again.',
+  ),
   used: new HttpError(400, 'state_used', 'This sign-in link has already been used. Start connecting your channel again.'),
-  expired: new HttpError(400, 'state_expired', 'This sign-in link has expired (links last 10 minutes). Start connecting your channel again.'),
-  other_user: new HttpError(403, 'state_other_user', 'This sign-in link was started by another account. Only the person who started connecting can finish it; start connecting again while signed in as yourself.'),
+  expired: new HttpError(
+    400,
+    'state_expired',
+    'This sign-in link has expired (links last 10 minutes). Start connecting your channel again.',
+  ),
+  other_user: new HttpError(
+    403,
+    'state_other_user',
+    'This sign-in link was started by another account. Only the person who started connecting can finish it; start connecting again while signed in as yourself.',
+  ),
 };
 
 interface ConsumedState {
@@ -54,8 +68,8 @@ function freshTokens(tokens: TokenSet): AccessTokenSource {
 
 async function consumeState(state: string, caller: string): Promise<{ workspaceId: string; verifier: string; redirectUri: string }> {
   const stateHash = await sha256Hex(state);
-  const [consumed] = await asService((tx) =>
-    tx<ConsumedState[]>`select * from private.consume_youtube_oauth_state(${stateHash}, ${caller})`
+  const [consumed] = await asService(
+    (tx) => tx<ConsumedState[]>`select * from private.consume_youtube_oauth_state(${stateHash}, ${caller})`,
   );
   if (consumed.outcome !== 'ok') {
     logEvent('warn', 'youtube_oauth_state_rejected', { outcome: consumed.outcome });
@@ -80,7 +94,12 @@ async function lookUpChannel(tokens: TokenSet, workspaceId: string) {
   const client = createYouTubeClient({ tokens: freshTokens(tokens), quota: reserveQuota(workspaceId, null) });
   try {
     const channel = await client.data.myChannel();
-    if (!channel) throw new HttpError(422, 'no_channel', 'That Google account has no YouTube channel. Create one on YouTube, or choose another account.');
+    if (!channel)
+      throw new HttpError(
+        422,
+        'no_channel',
+        'That Google account has no YouTube channel. Create one on YouTube, or choose another account.',
+      );
     return channel;
   } catch (err) {
     if (err instanceof HttpError) throw err;
@@ -99,12 +118,13 @@ export async function complete(ctx: RouteContext): Promise<Response> {
   const tokens = await exchange(code, verifier, redirectUri, workspaceId);
   const channel = await lookUpChannel(tokens, workspaceId);
 
-  const [connected] = await asService((tx) =>
-    tx<{ outcome: string; channel_id: string | null; sync_run_id: string | null }[]>`
+  const [connected] = await asService(
+    (tx) =>
+      tx<{ outcome: string; channel_id: string | null; sync_run_id: string | null }[]>`
       select * from private.connect_youtube_channel(
         ${workspaceId}, ${claims.sub}, ${channel.youtubeChannelId}, ${channel.title}, ${channel.description},
         ${channel.thumbnailUrl}, ${channel.uploadsPlaylistId}, ${tokens.refreshToken ?? null}, ${tokens.accessToken},
-        ${tokens.expiresAt}, ${tokens.scopes.length > 0 ? tokens.scopes : null}::text[])`
+        ${tokens.expiresAt}, ${tokens.scopes.length > 0 ? tokens.scopes : null}::text[])`,
   );
   switch (connected.outcome) {
     case 'connected':
@@ -125,7 +145,11 @@ export async function complete(ctx: RouteContext): Promise<Response> {
     case 'forbidden':
       throw new HttpError(403, 'forbidden', 'You are no longer an editor or owner of the workspace this connection was started for.');
     case 'no_refresh_token':
-      throw new HttpError(422, 'no_refresh_token', 'Google did not grant offline access. Remove this app under your Google account’s third-party access, then connect again.');
+      throw new HttpError(
+        422,
+        'no_refresh_token',
+        'Google did not grant offline access. Remove this app under your Google account’s third-party access, then connect again.',
+      );
     default:
       throw new Error(`unexpected connect outcome ${connected.outcome}`);
   }

@@ -32,6 +32,10 @@ export async function disconnect(ctx: RouteContext): Promise<Response> {
     return row?.token ?? null;
   });
   const revoked = refreshToken ? await revokeToken(refreshToken) : false;
-  logEvent('info', 'youtube_channel_disconnected', { workspace_id: channel.workspace_id, channel_id: channel.id, revoked_at_google: revoked });
+  logEvent('info', 'youtube_channel_disconnected', {
+    workspace_id: channel.workspace_id,
+    channel_id: channel.id,
+    revoked_at_google: revoked,
+  });
   return json({ channel: { id: channel.id, status: 'disconnected' }, revoked_at_google: revoked });
 }

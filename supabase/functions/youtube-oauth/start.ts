@@ -37,9 +37,10 @@ export async function start(ctx: RouteContext): Promise<Response> {
   const { verifier, challenge } = await createPkce();
   const redirectUri = callbackUrl();
   const stateHash = await sha256Hex(state);
-  const [row] = await asService((tx) =>
-    tx<{ expires_at: Date }[]>`
-      select private.create_youtube_oauth_state(${stateHash}, ${workspace_id}, ${claims.sub}, ${verifier}, ${redirectUri}) as expires_at`
+  const [row] = await asService(
+    (tx) =>
+      tx<{ expires_at: Date }[]>`
+      select private.create_youtube_oauth_state(${stateHash}, ${workspace_id}, ${claims.sub}, ${verifier}, ${redirectUri}) as expires_at`,
   );
   return json({ url: consentUrl({ redirectUri, state, codeChallenge: challenge }), expires_at: row.expires_at.toISOString() });
 }

@@ -16,7 +16,12 @@
 //                   errors in a row or attempts in all
 //   lease_lost      another worker holds the run                unchanged (that worker saves it)
 import { createYouTubeClient, type YouTubeClient } from '../_shared/integrations/youtube/client.ts';
-import { QuotaExhaustedError, ReauthRequiredError, YouTubeApiError, YouTubeTransientError } from '../_shared/integrations/youtube/errors.ts';
+import {
+  QuotaExhaustedError,
+  ReauthRequiredError,
+  YouTubeApiError,
+  YouTubeTransientError,
+} from '../_shared/integrations/youtube/errors.ts';
 import { type RetryPolicy } from '../_shared/integrations/youtube/http-retry.ts';
 import { ChannelTokenSource } from '../_shared/integrations/youtube/token-store.ts';
 import { errorFields, logEvent } from '../_shared/integrations/youtube/event-log.ts';
@@ -76,7 +81,14 @@ function describe(err: unknown): string {
 }
 
 function outcome(inv: { run: SyncRun; cursor: Cursor; steps: number }, status: OutcomeStatus, message?: string): RunOutcome {
-  return { run_id: inv.run.id, channel_id: inv.run.channel_id, status, steps: inv.steps, phase: inv.cursor.phase, ...(message ? { message } : {}) };
+  return {
+    run_id: inv.run.id,
+    channel_id: inv.run.channel_id,
+    status,
+    steps: inv.steps,
+    phase: inv.cursor.phase,
+    ...(message ? { message } : {}),
+  };
 }
 
 /** Why a claimed run cannot start at all, or null. */
@@ -95,7 +107,12 @@ function openInvocation(run: SyncRun, channel: ChannelRow, opts: RunOptions): In
     retry: opts.retry,
   });
   return {
-    run, channel, client, apis: client, opts, tally,
+    run,
+    channel,
+    client,
+    apis: client,
+    opts,
+    tally,
     stats: parseStats(run.stats),
     cursor: parseCursor(run.cursor),
     steps: 0,
@@ -125,13 +142,22 @@ async function advance(inv: Invocation): Promise<RunOutcome | null> {
   const cursor = { ...step.cursor, errors: 0 };
   const done = cursor.phase === 'done';
   const more = !done && inv.opts.budget.allows(worstCaseOf(cursor, draft));
-  const release: Release | undefined = done ? { status: 'succeeded' } : more ? undefined : { status: 'queued', delaySeconds: 0, lastError: null };
+  const release: Release | undefined = done
+    ? { status: 'succeeded' }
+    : more
+      ? undefined
+      : { status: 'queued', delaySeconds: 0, lastError: null };
   await saveRun(inv.run, inv.opts.workerId, cursor, draft, { write: step.write, release, wake: release !== undefined && inv.opts.chain });
   inv.cursor = cursor;
   inv.stats = draft;
   inv.steps += 1;
   if (done) {
-    logEvent('info', 'youtube_sync_succeeded', { run_id: inv.run.id, channel_id: inv.run.channel_id, trigger: inv.run.trigger, stats: draft });
+    logEvent('info', 'youtube_sync_succeeded', {
+      run_id: inv.run.id,
+      channel_id: inv.run.channel_id,
+      trigger: inv.run.trigger,
+      stats: draft,
+    });
     return outcome(inv, 'succeeded');
   }
   return more ? null : outcome(inv, 'yielded', 'invocation budget used up; continues from its cursor');
@@ -145,7 +171,10 @@ export async function processRun(run: SyncRun, opts: RunOptions): Promise<RunOut
     const channel = await loadChannel(run.channel_id);
     const refusal = refusalOf(run, channel);
     if (refusal) {
-      await saveRun(run, opts.workerId, pending.cursor, parseStats(run.stats), { release: { status: 'failed', lastError: refusal }, wake: opts.chain });
+      await saveRun(run, opts.workerId, pending.cursor, parseStats(run.stats), {
+        release: { status: 'failed', lastError: refusal },
+        wake: opts.chain,
+      });
       return outcome(pending, 'failed', refusal);
     }
     inv = openInvocation(run, channel!, opts);
@@ -171,9 +200,10 @@ export function classifyFailure(err: unknown, errorsInARow: number): FailureOutc
   if (err instanceof LeaseLostError) return 'lease_lost';
   if (err instanceof QuotaExhaustedError) {
     const until = err.retryAt ?? null;
-    const lastError = err.source === 'share' && until
-      ? `${err.message}; waiting until ${until.toISOString()}, when this workspace may borrow unused quota of the project (or the daily reset)`
-      : `${err.message}; waiting for the daily quota to reset at midnight Pacific time`;
+    const lastError =
+      err.source === 'share' && until
+        ? `${err.message}; waiting until ${until.toISOString()}, when this workspace may borrow unused quota of the project (or the daily reset)`
+        : `${err.message}; waiting for the daily quota to reset at midnight Pacific time`;
     return { release: { status: 'waiting_quota', until, lastError }, transient: false, level: 'warn' };
   }
   if (err instanceof ReauthRequiredError || err instanceof YouTubeApiError || err instanceof SyncFailure) {
@@ -181,7 +211,11 @@ export function classifyFailure(err: unknown, errorsInARow: number): FailureOutc
   }
   // Transient (retries ran out) or unexpected: try the step again later, a bounded number of times.
   if (errorsInARow >= MAX_CONSECUTIVE_ERRORS) {
-    return { release: { status: 'failed', lastError: `${describe(err)} (failed ${errorsInARow} times in a row)` }, transient: true, level: 'error' };
+    return {
+      release: { status: 'failed', lastError: `${describe(err)} (failed ${errorsInARow} times in a row)` },
+      transient: true,
+      level: 'error',
+    };
   }
   const delaySeconds = transientDelaySeconds(errorsInARow, err instanceof YouTubeTransientError ? err.retryAfterMs : undefined);
   return { release: { status: 'queued', delaySeconds, lastError: describe(err) }, transient: true, level: 'warn' };

@@ -65,16 +65,18 @@ async function channelFor(tx: Tx, channelId: string, min: Role, action: string) 
   return row;
 }
 
-const RUN_COLUMNS = 'id, channel_id, trigger, status, attempts, last_error, next_attempt_at, created_at, started_at, finished_at, cursor, stats';
+const RUN_COLUMNS =
+  'id, channel_id, trigger, status, attempts, last_error, next_attempt_at, created_at, started_at, finished_at, cursor, stats';
 
 export const router = new Router('youtube-sync')
   .on('POST', '/', async (ctx) => {
     const claims = await requireUser(ctx.req);
     const { channel_id } = await parseBody(ctx, SyncNowBody);
     await asUser(claims, (tx) => channelFor(tx, channel_id, 'editor', 'sync channels'));
-    const [r] = await asService((tx) =>
-      tx<{ outcome: string; sync_run_id: string | null; retry_after_seconds: number | null }[]>`
-        select * from private.request_youtube_sync(${channel_id}, ${claims.sub})`
+    const [r] = await asService(
+      (tx) =>
+        tx<{ outcome: string; sync_run_id: string | null; retry_after_seconds: number | null }[]>`
+        select * from private.request_youtube_sync(${channel_id}, ${claims.sub})`,
     );
     switch (r.outcome) {
       case 'rate_limited':
@@ -90,7 +92,10 @@ export const router = new Router('youtube-sync')
       case 'not_found':
         throw new HttpError(404, 'not_found', 'channel not found');
     }
-    const [run] = await asUser(claims, (tx) => tx<RunRow[]>`select ${tx.unsafe(RUN_COLUMNS)} from public.sync_runs where id = ${r.sync_run_id}`);
+    const [run] = await asUser(
+      claims,
+      (tx) => tx<RunRow[]>`select ${tx.unsafe(RUN_COLUMNS)} from public.sync_runs where id = ${r.sync_run_id}`,
+    );
     return json({ run: present(run), already_open: r.outcome === 'already_open' }, 202);
   })
   .on('GET', '/runs', async (ctx) => {

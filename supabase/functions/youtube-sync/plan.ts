@@ -51,7 +51,11 @@ export function planBatches(
 ): AnalyticsBatch[] {
   const end = dayNumber(endDate);
   const items = videos
-    .map((v) => ({ id: v.youtubeVideoId, start: dayNumber(startDayFor(v, endDate)), published: v.publishedOn ? dayNumber(v.publishedOn) : null }))
+    .map((v) => ({
+      id: v.youtubeVideoId,
+      start: dayNumber(startDayFor(v, endDate)),
+      published: v.publishedOn ? dayNumber(v.publishedOn) : null,
+    }))
     .sort((a, b) => a.start - b.start || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   if (mode === 'per_video') return items.map((i) => ({ ids: [i.id], start: isoDay(i.start) }));
 

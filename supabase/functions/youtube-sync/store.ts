@@ -46,23 +46,27 @@ export class LeaseLostError extends Error {
 const RUN_COLUMNS = 'id, workspace_id, channel_id, trigger, status, cursor, stats, attempts';
 
 export async function claimRun(workerId: string, onlyRun: string | null): Promise<SyncRun | null> {
-  const [run] = await asService((tx) =>
-    tx<SyncRun[]>`select ${tx.unsafe(RUN_COLUMNS)} from private.claim_youtube_sync_run(${workerId}, ${LEASE_SECONDS}, ${onlyRun}::uuid)`
+  const [run] = await asService(
+    (tx) =>
+      tx<SyncRun[]>`select ${tx.unsafe(RUN_COLUMNS)} from private.claim_youtube_sync_run(${workerId}, ${LEASE_SECONDS}, ${onlyRun}::uuid)`,
   );
   return run ?? null;
 }
 
 /** Extends this worker's lease on a run it still works on: 'ok' or 'lease_lost'. */
 export async function renewLease(runId: string, workerId: string): Promise<string> {
-  const [r] = await asService((tx) =>
-    tx<{ outcome: string }[]>`select private.renew_youtube_sync_lease(${runId}, ${workerId}, ${LEASE_SECONDS}) as outcome`
+  const [r] = await asService(
+    (tx) => tx<{ outcome: string }[]>`select private.renew_youtube_sync_lease(${runId}, ${workerId}, ${LEASE_SECONDS}) as outcome`,
   );
   return r.outcome;
 }
 
 export async function loadChannel(channelId: string): Promise<ChannelRow | null> {
-  const [row] = await asService((tx) =>
-    tx<ChannelRow[]>`select id, workspace_id, youtube_channel_id, status, uploads_playlist_id from public.channels where id = ${channelId}`
+  const [row] = await asService(
+    (tx) =>
+      tx<
+        ChannelRow[]
+      >`select id, workspace_id, youtube_channel_id, status, uploads_playlist_id from public.channels where id = ${channelId}`,
   );
   return row ?? null;
 }
@@ -177,13 +181,14 @@ export async function upsertVideos(tx: Tx, channel: ChannelRow, videos: VideoInf
 }
 
 export async function staleVideos(channelId: string): Promise<StaleVideo[]> {
-  return await asService((tx) =>
-    tx<StaleVideo[]>`
+  return await asService(
+    (tx) =>
+      tx<StaleVideo[]>`
       select v.youtube_video_id as "youtubeVideoId",
         ((v.published_at at time zone 'America/Los_Angeles')::date)::text as "publishedOn",
         (select max(m.day)::text from public.video_metrics m where m.video_id = v.id) as "lastMetricDay"
       from public.videos v
-      where v.channel_id = ${channelId} and v.metrics_stale`
+      where v.channel_id = ${channelId} and v.metrics_stale`,
   );
 }
 
@@ -237,19 +242,20 @@ export async function savePlan(tx: Tx, runId: string, batches: AnalyticsBatch[])
 
 /** Report `index` (0-based) of the run's plan, or null when there is none. */
 export async function loadBatch(runId: string, index: number): Promise<AnalyticsBatch | null> {
-  const [row] = await asService((tx) =>
-    tx<{ batch: AnalyticsBatch | null }[]>`select plan -> ${index}::int as batch from public.sync_runs where id = ${runId}`
+  const [row] = await asService(
+    (tx) => tx<{ batch: AnalyticsBatch | null }[]>`select plan -> ${index}::int as batch from public.sync_runs where id = ${runId}`,
   );
   return row?.batch ?? null;
 }
 
 /** Videos in the reports of the plan from `index` on. */
 export async function remainingPlanVideos(runId: string, index: number): Promise<number> {
-  const [row] = await asService((tx) =>
-    tx<{ n: number }[]>`
+  const [row] = await asService(
+    (tx) =>
+      tx<{ n: number }[]>`
       select coalesce(sum(jsonb_array_length(b.value -> 'ids')), 0)::int as n
       from public.sync_runs r, jsonb_array_elements(r.plan) with ordinality b(value, ord)
-      where r.id = ${runId} and b.ord > ${index}`
+      where r.id = ${runId} and b.ord > ${index}`,
   );
   return row.n;
 }

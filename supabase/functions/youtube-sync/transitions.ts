@@ -100,7 +100,14 @@ export async function readChannel(ctx: RunContext, c: Cursor): Promise<Step> {
   }
   if (!info.uploadsPlaylistId) throw new SyncFailure('YouTube reports no uploads playlist for this channel');
   return {
-    cursor: { ...c, phase: 'listing', uploads_playlist_id: info.uploadsPlaylistId, page_token: null, listing_done: false, pending_video_ids: [] },
+    cursor: {
+      ...c,
+      phase: 'listing',
+      uploads_playlist_id: info.uploadsPlaylistId,
+      page_token: null,
+      listing_done: false,
+      pending_video_ids: [],
+    },
     write: (tx) => updateChannel(tx, ctx.channel.id, info),
     costMs: costOf.channel(),
   };

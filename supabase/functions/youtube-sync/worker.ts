@@ -30,8 +30,11 @@ export async function runWorker(opts: WorkerOptions = {}): Promise<{ worker: str
   do {
     const run = await claimRun(workerId, opts.runId ?? null);
     if (!run) break;
-    const lease = keepLease(LEASE_SECONDS, () => renewLease(run.id, workerId), (err) =>
-      logEvent('warn', 'sync_lease_not_renewed', { run_id: run.id, message: err instanceof Error ? err.message : String(err) }));
+    const lease = keepLease(
+      LEASE_SECONDS,
+      () => renewLease(run.id, workerId),
+      (err) => logEvent('warn', 'sync_lease_not_renewed', { run_id: run.id, message: err instanceof Error ? err.message : String(err) }),
+    );
     const outcome = await processRun(run, { workerId, budget, chain, retry: opts.retry }).finally(() => lease.stop());
     runs.push(outcome);
     // A run handed back with work left has posted the next invocation: that one continues.

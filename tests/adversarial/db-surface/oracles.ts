@@ -12,8 +12,7 @@ import { lit, type Session, type Snapshot } from './session.ts';
 type Row = Record<string, unknown>;
 type Oracle = (row: Row, before: Snapshot, after: Snapshot) => string[];
 
-const jsTrimmed = (v: unknown, max: number, min = 1) =>
-  typeof v === 'string' && v === v.trim() && v.length >= min && v.length <= max;
+const jsTrimmed = (v: unknown, max: number, min = 1) => typeof v === 'string' && v === v.trim() && v.length >= min && v.length <= max;
 const instant = (v: unknown) => typeof v === 'string' && Number.isFinite(Date.parse(v)) && /^\d{4}-/.test(v);
 const zodProblem = (schema: z.ZodType, v: unknown) => {
   const r = schema.safeParse(v);
@@ -50,10 +49,14 @@ function invitationRules(i: Row, before: Snapshot): string[] {
   const week = 7 * 86_400_000 + 1000;
   return [
     ...rule(zodProblem(InvitationEmail, i.email) === null, `email ${JSON.stringify(i.email)}`),
-    ...rule(instant(i.expires_at) && Date.parse(String(i.expires_at)) - Date.parse(String(i.created_at)) <= week,
-      `expires_at ${i.expires_at} is not within 7 days of creation`),
-    ...rule(i.revoked_at === null || (instant(i.revoked_at) && Date.parse(String(i.revoked_at)) <= Date.now() + 60_000),
-      `revoked_at ${i.revoked_at} is not a time of revocation`),
+    ...rule(
+      instant(i.expires_at) && Date.parse(String(i.expires_at)) - Date.parse(String(i.created_at)) <= week,
+      `expires_at ${i.expires_at} is not within 7 days of creation`,
+    ),
+    ...rule(
+      i.revoked_at === null || (instant(i.revoked_at) && Date.parse(String(i.revoked_at)) <= Date.now() + 60_000),
+      `revoked_at ${i.revoked_at} is not a time of revocation`,
+    ),
     ...rule(!was || was.revoked_at === null || was.revoked_at === i.revoked_at, 'a revocation was changed or undone'),
   ];
 }
@@ -63,7 +66,10 @@ const Brief = z.strictObject({
   topic: z.string().max(200).nullable().optional(),
   brief: z.string().max(4000).nullable().optional(),
   tone: z.string().max(60).optional(),
-  language: z.string().regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/).optional(),
+  language: z
+    .string()
+    .regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/)
+    .optional(),
   target_format: z.enum(['short', 'long_form']).optional(),
   count: z.number().int().min(1).max(10).optional(),
   channel_id: z.uuid().nullable().optional(),
@@ -88,8 +94,13 @@ function versionRules(v: Row): string[] {
 // schedules/validation.ts, field by field as create and update accept them
 function scheduleRules(s: Row): string[] {
   const fields: [string, z.ZodType][] = [
-    ['title', schedule.Title], ['description', schedule.Description], ['tags', schedule.Tags], ['category_id', schedule.CategoryId],
-    ['privacy', schedule.Privacy], ['strategy', schedule.Strategy], ['time_zone', schedule.TimeZone],
+    ['title', schedule.Title],
+    ['description', schedule.Description],
+    ['tags', schedule.Tags],
+    ['category_id', schedule.CategoryId],
+    ['privacy', schedule.Privacy],
+    ['strategy', schedule.Strategy],
+    ['time_zone', schedule.TimeZone],
     ['idempotency_key', schedule.IdempotencyKey],
   ];
   const problems = fields.flatMap(([name, zs]) => {
@@ -135,8 +146,14 @@ export const ROW_ORACLES: Record<string, Oracle> = {
   // notifications/handler.ts PreferencesBody: any boolean per category is what the API stores;
   // whose row it is, RLS decides (tests/db/80-notifications.test.sql)
   notification_preferences: () => [],
-  workspace_settings: (r) => rule(schedule.MISSED_POLICIES.includes(r.missed_schedule_policy as 'hold')
-    && Number.isInteger(r.upload_lead_minutes) && Number(r.upload_lead_minutes) >= 1 && Number(r.upload_lead_minutes) <= 10080, 'settings'),
+  workspace_settings: (r) =>
+    rule(
+      schedule.MISSED_POLICIES.includes(r.missed_schedule_policy as 'hold') &&
+        Number.isInteger(r.upload_lead_minutes) &&
+        Number(r.upload_lead_minutes) >= 1 &&
+        Number(r.upload_lead_minutes) <= 10080,
+      'settings',
+    ),
 };
 
 /** Every rule broken in `after`, each named with its table and row. */

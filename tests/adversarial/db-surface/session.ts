@@ -10,9 +10,7 @@ export interface Actor {
   email: string;
 }
 
-export type Outcome =
-  | { ok: true; rows: number; after: Snapshot }
-  | { ok: false; code: string; message: string };
+export type Outcome = { ok: true; rows: number; after: Snapshot } | { ok: false; code: string; message: string };
 
 /** Rows of the tables the oracles judge, as JSON, read with the superuser's rights. */
 export type Snapshot = Record<string, Record<string, unknown>[]>;
@@ -23,7 +21,10 @@ export function lit(value: string): string {
 }
 
 export class Session {
-  private constructor(private readonly sql: postgres.Sql, private readonly conn: postgres.ReservedSql) {}
+  private constructor(
+    private readonly sql: postgres.Sql,
+    private readonly conn: postgres.ReservedSql,
+  ) {}
 
   static async open(url: string): Promise<Session> {
     const sql = postgres(url, { max: 1, prepare: false, onnotice: () => {} });
@@ -55,7 +56,14 @@ export class Session {
     try {
       await this.conn.unsafe(`set local statement_timeout = '20s'`);
       await this.conn.unsafe('set local role authenticated');
-      const claims = { sub: actor.id, role: 'authenticated', aud: 'authenticated', email: actor.email, app_metadata: {}, user_metadata: {} };
+      const claims = {
+        sub: actor.id,
+        role: 'authenticated',
+        aud: 'authenticated',
+        email: actor.email,
+        app_metadata: {},
+        user_metadata: {},
+      };
       await this.conn.unsafe(`select set_config('request.jwt.claims', ${lit(JSON.stringify(claims))}, true)`);
       const result = await this.conn.unsafe(statement);
       await this.conn.unsafe('reset role');

@@ -69,8 +69,11 @@ const FUNCTIONS = `
 function baseRow(table: string, f: Fixture, actor: Actor): Record<string, string> | null {
   if (table === 'invitations') {
     return {
-      workspace_id: lit(f.ids.ws), email: `'walk-new@example.test'`, role: `'viewer'`,
-      token_hash: `encode(sha256(convert_to(gen_random_uuid()::text, 'UTF8')), 'hex')`, invited_by: lit(actor.id),
+      workspace_id: lit(f.ids.ws),
+      email: `'walk-new@example.test'`,
+      role: `'viewer'`,
+      token_hash: `encode(sha256(convert_to(gen_random_uuid()::text, 'UTF8')), 'hex')`,
+      invited_by: lit(actor.id),
     };
   }
   if (table === 'notification_preferences') return { user_id: lit(actor.id) };
@@ -151,7 +154,9 @@ function secretColumns() {
 async function oraclesCoverWrites() {
   const deletable = (await walk.s.query<{ table: string }>(DELETABLE)).map((r) => r.table);
   const writable = new Set([...columns.filter((c) => c.can_insert || c.can_update).map((c) => c.table), ...deletable]);
-  assertNone([...writable].filter((t) => !(t in ROW_ORACLES)).map((t) => `${t}: members can write it, add an oracle in db-surface/oracles.ts`));
+  assertNone(
+    [...writable].filter((t) => !(t in ROW_ORACLES)).map((t) => `${t}: members can write it, add an oracle in db-surface/oracles.ts`),
+  );
 }
 
 async function columnUpdates() {
@@ -161,8 +166,12 @@ async function columnUpdates() {
     for (const actor of [w.f.owner, w.f.editor, w.f.viewer]) {
       for (const row of rowsOf(w, c.table, actor)) {
         for (const value of valuesOfType(c.type, c.labels ?? undefined)) {
-          await judge(w, `update ${c.table}.${c.column} = ${value.slice(0, 40)}`, actor,
-            `update public.${c.table} set ${c.column} = ${value} where ${wherePk(pks.get(c.table)!, row)}`);
+          await judge(
+            w,
+            `update ${c.table}.${c.column} = ${value.slice(0, 40)}`,
+            actor,
+            `update public.${c.table} set ${c.column} = ${value} where ${wherePk(pks.get(c.table)!, row)}`,
+          );
         }
       }
     }
@@ -184,8 +193,12 @@ async function inserts() {
       for (const c of columns.filter((x) => x.table === table && !x.generated)) {
         for (const value of valuesOfType(c.type, c.labels ?? undefined)) {
           const row = { ...base, [c.column]: value };
-          await judge(w, `insert ${table}.${c.column} = ${value.slice(0, 40)}`, actor,
-            `insert into public.${table} (${Object.keys(row).join(', ')}) values (${Object.values(row).join(', ')})`);
+          await judge(
+            w,
+            `insert ${table}.${c.column} = ${value.slice(0, 40)}`,
+            actor,
+            `insert into public.${table} (${Object.keys(row).join(', ')}) values (${Object.values(row).join(', ')})`,
+          );
         }
       }
     }
@@ -199,8 +212,12 @@ async function deletes() {
   for (const { table } of await w.s.query<{ table: string }>(DELETABLE)) {
     for (const actor of [w.f.owner, w.f.editor, w.f.viewer]) {
       for (const row of rowsOf(w, table, actor)) {
-        await judge(w, `delete ${table} ${wherePk(pks.get(table)!, row).slice(0, 60)}`, actor,
-          `delete from public.${table} where ${wherePk(pks.get(table)!, row)}`);
+        await judge(
+          w,
+          `delete ${table} ${wherePk(pks.get(table)!, row).slice(0, 60)}`,
+          actor,
+          `delete from public.${table} where ${wherePk(pks.get(table)!, row)}`,
+        );
       }
     }
   }
@@ -211,11 +228,13 @@ async function functionCalls() {
   const w = walk;
   const start = w.problems.length;
   const writesBefore = w.writes;
-  const fns = (await w.s.query<Fn>(FUNCTIONS));
+  const fns = await w.s.query<Fn>(FUNCTIONS);
   for (const fn of fns) {
     const valid = Object.fromEntries(fn.args.map((a) => [a.name, validArgument(fn.name, a.name, a.type, w.f)]));
     const call = (args: Record<string, string>) =>
-      `select * from public.${fn.name}(${Object.entries(args).map(([n, v]) => `${n} => ${v}`).join(', ')})`;
+      `select * from public.${fn.name}(${Object.entries(args)
+        .map(([n, v]) => `${n} => ${v}`)
+        .join(', ')})`;
     for (const actor of [w.f.owner, w.f.editor]) {
       await judge(w, `${fn.name}(valid)`, actor, call(valid));
       for (const a of fn.args) {

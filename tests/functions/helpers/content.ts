@@ -46,7 +46,12 @@ export async function geminiPrompts(sinceMs: number): Promise<string[]> {
     });
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 15_000, everyMs = 150): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | null | undefined | false>,
+  timeoutMs = 15_000,
+  everyMs = 150,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -126,7 +131,10 @@ export async function jobRow(id: string): Promise<Json> {
 
 /** Makes open jobs due now, as if the no-news interval had passed. */
 export async function makeDue(ids: string[]) {
-  await withDb((sql) => sql`update public.video_jobs set next_attempt_at = now() where id = any(${ids}::uuid[]) and status in ('queued', 'submitted', 'rendering')`);
+  await withDb(
+    (sql) =>
+      sql`update public.video_jobs set next_attempt_at = now() where id = any(${ids}::uuid[]) and status in ('queued', 'submitted', 'rendering')`,
+  );
 }
 
 export async function sha256Hex(text: string): Promise<string> {
@@ -141,7 +149,11 @@ export interface SseEvent {
 }
 
 /** POSTs to a function asking for text/event-stream and reads every event as it arrives. */
-export async function postForEvents(token: string, path: string, body: unknown): Promise<{ status: number; headers: Headers; events: SseEvent[]; raw: string }> {
+export async function postForEvents(
+  token: string,
+  path: string,
+  body: unknown,
+): Promise<{ status: number; headers: Headers; events: SseEvent[]; raw: string }> {
   const started = performance.now();
   const res = await fetch(`${stack.url}/functions/v1/${path}`, {
     method: 'POST',

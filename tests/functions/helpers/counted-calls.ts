@@ -14,7 +14,10 @@ import { json, Router } from '../../../supabase/functions/_shared/platform/http.
 import { backgroundSettled } from '../../../supabase/functions/_shared/platform/observability/background.ts';
 
 const [mode, name] = Deno.args;
-const handler = createHandler(new Router(name).on('GET', '/', () => Promise.resolve(json({ ok: true }))), { rateLimit: false, countAnonymous: true });
+const handler = createHandler(
+  new Router(name).on('GET', '/', () => Promise.resolve(json({ ok: true }))),
+  { rateLimit: false, countAnonymous: true },
+);
 // All calls in one minute window: start again at the next minute when this one is nearly over.
 const intoMinute = Date.now() % 60_000;
 if (intoMinute > 40_000) await new Promise((r) => setTimeout(r, 60_500 - intoMinute));

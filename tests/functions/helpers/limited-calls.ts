@@ -7,7 +7,10 @@ import { json, Router } from '../../../supabase/functions/_shared/platform/http.
 import { backgroundSettled } from '../../../supabase/functions/_shared/platform/observability/background.ts';
 
 const [token] = Deno.args;
-const handler = createHandler(new Router('ops-limit-flag').on('GET', '/', () => json({ ok: true })), { track: false });
+const handler = createHandler(
+  new Router('ops-limit-flag').on('GET', '/', () => json({ ok: true })),
+  { track: false },
+);
 const statuses: number[] = [];
 for (let i = 0; i < 3; i++) {
   const res = await handler(new Request('http://local/ops-limit-flag', { headers: { authorization: `Bearer ${token}` } }));

@@ -16,13 +16,15 @@ export interface OutboxRow {
 }
 
 export async function outboxOf(where: { userId?: string; invitationId?: string }): Promise<OutboxRow[]> {
-  return await withDb((sql) => sql<OutboxRow[]>`
+  return await withDb(
+    (sql) => sql<OutboxRow[]>`
     select id::text, event, status, attempts, provider_message_id, last_status_code, last_error, next_attempt_at,
       secret_enc is not null as has_secret
     from private.notification_outbox
     where (${where.userId ?? null}::uuid is null or user_id = ${where.userId ?? null})
       and (${where.invitationId ?? null}::uuid is null or invitation_id = ${where.invitationId ?? null})
-    order by id`);
+    order by id`,
+  );
 }
 
 export async function runNotificationWorker(body: Record<string, unknown> = {}): Promise<Json> {
@@ -33,7 +35,9 @@ export async function runNotificationWorker(body: Record<string, unknown> = {}):
 
 /** As if the backoff had passed: the rows are due now. */
 export async function makeOutboxDue(ids: string[]): Promise<void> {
-  await withDb((sql) => sql`update private.notification_outbox set next_attempt_at = now() where id = any(${ids}::bigint[]) and status = 'pending'`);
+  await withDb(
+    (sql) => sql`update private.notification_outbox set next_attempt_at = now() where id = any(${ids}::bigint[]) and status = 'pending'`,
+  );
 }
 
 /**
@@ -104,8 +108,10 @@ export async function waitForInbox(address: string, count: number, timeoutMs = 1
 
 /** A published upload without the upload: the row moved to published as the engine does it. */
 export async function publishScheduleInDb(scheduleId: string, videoId: string): Promise<void> {
-  await withDb((sql) => sql`
+  await withDb(
+    (sql) => sql`
     update public.upload_schedules set status = 'published', youtube_video_id = ${videoId}, published_at = now(),
       finished_at = now(), next_attempt_at = null
-    where id = ${scheduleId}`);
+    where id = ${scheduleId}`,
+  );
 }

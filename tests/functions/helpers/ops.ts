@@ -67,7 +67,11 @@ function fakesUrl(): string {
 }
 
 export async function injectFault(rule: Record<string, unknown>): Promise<string> {
-  const res = await fetch(`${fakesUrl()}/_control/faults`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(rule) });
+  const res = await fetch(`${fakesUrl()}/_control/faults`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(rule),
+  });
   const body = await res.json();
   if (res.status !== 201) throw new Error(`injecting a fault failed: ${res.status} ${JSON.stringify(body)}`);
   return body.id;

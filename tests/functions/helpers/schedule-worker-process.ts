@@ -11,31 +11,34 @@ import { ChannelClients, processSchedule } from '../../../supabase/functions/sch
 import { reread } from '../../../supabase/functions/schedules/store.ts';
 
 const [scheduleId, workerId, raw] = Deno.args;
-const options: { leaseSeconds?: number; chunkBytes?: number; stepBytes?: number; dieAfterLastChunk?: boolean; dieAtConfirmed?: number } = raw
-  ? JSON.parse(raw)
-  : {};
+const options: { leaseSeconds?: number; chunkBytes?: number; stepBytes?: number; dieAfterLastChunk?: boolean; dieAtConfirmed?: number } =
+  raw ? JSON.parse(raw) : {};
 const row = await reread(scheduleId);
 if (!row || row.lease_owner !== workerId) {
   console.error(`schedule ${scheduleId} is not claimed by ${workerId}`);
   Deno.exit(2);
 }
-const outcome = await processSchedule(row, {
-  workerId,
-  leaseSeconds: options.leaseSeconds ?? 180,
-  budget: new StepBudget({ bytes: options.stepBytes ?? Number.MAX_SAFE_INTEGER, deadline: Date.now() + 120_000 }),
-  chunkBytes: options.chunkBytes ?? 8 * 1024 * 1024,
-  hooks: {
-    afterAnswer: ({ state }) => {
-      if (options.dieAtConfirmed !== undefined && state.kind === 'incomplete' && state.confirmed >= options.dieAtConfirmed) {
-        console.log(JSON.stringify({ died_after: 'confirmed', confirmed: state.confirmed }));
-        Deno.exit(137);
-      }
-      if (options.dieAfterLastChunk && state.kind === 'complete') {
-        console.log(JSON.stringify({ died_after: 'last chunk', youtube_video_id: state.video.id }));
-        Deno.exit(137);
-      }
+const outcome = await processSchedule(
+  row,
+  {
+    workerId,
+    leaseSeconds: options.leaseSeconds ?? 180,
+    budget: new StepBudget({ bytes: options.stepBytes ?? Number.MAX_SAFE_INTEGER, deadline: Date.now() + 120_000 }),
+    chunkBytes: options.chunkBytes ?? 8 * 1024 * 1024,
+    hooks: {
+      afterAnswer: ({ state }) => {
+        if (options.dieAtConfirmed !== undefined && state.kind === 'incomplete' && state.confirmed >= options.dieAtConfirmed) {
+          console.log(JSON.stringify({ died_after: 'confirmed', confirmed: state.confirmed }));
+          Deno.exit(137);
+        }
+        if (options.dieAfterLastChunk && state.kind === 'complete') {
+          console.log(JSON.stringify({ died_after: 'last chunk', youtube_video_id: state.video.id }));
+          Deno.exit(137);
+        }
+      },
     },
   },
-}, new ChannelClients());
+  new ChannelClients(),
+);
 console.log(JSON.stringify(outcome));
 await closeDb();

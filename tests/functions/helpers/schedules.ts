@@ -34,7 +34,8 @@ export async function readyRender(workspaceId: string, userId: string, bytes = 2
   const job = await control('POST', 'revid/jobs', { videoBytes: bytes, renderMs: 0 });
   const videoUrl = `${fakesUrl()}/revid/media/${job.pid}.mp4`;
   const thumbnailUrl = `${fakesUrl()}/revid/media/${job.pid}.png`;
-  const [row] = await withDb((sql) => sql<{ id: string }[]>`
+  const [row] = await withDb(
+    (sql) => sql<{ id: string }[]>`
     with content as (
       insert into public.generated_content (workspace_id, kind, brief, prompt_version, model, output, status, created_by,
         submitted_by, submitted_at, reviewed_by, reviewed_at, approved_version)
@@ -48,13 +49,15 @@ export async function readyRender(workspaceId: string, userId: string, bytes = 2
       encode(sha256('x'::bytea), 'hex'), now() + interval '1 hour', ${'test-' + crypto.randomUUID()}, encode(sha256('x'::bytea), 'hex'),
       ${userId}, now()
     from content
-    returning id`);
+    returning id`,
+  );
   return { videoJobId: row.id, pid: job.pid, videoUrl, thumbnailUrl, bytes };
 }
 
 /** A render that is still being made (not schedulable). */
 export async function renderingJob(workspaceId: string, userId: string): Promise<string> {
-  const [row] = await withDb((sql) => sql<{ id: string }[]>`
+  const [row] = await withDb(
+    (sql) => sql<{ id: string }[]>`
     with content as (
       insert into public.generated_content (workspace_id, kind, brief, prompt_version, model, output, status, created_by,
         reviewed_by, reviewed_at, approved_version)
@@ -67,12 +70,17 @@ export async function renderingJob(workspaceId: string, userId: string): Promise
     select ${workspaceId}, content.id, 1, '{}', 'rendering', 40, encode(sha256('x'::bytea), 'hex'), now() + interval '1 hour',
       ${'test-' + crypto.randomUUID()}, encode(sha256('x'::bytea), 'hex'), ${userId}, now() + interval '1 hour'
     from content
-    returning id`);
+    returning id`,
+  );
   return row.id;
 }
 
 /** A channel of the fake YouTube connected to the workspace, as the OAuth callback leaves it. */
-export async function connectFakeChannel(workspaceId: string, userId: string, label: string): Promise<{ channelId: string; youtubeChannelId: string }> {
+export async function connectFakeChannel(
+  workspaceId: string,
+  userId: string,
+  label: string,
+): Promise<{ channelId: string; youtubeChannelId: string }> {
   const fake = await control('POST', 'youtube/channels', { videos: 1, seed: `${label}-${crypto.randomUUID()}` });
   const [row] = await withDb(async (sql) => {
     const rows = await sql<{ id: string }[]>`
@@ -140,11 +148,13 @@ export interface ScheduleRow {
 }
 
 export async function scheduleRow(id: string): Promise<ScheduleRow> {
-  const [row] = await withDb((sql) => sql<ScheduleRow[]>`
+  const [row] = await withDb(
+    (sql) => sql<ScheduleRow[]>`
     select id, status, waiting_reason, last_error, youtube_video_id, upload_offset::float8 as upload_offset,
       upload_total_bytes::float8 as upload_total_bytes, next_attempt_at, lease_owner, attempts, missed_at, published_at, publish_at,
       final_chunk_at, sent_metadata, thumbnail_status, version
-    from public.upload_schedules where id = ${id}`);
+    from public.upload_schedules where id = ${id}`,
+  );
   return row;
 }
 
@@ -159,9 +169,11 @@ export interface UploadEventRow {
 }
 
 export async function eventsOf(id: string): Promise<UploadEventRow[]> {
-  return await withDb((sql) => sql`
+  return (await withDb(
+    (sql) => sql`
     select event, from_status, to_status, actor_type, actor_id, actor_label, details from public.upload_events
-    where schedule_id = ${id} order by id`) as never;
+    where schedule_id = ${id} order by id`,
+  )) as never;
 }
 
 /**
@@ -169,8 +181,11 @@ export async function eventsOf(id: string): Promise<UploadEventRow[]> {
  * that much time had passed. With `claimFor`, the same transaction claims it for that worker id,
  * so no other worker (pg_cron wakes them every minute) can take it first.
  */
-export async function makeDue(id: string, opts: { publishInMs?: number; claimFor?: string; leaseSeconds?: number } = {}): Promise<Json | null> {
-  return await withDb((sql) =>
+export async function makeDue(
+  id: string,
+  opts: { publishInMs?: number; claimFor?: string; leaseSeconds?: number } = {},
+): Promise<Json | null> {
+  return (await withDb((sql) =>
     sql.begin(async (tx) => {
       await tx`update public.upload_schedules set publish_at = now() + make_interval(secs => ${(opts.publishInMs ?? 0) / 1000}),
         next_attempt_at = now() where id = ${id}`;
@@ -178,8 +193,8 @@ export async function makeDue(id: string, opts: { publishInMs?: number; claimFor
       const [row] = await tx`select * from private.claim_upload_schedules(${opts.claimFor}, 1, ${opts.leaseSeconds ?? 180}, ${id})`;
       if (!row) throw new Error(`could not claim schedule ${id}`);
       return row;
-    })
-  ) as Json;
+    }),
+  )) as Json;
 }
 
 /** Calls the worker for one schedule through the API (as pg_cron would, with the service role). */
@@ -211,7 +226,8 @@ export async function driveUntil(id: string, statuses: string[] = FINAL, timeout
 
 async function stepTolerating546(id: string): Promise<void> {
   const res = await callFunction(stack.serviceKey, 'schedules/worker', { method: 'POST', body: { schedule_id: id } });
-  if (res.status === 546) console.error(`schedules/worker step for ${id} ended with 546 (${JSON.stringify(res.body)}); the lease holds it until the next worker`);
+  if (res.status === 546)
+    console.error(`schedules/worker step for ${id} ended with 546 (${JSON.stringify(res.body)}); the lease holds it until the next worker`);
   else assertEquals(res.status, 200, JSON.stringify(res.body));
 }
 
@@ -290,15 +306,19 @@ export async function processHere(
   } = {},
 ): Promise<Json> {
   const { ChannelClients, processSchedule } = await import('../../../supabase/functions/schedules/engine.ts');
-  const row = opts.row ?? await readClaimed(id);
+  const row = opts.row ?? (await readClaimed(id));
   if (!row) throw new Error(`no schedule ${id}`);
-  return await processSchedule(row, {
-    workerId,
-    leaseSeconds: opts.leaseSeconds ?? 180,
-    deadline: opts.deadline ?? Date.now() + 120_000,
-    chunkBytes: opts.chunkBytes ?? 8 * MiB,
-    hooks: opts.hooks,
-  }, new ChannelClients());
+  return await processSchedule(
+    row,
+    {
+      workerId,
+      leaseSeconds: opts.leaseSeconds ?? 180,
+      deadline: opts.deadline ?? Date.now() + 120_000,
+      chunkBytes: opts.chunkBytes ?? 8 * MiB,
+      hooks: opts.hooks,
+    },
+    new ChannelClients(),
+  );
 }
 
 /** Closes the database pool that in-process engine runs opened (Deno's sanitizers want it closed). */
@@ -308,9 +328,11 @@ export async function closeEngineDb(): Promise<void> {
 }
 
 export async function systemLogs(eventType: string, scheduleId: string): Promise<{ severity: string; message: string; context: Json }[]> {
-  return await withDb((sql) => sql`
+  return (await withDb(
+    (sql) => sql`
     select severity, message, context from ops.system_logs
-    where event_type = ${eventType} and context ->> 'schedule_id' = ${scheduleId} order by id`) as never;
+    where event_type = ${eventType} and context ->> 'schedule_id' = ${scheduleId} order by id`,
+  )) as never;
 }
 
 /**

@@ -15,7 +15,10 @@ const handler = createHandler(
     }),
 );
 console.error = () => {};
-for (const [path, id] of [['/', okId], ['/fail', failingId]]) {
+for (const [path, id] of [
+  ['/', okId],
+  ['/fail', failingId],
+]) {
   const res = await handler(new Request(`http://local/ops-flags${path}`, { headers: { 'x-request-id': id } }));
   await res.body?.cancel();
 }

@@ -153,11 +153,13 @@ export interface StoredTokens {
 
 /** The decrypted tokens and the raw stored bytes (as escape-encoded text), or null. */
 export async function storedTokens(channelId: string): Promise<StoredTokens | null> {
-  const rows = await withDb((sql) => sql<StoredTokens[]>`
+  const rows = await withDb(
+    (sql) => sql<StoredTokens[]>`
     select t.refresh_token, t.access_token, t.access_token_expires_at, t.updated_at,
       encode(c.refresh_token_enc, 'escape') as refresh_raw, encode(c.access_token_enc, 'escape') as access_raw
     from private.channel_credentials(${channelId}) t
-    join private.channel_credentials c on c.channel_id = ${channelId}`);
+    join private.channel_credentials c on c.channel_id = ${channelId}`,
+  );
   return rows[0] ?? null;
 }
 
@@ -195,7 +197,8 @@ export async function driveRun(runId: string, opts: { timeoutMs?: number; timeBu
   for (;;) {
     const run = await runById(runId);
     if (!OPEN.includes(run.status) || run.status === 'waiting_quota') return run;
-    if (Date.now() > deadline) throw new Error(`run ${runId} still ${run.status} after ${opts.timeoutMs ?? 60_000} ms: ${JSON.stringify(run)}`);
+    if (Date.now() > deadline)
+      throw new Error(`run ${runId} still ${run.status} after ${opts.timeoutMs ?? 60_000} ms: ${JSON.stringify(run)}`);
     // Due: queued for now, or running under a lease that has run out (its worker died).
     if (run.next_attempt_at === null || run.next_attempt_at.getTime() <= Date.now()) {
       const res = await callFunction(stack.serviceKey, 'youtube-sync/worker', {
@@ -219,9 +222,11 @@ export async function syncToEnd(channelId: string, opts: { timeoutMs?: number; t
 
 /** Queues a manual run straight in the database (no rate limit, no wake-up). */
 export async function queueRun(channelId: string, trigger = 'manual'): Promise<string> {
-  const [row] = await withDb((sql) => sql<{ sync_run_id: string }[]>`
+  const [row] = await withDb(
+    (sql) => sql<{ sync_run_id: string }[]>`
     select e.sync_run_id from public.channels c, private.enqueue_sync_run(c.id, c.workspace_id, ${trigger}, null) e
-    where c.id = ${channelId}`);
+    where c.id = ${channelId}`,
+  );
   return row.sync_run_id;
 }
 

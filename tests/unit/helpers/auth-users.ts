@@ -25,7 +25,12 @@ async function post(url: string, key: string, body: unknown, bearer = key) {
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
-export async function createConfirmedUser(stack: StackAuth, email: string, password: string, data: Record<string, unknown> = {}): Promise<SignedInUser> {
+export async function createConfirmedUser(
+  stack: StackAuth,
+  email: string,
+  password: string,
+  data: Record<string, unknown> = {},
+): Promise<SignedInUser> {
   const base = `${stack.url.replace(/\/+$/, '')}/auth/v1`;
   const created = await post(`${base}/admin/users`, stack.serviceRoleKey, { email, password, email_confirm: true, user_metadata: data });
   if (created.status !== 200) throw new Error(`creating a user failed: ${created.status} ${JSON.stringify(created.body)}`);

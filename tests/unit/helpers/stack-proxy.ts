@@ -17,8 +17,16 @@ export async function brokenProxy(upstreamUrl: string, mutate: (path: string, re
     for await (const c of req) chunks.push(c as Buffer);
     const headers = new Headers();
     for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && k !== 'host') headers.set(k, v);
-    const up = await fetch(`${upstreamUrl}${req.url}`, { method: req.method, headers, body: chunks.length ? Buffer.concat(chunks) : undefined });
-    const answer = mutate(new URL(req.url ?? '/', 'http://x').pathname, { status: up.status, headers: up.headers, body: Buffer.from(await up.arrayBuffer()) });
+    const up = await fetch(`${upstreamUrl}${req.url}`, {
+      method: req.method,
+      headers,
+      body: chunks.length ? Buffer.concat(chunks) : undefined,
+    });
+    const answer = mutate(new URL(req.url ?? '/', 'http://x').pathname, {
+      status: up.status,
+      headers: up.headers,
+      body: Buffer.from(await up.arrayBuffer()),
+    });
     const out: Record<string, string> = {};
     answer.headers.forEach((v, k) => {
       if (!['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'content-encoding'].includes(k)) out[k] = v;
@@ -29,6 +37,10 @@ export async function brokenProxy(upstreamUrl: string, mutate: (path: string, re
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      }),
   };
 }

@@ -26,7 +26,10 @@ export async function importSvelteModule<M>(sourcePath: string): Promise<M> {
   const compiler = (await import(pathToFileURL(require.resolve('svelte/compiler')).href)) as { default: SvelteCompiler };
   const { compileModule } = compiler.default;
   const compiled = compileModule(js, { filename: source, generate: 'client', dev: false }).js.code;
-  const linked = compiled.replace(/from '(\.{1,2}\/[^']+)'/g, (_, rel: string) => `from '${pathToFileURL(resolve(dirname(source), rel)).href}'`);
+  const linked = compiled.replace(
+    /from '(\.{1,2}\/[^']+)'/g,
+    (_, rel: string) => `from '${pathToFileURL(resolve(dirname(source), rel)).href}'`,
+  );
   mkdirSync(OUT, { recursive: true });
   const out = resolve(OUT, `${sourcePath.replace(/[^\w.-]/g, '_')}.${process.pid}.mjs`);
   writeFileSync(out, linked);

@@ -33,7 +33,7 @@ export const KINDS: Record<ContentKind, KindSpec> = {
       title: text(100, 'Working title, at most 100 characters'),
       hook: text(500, 'The first sentence viewers hear or read'),
       summary: text(1500, 'What the video covers, in two or three sentences'),
-      why_it_fits: text(800, 'Which of the channel\'s top videos or patterns this idea builds on, and how'),
+      why_it_fits: text(800, "Which of the channel's top videos or patterns this idea builds on, and how"),
     },
   },
   title: {
@@ -64,7 +64,7 @@ export const KINDS: Record<ContentKind, KindSpec> = {
     noun: 'tag sets',
     fields: {
       tags: { type: 'list', min: 1, max: 30, itemMax: 100, totalMax: 500, describe: 'YouTube tags, 500 characters in total at most' },
-      rationale: text(800, 'Why these tags, with reference to the channel\'s audience'),
+      rationale: text(800, "Why these tags, with reference to the channel's audience"),
     },
   },
   thumbnail_prompt: {
@@ -156,7 +156,12 @@ function fieldZod(name: string, f: Field): z.ZodType {
   }
 }
 
-const VariantTitle = z.string().trim().min(1, 'must not be empty').max(100, 'must be at most 100 characters').regex(/^[^<>]*$/, 'must not contain < or >');
+const VariantTitle = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .max(100, 'must be at most 100 characters')
+  .regex(/^[^<>]*$/, 'must not contain < or >');
 
 /**
  * The pick must agree with the title (the database checks the same, migration title_variants):
@@ -168,7 +173,8 @@ function checkTitleChoice(item: { title?: unknown; title_variants?: string[]; ti
   if (!variants) {
     ctx.addIssue({ code: 'custom', path: ['title_choice'], message: 'needs title_variants' });
   } else if (choice === 'edited') {
-    if (variants.includes(title as string)) ctx.addIssue({ code: 'custom', path: ['title_choice'], message: 'is "edited" but the title is one of the variants' });
+    if (variants.includes(title as string))
+      ctx.addIssue({ code: 'custom', path: ['title_choice'], message: 'is "edited" but the title is one of the variants' });
   } else if (choice >= variants.length) {
     ctx.addIssue({ code: 'custom', path: ['title_choice'], message: `must be a position from 0 to ${variants.length - 1} or "edited"` });
   } else if (variants[choice] !== title) {
@@ -211,7 +217,10 @@ export function normalizeTitleVariants(item: Record<string, unknown>): Record<st
 type OutputSchema = z.ZodType<ContentOutput>;
 
 const outputSchemas = Object.fromEntries(
-  CONTENT_KINDS.map((k) => [k, z.strictObject({ items: z.array(itemZod(k)).min(1, 'must hold at least one item').max(20) }) as OutputSchema]),
+  CONTENT_KINDS.map((k) => [
+    k,
+    z.strictObject({ items: z.array(itemZod(k)).min(1, 'must hold at least one item').max(20) }) as OutputSchema,
+  ]),
 ) as Record<ContentKind, OutputSchema>;
 
 /** The zod schema of a kind's output: what a model answer and every edit must satisfy. */
@@ -219,11 +228,12 @@ export function outputSchema(kind: ContentKind) {
   return outputSchemas[kind];
 }
 
-
 /** A model answer checked against the kind, or why it is not acceptable. */
-export function parseModelOutput(kind: ContentKind, count: number, raw: string):
-  | { ok: true; output: ContentOutput }
-  | { ok: false; problem: string } {
+export function parseModelOutput(
+  kind: ContentKind,
+  count: number,
+  raw: string,
+): { ok: true; output: ContentOutput } | { ok: false; problem: string } {
   let data: unknown;
   try {
     data = JSON.parse(raw);

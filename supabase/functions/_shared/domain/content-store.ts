@@ -61,18 +61,21 @@ function rethrowContentError(err: unknown): never {
   rethrowPg(err, { area: 'content' });
 }
 
-export async function createContent(tx: Tx, input: {
-  id: string;
-  workspaceId: string;
-  kind: ContentKind;
-  brief: Record<string, unknown>;
-  sourceVideos: StoredDocuments;
-  promptVersion: string;
-  model: string;
-  inputTokens: number;
-  outputTokens: number;
-  output: ContentOutput;
-}): Promise<ContentRow> {
+export async function createContent(
+  tx: Tx,
+  input: {
+    id: string;
+    workspaceId: string;
+    kind: ContentKind;
+    brief: Record<string, unknown>;
+    sourceVideos: StoredDocuments;
+    promptVersion: string;
+    model: string;
+    inputTokens: number;
+    outputTokens: number;
+    output: ContentOutput;
+  },
+): Promise<ContentRow> {
   try {
     const [row] = await tx<ContentRow[]>`
       select ${tx.unsafe(CONTENT_COLUMNS)} from public.create_generated_content(
@@ -179,22 +182,31 @@ export async function recordCalls(input: {
   calls: StoredDocuments;
 }): Promise<void> {
   if (input.calls.length === 0) return;
-  await asService((tx) => tx`
+  await asService(
+    (tx) => tx`
     select set_config('synchronous_commit', 'off', true),
       private.record_generation_calls(${input.workspaceId}, ${input.userId}, ${input.contentId}, ${input.requestId},
-        ${input.kind}, ${input.model}, ${input.promptVersion}, ${asJson(input.calls)})`);
+        ${input.kind}, ${input.model}, ${input.promptVersion}, ${asJson(input.calls)})`,
+  );
 }
 
 /**
  * What the prompt quoted besides the top videos (service role; the content exists by now):
  * the review decision and the lineage of an upload copy it from here.
  */
-export async function recordInputs(input: { contentId: string; workspaceId: string; requestId: string; inputs: StoredInputs }): Promise<void> {
-  await asService((tx) => tx`
+export async function recordInputs(input: {
+  contentId: string;
+  workspaceId: string;
+  requestId: string;
+  inputs: StoredInputs;
+}): Promise<void> {
+  await asService(
+    (tx) => tx`
     insert into public.generation_inputs (content_id, workspace_id, request_id, patterns, totals, own_outcomes)
     values (${input.contentId}, ${input.workspaceId}, ${input.requestId}, ${asJson(input.inputs.patterns)},
       ${input.inputs.totals === null ? null : asJson(input.inputs.totals)}, ${asJson(input.inputs.own_outcomes)})
-    on conflict (content_id) do nothing`);
+    on conflict (content_id) do nothing`,
+  );
 }
 
 /** The calls recorded for content whose save failed made nothing after all (service role). */

@@ -11,19 +11,19 @@ const Change = z.object({ current: Num, previous: Num, change_pct: Num.nullable(
 const Component = z.looseObject({ value: Num, percentile: Num, weight: Num });
 
 export const ScoreComponents = z.looseObject({
-    version: z.number(),
-    comparison: z.enum(['mature', 'first_n_days']),
-    horizon_days: z.number().nullable(),
-    peers: z.number(),
-    days_of_data: z.number(),
-    as_of: z.string(),
-    views: Num,
-    velocity: Component.extend({ channel_median: Num, ratio_to_median: Num.nullable() }),
-    retention: Component,
-    engagement: Component,
-    subscriber_conversion: Component,
-    blend: Num,
-  });
+  version: z.number(),
+  comparison: z.enum(['mature', 'first_n_days']),
+  horizon_days: z.number().nullable(),
+  peers: z.number(),
+  days_of_data: z.number(),
+  as_of: z.string(),
+  views: Num,
+  velocity: Component.extend({ channel_median: Num, ratio_to_median: Num.nullable() }),
+  retention: Component,
+  engagement: Component,
+  subscriber_conversion: Component,
+  blend: Num,
+});
 
 const Bucket = z.object({ bucket: z.string(), videos: z.number(), median_score: Num, average_score: Num });
 const Pattern = z.object({ buckets: z.array(Bucket), best: z.string().nullable() });
@@ -81,9 +81,7 @@ export const Insights = z.object({
 });
 export type Insights = z.infer<typeof Insights>;
 
-export type InsightsLookup =
-  | { found: true; insights: Insights }
-  | { found: false; missing: 'workspace' | 'channel' };
+export type InsightsLookup = { found: true; insights: Insights } | { found: false; missing: 'workspace' | 'channel' };
 
 /** Runs in the caller's transaction (asUser), so only what RLS shows them goes in. */
 export async function loadInsights(tx: Tx, workspaceId: string, channelId: string | null): Promise<InsightsLookup> {

@@ -107,7 +107,10 @@ export async function sha256Hex(text: string): Promise<string> {
 }
 
 function base64url(bytes: Uint8Array): string {
-  return btoa(String.fromCharCode(...bytes)).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
+  return btoa(String.fromCharCode(...bytes))
+    .replaceAll('+', '-')
+    .replaceAll('/', '_')
+    .replace(/=+$/, '');
 }
 
 /** A fresh per-job webhook secret (256 bits) and the hash that is stored of it. */
@@ -154,8 +157,10 @@ export type SubmitOutcome =
  */
 export async function submitAttempt(job: Pick<JobRow, 'id' | 'render_params'>): Promise<SubmitOutcome> {
   const { secret, hash } = await newWebhookSecret();
-  const [begun] = await asService((tx) => tx<{ attempt: number | null }[]>`
-    select private.begin_video_job_submission(${job.id}, ${hash}, ${SUBMIT_LEASE_SECONDS}) as attempt`);
+  const [begun] = await asService(
+    (tx) => tx<{ attempt: number | null }[]>`
+    select private.begin_video_job_submission(${job.id}, ${hash}, ${SUBMIT_LEASE_SECONDS}) as attempt`,
+  );
   const attempt = begun?.attempt ?? null;
   if (attempt === null) return { result: 'not_queued' };
   try {
@@ -165,11 +170,12 @@ export async function submitAttempt(job: Pick<JobRow, 'id' | 'render_params'>): 
   } catch (err) {
     const e = err instanceof RevidError ? err : new RevidError('transient', String(err));
     const giveUp = e.kind === 'permanent' || attempt >= MAX_SUBMIT_ATTEMPTS;
-    const error = e.kind === 'permanent'
-      ? `RevID refused the render: ${e.message}`
-      : giveUp
-      ? `RevID did not accept the render after ${attempt} attempts; last error: ${e.message}`
-      : e.message;
+    const error =
+      e.kind === 'permanent'
+        ? `RevID refused the render: ${e.message}`
+        : giveUp
+          ? `RevID did not accept the render after ${attempt} attempts; last error: ${e.message}`
+          : e.message;
     const retryAt = giveUp ? null : new Date(Date.now() + backoffSeconds(attempt, SUBMIT_BACKOFF_BASE_S, SUBMIT_BACKOFF_MAX_S) * 1000);
     await asService((tx) => tx`select private.video_job_submission_failed(${job.id}, ${error}, ${retryAt})`);
     return retryAt ? { result: 'retry_later', error, retryAt } : { result: 'failed', error };
@@ -183,14 +189,17 @@ export interface Applied {
 
 /** Applies a report (webhook or poll); the database ignores anything that is not progress. */
 export async function applyReport(jobId: string, source: 'webhook' | 'poll', r: StatusReport): Promise<Applied> {
-  const [row] = await asService((tx) => tx<{ changed: boolean; job_status: JobStatus | null }[]>`
+  const [row] = await asService(
+    (tx) => tx<{ changed: boolean; job_status: JobStatus | null }[]>`
     select changed, job_status from private.apply_video_job_update(
       ${jobId}, ${source}, ${r.status}, ${r.progress}, ${r.videoUrl}, ${r.thumbnailUrl}, ${r.durationSeconds},
-      ${r.credits}, ${r.error}, ${r.pid}, ${POLL_AFTER_NO_NEWS_SECONDS})`);
+      ${r.credits}, ${r.error}, ${r.pid}, ${POLL_AFTER_NO_NEWS_SECONDS})`,
+  );
   return { changed: row?.changed ?? false, status: row?.job_status ?? null };
 }
 
-export type PollOutcome = { result: 'applied'; applied: Applied } | { result: 'poll_failed'; error: string } | { result: 'job_failed'; error: string };
+export type PollOutcome =
+  { result: 'applied'; applied: Applied } | { result: 'poll_failed'; error: string } | { result: 'job_failed'; error: string };
 
 /** Asks RevID for a submitted job's status and applies it; failures are retried with backoff. */
 export async function pollJob(job: Pick<JobRow, 'id' | 'provider_job_id' | 'poll_failures'>): Promise<PollOutcome> {
@@ -198,7 +207,7 @@ export async function pollJob(job: Pick<JobRow, 'id' | 'provider_job_id' | 'poll
   try {
     const report = await renderStatus(job.provider_job_id);
     if (report) return { result: 'applied', applied: await applyReport(job.id, 'poll', report) };
-    const error = 'RevID\'s status answer could not be read';
+    const error = "RevID's status answer could not be read";
     await pollFailed(job, error);
     return { result: 'poll_failed', error };
   } catch (err) {

@@ -64,7 +64,10 @@ export function backendOf(baseUrls: readonly string[], fakesOrigins: readonly st
 }
 
 /** Every service's backend from an env-like record (unset base URLs are the real hosts). */
-export function backends(env: Partial<Record<BaseVariable, string | undefined>>, fakesOrigins: readonly string[]): Record<Integration, Backend> {
+export function backends(
+  env: Partial<Record<BaseVariable, string | undefined>>,
+  fakesOrigins: readonly string[],
+): Record<Integration, Backend> {
   const out = {} as Record<Integration, Backend>;
   for (const service of INTEGRATIONS) {
     const urls = INTEGRATION_VARIABLES[service].bases.map((name) => env[name] || REAL_BASES[name]);

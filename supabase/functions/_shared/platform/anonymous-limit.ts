@@ -63,7 +63,10 @@ export function clientNetwork(address: string): string | null {
   const w = ipv6Words(address);
   if (!w) return null;
   if (w.slice(0, 5).every((x) => x === 0) && w[5] === 0xffff) return `${w[6] >> 8}.${w[6] & 255}.${w[7] >> 8}.${w[7] & 255}/32`;
-  return `${w.slice(0, 4).map((x) => x.toString(16)).join(':')}::/64`;
+  return `${w
+    .slice(0, 4)
+    .map((x) => x.toString(16))
+    .join(':')}::/64`;
 }
 
 async function addToSharedCount(client: string, windowStart: number, calls: number): Promise<number> {
@@ -82,7 +85,13 @@ function windowsFor(limit: number): AnonymousWindows {
     windows = new AnonymousWindows(limit, addToSharedCount, (err) => {
       // As for users: availability over strictness when the shared count cannot be reached.
       const message = err instanceof Error ? err.message : String(err);
-      console.error(JSON.stringify({ level: 'error', msg: 'anonymous rate limit: shared count not reached, counted in this instance only', error: scrub(message) }));
+      console.error(
+        JSON.stringify({
+          level: 'error',
+          msg: 'anonymous rate limit: shared count not reached, counted in this instance only',
+          error: scrub(message),
+        }),
+      );
     });
   }
   return windows;
@@ -116,9 +125,9 @@ export async function countAnonymousRequest(req: Request, requestId: string): Pr
     };
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    console.error(JSON.stringify({ level: 'error', msg: 'anonymous rate limit not applied', request_id: requestId, error: scrub(message) }));
+    console.error(
+      JSON.stringify({ level: 'error', msg: 'anonymous rate limit not applied', request_id: requestId, error: scrub(message) }),
+    );
     return null;
   }
 }
-
-

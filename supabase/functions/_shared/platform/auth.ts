@@ -32,9 +32,9 @@ function keySet(): KeySet {
   jwks ??= inline
     ? createLocalJWKSet(inline as unknown as JSONWebKeySet)
     : createRemoteJWKSet(new URL(`${env().SUPABASE_URL}/auth/v1/.well-known/jwks.json`), {
-      cooldownDuration: 30_000,
-      cacheMaxAge: 10 * 60_000,
-    });
+        cooldownDuration: 30_000,
+        cacheMaxAge: 10 * 60_000,
+      });
   return jwks;
 }
 

@@ -48,7 +48,9 @@ const retiring = new Set<Promise<void>>();
  * back; statements still waiting on the old one fail with CONNECTION_DESTROYED, a 503.
  */
 function replacePool(what: string, err: unknown) {
-  console.error(JSON.stringify({ level: 'error', msg: `${what}; the pool was replaced`, error: err instanceof Error ? err.message : String(err) }));
+  console.error(
+    JSON.stringify({ level: 'error', msg: `${what}; the pool was replaced`, error: err instanceof Error ? err.message : String(err) }),
+  );
   const lost = client;
   client = undefined;
   if (!lost) return;
@@ -73,14 +75,20 @@ async function reserve(): Promise<Tx> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const reservation = pool.reserve();
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(Object.assign(new Error('no database connection within the time allowed'), { code: 'CONNECT_TIMEOUT' })), RESERVE_TIMEOUT_MS);
+    timer = setTimeout(
+      () => reject(Object.assign(new Error('no database connection within the time allowed'), { code: 'CONNECT_TIMEOUT' })),
+      RESERVE_TIMEOUT_MS,
+    );
   });
   try {
     return await Promise.race([reservation, timeout]);
   } catch (err) {
-    reservation.then((late) => late.release(), (failed) => {
-      if (isConnectionLost(failed) && client === pool) replacePool('could not open a database connection', failed);
-    });
+    reservation.then(
+      (late) => late.release(),
+      (failed) => {
+        if (isConnectionLost(failed) && client === pool) replacePool('could not open a database connection', failed);
+      },
+    );
     throw err;
   } finally {
     clearTimeout(timer);
@@ -212,7 +220,9 @@ export async function streamAsUser<S>(
         controller.close();
       } catch (err) {
         await end('rollback', err).catch(() => {});
-        console.error(JSON.stringify({ level: 'error', msg: 'streamed body failed', error: err instanceof Error ? err.message : String(err) }));
+        console.error(
+          JSON.stringify({ level: 'error', msg: 'streamed body failed', error: err instanceof Error ? err.message : String(err) }),
+        );
         controller.error(err);
       }
     },

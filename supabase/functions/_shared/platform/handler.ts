@@ -96,7 +96,14 @@ export function toErrorResponse(err: unknown, requestId: string, tracked?: { req
   if (fromDb) {
     // An outage is the operator's to see, though the caller only learns to retry.
     if (fromDb.code === 'database_unavailable') {
-      console.error(JSON.stringify({ level: 'warn', msg: 'database unavailable', request_id: requestId, error: err instanceof Error ? err.message : String(err) }));
+      console.error(
+        JSON.stringify({
+          level: 'warn',
+          msg: 'database unavailable',
+          request_id: requestId,
+          error: err instanceof Error ? err.message : String(err),
+        }),
+      );
     }
     return errorResponse(fromDb, requestId);
   }

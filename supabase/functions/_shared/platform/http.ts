@@ -4,11 +4,9 @@ import { z } from 'zod';
 
 export const CORS_HEADERS: Record<string, string> = {
   'Access-Control-Allow-Origin': '*',
-  'Access-Control-Allow-Headers':
-    'authorization, x-client-info, apikey, content-type, idempotency-key, x-request-id',
+  'Access-Control-Allow-Headers': 'authorization, x-client-info, apikey, content-type, idempotency-key, x-request-id',
   'Access-Control-Allow-Methods': 'GET, POST, PUT, PATCH, DELETE, OPTIONS',
-  'Access-Control-Expose-Headers':
-    'x-request-id, retry-after, x-ratelimit-limit, x-ratelimit-remaining, x-ratelimit-reset, x-cache',
+  'Access-Control-Expose-Headers': 'x-request-id, retry-after, x-ratelimit-limit, x-ratelimit-remaining, x-ratelimit-reset, x-cache',
 };
 
 // As the original deployment plan sets on /api: API answers are never cached by intermediaries
@@ -91,7 +89,11 @@ export async function readJson(req: Request, maxBytes = MAX_BODY_BYTES): Promise
   const declared = Number(req.headers.get('content-length') ?? '0');
   if (declared > maxBytes) throw new HttpError(413, 'payload_too_large', `request body exceeds ${maxBytes} bytes`);
   if (!req.body) return undefined;
-  const bytes = await readCapped(req.body, maxBytes, () => new HttpError(413, 'payload_too_large', `request body exceeds ${maxBytes} bytes`));
+  const bytes = await readCapped(
+    req.body,
+    maxBytes,
+    () => new HttpError(413, 'payload_too_large', `request body exceeds ${maxBytes} bytes`),
+  );
   if (bytes.byteLength === 0) return undefined;
   const text = new TextDecoder().decode(bytes);
   let value: unknown;
@@ -200,9 +202,7 @@ export class Router {
 
   on(method: string, path: string, handler: RouteHandler): this {
     const keys: string[] = [];
-    const pattern = new RegExp(
-      '^' + path.replace(/\/+$/, '').replace(/:([a-zA-Z_]+)/g, (_, k) => (keys.push(k), '([^/]+)')) + '/?$',
-    );
+    const pattern = new RegExp('^' + path.replace(/\/+$/, '').replace(/:([a-zA-Z_]+)/g, (_, k) => (keys.push(k), '([^/]+)')) + '/?$');
     this.routes.push({ method: method.toUpperCase(), path, pattern, keys, handler });
     return this;
   }

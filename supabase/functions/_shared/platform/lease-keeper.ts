@@ -16,15 +16,15 @@ export interface LeaseKeeper {
 
 export function keepLease(leaseSeconds: number, renew: Renew, onError: (err: unknown) => void): LeaseKeeper {
   let inFlight: Promise<unknown> = Promise.resolve();
-  const timer = setInterval(() => {
-    inFlight = renew().then(
-      (outcome) => {
+  const timer = setInterval(
+    () => {
+      inFlight = renew().then((outcome) => {
         // The step's next write learns the same and stops it; nothing more to renew.
         if (outcome !== 'ok') clearInterval(timer);
-      },
-      onError,
-    );
-  }, Math.max(250, (leaseSeconds * 1000) / 4));
+      }, onError);
+    },
+    Math.max(250, (leaseSeconds * 1000) / 4),
+  );
   return {
     async stop() {
       clearInterval(timer);

@@ -21,7 +21,8 @@ function firstFrame(err: Error): string {
  * state (a write timer that never clears, so it never sends its start-up message again).
  */
 export function isPostgresJsClosedSocketUse(err: unknown): boolean {
-  if (!(err instanceof TypeError) || !/^Cannot read properties of null \(reading '\w+'\)$|^null is not an object/.test(err.message)) return false;
+  if (!(err instanceof TypeError) || !/^Cannot read properties of null \(reading '\w+'\)$|^null is not an object/.test(err.message))
+    return false;
   return POSTGRES_JS_FRAME.test(firstFrame(err));
 }
 

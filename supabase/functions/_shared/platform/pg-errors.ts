@@ -125,7 +125,12 @@ const AREAS = {
       message: 'the snapshot references accounts that were deleted; re-invite them or pick a later snapshot',
       details: 'none',
     },
-    XX001: { status: 409, code: 'verification_failed', message: 'the restored data did not match the snapshot; nothing was changed', details: 'none' },
+    XX001: {
+      status: 409,
+      code: 'verification_failed',
+      message: 'the restored data did not match the snapshot; nothing was changed',
+      details: 'none',
+    },
   },
   profile: {
     '22023': { status: 400, code: 'validation_failed', field: { path: 'timezone', withHint: true } },
@@ -157,8 +162,18 @@ const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '57P05', '5330
 // the socket's when the server cannot be reached or drops the connection. Only the database
 // client opens sockets in the functions (HTTP goes through fetch), so these name the database.
 const UNAVAILABLE_CLIENT_CODES = new Set([
-  'CONNECTION_CLOSED', 'CONNECTION_DESTROYED', 'CONNECTION_ENDED', 'CONNECT_TIMEOUT',
-  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN',
+  'CONNECTION_CLOSED',
+  'CONNECTION_DESTROYED',
+  'CONNECTION_ENDED',
+  'CONNECT_TIMEOUT',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
 ]);
 
 function errorCode(err: unknown): string | null {

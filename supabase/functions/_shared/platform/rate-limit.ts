@@ -27,7 +27,11 @@ export interface RateLimitVerdict {
  * (anonymous-limit.ts); null when it is not limited (or cannot be). `users: false` exempts a
  * function's users (health: monitors must get through); anonymous callers are counted anyway.
  */
-export async function countRequest(req: Request, requestId: string, opts: { users: boolean } = { users: true }): Promise<RateLimitVerdict | null> {
+export async function countRequest(
+  req: Request,
+  requestId: string,
+  opts: { users: boolean } = { users: true },
+): Promise<RateLimitVerdict | null> {
   const identity = await identityOf(req);
   if (identity.kind === 'anonymous') return await countAnonymousRequest(req, requestId);
   if (identity.kind !== 'user' || !opts.users) return null;
@@ -58,7 +62,9 @@ export async function countRequest(req: Request, requestId: string, opts: { user
     // Availability over strictness: when the counter cannot be reached the request goes on, and
     // the operator sees why on stderr.
     const message = err instanceof Error ? err.message : String(err);
-    console.error(JSON.stringify({ level: 'error', msg: 'rate limit not applied: counter unavailable', request_id: requestId, error: scrub(message) }));
+    console.error(
+      JSON.stringify({ level: 'error', msg: 'rate limit not applied: counter unavailable', request_id: requestId, error: scrub(message) }),
+    );
     return null;
   }
 }

@@ -62,7 +62,9 @@ export function cached(handler: RouteHandler, options: CacheOptions): RouteHandl
     let key: string;
     try {
       // One round trip: the scope's version (part of the key) and the entry under that key.
-      const [row] = await sql()<{ version: string; status: number | null; headers: Record<string, string> | null; body: Uint8Array | null }[]>`
+      const [row] = await sql()<
+        { version: string; status: number | null; headers: Record<string, string> | null; body: Uint8Array | null }[]
+      >`
         select v.version, c.status, c.headers, c.body
         from (select coalesce((select cv.version from ops.cache_versions cv where cv.scope = ${scope ?? '-'}), 0) as version) v
         left join ops.response_cache c on c.key = ${base} || ':' || v.version and c.expires_at > now()`;

@@ -33,10 +33,15 @@ export async function requireRole(tx: Tx, workspaceId: string, min: Role, action
   const role = await myRoleIn(tx, workspaceId);
   if (!role) throw workspaceNotFound();
   if (!atLeast(role, min)) {
-    throw new HttpError(403, 'forbidden', `only ${min === 'owner' ? 'owners' : `${min}s and owners`} can ${action}; your role here is ${role}`, {
-      required_role: min,
-      your_role: role,
-    });
+    throw new HttpError(
+      403,
+      'forbidden',
+      `only ${min === 'owner' ? 'owners' : `${min}s and owners`} can ${action}; your role here is ${role}`,
+      {
+        required_role: min,
+        your_role: role,
+      },
+    );
   }
   return role;
 }

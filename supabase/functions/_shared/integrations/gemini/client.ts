@@ -97,7 +97,8 @@ function classify(err: unknown, callerAborted: boolean, timeoutMs: number): Gemi
     const status = err.status ?? 0;
     const detail = `Gemini answered ${status || 'an error'}${err.statusText ? ` ${err.statusText}` : ''}`;
     if (status === 429) return new GeminiCallError('rate_limited', detail, status, retryDelayOf(err.errorDetails));
-    if (status === 408 || status >= 500 || status === 0) return new GeminiCallError('unavailable', detail, status, retryDelayOf(err.errorDetails));
+    if (status === 408 || status >= 500 || status === 0)
+      return new GeminiCallError('unavailable', detail, status, retryDelayOf(err.errorDetails));
     return new GeminiCallError('rejected', `${detail}: ${err.message.replace(/^\[GoogleGenerativeAI Error\]: /, '')}`, status);
   }
   if (err instanceof GoogleGenerativeAIAbortError || (err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError'))) {

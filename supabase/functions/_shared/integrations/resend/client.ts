@@ -46,7 +46,7 @@ function isRetryable(status: number, code: string): boolean {
 
 async function errorOf(res: Response): Promise<{ code: string; message: string }> {
   try {
-    const body = await res.json() as { name?: unknown; message?: unknown };
+    const body = (await res.json()) as { name?: unknown; message?: unknown };
     return {
       code: typeof body.name === 'string' ? body.name.slice(0, 80) : `http_${res.status}`,
       message: typeof body.message === 'string' ? body.message.slice(0, 300) : `HTTP ${res.status}`,
@@ -68,12 +68,26 @@ export async function sendEmail(email: OutgoingEmail, idempotencyKey: string): P
         'content-type': 'application/json',
         'idempotency-key': idempotencyKey,
       },
-      body: JSON.stringify({ from: e.EMAIL_FROM, to: [email.to], subject: email.subject, html: email.html, text: email.text, headers: email.headers }),
+      body: JSON.stringify({
+        from: e.EMAIL_FROM,
+        to: [email.to],
+        subject: email.subject,
+        html: email.html,
+        text: email.text,
+        headers: email.headers,
+      }),
       signal: AbortSignal.timeout(TIMEOUT_MS),
     });
   } catch (err) {
     const timedOut = err instanceof DOMException && err.name === 'TimeoutError';
-    return { ok: false, status: null, code: timedOut ? 'timeout' : 'network_error', message: timedOut ? 'no answer within 10 s' : 'the request did not complete', retryable: true, retryAfterSeconds: null };
+    return {
+      ok: false,
+      status: null,
+      code: timedOut ? 'timeout' : 'network_error',
+      message: timedOut ? 'no answer within 10 s' : 'the request did not complete',
+      retryable: true,
+      retryAfterSeconds: null,
+    };
   }
   if (res.ok) {
     let id: unknown;
@@ -84,7 +98,14 @@ export async function sendEmail(email: OutgoingEmail, idempotencyKey: string): P
     }
     // An answer without an id cannot be recorded; asking again with the key returns the id.
     if (typeof id !== 'string' || id.length === 0 || id.length > 200) {
-      return { ok: false, status: res.status, code: 'invalid_response', message: 'the provider answered without an email id', retryable: true, retryAfterSeconds: null };
+      return {
+        ok: false,
+        status: res.status,
+        code: 'invalid_response',
+        message: 'the provider answered without an email id',
+        retryable: true,
+        retryAfterSeconds: null,
+      };
     }
     return { ok: true, id, status: res.status };
   }

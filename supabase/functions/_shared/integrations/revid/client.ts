@@ -44,7 +44,10 @@ export interface StatusReport {
   pid: string | null;
 }
 
-const num = z.preprocess((v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v), z.number().finite()).optional().catch(undefined);
+const num = z
+  .preprocess((v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v), z.number().finite())
+  .optional()
+  .catch(undefined);
 const str = z.string().min(1).optional().catch(undefined);
 
 // Whatever RevID (or its webhook) sends about a job; only these fields are read.
@@ -66,15 +69,30 @@ export const RevidStatusPayload = z.looseObject({
 /** RevID's status words as ours; null for a word we do not know (then it is no news). */
 export function mapStatus(word: string | undefined): ProviderStatus | null {
   switch ((word ?? '').trim().toLowerCase()) {
-    case 'queued': case 'pending': case 'waiting': case 'submitted':
+    case 'queued':
+    case 'pending':
+    case 'waiting':
+    case 'submitted':
       return 'submitted';
-    case 'rendering': case 'processing': case 'generating': case 'in_progress': case 'running':
+    case 'rendering':
+    case 'processing':
+    case 'generating':
+    case 'in_progress':
+    case 'running':
       return 'rendering';
-    case 'ready': case 'done': case 'completed': case 'complete': case 'success': case 'succeeded':
+    case 'ready':
+    case 'done':
+    case 'completed':
+    case 'complete':
+    case 'success':
+    case 'succeeded':
       return 'ready';
-    case 'error': case 'failed': case 'failure':
+    case 'error':
+    case 'failed':
+    case 'failure':
       return 'failed';
-    case 'canceled': case 'cancelled':
+    case 'canceled':
+    case 'cancelled':
       return 'canceled';
     default:
       return null;
@@ -125,7 +143,10 @@ async function send(path: string, init: RequestInit, timeoutMs = TIMEOUT_MS): Pr
     res = await fetch(`${env().REVID_API_BASE}${path}`, { ...init, signal: AbortSignal.timeout(timeoutMs) });
   } catch (err) {
     const e = err as Error;
-    throw new RevidError('transient', e.name === 'TimeoutError' ? `RevID did not answer within ${timeoutMs} ms` : `RevID unreachable: ${e.message}`);
+    throw new RevidError(
+      'transient',
+      e.name === 'TimeoutError' ? `RevID did not answer within ${timeoutMs} ms` : `RevID unreachable: ${e.message}`,
+    );
   }
   let text: string;
   try {
@@ -167,9 +188,13 @@ export async function submitRender(req: RenderRequest): Promise<string> {
 
 /** The current status of a render; null when RevID's answer says nothing we can use. */
 export async function renderStatus(pid: string, timeoutMs = TIMEOUT_MS): Promise<StatusReport | null> {
-  const body = await send(`/api/public/v2/status?pid=${encodeURIComponent(pid)}`, {
-    method: 'GET',
-    headers: { key: apiKey() },
-  }, timeoutMs);
+  const body = await send(
+    `/api/public/v2/status?pid=${encodeURIComponent(pid)}`,
+    {
+      method: 'GET',
+      headers: { key: apiKey() },
+    },
+    timeoutMs,
+  );
   return readStatus(body);
 }

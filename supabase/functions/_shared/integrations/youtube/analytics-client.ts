@@ -80,7 +80,11 @@ export class YouTubeAnalyticsApi {
 
   /** Daily rows of several videos in one report (see the header for the shape). */
   dailyByVideo(videoIds: string[], startDate: string, endDate: string, startIndex = 1): Promise<ReportPage> {
-    return this.query({ startDate, endDate, dimensions: 'day,video', filters: `video==${videoIds.join(',')}`, sort: 'day' }, null, startIndex);
+    return this.query(
+      { startDate, endDate, dimensions: 'day,video', filters: `video==${videoIds.join(',')}`, sort: 'day' },
+      null,
+      startIndex,
+    );
   }
 
   /** Daily rows of one video. */

@@ -28,7 +28,10 @@ const PlaylistItemList = z.object({
   items: z.array(z.object({ contentDetails: z.object({ videoId: z.string() }) })).default([]),
 });
 
-const Count = z.union([z.string(), z.number()]).transform((v) => Number(v)).optional();
+const Count = z
+  .union([z.string(), z.number()])
+  .transform((v) => Number(v))
+  .optional();
 
 const VideoList = z.object({
   items: z
@@ -118,7 +121,9 @@ export class YouTubeDataApi {
 
   /** channels.list?mine=true: the channel the token belongs to, or null when it has none. */
   async myChannel(): Promise<ChannelInfo | null> {
-    const body = ChannelList.parse(await this.caller.getJson('channels.list', this.url('channels', { part: 'snippet,contentDetails', mine: 'true' })));
+    const body = ChannelList.parse(
+      await this.caller.getJson('channels.list', this.url('channels', { part: 'snippet,contentDetails', mine: 'true' })),
+    );
     const c = body.items?.[0];
     if (!c) return null;
     return {

@@ -103,7 +103,7 @@ export class QuotaExhaustedError extends Error {
 
   /** When trying again makes sense, if our budget knows it (Google's refusal says nothing). */
   get retryAt(): Date | undefined {
-    return this.source === 'google' ? undefined : this.detail.retryAt ?? this.detail.resetsAt;
+    return this.source === 'google' ? undefined : (this.detail.retryAt ?? this.detail.resetsAt);
   }
 }
 

@@ -19,7 +19,10 @@ export interface GoogleEndpoints {
   analyticsBase: string;
 }
 
-const OptionalBase = z.url().transform((u) => u.replace(/\/+$/, '')).optional();
+const OptionalBase = z
+  .url()
+  .transform((u) => u.replace(/\/+$/, ''))
+  .optional();
 
 export function googleEndpoints(): GoogleEndpoints {
   const e = env();

@@ -103,13 +103,20 @@ async function tokenRequest(endpoint: string, form: Record<string, string>, opts
   };
 }
 
-export function exchangeCode(p: { code: string; codeVerifier: string; redirectUri: string }, opts: OAuthCallOptions = {}): Promise<TokenSet> {
-  return tokenRequest('oauth.token(authorization_code)', {
-    grant_type: 'authorization_code',
-    code: p.code,
-    code_verifier: p.codeVerifier,
-    redirect_uri: p.redirectUri,
-  }, opts);
+export function exchangeCode(
+  p: { code: string; codeVerifier: string; redirectUri: string },
+  opts: OAuthCallOptions = {},
+): Promise<TokenSet> {
+  return tokenRequest(
+    'oauth.token(authorization_code)',
+    {
+      grant_type: 'authorization_code',
+      code: p.code,
+      code_verifier: p.codeVerifier,
+      redirect_uri: p.redirectUri,
+    },
+    opts,
+  );
 }
 
 /** Throws ReauthRequiredError on `invalid_grant` (revoked, expired, or password changed). */

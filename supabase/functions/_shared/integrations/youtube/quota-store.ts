@@ -26,8 +26,8 @@ interface Reservation {
 
 export function reserveQuota(workspaceId: string, channelId: string | null, tally?: QuotaTally): QuotaHook {
   return async (endpoint: string) => {
-    const [r] = await asService((tx) =>
-      tx<Reservation[]>`select * from private.reserve_youtube_quota(${workspaceId}, ${channelId}, ${endpoint}, 1)`
+    const [r] = await asService(
+      (tx) => tx<Reservation[]>`select * from private.reserve_youtube_quota(${workspaceId}, ${channelId}, ${endpoint}, 1)`,
     );
     if (!r.allowed) {
       throw new QuotaExhaustedError(endpoint, r.reason === 'share' ? 'share' : 'budget', {

@@ -31,9 +31,10 @@ export class ChannelTokenSource implements AccessTokenSource {
 
   async get(): Promise<string> {
     if (this.cached && this.cached.expiresAt - REFRESH_MARGIN_MS > Date.now()) return this.cached.token;
-    const [row] = await asService((tx) =>
-      tx<{ access_token: string | null; access_token_expires_at: Date | null }[]>`
-        select access_token, access_token_expires_at from private.channel_credentials(${this.channel.id})`
+    const [row] = await asService(
+      (tx) =>
+        tx<{ access_token: string | null; access_token_expires_at: Date | null }[]>`
+        select access_token, access_token_expires_at from private.channel_credentials(${this.channel.id})`,
     );
     if (!row) return await this.fail(new ReauthRequiredError('no tokens are stored for this channel'));
     const expiresAt = row.access_token_expires_at?.getTime() ?? 0;
@@ -45,8 +46,8 @@ export class ChannelTokenSource implements AccessTokenSource {
   }
 
   async refresh(): Promise<string> {
-    const [row] = await asService((tx) =>
-      tx<{ refresh_token: string | null }[]>`select refresh_token from private.channel_credentials(${this.channel.id})`
+    const [row] = await asService(
+      (tx) => tx<{ refresh_token: string | null }[]>`select refresh_token from private.channel_credentials(${this.channel.id})`,
     );
     if (!row?.refresh_token) return await this.fail(new ReauthRequiredError('no refresh token is stored for this channel'));
     let tokens;
@@ -57,9 +58,10 @@ export class ChannelTokenSource implements AccessTokenSource {
       throw err;
     }
     // A NULL refresh token keeps the stored one (refresh grants normally return none).
-    await asService((tx) =>
-      tx`select private.save_channel_credentials(${this.channel.id}, ${tokens.refreshToken ?? null}, ${tokens.accessToken},
-        ${tokens.expiresAt}, ${tokens.scopes.length > 0 ? tokens.scopes : null}::text[])`
+    await asService(
+      (tx) =>
+        tx`select private.save_channel_credentials(${this.channel.id}, ${tokens.refreshToken ?? null}, ${tokens.accessToken},
+        ${tokens.expiresAt}, ${tokens.scopes.length > 0 ? tokens.scopes : null}::text[])`,
     );
     this.cached = { token: tokens.accessToken, expiresAt: tokens.expiresAt.getTime() };
     logEvent('info', 'youtube_token_refreshed', { channel_id: this.channel.id });

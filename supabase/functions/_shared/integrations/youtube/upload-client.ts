@@ -116,23 +116,36 @@ export class YouTubeUploader {
    * Creates a resumable session for a video of `totalBytes` bytes with its metadata; returns the
    * session URI. Quota is reserved before every attempt (Google bills failed calls too).
    */
-  async startSession(p: { metadata: VideoResourceInput; totalBytes: number; contentType: string; notifySubscribers: boolean }): Promise<string> {
+  async startSession(p: {
+    metadata: VideoResourceInput;
+    totalBytes: number;
+    contentType: string;
+    notifySubscribers: boolean;
+  }): Promise<string> {
     const endpoint = 'videos.insert';
     const url = new URL(`${this.base}/videos`);
-    url.search = new URLSearchParams({ uploadType: 'resumable', part: 'snippet,status', notifySubscribers: String(p.notifySubscribers) }).toString();
+    url.search = new URLSearchParams({
+      uploadType: 'resumable',
+      part: 'snippet,status',
+      notifySubscribers: String(p.notifySubscribers),
+    }).toString();
     const body = JSON.stringify(p.metadata);
-    const res = await this.authorized(endpoint, (token) =>
-      new Request(url, {
-        method: 'POST',
-        redirect: 'manual',
-        headers: {
-          Authorization: `Bearer ${token}`,
-          'Content-Type': 'application/json; charset=UTF-8',
-          'X-Upload-Content-Length': String(p.totalBytes),
-          'X-Upload-Content-Type': p.contentType,
-        },
-        body,
-      }), true);
+    const res = await this.authorized(
+      endpoint,
+      (token) =>
+        new Request(url, {
+          method: 'POST',
+          redirect: 'manual',
+          headers: {
+            Authorization: `Bearer ${token}`,
+            'Content-Type': 'application/json; charset=UTF-8',
+            'X-Upload-Content-Length': String(p.totalBytes),
+            'X-Upload-Content-Type': p.contentType,
+          },
+          body,
+        }),
+      true,
+    );
     if (res.status === 200 || res.status === 201) {
       const location = res.headers.get('location');
       if (!location) throw new YouTubeApiError(endpoint, res.status, { message: 'YouTube started no upload session (no Location header)' });
@@ -174,7 +187,10 @@ export class YouTubeUploader {
         continue;
       }
       if (isRetryableStatus(res.status, text)) {
-        throw new ChunkInterruptedError(`HTTP ${res.status} ${parseGoogleError(res.status, text).message}`, parseRetryAfter(res.headers.get('retry-after')));
+        throw new ChunkInterruptedError(
+          `HTTP ${res.status} ${parseGoogleError(res.status, text).message}`,
+          parseRetryAfter(res.headers.get('retry-after')),
+        );
       }
       // A 400 about the range (our offset and YouTube's disagree) is settled by asking the session.
       throw new ChunkInterruptedError(`HTTP ${res.status} ${parseGoogleError(res.status, text).message}`);
@@ -183,12 +199,16 @@ export class YouTubeUploader {
 
   /** Where the session stands (retried like any idempotent call). */
   async queryStatus(sessionUri: string, total: number): Promise<SessionState> {
-    const res = await this.authorized('videos.insert(status)', (token) =>
-      new Request(sessionUri, {
-        method: 'PUT',
-        redirect: 'manual',
-        headers: { Authorization: `Bearer ${token}`, 'Content-Range': `bytes */${total}`, 'Content-Length': '0' },
-      }), false);
+    const res = await this.authorized(
+      'videos.insert(status)',
+      (token) =>
+        new Request(sessionUri, {
+          method: 'PUT',
+          redirect: 'manual',
+          headers: { Authorization: `Bearer ${token}`, 'Content-Range': `bytes */${total}`, 'Content-Length': '0' },
+        }),
+      false,
+    );
     if (res.status === 308) return { kind: 'incomplete', confirmed: confirmedBytes(res.headers.get('range')) };
     if (res.status === 200 || res.status === 201) return { kind: 'complete', video: parseVideo('videos.insert', res.status, res.text) };
     if (res.status === 404 || res.status === 410) throw new UploadSessionGoneError(res.status);
@@ -200,8 +220,17 @@ export class YouTubeUploader {
     const endpoint = 'thumbnails.set';
     const url = new URL(`${this.base}/thumbnails/set`);
     url.searchParams.set('videoId', videoId);
-    const res = await this.authorized(endpoint, (token) =>
-      new Request(url, { method: 'POST', redirect: 'manual', headers: { Authorization: `Bearer ${token}`, 'Content-Type': contentType }, body: image }), true);
+    const res = await this.authorized(
+      endpoint,
+      (token) =>
+        new Request(url, {
+          method: 'POST',
+          redirect: 'manual',
+          headers: { Authorization: `Bearer ${token}`, 'Content-Type': contentType },
+          body: image,
+        }),
+      true,
+    );
     if (res.status === 200) return;
     const info = parseGoogleError(res.status, res.text);
     if (res.status === 403 && isQuotaReason(info.reason)) throw new QuotaExhaustedError(endpoint, 'google');

@@ -4,10 +4,7 @@
 // second and later requests cost a map lookup instead of a signature check.
 import { bearerToken, isServiceRole, requireUser, type Claims } from '../auth.ts';
 
-export type Identity =
-  | { kind: 'anonymous' }
-  | { kind: 'service' }
-  | { kind: 'user'; userId: string; claims: Claims };
+export type Identity = { kind: 'anonymous' } | { kind: 'service' } | { kind: 'user'; userId: string; claims: Claims };
 
 export const ANONYMOUS: Identity = { kind: 'anonymous' };
 const SERVICE: Identity = { kind: 'service' };

@@ -20,7 +20,6 @@ export interface RefusedCall {
   duration_ms: number;
 }
 
-
 /** Whether a call is one that is counted instead of recorded. */
 export function isRefusedAnonymous(identityKind: string, status: number): boolean {
   return identityKind === 'anonymous' && status >= 400 && status <= 499;

@@ -84,7 +84,9 @@ function attributedWorkspace(identity: Identity, ctx: RequestContext): string | 
 export function recordCall(req: Request, ctx: RequestContext, status: number, durationMs: number): void {
   if (!enabled('ENABLE_ANALYTICS', ctx, 'api call')) return;
   const finished = performance.now();
-  inBackground(queueCall(req, ctx, status, Math.max(0, Math.round(durationMs)), finished).catch((err) => reportFailure('api call', ctx, err)));
+  inBackground(
+    queueCall(req, ctx, status, Math.max(0, Math.round(durationMs)), finished).catch((err) => reportFailure('api call', ctx, err)),
+  );
 }
 
 async function queueCall(req: Request, ctx: RequestContext, status: number, durationMs: number, finished: number) {
@@ -121,9 +123,14 @@ async function writeError(req: Request, ctx: RequestContext, err: Error) {
   const identity = await identityOf(req);
   const url = new URL(req.url);
   const context = asJson({
-    function: ctx.functionName, endpoint: ctx.endpoint, method: ctx.method, path: url.pathname,
+    function: ctx.functionName,
+    endpoint: ctx.endpoint,
+    method: ctx.method,
+    path: url.pathname,
     query_keys: [...new Set(url.searchParams.keys())],
-    user_id: identity.kind === 'user' ? identity.userId : null, caller: identity.kind, workspace_id: attributedWorkspace(identity, ctx),
+    user_id: identity.kind === 'user' ? identity.userId : null,
+    caller: identity.kind,
+    workspace_id: attributedWorkspace(identity, ctx),
   });
   await sql()`
     insert into ops.errors (name, message, stack, operation, context, request_id)

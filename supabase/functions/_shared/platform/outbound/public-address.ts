@@ -44,7 +44,7 @@ export function parseIPv4(text: string): number | null {
 
 function inV4Range(addr: number, [net, bits]: V4Range): boolean {
   const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-  return ((addr & mask) >>> 0) === net;
+  return (addr & mask) >>> 0 === net;
 }
 
 function isPublicV4(addr: number): boolean {

@@ -56,7 +56,10 @@ function originOf(text: string): string | null {
  * is not public), or null: 'trusted' when its origin skips the checks, 'resolve' when its name
  * must still be resolved and checked. The schedules API uses it to refuse such URLs at once.
  */
-export function refusalWithoutDns(url: URL, trustedOrigins: readonly string[] = []): { refused: string } | 'trusted' | 'resolve' | 'public' {
+export function refusalWithoutDns(
+  url: URL,
+  trustedOrigins: readonly string[] = [],
+): { refused: string } | 'trusted' | 'resolve' | 'public' {
   if (!(url.protocol in DEFAULT_PORTS)) return { refused: `scheme ${url.protocol}` };
   if (url.username || url.password) return { refused: 'credentials in the URL' };
   if (trustedOrigins.map(originOf).includes(url.origin)) return 'trusted';
