@@ -101,6 +101,14 @@ export interface UploaderOptions {
   putBytes?: typeof putBytes;
 }
 
+/** A request to the upload API; the Authorization header is added per attempt. */
+interface AuthorizedCall {
+  url: URL | string;
+  method: 'POST' | 'PUT';
+  headers: Record<string, string>;
+  body?: BodyInit;
+}
+
 export class YouTubeUploader {
   constructor(private readonly opts: UploaderOptions) {}
 
@@ -130,22 +138,12 @@ export class YouTubeUploader {
       notifySubscribers: String(p.notifySubscribers),
     }).toString();
     const body = JSON.stringify(p.metadata);
-    const res = await this.authorized(
-      endpoint,
-      (token) =>
-        new Request(url, {
-          method: 'POST',
-          redirect: 'manual',
-          headers: {
-            Authorization: `Bearer ${token}`,
-            'Content-Type': 'application/json; charset=UTF-8',
-            'X-Upload-Content-Length': String(p.totalBytes),
-            'X-Upload-Content-Type': p.contentType,
-          },
-          body,
-        }),
-      true,
-    );
+    const headers = {
+      'Content-Type': 'application/json; charset=UTF-8',
+      'X-Upload-Content-Length': String(p.totalBytes),
+      'X-Upload-Content-Type': p.contentType,
+    };
+    const res = await this.authorized(endpoint, { url, method: 'POST', headers, body }, true);
     if (res.status === 200 || res.status === 201) {
       const location = res.headers.get('location');
       if (!location) throw new YouTubeApiError(endpoint, res.status, { message: 'YouTube started no upload session (no Location header)' });
@@ -199,16 +197,8 @@ export class YouTubeUploader {
 
   /** Where the session stands (retried like any idempotent call). */
   async queryStatus(sessionUri: string, total: number): Promise<SessionState> {
-    const res = await this.authorized(
-      'videos.insert(status)',
-      (token) =>
-        new Request(sessionUri, {
-          method: 'PUT',
-          redirect: 'manual',
-          headers: { Authorization: `Bearer ${token}`, 'Content-Range': `bytes */${total}`, 'Content-Length': '0' },
-        }),
-      false,
-    );
+    const headers = { 'Content-Range': `bytes */${total}`, 'Content-Length': '0' };
+    const res = await this.authorized('videos.insert(status)', { url: sessionUri, method: 'PUT', headers }, false);
     if (res.status === 308) return { kind: 'incomplete', confirmed: confirmedBytes(res.headers.get('range')) };
     if (res.status === 200 || res.status === 201) return { kind: 'complete', video: parseVideo('videos.insert', res.status, res.text) };
     if (res.status === 404 || res.status === 410) throw new UploadSessionGoneError(res.status);
@@ -220,17 +210,7 @@ export class YouTubeUploader {
     const endpoint = 'thumbnails.set';
     const url = new URL(`${this.base}/thumbnails/set`);
     url.searchParams.set('videoId', videoId);
-    const res = await this.authorized(
-      endpoint,
-      (token) =>
-        new Request(url, {
-          method: 'POST',
-          redirect: 'manual',
-          headers: { Authorization: `Bearer ${token}`, 'Content-Type': contentType },
-          body: image,
-        }),
-      true,
-    );
+    const res = await this.authorized(endpoint, { url, method: 'POST', headers: { 'Content-Type': contentType }, body: image }, true);
     if (res.status === 200) return;
     const info = parseGoogleError(res.status, res.text);
     if (res.status === 403 && isQuotaReason(info.reason)) throw new QuotaExhaustedError(endpoint, 'google');
@@ -238,8 +218,19 @@ export class YouTubeUploader {
   }
 
   /** One call with retries (fetchWithRetry) and one token refresh on 401; quota before each attempt if `billed`. */
-  private async authorized(endpoint: string, makeRequest: (token: string) => Request, billed: boolean) {
+  /**
+   * One call with the channel's token (refreshed once on a 401), retried as fetchWithRetry
+   * retries; redirects are never followed (a 3xx is YouTube's answer, e.g. 308 for a session).
+   */
+  private async authorized(endpoint: string, call: AuthorizedCall, billed: boolean) {
     let refreshed = false;
+    const makeRequest = (token: string) =>
+      new Request(call.url, {
+        method: call.method,
+        redirect: 'manual',
+        headers: { Authorization: `Bearer ${token}`, ...call.headers },
+        body: call.body,
+      });
     for (;;) {
       const token = refreshed ? await this.opts.tokens.refresh() : await this.opts.tokens.get();
       const res = await fetchWithRetry(endpoint, () => makeRequest(token), this.opts.retry ?? DEFAULT_RETRY, {
