@@ -11,25 +11,9 @@ select plan(22);
 update public.upload_schedules set next_attempt_at = next_attempt_at + interval '100 years'
 where status in ('scheduled', 'uploading', 'processing');
 
-select tests.create_user('steps_owner');
 create temp table ids (name text primary key, id uuid not null) on commit drop;
 grant all on ids to service_role;
-insert into ids select 'ws', m.workspace_id from public.workspace_members m where m.user_id = tests.get_user_id('steps_owner');
-with c as (
-  insert into public.channels (workspace_id, youtube_channel_id, title, status)
-  values ((select id from ids where name = 'ws'), 'UCstepsChannel', 'Steps', 'active') returning id
-) insert into ids select 'channel', id from c;
-with g as (
-  insert into public.generated_content (workspace_id, kind, brief, prompt_version, model, output, status, approved_version)
-  values ((select id from ids where name = 'ws'), 'script', '{}', 't', 'm', '{"items": [{"title": "A script", "hook": "Watch this.", "script": "A script.", "call_to_action": "Subscribe.", "estimated_duration_seconds": 30}]}', 'approved', 1) returning id
-) insert into ids select 'content', id from g;
-with j as (
-  insert into public.video_jobs (workspace_id, content_id, content_version, render_params, status, progress, video_url,
-    webhook_secret_hash, give_up_at, idempotency_key, request_fingerprint, finished_at)
-  values ((select id from ids where name = 'ws'), (select id from ids where name = 'content'), 1, '{}', 'ready', 100,
-    'https://cdn.example.test/v.mp4', repeat('a', 64), now() + interval '1 hour', 'steps-ready', repeat('a', 64), now())
-  returning id
-) insert into ids select 'job', id from j;
+insert into ids select * from tests.create_upload_fixture('steps_owner', 'steps');
 create function pg_temp.id(n text) returns uuid language sql as $$ select id from ids where name = n $$;
 
 -- An upload in progress, leased to worker w1, 1 MiB of 4 MiB confirmed.

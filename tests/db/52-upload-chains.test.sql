@@ -13,24 +13,8 @@ select is(private.upload_worker_chains(400), 4, '400 due: four chains, as before
 select is(private.upload_worker_chains(1000), 10, '1,000 due: ten chains');
 select is(private.upload_worker_chains(10000), 32, '10,000 due: the cap of 32');
 
-select tests.create_user('chains_owner');
 create temp table ids (name text primary key, id uuid not null) on commit drop;
-insert into ids select 'ws', m.workspace_id from public.workspace_members m where m.user_id = tests.get_user_id('chains_owner');
-with c as (
-  insert into public.channels (workspace_id, youtube_channel_id, title, status)
-  values ((select id from ids where name = 'ws'), 'UCchainsChannel', 'Chains', 'active') returning id
-) insert into ids select 'channel', id from c;
-with g as (
-  insert into public.generated_content (workspace_id, kind, brief, prompt_version, model, output, status, approved_version)
-  values ((select id from ids where name = 'ws'), 'script', '{}', 't', 'm', '{"items": [{"title": "A script", "hook": "Watch this.", "script": "A script.", "call_to_action": "Subscribe.", "estimated_duration_seconds": 30}]}', 'approved', 1) returning id
-) insert into ids select 'content', id from g;
-with j as (
-  insert into public.video_jobs (workspace_id, content_id, content_version, render_params, status, progress, video_url,
-    webhook_secret_hash, give_up_at, idempotency_key, request_fingerprint, finished_at)
-  values ((select id from ids where name = 'ws'), (select id from ids where name = 'content'), 1, '{}', 'ready', 100,
-    'https://cdn.example.test/v.mp4', repeat('a', 64), now() + interval '1 hour', 'chains-ready', repeat('a', 64), now())
-  returning id
-) insert into ids select 'job', id from j;
+insert into ids select * from tests.create_upload_fixture('chains_owner', 'chains');
 create function pg_temp.id(n text) returns uuid language sql as $$ select id from ids where name = n $$;
 
 insert into public.upload_schedules (workspace_id, channel_id, video_job_id, title, publish_at, strategy, status, next_attempt_at,

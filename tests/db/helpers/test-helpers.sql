@@ -4,6 +4,7 @@
 --
 -- Users:    tests.create_user(identifier, email?, user_metadata?, app_metadata?) -> uuid
 --           tests.get_user_id(identifier) -> uuid
+-- Uploads:  tests.create_upload_fixture(owner, label) -> (name, id) rows: ws, channel, content, job
 -- Sessions: tests.authenticate_as(identifier)      role authenticated + that user's JWT claims
 --           tests.authenticate_as_anon()           role anon, as with the anon key
 --           tests.authenticate_as_service_role()   role service_role, as with the service key
@@ -59,6 +60,36 @@ begin
   );
   insert into tests.users (identifier, id) values (create_user.identifier, new_id);
   return new_id;
+end
+$$;
+
+-- What every upload-worker test starts from: a new user `owner`, their workspace, an active
+-- channel ('UC<label>Channel', titled after the label) and an approved script rendered into a
+-- ready video (idempotency key '<label>-ready'). Answers (name, id) rows for ws, channel, content
+-- and job, for the test's ids table.
+create or replace function tests.create_upload_fixture(owner text, label text)
+returns table (name text, id uuid)
+language plpgsql security definer set search_path = '' as $$
+declare
+  new_user uuid;
+  ws uuid;
+  channel uuid;
+  content uuid;
+  job uuid;
+begin
+  new_user := tests.create_user(create_upload_fixture.owner);
+  select m.workspace_id into ws from public.workspace_members m where m.user_id = new_user;
+  insert into public.channels (workspace_id, youtube_channel_id, title, status)
+  values (ws, 'UC' || create_upload_fixture.label || 'Channel', initcap(create_upload_fixture.label), 'active') returning channels.id into channel;
+  insert into public.generated_content (workspace_id, kind, brief, prompt_version, model, output, status, approved_version)
+  values (ws, 'script', '{}', 't', 'm', '{"items": [{"title": "A script", "hook": "Watch this.", "script": "A script.", "call_to_action": "Subscribe.", "estimated_duration_seconds": 30}]}', 'approved', 1)
+  returning generated_content.id into content;
+  insert into public.video_jobs (workspace_id, content_id, content_version, render_params, status, progress, video_url,
+    webhook_secret_hash, give_up_at, idempotency_key, request_fingerprint, finished_at)
+  values (ws, content, 1, '{}', 'ready', 100, 'https://cdn.example.test/v.mp4', repeat('a', 64), now() + interval '1 hour',
+    create_upload_fixture.label || '-ready', repeat('a', 64), now())
+  returning video_jobs.id into job;
+  return query values ('ws', ws), ('channel', channel), ('content', content), ('job', job);
 end
 $$;
 
