@@ -105,7 +105,7 @@ export class StepBudget {
 
   takeSchedule(): void {
     this.schedulesSpent += this.scheduleCost;
-    this.charge(this.scheduleCost);
+    this.spend(this.scheduleCost);
   }
 
   /**
@@ -124,11 +124,7 @@ export class StepBudget {
     return progressed ? 0 : Math.min(rest, UPLOAD_UNIT);
   }
 
-  spend(bytes: number): void {
-    this.charge(bytes);
-  }
-
-  private charge(units: number): void {
+  spend(units: number): void {
     this.spent += units;
     if (this.limits.ledger) this.limits.ledger.spent += units;
   }
