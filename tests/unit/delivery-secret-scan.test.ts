@@ -74,6 +74,9 @@ describe('secret scan', () => {
       /\[PATTERN\]/,
     ],
     ['a Google OAuth client secret', () => `GOOGLE_OAUTH_CLIENT_SECRET=${'GOC' + 'SPX-'}${urlSafe(28)}\n`, /\[PATTERN\]/],
+    // '-' is in the key alphabet but is not a word character: a pattern ending in \b missed these.
+    ['a Google API key ending in -', () => `GEMINI_API_KEY=${googleApiKey().slice(0, -1)}-\n`, /\[PATTERN\]/],
+    ['a Google OAuth client secret ending in -', () => `SECRET=${'GOC' + 'SPX-'}${urlSafe(27)}-\n`, /\[PATTERN\]/],
     ['a Supabase secret key', () => `SUPABASE_SECRET_KEY=${'sb_sec' + 'ret_'}${urlSafe(32)}\n`, /\[PATTERN\]/],
     ['a RevID key in env', () => `REVID_API_KEY=${randomUUID()}\n`, /\[PATTERN\]/],
     ['a RevID key in a request', () => `await fetch(url, { headers: { 'key': '${randomUUID()}' } });\n`, /\[PATTERN\]/],
