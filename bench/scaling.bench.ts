@@ -101,6 +101,14 @@ function verdict(r: PathResult) {
   };
 }
 
+function save(all: Record<string, PathResult & { verdict?: unknown }>) {
+  const ordered = Object.keys(PATHS)
+    .filter((k) => all[k])
+    .map((k) => all[k]);
+  writeResult(OUT, { load_average: runLoad, paths: Object.fromEntries(ordered.map((r) => [r.path, r])) });
+  writeFileSync(resolve(ROOT, 'bench', 'results', `${OUT}.svg`), scalingSvg(ordered, 'Content Catalyst Engine: cost against size'));
+}
+
 const file = resolve(ROOT, 'bench', 'results', `${OUT}.json`);
 const previous: Record<string, PathResult> = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')).paths ?? {}) : {};
 const results: Record<string, PathResult & { verdict?: unknown }> = { ...previous };
@@ -116,6 +124,8 @@ try {
         const point = await spec.measure(sql, size);
         console.log(`  ${size}: ${point.value} (baseline p95 ${point.baseline_p95_ms} ms, load ${point.load_average.join(' ')})`);
         points.push(point);
+        // Written after every size, so a run stopped during a long size keeps the ones it measured.
+        save({ ...results, [name]: { ...spec.meta, points } });
       }
     } finally {
       if (process.env.SCALING_KEEP !== '1' && spec.drop) await spec.drop(sql, all);
@@ -127,8 +137,4 @@ try {
 } finally {
   await sql.end();
 }
-const ordered = Object.keys(PATHS)
-  .filter((k) => results[k])
-  .map((k) => results[k]);
-writeResult(OUT, { load_average: runLoad, paths: Object.fromEntries(ordered.map((r) => [r.path, r])) });
-writeFileSync(resolve(ROOT, 'bench', 'results', `${OUT}.svg`), scalingSvg(ordered, 'Content Catalyst Engine: cost against size'));
+save(results);
