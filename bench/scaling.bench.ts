@@ -7,7 +7,9 @@
 //   SCALING_INSIGHTS_SIZES=100,1000 …              sizes of a path (SCALING_<PATH>_SIZES)
 //   SCALING_OUT=name                               results as bench/results/<name>.{json,svg}
 //   SCALING_KEEP=1                                 keep the fixtures (large ones take minutes)
-// Paths run in the order below; a path that was not run keeps its earlier result in the JSON.
+//   SCALING_ADMIN_CHUNK=1000000                    tracked calls per load transaction (each rolled up in it)
+// Paths run in the order below; a path that was not run keeps its earlier result in the JSON, and
+// the JSON and chart are rewritten after every size.
 // The database is the one SUPABASE_DB_URL names, else the bench profile's (bench/lib.ts).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';

@@ -13,13 +13,12 @@ import { baseline, load, requireFreeDisk, sample, timed, ROUNDS, type Point, typ
 // materialises every call at once (sorts spilled to disk, most of the 10 M load's 477 s).
 const CHUNK = Number(process.env.SCALING_ADMIN_CHUNK ?? 1_000_000);
 
-/** The request-id index (support's look-up) is rebuilt after a bulk load instead of growing per row. */
-async function dropRequestIdIndex(sql: Sql): Promise<string | null> {
-  const [row] = await sql`select pg_get_indexdef('ops.api_calls_request_id_idx'::regclass) as def`;
-  await sql`drop index ops.api_calls_request_id_idx`;
-  return row.def as string;
-}
-
+/**
+ * The request-id index (support's look-up, as the migration creates it) is built once after a bulk
+ * load instead of growing row by row. "if exists"/"if not exists": a load stopped half-way leaves
+ * the table without it, and the next load must still start and put it back.
+ */
+const REQUEST_ID_INDEX = 'create index if not exists api_calls_request_id_idx on ops.api_calls (request_id)';
 async function insertChunk(sql: Sql, from: number, to: number, rows: number) {
   let insertMs = 0;
   let rollupMs = 0;
@@ -61,7 +60,7 @@ async function load_calls(sql: Sql, rows: number) {
   const phases = { insert_ms: 0, rollup_ms: 0, index_ms: 0, vacuum_ms: 0, total_ms: 0 };
   const [total] = await timed(async () => {
     // Only on a table of our own: other writers (a test stack) keep their index meanwhile.
-    const indexDef = shared ? null : await dropRequestIdIndex(sql);
+    if (!shared) await sql`drop index if exists ops.api_calls_request_id_idx`;
     for (let from = 0; from < rows; from += CHUNK) {
       const to = Math.min(rows, from + CHUNK);
       const { insertMs, rollupMs } = await insertChunk(sql, from, to, rows);
@@ -69,11 +68,11 @@ async function load_calls(sql: Sql, rows: number) {
       phases.rollup_ms += rollupMs;
       console.log(`  api_calls: ${to.toLocaleString()} of ${rows.toLocaleString()} (insert ${Math.round(insertMs)} ms, roll-up ${Math.round(rollupMs)} ms)`);
     }
-    if (indexDef) {
+    if (!shared) {
       [phases.index_ms] = await timed(() =>
         sql.begin(async (tx) => {
           await tx`set local maintenance_work_mem = '1GB'`;
-          await tx.unsafe(indexDef);
+          await tx.unsafe(REQUEST_ID_INDEX);
         }),
       );
     }
