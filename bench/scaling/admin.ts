@@ -43,8 +43,10 @@ async function insertChunk(sql: Sql, from: number, to: number, rows: number) {
     await tx`set local session_replication_role = origin`;
     // now() is the insert's, so this is the chunk's first call: its minutes (and the boundary
     // minute shared with the chunk before) are rolled up from the raw rows, as the job would.
-    [rollupMs] = await timed(() => tx`
-      select ops.rollup_api_calls(now() - interval '30 days' * (1 - ${from + 1}::float8 / ${rows}::float8))`);
+    [rollupMs] = await timed(
+      () => tx`
+      select ops.rollup_api_calls(now() - interval '30 days' * (1 - ${from + 1}::float8 / ${rows}::float8))`,
+    );
   });
   return { insertMs, rollupMs };
 }
@@ -66,7 +68,9 @@ async function load_calls(sql: Sql, rows: number) {
       const { insertMs, rollupMs } = await insertChunk(sql, from, to, rows);
       phases.insert_ms += insertMs;
       phases.rollup_ms += rollupMs;
-      console.log(`  api_calls: ${to.toLocaleString()} of ${rows.toLocaleString()} (insert ${Math.round(insertMs)} ms, roll-up ${Math.round(rollupMs)} ms)`);
+      console.log(
+        `  api_calls: ${to.toLocaleString()} of ${rows.toLocaleString()} (insert ${Math.round(insertMs)} ms, roll-up ${Math.round(rollupMs)} ms)`,
+      );
     }
     if (!shared) {
       [phases.index_ms] = await timed(() =>
