@@ -35,12 +35,14 @@ function panel(r: PathResult, x0: number, y0: number): string {
   out.push(`<polyline points="${line}" fill="none" stroke="#236" stroke-width="2"/>`);
   for (const p of pts) {
     const [cx, cy] = [X(p.size / s0), Y(p.value / v0)];
+    // The largest size ends at the plot's right edge, so its labels would run past the image.
+    const anchor = p === pts[pts.length - 1] ? 'end' : 'middle';
     out.push(`<circle cx="${cx.toFixed(1)}" cy="${cy.toFixed(1)}" r="3" fill="#236"/>`);
     out.push(
-      `<text x="${cx.toFixed(1)}" y="${(cy - 6).toFixed(1)}" text-anchor="middle" font-size="9">${Math.round(p.value).toLocaleString('en')}</text>`,
+      `<text x="${cx.toFixed(1)}" y="${(cy - 6).toFixed(1)}" text-anchor="${anchor}" font-size="9">${Math.round(p.value).toLocaleString('en')}</text>`,
     );
     out.push(
-      `<text x="${cx.toFixed(1)}" y="${H - PAD.bottom + 14}" text-anchor="middle" font-size="9">${p.size.toLocaleString('en')}</text>`,
+      `<text x="${cx.toFixed(1)}" y="${H - PAD.bottom + 14}" text-anchor="${anchor}" font-size="9">${p.size.toLocaleString('en')}</text>`,
     );
   }
   out.push(`<text x="${W / 2}" y="${H - 8}" text-anchor="middle" font-size="10">${esc(r.size_unit)} (log)</text>`);
