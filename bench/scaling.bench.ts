@@ -107,12 +107,20 @@ function save(all: Record<string, PathResult & { verdict?: unknown }>) {
   const ordered = Object.keys(PATHS)
     .filter((k) => all[k])
     .map((k) => all[k]);
-  writeResult(OUT, { load_average: runLoad, paths: Object.fromEntries(ordered.map((r) => [r.path, r])) });
+  const loads = { ...previousLoads, [`${chosen.join('/')} run, ${startedAt}`]: runLoad };
+  writeResult(OUT, { load_average: loads, paths: Object.fromEntries(ordered.map((r) => [r.path, r])) });
   writeFileSync(resolve(ROOT, 'bench', 'results', `${OUT}.svg`), scalingSvg(ordered, 'Content Catalyst Engine: cost against size'));
 }
 
 const file = resolve(ROOT, 'bench', 'results', `${OUT}.json`);
-const previous: Record<string, PathResult> = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')).paths ?? {}) : {};
+const earlier = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
+const previous: Record<string, PathResult> = earlier.paths ?? {};
+// The load averages of each run whose paths the file keeps, one entry per run (an older file's
+// single run, a bare {start, <path>} of arrays, has no run name to keep it under).
+const previousLoads: Record<string, unknown> = Object.fromEntries(
+  Object.entries(earlier.load_average ?? {}).filter(([, v]) => v !== null && typeof v === 'object' && !Array.isArray(v)),
+);
+const startedAt = new Date().toISOString().slice(0, 16);
 const results: Record<string, PathResult & { verdict?: unknown }> = { ...previous };
 const runLoad: Record<string, number[]> = { start: load() };
 try {
