@@ -20,6 +20,7 @@ import {
   renderSha256,
   runWorkerFor,
   scheduleRow,
+  servingIsolates,
   sleep,
   studio,
   uploadsOf,
@@ -378,15 +379,6 @@ Deno.test(
   },
 );
 
-/** The isolates of `fn` serving a request that began at or after `since`, from the edge runtime. */
-async function servingIsolates(fn: string, since: number): Promise<{ pid: number; serving_since: number }[]> {
-  const runtime = Deno.env.get('LOCAL_FUNCTIONS_URL');
-  if (!runtime) throw new Error('LOCAL_FUNCTIONS_URL is not set: run these tests against a running stack');
-  const { isolates } = await (await fetch(`${runtime}/_runtime/isolates`)).json();
-  return (isolates as { fn: string; pid: number; serving_since: number | null }[])
-    .filter((i) => i.fn === fn && i.serving_since !== null && i.serving_since >= since)
-    .map((i) => ({ pid: i.pid, serving_since: i.serving_since! }));
-}
 
 Deno.test(
   'a step whose invocation the runtime ended (pg_net got its 5xx) is taken back at once from that answer, not after its lease',
@@ -463,3 +455,4 @@ Deno.test(
     });
   },
 );
+

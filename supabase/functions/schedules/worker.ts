@@ -12,7 +12,9 @@
 //   4. with budget left it waits for the next due row (1); once the budget is spent, and more is
 //      due, it calls one successor (private.chain_upload_worker) and answers.
 // A step whose invocation the runtime killed (546) is taken back by a waiting worker as soon as
-// pg_net holds the failed answer (private.recover_upload_steps), not after its lease.
+// pg_net holds the failed answer (private.recover_upload_steps), not after its lease: the call a
+// paused upload made for its next step, or the call that woke the worker holding the row (each
+// names the worker id it runs under, body.worker_id).
 // A call for one schedule (schedule_id) runs only that one, if it is due. Several workers may
 // run at the same time: each claims different rows.
 import type { RetryPolicy } from '../_shared/integrations/youtube/http-retry.ts';
