@@ -322,6 +322,13 @@ Deno.test(
         resumed.some((e) => chained(e.actor_label)),
         'later steps are called by the step before',
       );
+      // A step called by a clean pause takes the offset YouTube confirmed from its call instead of
+      // asking YouTube again (the first step of the test's own call has nothing to take).
+      assertEquals(resumed.filter((e) => e.details.offset_from === 'handover').length >= 1, true, JSON.stringify(resumed));
+      for (const e of resumed.filter((e) => e.details.offset_from === 'handover')) {
+        assertOk(chained(e.actor_label), `only a called step has a handover: ${JSON.stringify(e)}`);
+        assertEquals(e.details.from_offset, e.details.saved_offset);
+      }
       // Each step resumed exactly where the one before stopped; the test's call and every chained
       // step sent at most its budget.
       assertEquals(

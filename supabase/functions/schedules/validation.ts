@@ -226,6 +226,13 @@ export const WorkerBody = z.strictObject({
     .string()
     .regex(/^schedules:(step|call):[0-9a-f-]{36}$/, 'must be a step or call worker id')
     .optional(),
+  /** What YouTube confirmed when the paused upload's step before ended (private.pause_upload). */
+  handover: z
+    .strictObject({
+      upload_offset: z.number().int().min(0),
+      attempts: z.number().int().min(0),
+    })
+    .optional(),
 });
 
 export const IdempotencyKey = z

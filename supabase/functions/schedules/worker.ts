@@ -22,7 +22,7 @@ import { logEvent } from '../_shared/integrations/youtube/event-log.ts';
 import { keepLease } from '../_shared/platform/lease-keeper.ts';
 import { DEFAULT_STEP_BYTES, StepBudget, thisIsolate, UPLOAD_WALL_MS } from './budget.ts';
 import { ChannelClients } from './channel-clients.ts';
-import type { EngineOptions, ScheduleOutcome } from './context.ts';
+import type { EngineOptions, Handover, ScheduleOutcome } from './context.ts';
 import { processSchedule } from './engine.ts';
 import { DEFAULT_CHUNK_BYTES } from './plan.ts';
 import { chainWorker, claimSchedules, nextDueAt, recoverFailedSteps, renewLease, type ScheduleRow } from './store.ts';
@@ -51,6 +51,8 @@ export interface WorkerOptions {
   stepBytes?: number;
   /** The options a paused upload's next step is called with. */
   nextCall?: Record<string, unknown>;
+  /** A paused upload's next step: what YouTube confirmed when the step before paused. */
+  handover?: Handover;
   retry?: RetryPolicy;
   hooks?: UploadHooks;
   /** false: nothing claimed after the first empty claim (tests, operators). */
@@ -162,6 +164,7 @@ export async function runWorker(opts: WorkerOptions = {}): Promise<WorkerReport>
       chunkBytes: opts.chunkBytes ?? DEFAULT_CHUNK_BYTES,
       budget,
       nextCall: opts.nextCall,
+      handover: only ? opts.handover : undefined,
       retry: opts.retry,
       hooks: opts.hooks,
     };
