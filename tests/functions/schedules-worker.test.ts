@@ -323,8 +323,14 @@ Deno.test(
         'later steps are called by the step before',
       );
       // A step called by a clean pause takes the offset YouTube confirmed from its call instead of
-      // asking YouTube again (the first step of the test's own call has nothing to take).
-      assertEquals(resumed.filter((e) => e.details.offset_from === 'handover').length >= 1, true, JSON.stringify(resumed));
+      // asking YouTube again, unless a waiting worker claimed the row first (then its claim count
+      // moved on and the step asks): when every step was a called one, every one took it.
+      if (resumed.every((e) => chained(e.actor_label))) {
+        assertEquals(
+          resumed.map((e) => e.details.offset_from),
+          resumed.map(() => 'handover'),
+        );
+      }
       for (const e of resumed.filter((e) => e.details.offset_from === 'handover')) {
         assertOk(chained(e.actor_label), `only a called step has a handover: ${JSON.stringify(e)}`);
         assertEquals(e.details.from_offset, e.details.saved_offset);
