@@ -24,7 +24,7 @@ async function liveIsolates(fn: string): Promise<number[]> {
 }
 
 Deno.test(
-  'a step a woken worker took up (not the call the pause made) is taken back at once from that worker call\'s failed answer',
+  "a step a woken worker took up (not the call the pause made) is taken back at once from that worker call's failed answer",
   async () => {
     await withUploadQuota(async () => {
       const s = await studio('sched-holder-killed', 48 * MiB);
@@ -67,7 +67,7 @@ Deno.test(
       let recovered;
       for (let i = 0; !recovered; i++) {
         recovered = (await eventsOf(made.id)).find((e) => e.event === 'upload_step_recovered');
-        assertOk(i < 300, 'the killed worker\'s row was never taken back');
+        assertOk(i < 300, "the killed worker's row was never taken back");
         if (!recovered) await sleep(100);
       }
       // How: from the failed answer to the call that woke the holder, not from a step call and

@@ -392,7 +392,6 @@ Deno.test(
   },
 );
 
-
 Deno.test(
   'a step whose invocation the runtime ended (pg_net got its 5xx) is taken back at once from that answer, not after its lease',
   async () => {
@@ -468,4 +467,3 @@ Deno.test(
     });
   },
 );
-

@@ -301,7 +301,7 @@ describe('pg_net worker', () => {
         const fast = await responseOf(db.sql, id);
         assert.equal(fast.status_code, 200);
         // pg_net writes a batch's answers in one transaction once its slowest request is done.
-        assert.equal(fast.created.getTime(), slow.created.getTime(), 'answered in the slow one\'s transaction');
+        assert.equal(fast.created.getTime(), slow.created.getTime(), "answered in the slow one's transaction");
       }
     });
   });
