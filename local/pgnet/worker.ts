@@ -1,15 +1,20 @@
 // The local stand-in for pg_net's background worker. net.http_post & co. (local/platform/30-pg-net.sql)
 // only queue a row and NOTIFY pg_net_request; both become visible when the caller commits. This
-// worker wakes on the notification, or on its polling tick for anything it missed, claims rows by
-// deleting them (so a request is sent at most once, as pg_net does, and two workers never send the
-// same one), sends them with at most `concurrency` in flight, and writes net._http_response.
+// worker wakes on the notification (hosted pg_net sets its worker's latch at the caller's commit),
+// or on its polling tick for anything it missed, claims rows by deleting them (so a request is
+// sent at most once, as pg_net does, and two workers never send the same one) and sends them in
+// batches as pg_net 0.20 does (src/worker.c): up to `concurrency` rows (pg_net.batch_size, 200)
+// taken at once and sent together; the batch's responses written in one transaction once every
+// request of the batch has its answer (so an answer is visible only when the slowest request of
+// its batch is done, and a request queued meanwhile waits for that too); then a pause of up to
+// 1 s before the next batch, cut short by a new request.
 import { setTimeout as sleep } from 'node:timers/promises';
 import postgres from 'postgres';
 import { failedResponse, queuedRequestSchema, sendRequest, type ResponseRecord } from './request.ts';
 
 export interface PgNetWorkerOptions {
   dbUrl: string;
-  /** Requests in flight at once; default 8. */
+  /** Requests taken and sent as one batch (pg_net.batch_size); default 200, as pg_net's. */
   concurrency?: number;
   /** How often the queue is polled when no notification arrives; default 1000 ms. */
   pollIntervalMs?: number;
@@ -30,6 +35,10 @@ const DEFAULT_RESPONSE_TTL = '6 hours';
 const SWEEP_INTERVAL_MS = 60_000;
 // Local stacks restart their database often; a short cap gets the worker back quickly.
 const MAX_BACKOFF_MS = 5_000;
+// pg_net's batch size (pg_net.batch_size) and its pause after each batch ("slow down queue
+// processing to avoid using too much CPU": WaitLatch of 1 s, ended early by a request's commit).
+const DEFAULT_BATCH_SIZE = 200;
+const BATCH_PAUSE_MS = 1_000;
 
 export async function startPgNetWorker(opts: PgNetWorkerOptions): Promise<PgNetWorker> {
   const worker = new QueueWorker(opts);
@@ -47,6 +56,9 @@ class QueueWorker {
   private readonly inFlight = new Set<Promise<void>>();
   private pumping: Promise<void> | null = null;
   private pumpAgain = false;
+  /** Ends the pause after a batch early: a request was queued (NOTIFY) since the batch began. */
+  private wakePause: (() => void) | null = null;
+  private wokenSinceBatch = false;
   private ticking: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private lastSweepAt = 0;
@@ -56,7 +68,7 @@ class QueueWorker {
   private stopped: Promise<void> | null = null;
 
   constructor(opts: PgNetWorkerOptions) {
-    this.concurrency = opts.concurrency ?? 8;
+    this.concurrency = opts.concurrency ?? DEFAULT_BATCH_SIZE;
     this.pollIntervalMs = opts.pollIntervalMs ?? 1000;
     if (!Number.isInteger(this.concurrency) || this.concurrency < 1) throw new Error('concurrency must be a positive integer');
     if (!(this.pollIntervalMs > 0)) throw new Error('pollIntervalMs must be positive');
@@ -103,6 +115,7 @@ class QueueWorker {
 
   private async shutDown() {
     this.stopSignal.abort();
+    this.wakePause?.();
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.ticking;
@@ -168,6 +181,8 @@ class QueueWorker {
   }
 
   private kick() {
+    this.wokenSinceBatch = true;
+    this.wakePause?.();
     if (!this.stopping) void this.pump();
   }
 
@@ -188,19 +203,34 @@ class QueueWorker {
   private async claimWhileThereIsRoom() {
     do {
       this.pumpAgain = false;
-      while (!this.stopping && this.inFlight.size < this.concurrency) {
+      while (!this.stopping) {
+        this.wokenSinceBatch = false;
         let rows: postgres.Row[];
         try {
-          rows = await this.claim(this.concurrency - this.inFlight.size);
+          rows = await this.claim(this.concurrency);
           this.dbReachable();
         } catch (err) {
           this.dbUnreachable('claiming requests', err);
           return;
         }
         if (rows.length === 0) break;
-        for (const row of rows) this.dispatch(row);
+        await this.sendBatch(rows);
+        if (!this.wokenSinceBatch) await this.pauseAfterBatch();
       }
     } while (this.pumpAgain && !this.stopping);
+  }
+
+  private pauseAfterBatch(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wakePause = null;
+        resolve();
+      };
+      const timer = setTimeout(done, BATCH_PAUSE_MS);
+      this.wakePause = done;
+      if (this.stopping) done();
+    });
   }
 
   private async claim(limit: number): Promise<postgres.Row[]> {
@@ -213,15 +243,18 @@ class QueueWorker {
     return [...rows].sort((a, b) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1));
   }
 
-  private dispatch(row: postgres.Row) {
-    const task: Promise<void> = this.deliver(row).finally(() => {
-      this.inFlight.delete(task);
-      this.kick();
-    });
+  /** Sends every row at once and writes the answers together once the last one is in. */
+  private async sendBatch(rows: postgres.Row[]) {
+    const task: Promise<void> = Promise.all(rows.map((row) => this.responseTo(row))).then((responses) => this.store(responses));
     this.inFlight.add(task);
+    try {
+      await task;
+    } finally {
+      this.inFlight.delete(task);
+    }
   }
 
-  private async deliver(row: postgres.Row) {
+  private async responseTo(row: postgres.Row): Promise<ResponseRecord> {
     const id = String(row.id);
     let response: ResponseRecord;
     const parsed = queuedRequestSchema.safeParse(row);
@@ -233,42 +266,54 @@ class QueueWorker {
     if (response.error_msg !== null) {
       this.log(`pg_net worker: request ${id} ${String(row.method)} ${safeUrl(row.url)} failed: ${response.error_msg}`);
     }
-    await this.store(response);
+    return response;
   }
 
-  /** Retries while the database is away: the request was already sent, only its result is missing. */
-  private async store(response: ResponseRecord) {
-    let record = response;
+  /**
+   * Writes a batch's answers in one transaction, as pg_net does, so they become visible together.
+   * Retries while the database is away: the requests were already sent, only their results are
+   * missing. An answer that cannot be stored (its savepoint rolls back) is stored as a failure so
+   * its caller sees one.
+   */
+  private async store(responses: ResponseRecord[]) {
+    if (responses.length === 0) return;
     for (;;) {
       try {
-        await this.insertResponse(record);
+        await this.sql.begin(async (tx) => {
+          for (const response of responses) await this.insertOrFailure(tx, response);
+        });
         this.dbReachable();
         return;
       } catch (err) {
-        if (isConnectionError(err)) {
-          this.dbUnreachable('storing a response', err);
-          if (this.stopping) {
-            this.log(`pg_net worker: response of request ${record.id} dropped: database unreachable while stopping`);
-            return;
-          }
-          await sleep(this.backoffMs(), undefined, { signal: this.stopSignal.signal }).catch(() => {});
-          continue;
-        }
-        if (record !== response) {
-          this.log(`pg_net worker: response of request ${record.id} could not be stored: ${errorText(err)}`);
+        if (!isConnectionError(err)) {
+          this.log(`pg_net worker: responses of requests ${responses.map((r) => r.id).join(', ')} could not be stored: ${errorText(err)}`);
           return;
         }
-        // Something in the response itself is unstorable: store the failure so the caller sees it.
-        record = failedResponse(record.id, `response could not be stored: ${errorText(err)}`, response.timed_out);
+        this.dbUnreachable('storing responses', err);
+        if (this.stopping) {
+          this.log(`pg_net worker: responses of ${responses.length} request(s) dropped: database unreachable while stopping`);
+          return;
+        }
+        await sleep(this.backoffMs(), undefined, { signal: this.stopSignal.signal }).catch(() => {});
       }
     }
   }
 
-  private async insertResponse(r: ResponseRecord) {
-    await this.sql`
+  private async insertOrFailure(tx: postgres.TransactionSql, response: ResponseRecord) {
+    try {
+      await tx.savepoint((sp) => this.insertResponse(sp, response));
+    } catch (err) {
+      if (isConnectionError(err)) throw err;
+      const failure = failedResponse(response.id, `response could not be stored: ${errorText(err)}`, response.timed_out);
+      await this.insertResponse(tx, failure);
+    }
+  }
+
+  private async insertResponse(sql: postgres.TransactionSql, r: ResponseRecord) {
+    await sql`
       insert into net._http_response (id, status_code, content_type, headers, content, timed_out, error_msg)
       values (${r.id}, ${r.status_code}, ${r.content_type},
-        ${r.headers === null ? null : this.sql.json(r.headers)}::jsonb, ${r.content}, ${r.timed_out}, ${r.error_msg})`;
+        ${r.headers === null ? null : sql.json(r.headers)}::jsonb, ${r.content}, ${r.timed_out}, ${r.error_msg})`;
   }
 
   private async deleteExpiredResponses() {

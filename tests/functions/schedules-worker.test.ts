@@ -20,6 +20,7 @@ import {
   renderSha256,
   runWorkerFor,
   scheduleRow,
+  servingIsolates,
   sleep,
   studio,
   uploadsOf,
@@ -321,6 +322,19 @@ Deno.test(
         resumed.some((e) => chained(e.actor_label)),
         'later steps are called by the step before',
       );
+      // A step called by a clean pause takes the offset YouTube confirmed from its call instead of
+      // asking YouTube again, unless a waiting worker claimed the row first (then its claim count
+      // moved on and the step asks): when every step was a called one, every one took it.
+      if (resumed.every((e) => chained(e.actor_label))) {
+        assertEquals(
+          resumed.map((e) => e.details.offset_from),
+          resumed.map(() => 'handover'),
+        );
+      }
+      for (const e of resumed.filter((e) => e.details.offset_from === 'handover')) {
+        assertOk(chained(e.actor_label), `only a called step has a handover: ${JSON.stringify(e)}`);
+        assertEquals(e.details.from_offset, e.details.saved_offset);
+      }
       // Each step resumed exactly where the one before stopped; the test's call and every chained
       // step sent at most its budget.
       assertEquals(
@@ -377,16 +391,6 @@ Deno.test(
     });
   },
 );
-
-/** The isolates of `fn` serving a request that began at or after `since`, from the edge runtime. */
-async function servingIsolates(fn: string, since: number): Promise<{ pid: number; serving_since: number }[]> {
-  const runtime = Deno.env.get('LOCAL_FUNCTIONS_URL');
-  if (!runtime) throw new Error('LOCAL_FUNCTIONS_URL is not set: run these tests against a running stack');
-  const { isolates } = await (await fetch(`${runtime}/_runtime/isolates`)).json();
-  return (isolates as { fn: string; pid: number; serving_since: number | null }[])
-    .filter((i) => i.fn === fn && i.serving_since !== null && i.serving_since >= since)
-    .map((i) => ({ pid: i.pid, serving_since: i.serving_since! }));
-}
 
 Deno.test(
   'a step whose invocation the runtime ended (pg_net got its 5xx) is taken back at once from that answer, not after its lease',

@@ -280,13 +280,16 @@ describe('pg_net worker', () => {
     });
   });
 
-  test('a target slower than timeout_milliseconds gives timed_out = true while other requests complete', BOUNDED, async () => {
+  test('a target slower than timeout_milliseconds gives timed_out = true; its batch is answered together', BOUNDED, async () => {
     await withWorker({}, async (worker) => {
       const m = marker();
       const started = Date.now();
-      const slowId = await httpPost(db.sql, `${target.url}/slow/${m}?sleep=3000`, { timeoutMs: 300 });
-      const fastIds = [];
-      for (let i = 0; i < 3; i++) fastIds.push(await httpPost(db.sql, `${target.url}/fast/${m}/${i}`));
+      // Queued in one transaction, so one batch takes them all (as pg_net would).
+      const [slowId, ...fastIds] = await db.sql.begin(async (tx) => {
+        const ids = [await httpPost(tx, `${target.url}/slow/${m}?sleep=3000`, { timeoutMs: 300 })];
+        for (let i = 0; i < 3; i++) ids.push(await httpPost(tx, `${target.url}/fast/${m}/${i}`));
+        return ids;
+      });
       await worker.idle();
       assert.ok(Date.now() - started < 2500, 'the worker waited for the slow target instead of timing out');
 
@@ -297,7 +300,8 @@ describe('pg_net worker', () => {
       for (const id of fastIds) {
         const fast = await responseOf(db.sql, id);
         assert.equal(fast.status_code, 200);
-        assert.ok(fast.created < slow.created, 'fast request finished while the slow one was pending');
+        // pg_net writes a batch's answers in one transaction once its slowest request is done.
+        assert.equal(fast.created.getTime(), slow.created.getTime(), "answered in the slow one's transaction");
       }
     });
   });
@@ -333,16 +337,40 @@ describe('pg_net worker', () => {
     });
   });
 
-  test('never more than `concurrency` requests in flight at the target', BOUNDED, async () => {
+  test('never more than `concurrency` (pg_net.batch_size) requests in flight at the target', BOUNDED, async () => {
     await withWorker({ concurrency: 2 }, async (worker) => {
       const m = marker();
       target.maxActive = target.active;
-      const ids = [];
-      for (let i = 0; i < 6; i++) ids.push(await httpPost(db.sql, `${target.url}/bounded/${m}/${i}?sleep=300`));
+      const ids = await db.sql.begin(async (tx) => {
+        const queued = [];
+        for (let i = 0; i < 6; i++) queued.push(await httpPost(tx, `${target.url}/bounded/${m}/${i}?sleep=300`));
+        return queued;
+      });
       await worker.idle();
       assert.equal(target.maxActive, 2);
       for (let i = 0; i < 6; i++) assert.equal(target.at(`/bounded/${m}/${i}`).length, 1);
       for (const id of ids) assert.equal((await responseOf(db.sql, id)).status_code, 200);
+    });
+  });
+
+  test('as pg_net: a request queued while a batch is out is sent once every request of that batch has its answer', BOUNDED, async () => {
+    await withWorker({}, async (worker) => {
+      const m = marker();
+      const slowId = await httpPost(db.sql, `${target.url}/batch-slow/${m}?sleep=1500`);
+      await waitFor('the slow request to arrive', 3000, () => target.at(`/batch-slow/${m}`).length === 1);
+      const queuedAt = Date.now();
+      const nextId = await httpPost(db.sql, `${target.url}/batch-next/${m}`);
+      await sleep(500);
+      assert.equal(target.at(`/batch-next/${m}`).length, 0, 'sent while the batch before it was still out');
+      assert.equal((await db.sql`select 1 from net._http_response where id = ${nextId}`).length, 0);
+      await worker.idle();
+      assert.equal((await responseOf(db.sql, slowId)).status_code, 200);
+      assert.equal((await responseOf(db.sql, nextId)).status_code, 200);
+      const [slow] = target.at(`/batch-slow/${m}`);
+      const [next] = target.at(`/batch-next/${m}`);
+      assert.ok(next!.at >= slow!.at + 1400, 'sent before the batch before it was answered');
+      // The new request woke the worker during the batch, so no pause of 1 s came before it.
+      assert.ok(next!.at - queuedAt < 1900, `the next request was sent ${next!.at - queuedAt} ms after it was queued`);
     });
   });
 

@@ -581,6 +581,12 @@ export interface PrivateUploadSessions {
   total_bytes: Int8;
 }
 
+export interface PrivateUploadWorkerCalls {
+  call_id: Int8;
+  called_at: Generated<Timestamp>;
+  worker: string;
+}
+
 export interface PrivateVideoMetricTotals {
   interactions: Generated<Int8>;
   last_day: Timestamp | null;
@@ -921,6 +927,7 @@ export interface DB {
   "private.notification_outbox": PrivateNotificationOutbox;
   "private.notification_wake": PrivateNotificationWake;
   "private.upload_sessions": PrivateUploadSessions;
+  "private.upload_worker_calls": PrivateUploadWorkerCalls;
   "private.video_metric_totals": PrivateVideoMetricTotals;
   "private.youtube_api_costs": PrivateYoutubeApiCosts;
   "private.youtube_daily_budget": PrivateYoutubeDailyBudget;

@@ -21,8 +21,16 @@ export interface EngineOptions {
   deadline?: number;
   /** The options the next step of a paused upload is called with (the worker's request body). */
   nextCall?: Record<string, unknown>;
+  /** What YouTube confirmed when the step before paused this call's schedule (its call says). */
+  handover?: Handover;
   retry?: RetryPolicy;
   hooks?: UploadHooks;
+}
+
+/** The offset a clean pause saved right after YouTube's 308 confirmed it, and the row's claim count then. */
+export interface Handover {
+  upload_offset: number;
+  attempts: number;
 }
 
 export type Result = 'published' | 'processing' | 'waiting' | 'retry' | 'deferred' | 'failed' | 'canceled' | 'yielded' | 'lease_lost';

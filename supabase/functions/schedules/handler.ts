@@ -123,7 +123,7 @@ export const router = new Router('schedules')
   .on('POST', '/worker', async (ctx) => {
     requireServiceRole(ctx.req);
     const body = await parseBody(ctx, WorkerBody);
-    const { schedule_id: _, claim_budget_ms: __, worker_id: ___, ...stepOptions } = body;
+    const { schedule_id: _, claim_budget_ms: __, worker_id: ___, handover, ...stepOptions } = body;
     return json(
       await runWorker({
         workerId: body.worker_id,
@@ -133,6 +133,7 @@ export const router = new Router('schedules')
         concurrency: body.concurrency,
         leaseSeconds: body.lease_seconds,
         stepBytes: body.step_bytes,
+        handover,
         // A paused upload's next step runs with the same step options.
         nextCall: stepOptions,
       }),

@@ -1,7 +1,7 @@
 // The upload transitions of the engine (engine.ts has the table): start a new upload, resume a
 // saved session, stream a bounded step of bytes, record the video YouTube made. Each takes the
 // run context and its step, and returns the next step.
-import { UPLOAD_UNIT, UploadSessionGoneError } from '../_shared/integrations/youtube/upload-client.ts';
+import { type SessionState, UPLOAD_UNIT, UploadSessionGoneError } from '../_shared/integrations/youtube/upload-client.ts';
 import { logEvent } from '../_shared/integrations/youtube/event-log.ts';
 import { VideoSource } from './video-source.ts';
 import { done, fail, type OpenUpload, outcome, release, type RunContext, type Step, type StepOf, wait } from './context.ts';
@@ -95,10 +95,11 @@ export async function resumeUpload(ctx: RunContext, _step: StepOf<'resume'>): Pr
   if (isStep(targets)) return targets;
   const session = await store.uploadSession(ctx.row.id);
   const uploader = ctx.clients.uploader(targets.channel);
+  const handover = handedOver(ctx);
   let state;
   try {
     if (!session) throw new UploadSessionGoneError(404);
-    state = await uploader.queryStatus(session.uri, session.total);
+    state = handover ?? (await uploader.queryStatus(session.uri, session.total));
   } catch (err) {
     if (!(err instanceof UploadSessionGoneError)) throw err;
     return await sessionLost(ctx);
@@ -111,7 +112,13 @@ export async function resumeUpload(ctx: RunContext, _step: StepOf<'resume'>): Pr
   if (!videoUrl) return await fail(ctx, 'uploading', 'the render of this schedule was deleted during its upload');
   await store.note(ctx.row, ctx.opts.workerId, {
     event: 'upload_resumed',
-    details: { from_offset: state.confirmed, saved_offset: ctx.row.upload_offset, total_bytes: session!.total, attempt: ctx.row.attempts },
+    details: {
+      from_offset: state.confirmed,
+      saved_offset: ctx.row.upload_offset,
+      total_bytes: session!.total,
+      attempt: ctx.row.attempts,
+      offset_from: handover ? 'handover' : 'status_query',
+    },
   });
   if (state.confirmed !== ctx.row.upload_offset) {
     const saved = await store.saveOffset(ctx.row.id, ctx.opts.workerId, state.confirmed, ctx.opts.leaseSeconds);
@@ -119,6 +126,17 @@ export async function resumeUpload(ctx: RunContext, _step: StepOf<'resume'>): Pr
     ctx.row = { ...ctx.row, upload_offset: state.confirmed };
   }
   return { to: 'stream', upload: { uploader, uri: session!.uri, total: session!.total, from: state.confirmed, videoUrl, source: null } };
+}
+
+/**
+ * The offset YouTube confirmed, without asking it, when this invocation is the step a clean pause
+ * called and nobody claimed the row in between (every claim counts one attempt) nor moved its
+ * offset: then no byte went out after that confirmation. Otherwise null: ask the session.
+ */
+function handedOver(ctx: RunContext): SessionState | null {
+  const h = ctx.opts.handover;
+  if (!h || ctx.row.attempts !== h.attempts + 1 || ctx.row.upload_offset !== h.upload_offset) return null;
+  return { kind: 'incomplete', confirmed: h.upload_offset };
 }
 
 /** The session is gone at YouTube: a new one, unless the last chunk went out (then a person looks). */

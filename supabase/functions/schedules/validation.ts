@@ -217,10 +217,21 @@ export const WorkerBody = z.strictObject({
   lease_seconds: z.number().int().min(5).max(900).optional(),
   /** Upload bytes this invocation may send (whole 256 KiB units); see budget.ts for the default. */
   step_bytes: z.number().int().min(262_144).max(1_073_741_824).multipleOf(262_144).optional(),
-  /** The worker id a paused upload chose for its next step (private.pause_upload), so a failed step can be told apart. */
+  /**
+   * The worker id the calling SQL chose and recorded with its pg_net call (a paused upload's next
+   * step, private.pause_upload; a woken or chained worker, private.call_upload_worker), so the
+   * rows a failed call held can be told apart.
+   */
   worker_id: z
     .string()
-    .regex(/^schedules:step:[0-9a-f-]{36}$/, 'must be a step worker id')
+    .regex(/^schedules:(step|call):[0-9a-f-]{36}$/, 'must be a step or call worker id')
+    .optional(),
+  /** What YouTube confirmed when the paused upload's step before ended (private.pause_upload). */
+  handover: z
+    .strictObject({
+      upload_offset: z.number().int().min(0),
+      attempts: z.number().int().min(0),
+    })
     .optional(),
 });
 

@@ -12,7 +12,9 @@
 //   4. with budget left it waits for the next due row (1); once the budget is spent, and more is
 //      due, it calls one successor (private.chain_upload_worker) and answers.
 // A step whose invocation the runtime killed (546) is taken back by a waiting worker as soon as
-// pg_net holds the failed answer (private.recover_upload_steps), not after its lease.
+// pg_net holds the failed answer (private.recover_upload_steps), not after its lease: the call a
+// paused upload made for its next step, or the call that woke the worker holding the row (each
+// names the worker id it runs under, body.worker_id).
 // A call for one schedule (schedule_id) runs only that one, if it is due. Several workers may
 // run at the same time: each claims different rows.
 import type { RetryPolicy } from '../_shared/integrations/youtube/http-retry.ts';
@@ -20,7 +22,7 @@ import { logEvent } from '../_shared/integrations/youtube/event-log.ts';
 import { keepLease } from '../_shared/platform/lease-keeper.ts';
 import { DEFAULT_STEP_BYTES, StepBudget, thisIsolate, UPLOAD_WALL_MS } from './budget.ts';
 import { ChannelClients } from './channel-clients.ts';
-import type { EngineOptions, ScheduleOutcome } from './context.ts';
+import type { EngineOptions, Handover, ScheduleOutcome } from './context.ts';
 import { processSchedule } from './engine.ts';
 import { DEFAULT_CHUNK_BYTES } from './plan.ts';
 import { chainWorker, claimSchedules, nextDueAt, recoverFailedSteps, renewLease, type ScheduleRow } from './store.ts';
@@ -49,6 +51,8 @@ export interface WorkerOptions {
   stepBytes?: number;
   /** The options a paused upload's next step is called with. */
   nextCall?: Record<string, unknown>;
+  /** A paused upload's next step: what YouTube confirmed when the step before paused. */
+  handover?: Handover;
   retry?: RetryPolicy;
   hooks?: UploadHooks;
   /** false: nothing claimed after the first empty claim (tests, operators). */
@@ -160,6 +164,7 @@ export async function runWorker(opts: WorkerOptions = {}): Promise<WorkerReport>
       chunkBytes: opts.chunkBytes ?? DEFAULT_CHUNK_BYTES,
       budget,
       nextCall: opts.nextCall,
+      handover: only ? opts.handover : undefined,
       retry: opts.retry,
       hooks: opts.hooks,
     };

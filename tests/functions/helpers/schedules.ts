@@ -351,3 +351,13 @@ export async function settle(id: string, timeoutMs = 60_000): Promise<ScheduleRo
     else await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** The isolates of `fn` serving a request that began at or after `since`, from the edge runtime. */
+export async function servingIsolates(fn: string, since: number): Promise<{ pid: number; serving_since: number }[]> {
+  const runtime = Deno.env.get('LOCAL_FUNCTIONS_URL');
+  if (!runtime) throw new Error('LOCAL_FUNCTIONS_URL is not set: run these tests against a running stack');
+  const { isolates } = await (await fetch(`${runtime}/_runtime/isolates`)).json();
+  return (isolates as { fn: string; pid: number; serving_since: number | null }[])
+    .filter((i) => i.fn === fn && i.serving_since !== null && i.serving_since >= since)
+    .map((i) => ({ pid: i.pid, serving_since: i.serving_since! }));
+}
