@@ -7,8 +7,10 @@ import { resolve } from 'node:path';
 import { ROOT } from '../local/profile.ts';
 import { compareRuns, parseCompareArgs, runOrder, UsageError, USAGE, type CompareArgs, type Side } from './bench-compare/compare.ts';
 import {
+  benchSource,
   checkout,
   installPackages,
+  needsRunningStack,
   resolveCommit,
   runSideBench,
   startSideStack,
@@ -76,15 +78,14 @@ async function main() {
   const runs: Runs = Object.fromEntries(args.names.map((n) => [n, { ref: [], head: [] }]));
   const failures: Failure[] = [];
   try {
-    for (const side of ['ref', 'head'] as const) {
-      log(
-        `${side}: starting the stack of ${sides[side].commit.slice(0, 9)} (profile ${sides[side].profile}, port base ${sides[side].portBase})`,
-      );
-      stacks[side] = await startSideStack(sides[side], resolve(logDir, `${side}-stack.log`));
-    }
     for (const { round, bench, side } of runOrder(args.names, args.rounds)) {
-      log(`round ${round}: ${bench} at ${side}`);
-      const r = runSideBench(sides[side], stacks[side]!, bench, resolve(logDir, `${side}-${bench}-${round}.log`));
+      const needs = needsRunningStack(benchSource(sides[side], bench));
+      if (needs && !stacks[side]) {
+        log(`${side}: starting the stack of ${sides[side].commit.slice(0, 9)} (port base ${sides[side].portBase + 50})`);
+        stacks[side] = await startSideStack(sides[side], resolve(logDir, `${side}-stack.log`));
+      }
+      log(`round ${round}: ${bench} at ${side}${needs ? " (against the side's stack)" : ''}`);
+      const r = runSideBench(sides[side], bench, needs ? stacks[side]! : null, resolve(logDir, `${side}-${bench}-${round}.log`));
       if (r.error) failures.push({ bench, side, round, error: r.error });
       else runs[bench][side].push(r.result);
       // Written after every run, so a comparison cut short still leaves what it measured.

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { compareRuns, figuresOf, median, parseCompareArgs, runOrder, UsageError } from '../../tools/bench-compare/compare.ts';
-import { parseEnvFile } from '../../tools/bench-compare/sides.ts';
+import { needsRunningStack, parseEnvFile } from '../../tools/bench-compare/sides.ts';
 
 describe('bench:compare arguments', () => {
   it('reads the ref, the benchmarks and the defaults', () => {
@@ -141,5 +141,15 @@ describe('bench:compare figures and ratios', () => {
 describe('bench:compare stack env', () => {
   it('reads KEY=value lines, unquoting quoted values and skipping the rest', () => {
     assert.deepEqual(parseEnvFile('# comment\nA=1\nB=\'two words\'\nC="x=y"\n\nnot a line\n'), { A: '1', B: 'two words', C: 'x=y' });
+  });
+});
+
+describe('bench:compare: which benchmarks get the side's running stack', () => {
+  it('one that starts nothing itself does; one that starts its stack or cluster does not', () => {
+    assert.equal(needsRunningStack("const dbUrl = process.env.BENCH_DB_URL;"), true);
+    assert.equal(needsRunningStack("const supabaseUrl = required('SUPABASE_URL');"), true);
+    assert.equal(needsRunningStack('const stack = await startStack(p, { echo: false });'), false);
+    assert.equal(needsRunningStack('const { env, stop } = await benchStack();'), false);
+    assert.equal(needsRunningStack('const p = await benchDatabase();'), false);
   });
 });

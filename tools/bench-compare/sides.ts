@@ -2,7 +2,7 @@
 // stack (profile and ports of its own) and its benchmarks run against that stack.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 
@@ -53,11 +53,33 @@ export function installPackages(side: SideCheckout, log: (line: string) => void)
   }
 }
 
-function sideEnv(side: SideCheckout): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, CCE_PROFILE: side.profile, CCE_PORT_BASE: String(side.portBase), CCE_DEMO_LOOP: 'off' };
+/**
+ * The env of the side's own processes. `stack` picks the stack the tool starts (port base + 50);
+ * without it, the profile a benchmark that starts its own stack or cluster uses (port base + 0).
+ */
+function sideEnv(side: SideCheckout, stack = false): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    CCE_PROFILE: stack ? `${side.profile}-stack` : side.profile,
+    CCE_PORT_BASE: String(stack ? side.portBase + 50 : side.portBase),
+    CCE_DEMO_LOOP: 'off',
+  };
   // A stack named by the caller's env would be used by both sides' benchmarks instead of their own.
   for (const key of Object.keys(env)) if (/^(SUPABASE_|LOCAL_|BENCH_DB_URL$|NODE_EXTRA_CA_CERTS$|DENO_CERT$)/.test(key)) delete env[key];
   return env;
+}
+
+/**
+ * Whether a benchmark needs a running stack handed to it: one that starts nothing itself (it
+ * reads a stack's env or BENCH_DB_URL) does; one that starts its stack or cluster gets none, so
+ * that two stacks never share a profile.
+ */
+export function needsRunningStack(source: string): boolean {
+  return !/\b(startStack|benchStack|benchDatabase)\(/.test(source);
+}
+
+export function benchSource(side: SideCheckout, name: string): string {
+  return readFileSync(resolve(side.dir, 'bench', `${name}.bench.ts`), 'utf8');
 }
 
 export function parseEnvFile(text: string): Record<string, string> {
@@ -76,23 +98,22 @@ export interface RunningStack {
 
 /** Starts the side's stack (`local/commands/start.ts`, in the foreground of a child) and waits for it. */
 export async function startSideStack(side: SideCheckout, logFile: string): Promise<RunningStack> {
-  const envFile = resolve(side.dir, '.local', side.profile, 'stack.env');
-  const startedAt = Date.now();
-  const out = openSync(logFile, 'a');
+  const env = sideEnv(side, true);
+  // A fresh data dir each time: both sides start from the same empty state, and a cluster made
+  // for another port base would not start on this one.
+  rmSync(resolve(side.dir, '.local', env.CCE_PROFILE!), { recursive: true, force: true });
+  const envFile = resolve(side.dir, '.local', env.CCE_PROFILE!, 'stack.env');
+  const out = openSync(logFile, 'w');
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'local/commands/start.ts'], {
     cwd: side.dir,
-    env: sideEnv(side),
+    env,
     stdio: ['ignore', out, out],
     detached: true,
   });
   let exited = false;
   child.on('exit', () => (exited = true));
   const deadline = Date.now() + 300_000;
-  while (!(
-    existsSync(envFile) &&
-    statSync(envFile).mtimeMs >= startedAt - 1000 &&
-    readFileSync(logFile, 'utf8').includes(`"${side.profile}" is up`)
-  )) {
+  while (!(existsSync(envFile) && readFileSync(logFile, 'utf8').includes(`"${env.CCE_PROFILE}" is up`))) {
     if (exited) throw new Error(`${side.label}: the stack did not start (see ${logFile})`);
     if (Date.now() > deadline) throw new Error(`${side.label}: the stack was not up after 300 s (see ${logFile})`);
     await new Promise((r) => setTimeout(r, 500));
@@ -108,14 +129,22 @@ export async function startSideStack(side: SideCheckout, logFile: string): Promi
   };
 }
 
-/** Runs bench/<name>.bench.ts of the side against its stack; the parsed result file, or the failure. */
-export function runSideBench(side: SideCheckout, stack: RunningStack, name: string, logFile: string): { result?: unknown; error?: string } {
+/**
+ * Runs bench/<name>.bench.ts of the side through its own `npm run bench` (which names the CA the
+ * benchmark's stack uses), against `stack` when given; the parsed result file, or the failure.
+ */
+export function runSideBench(
+  side: SideCheckout,
+  name: string,
+  stack: RunningStack | null,
+  logFile: string,
+): { result?: unknown; error?: string } {
   const resultFile = resolve(side.dir, 'bench', 'results', `${name}.json`);
   rmSync(resultFile, { force: true });
-  const out = openSync(logFile, 'a');
-  const r = spawnSync(process.execPath, ['--import', 'tsx', resolve(side.dir, 'bench', `${name}.bench.ts`)], {
+  const out = openSync(logFile, 'w');
+  const r = spawnSync(process.execPath, ['--import', 'tsx', resolve(side.dir, 'bench', 'run.ts'), name], {
     cwd: side.dir,
-    env: { ...sideEnv(side), ...stack.env, BENCH_DB_URL: stack.env.SUPABASE_DB_URL },
+    env: stack ? { ...sideEnv(side), ...stack.env, BENCH_DB_URL: stack.env.SUPABASE_DB_URL } : sideEnv(side),
     stdio: ['ignore', out, out],
   });
   if (r.status !== 0 || !existsSync(resultFile)) return { error: `exit ${r.status ?? r.signal}; see ${logFile}` };
