@@ -144,9 +144,9 @@ describe('bench:compare stack env', () => {
   });
 });
 
-describe('bench:compare: which benchmarks get the side's running stack', () => {
+describe('bench:compare: which benchmarks get the running stack of their side', () => {
   it('one that starts nothing itself does; one that starts its stack or cluster does not', () => {
-    assert.equal(needsRunningStack("const dbUrl = process.env.BENCH_DB_URL;"), true);
+    assert.equal(needsRunningStack('const dbUrl = process.env.BENCH_DB_URL;'), true);
     assert.equal(needsRunningStack("const supabaseUrl = required('SUPABASE_URL');"), true);
     assert.equal(needsRunningStack('const stack = await startStack(p, { echo: false });'), false);
     assert.equal(needsRunningStack('const { env, stop } = await benchStack();'), false);
