@@ -11,9 +11,11 @@ import {
   checkout,
   installPackages,
   needsRunningStack,
+  resetDataDirs,
   resolveCommit,
   runSideBench,
   startSideStack,
+  stopBenchProfile,
   type RunningStack,
   type SideCheckout,
 } from './bench-compare/sides.ts';
@@ -39,6 +41,7 @@ function prepare(args: CompareArgs): Record<Side, SideCheckout> {
     const missing = args.names.filter((n) => !existsSync(resolve(side.dir, 'bench', `${n}.bench.ts`)));
     if (missing.length) throw new UsageError(`not a benchmark at ${side.label} (${side.commit.slice(0, 9)}): ${missing.join(', ')}`);
     installPackages(side, log);
+    resetDataDirs(side);
   }
   return sides;
 }
@@ -93,6 +96,7 @@ async function main() {
     }
   } finally {
     for (const stack of Object.values(stacks)) await stack.stop();
+    for (const side of Object.values(sides)) stopBenchProfile(side);
   }
   for (const [name, b] of Object.entries(writeReport(args, sides, runs, failures, out))) {
     const beyond = Object.entries(b.figures).filter(([, f]) => f.beyond_10_percent);

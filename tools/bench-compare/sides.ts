@@ -82,6 +82,20 @@ export function benchSource(side: SideCheckout, name: string): string {
   return readFileSync(resolve(side.dir, 'bench', `${name}.bench.ts`), 'utf8');
 }
 
+/**
+ * Empties both profiles' data dirs before a comparison: both sides start from the same empty
+ * state, and a cluster made for another port base would not start on this one.
+ */
+export function resetDataDirs(side: SideCheckout): void {
+  for (const env of [sideEnv(side), sideEnv(side, true)])
+    rmSync(resolve(side.dir, '.local', env.CCE_PROFILE!), { recursive: true, force: true });
+}
+
+/** Stops what the benchmarks left running on the side's profile (a bench cluster stays up after a run). */
+export function stopBenchProfile(side: SideCheckout): void {
+  spawnSync(process.execPath, ['--import', 'tsx', 'local/commands/stop.ts'], { cwd: side.dir, env: sideEnv(side), stdio: 'ignore' });
+}
+
 export function parseEnvFile(text: string): Record<string, string> {
   const env: Record<string, string> = {};
   for (const line of text.split('\n')) {
@@ -99,9 +113,6 @@ export interface RunningStack {
 /** Starts the side's stack (`local/commands/start.ts`, in the foreground of a child) and waits for it. */
 export async function startSideStack(side: SideCheckout, logFile: string): Promise<RunningStack> {
   const env = sideEnv(side, true);
-  // A fresh data dir each time: both sides start from the same empty state, and a cluster made
-  // for another port base would not start on this one.
-  rmSync(resolve(side.dir, '.local', env.CCE_PROFILE!), { recursive: true, force: true });
   const envFile = resolve(side.dir, '.local', env.CCE_PROFILE!, 'stack.env');
   const out = openSync(logFile, 'w');
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'local/commands/start.ts'], {
