@@ -80,8 +80,17 @@ async function main() {
   const stacks: Partial<Record<Side, RunningStack>> = {};
   const runs: Runs = Object.fromEntries(args.names.map((n) => [n, { ref: [], head: [] }]));
   const failures: Failure[] = [];
+  // The stacks run detached, so Ctrl-C reaches only the benchmark running: stop them after it.
+  let interrupted = false;
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(sig, () => {
+      interrupted = true;
+      log(`${sig}: stopping the stacks after this run`);
+    });
+  }
   try {
     for (const { round, bench, side } of runOrder(args.names, args.rounds)) {
+      if (interrupted) break;
       const needs = needsRunningStack(benchSource(sides[side], bench));
       if (needs && !stacks[side]) {
         log(`${side}: starting the stack of ${sides[side].commit.slice(0, 9)} (port base ${sides[side].portBase + 50})`);
@@ -104,7 +113,7 @@ async function main() {
     log(`${name}: ${Object.keys(b.figures).length} figures, ${beyond.length} beyond ±10 %${beyond.length ? ': ' + list : ''}`);
   }
   log(`→ ${out}`);
-  process.exit(failures.length ? 1 : 0);
+  process.exit(interrupted ? 130 : failures.length ? 1 : 0);
 }
 
 await main();
