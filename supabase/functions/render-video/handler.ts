@@ -10,14 +10,15 @@
 //                   a render already running at RevID may still finish and use credits.
 //   POST   /worker  { job_id?, time_budget_ms?, max_jobs? }  service role (pg_cron; a bounded batch, chained): the poller
 import { z } from 'zod';
-import { requireServiceRole, requireUser } from '../_shared/platform/auth.ts';
+import { requireServiceRole } from '../_shared/platform/auth.ts';
 import { asJson } from '../_shared/platform/db-json.ts';
 import { asService, asUser } from '../_shared/platform/db.ts';
 import { env } from '../_shared/platform/env.ts';
 import { createHandler } from '../_shared/platform/handler.ts';
 import { HttpError, json, Router } from '../_shared/platform/http.ts';
 import { noteWorkspace } from '../_shared/platform/observability/context.ts';
-import { parseBody, parseParams, parseQuery } from '../_shared/platform/request.ts';
+import { parseBody } from '../_shared/platform/request.ts';
+import { asMember, signedIn } from '../_shared/platform/signed-in.ts';
 import { requireRole, Uuid } from '../_shared/platform/tenancy.ts';
 import { getContent } from '../_shared/domain/content-store.ts';
 import {
@@ -145,8 +146,7 @@ async function submitInline(job: Pick<JobRow, 'id' | 'render_params'>) {
 
 export const router = new Router('render-video')
   .on('POST', '/', async (ctx) => {
-    const claims = await requireUser(ctx.req);
-    const body = await parseBody(ctx, CreateBody);
+    const { claims, input: body } = await signedIn(ctx, { body: CreateBody });
     const key = idempotencyKeyOf(ctx.req, body.idempotency_key);
     const fingerprint = await sha256Hex(JSON.stringify({ content_id: body.content_id, item: body.item, options: body.options }));
 
@@ -221,10 +221,8 @@ export const router = new Router('render-video')
     return json({ job: presentJob(job), replayed: created.outcome === 'existing' }, 202);
   })
   .on('GET', '/', async (ctx) => {
-    const claims = await requireUser(ctx.req);
-    const q = parseQuery(ctx, ListQuery);
-    const jobs = await asUser(claims, async (tx) => {
-      await requireRole(tx, q.workspace_id, 'viewer', 'see renders');
+    const { claims, input: q } = await signedIn(ctx, { query: ListQuery });
+    const jobs = await asMember(claims, { id: q.workspace_id, min: 'viewer', action: 'see renders' }, async (tx) => {
       return await tx<JobRow[]>`
         select ${tx.unsafe(JOB_COLUMNS)} from public.video_jobs
         where workspace_id = ${q.workspace_id}
@@ -236,15 +234,14 @@ export const router = new Router('render-video')
     return json({ jobs: jobs.map(presentJob) });
   })
   .on('GET', '/:id', async (ctx) => {
-    const claims = await requireUser(ctx.req);
-    const { id } = parseParams(ctx, IdParams);
-    const job = await jobFor(claims, id);
+    const { claims, input } = await signedIn(ctx, { params: IdParams });
+    const job = await jobFor(claims, input.id);
     noteWorkspace(ctx.req, job.workspace_id);
     return json({ job: presentJob(job) });
   })
   .on('DELETE', '/:id', async (ctx) => {
-    const claims = await requireUser(ctx.req);
-    const { id } = parseParams(ctx, IdParams);
+    const { claims, input } = await signedIn(ctx, { params: IdParams });
+    const { id } = input;
     const job = await asUser(claims, async (tx) => {
       const job = await loadJob(tx, id);
       if (!job) throw new HttpError(404, 'not_found', 'render job not found');

@@ -9,13 +9,14 @@
 //   GET    /settings?workspace_id= members; PUT /settings owners: missed-schedule policy, upload lead
 //   POST   /worker                 service role (pg_cron, and pg_net for the next step): one bounded
 //                                  step of what is due { schedule_id?, step_bytes?, time_budget_ms?, ... }
-import { requireServiceRole, requireUser } from '../_shared/platform/auth.ts';
+import { requireServiceRole } from '../_shared/platform/auth.ts';
 import { sha256Hex } from '../_shared/integrations/youtube/oauth-client.ts';
 import { asUser, type Tx } from '../_shared/platform/db.ts';
 import { createHandler } from '../_shared/platform/handler.ts';
 import { HttpError, json, Router, validate, type RouteContext } from '../_shared/platform/http.ts';
 import { rethrowPg } from '../_shared/platform/pg-errors.ts';
-import { parseBody, parseParams, parseQuery } from '../_shared/platform/request.ts';
+import { parseBody } from '../_shared/platform/request.ts';
+import { asMember, signedIn } from '../_shared/platform/signed-in.ts';
 import { requireRole } from '../_shared/platform/tenancy.ts';
 import { eventsOf, listSchedules, present, profileTimeZone, readSchedule, scheduleNotFound } from './api.ts';
 import {
@@ -71,27 +72,42 @@ function canonical(value: unknown): string {
   return JSON.stringify(value ?? null);
 }
 
-async function edit(ctx: RouteContext, changes: Record<string, unknown>, version: number | undefined) {
-  const claims = await requireUser(ctx.req);
-  const { id } = parseParams(ctx, IdParams);
-  const field = 'strategy' in changes ? 'strategy' : 'privacy';
+/**
+ * An editor's change of the schedule at /:id: `change` runs in the caller's transaction once the
+ * schedule is visible (404) and their role at least editor (403), with the database's verdicts
+ * turned into HTTP errors (`renameField` as for `mapped`).
+ */
+async function changeSchedule<T>(
+  ctx: RouteContext,
+  action: string,
+  change: (tx: Tx, id: string) => Promise<T>,
+  renameField?: Record<string, string>,
+): Promise<T> {
+  const { claims, input } = await signedIn(ctx, { params: IdParams });
   return await mapped(
     () =>
       asUser(claims, async (tx) => {
-        await visibleSchedule(tx, id, 'editor', 'change schedules');
-        await tx`select 1 from public.update_upload_schedule(${id}, ${tx.json(changes as Parameters<Tx['json']>[0])}, ${version ?? null}::integer)`;
-        return present((await readSchedule(tx, id))!);
+        await visibleSchedule(tx, input.id, 'editor', action);
+        return await change(tx, input.id);
       }),
-    { strategy: field },
+    renameField,
   );
+}
+
+function edit(ctx: RouteContext, changes: Record<string, unknown>, version: number | undefined) {
+  const field = 'strategy' in changes ? 'strategy' : 'privacy';
+  const update = async (tx: Tx, id: string) => {
+    await tx`select 1 from public.update_upload_schedule(${id}, ${tx.json(changes as Parameters<Tx['json']>[0])}, ${version ?? null}::integer)`;
+    return present((await readSchedule(tx, id))!);
+  };
+  return changeSchedule(ctx, 'change schedules', update, { strategy: field });
 }
 
 export const router = new Router('schedules')
   .on('GET', '/settings', async (ctx) => {
-    const claims = await requireUser(ctx.req);
-    const { workspace_id } = parseQuery(ctx, SettingsQuery);
-    const settings = await asUser(claims, async (tx) => {
-      await requireRole(tx, workspace_id, 'viewer', 'see settings');
+    const { claims, input } = await signedIn(ctx, { query: SettingsQuery });
+    const { workspace_id } = input;
+    const settings = await asMember(claims, { id: workspace_id, min: 'viewer', action: 'see settings' }, async (tx) => {
       const [row] = await tx<
         { missed_schedule_policy: string; upload_lead_minutes: number; updated_by: string | null; updated_at: Date | null }[]
       >`
@@ -107,11 +123,10 @@ export const router = new Router('schedules')
     return json({ settings });
   })
   .on('PUT', '/settings', async (ctx) => {
-    const claims = await requireUser(ctx.req);
-    const body = await parseBody(ctx, SettingsBody);
+    const { claims, input: body } = await signedIn(ctx, { body: SettingsBody });
+    const owner = { id: body.workspace_id, min: 'owner', action: 'change how schedules are published' } as const;
     const settings = await mapped(() =>
-      asUser(claims, async (tx) => {
-        await requireRole(tx, body.workspace_id, 'owner', 'change how schedules are published');
+      asMember(claims, owner, async (tx) => {
         const [row] = await tx`
           select workspace_id, missed_schedule_policy, upload_lead_minutes, updated_by, updated_at
           from public.update_workspace_settings(${body.workspace_id}, ${body.missed_schedule_policy ?? null}, ${body.upload_lead_minutes ?? null}::integer)`;
@@ -140,12 +155,10 @@ export const router = new Router('schedules')
     );
   })
   .on('GET', '/', async (ctx) => {
-    const claims = await requireUser(ctx.req);
-    const q = parseQuery(ctx, ListQuery);
+    const { claims, input: q } = await signedIn(ctx, { query: ListQuery });
     const from = q.from ? new Date(q.from) : new Date(Date.now() - 7 * DAY_MS);
     const to = q.to ? new Date(q.to) : new Date(from.getTime() + 67 * DAY_MS);
-    const schedules = await asUser(claims, async (tx) => {
-      await requireRole(tx, q.workspace_id, 'viewer', 'see schedules');
+    const schedules = await asMember(claims, { id: q.workspace_id, min: 'viewer', action: 'see schedules' }, async (tx) => {
       return await listSchedules(tx, {
         workspaceId: q.workspace_id,
         from,
@@ -158,12 +171,10 @@ export const router = new Router('schedules')
     return json({ range: { from, to }, schedules: schedules.map(present) });
   })
   .on('POST', '/', async (ctx) => {
-    const claims = await requireUser(ctx.req);
-    const body = await parseBody(ctx, CreateBody);
+    const { claims, input: body } = await signedIn(ctx, { body: CreateBody });
     const key = idempotencyKey(ctx);
     const result = await mapped(() =>
-      asUser(claims, async (tx) => {
-        await requireRole(tx, body.workspace_id, 'editor', 'schedule uploads');
+      asMember(claims, { id: body.workspace_id, min: 'editor', action: 'schedule uploads' }, async (tx) => {
         const timeZone = body.time_zone ?? (await profileTimeZone(tx));
         const strategy = body.strategy ?? (body.privacy === 'public' ? 'youtube_scheduled' : 'upload_at_time');
         const request = { ...body, thumbnail_url: body.thumbnail_url ?? null, time_zone: timeZone, strategy };
@@ -183,11 +194,10 @@ export const router = new Router('schedules')
     return json({ schedule: result.schedule, replayed: result.outcome === 'existing' }, result.outcome === 'created' ? 201 : 200);
   })
   .on('GET', '/:id', async (ctx) => {
-    const claims = await requireUser(ctx.req);
-    const { id } = parseParams(ctx, IdParams);
+    const { claims, input } = await signedIn(ctx, { params: IdParams });
     const answer = await asUser(claims, async (tx) => {
-      const schedule = await visibleSchedule(tx, id, 'viewer', 'see schedules');
-      return { schedule: present(schedule), events: await eventsOf(tx, id) };
+      const schedule = await visibleSchedule(tx, input.id, 'viewer', 'see schedules');
+      return { schedule: present(schedule), events: await eventsOf(tx, input.id) };
     });
     return json(answer);
   })
@@ -200,27 +210,17 @@ export const router = new Router('schedules')
     return json({ schedule: await edit(ctx, changes, version) });
   })
   .on('POST', '/:id/cancel', async (ctx) => {
-    const claims = await requireUser(ctx.req);
-    const { id } = parseParams(ctx, IdParams);
-    const answer = await mapped(() =>
-      asUser(claims, async (tx) => {
-        await visibleSchedule(tx, id, 'editor', 'cancel schedules');
-        const [r] = await tx<{ outcome: string }[]>`select outcome from public.cancel_upload_schedule(${id})`;
-        return { schedule: present((await readSchedule(tx, id))!), already_canceled: r.outcome === 'already_canceled' };
-      }),
-    );
+    const answer = await changeSchedule(ctx, 'cancel schedules', async (tx, id) => {
+      const [r] = await tx<{ outcome: string }[]>`select outcome from public.cancel_upload_schedule(${id})`;
+      return { schedule: present((await readSchedule(tx, id))!), already_canceled: r.outcome === 'already_canceled' };
+    });
     return json(answer);
   })
   .on('POST', '/:id/publish-now', async (ctx) => {
-    const claims = await requireUser(ctx.req);
-    const { id } = parseParams(ctx, IdParams);
-    const schedule = await mapped(() =>
-      asUser(claims, async (tx) => {
-        await visibleSchedule(tx, id, 'editor', 'publish schedules');
-        await tx`select 1 from public.publish_upload_schedule_now(${id})`;
-        return present((await readSchedule(tx, id))!);
-      }),
-    );
+    const schedule = await changeSchedule(ctx, 'publish schedules', async (tx, id) => {
+      await tx`select 1 from public.publish_upload_schedule_now(${id})`;
+      return present((await readSchedule(tx, id))!);
+    });
     return json({ schedule });
   });
 

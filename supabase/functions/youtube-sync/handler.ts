@@ -5,11 +5,12 @@
 //   POST /worker   { run_id?, time_budget_ms?,    service role (pg_cron, and each invocation for the
 //                    unbounded? }                 next): advances due runs by one budgeted share
 import { z } from 'zod';
-import { requireServiceRole, requireUser } from '../_shared/platform/auth.ts';
+import { requireServiceRole } from '../_shared/platform/auth.ts';
 import { asService, asUser, type Tx } from '../_shared/platform/db.ts';
 import { createHandler } from '../_shared/platform/handler.ts';
 import { HttpError, json, Router } from '../_shared/platform/http.ts';
-import { parseBody, parseQuery } from '../_shared/platform/request.ts';
+import { parseBody } from '../_shared/platform/request.ts';
+import { signedIn } from '../_shared/platform/signed-in.ts';
 import { type Role, requireRole, Uuid } from '../_shared/platform/tenancy.ts';
 import { parseCursor, parseStats, progressOf } from './cursor.ts';
 import { runWorker } from './worker.ts';
@@ -70,8 +71,8 @@ const RUN_COLUMNS =
 
 export const router = new Router('youtube-sync')
   .on('POST', '/', async (ctx) => {
-    const claims = await requireUser(ctx.req);
-    const { channel_id } = await parseBody(ctx, SyncNowBody);
+    const { claims, input } = await signedIn(ctx, { body: SyncNowBody });
+    const { channel_id } = input;
     await asUser(claims, (tx) => channelFor(tx, channel_id, 'editor', 'sync channels'));
     const [r] = await asService(
       (tx) =>
@@ -99,8 +100,7 @@ export const router = new Router('youtube-sync')
     return json({ run: present(run), already_open: r.outcome === 'already_open' }, 202);
   })
   .on('GET', '/runs', async (ctx) => {
-    const claims = await requireUser(ctx.req);
-    const q = parseQuery(ctx, RunsQuery);
+    const { claims, input: q } = await signedIn(ctx, { query: RunsQuery });
     const runs = await asUser(claims, async (tx) => {
       await channelFor(tx, q.channel_id, 'viewer', 'see syncs');
       return await tx<RunRow[]>`
