@@ -26,8 +26,8 @@
 --
 -- A half-restored workspace is never taken for a finished one: from ops.start_restore until the
 -- finish step commits, the job holds the workspace (holds_workspace) and every write to its
--- content tables is refused (SQLSTATE CEB04, HTTP 409 restore_in_progress) by a trigger on each
--- content table (ops.install_restore_guards). Reads are allowed: they see the workspace as the
+-- content tables is refused (SQLSTATE CEB04, HTTP 409 restore_in_progress) by statement triggers
+-- on each content table (ops.install_restore_guards). Reads are allowed: they see the workspace as the
 -- steps leave it, and GET /backups/restores/:id says it is being restored. A failed job (users
 -- deleted, verification failed, a rule that refuses) records why, logs restore_failed, and keeps
 -- holding the workspace: writes stay refused until a restore of it succeeds (a new POST
@@ -47,6 +47,9 @@ create table private.restore_jobs (
   holds_workspace boolean not null default true,
   -- content tables parents first (ops.backup_tables at the start: the order must not change mid-way)
   tables text[] not null,
+  -- each table's scope predicate (ops.backup_scope_predicate), in the order of `tables`: a step
+  -- reads them here, not from the catalog (ops.backup_tables costs milliseconds per call)
+  predicates text[] not null check (cardinality(predicates) = cardinality(tables)),
   -- cursor: the table's position in `tables` (1-based), the last chunk inserted, the next page verified
   table_index integer not null default 1,
   chunk integer not null default -1,
@@ -100,9 +103,10 @@ insert into ops.backup_table_classes (table_name, class, why) values
 
 -- Section: the write guard
 
--- Refuses a write to a content row of a workspace a restore holds. The common case (no restore
--- anywhere) costs one probe of an empty partial index; the row is read as json only when some
--- workspace is being restored. Restore steps write with triggers off and are not refused.
+-- Refuses a write to content rows of a workspace a restore holds: after each statement (the rows
+-- it wrote are in its transition tables), so a bulk write costs one check, not one per row, like
+-- the other triggers of these tables; raising undoes the statement. The common case (no restore
+-- anywhere) costs one probe of an empty partial index. Restore steps write with triggers off.
 create function private.refuse_write_while_restoring() returns trigger
 language plpgsql security definer set search_path = '' as $$
 declare
@@ -110,36 +114,44 @@ declare
   workspace uuid;
 begin
   if not exists (select 1 from private.restore_jobs j where j.holds_workspace) then
-    return case tg_op when 'DELETE' then old else new end;
+    return null;
   end if;
-  workspace := coalesce(
-    case when tg_op <> 'DELETE' then (to_jsonb(new) ->> key_column)::uuid end,
-    case when tg_op <> 'INSERT' then (to_jsonb(old) ->> key_column)::uuid end);
-  if exists (select 1 from private.restore_jobs j where j.holds_workspace and j.workspace_id = workspace) then
+  -- transition tables are visible to dynamic SQL run by the trigger function
+  execute format(
+    'select j.workspace_id from private.restore_jobs j where j.holds_workspace and j.workspace_id in (select r.%1$I from %2$s r)',
+    key_column, case tg_op when 'INSERT' then 'new_rows' when 'DELETE' then 'old_rows'
+      else '(select * from old_rows union all select * from new_rows)' end)
+    into workspace;
+  if workspace is not null then
     raise exception 'workspace % is being restored; its data cannot change until the restore has finished', workspace
       using errcode = 'CEB04', hint = 'GET /backups/restores/:id shows the restore''s progress.';
   end if;
-  return case tg_op when 'DELETE' then old else new end;
+  return null;
 end
 $$;
 
 revoke all on function private.refuse_write_while_restoring() from public, anon, authenticated, service_role;
 
 -- Puts the guard on every content table that names its workspace (public.workspaces by id, the
--- others by workspace_id); tables that hang off a parent row are written with it. Idempotent: a
--- migration that adds a content table calls it again (tests/db checks that none is missing).
+-- others by workspace_id); tables that hang off a parent row are written with it. One trigger
+-- per event: a trigger with transition tables has one event. Idempotent: a migration that adds
+-- a content table calls it again (tests/db checks that none is missing).
 create function ops.install_restore_guards() returns integer
 language plpgsql volatile security definer set search_path = '' as $$
 declare
   t record;
+  e record;
   added integer := 0;
 begin
   for t in select b.tbl, b.key_column from ops.backup_tables() b where b.scope in ('root', 'workspace') loop
-    if not exists (select 1 from pg_catalog.pg_trigger g where g.tgrelid = t.tbl and g.tgname = 'restore_guard') then
-      execute format('create trigger restore_guard before insert or update or delete on %s for each row execute function private.refuse_write_while_restoring(%L)',
-        t.tbl, t.key_column);
-      added := added + 1;
-    end if;
+    for e in select * from (values ('insert', 'new table as new_rows'), ('update', 'old table as old_rows new table as new_rows'),
+        ('delete', 'old table as old_rows')) x (event, transition) loop
+      if not exists (select 1 from pg_catalog.pg_trigger g where g.tgrelid = t.tbl and g.tgname = 'restore_guard_' || e.event) then
+        execute format('create trigger %I after %s on %s referencing %s for each statement execute function private.refuse_write_while_restoring(%L)',
+          'restore_guard_' || e.event, e.event, t.tbl, e.transition, t.key_column);
+        added := added + 1;
+      end if;
+    end loop;
   end loop;
   return added;
 end
@@ -169,12 +181,14 @@ begin
       using errcode = 'CEB04', detail = jsonb_build_object('restore_id', holder.id)::text;
   end if;
   update private.restore_jobs j set holds_workspace = false where j.id = holder.id;
-  insert into private.restore_jobs (snapshot_id, workspace_id, requested_by, tables, present_channels, rows_total)
-  select start_restore.snapshot_id, start_restore.workspace_id, start_restore.requested_by,
-    (select array_agg(b.tbl::text order by b.depth, b.tbl::text) from ops.backup_tables() b),
+  insert into private.restore_jobs (snapshot_id, workspace_id, requested_by, tables, predicates, present_channels, rows_total)
+  select start_restore.snapshot_id, start_restore.workspace_id, start_restore.requested_by, t.tables, t.predicates,
     (select coalesce(jsonb_object_agg(c.id, c.status), '{}'::jsonb) from public.channels c where c.workspace_id = start_restore.workspace_id),
     (select coalesce(sum(s.row_count), 0) from ops.snapshot_tables s join ops.backup_tables() b on b.tbl::text = s.table_name
       where s.backup_id = start_restore.snapshot_id and s.workspace_id = start_restore.workspace_id)
+  from (select array_agg(b.tbl::text order by b.depth, b.tbl::text) as tables,
+      array_agg(ops.backup_scope_predicate(b.scope, b.key_column, b.parent, b.parent_key) order by b.depth, b.tbl::text) as predicates
+    from ops.backup_tables() b) t
   returning id into job_id;
   update private.restore_jobs j set step_call_id = private.call_worker('backups/restores/step', jsonb_build_object('restore_id', job_id), 150000)
   where j.id = job_id;
@@ -188,11 +202,10 @@ grant execute on function ops.start_restore(bigint, uuid, uuid) to service_role;
 
 -- Section: the units of work (each one statement or a few; ops.restore_step calls them in a loop)
 
--- The scope predicate of the job's table number `i` (alias t, workspace in $1).
+-- The job's table number `i` and its scope predicate (alias t, workspace in $1).
 create function ops.restore_table(job private.restore_jobs, i integer, out tbl regclass, out predicate text)
 language sql stable security definer set search_path = '' as $$
-  select b.tbl, ops.backup_scope_predicate(b.scope, b.key_column, b.parent, b.parent_key)
-  from ops.backup_tables() b where b.tbl::text = job.tables[i]
+  select job.tables[i]::regclass, job.predicates[i]
 $$;
 
 revoke all on function ops.restore_table(private.restore_jobs, integer) from public, anon, authenticated;
