@@ -390,7 +390,7 @@ begin
   job.phase := 'done';
   job.status := 'succeeded';
   job.holds_workspace := false;
-  job.finished_at := now();
+  job.finished_at := clock_timestamp();
   return job;
 end
 $$;
@@ -424,7 +424,7 @@ begin
   job.status := 'failed';
   job.error_code := f.code;
   job.error_message := f.shown;
-  job.finished_at := now();
+  job.finished_at := clock_timestamp();
   insert into ops.system_logs (event_type, severity, source, message, context)
   values ('restore_failed', 'error', 'backup_system',
     format('Restore %s of workspace %s from snapshot %s failed in phase %s', job.id, job.workspace_id, job.snapshot_id, job.phase),
