@@ -192,7 +192,11 @@ Deno.test('a restore through the function leaves usage, quota, tokens and OAuth 
   const restored = await restoreAndWait(owner, { workspace_id: team, snapshot_id: taken.body.snapshot_id, confirm: 'RESTORE' });
   assertEquals(restored.body.restore.status, 'succeeded', JSON.stringify(restored.body));
   assertEquals(await workspaceName(team), 'Ledger team', 'content comes back');
-  assertEquals(Object.keys(restored.body.restore.restored.tables).includes('public.generation_usage'), false, 'usage is not a restored table');
+  assertEquals(
+    Object.keys(restored.body.restore.restored.tables).includes('public.generation_usage'),
+    false,
+    'usage is not a restored table',
+  );
 
   const [after] = await withDb(
     (sql) => sql<{ renders: number; generations: number; units: number; used: boolean }[]>`
@@ -240,8 +244,10 @@ Deno.test('a restore killed mid-step resumes and ends verified; a second restore
     });
   });
   const id = (globalThis as { restoreId?: number }).restoreId!;
-  const [killedJob] = await withDb((sql) => sql<{ status: string; rows_done: string }[]>`
-    select status, rows_done from private.restore_jobs where id = ${id}`);
+  const [killedJob] = await withDb(
+    (sql) => sql<{ status: string; rows_done: string }[]>`
+    select status, rows_done from private.restore_jobs where id = ${id}`,
+  );
   assertEquals(killedJob, { status: 'running', rows_done: '0' }, 'the killed step changed nothing');
   const during = await owner.call(`workspaces/${team}`, { method: 'PATCH', body: { name: 'during the restore' } });
   assertEquals(during.status, 409, JSON.stringify(during.body));

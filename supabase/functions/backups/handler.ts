@@ -37,9 +37,7 @@ function isAdmin(claims: Claims): boolean {
  */
 async function requireBackupAccess(claims: Claims, workspaceId: string, action: string): Promise<void> {
   if (isAdmin(claims)) return;
-  const [held] = await asService(
-    (tx) => tx<{ mine: boolean }[]>`select ops.holds_restore_of(${workspaceId}, ${claims.sub!}) as mine`,
-  );
+  const [held] = await asService((tx) => tx<{ mine: boolean }[]>`select ops.holds_restore_of(${workspaceId}, ${claims.sub!}) as mine`);
   if (held.mine) return;
   await asUser(claims, (tx) => requireRole(tx, workspaceId, 'owner', action));
 }
