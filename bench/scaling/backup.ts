@@ -1,7 +1,16 @@
 // The nightly snapshot (ops.take_snapshot: every tenant table, one consistent read) and a
-// one-workspace restore (ops.restore_workspace, verified by checksums) with N tenant rows in the
-// database: one workspace of 1,000 videos holding N video_metrics rows (N / 1,000 days each).
-// Half of its days are deleted before the restore, so the restore has real work to redo.
+// one-workspace restore, verified by checksums, with N tenant rows in the database: one workspace
+// of 1,000 videos holding N video_metrics rows (N / 1,000 days each). Half of its days are
+// deleted before each restore, so the restore has real work to redo.
+//
+// The restore is measured both ways in the same run: the former single transaction
+// (ops.restore_workspace) and the stepped job the backups function runs (ops.start_restore then
+// ops.restore_step until done). With LOCAL_FUNCTIONS_URL set (SUPABASE_DB_URL then names that
+// stack's database) the steps chain through pg_net and the edge runtime with the hosted limits,
+// and each invocation's wall and CPU are read from it; without, the benchmark calls the steps
+// itself, one transaction each, as the function does. SCALING_BACKUP_SINGLE=0 skips the single
+// transaction (at 10 M rows it takes minutes).
+import { edgeCosts } from '../lib.ts';
 import { baseline, load, makeUser, requireFreeDisk, timed, type Point, type Sql } from './common.ts';
 
 const VIDEOS = 1_000;
@@ -61,23 +70,72 @@ export async function measureBackup(sql: Sql, rows: number): Promise<Point> {
   );
   const [{ status }] = await sql`select status from ops.backups where id = ${id}`;
   if (status !== 'succeeded') throw new Error(`snapshot ${id} ${status}`);
-  await sql`delete from public.video_metrics where workspace_id = ${workspaceId} and day > date '2000-01-01' + ${Math.floor(days / 2)}::int`;
-  const [restoreMs] = await timed(() => sql`select ops.restore_workspace(${id}, ${workspaceId})`);
-  const [{ n }] = await sql`select count(*)::bigint as n from public.video_metrics where workspace_id = ${workspaceId}`;
-  if (Number(n) !== VIDEOS * days) throw new Error(`restore left ${n} rows, expected ${VIDEOS * days}`);
+  const wreck = () =>
+    sql`delete from public.video_metrics where workspace_id = ${workspaceId} and day > date '2000-01-01' + ${Math.floor(days / 2)}::int`;
+  const restoredRows = async () => {
+    const [{ n }] = await sql`select count(*)::bigint as n from public.video_metrics where workspace_id = ${workspaceId}`;
+    if (Number(n) !== VIDEOS * days) throw new Error(`restore left ${n} rows, expected ${VIDEOS * days}`);
+    return Number(n);
+  };
+  let restoreMs: number | null = null;
+  if (process.env.SCALING_BACKUP_SINGLE !== '0') {
+    await wreck();
+    [restoreMs] = await timed(() => sql`select ops.restore_workspace(${id}, ${workspaceId})`);
+    await restoredRows();
+  }
+  await wreck();
+  const [steppedMs, stepped] = await timed(() => steppedRestore(sql, id, workspaceId));
+  const n = await restoredRows();
   await sql`delete from ops.backups where id = ${id}`;
   return {
     size: rows,
-    value: Math.round(snapshotMs + restoreMs),
+    value: Math.round(snapshotMs + steppedMs),
     baseline_p95_ms: base,
     load_average: load(),
     details: {
       tenant_rows_in_database: Number(tenantRows),
       snapshot_ms: Math.round(snapshotMs),
-      restore_workspace_ms: Math.round(restoreMs),
-      rows_restored: Number(n),
+      single_transaction_restore_ms: restoreMs === null ? null : Math.round(restoreMs),
+      stepped_restore_ms: Math.round(steppedMs),
+      stepped_restore: stepped,
+      rows_restored: n,
       fixture_load_ms: Math.round(loadMs),
     },
+  };
+}
+
+/** The stepped restore from start to verified end: steps, slowest step, time per phase. */
+async function steppedRestore(sql: Sql, snapshotId: string, workspaceId: string) {
+  const edge = process.env.LOCAL_FUNCTIONS_URL ? edgeCosts(process.env.LOCAL_FUNCTIONS_URL) : null;
+  const mark = edge ? await edge.mark() : 0;
+  const [{ id }] = await sql`select ops.start_restore(${snapshotId}, ${workspaceId}, null) as id`;
+  for (;;) {
+    // without the functions, the benchmark is the chain: one transaction per step
+    if (!edge) await sql`select ops.restore_step(${id})`;
+    else await new Promise((r) => setTimeout(r, 500));
+    const [job] = await sql`select status, error_code, error_message from private.restore_jobs where id = ${id}`;
+    if (job.status === 'failed') throw new Error(`restore ${id} failed: ${job.error_code} ${job.error_message}`);
+    if (job.status === 'succeeded') break;
+  }
+  const [job] = await sql`
+    select steps, max_step_ms, phase_ms, step_budget_ms, extract(epoch from finished_at - started_at) * 1000 as total_ms
+    from private.restore_jobs where id = ${id}`;
+  const calls = edge ? (await edge.since(mark, 'backups')).filter((i) => i.path.endsWith('/restores/step')) : [];
+  return {
+    via: edge ? 'pg_net chain through the edge runtime (hosted limits on)' : 'steps called by the benchmark',
+    steps: job.steps,
+    step_budget_ms: job.step_budget_ms,
+    max_step_db_ms: job.max_step_ms,
+    phase_ms: job.phase_ms,
+    job_total_ms: Math.round(Number(job.total_ms)),
+    ...(edge
+      ? {
+          invocations: calls.length,
+          max_invocation_wall_ms: Math.max(...calls.map((c) => c.wall_ms)),
+          max_invocation_cpu_ms: Math.max(...calls.map((c) => c.cpu_ms)),
+          worker_limit_546: calls.filter((c) => c.status === 546).length,
+        }
+      : {}),
   };
 }
 

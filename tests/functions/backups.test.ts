@@ -1,11 +1,29 @@
 // The backups function: an owner restores their workspace to a snapshot (data back, other
 // workspaces untouched), a viewer gets 403, a stranger 404, admins take snapshots on demand and
-// may restore any workspace; a restore needs confirm: "RESTORE". A snapshot taken before a column
-// change is refused with 409; snapshots are taken only in repeatable read transactions (pg_cron's
-// command and the function), never read committed.
+// may restore any workspace; a restore needs confirm: "RESTORE". A restore is a job: POST answers
+// 202 with its id, the steps run chained through pg_net, GET /restores/:id shows progress. A
+// snapshot taken before a column change is refused with 409; snapshots are taken only in
+// repeatable read transactions (pg_cron's command and the function), never read committed.
 import { assertEquals, assertMatch, assertOk } from './assert.ts';
-import { addMember, createWorkspace, failedPaths, signUp, withDb } from './helpers/users.ts';
+import { addMember, createWorkspace, failedPaths, signUp, withDb, type Answer, type TestUser } from './helpers/users.ts';
 import { createAdmin } from './helpers/ops.ts';
+
+/** Starts a restore (202) and follows it until it is no longer running; returns its last state. */
+async function restoreAndWait(caller: TestUser, body: Record<string, unknown>): Promise<Answer> {
+  const started = await caller.call('backups/restore', { method: 'POST', body });
+  assertEquals(started.status, 202, JSON.stringify(started.body));
+  return await waitForRestore(caller, started.body.restore_id);
+}
+
+async function waitForRestore(caller: TestUser, id: number): Promise<Answer> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const got = await caller.call(`backups/restores/${id}`);
+    assertEquals(got.status, 200, JSON.stringify(got.body));
+    if (got.body.restore.status !== 'running' || Date.now() > deadline) return got;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 async function workspaceName(id: string): Promise<string | undefined> {
   return await withDb(async (sql) => (await sql<{ name: string }[]>`select name from public.workspaces where id = ${id}`)[0]?.name);
@@ -57,9 +75,17 @@ Deno.test('an owner restores a workspace through the function; viewers 403, stra
   );
   assertEquals(await workspaceName(team), 'wrecked', 'refused restores changed nothing');
 
-  const restored = await owner.call('backups/restore', { method: 'POST', body: restore });
-  assertEquals(restored.status, 200, JSON.stringify(restored.body));
-  assertEquals(restored.body.restored.tables['public.workspace_members'], 2);
+  const started = await owner.call('backups/restore', { method: 'POST', body: restore });
+  assertEquals(started.status, 202, JSON.stringify(started.body));
+  assertEquals((await stranger.call(`backups/restores/${started.body.restore_id}`)).status, 404, 'strangers do not see the restore');
+  assertEquals((await stranger.call('backups/restores/abc')).status, 400);
+  assertEquals((await owner.call('backups/restores/999999999')).status, 404);
+  const restored = await waitForRestore(owner, started.body.restore_id);
+  assertEquals(restored.body.restore.status, 'succeeded', JSON.stringify(restored.body));
+  assertEquals(restored.body.restore.restored.tables['public.workspace_members'], 2);
+  const progress = restored.body.restore.progress;
+  assertEquals(progress.rows_done, progress.rows_total, 'progress ends with every row restored');
+  assertEquals(progress.tables_done, progress.tables_total);
   assertEquals(await workspaceName(team), 'Backup team');
   assertEquals(await memberCount(team), 2, 'the viewer is a member again');
   assertEquals(await workspaceName(other), 'Changed after the snapshot', 'another workspace is untouched');
@@ -67,9 +93,10 @@ Deno.test('an owner restores a workspace through the function; viewers 403, stra
   // the viewer is back, still a viewer: 403 on restore
   const asViewer = await viewer.call('backups/restore', { method: 'POST', body: restore });
   assertEquals(asViewer.status, 403);
+  assertEquals((await viewer.call(`backups/restores/${started.body.restore_id}`)).status, 403, 'members who are not owners: 403');
 
   // an admin may restore any workspace; a snapshot id that does not exist is 404
-  assertEquals((await admin.call('backups/restore', { method: 'POST', body: restore })).status, 200);
+  assertEquals((await restoreAndWait(admin, restore)).body.restore.status, 'succeeded');
   assertEquals((await admin.call('backups/restore', { method: 'POST', body: { ...restore, snapshot_id: 999999999 } })).status, 404);
 });
 
@@ -162,13 +189,14 @@ Deno.test('a restore through the function leaves usage, quota, tokens and OAuth 
     await sql`update private.youtube_oauth_states set used_at = now() where state_hash = ${stateHash}`;
     await sql`update public.workspaces set name = 'wrecked' where id = ${team}`;
   });
-  const restored = await owner.call('backups/restore', {
-    method: 'POST',
-    body: { workspace_id: team, snapshot_id: taken.body.snapshot_id, confirm: 'RESTORE' },
-  });
-  assertEquals(restored.status, 200, JSON.stringify(restored.body));
+  const restored = await restoreAndWait(owner, { workspace_id: team, snapshot_id: taken.body.snapshot_id, confirm: 'RESTORE' });
+  assertEquals(restored.body.restore.status, 'succeeded', JSON.stringify(restored.body));
   assertEquals(await workspaceName(team), 'Ledger team', 'content comes back');
-  assertEquals(Object.keys(restored.body.restored.tables).includes('public.generation_usage'), false, 'usage is not a restored table');
+  assertEquals(
+    Object.keys(restored.body.restore.restored.tables).includes('public.generation_usage'),
+    false,
+    'usage is not a restored table',
+  );
 
   const [after] = await withDb(
     (sql) => sql<{ renders: number; generations: number; units: number; used: boolean }[]>`
@@ -178,4 +206,63 @@ Deno.test('a restore through the function leaves usage, quota, tokens and OAuth 
     from public.generation_usage u where u.workspace_id = ${team}`,
   );
   assertEquals(after, { renders: 3, generations: 7, units: 9617, used: true });
+});
+
+// A restore runs in steps; while one holds the workspace, a second restore and writes to the
+// workspace are refused with 409 restore_in_progress. A step killed mid-way (its database session
+// ended while it waited, so the function answers 5xx and the chain breaks) is called again by the
+// every-minute recovery, and the restore ends verified with every row once.
+Deno.test('a restore killed mid-step resumes and ends verified; a second restore and writes meanwhile are 409', async () => {
+  const owner = await signUp('bk-fault');
+  const admin = await createAdmin('bk-fault-admin');
+  const team = await createWorkspace(owner, 'Fault team');
+  const taken = await admin.call('backups/snapshots', { method: 'POST', body: {} });
+  assertEquals(taken.status, 201, JSON.stringify(taken.body));
+  await withDb((sql) => sql`update public.workspaces set name = 'wrecked' where id = ${team}`);
+  const body = { workspace_id: team, snapshot_id: taken.body.snapshot_id, confirm: 'RESTORE' };
+
+  await withDb(async (sql) => {
+    await sql.begin(async (tx) => {
+      // holds the step at its first delete, long enough to see the job running and to kill it
+      await tx`lock table public.workspaces in share mode`;
+      const started = await owner.call('backups/restore', { method: 'POST', body });
+      assertEquals(started.status, 202, JSON.stringify(started.body));
+      const again = await owner.call('backups/restore', { method: 'POST', body });
+      assertEquals(again.status, 409, JSON.stringify(again.body));
+      assertEquals(again.body.error.code, 'restore_in_progress');
+
+      let killed = 0;
+      for (let i = 0; i < 200 && killed === 0; i++) {
+        // through tx: the test's client has one connection, and this transaction holds it
+        const rows = await tx<{ pid: number }[]>`
+          select pid from pg_stat_activity where query like '%ops.restore_step%' and wait_event_type = 'Lock' and pid <> pg_backend_pid()`;
+        for (const r of rows) killed += (await tx`select pg_terminate_backend(${r.pid})`).length;
+        if (killed === 0) await new Promise((r) => setTimeout(r, 50));
+      }
+      assertEquals(killed >= 1, true, 'the step was caught waiting and killed');
+      (globalThis as { restoreId?: number }).restoreId = started.body.restore_id;
+    });
+  });
+  const id = (globalThis as { restoreId?: number }).restoreId!;
+  const [killedJob] = await withDb(
+    (sql) => sql<{ status: string; rows_done: string }[]>`
+    select status, rows_done from private.restore_jobs where id = ${id}`,
+  );
+  assertEquals(killedJob, { status: 'running', rows_done: '0' }, 'the killed step changed nothing');
+  const during = await owner.call(`workspaces/${team}`, { method: 'PATCH', body: { name: 'during the restore' } });
+  assertEquals(during.status, 409, JSON.stringify(during.body));
+  assertEquals(during.body.error.code, 'restore_in_progress');
+
+  // the chain is broken until the every-minute job notices; call it now instead of waiting
+  for (let i = 0; i < 100; i++) {
+    const [{ calls }] = await withDb((sql) => sql<{ calls: number }[]>`select ops.recover_restores() as calls`);
+    if (calls > 0) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const done = await waitForRestore(owner, id);
+  assertEquals(done.body.restore.status, 'succeeded', JSON.stringify(done.body));
+  assertEquals(done.body.restore.progress.rows_done, done.body.restore.progress.rows_total, 'every row inserted once');
+  assertEquals(await workspaceName(team), 'Fault team');
+  const rename = await owner.call(`workspaces/${team}`, { method: 'PATCH', body: { name: 'after the restore' } });
+  assertEquals(rename.status, 200, JSON.stringify(rename.body));
 });

@@ -574,6 +574,44 @@ export interface PrivateNotificationWake {
   woken_at: Generated<Timestamp>;
 }
 
+export interface PrivateRestoreJobs {
+  chunk: Generated<number>;
+  chunks_per_insert: Generated<number>;
+  delete_batch: Generated<number>;
+  error_code: string | null;
+  error_message: string | null;
+  finished_at: Timestamp | null;
+  holds_workspace: Generated<boolean>;
+  id: Generated<Int8>;
+  max_step_ms: Generated<number>;
+  page: Generated<Int8>;
+  phase: Generated<string>;
+  phase_ms: Generated<Json>;
+  predicates: string[];
+  present_channels: Json;
+  requested_by: string | null;
+  result: Json | null;
+  rows_deleted: Generated<Int8>;
+  rows_done: Generated<Int8>;
+  rows_total: Int8;
+  snapshot_id: Int8;
+  started_at: Generated<Timestamp>;
+  status: Generated<string>;
+  step_budget_ms: Generated<number>;
+  step_call_id: Int8 | null;
+  steps: Generated<number>;
+  table_index: Generated<number>;
+  tables: string[];
+  tables_done: Generated<number>;
+  updated_at: Generated<Timestamp>;
+  verified: Generated<Json>;
+  verify_pages: Generated<number>;
+  verify_rows: Generated<Int8>;
+  verify_sum_0: Generated<Numeric>;
+  verify_sum_1: Generated<Numeric>;
+  workspace_id: string;
+}
+
 export interface PrivateUploadSessions {
   created_at: Generated<Timestamp>;
   schedule_id: string;
@@ -926,6 +964,7 @@ export interface DB {
   "private.channel_credentials": PrivateChannelCredentials;
   "private.notification_outbox": PrivateNotificationOutbox;
   "private.notification_wake": PrivateNotificationWake;
+  "private.restore_jobs": PrivateRestoreJobs;
   "private.upload_sessions": PrivateUploadSessions;
   "private.upload_worker_calls": PrivateUploadWorkerCalls;
   "private.video_metric_totals": PrivateVideoMetricTotals;

@@ -69,6 +69,7 @@ const VERDICTS: Verdicts = {
   CEH02: { status: 409, code: 'uploads_pending' },
   CEB01: { status: 409, code: 'snapshot_incompatible' },
   CEB03: { status: 409, code: 'restore_blocked' },
+  CEB04: { status: 409, code: 'restore_in_progress', details: 'hint' },
   CEX01: { status: 404, code: 'not_found', message: 'workspace not found' },
   '28000': { status: 401, code: 'unauthorized' },
   '22023': { status: 400, code: 'validation_failed' },
