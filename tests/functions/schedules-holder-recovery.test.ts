@@ -9,6 +9,7 @@ import {
   makeDue,
   MiB,
   renderSha256,
+  killIsolates,
   servingIsolates,
   sleep,
   studio,
@@ -17,11 +18,6 @@ import {
 } from './helpers/schedules.ts';
 import { addFault, control } from './helpers/youtube.ts';
 import { callFunction, stack, withDb } from './helpers/users.ts';
-
-async function liveIsolates(fn: string): Promise<number[]> {
-  const { isolates } = await (await fetch(`${Deno.env.get('LOCAL_FUNCTIONS_URL')}/_runtime/isolates`)).json();
-  return (isolates as { fn: string; pid: number }[]).filter((i) => i.fn === fn).map((i) => i.pid);
-}
 
 Deno.test(
   "a step a woken worker took up (not the call the pause made) is taken back at once from that worker call's failed answer",
@@ -45,15 +41,8 @@ Deno.test(
           if (row.lease_owner && row.upload_offset > 0) {
             const serving = await servingIsolates('schedules', since - 1_000);
             assertOk(serving.length >= 1, 'the woken worker runs in an isolate of the edge runtime');
-            for (const isolate of serving) Deno.kill(isolate.pid, 'SIGKILL');
             killed = { worker: row.lease_owner, leaseExpires: row.lease_expires_at, offset: row.upload_offset };
-            // The runtime sees the deaths before the next call is routed (else it may hand that
-            // call to a dead isolate, which answers 500 at once).
-            const pids = new Set(serving.map((i) => i.pid));
-            for (let j = 0; (await liveIsolates('schedules')).some((pid) => pids.has(pid)); j++) {
-              assertOk(j < 100, 'the runtime never noticed the killed isolates');
-              await sleep(50);
-            }
+            await killIsolates('schedules', serving);
             break;
           }
           assertOk(i < 1500, `no woken worker took the upload up: ${JSON.stringify(row)}`);

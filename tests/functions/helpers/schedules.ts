@@ -353,6 +353,21 @@ export async function settle(id: string, timeoutMs = 60_000): Promise<ScheduleRo
 }
 
 /** The isolates of `fn` serving a request that began at or after `since`, from the edge runtime. */
+/** Kills the isolates and waits until the runtime no longer lists them, so the next call is not
+ * routed to a dead isolate (which answers 500 at once). */
+export async function killIsolates(fn: string, isolates: { pid: number }[]): Promise<void> {
+  const runtime = Deno.env.get('LOCAL_FUNCTIONS_URL');
+  if (!runtime) throw new Error('LOCAL_FUNCTIONS_URL is not set: run these tests against a running stack');
+  for (const isolate of isolates) Deno.kill(isolate.pid, 'SIGKILL');
+  const pids = new Set(isolates.map((i) => i.pid));
+  for (let j = 0; ; j++) {
+    const { isolates: live } = await (await fetch(`${runtime}/_runtime/isolates`)).json();
+    if (!(live as { fn: string; pid: number }[]).some((i) => i.fn === fn && pids.has(i.pid))) return;
+    if (j >= 100) throw new Error('the runtime never noticed the killed isolates');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 export async function servingIsolates(fn: string, since: number): Promise<{ pid: number; serving_since: number }[]> {
   const runtime = Deno.env.get('LOCAL_FUNCTIONS_URL');
   if (!runtime) throw new Error('LOCAL_FUNCTIONS_URL is not set: run these tests against a running stack');
