@@ -1,23 +1,21 @@
 // A worker woken through pg_net (pg_cron's every-minute wake-up, a worker's successor) that takes
 // up an upload and is killed by the runtime: its row is taken back from pg_net's failed answer to
 // the call that woke it, at once, as a step called by a paused upload is; not after its lease.
-import { assertEquals, assertOk } from './assert.ts';
+import { assertOk } from './assert.ts';
 import {
   createSchedule,
-  driveUntil,
-  eventsOf,
+  expectRecoveredAndPublished,
+  type KilledHolder,
   makeDue,
   MiB,
-  renderSha256,
   killIsolates,
   servingIsolates,
   sleep,
   studio,
-  uploadsOf,
   withUploadQuota,
 } from './helpers/schedules.ts';
 import { addFault, control } from './helpers/youtube.ts';
-import { callFunction, stack, withDb } from './helpers/users.ts';
+import { withDb } from './helpers/users.ts';
 
 Deno.test(
   "a step a woken worker took up (not the call the pause made) is taken back at once from that worker call's failed answer",
@@ -26,7 +24,7 @@ Deno.test(
       const s = await studio('sched-holder-killed', 48 * MiB);
       const made = await createSchedule(s, { strategy: 'upload_at_time' });
       const slow = await addFault({ match: { method: 'PUT', pathPrefix: '/youtube/upload/youtube/v3/videos' }, latencyMs: 400 });
-      let killed: { worker: string; leaseExpires: Date; offset: number };
+      let killed: KilledHolder;
       try {
         await makeDue(made.id);
         // As pg_cron's every-minute wake-up does: a worker called through pg_net, which waits for
@@ -52,31 +50,9 @@ Deno.test(
         await control('DELETE', `faults/${slow}`);
       }
 
-      const waiting = callFunction(stack.serviceKey, 'schedules/worker', { method: 'POST', body: { claim_budget_ms: 20_000 } });
-      let recovered;
-      for (let i = 0; !recovered; i++) {
-        recovered = (await eventsOf(made.id)).find((e) => e.event === 'upload_step_recovered');
-        assertOk(i < 300, "the killed worker's row was never taken back");
-        if (!recovered) await sleep(100);
-      }
       // How: from the failed answer to the call that woke the holder, not from a step call and
       // not by its lease running out (which writes no such event).
-      assertEquals(recovered.actor_label, killed.worker, 'the row the killed worker held is what was taken back');
-      assertEquals(recovered.details.found_by, 'holder_call');
-      assertOk(recovered.details.status_code >= 500, `pg_net's answer to the worker call: ${JSON.stringify(recovered.details)}`);
-      const [{ at }] = await withDb(
-        (sql) => sql`select max(at) as at from public.upload_events where schedule_id = ${made.id} and event = 'upload_step_recovered'`,
-      );
-      assertOk(at < killed.leaseExpires, `taken back at ${at.toISOString()}, lease until ${killed.leaseExpires.toISOString()}`);
-      assertEquals((await waiting).status, 200);
-
-      const row = await driveUntil(made.id);
-      assertEquals(row.status, 'published', JSON.stringify(row));
-      const uploads = await uploadsOf(s.youtubeChannelId);
-      assertEquals(uploads.length, 1, 'the same session, so one video');
-      assertEquals(uploads[0].size, 48 * MiB);
-      assertEquals(uploads[0].sha256, (await renderSha256(s.render.pid)).sha256);
-      assertEquals((await eventsOf(made.id)).filter((e) => e.event === 'uploaded').length, 1);
+      await expectRecoveredAndPublished(s, made.id, killed, { foundBy: 'holder_call' });
     });
   },
 );

@@ -2,7 +2,7 @@
 // renders (RevID fake files of any size), schedules made through the API, the worker (through the
 // API, in this process, or in a process of its own that a test can kill), and what the fake
 // YouTube received.
-import { assertEquals } from '../assert.ts';
+import { assertEquals, assertOk } from '../assert.ts';
 import { control, fakesUrl } from './youtube.ts';
 import { callFunction, type Json, personalWorkspace, signUp, stack, type TestUser, withDb } from './users.ts';
 
@@ -352,7 +352,6 @@ export async function settle(id: string, timeoutMs = 60_000): Promise<ScheduleRo
   }
 }
 
-/** The isolates of `fn` serving a request that began at or after `since`, from the edge runtime. */
 /** Kills the isolates and waits until the runtime no longer lists them, so the next call is not
  * routed to a dead isolate (which answers 500 at once). */
 export async function killIsolates(fn: string, isolates: { pid: number }[]): Promise<void> {
@@ -368,6 +367,58 @@ export async function killIsolates(fn: string, isolates: { pid: number }[]): Pro
   }
 }
 
+/** The worker that held an upload when its isolate was killed: its id, its lease, the offset it had reached. */
+export interface KilledHolder {
+  worker: string;
+  leaseExpires: Date;
+  offset: number;
+}
+
+/**
+ * After the holder of `s`'s upload was killed mid-upload: a worker waiting for due rows (as
+ * pg_cron's wake-up starts one every minute) reads pg_net's failed answer to the killed call and
+ * takes the row back at once (upload_step_recovered before the dead holder's lease ran out, which
+ * the lease running out would not write); then the upload is driven to published as one session of
+ * the whole render, uploaded once. `foundBy`: whose call's answer must have found it. Returns the
+ * recovery event.
+ */
+export async function expectRecoveredAndPublished(
+  s: Studio,
+  scheduleId: string,
+  killed: KilledHolder,
+  opts: { foundBy?: 'holder_call' | 'step_call' } = {},
+): Promise<UploadEventRow> {
+  const waiting = callFunction(stack.serviceKey, 'schedules/worker', { method: 'POST', body: { claim_budget_ms: 20_000 } });
+  let recovered: UploadEventRow | undefined;
+  for (let i = 0; !recovered; i++) {
+    recovered = (await eventsOf(scheduleId)).find((e) => e.event === 'upload_step_recovered');
+    assertOk(i < 300, "the killed holder's row was never taken back");
+    if (!recovered) await sleep(100);
+  }
+  assertEquals(recovered.actor_label, killed.worker, 'the row the killed holder held is what was taken back');
+  if (opts.foundBy) assertEquals(recovered.details.found_by, opts.foundBy);
+  assertOk(recovered.details.status_code >= 500, `pg_net's answer to the killed call: ${JSON.stringify(recovered.details)}`);
+  const [{ at }] = await withDb(
+    (sql) => sql<{ at: Date }[]>`
+    select max(at) as at from public.upload_events where schedule_id = ${scheduleId} and event = 'upload_step_recovered'`,
+  );
+  assertOk(
+    at < killed.leaseExpires,
+    `taken back at ${at.toISOString()}, before the dead holder's lease ran out at ${killed.leaseExpires.toISOString()}`,
+  );
+  assertEquals((await waiting).status, 200);
+
+  const row = await driveUntil(scheduleId);
+  assertEquals(row.status, 'published', JSON.stringify(row));
+  const uploads = await uploadsOf(s.youtubeChannelId);
+  assertEquals(uploads.length, 1, 'the same session, so one video');
+  assertEquals(uploads[0].size, s.render.bytes);
+  assertEquals(uploads[0].sha256, (await renderSha256(s.render.pid)).sha256);
+  assertEquals((await eventsOf(scheduleId)).filter((e) => e.event === 'uploaded').length, 1);
+  return recovered;
+}
+
+/** The isolates of `fn` serving a request that began at or after `since`, from the edge runtime. */
 export async function servingIsolates(fn: string, since: number): Promise<{ pid: number; serving_since: number }[]> {
   const runtime = Deno.env.get('LOCAL_FUNCTIONS_URL');
   if (!runtime) throw new Error('LOCAL_FUNCTIONS_URL is not set: run these tests against a running stack');
