@@ -5,31 +5,13 @@
 // does better, the same, or has too few uploads; input validation and tenancy.
 import { assertEquals, assertOk } from './assert.ts';
 import { generate, geminiPrompts, resetFakes } from './helpers/content.ts';
-import { connectFakeChannel, createSchedule, driveUntil, makeDue, withUploadQuota } from './helpers/schedules.ts';
-import { control } from './helpers/youtube.ts';
-import { fakesUrl } from './helpers/content.ts';
+import { connectFakeChannel, createSchedule, driveUntil, makeDue, readyRenderOf, withUploadQuota } from './helpers/schedules.ts';
 import { failedPaths, personalWorkspace, signUp, withDb, type TestUser } from './helpers/users.ts';
 
 async function step(user: TestUser, contentId: string, action: string, body?: unknown) {
   const r = await user.call(`content/${contentId}/${action}`, { method: 'POST', body });
   assertEquals(r.status, 200, `${action}: ${JSON.stringify(r.body)}`);
   return r.body.content;
-}
-
-/** A ready render of the content's approved version, as render-video's worker leaves one. */
-async function renderOf(workspaceId: string, userId: string, contentId: string, version: number): Promise<string> {
-  const job = await control('POST', 'revid/jobs', { videoBytes: 256 * 1024, renderMs: 0 });
-  const [row] = await withDb(
-    (sql) => sql<{ id: string }[]>`
-    insert into public.video_jobs (workspace_id, content_id, content_version, provider_job_id, render_params, status, progress,
-      video_url, thumbnail_url, duration_seconds, webhook_secret_hash, give_up_at, idempotency_key, request_fingerprint, requested_by, finished_at)
-    values (${workspaceId}, ${contentId}, ${version}, ${job.pid}, '{"resolution": "1080p"}', 'ready', 100,
-      ${`${fakesUrl()}/revid/media/${job.pid}.mp4`}, ${`${fakesUrl()}/revid/media/${job.pid}.png`}, 42,
-      encode(sha256('x'::bytea), 'hex'), now() + interval '1 hour', ${'loop-' + crypto.randomUUID()}, encode(sha256('x'::bytea), 'hex'),
-      ${userId}, now())
-    returning id`,
-  );
-  return row.id;
 }
 
 Deno.test(
@@ -59,7 +41,7 @@ Deno.test(
     const approved = await step(user, contentId, 'approve');
     assertEquals(approved.approved_version, 2);
 
-    const jobId = await renderOf(workspaceId, user.id, contentId, 2);
+    const jobId = await readyRenderOf(workspaceId, user.id, contentId, 2);
     const row = await withUploadQuota(async () => {
       const schedule = await createSchedule(
         {

@@ -4,9 +4,8 @@
 // with the title (400 with the error envelope otherwise); a picked variant that is published is in
 // the upload's lineage and in the loop insights' pick rates.
 import { assertEquals, assertOk } from './assert.ts';
-import { fakes, fakesUrl, geminiPrompts, generate, resetFakes } from './helpers/content.ts';
-import { connectFakeChannel, createSchedule, driveUntil, makeDue, withUploadQuota } from './helpers/schedules.ts';
-import { control } from './helpers/youtube.ts';
+import { fakes, geminiPrompts, generate, resetFakes } from './helpers/content.ts';
+import { connectFakeChannel, createSchedule, driveUntil, makeDue, readyRenderOf, withUploadQuota } from './helpers/schedules.ts';
 import { failedPaths, personalWorkspace, signUp, withDb, type TestUser } from './helpers/users.ts';
 
 type Item = { title: string; title_variants?: string[]; title_choice?: number | 'edited' };
@@ -93,22 +92,6 @@ Deno.test('title variants: a pick is a new version; a pick that disagrees with t
   assertEquals(own.body.content.current_version, 3);
 });
 
-/** A ready render of the content's approved version, as render-video's worker leaves one. */
-async function renderOf(workspaceId: string, userId: string, contentId: string, version: number): Promise<string> {
-  const job = await control('POST', 'revid/jobs', { videoBytes: 256 * 1024, renderMs: 0 });
-  const [row] = await withDb(
-    (sql) => sql<{ id: string }[]>`
-    insert into public.video_jobs (workspace_id, content_id, content_version, provider_job_id, render_params, status, progress,
-      video_url, thumbnail_url, duration_seconds, webhook_secret_hash, give_up_at, idempotency_key, request_fingerprint, requested_by, finished_at)
-    values (${workspaceId}, ${contentId}, ${version}, ${job.pid}, '{"resolution": "1080p"}', 'ready', 100,
-      ${`${fakesUrl()}/revid/media/${job.pid}.mp4`}, ${`${fakesUrl()}/revid/media/${job.pid}.png`}, 42,
-      encode(sha256('x'::bytea), 'hex'), now() + interval '1 hour', ${'variants-' + crypto.randomUUID()}, encode(sha256('x'::bytea), 'hex'),
-      ${userId}, now())
-    returning id`,
-  );
-  return row.id;
-}
-
 Deno.test("title variants: the picked variant that is published is in the lineage and the loop insights' pick rates", async () => {
   await resetFakes();
   const user = await signUp('variants-loop');
@@ -127,7 +110,7 @@ Deno.test("title variants: the picked variant that is published is in the lineag
   await step(user, contentId, 'submit');
   await step(user, contentId, 'approve');
 
-  const jobId = await renderOf(workspaceId, user.id, contentId, 2);
+  const jobId = await readyRenderOf(workspaceId, user.id, contentId, 2);
   const row = await withUploadQuota(async () => {
     const schedule = await createSchedule(
       { user, workspaceId, channelId, youtubeChannelId, render: { videoJobId: jobId, pid: '', videoUrl: '', thumbnailUrl: '', bytes: 0 } },
@@ -182,7 +165,7 @@ async function publishWithTitle(
   assertEquals(v2.status, 201, JSON.stringify(v2.body));
   await step(user, contentId, 'submit');
   await step(user, contentId, 'approve');
-  const jobId = await renderOf(workspaceId, user.id, contentId, 2);
+  const jobId = await readyRenderOf(workspaceId, user.id, contentId, 2);
   const youtubeId = 'tc' + crypto.randomUUID().slice(0, 9);
   await withDb(async (sql) => {
     const [s] = await sql`

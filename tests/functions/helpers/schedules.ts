@@ -54,6 +54,22 @@ export async function readyRender(workspaceId: string, userId: string, bytes = 2
   return { videoJobId: row.id, pid: job.pid, videoUrl, thumbnailUrl, bytes };
 }
 
+/** A ready render (a 256 KiB RevID fake file) of version `version` of the content, as render-video's worker leaves one. */
+export async function readyRenderOf(workspaceId: string, userId: string, contentId: string, version: number): Promise<string> {
+  const job = await control('POST', 'revid/jobs', { videoBytes: 256 * 1024, renderMs: 0 });
+  const [row] = await withDb(
+    (sql) => sql<{ id: string }[]>`
+    insert into public.video_jobs (workspace_id, content_id, content_version, provider_job_id, render_params, status, progress,
+      video_url, thumbnail_url, duration_seconds, webhook_secret_hash, give_up_at, idempotency_key, request_fingerprint, requested_by, finished_at)
+    values (${workspaceId}, ${contentId}, ${version}, ${job.pid}, '{"resolution": "1080p"}', 'ready', 100,
+      ${`${fakesUrl()}/revid/media/${job.pid}.mp4`}, ${`${fakesUrl()}/revid/media/${job.pid}.png`}, 42,
+      encode(sha256('x'::bytea), 'hex'), now() + interval '1 hour', ${'test-' + crypto.randomUUID()}, encode(sha256('x'::bytea), 'hex'),
+      ${userId}, now())
+    returning id`,
+  );
+  return row.id;
+}
+
 /** A render that is still being made (not schedulable). */
 export async function renderingJob(workspaceId: string, userId: string): Promise<string> {
   const [row] = await withDb(
