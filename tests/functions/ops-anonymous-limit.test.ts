@@ -7,6 +7,7 @@
 import { assertEquals, assertOk } from './assert.ts';
 import { clientAddress, clientNetwork } from '../../supabase/functions/_shared/platform/anonymous-limit.ts';
 import { AnonymousWindows, MAX_CLIENTS } from '../../supabase/functions/_shared/platform/anonymous-windows.ts';
+import { helperResult } from './helpers/process.ts';
 
 const LIMIT = 100;
 
@@ -104,27 +105,12 @@ Deno.test('without the shared count an instance still limits by its own count; m
 });
 
 async function callsFrom(forwardedFor: string[]): Promise<{ status: number; retry_after: string | null; code: string | null }[]> {
-  const command = new Deno.Command(Deno.execPath(), {
-    args: [
-      'run',
-      '-A',
-      '--config',
-      new URL('../../supabase/functions/deno.json', import.meta.url).pathname,
-      new URL('./helpers/anonymous-limit-calls.ts', import.meta.url).pathname,
-      JSON.stringify(forwardedFor),
-    ],
-    env: {
-      ...Deno.env.toObject(),
-      MAX_ANONYMOUS_REQUESTS_PER_MINUTE: String(LIMIT),
-      ENABLE_RATE_LIMITING: 'true',
-      TRUSTED_PROXY_HOPS: '0',
-    },
-    stdout: 'piped',
-    stderr: 'inherit',
-  });
-  const { code, stdout } = await command.output();
-  assertEquals(code, 0, 'the limited process ran');
-  return JSON.parse(new TextDecoder().decode(stdout).trim().split('\n').at(-1)!);
+  return await helperResult(
+    'anonymous-limit-calls.ts',
+    [JSON.stringify(forwardedFor)],
+    { MAX_ANONYMOUS_REQUESTS_PER_MINUTE: String(LIMIT), ENABLE_RATE_LIMITING: 'true', TRUSTED_PROXY_HOPS: '0' },
+    'the limited process ran',
+  );
 }
 
 Deno.test('the 101st anonymous call a minute from one address is 429 with Retry-After; another address is served', async () => {

@@ -6,6 +6,7 @@
 import { assertEquals, assertOk } from './assert.ts';
 import { callFunction, withDb } from './helpers/users.ts';
 import { eventually, requestId } from './helpers/ops.ts';
+import { helperResult } from './helpers/process.ts';
 
 interface State {
   rows: number;
@@ -24,29 +25,12 @@ interface Counted {
 }
 
 async function countedProcess(mode: 'flush' | 'retire', name: string): Promise<Counted> {
-  const command = new Deno.Command(Deno.execPath(), {
-    args: [
-      'run',
-      '-A',
-      '--config',
-      new URL('../../supabase/functions/deno.json', import.meta.url).pathname,
-      new URL('./helpers/counted-calls.ts', import.meta.url).pathname,
-      mode,
-      name,
-    ],
-    env: {
-      ...Deno.env.toObject(),
-      MAX_ANONYMOUS_REQUESTS_PER_MINUTE: '100',
-      ENABLE_RATE_LIMITING: 'true',
-      ENABLE_ANALYTICS: 'true',
-      TRUSTED_PROXY_HOPS: '0',
-    },
-    stdout: 'piped',
-    stderr: 'inherit',
-  });
-  const { code, stdout } = await command.output();
-  assertEquals(code, 0, 'the counting process ran');
-  return JSON.parse(new TextDecoder().decode(stdout).trim().split('\n').at(-1)!);
+  return await helperResult(
+    'counted-calls.ts',
+    [mode, name],
+    { MAX_ANONYMOUS_REQUESTS_PER_MINUTE: '100', ENABLE_RATE_LIMITING: 'true', ENABLE_ANALYTICS: 'true', TRUSTED_PROXY_HOPS: '0' },
+    'the counting process ran',
+  );
 }
 
 Deno.test('130 anonymous calls write no row and no limiter upsert far from the limit; the flush counts them all', async () => {

@@ -4,6 +4,7 @@
 import { assertEquals, assertMatch, assertOk } from './assert.ts';
 import { callFunction, signUp, stack, withDb, type Answer } from './helpers/users.ts';
 import { requestId, trackedCalls } from './helpers/ops.ts';
+import { helperResult } from './helpers/process.ts';
 
 const LIMIT = Number(Deno.env.get('MAX_API_REQUESTS_PER_MINUTE') ?? '100');
 
@@ -58,21 +59,7 @@ Deno.test(`the ${LIMIT + 1}st request of a minute is 429 with Retry-After and X-
 });
 
 async function limitedStatuses(token: string, flags: Record<string, string>): Promise<number[]> {
-  const { code, stdout } = await new Deno.Command(Deno.execPath(), {
-    args: [
-      'run',
-      '-A',
-      '--config',
-      new URL('../../supabase/functions/deno.json', import.meta.url).pathname,
-      new URL('./helpers/limited-calls.ts', import.meta.url).pathname,
-      token,
-    ],
-    env: { ...Deno.env.toObject(), ...flags },
-    stdout: 'piped',
-    stderr: 'inherit',
-  }).output();
-  assertEquals(code, 0);
-  return JSON.parse(new TextDecoder().decode(stdout).trim().split('\n').at(-1)!);
+  return await helperResult('limited-calls.ts', [token], flags, 'the limited process ran');
 }
 
 Deno.test('MAX_API_REQUESTS_PER_MINUTE sets the limit and ENABLE_RATE_LIMITING=false switches it off', async () => {

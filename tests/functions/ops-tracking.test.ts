@@ -11,6 +11,7 @@ import { createHandler } from '../../supabase/functions/_shared/platform/handler
 import { json, Router } from '../../supabase/functions/_shared/platform/http.ts';
 import { backgroundSettled } from '../../supabase/functions/_shared/platform/observability/background.ts';
 import { noteWorkspace } from '../../supabase/functions/_shared/platform/observability/context.ts';
+import { helperCommand } from './helpers/process.ts';
 
 const functionsDir = new URL('../../supabase/functions/', import.meta.url);
 
@@ -275,20 +276,7 @@ Deno.test({
 });
 
 async function runFlagged(flags: Record<string, string>, ids: [string, string]) {
-  const command = new Deno.Command(Deno.execPath(), {
-    args: [
-      'run',
-      '-A',
-      '--config',
-      new URL('../../supabase/functions/deno.json', import.meta.url).pathname,
-      new URL('./helpers/tracked-calls.ts', import.meta.url).pathname,
-      ...ids,
-    ],
-    env: { ...Deno.env.toObject(), ...flags },
-    stdout: 'inherit',
-    stderr: 'inherit',
-  });
-  const { code } = await command.output();
+  const { code } = await helperCommand('tracked-calls.ts', ids, { env: flags, stdout: 'inherit' }).output();
   assertEquals(code, 0, 'the flagged process ran');
 }
 

@@ -22,6 +22,7 @@ import {
   runById,
   snapshot,
   syncToEnd,
+  syncWorkerProcess,
 } from './helpers/youtube.ts';
 import { personalWorkspace, signUp, withDb } from './helpers/users.ts';
 
@@ -109,19 +110,7 @@ Deno.test('a step killed while its analytics report is in flight: the run resume
   const [claimed] = await withDb((sql) => sql`select id from private.claim_youtube_sync_run(${doomed}, 180, ${runId})`);
   assertEquals(claimed.id, runId);
   await addFault({ match: { pathPrefix: '/youtube-analytics/v2/reports' }, latencyMs: 600 });
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      'run',
-      '-A',
-      '--config',
-      new URL('../../supabase/functions/deno.json', import.meta.url).pathname,
-      new URL('./helpers/youtube-worker-process.ts', import.meta.url).pathname,
-      runId,
-      doomed,
-    ],
-    stdout: 'null',
-    stderr: 'null',
-  }).spawn();
+  const child = syncWorkerProcess(runId, doomed);
   let killedAt;
   try {
     const deadline = Date.now() + 60_000;

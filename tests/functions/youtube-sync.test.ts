@@ -24,6 +24,7 @@ import {
   snapshot,
   storedTokens,
   syncToEnd,
+  syncWorkerProcess,
 } from './helpers/youtube.ts';
 import { addMember, callFunction, createWorkspace, personalWorkspace, signUp, stack, type TestUser, withDb } from './helpers/users.ts';
 
@@ -352,19 +353,7 @@ Deno.test('a worker killed mid-run: the run is claimed again after its lease and
   assertEquals(claimed.id, runId);
   // Slow Data API answers so the kill lands between two pages.
   await addFault({ match: { pathPrefix: '/youtube/youtube/v3/' }, latencyMs: 300 });
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      'run',
-      '-A',
-      '--config',
-      new URL('../../supabase/functions/deno.json', import.meta.url).pathname,
-      new URL('./helpers/youtube-worker-process.ts', import.meta.url).pathname,
-      runId,
-      doomed,
-    ],
-    stdout: 'null',
-    stderr: 'null',
-  }).spawn();
+  const child = syncWorkerProcess(runId, doomed);
   try {
     const deadline = Date.now() + 30_000;
     for (;;) {

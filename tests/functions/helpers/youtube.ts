@@ -2,6 +2,7 @@
 // OAuth flow as a browser walks it (start → Google's consent page with auto=1 → callback), runs
 // of the sync worker, and snapshots of what a sync stored.
 import { assertEquals } from '../assert.ts';
+import { helperCommand } from './process.ts';
 import { type Answer, callFunction, type Json, stack, type TestUser, withDb } from './users.ts';
 
 export const fakesUrl = () => {
@@ -228,6 +229,14 @@ export async function queueRun(channelId: string, trigger = 'manual'): Promise<s
     where c.id = ${channelId}`,
   );
   return row.sync_run_id;
+}
+
+/**
+ * Processes a run already claimed for `workerId` in a process of its own (youtube-worker-process),
+ * which a test kills (SIGKILL) mid-run as a crashed or timed-out function dies.
+ */
+export function syncWorkerProcess(runId: string, workerId: string): Deno.ChildProcess {
+  return helperCommand('youtube-worker-process.ts', [runId, workerId], { stdout: 'null', stderr: 'null' }).spawn();
 }
 
 export interface Snapshot {
