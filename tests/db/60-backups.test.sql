@@ -17,21 +17,6 @@ select tests.create_fixture_rows((select bob from ws), tests.get_user_id('bk_bob
 -- a recognisable password hash, to show that the user list never copies it
 update auth.users set encrypted_password = '$2a$10$bkNeverInASnapshot' where id = tests.get_user_id('bk_alice');
 
--- Every table's rows of one workspace as (table, count, checksum), computed independently of the
--- snapshot code (row_to_json text, not the snapshot's own expression).
-create temp table fingerprints (label text, tbl text, n bigint, digest text) on commit drop;
-create function pg_temp.fingerprint(label text, workspace uuid) returns void language plpgsql as $$
-declare t record;
-begin
-  for t in select * from ops.backup_tables() loop
-    -- a channel's status is its present connection state, not restored (20261201001400_backup_snapshots)
-    execute format('insert into fingerprints select $2, $3, count(*), md5(coalesce(string_agg((row_to_json(t)::jsonb - %L)::text, '','' order by (row_to_json(t)::jsonb - %L)::text), '''')) from %s t where %s',
-      case when t.tbl = 'public.channels'::regclass then 'status' else '' end, case when t.tbl = 'public.channels'::regclass then 'status' else '' end,
-      t.tbl, ops.backup_scope_predicate(t.scope, t.key_column, t.parent, t.parent_key))
-    using workspace, label, t.tbl::text;
-  end loop;
-end $$;
-
 -- Section: snapshot
 create temp table snap on commit drop as select ops.take_snapshot('test') as id;
 
@@ -75,28 +60,28 @@ select ok(not exists (select 1 from ops.snapshot_chunks s, unnest(s.rows) u
   'the user list holds no password hashes');
 
 -- Section: disaster drill
-select pg_temp.fingerprint('alice_before', (select alice from ws));
-select pg_temp.fingerprint('bob_before', (select bob from ws));
+select tests.fingerprint_workspace('alice_before', (select alice from ws));
+select tests.fingerprint_workspace('bob_before', (select bob from ws));
 
 delete from public.workspaces where id = (select alice from ws);
 update public.workspaces set name = 'bob changed after the snapshot' where id = (select bob from ws);
-select pg_temp.fingerprint('bob_changed', (select bob from ws));
-select is((select sum(n) from fingerprints where label = 'alice_before' and tbl <> 'public.workspaces') > 0, true,
+select tests.fingerprint_workspace('bob_changed', (select bob from ws));
+select is((select sum(n) from tests.workspace_fingerprints where label = 'alice_before' and tbl <> 'public.workspaces') > 0, true,
   'the fixture gave alice rows in several tables');
 select is((select count(*) from public.videos where workspace_id = (select alice from ws)), 0::bigint,
   'the disaster removed alice''s workspace and its rows');
 
 select lives_ok(format('select ops.restore_workspace(%s, %L)', (select id from snap), (select alice from ws)),
   'restore_workspace brings alice''s workspace back');
-select pg_temp.fingerprint('alice_after', (select alice from ws));
+select tests.fingerprint_workspace('alice_after', (select alice from ws));
 select set_eq(
-  $$select tbl, n, digest from fingerprints where label = 'alice_after'$$,
-  $$select tbl, n, digest from fingerprints where label = 'alice_before'$$,
+  $$select tbl, n, digest from tests.workspace_fingerprints where label = 'alice_after'$$,
+  $$select tbl, n, digest from tests.workspace_fingerprints where label = 'alice_before'$$,
   'every table of the restored workspace equals its state at the snapshot');
-select pg_temp.fingerprint('bob_after', (select bob from ws));
+select tests.fingerprint_workspace('bob_after', (select bob from ws));
 select set_eq(
-  $$select tbl, n, digest from fingerprints where label = 'bob_after'$$,
-  $$select tbl, n, digest from fingerprints where label = 'bob_changed'$$,
+  $$select tbl, n, digest from tests.workspace_fingerprints where label = 'bob_after'$$,
+  $$select tbl, n, digest from tests.workspace_fingerprints where label = 'bob_changed'$$,
   'another workspace keeps its post-snapshot changes (untouched by the restore)');
 select ok(exists (select 1 from ops.system_logs l where l.event_type = 'workspace_restored'
   and l.context ->> 'workspace_id' = (select alice from ws)::text), 'the restore is logged');
@@ -107,33 +92,33 @@ select is((select status from public.channels where workspace_id = (select alice
 
 -- Section: tampered snapshot
 delete from public.videos where workspace_id = (select alice from ws);
-delete from fingerprints where label = 'alice_damaged';
-select pg_temp.fingerprint('alice_damaged', (select alice from ws));
+delete from tests.workspace_fingerprints where label = 'alice_damaged';
+select tests.fingerprint_workspace('alice_damaged', (select alice from ws));
 update ops.snapshot_chunks s
 set rows[1] = jsonb_populate_record(s.rows[1]::public.videos, '{"title": "tampered"}')::text
 where s.backup_id = (select id from snap) and s.workspace_id = (select alice from ws) and s.table_name = 'public.videos';
 select throws_like(format('select ops.restore_workspace(%s, %L)', (select id from snap), (select alice from ws)),
   '%failed verification on public.videos%', 'a tampered snapshot fails verification');
-delete from fingerprints where label = 'alice_now';
-select pg_temp.fingerprint('alice_now', (select alice from ws));
+delete from tests.workspace_fingerprints where label = 'alice_now';
+select tests.fingerprint_workspace('alice_now', (select alice from ws));
 select set_eq(
-  $$select tbl, n, digest from fingerprints where label = 'alice_now'$$,
-  $$select tbl, n, digest from fingerprints where label = 'alice_damaged'$$,
+  $$select tbl, n, digest from tests.workspace_fingerprints where label = 'alice_now'$$,
+  $$select tbl, n, digest from tests.workspace_fingerprints where label = 'alice_damaged'$$,
   'a refused restore changes nothing');
 select throws_like(format('select ops.restore_workspace(%s, %L)', (select id from snap), gen_random_uuid()),
   '%does not cover workspace%', 'a workspace the snapshot does not cover is refused');
 
 -- Section: schema changed since the snapshot (a later migration adds a column)
 alter table public.videos add column bk_added text;
-delete from fingerprints where label in ('alice_altered', 'alice_refused');
-select pg_temp.fingerprint('alice_altered', (select alice from ws));
+delete from tests.workspace_fingerprints where label in ('alice_altered', 'alice_refused');
+select tests.fingerprint_workspace('alice_altered', (select alice from ws));
 select throws_ok(format('select ops.restore_workspace(%s, %L)', (select id from snap), (select alice from ws)), 'CEB01',
   format('snapshot %s cannot be restored: the columns of public.videos changed since it was taken', (select id from snap)),
   'a snapshot taken before a column change is refused with CEB01, naming the table');
-select pg_temp.fingerprint('alice_refused', (select alice from ws));
+select tests.fingerprint_workspace('alice_refused', (select alice from ws));
 select set_eq(
-  $$select tbl, n, digest from fingerprints where label = 'alice_refused'$$,
-  $$select tbl, n, digest from fingerprints where label = 'alice_altered'$$,
+  $$select tbl, n, digest from tests.workspace_fingerprints where label = 'alice_refused'$$,
+  $$select tbl, n, digest from tests.workspace_fingerprints where label = 'alice_altered'$$,
   'a restore refused for changed columns changes nothing');
 alter table public.videos drop column bk_added;
 

@@ -20,18 +20,6 @@ insert into public.videos (workspace_id, channel_id, youtube_video_id, title)
 select (select alice from ws), c.id, 'srv' || i, 'Video ' || i
 from public.channels c cross join generate_series(1, 30) i where c.workspace_id = (select alice from ws);
 
--- Every content table's rows of a workspace as (table, count, digest), independent of the restore code.
-create temp table fingerprints (label text, tbl text, n bigint, digest text) on commit drop;
-create function pg_temp.fingerprint(label text, workspace uuid) returns void language plpgsql as $$
-declare t record;
-begin
-  for t in select * from ops.backup_tables() loop
-    execute format('insert into fingerprints select $2, $3, count(*), md5(coalesce(string_agg((row_to_json(t)::jsonb - %L)::text, '','' order by (row_to_json(t)::jsonb - %L)::text), '''')) from %s t where %s',
-      case when t.tbl = 'public.channels'::regclass then 'status' else '' end, case when t.tbl = 'public.channels'::regclass then 'status' else '' end,
-      t.tbl, ops.backup_scope_predicate(t.scope, t.key_column, t.parent, t.parent_key))
-    using workspace, label, t.tbl::text;
-  end loop;
-end $$;
 
 create function pg_temp.job(id bigint) returns private.restore_jobs language sql as
   $$ select * from private.restore_jobs where id = $1 $$;
@@ -48,8 +36,8 @@ begin
 end $$;
 
 create temp table snap on commit drop as select ops.take_snapshot('test') as id;
-select pg_temp.fingerprint('alice_before', (select alice from ws));
-select pg_temp.fingerprint('bob_before', (select bob from ws));
+select tests.fingerprint_workspace('alice_before', (select alice from ws));
+select tests.fingerprint_workspace('bob_before', (select bob from ws));
 
 -- the disaster
 delete from public.videos where workspace_id = (select alice from ws) and title like 'Video 1%';
@@ -63,7 +51,7 @@ select ops.start_restore((select id from snap), (select alice from ws), tests.ge
 select is((select (status, phase, holds_workspace)::text from private.restore_jobs where id = (select id from job)),
   '(running,delete,t)', 'start_restore makes a running job that holds the workspace');
 select is((select rows_total from private.restore_jobs where id = (select id from job)),
-  (select sum(n)::bigint from fingerprints where label = 'alice_before'), 'the job knows how many rows it will restore');
+  (select sum(n)::bigint from tests.workspace_fingerprints where label = 'alice_before'), 'the job knows how many rows it will restore');
 select is((select array_agg(b.depth order by u.n) from private.restore_jobs j cross join unnest(j.tables) with ordinality u (t, n)
     join ops.backup_tables() b on b.tbl = u.t::regclass where j.id = (select id from job)),
   (select array_agg(b.depth order by b.depth) from ops.backup_tables() b), 'the job lists every content table, parents first');
@@ -124,7 +112,7 @@ select is((select (phase, rows_done, table_index)::text from private.restore_job
   '(insert,1,1)', 'a step rolled back leaves the cursor where the last committed step put it');
 select ok(pg_temp.run_phase((select id from job), 'insert') > 1, 'the insert phase resumes from the cursor');
 select is((select rows_done from private.restore_jobs where id = (select id from job)),
-  (select sum(n)::bigint from fingerprints where label = 'alice_before'), 'every snapshot row was inserted exactly once');
+  (select sum(n)::bigint from tests.workspace_fingerprints where label = 'alice_before'), 'every snapshot row was inserted exactly once');
 
 -- Section: users check, then verification in slices of two pages
 select pg_temp.save(ops.restore_check_users(pg_temp.job((select id from job))));
@@ -133,19 +121,19 @@ update private.restore_jobs set verify_pages = 2 where id = (select id from job)
 select ok(pg_temp.run_phase((select id from job), 'verify') >= cardinality((select tables from private.restore_jobs where id = (select id from job))),
   'every table is verified, a slice of pages at a time');
 select is((select jsonb_object_agg(k::regclass::text, v) from private.restore_jobs j, jsonb_each(j.verified) e (k, v) where j.id = (select id from job)),
-  (select jsonb_object_agg(tbl::regclass::text, n) from fingerprints where label = 'alice_before'), 'verification counted each table''s rows');
+  (select jsonb_object_agg(tbl::regclass::text, n) from tests.workspace_fingerprints where label = 'alice_before'), 'verification counted each table''s rows');
 
 -- Section: finish
 select pg_temp.save(ops.restore_finish(pg_temp.job((select id from job))));
 select is((select (status, phase, holds_workspace)::text from private.restore_jobs where id = (select id from job)),
   '(succeeded,done,f)', 'finish marks the job done and releases the workspace');
 set local session_replication_role = origin;
-select pg_temp.fingerprint('alice_after', (select alice from ws));
-select set_eq($$select tbl, n, digest from fingerprints where label = 'alice_after'$$,
-  $$select tbl, n, digest from fingerprints where label = 'alice_before'$$, 'the restored workspace equals the snapshot');
-select pg_temp.fingerprint('bob_after', (select bob from ws));
-select set_eq($$select tbl, n, digest from fingerprints where label = 'bob_after'$$,
-  $$select tbl, n, digest from fingerprints where label = 'bob_before'$$, 'another workspace is untouched');
+select tests.fingerprint_workspace('alice_after', (select alice from ws));
+select set_eq($$select tbl, n, digest from tests.workspace_fingerprints where label = 'alice_after'$$,
+  $$select tbl, n, digest from tests.workspace_fingerprints where label = 'alice_before'$$, 'the restored workspace equals the snapshot');
+select tests.fingerprint_workspace('bob_after', (select bob from ws));
+select set_eq($$select tbl, n, digest from tests.workspace_fingerprints where label = 'bob_after'$$,
+  $$select tbl, n, digest from tests.workspace_fingerprints where label = 'bob_before'$$, 'another workspace is untouched');
 select lives_ok(format('update public.workspaces set name = %L where id = %L', 'after', (select alice from ws)),
   'writes are accepted again once the restore finished');
 

@@ -16,6 +16,8 @@
 --           tests.min_read_role(table)                       <- extend if a table is owner-only
 --           tests.tenant_tables(), tests.probe(actor, sql, grant_all_on?), tests.tenancy_matrix(...)
 --             used by 10-tenancy-matrix.test.sql.
+-- Backups:  tests.fingerprint_workspace(label, workspace_id)  each content table's rows of the
+--             workspace as (table, count, digest), into tests.workspace_fingerprints under label
 
 set client_min_messages = warning;
 
@@ -580,8 +582,36 @@ begin
 end
 $$;
 
+-- Section: backups
+
+-- label -> each content table's (count, digest) of one workspace; rows vanish with the test's rollback.
+create table tests.workspace_fingerprints (
+  label text not null,
+  tbl text not null,
+  n bigint not null,
+  digest text not null
+);
+
+-- Every content table's rows of a workspace as (table, count, digest), computed independently of
+-- the snapshot and restore code (row_to_json text, not the snapshot's own expression), saved
+-- under `label`: a backup test compares two labels with set_eq.
+create or replace function tests.fingerprint_workspace(label text, workspace uuid) returns void
+language plpgsql set search_path = '' as $$
+declare t record;
+begin
+  for t in select * from ops.backup_tables() loop
+    -- a channel's status is its present connection state, not restored (20261201001400_backup_snapshots)
+    execute format('insert into tests.workspace_fingerprints select $2, $3, count(*), md5(coalesce(string_agg((row_to_json(t)::jsonb - %L)::text, '','' order by (row_to_json(t)::jsonb - %L)::text), '''')) from %s t where %s',
+      case when t.tbl = 'public.channels'::regclass then 'status' else '' end, case when t.tbl = 'public.channels'::regclass then 'status' else '' end,
+      t.tbl, ops.backup_scope_predicate(t.scope, t.key_column, t.parent, t.parent_key))
+    using workspace, label, t.tbl::text;
+  end loop;
+end
+$$;
+
 -- Section: grants (tests switch to the API roles and keep calling these helpers)
 
 grant usage on schema tests to anon, authenticated, service_role;
 grant execute on all functions in schema tests to anon, authenticated, service_role;
 revoke all on tests.users from anon, authenticated, service_role;
+revoke all on tests.workspace_fingerprints from anon, authenticated, service_role;
