@@ -10,8 +10,9 @@
 // Target: overhead p99 < 20 ms (the reused-insights path; the uncached one is reported beside it).
 import postgres from 'postgres';
 import { startStack } from '../local/stack/lifecycle.ts';
-import { benchStackProfile, stats, writeResult } from './lib.ts';
-import { createConfirmedUser, ROOMY_AUTH_LIMITS } from '../tests/unit/helpers/auth-users.ts';
+import { benchStackProfile, edgeCosts, stats, writeResult } from './lib.ts';
+import { ROOMY_AUTH_LIMITS } from '../tests/unit/helpers/auth-users.ts';
+import { createGenerationFixture, generateRequest } from './generate-fixture.ts';
 
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 300);
 const WARMUP = 30;
@@ -39,46 +40,16 @@ async function timed(fn: () => Promise<Response>): Promise<number> {
 }
 
 try {
-  const created = await createConfirmedUser(
-    { url: env.SUPABASE_URL, anonKey: env.SUPABASE_ANON_KEY, serviceRoleKey: env.SUPABASE_SERVICE_ROLE_KEY },
-    `bench-gen-${Date.now()}@example.com`,
-    'bench-password',
-  );
-  const signup = { user: { id: created.id } };
-  const token: string = created.accessToken;
-  const [{ workspace_id }] = await sql<{ workspace_id: string }[]>`
-    select workspace_id from public.workspace_members where user_id = ${signup.user.id}`;
-
-  // A realistic channel: 120 videos over a year, 90 days of daily metrics, scored.
-  const tag = Math.random().toString(36).slice(2, 12);
-  const [channel] = await sql<{ id: string }[]>`
-    insert into public.channels (workspace_id, youtube_channel_id, title)
-    values (${workspace_id}, ${'UCbench' + tag}, 'Bench Kitchen') returning id`;
-  await sql`
-    insert into public.videos (workspace_id, channel_id, youtube_video_id, title, published_at, duration_seconds, is_short, view_count)
-    select ${workspace_id}, ${channel.id}, ${'vb' + tag} || k, 'Bench recipe number ' || k,
-      now() - interval '365 days' + k * interval '3 days', 30 + 7 * k, k % 3 = 0, 1000 * k
-    from generate_series(1, 120) k`;
-  await sql`
-    insert into public.video_metrics (workspace_id, video_id, day, views, estimated_minutes_watched,
-      average_view_percentage, likes, comments, shares, subscribers_gained, subscribers_lost)
-    select v.workspace_id, v.id, current_date - d, 10 + (random() * 100)::int, 20, 30 + (random() * 30)::int, 1, 1, 0, 1, 0
-    from public.videos v cross join generate_series(3, 92) d where v.channel_id = ${channel.id}`;
-  await sql`select private.score_channel_videos(${channel.id})`;
+  const fx = await createGenerationFixture(sql, env);
+  const { workspaceId: workspace_id } = fx;
 
   const fakes = env.LOCAL_FAKES_URL;
   await json(await fetch(`${fakes}/_control/reset`, { method: 'POST' }));
 
   // warm: the insights of the last minute are reused (a user generating several things in a
   // row); cold: `Cache-Control: no-cache` recomputes them on every call (a first generation).
-  const oursWith = (extra: Record<string, string>) => () =>
-    fetch(`${env.SUPABASE_URL}/functions/v1/generate-content`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, apikey: env.SUPABASE_ANON_KEY, 'content-type': 'application/json', ...extra },
-      body: JSON.stringify({ workspace_id, kind: 'title', topic: 'one-pan weeknight dinners', count: 5 }),
-    });
-  const ours = oursWith({});
-  const oursCold = oursWith({ 'cache-control': 'no-cache' });
+  const ours = generateRequest(env, fx, {});
+  const oursCold = generateRequest(env, fx, { 'cache-control': 'no-cache' });
   for (let i = 0; i < WARMUP; i++) await timed(i % 2 ? ours : oursCold);
 
   // The exact request our function sends, replayed as the baseline.
@@ -98,6 +69,8 @@ try {
   const oursMs: number[] = [];
   const coldMs: number[] = [];
   const paired: number[] = [];
+  const costs = edgeCosts(env.LOCAL_FUNCTIONS_URL);
+  const mark = await costs.mark();
   for (let i = 0; i < ITERATIONS; i++) {
     const d = await timed(direct);
     const o = await timed(ours);
@@ -107,6 +80,8 @@ try {
     coldMs.push(c);
     paired.push(o - d);
   }
+  await new Promise((r) => setTimeout(r, 200));
+  const invocations = await costs.since(mark, 'generate-content');
   const d = stats(directMs);
   const o = stats(oursMs);
   const c = stats(coldMs);
@@ -130,6 +105,9 @@ try {
     generate_content_no_cache_ms: c,
     overhead_no_cache_ms: overheadCold,
     contents_saved: saved,
+    // Both paths together, as the runtime recorded them: CPU per call, and how many isolates
+    // served their first request (each new isolate starts with an empty insights cache).
+    edge: { cpu_ms: costs.summary(invocations).cpu_ms, isolates_booted: invocations.filter((i) => i.isolate_request === 1).length },
     flags: { ENABLE_RATE_LIMITING: false, ENABLE_ANALYTICS: env.ENABLE_ANALYTICS },
     target: { overhead_p99_ms: '< 20 (insights reused within the minute)' },
     pass: overhead.p99 < 20 && saved === 2 * ITERATIONS + WARMUP,

@@ -130,6 +130,14 @@ Deno.test(
       (sql) => sql`select own_outcomes from public.generation_inputs where content_id = ${next.body.content.id}`,
     );
     assertEquals(inputs.own_outcomes[0].title, 'Cold brew in 3 steps', 'the quoted outcomes are recorded with the content');
+    // Written in the transaction that saved the content: both rows carry its start time (now()),
+    // and no moment exists in which the content is there without its inputs.
+    const [written] = await withDb(
+      (sql) => sql`
+      select c.created_at = i.created_at as same_transaction from public.generated_content c
+      join public.generation_inputs i on i.content_id = c.id where c.id = ${next.body.content.id}`,
+    );
+    assertEquals(written.same_transaction, true, 'the inputs are written in the transaction that saves the content');
 
     // Another user sees neither the lineage nor the video.
     const stranger = await signUp('loop-stranger');

@@ -1,7 +1,7 @@
 // asUser / asService send the role together with the caller's first query (pipelined); the
 // first query must still run under that role and those claims, however the caller starts it.
-import { assert_, assertEquals } from './assert.ts';
-import { asService, asUser, sql, sqlLiteral } from '../../supabase/functions/_shared/platform/db.ts';
+import { assert_, assertEquals, assertOk } from './assert.ts';
+import { asService, asUser, asUserThenService, sql, sqlLiteral, type Tx } from '../../supabase/functions/_shared/platform/db.ts';
 import {
   isPostgresJsClosedSocketUse,
   isUnawaitedPostgresJsConnectionError,
@@ -75,6 +75,66 @@ inProcessTest('asService: the isolation level asked for is the one BEGIN opens w
     asService(async (tx) => (await tx`select current_setting('transaction_isolation') as level, current_user as role`)[0], options);
   assertEquals(await level(), { level: 'read committed', role: 'service_role' });
   assertEquals(await level({ isolation: 'repeatable read' }), { level: 'repeatable read', role: 'service_role' });
+});
+
+inProcessTest('asUserThenService: fn as the user, then after as service_role, committed as one transaction', async () => {
+  const seen: Record<string, unknown>[] = [];
+  const who = async (tx: Tx) => seen.push((await tx`select current_user as role, auth.uid() as uid, pg_current_xact_id()::text as xid`)[0]);
+  const { result, afterError } = await asUserThenService(
+    claims,
+    async (tx) => {
+      await who(tx);
+      // A statement fn starts after an await of its own still runs as the user.
+      await new Promise((r) => setTimeout(r, 5));
+      await who(tx);
+      return 'fn result';
+    },
+    who,
+  );
+  assertEquals(result, 'fn result');
+  assertEquals(afterError, undefined);
+  assertEquals(
+    seen.map((s) => [s.role, s.uid]),
+    [
+      ['authenticated', claims.sub],
+      ['authenticated', claims.sub],
+      ['service_role', null],
+    ],
+  );
+  assertEquals(new Set(seen.map((s) => s.xid)).size, 1, 'one transaction');
+  const [status] = await withDb((db) => db`select pg_xact_status(${seen[0].xid as string}::xid8) as status`);
+  assertEquals(status.status, 'committed');
+});
+
+inProcessTest("asUserThenService: after's failure is returned beside fn's result, and fn's work is still committed", async () => {
+  let xid = '';
+  const { result, afterError } = await asUserThenService(
+    claims,
+    async (tx) => {
+      xid = (await tx`select pg_current_xact_id()::text as xid`)[0].xid;
+      return 7;
+    },
+    (tx) => tx`select 1 / 0`,
+  );
+  assertEquals(result, 7);
+  assertOk(String(afterError).includes('division by zero'), String(afterError));
+  const [status] = await withDb((db) => db`select pg_xact_status(${xid}::xid8) as status`);
+  assertEquals(status.status, 'committed');
+});
+
+inProcessTest('asUserThenService: when fn fails, after never runs and nothing is committed', async () => {
+  let ran = false;
+  await assert_.rejects(
+    asUserThenService(
+      claims,
+      async (tx) => await tx`select 1 / 0`,
+      async () => {
+        ran = true;
+      },
+    ),
+    /division by zero/,
+  );
+  assertEquals(ran, false);
 });
 
 // Ending a backend from outside, as a restart, a failover or an operator's pg_terminate_backend

@@ -15,7 +15,7 @@
 //   output twice) / model_request_rejected, 503 model_unavailable (+ Retry-After).
 import { z } from 'zod';
 import { requireUser, type Claims } from '../_shared/platform/auth.ts';
-import { asUser } from '../_shared/platform/db.ts';
+import { asUser, asUserThenService } from '../_shared/platform/db.ts';
 import { createHandler } from '../_shared/platform/handler.ts';
 import { HttpError, json, Router } from '../_shared/platform/http.ts';
 import { Insights } from '../_shared/domain/insights-document.ts';
@@ -129,8 +129,53 @@ async function prepare(req: Request, body: Body, claims: Claims): Promise<Prepar
 }
 
 /**
- * Saves the content (as the caller: RLS and the role check apply once more) and, at the same
- * time on another connection, records every call with its tokens (service role).
+ * The content (as the caller: RLS and the role check apply once more) and, in the same
+ * transaction as the service role, what its prompt quoted. Lineage copies those inputs when the
+ * content is reviewed; content without them still works, so their failure is logged, not thrown.
+ */
+async function saveContent(p: Prepared, result: Extract<GenerationResult, { ok: true }>, contentId: string, requestId: string) {
+  const { result: row, afterError } = await asUserThenService(
+    p.claims,
+    (tx) =>
+      createContent(tx, {
+        id: contentId,
+        workspaceId: p.body.workspace_id,
+        kind: p.body.kind,
+        brief: {
+          topic: p.body.topic ?? null,
+          brief: p.body.brief ?? null,
+          tone: p.body.tone,
+          language: p.body.language,
+          target_format: p.body.target_format,
+          count: p.brief.count,
+          channel_id: p.body.channel_id ?? null,
+        },
+        sourceVideos: p.prompt.sourceVideos,
+        promptVersion: PROMPT_VERSION,
+        model: result.model,
+        inputTokens: result.inputTokens,
+        outputTokens: result.outputTokens,
+        output: result.output,
+      }),
+    (tx) => recordInputs(tx, { contentId, workspaceId: p.body.workspace_id, requestId, inputs: p.prompt.inputs }),
+  );
+  if (afterError !== undefined) {
+    console.error(
+      JSON.stringify({
+        level: 'error',
+        request_id: requestId,
+        msg: 'recording prompt inputs failed',
+        content_id: contentId,
+        error: afterError instanceof Error ? afterError.message : String(afterError),
+      }),
+    );
+  }
+  return row;
+}
+
+/**
+ * Saves the content and its prompt's inputs (saveContent) and, at the same time on another
+ * connection, records every call with its tokens (service role).
  */
 async function finish(p: Prepared, result: GenerationResult, requestId: string) {
   const record = (contentId: string | null) =>
@@ -149,47 +194,12 @@ async function finish(p: Prepared, result: GenerationResult, requestId: string) 
     throw result.error;
   }
   const contentId = crypto.randomUUID();
-  const save = asUser(p.claims, (tx) =>
-    createContent(tx, {
-      id: contentId,
-      workspaceId: p.body.workspace_id,
-      kind: p.body.kind,
-      brief: {
-        topic: p.body.topic ?? null,
-        brief: p.body.brief ?? null,
-        tone: p.body.tone,
-        language: p.body.language,
-        target_format: p.body.target_format,
-        count: p.brief.count,
-        channel_id: p.body.channel_id ?? null,
-      },
-      sourceVideos: p.prompt.sourceVideos,
-      promptVersion: PROMPT_VERSION,
-      model: result.model,
-      inputTokens: result.inputTokens,
-      outputTokens: result.outputTokens,
-      output: result.output,
-    }),
-  );
+  const save = saveContent(p, result, contentId, requestId);
   const [saved, recorded] = await Promise.allSettled([save, record(contentId)]);
   if (saved.status === 'rejected') {
     // The calls were recorded as having made this content, which does not exist: unlink them.
     if (recorded.status === 'fulfilled') await unlinkCalls(contentId);
     throw saved.reason;
-  }
-  try {
-    // Lineage copies these when the content is reviewed; a content without them still works.
-    await recordInputs({ contentId, workspaceId: p.body.workspace_id, requestId, inputs: p.prompt.inputs });
-  } catch (e) {
-    console.error(
-      JSON.stringify({
-        level: 'error',
-        request_id: requestId,
-        msg: 'recording prompt inputs failed',
-        content_id: contentId,
-        error: e instanceof Error ? e.message : String(e),
-      }),
-    );
   }
   if (recorded.status === 'rejected') {
     // The content exists and is the caller's; the accounting gap is the operator's to see.

@@ -191,22 +191,24 @@ export async function recordCalls(input: {
 }
 
 /**
- * What the prompt quoted besides the top videos (service role; the content exists by now):
- * the review decision and the lineage of an upload copy it from here.
+ * What the prompt quoted besides the top videos, written as the service role in the transaction
+ * that saves the content (asUserThenService): the review decision and the lineage of an upload
+ * copy it from here.
  */
-export async function recordInputs(input: {
-  contentId: string;
-  workspaceId: string;
-  requestId: string;
-  inputs: StoredInputs;
-}): Promise<void> {
-  await asService(
-    (tx) => tx`
+export async function recordInputs(
+  tx: Tx,
+  input: {
+    contentId: string;
+    workspaceId: string;
+    requestId: string;
+    inputs: StoredInputs;
+  },
+): Promise<void> {
+  await tx`
     insert into public.generation_inputs (content_id, workspace_id, request_id, patterns, totals, own_outcomes)
     values (${input.contentId}, ${input.workspaceId}, ${input.requestId}, ${asJson(input.inputs.patterns)},
       ${input.inputs.totals === null ? null : asJson(input.inputs.totals)}, ${asJson(input.inputs.own_outcomes)})
-    on conflict (content_id) do nothing`,
-  );
+    on conflict (content_id) do nothing`;
 }
 
 /** The calls recorded for content whose save failed made nothing after all (service role). */

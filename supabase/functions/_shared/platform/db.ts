@@ -104,6 +104,34 @@ export function asUser<T>(claims: Claims, fn: (tx: Tx) => Promise<T>): Promise<T
   return inTransactionAs(identityStatement('authenticated', claims), fn);
 }
 
+/**
+ * One transaction: `fn` as the user (exactly as asUser), then `after` as the service role in a
+ * savepoint, committed together. For a trusted record that belongs to what the user just wrote:
+ * it costs one more statement instead of a second transaction (its connection, BEGIN and a commit
+ * that waits for the WAL flush). `after` starts only once `fn` has settled, so none of `fn`'s
+ * statements can run as the service role. A failure of `after` undoes only its own work (and its
+ * role): `fn`'s is still committed, and the error comes back beside the result.
+ */
+export function asUserThenService<T>(
+  claims: Claims,
+  fn: (tx: Tx) => Promise<T>,
+  after: (tx: Tx) => Promise<unknown>,
+): Promise<{ result: T; afterError: unknown }> {
+  return asUser(claims, async (tx) => {
+    const result = await fn(tx);
+    // Queued now, so they leave with after's first statement (see openTransaction).
+    const opening = Promise.all([tx.unsafe('savepoint as_service').execute(), tx.unsafe(SERVICE_IDENTITY).execute()]);
+    try {
+      await Promise.all([opening, (async () => await after(tx))()]);
+      return { result, afterError: undefined };
+    } catch (err) {
+      if (isConnectionLost(err)) throw err;
+      await tx.unsafe('rollback to savepoint as_service');
+      return { result, afterError: err };
+    }
+  });
+}
+
 export interface TransactionOptions {
   /** Chosen at BEGIN; read committed (Postgres's default) when not given. */
   isolation?: 'repeatable read' | 'serializable';
