@@ -28,19 +28,8 @@ import {
   withUploadQuota,
 } from './helpers/schedules.ts';
 import { addFault, control } from './helpers/youtube.ts';
+import { workerProcess } from './helpers/worker-process.ts';
 import { callFunction, stack, withDb } from './helpers/users.ts';
-
-const WORKER_PROCESS = new URL('./helpers/schedule-worker-process.ts', import.meta.url).pathname;
-const CONFIG = new URL('../../supabase/functions/deno.json', import.meta.url).pathname;
-
-function workerProcess(scheduleId: string, workerId: string, options: Record<string, unknown>) {
-  return new Deno.Command(Deno.execPath(), {
-    args: ['run', '-A', '--config', CONFIG, WORKER_PROCESS, scheduleId, workerId, JSON.stringify(options)],
-    stdout: 'piped',
-    stderr: 'piped',
-    env: Deno.env.toObject(),
-  }).spawn();
-}
 
 Deno.test('a worker killed mid-upload is resumed from the offset YouTube confirmed by the next worker', async () => {
   await withUploadQuota(async () => {
