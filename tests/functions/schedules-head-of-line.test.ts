@@ -5,7 +5,8 @@
 // Measured here with one in flight: how long after an upload's pause its next step started, and
 // how long until pg_net held the answer to the pause's call for that step (what the recovery of a
 // killed step reads, private.recover_upload_steps).
-import { assertOk } from './assert.ts';
+import { waitingTimes } from '../../supabase/functions/schedules/worker.ts';
+import { assertEquals, assertOk } from './assert.ts';
 import {
   createSchedule,
   killIsolates,
@@ -83,7 +84,10 @@ Deno.test(
       const startedAfter = seconds(paused.at, resumedAt);
       const answeredAfter = seconds(paused.at, answeredAt);
       console.log(`next step started ${startedAfter} s after the pause; pg_net answered its call ${answeredAfter} s after the pause`);
-      assertOk(startedAfter <= 10, `the next step started ${startedAfter} s after the pause; waiting calls must not hold back chained steps`);
+      assertOk(
+        startedAfter <= 10,
+        `the next step started ${startedAfter} s after the pause; waiting calls must not hold back chained steps`,
+      );
       assertOk(
         answeredAfter <= 25,
         `pg_net answered the next step's call ${answeredAfter} s after the pause: a waiting worker's call held back the calls queued ` +
@@ -98,3 +102,48 @@ Deno.test(
     });
   },
 );
+
+Deno.test(
+  'a woken worker waits a few seconds, then hands the rest of its window on: a schedule due 12 s later starts on time',
+  async () => {
+    await withUploadQuota(async () => {
+      const s = await studio('sched-relay');
+      const made = await createSchedule(s, { strategy: 'upload_at_time' });
+      await withDb(
+        (sql) => sql`
+      update public.upload_schedules set publish_at = now() + interval '12 seconds', next_attempt_at = now() + interval '12 seconds'
+      where id = ${made.id}`,
+      );
+      const [{ call_id: firstCall }] = await withDb((sql) => sql`select private.call_upload_worker() as call_id`);
+      for (let i = 0; (await scheduleRow(made.id)).status !== 'published'; i++) {
+        assertOk(i < 600, `not published within a minute: ${JSON.stringify(await scheduleRow(made.id))}`);
+        await sleep(100);
+      }
+      // The woken call itself answered without the schedule, having called a successor.
+      const [first] = await withDb((sql) => sql`select status_code, content from net._http_response where id = ${firstCall}`);
+      assertOk(first, 'the woken call answered before the schedule was due');
+      const report = JSON.parse(first.content);
+      assertOk(first.status_code === 200 && report.schedules.length === 0 && report.chained === 1, first.content);
+      const [started] = await withDb(
+        (sql) => sql`
+      select e.actor_label, extract(epoch from s.upload_started_at - s.publish_at)::float8 as lag_s
+      from public.upload_events e join public.upload_schedules s on s.id = e.schedule_id
+      where e.schedule_id = ${made.id} and e.event = 'upload_started'`,
+      );
+      assertOk(started.actor_label !== report.worker, 'a successor started the upload');
+      assertOk(
+        started.lag_s < 10,
+        `started ${started.lag_s} s after its time: the relayed wait should cover it, not the next minute's tick`,
+      );
+    });
+  },
+);
+
+Deno.test('one call waits 5 s of its window; a successor inherits what is left and never lengthens it', () => {
+  const now = 1_000_000;
+  assertEquals(waitingTimes({}, now), { windowEnd: now + 55_000, waitEnd: now + 5_000 });
+  assertEquals(waitingTimes({ waitUntil: now + 3_000 }, now), { windowEnd: now + 3_000, waitEnd: now + 3_000 });
+  assertEquals(waitingTimes({ waitUntil: now + 500_000 }, now).windowEnd, now + 55_000, 'a far wait_until does not lengthen the window');
+  assertEquals(waitingTimes({ waitUntil: now - 1 }, now).waitEnd, now - 1, 'a window that is over: no waiting at all');
+  assertEquals(waitingTimes({ waitMs: 55_000 }, now).waitEnd, now + 55_000, 'one call waiting out its whole window, as before');
+});
