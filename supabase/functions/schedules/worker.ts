@@ -160,7 +160,8 @@ async function claimAndRun(
 
 export async function runWorker(opts: WorkerOptions = {}): Promise<WorkerReport> {
   const workerId = opts.workerId ?? `schedules:${crypto.randomUUID()}`;
-  const times = waitingTimes(opts, Date.now());
+  const started = Date.now();
+  const times = waitingTimes(opts, started);
   const { windowEnd, waitEnd } = times;
   const only = opts.scheduleId ?? null;
   const waitForDue = (opts.waitForDue ?? true) && only === null;
@@ -199,9 +200,11 @@ export async function runWorker(opts: WorkerOptions = {}): Promise<WorkerReport>
     // step: claiming it again here would run it in tiny steps in this same invocation.
     if (!waitForDue || budget.schedulesThatFit() === 0 || outcomes.some((o) => o.result === 'yielded')) break;
     // Due but not claimable (another worker's claim holds it this instant): look again shortly,
-    // but not past this call's wait, which would hold back pg_net's queue as a long wait does.
+    // but not long past this call's wait, which would hold back pg_net's queue as a long wait
+    // does. A poll's worth even when the wait is over, so a successor called after its window
+    // (whose chain ends if it gets nothing done) does not give up on a moment's contention.
     if (claimed === 0) {
-      if (Date.now() >= waitEnd) break;
+      if (Date.now() >= Math.max(waitEnd, started + POLL_MS)) break;
       await sleep(POLL_MS / 4);
     }
   }
@@ -210,10 +213,14 @@ export async function runWorker(opts: WorkerOptions = {}): Promise<WorkerReport>
   // take, or this call's wait ended while its window lasts. A worker that got nothing done calls
   // one only within the window, which a successor inherits and never lengthens, so an oddity
   // cannot chain calls forever.
+  // Whole seconds left of the window: rounded up after work (rows due now count), down for a
+  // call that only waited, so it hands on only for rows due within the window.
+  const left = (windowEnd - Date.now()) / 1000;
+  const horizon = outcomes.length > 0 ? Math.max(1, Math.ceil(left)) : Math.floor(left);
   let chained = 0;
-  if (!only && (outcomes.length > 0 || (waitForDue && Date.now() < windowEnd))) {
+  if (!only && (outcomes.length > 0 || (waitForDue && horizon >= 1))) {
     const paused = outcomes.filter((o) => o.result === 'yielded').map((o) => o.schedule_id);
-    chained = await chainWorker(Math.max(1, Math.ceil((windowEnd - Date.now()) / 1000)), paused, windowEnd);
+    chained = await chainWorker(horizon, paused, windowEnd);
   }
   const bytesSent = outcomes.reduce((n, o) => n + (o.bytes_sent ?? 0), 0);
   return { worker: workerId, schedules: outcomes, bytes_sent: bytesSent, chained };
