@@ -19,6 +19,7 @@ import { ROOT } from '../local/profile.ts';
 import { denoBin } from '../local/stack/services.ts';
 import { edgeCosts, type EdgeInvocation as Invocation } from './lib.ts';
 import { benchStack, fakesControl, stats, writeResult } from './lib.ts';
+import { type UploadSetup, uploadFixtures } from './upload-fixtures.ts';
 
 const MiB = 1024 * 1024;
 const SIZES_MB = (process.env.BENCH_SIZES_MB ?? '500,2048')
@@ -35,55 +36,7 @@ const functionsUrl = env.LOCAL_FUNCTIONS_URL ?? `http://127.0.0.1:${env.LOCAL_FU
 const sql = postgres(env.SUPABASE_DB_URL!, { max: 2, onnotice: () => {} });
 const control = fakesControl(fakes);
 
-interface Setup {
-  userId: string;
-  ws: string;
-  channels: { id: string; youtube: string }[];
-}
-
-async function setup(channels: number): Promise<Setup> {
-  const [user] = await sql`
-    insert into auth.users (id, aud, role, email, raw_app_meta_data, raw_user_meta_data, created_at, updated_at)
-    values (gen_random_uuid(), 'authenticated', 'authenticated', ${`bench-limits-${Date.now()}@example.com`}, '{}', '{}', now(), now())
-    returning id`;
-  const [{ workspace_id: ws }] = await sql`select workspace_id from public.workspace_members where user_id = ${user.id}`;
-  const made: Setup['channels'] = [];
-  for (let i = 0; i < channels; i++) {
-    const fake = await control('POST', 'youtube/channels', { videos: 1, seed: `bench-limits-${Date.now()}-${i}` });
-    const [{ id }] = await sql`
-      insert into public.channels (workspace_id, youtube_channel_id, title, status, connected_by, connected_at)
-      values (${ws}, ${fake.channelId}, ${fake.title}, 'active', ${user.id}, now()) returning id`;
-    await sql`select private.save_channel_credentials(${id}, ${fake.refreshToken}, ${fake.accessToken}, now() + interval '50 minutes',
-      array['https://www.googleapis.com/auth/youtube.upload'])`;
-    made.push({ id, youtube: fake.channelId });
-  }
-  return { userId: user.id, ws, channels: made };
-}
-
-async function render(ws: string, bytes: number): Promise<{ videoJobId: string; pid: string }> {
-  const job = await control('POST', 'revid/jobs', { videoBytes: bytes, renderMs: 0 });
-  const [{ id }] = await sql`
-    with content as (
-      insert into public.generated_content (workspace_id, kind, brief, prompt_version, model, output, status, approved_version)
-      values (${ws}, 'script', '{}', 'bench', 'bench', '{"items": [{"title": "A script", "hook": "Watch this.", "script": "A script.", "call_to_action": "Subscribe.", "estimated_duration_seconds": 30}]}', 'approved', 1) returning id
-    )
-    insert into public.video_jobs (workspace_id, content_id, content_version, provider_job_id, render_params, status, progress,
-      video_url, webhook_secret_hash, give_up_at, idempotency_key, request_fingerprint, finished_at)
-    select ${ws}, content.id, 1, ${job.pid}, '{}', 'ready', 100, ${`${fakes}/revid/media/${job.pid}.mp4`}, repeat('a', 64),
-      now() + interval '1 hour', ${'bench-' + job.pid}, repeat('a', 64), now()
-    from content returning id`;
-  return { videoJobId: id, pid: job.pid };
-}
-
-async function schedule(s: Setup, channelId: string, videoJobId: string, title: string, at: Date): Promise<string> {
-  const [{ id }] = await sql`
-    insert into public.upload_schedules (workspace_id, channel_id, video_job_id, title, publish_at, strategy, privacy, status,
-      next_attempt_at, idempotency_key, request_fingerprint, created_by)
-    values (${s.ws}, ${channelId}, ${videoJobId}, ${title}, ${at}, 'upload_at_time', 'public', 'scheduled', ${at},
-      ${title + crypto.randomUUID()}, repeat('c', 64), ${s.userId})
-    returning id`;
-  return id;
-}
+const { setup, render, schedule } = uploadFixtures(sql, control, fakes);
 
 /** One session for the title, complete, the render's exact bytes, recorded once. */
 async function arrivedOnce(title: string, pid: string, bytes: number, scheduleId: string): Promise<boolean> {
@@ -111,7 +64,7 @@ function summarize(invocations: Invocation[]) {
 }
 
 /** Today's single-request path: the engine with an unlimited budget in a process of its own. */
-async function singleRequest(s: Setup, bytes: number) {
+async function singleRequest(s: UploadSetup, bytes: number) {
   const { videoJobId, pid } = await render(s.ws, bytes);
   const title = `bench-single-${bytes}-${Date.now()}`;
   const id = await schedule(s, s.channels[0].id, videoJobId, title, new Date());
@@ -156,7 +109,7 @@ async function singleRequest(s: Setup, bytes: number) {
 }
 
 /** The bounded steps: one call, then each step calls the next. */
-async function chainedUpload(s: Setup, bytes: number) {
+async function chainedUpload(s: UploadSetup, bytes: number) {
   const { videoJobId, pid } = await render(s.ws, bytes);
   const title = `bench-chained-${bytes}-${Date.now()}`;
   const costs = edgeCosts(functionsUrl);
@@ -189,7 +142,7 @@ async function chainedUpload(s: Setup, bytes: number) {
   };
 }
 
-async function dispatch(s: Setup, count: number) {
+async function dispatch(s: UploadSetup, count: number) {
   const { videoJobId } = await render(s.ws, 256 * 1024);
   const costs = edgeCosts(functionsUrl);
   const mark = await costs.mark();

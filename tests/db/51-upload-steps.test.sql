@@ -102,7 +102,7 @@ select is(private.wake_upload_worker(), 8, '751 due: eight chains (one per 100 d
 -- Section: who may call what
 
 select ok(not has_function_privilege('authenticated', 'private.pause_upload(uuid, text, bigint, jsonb)', 'EXECUTE')
-  and not has_function_privilege('anon', 'private.chain_upload_worker(integer, uuid[])', 'EXECUTE')
+  and not has_function_privilege('anon', 'private.chain_upload_worker(integer, uuid[], timestamptz)', 'EXECUTE')
   and not has_function_privilege('authenticated', 'private.chain_render_video_worker()', 'EXECUTE')
   and not has_function_privilege('authenticated', 'private.renew_upload_lease(uuid, text, integer)', 'EXECUTE')
   and has_function_privilege('service_role', 'private.renew_upload_lease(uuid, text, integer)', 'EXECUTE'),

@@ -30,12 +30,8 @@ import {
   withUploadQuota,
 } from './helpers/schedules.ts';
 import { addFault, control } from './helpers/youtube.ts';
+import { workerProcess } from './helpers/worker-process.ts';
 import { callFunction, stack, withDb } from './helpers/users.ts';
-import { helperCommand } from './helpers/process.ts';
-
-function workerProcess(scheduleId: string, workerId: string, options: Record<string, unknown>) {
-  return helperCommand('schedule-worker-process.ts', [scheduleId, workerId, JSON.stringify(options)], { stderr: 'piped' }).spawn();
-}
 
 Deno.test('a worker killed mid-upload is resumed from the offset YouTube confirmed by the next worker', async () => {
   await withUploadQuota(async () => {

@@ -138,18 +138,20 @@ export const router = new Router('schedules')
   .on('POST', '/worker', async (ctx) => {
     requireServiceRole(ctx.req);
     const body = await parseBody(ctx, WorkerBody);
-    const { schedule_id: _, claim_budget_ms: __, worker_id: ___, handover, ...stepOptions } = body;
+    // A paused upload's next step runs with the same step options (stepOptions); not with these.
+    const { schedule_id, claim_budget_ms, worker_id, wait_until, wait_ms, handover, ...stepOptions } = body;
     return json(
       await runWorker({
-        workerId: body.worker_id,
-        scheduleId: body.schedule_id,
-        claimBudgetMs: body.claim_budget_ms,
+        workerId: worker_id,
+        scheduleId: schedule_id,
+        claimBudgetMs: claim_budget_ms,
+        waitUntil: wait_until,
+        waitMs: wait_ms,
         timeBudgetMs: body.time_budget_ms,
         concurrency: body.concurrency,
         leaseSeconds: body.lease_seconds,
         stepBytes: body.step_bytes,
         handover,
-        // A paused upload's next step runs with the same step options.
         nextCall: stepOptions,
       }),
     );

@@ -265,10 +265,14 @@ export async function pauseUpload(id: string, workerId: string, offset: number, 
   return r.outcome;
 }
 
-/** Calls one successor worker when more is due within `horizonSeconds` (not counting `except`). */
-export async function chainWorker(horizonSeconds: number, except: string[]): Promise<number> {
+/**
+ * Calls one successor worker when more is due within `horizonSeconds` (not counting `except`);
+ * it waits for due rows until `waitUntil` (epoch ms) at the latest.
+ */
+export async function chainWorker(horizonSeconds: number, except: string[], waitUntil: number): Promise<number> {
   const [r] = await asService(
-    (tx) => tx<{ calls: number }[]>`select private.chain_upload_worker(${horizonSeconds}, ${except}::uuid[]) as calls`,
+    (tx) => tx<{ calls: number }[]>`
+      select private.chain_upload_worker(${horizonSeconds}, ${except}::uuid[], to_timestamp(${waitUntil / 1000})) as calls`,
   );
   return r.calls;
 }

@@ -209,8 +209,12 @@ export const SettingsBody = z
 
 export const WorkerBody = z.strictObject({
   schedule_id: Uuid.optional(),
-  /** Stop claiming new work after this long. */
+  /** The waiting window from now: this call and the successors it hands the wait to look for due rows within it. */
   claim_budget_ms: z.number().int().min(0).max(120_000).optional(),
+  /** Epoch ms: what is left of a predecessor's window (private.chain_upload_worker); never lengthens claim_budget_ms. */
+  wait_until: z.number().int().min(0).optional(),
+  /** How long this call waits for due rows before it answers and hands the wait on (default 5 s). */
+  wait_ms: z.number().int().min(0).max(120_000).optional(),
   /** Uploads still running after this long stop at a chunk boundary and resume in the next worker. */
   time_budget_ms: z.number().int().min(0).max(380_000).optional(),
   concurrency: z.number().int().min(1).max(64).optional(),

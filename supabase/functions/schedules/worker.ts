@@ -11,6 +11,13 @@
 //      its next step called, in one transaction (private.pause_upload);
 //   4. with budget left it waits for the next due row (1); once the budget is spent, and more is
 //      due, it calls one successor (private.chain_upload_worker) and answers.
+// One call waits at most DEFAULT_WAIT_MS, not its whole claim window: pg_net (hosted 0.20, and the
+// local worker) sends a batch of queued calls and sends nothing more, nor writes any answer, until
+// every call of the batch has answered. A call that waited out a 55 s window held back everything
+// queued behind it that long: the next step of a paused upload, another function's chained step,
+// the failed answer a killed step is taken back from. So a call whose wait ends while its window
+// lasts and something is due within it hands the rest of the window to a successor
+// (`wait_until`, never later than the first call's window); pg_cron's next tick starts the next.
 // A step whose invocation the runtime killed (546) is taken back by a waiting worker as soon as
 // pg_net holds the failed answer (private.recover_upload_steps), not after its lease: the call a
 // paused upload made for its next step, or the call that woke the worker holding the row (each
@@ -28,8 +35,13 @@ import { DEFAULT_CHUNK_BYTES } from './plan.ts';
 import { chainWorker, claimSchedules, nextDueAt, recoverFailedSteps, renewLease, type ScheduleRow } from './store.ts';
 import type { UploadHooks } from './upload-run.ts';
 
-/** How long a woken worker waits for the first due row (hosted requests may take 150 s). */
+/** How long a woken worker and its successors wait for due rows: until pg_cron's next tick. */
 export const DEFAULT_CLAIM_BUDGET_MS = 55_000;
+/**
+ * How long one call waits before it answers and hands the rest of its window to a successor:
+ * whatever pg_net queued behind it waits this long at most (the header says why).
+ */
+export const DEFAULT_WAIT_MS = 5_000;
 /** Wall clock for the work of one step, from its first claim (a slow network costs wall time, not CPU). */
 export const DEFAULT_TIME_BUDGET_MS = 60_000;
 export const DEFAULT_CONCURRENCY = 8;
@@ -42,7 +54,12 @@ export interface WorkerOptions {
   workerId?: string;
   /** Only this schedule, if it is due; no waiting for others. */
   scheduleId?: string | null;
+  /** The claim window, from now: this call and its successors wait for rows due within it. */
   claimBudgetMs?: number;
+  /** Epoch ms: the end of the window a predecessor handed on (it never lengthens the window). */
+  waitUntil?: number;
+  /** How long this call waits before handing the wait on. */
+  waitMs?: number;
   timeBudgetMs?: number;
   concurrency?: number;
   leaseSeconds?: number;
@@ -71,17 +88,20 @@ export interface WorkerReport {
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms)));
 
 /**
- * Waits until a row is due; false when none is due before `until`. Each look first takes back
- * uploads whose step the runtime killed (store.recoverFailedSteps), so they resume within a poll.
+ * Waits until a row is due; false when none is due within the window, or once this call's wait
+ * is over (a successor waits for the rest, see runWorker). Each look first takes back uploads
+ * whose step the runtime killed (store.recoverFailedSteps), so they resume within a poll.
  */
-async function waitForDueRow(until: number): Promise<boolean> {
+async function waitForDueRow(times: { waitEnd: number; windowEnd: number }): Promise<boolean> {
   for (;;) {
     if ((await recoverFailedSteps()) > 0) return true;
     const due = await nextDueAt();
     const dueMs = due ? due.getTime() : Infinity;
     if (dueMs <= Date.now()) return true;
-    if (dueMs >= until || Date.now() >= until) return false;
-    await sleep(Math.min(dueMs, until, Date.now() + POLL_MS) - Date.now());
+    // Until its wait is over even when the row is due later: a call that handed on at once
+    // would make its successors a tight loop of calls.
+    if (dueMs >= times.windowEnd || Date.now() >= times.waitEnd) return false;
+    await sleep(Math.min(dueMs, times.waitEnd, Date.now() + POLL_MS) - Date.now());
   }
 }
 
@@ -140,7 +160,9 @@ async function claimAndRun(
 
 export async function runWorker(opts: WorkerOptions = {}): Promise<WorkerReport> {
   const workerId = opts.workerId ?? `schedules:${crypto.randomUUID()}`;
-  const claimUntil = Date.now() + (opts.claimBudgetMs ?? DEFAULT_CLAIM_BUDGET_MS);
+  const started = Date.now();
+  const times = waitingTimes(opts, started);
+  const { windowEnd, waitEnd } = times;
   const only = opts.scheduleId ?? null;
   const waitForDue = (opts.waitForDue ?? true) && only === null;
   const stepBytes = opts.stepBytes ?? DEFAULT_STEP_BYTES;
@@ -148,7 +170,7 @@ export async function runWorker(opts: WorkerOptions = {}): Promise<WorkerReport>
   let budget: StepBudget | null = null;
   const clients = new ChannelClients(opts.retry);
 
-  while (!waitForDue || (await waitForDueRow(claimUntil))) {
+  while (!waitForDue || (await waitForDueRow(times))) {
     // The step's clock starts at its first claim: waiting for a due row costs no CPU.
     // What this isolate's earlier invocations spent counts too: hosted counts CPU per worker.
     budget ??= new StepBudget({
@@ -177,17 +199,38 @@ export async function runWorker(opts: WorkerOptions = {}): Promise<WorkerReport>
     // An upload that yielded spent this step (bytes, or its wall clock) and called its own next
     // step: claiming it again here would run it in tiny steps in this same invocation.
     if (!waitForDue || budget.schedulesThatFit() === 0 || outcomes.some((o) => o.result === 'yielded')) break;
-    // Due but not claimable (another worker's claim holds it this instant): look again shortly.
-    if (claimed === 0) await sleep(POLL_MS / 4);
+    // Due but not claimable (another worker's claim holds it this instant): look again shortly,
+    // but not long past this call's wait, which would hold back pg_net's queue as a long wait
+    // does. A poll's worth even when the wait is over, so a successor called after its window
+    // (whose chain ends if it gets nothing done) does not give up on a moment's contention.
+    if (claimed === 0) {
+      if (Date.now() >= Math.max(waitEnd, started + POLL_MS)) break;
+      await sleep(POLL_MS / 4);
+    }
   }
 
-  // More due than this step could take: one successor, now rather than at the next minute's tick.
-  // Only a worker that got something done calls one, so an oddity can never chain calls forever.
+  // A successor, now rather than at the next minute's tick: more was due than this step could
+  // take, or this call's wait ended while its window lasts. A worker that got nothing done calls
+  // one only within the window, which a successor inherits and never lengthens, so an oddity
+  // cannot chain calls forever.
+  // Whole seconds left of the window: rounded up after work (rows due now count), down for a
+  // call that only waited, so it hands on only for rows due within the window.
+  const left = (windowEnd - Date.now()) / 1000;
+  const horizon = outcomes.length > 0 ? Math.max(1, Math.ceil(left)) : Math.floor(left);
   let chained = 0;
-  if (!only && outcomes.length > 0) {
+  if (!only && (outcomes.length > 0 || (waitForDue && horizon >= 1))) {
     const paused = outcomes.filter((o) => o.result === 'yielded').map((o) => o.schedule_id);
-    chained = await chainWorker(Math.max(1, Math.ceil((claimUntil - Date.now()) / 1000)), paused);
+    chained = await chainWorker(horizon, paused, windowEnd);
   }
   const bytesSent = outcomes.reduce((n, o) => n + (o.bytes_sent ?? 0), 0);
   return { worker: workerId, schedules: outcomes, bytes_sent: bytesSent, chained };
+}
+
+/**
+ * The end of the window this call and its successors wait within (the caller's claim budget, or
+ * what is left of a predecessor's window), and the end of this call's own wait.
+ */
+export function waitingTimes(opts: Pick<WorkerOptions, 'claimBudgetMs' | 'waitUntil' | 'waitMs'>, now: number) {
+  const windowEnd = Math.min(now + (opts.claimBudgetMs ?? DEFAULT_CLAIM_BUDGET_MS), opts.waitUntil ?? Infinity);
+  return { windowEnd, waitEnd: Math.min(windowEnd, now + (opts.waitMs ?? DEFAULT_WAIT_MS)) };
 }
