@@ -41,6 +41,8 @@ export class Isolate {
   servingSince: number | null = null;
   /** V8 heap plus external memory after the last request, in MB: what hosted's memory counts. */
   memoryMb = 0;
+  /** Settles once memoryMb has been read after the last request (see settleMemory). */
+  memorySettled: Promise<unknown> = Promise.resolve();
   private exited = false;
   private stopping = false;
   private onLimit: ((limit: LimitName, figure: number) => void) | null = null;
@@ -127,7 +129,20 @@ export class Isolate {
    * half the limit uses the figure hosted uses, or a local Deno process (~77 MB resident before
    * any code runs) would retire after almost every request and every chained step would be cold.
    */
-  sampleMemory(): Promise<number> {
+  /**
+   * Reads the memory figure after a request without holding the isolate back: it goes back to
+   * its pool at once, and whoever takes it next waits for the figure (memorySettled) before
+   * deciding whether it may serve. Hosted hands a finished worker the next request at once; when
+   * the pool got it back only after the read, a chained request arriving meanwhile was given a
+   * fresh spare instead, with a whole CPU budget the warm worker would not have had.
+   */
+  settleMemory(): Promise<number> {
+    const sampled = this.sampleMemory();
+    this.memorySettled = sampled;
+    return sampled;
+  }
+
+  private sampleMemory(): Promise<number> {
     return new Promise((resolve) => {
       const ask = http.request(
         {

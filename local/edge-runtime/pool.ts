@@ -28,10 +28,13 @@ export class FunctionPool {
     private readonly limits: Limits,
   ) {}
 
-  acquire(): Promise<Isolate> {
+  async acquire(): Promise<Isolate> {
     for (let isolate = this.idle.pop(); isolate; isolate = this.idle.pop()) {
       clearTimeout(this.reapers.get(isolate));
       this.reapers.delete(isolate);
+      // Its memory after the request it just served decides whether it retires (read after the
+      // answer went out, so a chained request can arrive first).
+      await isolate.memorySettled;
       if (isolate.alive && !this.spent(isolate) && !this.staleSpare(isolate)) {
         this.keepSpare();
         return Promise.resolve(isolate);

@@ -124,7 +124,7 @@ async function invoke(rt: Runtime, fn: string, path: string, req: http.IncomingM
     acquire_ms: acquireMs,
     isolate_request: isolate.requests,
   });
-  if (!served.limit && isolate.alive) record.isolate_memory_mb = Math.round((await isolate.sampleMemory()) * 10) / 10;
+  if (!served.limit && isolate.alive) void isolate.settleMemory().then((mb) => (record.isolate_memory_mb = Math.round(mb * 10) / 10));
   pool.release(isolate);
 }
 
