@@ -19,7 +19,7 @@ import postgres from 'postgres';
 import { ROOT } from '../local/profile.ts';
 import { denoBin } from '../local/stack/services.ts';
 import { benchStack, fakesControl, stats, writeResult } from './lib.ts';
-import { uploadFixtures } from './upload-fixtures.ts';
+import { roomyQuota, uploadFixtures } from './upload-fixtures.ts';
 
 const MiB = 1024 * 1024;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -121,12 +121,9 @@ const summary = (rounds: { next_step_started_s: number; next_step_call_answered_
   next_step_call_answered_s: stats(rounds.map((r) => r.next_step_call_answered_s)),
 });
 
-const [{ budget }] = await sql`select units as budget from private.youtube_daily_budget`;
-const fakeQuota = await control('GET', 'youtube/quota');
+const undoQuota = await roomyQuota(sql, control);
 let userId: string | undefined;
 try {
-  await sql`update private.youtube_daily_budget set units = 100000000`;
-  await control('POST', 'youtube/quota', { dailyLimit: 100_000_000 });
   const s = await fixtures.setup(1);
   userId = s.userId;
   const before: Awaited<ReturnType<typeof gapRound>>[] = [];
@@ -151,9 +148,7 @@ try {
   }
   writeResult('pgnet-head-of-line', result);
 } finally {
-  if (userId) await sql`delete from auth.users where id = ${userId}`;
-  await sql`update private.youtube_daily_budget set units = ${budget}`;
-  await control('POST', 'youtube/quota', { dailyLimit: fakeQuota.dailyLimit });
+  await undoQuota(userId);
   await sql.end();
   await started.stop();
 }

@@ -10,6 +10,7 @@
 // (e.g. `set -a; . .local/<profile>/stack.env`), otherwise starts the "bench" profile's stack.
 import postgres from 'postgres';
 import { benchStack, fakesControl, stats, writeResult } from './lib.ts';
+import { roomyQuota } from './upload-fixtures.ts';
 
 const SCHEDULES = Number(process.env.BENCH_SCHEDULES ?? 1000);
 const CHANNELS = Number(process.env.BENCH_CHANNELS ?? 10);
@@ -22,13 +23,9 @@ const fakes = env.LOCAL_FAKES_URL!;
 const sql = postgres(env.SUPABASE_DB_URL!, { max: 2, onnotice: () => {} });
 const control = fakesControl(fakes);
 
-const [{ budget }] = await sql`select units as budget from private.youtube_daily_budget`;
-const fakeQuota = await control('GET', 'youtube/quota');
+const undoQuota = await roomyQuota(sql, control);
 let userId: string | undefined;
 try {
-  await sql`update private.youtube_daily_budget set units = 100000000`;
-  await control('POST', 'youtube/quota', { dailyLimit: 100_000_000 });
-
   const email = `bench-dispatch-${Date.now()}@example.com`;
   const [user] = await sql`
     insert into auth.users (id, aud, role, email, raw_app_meta_data, raw_user_meta_data, created_at, updated_at)
@@ -130,9 +127,7 @@ try {
   });
   if (!exactlyOnce) process.exitCode = 1;
 } finally {
-  if (userId) await sql`delete from auth.users where id = ${userId}`;
-  await sql`update private.youtube_daily_budget set units = ${budget}`;
-  await control('POST', 'youtube/quota', { dailyLimit: fakeQuota.dailyLimit });
+  await undoQuota(userId);
   await sql.end();
   await started.stop();
 }

@@ -59,3 +59,20 @@ export function uploadFixtures(sql: postgres.Sql, control: Control, fakesUrl: st
     },
   };
 }
+
+/**
+ * Lifts our daily YouTube budget and the fake's quota for an upload benchmark (it uploads far
+ * more than a day's 10,000 units allow). The returned function deletes the benchmark's user, if
+ * it made one, and puts both quotas back.
+ */
+export async function roomyQuota(sql: postgres.Sql, control: Control): Promise<(userId?: string) => Promise<void>> {
+  const [{ budget }] = await sql`select units as budget from private.youtube_daily_budget`;
+  const fakeQuota = await control('GET', 'youtube/quota');
+  await sql`update private.youtube_daily_budget set units = 100000000`;
+  await control('POST', 'youtube/quota', { dailyLimit: 100_000_000 });
+  return async (userId) => {
+    if (userId) await sql`delete from auth.users where id = ${userId}`;
+    await sql`update private.youtube_daily_budget set units = ${budget}`;
+    await control('POST', 'youtube/quota', { dailyLimit: fakeQuota.dailyLimit });
+  };
+}

@@ -19,7 +19,7 @@ import { ROOT } from '../local/profile.ts';
 import { denoBin } from '../local/stack/services.ts';
 import { edgeCosts, type EdgeInvocation as Invocation } from './lib.ts';
 import { benchStack, fakesControl, stats, writeResult } from './lib.ts';
-import { type UploadSetup, uploadFixtures } from './upload-fixtures.ts';
+import { roomyQuota, type UploadSetup, uploadFixtures } from './upload-fixtures.ts';
 
 const MiB = 1024 * 1024;
 const SIZES_MB = (process.env.BENCH_SIZES_MB ?? '500,2048')
@@ -185,12 +185,9 @@ async function dispatch(s: UploadSetup, count: number) {
   };
 }
 
-const [{ budget }] = await sql`select units as budget from private.youtube_daily_budget`;
-const fakeQuota = await control('GET', 'youtube/quota');
+const undoQuota = await roomyQuota(sql, control);
 let userId: string | undefined;
 try {
-  await sql`update private.youtube_daily_budget set units = 100000000`;
-  await control('POST', 'youtube/quota', { dailyLimit: 100_000_000 });
   const s = await setup(10);
   userId = s.userId;
   const result: Record<string, unknown> = { limits: LIMITS, fakes_scheme: new URL(fakes).protocol.replace(':', '') };
@@ -212,9 +209,7 @@ try {
   writeResult('upload-limits', result);
   if (!ok) process.exitCode = 1;
 } finally {
-  if (userId) await sql`delete from auth.users where id = ${userId}`;
-  await sql`update private.youtube_daily_budget set units = ${budget}`;
-  await control('POST', 'youtube/quota', { dailyLimit: fakeQuota.dailyLimit });
+  await undoQuota(userId);
   await sql.end();
   await started.stop();
 }

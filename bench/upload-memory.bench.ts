@@ -12,6 +12,7 @@ import postgres from 'postgres';
 import { ROOT } from '../local/profile.ts';
 import { DENO_ENV, denoBin } from '../local/deno.ts';
 import { benchStack, fakesControl, writeResult } from './lib.ts';
+import { roomyQuota } from './upload-fixtures.ts';
 
 const VIDEO_BYTES = Number(process.env.BENCH_VIDEO_BYTES ?? 500 * 1024 * 1024);
 const TARGET_MB = 150;
@@ -31,12 +32,9 @@ function rssKb(pid: number): number | null {
   }
 }
 
-const [{ budget }] = await sql`select units as budget from private.youtube_daily_budget`;
-const fakeQuota = await control('GET', 'youtube/quota');
+const undoQuota = await roomyQuota(sql, control);
 let userId: string | undefined;
 try {
-  await sql`update private.youtube_daily_budget set units = 100000000`;
-  await control('POST', 'youtube/quota', { dailyLimit: 100_000_000 });
   const [user] = await sql`
     insert into auth.users (id, aud, role, email, raw_app_meta_data, raw_user_meta_data, created_at, updated_at)
     values (gen_random_uuid(), 'authenticated', 'authenticated', ${`bench-memory-${Date.now()}@example.com`}, '{}', '{}', now(), now())
@@ -124,9 +122,7 @@ try {
   });
   if (!whole || peakMb >= TARGET_MB) process.exitCode = 1;
 } finally {
-  if (userId) await sql`delete from auth.users where id = ${userId}`;
-  await sql`update private.youtube_daily_budget set units = ${budget}`;
-  await control('POST', 'youtube/quota', { dailyLimit: fakeQuota.dailyLimit });
+  await undoQuota(userId);
   await sql.end();
   await started.stop();
 }
