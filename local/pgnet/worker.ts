@@ -74,7 +74,15 @@ class QueueWorker {
     if (!(this.pollIntervalMs > 0)) throw new Error('pollIntervalMs must be positive');
     this.log = opts.log ?? ((line) => console.log(line));
 
-    const common = { onnotice: () => {}, connect_timeout: 10, connection: { application_name: 'pg_net worker (local)' } };
+    // No array-type lookup (fetch_types): postgres.js sends it on every new connection without
+    // awaiting it, so a connection reset while it runs (a Postgres restart) rejected with nobody
+    // to catch it and ended the process; the worker reads and writes no arrays.
+    const common = {
+      onnotice: () => {},
+      connect_timeout: 10,
+      fetch_types: false,
+      connection: { application_name: 'pg_net worker (local)' },
+    };
     this.sql = postgres(opts.dbUrl, { ...common, max: 4 });
     // One connection that only LISTENs. postgres.js's own sql.listen() stays stuck for good after a
     // failed first LISTEN (database not up yet) and reconnects without pause against a server that
@@ -85,7 +93,6 @@ class QueueWorker {
       max: 1,
       idle_timeout: 0, // never: an idle LISTEN connection is the point
       max_lifetime: null,
-      fetch_types: false,
       onclose: () => this.lostListenConnection(),
       onnotify: () => this.kick(),
     };
