@@ -159,8 +159,12 @@ Deno.test('youtube_scheduled: uploaded ahead as private with publishAt, thumbnai
     assertEquals(made.strategy, 'youtube_scheduled');
     // 35 s ahead: far enough for YouTube to schedule it (it wants publishAt in the future).
     await makeDue(made.id, { publishInMs: 35_000 });
-    const uploaded = await driveUntil(made.id, ['processing', 'published', 'failed']);
-    assertEquals(uploaded.status, 'processing', JSON.stringify(uploaded));
+    const reached = await driveUntil(made.id, ['processing', 'published', 'failed']);
+    assertEquals(reached.status, 'processing', JSON.stringify(reached));
+    // A waiting worker may be the one that uploaded it, and still be setting the thumbnail when
+    // the row turns `processing`: read the row once that worker's last step is recorded.
+    for (let i = 0; i < 100 && !(await eventNames(made.id)).includes('awaiting_publish'); i++) await sleep(100);
+    const uploaded = await scheduleRow(made.id);
     const publishAt = uploaded.publish_at.toISOString().replace(/\.\d{3}Z$/, 'Z');
     assertEquals(uploaded.sent_metadata.status, { privacyStatus: 'private', publishAt, selfDeclaredMadeForKids: false });
     assertEquals(uploaded.thumbnail_status, 'set');
