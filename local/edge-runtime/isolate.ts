@@ -124,12 +124,6 @@ export class Isolate {
   }
 
   /**
-   * Asks the isolate for its V8 heap and external memory (after a request, on the same socket).
-   * The kill limit stays on the process's resident memory, stricter than hosted; retirement at
-   * half the limit uses the figure hosted uses, or a local Deno process (~77 MB resident before
-   * any code runs) would retire after almost every request and every chained step would be cold.
-   */
-  /**
    * Reads the memory figure after a request without holding the isolate back: it goes back to
    * its pool at once, and whoever takes it next waits for the figure (memorySettled) before
    * deciding whether it may serve. Hosted hands a finished worker the next request at once; when
@@ -142,6 +136,12 @@ export class Isolate {
     return sampled;
   }
 
+  /**
+   * Asks the isolate for its V8 heap and external memory (after a request, on the same socket).
+   * The kill limit stays on the process's resident memory, stricter than hosted; retirement at
+   * half the limit uses the figure hosted uses, or a local Deno process (~77 MB resident before
+   * any code runs) would retire after almost every request and every chained step would be cold.
+   */
   private sampleMemory(): Promise<number> {
     return new Promise((resolve) => {
       const ask = http.request(

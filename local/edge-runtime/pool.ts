@@ -37,7 +37,7 @@ export class FunctionPool {
       await isolate.memorySettled;
       if (isolate.alive && !this.spent(isolate) && !this.staleSpare(isolate)) {
         this.keepSpare();
-        return Promise.resolve(isolate);
+        return isolate;
       }
       // Aged past half its wall clock while idle (retired, as hosted would), or a spare that
       // waited too long for its first request.
