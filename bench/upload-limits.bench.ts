@@ -87,6 +87,7 @@ async function singleRequest(s: UploadSetup, bytes: number, heapMb?: number) {
       ...v8Flags([
         ...(heapMb ? [`--max-old-space-size=${heapMb}`] : []),
         ...(process.env.BENCH_CPU_PROF ? ['--prof', '--no-logfile-per-isolate', `--logfile=${process.env.BENCH_CPU_PROF}/v8.log`] : []),
+        ...(process.env.LOCAL_EDGE_V8_FLAGS?.split(',') ?? []),
       ]),
       '--config',
       'supabase/functions/deno.json',
@@ -104,6 +105,10 @@ async function singleRequest(s: UploadSetup, bytes: number, heapMb?: number) {
   child.stdout.on('data', (d) => (out += d));
   const code: number = await new Promise((resolve) => child.on('exit', (c) => resolve(c ?? -1)));
   if (code !== 0) throw new Error(`the baseline process exited with ${code}`);
+  if (process.env.BENCH_TRACE)
+    console.log(
+      `TRACE baseline${heapMb ? ` (heap ${heapMb} MB)` : ''}: ${out.split('Mark-Compact').length - 1} mark-compacts, ${out.split('Scavenge').length - 1} scavenges`,
+    );
   const report = JSON.parse(
     out
       .trim()

@@ -349,8 +349,8 @@ Deno.test('VideoSource: with a window each connection asks for a bounded range, 
   const total = 1000 * KiB;
   const { src, ranges } = source(total, [], 256 * KiB);
   assertEquals((await src.open(0)).totalBytes, total);
-  let buf = new Uint8Array(600 * KiB);
-  buf = await src.fill(buf, 600 * KiB);
+  const buf = new Uint8Array(600 * KiB);
+  await src.fill(buf, 600 * KiB);
   for (let i = 0; i < 600 * KiB; i += 4099) assertEquals(buf[i], byteAt(i));
   assertEquals(ranges, [`bytes=0-${256 * KiB - 1}`, `bytes=${256 * KiB}-${512 * KiB - 1}`, `bytes=${512 * KiB}-${768 * KiB - 1}`]);
   await src.close();
@@ -361,9 +361,9 @@ Deno.test('VideoSource: a connection that drops mid-file is reopened within the 
   const { src, opened } = source(total, [700 * KiB, 100 * KiB]);
   const info = await src.open(0);
   assertEquals(info, { totalBytes: total, contentType: 'video/mp4' });
-  let buf = new Uint8Array(512 * KiB);
+  const buf = new Uint8Array(512 * KiB);
   for (const start of [0, 512 * KiB]) {
-    buf = await src.fill(buf, 512 * KiB);
+    await src.fill(buf, 512 * KiB);
     for (let i = 0; i < buf.length; i++) if (buf[i] !== byteAt(start + i)) throw new Error(`byte ${start + i}`);
   }
   assertEquals(opened.length, 3);
@@ -372,6 +372,26 @@ Deno.test('VideoSource: a connection that drops mid-file is reopened within the 
   assertOk(opened[2] >= 512 * KiB && opened[2] <= 800 * KiB, String(opened[2]));
   await src.close();
 });
+
+Deno.test(
+  'VideoSource: a chunk larger than the read buffer fills in place, across a dropped connection, and the chunk buffer stays usable',
+  async () => {
+    const total = 6 * 1024 * KiB;
+    const { src, opened } = source(total, [2500 * KiB]);
+    await src.open(0);
+    // Larger than the 1 MiB bounce buffer, so one fill takes several reads and copies.
+    const buf = new Uint8Array(3 * 1024 * KiB);
+    const kept = buf.buffer;
+    for (const start of [0, 3 * 1024 * KiB]) {
+      await src.fill(buf, buf.length);
+      assertOk(buf.buffer === kept && buf.byteLength === 3 * 1024 * KiB, 'the chunk buffer was detached or replaced');
+      for (let i = 0; i < buf.length; i++) if (buf[i] !== byteAt(start + i)) throw new Error(`byte ${start + i}`);
+    }
+    assertEquals(opened.length, 2);
+    assertOk(opened[1] >= 2 * 1024 * KiB && opened[1] <= 2500 * KiB, String(opened[1]));
+    await src.close();
+  },
+);
 
 Deno.test('uploadPlan: youtube_scheduled schedules at YouTube when there is time, else waits or publishes at once', () => {
   const now = Date.parse('2026-12-01T12:00:00Z');

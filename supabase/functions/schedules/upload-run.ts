@@ -56,7 +56,7 @@ const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 export async function runUpload(sessionUri: string, total: number, startOffset: number, o: UploadRunOptions): Promise<UploadRunResult> {
   const sleep = o.sleep ?? realSleep;
   const maxStalls = o.maxStalls ?? 8;
-  let buffer = new Uint8Array(Math.min(o.chunkBytes, total));
+  const buffer = new Uint8Array(Math.min(o.chunkBytes, total));
   let confirmed = startOffset;
   let chunkStart = -1;
   let chunkLength = 0;
@@ -77,7 +77,7 @@ export async function runUpload(sessionUri: string, total: number, startOffset: 
       await o.source.seek(from);
       chunkStart = from;
       chunkLength = length;
-      buffer = await o.source.fill(buffer, chunkLength);
+      await o.source.fill(buffer, chunkLength);
     }
     const end = chunkStart + chunkLength;
     const final = end === total;

@@ -1,7 +1,11 @@
 // The rendered video, read as a stream from its URL (RevID's CDN) one chunk at a time, so that a
 // video of any size passes through a worker in a single reusable buffer. Bytes are read with a
-// BYOB reader straight into that buffer (a default reader hands out a new array per read, which
-// the garbage collector frees late: measured +50 MB over a 300 MB file against +21 MB). A
+// BYOB reader into a 1 MiB bounce buffer that is copied into that buffer (a default reader hands
+// out a new array per read, which the garbage collector frees late: measured +50 MB over a 300 MB
+// file against +21 MB; and a BYOB read straight into the 8 MiB chunk buffer re-creates that whole
+// buffer's ArrayBuffer twice per read, some 1,000 times a chunk, which under the isolates' 256 MB
+// heap made V8 run a full collection every few reads: bench/upload-limits, 500 MB in one process
+// under that heap limit 3.4-4.5 s of CPU against 2.8 s with the bounce buffer). A
 // connection that drops mid-file is reopened with `Range: bytes=<position>-` and reading
 // continues where it stopped; a server that ignores Range is read from the start and the bytes
 // before the position skipped. With a `window`, each connection asks for at most that many bytes
@@ -40,6 +44,8 @@ export const SOURCE_RETRY: RetryPolicy = {
   maxRetryAfterMs: 30_000,
   timeoutMs: 30_000,
 };
+
+const BOUNCE_BYTES = 1024 * 1024;
 
 export interface OpenedSource {
   totalBytes: number;
@@ -82,6 +88,7 @@ export class VideoSource {
   private connectionEnd = Infinity;
   private total: number | null = null;
   private type = 'application/octet-stream';
+  private bounce: Uint8Array | null = null;
 
   constructor(
     private readonly url: string,
@@ -192,15 +199,10 @@ export class VideoSource {
   /**
    * Fills buf[0..length) with the file's bytes from the current position, reopening the
    * connection as often as it drops (with backoff; a run of failures without progress gives
-   * up). Returns the buffer to use from now on: a BYOB read hands the same memory back in a new
-   * ArrayBuffer object (and a failed one keeps it, so a fresh buffer is made for a retry).
+   * up). Bytes already copied stay valid across a reopened connection.
    */
-  async fill(buf: Uint8Array, length: number): Promise<Uint8Array> {
+  async fill(buf: Uint8Array, length: number): Promise<void> {
     if (this.total !== null && this.position + length > this.total) throw new Error('read past the end of the video');
-    const start = this.position;
-    // Read now: a BYOB read detaches `buf` (and every earlier view of its memory).
-    const size = buf.byteLength;
-    let view = buf;
     let filled = 0;
     let failures = 0;
     while (filled < length) {
@@ -210,11 +212,17 @@ export class VideoSource {
         const r = this.current!;
         const want = Math.min(length - filled, this.connectionEnd - this.position);
         if (r.kind === 'byob') {
-          const { done, value } = await within(r.reader.read(new Uint8Array(view.buffer, filled, want)), this.policy.timeoutMs, () => {
+          // The read detaches the bounce buffer and hands its memory back in `value`; a failed
+          // read may keep it, so it is taken now and a new one made after a failure.
+          const bounce = this.bounce ?? new Uint8Array(BOUNCE_BYTES);
+          this.bounce = null;
+          const into = bounce.subarray(0, Math.min(want, bounce.byteLength));
+          const { done, value } = await within(r.reader.read(into), this.policy.timeoutMs, () => {
             r.reader.cancel().catch(() => {});
           });
           if (done || !value) throw new Error(`the connection ended at byte ${this.position} of ${this.total}`);
-          view = new Uint8Array(value.buffer as ArrayBuffer);
+          buf.set(value, filled);
+          this.bounce = new Uint8Array(value.buffer as ArrayBuffer);
           filled += value.byteLength;
           this.position += value.byteLength;
         } else {
@@ -228,7 +236,7 @@ export class VideoSource {
             piece = value;
           }
           const take = Math.min(piece.byteLength, want);
-          view.set(piece.subarray(0, take), filled);
+          buf.set(piece.subarray(0, take), filled);
           if (take < piece.byteLength) r.leftover = piece.subarray(take);
           filled += take;
           this.position += take;
@@ -241,16 +249,9 @@ export class VideoSource {
           throw new SourceTransientError(`reading the rendered video kept failing at byte ${this.position}: ${(err as Error).message}`);
         }
         await this.close();
-        if (view.byteLength === 0) {
-          // The failed BYOB read kept the buffer (and what it held): start this chunk over.
-          view = new Uint8Array(size);
-          filled = 0;
-          this.position = start;
-        }
         await sleep(backoffDelay(failures, this.policy));
       }
     }
-    return view;
   }
 
   /** Continues reading from `position` instead (a resend that starts before what was read). */
