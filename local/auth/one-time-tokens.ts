@@ -4,6 +4,7 @@
 // works once, and a token older than otp_expiry is refused.
 import { createHash, randomInt } from 'node:crypto';
 import type { Sql } from './users.ts';
+import { textArray } from './database.ts';
 
 export type TokenType = 'confirmation_token' | 'recovery_token' | 'email_change_token_new' | 'email_change_token_current';
 
@@ -54,7 +55,7 @@ export async function findToken(tx: Sql, tokenHash: string, types: TokenType[], 
   const [row] = await tx<{ user_id: string; token_type: TokenType; relates_to: string; expired: boolean }[]>`
     select user_id, token_type, relates_to, created_at + make_interval(secs => ${expirySeconds}) < now() as expired
     from auth.one_time_tokens
-    where token_hash = ${atRest(tokenHash)} and token_type = any(${types}::text[])
+    where token_hash = ${atRest(tokenHash)} and token_type = any(${textArray(tx, types)})
     for update`;
   return row ? { userId: row.user_id, type: row.token_type, relatesTo: row.relates_to, expired: row.expired } : null;
 }
@@ -64,5 +65,5 @@ export async function consumeToken(tx: Sql, userId: string, type: TokenType) {
 }
 
 export async function clearTokens(tx: Sql, userId: string, types: TokenType[]) {
-  await tx`delete from auth.one_time_tokens where user_id = ${userId} and token_type = any(${types}::text[])`;
+  await tx`delete from auth.one_time_tokens where user_id = ${userId} and token_type = any(${textArray(tx, types)})`;
 }

@@ -1,11 +1,11 @@
 // The local auth emulator: a GoTrue-compatible HTTP server for the endpoints supabase-js uses.
 // The gateway strips /auth/v1 and forwards here, as Kong does for GoTrue, so routes sit at the root.
 import http from 'node:http';
-import postgres from 'postgres';
 import { resolve } from 'node:path';
 import { ROOT } from '../profile.ts';
 import type { StackKeys } from '../stack/keys.ts';
 import { rateLimitsFromEnv, readAuthConfig, type AuthConfig } from './config.ts';
+import { openAuthDatabase } from './database.ts';
 import { createMailer } from './mailer.ts';
 import { createLimiters } from './rate-limits.ts';
 import { AuthHttpError, errorReply, unexpectedFailure } from './errors.ts';
@@ -41,7 +41,7 @@ export function defaultAuthConfig(env: NodeJS.ProcessEnv = process.env): AuthCon
 }
 
 export async function createAuthServer(opts: AuthServerOptions): Promise<{ url: string; close(): Promise<void> }> {
-  const sql = postgres(opts.dbUrl, { max: 10, idle_timeout: 30, connect_timeout: 10, onnotice: () => {} });
+  const sql = openAuthDatabase(opts.dbUrl);
   const config = opts.config ?? defaultAuthConfig();
   const mailer = createMailer(config, opts.smtp);
   const ctx: AuthContext = {

@@ -3,6 +3,7 @@
 // bcrypt and stay compatible with rows created by SQL.
 import { createHash } from 'node:crypto';
 import type postgres from 'postgres';
+import { textArray } from './database.ts';
 import { badRequest } from './errors.ts';
 import type { AccessTokenSubject } from './tokens.ts';
 
@@ -203,12 +204,12 @@ export async function mergeMetadata(tx: Sql, userId: string, column: 'raw_user_m
   const remove = Object.keys(updates).filter((k) => updates[k] === null);
   if (column === 'raw_user_meta_data') {
     await assertUserMetadataFits(tx<{ bytes: number }[]>`
-      select octet_length(((coalesce(raw_user_meta_data, '{}'::jsonb) - ${remove}::text[]) || ${tx.json(set as postgres.JSONValue)})::text) as bytes
+      select octet_length(((coalesce(raw_user_meta_data, '{}'::jsonb) - ${textArray(tx, remove)}) || ${tx.json(set as postgres.JSONValue)})::text) as bytes
       from auth.users where id = ${userId}`);
   }
   await tx`
     update auth.users
-    set ${tx(column)} = (coalesce(${tx(column)}, '{}'::jsonb) - ${remove}::text[]) || ${tx.json(set as postgres.JSONValue)},
+    set ${tx(column)} = (coalesce(${tx(column)}, '{}'::jsonb) - ${textArray(tx, remove)}) || ${tx.json(set as postgres.JSONValue)},
         updated_at = now()
     where id = ${userId}`;
 }

@@ -115,7 +115,7 @@ async function handle(fakes: Fakes, req: IncomingMessage, res: ServerResponse) {
   const mount = mountFor(fakes.mounts, ctx.path);
   const style = mount?.style ?? 'plain';
   const entry = record(fakes.recorder, ctx, body);
-  const fault = fakes.faults.pick(ctx.method, ctx.path);
+  const fault = fakes.faults.pick(ctx.method, ctx.path, ctx.query);
   if (fault) {
     entry.fault = fault.id;
     const answered = await applyFault(ctx, fault.rule, style, fakes.shutdown.signal);

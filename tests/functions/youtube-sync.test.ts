@@ -413,41 +413,39 @@ Deno.test("a live sync invocation renews its run's lease while a call takes long
 });
 
 Deno.test('a page token YouTube no longer accepts (resuming after a quota reset): the listing starts over once, same rows', async () => {
-  const { channelId } = await connectedChannel(120, 'pagetoken');
+  const { channelId, fake } = await connectedChannel(120, 'pagetoken');
   const clean = await snapshot(channelId);
   await forgetSyncedData(channelId);
-  const runId = await queueRun(channelId);
-  // One step per call until the first page and its videos are stored.
-  for (let i = 0; i < 10; i++) {
-    const run = await runById(runId);
-    if (run.cursor.page_token && run.cursor.pending_video_ids?.length === 0) break;
-    await callFunction(stack.serviceKey, 'youtube-sync/worker', { method: 'POST', body: { run_id: runId, time_budget_ms: 0 } });
-  }
-  assertOk((await runById(runId)).cursor.page_token, 'stopped with a saved page token');
-  await addFault({
-    match: { pathPrefix: '/youtube/youtube/v3/playlistItems' },
-    status: 400,
-    body: {
-      error: {
-        code: 400,
-        message: 'The request specifies an invalid page token.',
-        errors: [{ reason: 'invalidPageToken', domain: 'youtube.parameter' }],
-      },
-    },
-    times: 1,
-  });
+  // Only this channel's later pages (those sent with a page token).
+  const laterPages = { pathPrefix: '/youtube/youtube/v3/playlistItems', query: { playlistId: fake.uploadsPlaylistId, pageToken: true } };
   const since = new Date();
   try {
+    // Google's quota runs out at the second page: the run waits for the reset with that page's
+    // token saved. It stops there whichever worker advances it (this test's calls, pg_cron's
+    // wake-up, an invocation another run chained), so the test does not race them for the run.
+    await addFault({ match: laterPages, status: 403, body: googleError(403, 'quotaExceeded', 'youtube.quota'), times: 1 });
+    const runId = await queueRun(channelId);
+    const paused = await driveRun(runId);
+    assertEquals(paused.status, 'waiting_quota', JSON.stringify(paused));
+    assertOk(paused.cursor.page_token, 'stopped with a saved page token');
+    assertEquals(paused.cursor.pending_video_ids, [], 'the first page and its videos are stored');
+
+    // The reset (brought forward here), and YouTube no longer accepts the saved token.
+    await addFault({ match: laterPages, status: 400, body: googleError(400, 'invalidPageToken', 'youtube.parameter'), times: 1 });
+    await withDb((sql) => sql`update public.sync_runs set next_attempt_at = now() where id = ${runId}`);
+    await claimAfterQuotaReset(runId);
     const run = await driveRun(runId);
     assertEquals(run.status, 'succeeded', JSON.stringify(run));
     assertEquals(run.cursor.listing_restarted, true);
   } finally {
     await clearFaults();
   }
-  const pages = dataCalls(await fakeRequests(since), 'playlistItems');
+  const pages = dataCalls(await fakeRequests(since), 'playlistItems').filter((p) => p.query.playlistId === fake.uploadsPlaylistId);
   assertEquals(
     pages.map((p) => [p.status, p.query.pageToken === undefined]),
     [
+      [200, true],
+      [403, false],
       [400, false],
       [200, true],
       [200, false],
@@ -456,6 +454,26 @@ Deno.test('a page token YouTube no longer accepts (resuming after a quota reset)
   );
   assertEquals(await snapshot(channelId), clean);
 });
+
+/** A Google API error body (the shape the Data API answers with). */
+function googleError(code: number, reason: string, domain: string) {
+  const messages: Record<string, string> = {
+    quotaExceeded: 'The request cannot be completed because you have exceeded your quota.',
+    invalidPageToken: 'The request specifies an invalid page token.',
+  };
+  return { error: { code, message: messages[reason] ?? reason, errors: [{ reason, domain }] } };
+}
+
+/**
+ * Calls the worker for a waiting_quota run that is due until some worker has claimed it (driveRun
+ * stops at waiting_quota); pg_cron's wake-up may be the one that does.
+ */
+async function claimAfterQuotaReset(runId: string): Promise<void> {
+  for (let i = 0; (await runById(runId)).status === 'waiting_quota'; i++) {
+    assertOk(i < 20, 'the run was not claimed again after its quota reset');
+    await callFunction(stack.serviceKey, 'youtube-sync/worker', { method: 'POST', body: { run_id: runId } });
+  }
+}
 
 Deno.test('analytics: when the multi-video report is refused (400), the run continues one video per report', async () => {
   const { channelId, fake } = await connectedChannel(20, 'fallback');

@@ -53,6 +53,7 @@ describe('control API', () => {
       { match: {}, status: 500, failRate: 2 },
       { match: {}, status: 500, drop: 'sometimes' },
       { match: {}, status: 500, unknownField: true },
+      { match: { query: { page: false } }, status: 500 },
     ]) {
       const r = await fetch(`${base}/_control/faults`, {
         method: 'POST',
@@ -98,6 +99,16 @@ describe('faults', () => {
     assert.equal((await fetch(`${base}/echo/aaa`)).status, 200); // GET does not match
     assert.equal((await fetch(`${base}/echo/aaa`, { method: 'POST' })).status, 500);
     assert.equal((await fetch(`${base}/echo/aab`, { method: 'POST' })).status, 200);
+  });
+
+  it('matches on query parameters: a given value, or any value with true', async () => {
+    await addFault({ match: { pathPrefix: '/echo', query: { list: 'L1', page: true } }, status: 500 });
+    const status = async (q: string) => (await fetch(`${base}/echo/items${q}`)).status;
+    assert.equal(await status('?list=L1'), 200); // no page parameter
+    assert.equal(await status('?list=L2&page=p2'), 200); // another list
+    assert.equal(await status('?list=L1&page=p2'), 500);
+    assert.equal(await status('?page=&list=L1'), 500); // present, even empty
+    assert.equal((await listFaults())[0]!.matched, 2);
   });
 
   it('failRate fails a deterministic, exact share of requests', async () => {

@@ -9,6 +9,9 @@ export const FaultRuleSchema = z
         method: z.string().min(1).optional(),
         pathPrefix: z.string().startsWith('/').optional(),
         pathRegex: z.string().min(1).optional(),
+        // Query parameters the request must carry: a value to equal, or true for any value. Picks
+        // one channel's requests, or only its later pages, out of what every sync sends.
+        query: z.record(z.string().min(1), z.union([z.string(), z.literal(true)])).optional(),
       })
       .strict()
       .refine((m) => !(m.pathPrefix !== undefined && m.pathRegex !== undefined), 'give pathPrefix or pathRegex, not both')
@@ -81,9 +84,9 @@ export class FaultStore {
    * each active matching rule counts the request, and the first one that fires takes it
    * (later rules do not see a request an earlier rule took).
    */
-  pick(method: string, path: string): Fault | undefined {
+  pick(method: string, path: string, query: URLSearchParams = new URLSearchParams()): Fault | undefined {
     for (const fault of this.faults) {
-      if (!isActive(fault) || !this.matches(fault.rule, method, path)) continue;
+      if (!isActive(fault) || !this.matches(fault.rule, method, path, query)) continue;
       fault.matched++;
       if (!firesOn(fault.matched, fault.rule.failRate)) continue;
       fault.hits++;
@@ -92,7 +95,7 @@ export class FaultStore {
     return undefined;
   }
 
-  private matches(rule: FaultRule, method: string, path: string): boolean {
+  private matches(rule: FaultRule, method: string, path: string, query: URLSearchParams): boolean {
     const m = rule.match;
     if (m.method && m.method.toUpperCase() !== method) return false;
     if (m.pathPrefix !== undefined && !path.startsWith(m.pathPrefix)) return false;
@@ -100,6 +103,10 @@ export class FaultStore {
       let re = this.regexCache.get(m.pathRegex);
       if (!re) this.regexCache.set(m.pathRegex, (re = new RegExp(m.pathRegex)));
       if (!re.test(path)) return false;
+    }
+    for (const [name, want] of Object.entries(m.query ?? {})) {
+      const got = query.get(name);
+      if (got === null || (want !== true && got !== want)) return false;
     }
     return true;
   }
