@@ -13,7 +13,8 @@
 // Fakes may be served over http or https: every URL comes from the stack's environment.
 // BENCH_SIZES_MB (default "500,2048") and BENCH_SCHEDULES (default 1000) size the runs.
 // Diagnostics: BENCH_TRACE=1 prints each chained invocation (CPU, wall, wait for an isolate, cold
-// or warm); BENCH_CPU_PROF=<dir> writes a V8 tick profile of the baseline processes to <dir>/v8.log (the last one's)
+// or warm) and the baselines' collections when LOCAL_EDGE_V8_FLAGS (which reach the baseline
+// processes too) has --trace-gc; BENCH_CPU_PROF=<dir> writes a V8 tick profile of the baseline processes to <dir>/v8.log (the last one's)
 // (read it with `node --prof-process`).
 import { spawn } from 'node:child_process';
 import postgres from 'postgres';
@@ -85,7 +86,7 @@ async function singleRequest(s: UploadSetup, bytes: number, heapMb?: number) {
       'run',
       '-A',
       ...v8Flags([
-        ...(heapMb ? [`--max-old-space-size=${heapMb}`] : []),
+        ...(heapMb ? [`--max-heap-size=${heapMb}`] : []),
         ...(process.env.BENCH_CPU_PROF ? ['--prof', '--no-logfile-per-isolate', `--logfile=${process.env.BENCH_CPU_PROF}/v8.log`] : []),
         ...(process.env.LOCAL_EDGE_V8_FLAGS?.split(',') ?? []),
       ]),

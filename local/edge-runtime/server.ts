@@ -42,10 +42,9 @@ const PROBE_TOKEN = randomUUID();
 
 function isolateArgs(opts: EdgeRuntimeOptions, fn: string, socketPath: string): string[] {
   // Hosted creates each isolate with heap_limits(0, <memory limit>), from which V8 sizes both
-  // generations (--max-heap-size would do the same). The old-space cap is kept: V8's back-to-back
-  // collections in upload steps (README "Edge runtime": garbage collection) happen with either
-  // setting, and with --max-heap-size more often here.
-  const flags = [...(opts.limits.enforced ? [`--max-old-space-size=${opts.limits.memoryMb}`] : []), ...(opts.v8Flags ?? [])];
+  // generations; --max-heap-size does the same. (An old-space cap alone leaves the young
+  // generation at its default size, and V8 then collects on other triggers than hosted's.)
+  const flags = [...(opts.limits.enforced ? [`--max-heap-size=${opts.limits.memoryMb}`] : []), ...(opts.v8Flags ?? [])];
   const v8 = flags.length > 0 ? [`--v8-flags=${flags.join(',')}`] : [];
   const entry = pathToFileURL(join(opts.functionsDir, fn, 'index.ts')).href;
   return [...opts.deno.args, ...v8, opts.isolateEntry, entry, socketPath, PROBE_TOKEN];

@@ -18,12 +18,11 @@
 // warm, and the ledger then cut them to tiny steps (28 invocations for 500 MB), so it holds
 // three and a half. 112 MiB steps measured 0.9 to 2 s of CPU on a busy machine
 // (bench/upload-limits), too close to the limit.
-// Now and then V8 collects a heap that has nothing to give back again and again until the step
-// is killed at 2 s whatever its size (the README's "garbage collection" finding); such a step is
-// taken back within seconds (private.recover_upload_steps). It was seen only in steps that ran
-// for tens of seconds of wall time (a busy machine: 128 MiB steps of 12-15 s went through, steps of
-// 25-28 s were killed), so no new chunk starts after UPLOAD_WALL_MS; a wall-clock deadline caps
-// the rest of the step (a slow network spends wall time, not CPU).
+// A step that is killed anyway (546) is taken back within seconds (private.recover_upload_steps).
+// Steps used to be killed by V8 collecting a heap with nothing to give back again and again, worst
+// in steps of tens of seconds of wall time (the README's "garbage collection": its cause, BYOB
+// reads into the chunk buffer, is gone), so no new chunk starts after UPLOAD_WALL_MS; a wall-clock
+// deadline also caps the rest of the step (a slow network spends wall time, not CPU).
 import { UPLOAD_UNIT } from '../_shared/integrations/youtube/upload-client.ts';
 
 export const MiB = 1024 * 1024;

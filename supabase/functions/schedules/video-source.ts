@@ -3,10 +3,10 @@
 // BYOB reader into a 1 MiB bounce buffer that is copied into that buffer (a default reader hands
 // out a new array per read, which the garbage collector frees late: measured +50 MB over a 300 MB
 // file against +21 MB; and a BYOB read straight into the 8 MiB chunk buffer re-creates that whole
-// buffer's ArrayBuffer twice per read, some 1,000 times a chunk, and under the isolates' 256 MB
-// heap V8 collects far more often: bench/upload-limits, 2 GB in 64 MiB steps, CPU per step mean
-// 448 -> 370 ms, max 587 -> 448 ms, total 26.2 -> 22.9 s; garbage collections during 500 MB
-// 174 -> 80). A
+// buffer's ArrayBuffer twice per read, some 1,000 times a chunk: with the heap sized as hosted
+// sizes it (256 MB) V8 then ran full collections back to back until the step was killed (546),
+// and with only the old space capped it collected far more often (bench/upload-limits, 2 GB in
+// 64 MiB steps: CPU per step mean 448 -> 370 ms, max 587 -> 448 ms, total 26.2 -> 22.9 s). A
 // connection that drops mid-file is reopened with `Range: bytes=<position>-` and reading
 // continues where it stopped; a server that ignores Range is read from the start and the bytes
 // before the position skipped. With a `window`, each connection asks for at most that many bytes
