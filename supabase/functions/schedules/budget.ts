@@ -2,10 +2,11 @@
 // 2 s (546) and cannot measure their own CPU (no process.cpuUsage on the hosted Deno), so work is
 // counted in units whose CPU was measured (bench/upload-limits):
 //   bytes   every byte of an upload is read from the render's URL and written to YouTube, both
-//           over TLS: about 7.5 ms of CPU per MiB on Deno 2.1 (1.4 ms over plain HTTP);
+//           over TLS: about 4.6 ms of CPU per MiB on Deno 2.1 (7.5 ms while the reads made V8
+//           collect, see video-source.ts; 1.4 ms over plain HTTP then);
 //   a schedule taken up costs about as much as SCHEDULE_COST_BYTES of upload (claim, token,
 //           session, status query, database writes: 10-20 ms).
-// A step is 64 MiB, about 0.5 s of CPU on a quiet machine and up to twice that on a busy one:
+// A step is 64 MiB, about 0.3 s of CPU on a quiet machine (0.5 s before) and up to twice that on a busy one:
 // every step pays a fixed cost (an isolate, a claim, a status query, a range request,
 // connections), so fewer, larger steps finish an upload sooner than many 32 MiB ones. Hosted
 // counts CPU per worker, not per request (its supervisor compares the worker's CPU over all its
