@@ -19,8 +19,9 @@
 import { spawn } from 'node:child_process';
 import postgres from 'postgres';
 import { ROOT } from '../local/profile.ts';
-import { HOSTED_LIMITS } from '../local/edge-runtime/limits.ts';
+import { HOSTED_LIMITS, hostedHeapFlags } from '../local/edge-runtime/limits.ts';
 import { denoBin } from '../local/stack/services.ts';
+import { v8FlagsArg } from '../local/deno.ts';
 import { edgeCosts, type EdgeInvocation as Invocation } from './lib.ts';
 import { benchStack, fakesControl, stats, writeResult } from './lib.ts';
 import { roomyQuota, type UploadSetup, uploadFixtures } from './upload-fixtures.ts';
@@ -85,8 +86,8 @@ async function singleRequest(s: UploadSetup, bytes: number, heapMb?: number) {
     [
       'run',
       '-A',
-      ...v8Flags([
-        ...(heapMb ? [`--max-heap-size=${heapMb}`] : []),
+      ...v8FlagsArg([
+        ...(heapMb ? hostedHeapFlags(heapMb) : []),
         ...(process.env.BENCH_CPU_PROF ? ['--prof', '--no-logfile-per-isolate', `--logfile=${process.env.BENCH_CPU_PROF}/v8.log`] : []),
         ...(process.env.LOCAL_EDGE_V8_FLAGS?.split(',') ?? []),
       ]),
@@ -124,8 +125,6 @@ async function singleRequest(s: UploadSetup, bytes: number, heapMb?: number) {
     exactly_once: await arrivedOnce(title, pid, bytes, id),
   };
 }
-
-const v8Flags = (flags: string[]) => (flags.length > 0 ? [`--v8-flags=${flags.join(',')}`] : []);
 
 /** The bounded steps: one call, then each step calls the next. */
 async function chainedUpload(s: UploadSetup, bytes: number) {

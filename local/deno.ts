@@ -36,3 +36,8 @@ export function denoBin(): string {
 export const DENO_ENV: Readonly<Record<string, string>> = {
   DENO_TLS_CA_STORE: process.env.DENO_TLS_CA_STORE ?? 'system',
 };
+
+/** V8 flags as one `deno run` argument (none when there are none). */
+export function v8FlagsArg(flags: readonly string[]): string[] {
+  return flags.length > 0 ? [`--v8-flags=${flags.join(',')}`] : [];
+}

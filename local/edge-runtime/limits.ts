@@ -25,6 +25,17 @@ export const HOSTED_LIMITS: Limits = {
   enforced: true,
 };
 
+/**
+ * V8 flags that size an isolate's heap as hosted sizes a user worker's. Hosted creates the isolate
+ * with heap_limits(0, <memory limit>) (supabase/edge-runtime, crates/base/src/runtime/mod.rs),
+ * from which V8 sizes both generations; --max-heap-size does the same. An old-space cap alone
+ * leaves the young generation at its default size, and V8 then collects on other triggers than
+ * hosted's (README "Edge runtime": garbage collection).
+ */
+export function hostedHeapFlags(memoryMb: number): string[] {
+  return [`--max-heap-size=${memoryMb}`];
+}
+
 /** Hosted retires an isolate once it has used half of any resource, after its current request. */
 export const RETIRE_AT = 0.5;
 

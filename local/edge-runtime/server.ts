@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { InvocationLog } from './invocations.ts';
 import { BootError, type IsolateSpec } from './isolate.ts';
-import type { Limits } from './limits.ts';
+import { hostedHeapFlags, type Limits } from './limits.ts';
+import { v8FlagsArg } from '../deno.ts';
 import { platformError, sendPlatformError } from './platform-errors.ts';
 import { FunctionPool } from './pool.ts';
 import { dropBody } from '../unread-body.ts';
@@ -41,13 +42,9 @@ export function deployedFunctions(functionsDir: string): string[] {
 const PROBE_TOKEN = randomUUID();
 
 function isolateArgs(opts: EdgeRuntimeOptions, fn: string, socketPath: string): string[] {
-  // Hosted creates each isolate with heap_limits(0, <memory limit>), from which V8 sizes both
-  // generations; --max-heap-size does the same. (An old-space cap alone leaves the young
-  // generation at its default size, and V8 then collects on other triggers than hosted's.)
-  const flags = [...(opts.limits.enforced ? [`--max-heap-size=${opts.limits.memoryMb}`] : []), ...(opts.v8Flags ?? [])];
-  const v8 = flags.length > 0 ? [`--v8-flags=${flags.join(',')}`] : [];
+  const flags = [...(opts.limits.enforced ? hostedHeapFlags(opts.limits.memoryMb) : []), ...(opts.v8Flags ?? [])];
   const entry = pathToFileURL(join(opts.functionsDir, fn, 'index.ts')).href;
-  return [...opts.deno.args, ...v8, opts.isolateEntry, entry, socketPath, PROBE_TOKEN];
+  return [...opts.deno.args, ...v8FlagsArg(flags), opts.isolateEntry, entry, socketPath, PROBE_TOKEN];
 }
 
 /** What the request handlers share: the options, the log of invocations and the pools. */
