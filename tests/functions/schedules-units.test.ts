@@ -172,6 +172,80 @@ Deno.test('runUpload: a file of several chunks goes out chunk by chunk; each con
   if (r.kind === 'complete') assertEquals(r.learntFrom, 'final_chunk');
 });
 
+Deno.test(
+  'runUpload: the next chunk is read while the offset is saved, and a save that answers canceled stops it before another byte goes out',
+  async () => {
+    const total = 4 * 512 * KiB;
+    const s = session(total);
+    const { src } = source(total);
+    await src.open(0);
+    const order: string[] = [];
+    const fill = src.fill.bind(src);
+    src.fill = async (buf: Uint8Array, length: number) => {
+      order.push('read');
+      await fill(buf, length);
+      order.push('read done');
+    };
+    const r = await runUpload('uri', total, 0, {
+      uploader: s.uploader,
+      source: src,
+      budget: StepBudget.unlimited(),
+      chunkBytes: 512 * KiB,
+      sleep: noSleep,
+      progress: {
+        saveOffset: async (offset: number) => {
+          order.push(`save ${offset / KiB}`);
+          await new Promise((resolve) => setTimeout(resolve, 30));
+          order.push(`saved ${offset / KiB}`);
+          return offset >= 1024 * KiB ? 'canceled' : 'ok';
+        },
+        beginFinalChunk: () => Promise.resolve('ok' as const),
+      },
+    });
+    assertEquals([r.kind, r.kind === 'canceled' ? r.offset : -1], ['canceled', 1024 * KiB]);
+    assertEquals(s.log, [`put 0+${512 * KiB}`, `put ${512 * KiB}+${512 * KiB}`]);
+    assertEquals(order, [
+      'read',
+      'read done',
+      'save 512',
+      'read',
+      'read done',
+      'saved 512',
+      'save 1024',
+      'read',
+      'read done',
+      'saved 1024',
+    ]);
+    await src.close();
+  },
+);
+
+Deno.test('runUpload: a save that fails is the error of the run, once the read beside it has settled', async () => {
+  const total = 2 * 512 * KiB;
+  const s = session(total);
+  const { src } = source(total);
+  await src.open(0);
+  let reading = 0;
+  const fill = src.fill.bind(src);
+  src.fill = async (buf: Uint8Array, length: number) => {
+    reading++;
+    await fill(buf, length);
+    reading--;
+  };
+  const broken = new Error('database gone');
+  const err = await runUpload('uri', total, 0, {
+    uploader: s.uploader,
+    source: src,
+    budget: StepBudget.unlimited(),
+    chunkBytes: 512 * KiB,
+    sleep: noSleep,
+    progress: { saveOffset: () => Promise.reject(broken), beginFinalChunk: () => Promise.resolve('ok' as const) },
+  }).catch((e) => e);
+  assertEquals([err, reading], [broken, 0]);
+  assertEquals(s.log, [`put 0+${512 * KiB}`]);
+  await src.close();
+});
+
 Deno.test('runUpload: after a dropped chunk it asks the session and resends only what was not kept, from its buffer', async () => {
   const total = 4 * 512 * KiB;
   let dropped = false;

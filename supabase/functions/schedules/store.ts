@@ -84,17 +84,35 @@ export interface Targets {
   job: { id: string; status: string; video_url: string | null } | null;
 }
 
-export async function loadTargets(row: ScheduleRow): Promise<Targets> {
-  return await asService(async (tx) => {
-    const [channel] = row.channel_id
-      ? await tx<NonNullable<Targets['channel']>[]>`select id, workspace_id, status from public.channels where id = ${row.channel_id}`
-      : [];
-    const [job] = row.video_job_id
-      ? await tx<NonNullable<Targets['job']>[]>`
-        select id, status, video_url from public.video_jobs where id = ${row.video_job_id} and workspace_id = ${row.workspace_id}`
-      : [];
-    return { channel: channel ?? null, job: job ?? null };
-  });
+export interface UploadSession {
+  uri: string;
+  total: number;
+}
+
+/**
+ * The schedule's channel and render, and with `withSession` its saved upload session, in one
+ * statement: every chained upload step reads them, and each statement of its own was a round
+ * trip (two more transactions' worth) before the step could send a byte.
+ */
+export async function loadTargets(row: ScheduleRow): Promise<Targets>;
+export async function loadTargets(row: ScheduleRow, withSession: true): Promise<Targets & { session: UploadSession | null }>;
+export async function loadTargets(row: ScheduleRow, withSession = false): Promise<Targets & { session?: UploadSession | null }> {
+  const [r] = await asService(
+    (tx) =>
+      tx<{ channel: Targets['channel']; job: Targets['job']; session: UploadSession | null }[]>`
+      select
+        (select json_build_object('id', c.id, 'workspace_id', c.workspace_id, 'status', c.status)
+           from public.channels c where c.id = ${row.channel_id}) as channel,
+        (select json_build_object('id', j.id, 'status', j.status, 'video_url', j.video_url)
+           from public.video_jobs j where j.id = ${row.video_job_id} and j.workspace_id = ${row.workspace_id}) as job,
+        ${
+          withSession
+            ? tx`(select json_build_object('uri', s.session_uri, 'total', s.total_bytes::float8) from private.upload_session(${row.id}) s)`
+            : tx`null::json`
+        } as session`,
+  );
+  const targets = { channel: r.channel, job: r.job };
+  return withSession ? { ...targets, session: r.session } : targets;
 }
 
 export type StepOutcome = 'ok' | 'canceled' | 'lease_lost';
@@ -114,16 +132,6 @@ export async function beginUpload(
         ${tx.json(sent as unknown as Parameters<Tx['json']>[0])}, ${leaseSeconds}) as outcome`,
   );
   return r.outcome;
-}
-
-export async function uploadSession(id: string): Promise<{ uri: string; total: number } | null> {
-  const [r] = await asService(
-    (tx) =>
-      tx<
-        { session_uri: string; total_bytes: number }[]
-      >`select session_uri, total_bytes::float8 as total_bytes from private.upload_session(${id})`,
-  );
-  return r ? { uri: r.session_uri, total: r.total_bytes } : null;
 }
 
 export async function saveOffset(id: string, workerId: string, offset: number, leaseSeconds: number): Promise<StepOutcome> {
