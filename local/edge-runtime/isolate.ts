@@ -65,10 +65,14 @@ export class Isolate {
     });
   }
 
-  static start(spec: IsolateSpec, onExit: (isolate: Isolate, why: string) => void): Promise<Isolate> {
+  /**
+   * The isolate at once (so that a runtime shutting down can stop it while it boots) and its
+   * readiness: `ready` resolves once its function has loaded and serves.
+   */
+  static start(spec: IsolateSpec, onExit: (isolate: Isolate, why: string) => void): { booting: Isolate; ready: Promise<Isolate> } {
     const child = spawn(spec.command, spec.args, { env: spec.env, stdio: ['ignore', 'pipe', 'pipe'] });
     const isolate = new Isolate(spec, child);
-    return new Promise((resolve, reject) => {
+    const readiness = new Promise<Isolate>((resolve, reject) => {
       let ready = false;
       const timer = setTimeout(() => {
         child.kill('SIGKILL');
@@ -99,6 +103,7 @@ export class Isolate {
         }
       });
     });
+    return { booting: isolate, ready: readiness };
   }
 
   get pid(): number {

@@ -4,6 +4,7 @@
 // restrictions. Runs the runtime on fixture functions (tests/fixtures/edge-functions) with the
 // hosted CPU and memory figures and shortened idle and wall-clock ones.
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -12,6 +13,7 @@ import { DENO_ENV, denoBin } from '../../local/deno.ts';
 import { HOSTED_LIMITS, limitsFromEnv, type Limits } from '../../local/edge-runtime/limits.ts';
 import { isolateEnv, SecretNameError } from '../../local/edge-runtime/secrets.ts';
 import { createEdgeRuntime } from '../../local/edge-runtime/server.ts';
+import { FunctionPool } from '../../local/edge-runtime/pool.ts';
 import type { Invocation } from '../../local/edge-runtime/invocations.ts';
 import { rawConnection } from './raw-http.ts';
 
@@ -309,6 +311,52 @@ describe('edge runtime with limits off (CCE_EDGE_LIMITS=off)', () => {
     const [record] = (await invocations(runtime.url, 'burn')).slice(-1);
     assert.ok(record.cpu_ms > 2000, `measured: ${record.cpu_ms}`);
     assert.equal(record.limit, null);
+  });
+});
+
+/** Processes whose command line names `dir` (the runtime's socket dir is in every isolate's). */
+function processesNaming(dir: string): number[] {
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(dir);
+      } catch {
+        return false; // gone meanwhile
+      }
+    })
+    .map(Number);
+}
+
+describe('edge runtime shutdown', () => {
+  it('stops every isolate, one still booting included', async () => {
+    // An isolate that never says it is ready: a process that only waits, named by a marker.
+    const marker = `cce-booting-${process.pid}-${Date.now()}`;
+    const pool = new FunctionPool(
+      'slow-boot',
+      (socketPath) => ({
+        fn: 'slow-boot',
+        command: process.execPath,
+        args: ['-e', 'setTimeout(() => {}, 60_000)', marker],
+        socketPath,
+        probeToken: 'unused',
+        env: { PATH: process.env.PATH ?? '' },
+        limits: HOSTED_LIMITS,
+        log: () => {},
+      }),
+      tmpdir(),
+      1,
+      HOSTED_LIMITS,
+    );
+    const waiting = pool.acquire().catch((err: Error) => err);
+    const until = Date.now() + 5_000;
+    while (processesNaming(marker).length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(processesNaming(marker).length, 1, 'the isolate is booting');
+    pool.stopAll();
+    assert.ok((await waiting) instanceof Error, 'the request waiting for it is refused');
+    const gone = Date.now() + 3_000;
+    while (processesNaming(marker).length > 0 && Date.now() < gone) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(processesNaming(marker), [], 'no isolate outlives its runtime');
   });
 });
 
