@@ -62,15 +62,6 @@ export async function runUpload(sessionUri: string, total: number, startOffset: 
   let chunkLength = 0;
   let stalls = 0;
   let bytesSent = 0;
-  // The offset YouTube confirmed is saved while the next chunk is read from the source (two round
-  // trips of their own, one after the other in every chunk before); it is settled before
-  // another byte goes out, so a canceled or taken-over upload still sends nothing more.
-  let saving: Promise<StepOutcome> | null = null;
-  const saved = async (): Promise<StepOutcome> => {
-    const pending = saving;
-    saving = null;
-    return pending ? await pending : 'ok';
-  };
 
   for (;;) {
     // YouTube holding every byte without having made the video means the request with the last
@@ -82,24 +73,11 @@ export async function runUpload(sessionUri: string, total: number, startOffset: 
       // A chunk boundary: the place to stop when the step's budget is spent (after some progress;
       // never with every byte confirmed but no video yet, which the last unit again settles).
       const length = o.budget.grant(from, total, buffer.length, confirmed > startOffset && confirmed < total);
-      if (length === 0) {
-        const step = await saved();
-        return { kind: step === 'ok' ? 'yielded' : step, offset: confirmed, bytesSent };
-      }
+      if (length === 0) return { kind: 'yielded', offset: confirmed, bytesSent };
+      await o.source.seek(from);
       chunkStart = from;
       chunkLength = length;
-      const read = async () => {
-        await o.source.seek(from);
-        await o.source.fill(buffer, length);
-      };
-      // Both settle before either outcome counts: a failed save leaves no read running into the buffer.
-      const [save, fill] = await Promise.allSettled([saved(), read()]);
-      if (save.status === 'rejected') throw save.reason;
-      if (save.value !== 'ok') return { kind: save.value, offset: confirmed, bytesSent };
-      if (fill.status === 'rejected') throw fill.reason;
-    } else {
-      const step = await saved();
-      if (step !== 'ok') return { kind: step, offset: confirmed, bytesSent };
+      await o.source.fill(buffer, chunkLength);
     }
     const end = chunkStart + chunkLength;
     const final = end === total;
@@ -135,7 +113,8 @@ export async function runUpload(sessionUri: string, total: number, startOffset: 
     }
     if (state.confirmed !== confirmed) {
       confirmed = state.confirmed;
-      saving = o.progress.saveOffset(confirmed);
+      const step = await o.progress.saveOffset(confirmed);
+      if (step !== 'ok') return { kind: step, offset: confirmed, bytesSent };
     }
   }
 }

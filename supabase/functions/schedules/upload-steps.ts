@@ -111,36 +111,22 @@ export async function resumeUpload(ctx: RunContext, _step: StepOf<'resume'>): Pr
   }
   const videoUrl = targets.job?.video_url;
   if (!videoUrl) return await fail(ctx, 'uploading', 'the render of this schedule was deleted during its upload');
-  const bookkeeping = async (): Promise<store.StepOutcome> => {
-    await store.note(ctx.row, ctx.opts.workerId, {
-      event: 'upload_resumed',
-      details: {
-        from_offset: state.confirmed,
-        saved_offset: ctx.row.upload_offset,
-        total_bytes: session!.total,
-        attempt: ctx.row.attempts,
-        offset_from: handover ? 'handover' : 'status_query',
-      },
-    });
-    if (state.confirmed === ctx.row.upload_offset) return 'ok';
-    return await store.saveOffset(ctx.row.id, ctx.opts.workerId, state.confirmed, ctx.opts.leaseSeconds);
-  };
-  // The render's range request goes out while the step's bookkeeping is written: each is a round
-  // trip, and every chained step waited for both, one after the other, before sending a byte.
-  // Both are awaited whatever happens, so no opened connection outlives a failed write.
-  const source = sourceFor(ctx, videoUrl, session!.total);
-  let handedOverSource = false;
-  try {
-    const [opened, written] = await Promise.allSettled([source.open(state.confirmed), bookkeeping()]);
-    if (written.status === 'rejected') throw written.reason;
-    if (written.value !== 'ok') return done(await stopped(ctx, { kind: written.value, offset: state.confirmed, bytesSent: 0 }));
+  await store.note(ctx.row, ctx.opts.workerId, {
+    event: 'upload_resumed',
+    details: {
+      from_offset: state.confirmed,
+      saved_offset: ctx.row.upload_offset,
+      total_bytes: session!.total,
+      attempt: ctx.row.attempts,
+      offset_from: handover ? 'handover' : 'status_query',
+    },
+  });
+  if (state.confirmed !== ctx.row.upload_offset) {
+    const saved = await store.saveOffset(ctx.row.id, ctx.opts.workerId, state.confirmed, ctx.opts.leaseSeconds);
+    if (saved !== 'ok') return done(await stopped(ctx, { kind: saved, offset: state.confirmed, bytesSent: 0 }));
     ctx.row = { ...ctx.row, upload_offset: state.confirmed };
-    if (opened.status === 'rejected') throw opened.reason;
-    handedOverSource = true;
-    return { to: 'stream', upload: { uploader, uri: session!.uri, total: session!.total, from: state.confirmed, videoUrl, source } };
-  } finally {
-    if (!handedOverSource) await source.close();
   }
+  return { to: 'stream', upload: { uploader, uri: session!.uri, total: session!.total, from: state.confirmed, videoUrl, source: null } };
 }
 
 /**
