@@ -38,7 +38,10 @@ test("the Studio shows a suggestion's title options; the pick and an own title a
   const workspaceId = ((await call(token, 'workspaces')).workspaces as Json[]).find((w) => w.personal)?.id as string;
   const [content] = (await call(token, `content?workspace_id=${workspaceId}`)).content as Json[];
   const variants = content.output.items[0].title_variants as string[];
-  assert.ok(Array.isArray(variants) && variants.length === 3, JSON.stringify(content.output.items[0]));
+  // Up to three: the Gemini fake, like a model, sometimes offers the same title twice, and the
+  // product keeps each title once (two or more are still a choice).
+  assert.ok(Array.isArray(variants) && variants.length >= 2 && variants.length <= 3, JSON.stringify(content.output.items[0]));
+  assert.equal(new Set(variants.map((v) => v.trim().toLowerCase())).size, variants.length, 'no title offered twice');
 
   const options = page.getByTestId('title-variants').first();
   for (const [k, title] of variants.entries()) {
