@@ -22,6 +22,7 @@
 // (read it with `node --prof-process`).
 import { spawn } from 'node:child_process';
 import postgres from 'postgres';
+import { z } from 'zod';
 import { ROOT } from '../local/profile.ts';
 import { HOSTED_LIMITS, hostedHeapFlags } from '../local/edge-runtime/limits.ts';
 import { denoBin } from '../local/stack/services.ts';
@@ -31,12 +32,26 @@ import { benchStack, fakesControl, stats, writeResult } from './lib.ts';
 import { roomyQuota, type UploadSetup, uploadFixtures } from './upload-fixtures.ts';
 
 const MiB = 1024 * 1024;
-const SIZES_MB = (process.env.BENCH_SIZES_MB ?? '500,2048')
-  .split(',')
-  .map(Number)
-  .filter((n) => n > 0);
-const SCHEDULES = Number(process.env.BENCH_SCHEDULES ?? 1000);
-const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
+// Refused before a stack starts: a typo must not run a benchmark of nothing (NaN rounds) and
+// write its JSON as if it had measured.
+const settings = z
+  .object({
+    BENCH_SIZES_MB: z
+      .string()
+      .default('500,2048')
+      .transform((v) => v.split(',').map((n) => Number(n.trim())))
+      .pipe(z.array(z.number().nonnegative())),
+    BENCH_SCHEDULES: z.coerce.number().int().nonnegative().default(1000),
+    BENCH_ROUNDS: z.coerce.number().int().positive().default(3),
+  })
+  .safeParse(process.env);
+if (!settings.success) {
+  throw new Error(`upload-limits: bad settings: ${settings.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+}
+/** 0 in the list skips the uploads (dispatch only). */
+const SIZES_MB = settings.data.BENCH_SIZES_MB.filter((n) => n > 0);
+const SCHEDULES = settings.data.BENCH_SCHEDULES;
+const ROUNDS = settings.data.BENCH_ROUNDS;
 const LIMITS = { cpu_ms: 1500, rss_mb: 200 };
 
 const started = await benchStack();
@@ -173,21 +188,18 @@ const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
  * the median of those for the size; per-invocation figures over every stepped run.
  */
 async function measureSize(s: UploadSetup, bytes: number) {
-  type Run = 'single' | 'sameHeap' | 'chained';
-  const rounds: {
-    single: Awaited<ReturnType<typeof singleRequest>>;
-    sameHeap: Awaited<ReturnType<typeof singleRequest>>;
-    chained: Awaited<ReturnType<typeof chainedUpload>>;
-  }[] = [];
-  const order: Run[] = ['single', 'sameHeap', 'chained'];
+  const runs = {
+    single: () => singleRequest(s, bytes),
+    sameHeap: () => singleRequest(s, bytes, HOSTED_LIMITS.memoryMb),
+    chained: () => chainedUpload(s, bytes),
+  };
+  type Round = { [K in keyof typeof runs]: Awaited<ReturnType<(typeof runs)[K]>> };
+  const order = Object.keys(runs) as (keyof typeof runs)[];
+  const rounds: Round[] = [];
   for (let r = 0; r < ROUNDS; r++) {
-    const round: Partial<(typeof rounds)[number]> = {};
-    for (const run of [...order.slice(r % 3), ...order.slice(0, r % 3)]) {
-      if (run === 'single') round.single = await singleRequest(s, bytes);
-      else if (run === 'sameHeap') round.sameHeap = await singleRequest(s, bytes, HOSTED_LIMITS.memoryMb);
-      else round.chained = await chainedUpload(s, bytes);
-    }
-    rounds.push(round as (typeof rounds)[number]);
+    const round: Partial<Round> = {};
+    for (const run of [...order.slice(r % 3), ...order.slice(0, r % 3)]) Object.assign(round, { [run]: await runs[run]() });
+    rounds.push(round as Round);
   }
   const chainedRuns = rounds.map((r) => r.chained);
   const invocations = chainedRuns.flatMap((c) => c.invocations);

@@ -101,6 +101,9 @@ test('Deno trusts the fakes through DENO_CERT alone, for fetch and for node:http
   assert.deepEqual(run({ ...withoutCa, DENO_CERT: caFile }), { viaFetch: '200', viaNode: '200' });
 });
 
+/** The external APIs health probes, and the path of each probe in the fakes' request log. */
+const PROBED = { youtube: '/youtube/youtube/v3/videos', gemini: '/gemini/v1beta/models', revid: '/revid/api/public/v2/status' };
+
 test("health's external API checks reach the fakes over TLS and stay healthy", async () => {
   // Taken before the lease is forgotten: another health call (the stack's own checks) may take the
   // fresh lease and probe first, and this call then reports that probe, made after `since` too.
@@ -115,7 +118,7 @@ test("health's external API checks reach the fakes over TLS and stay healthy", a
   // An instance answers from the report it built in the last 5 s (health's ANSWER_CACHE_MS), so a
   // call soon after another one's may show that one's probes: ask until the report is newer.
   const fresh = (b: { services?: { external_apis?: Record<string, { last_checked: string }> } }) =>
-    ['youtube', 'gemini', 'revid'].every((n) => new Date(b.services?.external_apis?.[n]?.last_checked ?? 0) >= since);
+    Object.keys(PROBED).every((n) => new Date(b.services?.external_apis?.[n]?.last_checked ?? 0) >= since);
   let res: Response;
   let body: { services: { external_apis: Record<string, { status: string; last_checked: string }> } };
   for (let attempt = 1; ; attempt++) {
@@ -125,15 +128,13 @@ test("health's external API checks reach the fakes over TLS and stay healthy", a
     await new Promise((r) => setTimeout(r, 1_000));
   }
   assert.equal(res.status, 200, JSON.stringify(body));
-  for (const name of ['youtube', 'gemini', 'revid']) {
+  for (const name of Object.keys(PROBED)) {
     const h = body.services.external_apis[name];
     assert.equal(h.status, 'healthy', `${name}: ${JSON.stringify(h)}`);
     assert.equal(new Date(h.last_checked) >= since, true, `${name} was probed after the lease was forgotten`);
   }
   const log = await fetch(`${fakes.origin}/_control/requests?since=${since.toISOString()}`).then((r) => r.json());
-  const probes = (log.requests as { path: string; scheme: string }[]).filter((r) =>
-    ['/youtube/youtube/v3/videos', '/gemini/v1beta/models', '/revid/api/public/v2/status'].includes(r.path),
-  );
+  const probes = (log.requests as { path: string; scheme: string }[]).filter((r) => Object.values(PROBED).includes(r.path));
   assert.equal(probes.length >= 3, true, JSON.stringify(log.requests.map((r: { path: string }) => r.path)));
   assert.deepEqual([...new Set(probes.map((r) => r.scheme))], ['https']);
 });

@@ -91,8 +91,8 @@ export interface UploadSession {
 
 /**
  * The schedule's channel and render, and with `withSession` its saved upload session, in one
- * statement: every chained upload step reads them, and each statement of its own was a round
- * trip (two more transactions' worth) before the step could send a byte.
+ * statement: every chained upload step needs all three before it sends a byte, so one round trip
+ * is all a step waits for.
  */
 export async function loadTargets(row: ScheduleRow): Promise<Targets>;
 export async function loadTargets(row: ScheduleRow, withSession: true): Promise<Targets & { session: UploadSession | null }>;
