@@ -30,8 +30,11 @@ const KiB = 1024;
 /** Byte i of the test file. */
 const byteAt = (i: number) => (i * 31 + 7) % 251;
 
-/** A source of `total` bytes served by a fetch that can drop the connection after some bytes. */
-function source(total: number, dropAfter: number[] = [], window?: number) {
+/**
+ * A source of `total` bytes served by a fetch that can drop the connection after some bytes, or
+ * (`stallAfter`, per connection) stop sending without closing it.
+ */
+function source(total: number, dropAfter: number[] = [], window?: number, stallAfter: number[] = []) {
   const opened: number[] = [];
   const ranges: (string | null)[] = [];
   const fakeFetch = (_url: string | URL | Request, init?: RequestInit) => {
@@ -42,10 +45,13 @@ function source(total: number, dropAfter: number[] = [], window?: number) {
     opened.push(from);
     ranges.push(range);
     const cut = dropAfter.shift();
+    const stall = stallAfter.shift();
     let pos = from;
     const body = new ReadableStream({
       type: 'bytes',
       pull(c: ReadableByteStreamController) {
+        // Never settles: the stream waits for data until its reader cancels it.
+        if (stall !== undefined && pos - from >= stall) return new Promise<void>(() => {});
         if (cut !== undefined && pos - from >= cut) {
           c.error(new Error('connection reset'));
           return;
@@ -392,6 +398,48 @@ Deno.test(
     await src.close();
   },
 );
+
+Deno.test('VideoSource: a connection that stops sending is dropped after the read timeout and the file is read on from there', async () => {
+  const total = 1024 * KiB;
+  const { src, opened } = source(total, [], undefined, [256 * KiB]);
+  await src.open(0);
+  const buf = new Uint8Array(total);
+  const started = Date.now();
+  await src.fill(buf, total);
+  const took = Date.now() - started;
+  for (let i = 0; i < total; i += 1021) assertEquals(buf[i], byteAt(i));
+  assertEquals(opened, [0, 256 * KiB]);
+  // The fake's timeout is 1 s: the stalled read waited for it, and not for much more.
+  assertOk(took >= 1000 && took < 4000, `took ${took} ms`);
+  await src.close();
+});
+
+Deno.test('VideoSource: reads slower than the timeout in total, each within it, are not a stall', async () => {
+  const total = 64 * KiB;
+  let served = 0;
+  const slowFetch = () => {
+    const body = new ReadableStream({
+      type: 'bytes',
+      async pull(c: ReadableByteStreamController) {
+        if (served >= total) return c.close();
+        await new Promise((r) => setTimeout(r, 300));
+        const chunk = new Uint8Array(16 * KiB);
+        for (let i = 0; i < chunk.length; i++) chunk[i] = byteAt(served + i);
+        served += chunk.length;
+        c.enqueue(chunk);
+      },
+    });
+    return Promise.resolve(new Response(body, { status: 200, headers: { 'content-length': String(total), 'content-type': 'video/mp4' } }));
+  };
+  const retry = { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 2, maxRetryAfterMs: 1, timeoutMs: 500 };
+  const src = new VideoSource('https://cdn.example.test/v.mp4', { fetch: slowFetch as typeof fetch, retry });
+  await src.open(0);
+  const buf = new Uint8Array(total);
+  // Four reads of ~300 ms: 1.2 s in all, over the 500 ms timeout, none of them alone.
+  await src.fill(buf, total);
+  for (let i = 0; i < total; i += 1021) assertEquals(buf[i], byteAt(i));
+  await src.close();
+});
 
 Deno.test('uploadPlan: youtube_scheduled schedules at YouTube when there is time, else waits or publishes at once', () => {
   const now = Date.parse('2026-12-01T12:00:00Z');
