@@ -297,6 +297,23 @@ describe('the resumable protocol', () => {
     assert.equal(lastPut.body, `<streamed ${total - 2 * UNIT} bytes of video/mp4>`);
   });
 
+  it('refuses a chunk sent without Content-Length (a chunked body), as the protocol gives every chunk its length', async () => {
+    const { token } = await newChannel();
+    const bytes = Buffer.alloc(2 * UNIT, 7);
+    const session = await sessionFor(token, bytes.length);
+    const chunked = await exchange(
+      'PUT',
+      session,
+      { 'transfer-encoding': 'chunked', 'content-range': `bytes 0-${bytes.length - 1}/${bytes.length}`, 'content-type': 'video/mp4' },
+      Readable.from([bytes.subarray(0, UNIT), bytes.subarray(UNIT)]),
+    );
+    assert.equal(chunked.status, 400, chunked.text);
+    assert.match(googleReason(chunked).message, /must give Content-Length/);
+    assert.equal((await statusQuery(session, bytes.length)).headers.range, undefined, 'nothing is stored');
+    const whole = await put(session, `bytes 0-${bytes.length - 1}/${bytes.length}`, bytes, bytes.length);
+    assert.equal(whole.status, 200, whole.text);
+  });
+
   it('takes a whole file in one request without Content-Range', async () => {
     const { token } = await newChannel();
     const bytes = Buffer.from('a tiny but complete video file');

@@ -152,6 +152,8 @@ function parseContentRange(
   const last = Number(range[2]);
   const total = range[3] === '*' ? null : Number(range[3]);
   if (last < first || (total !== null && last >= total)) return 'invalid';
+  // Google's protocol gives every chunk its Content-Length; a body sent chunked has none.
+  if (contentLength === null) return 'length-required';
   return { kind: 'bytes', first, last, total };
 }
 
@@ -184,7 +186,7 @@ function sendBytes(ctx: RequestContext, state: YouTubeState) {
   const contentLength = lengthHeader !== undefined && /^\d+$/.test(lengthHeader) ? Number(lengthHeader) : null;
   const range = parseContentRange(ctx.header('content-range'), contentLength, session);
   if (range === 'invalid') return badRequest(ctx, 'Failed to parse Content-Range header.');
-  if (range === 'length-required') return badRequest(ctx, 'A request without Content-Range must give Content-Length.');
+  if (range === 'length-required') return badRequest(ctx, 'A request that sends bytes must give Content-Length (a chunked body has none).');
   if (range.total !== null && session.total !== null && range.total !== session.total) {
     return badRequest(ctx, `The total size in Content-Range (${range.total}) does not match the size of this upload (${session.total}).`);
   }
