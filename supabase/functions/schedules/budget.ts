@@ -2,23 +2,25 @@
 // 2 s (546) and cannot measure their own CPU (no process.cpuUsage on the hosted Deno), so work is
 // counted in units whose CPU was measured (bench/upload-limits):
 //   bytes   every byte of an upload is read from the render's URL and written to YouTube, both
-//           over TLS: about 4.6 ms of CPU per MiB on Deno 2.1 (7.5 ms while the reads made V8
-//           collect, see video-source.ts; 1.4 ms over plain HTTP then);
+//           over TLS: about 2.9 ms of CPU per MiB on Deno 2.1 since the chunks go out in place
+//           (upload-put-bytes.ts) and the reads keep one timer per fill (video-source.ts); a
+//           64 MiB step took 0.55 times the CPU it took before (mean 326 against 562-611 ms,
+//           measured alternately), so the units below are one and a half times what they were;
 //   a schedule taken up costs about as much as SCHEDULE_COST_BYTES of upload (claim, token,
 //           session, status query, database writes: 10-20 ms).
-// A step is 64 MiB, about 0.3 s of CPU on a quiet machine (0.5 s before) and up to twice that on a busy one:
+// A step is 96 MiB, about 0.5 s of CPU on a quiet machine and up to twice that on a busy one:
 // every step pays a fixed cost (an isolate, a claim, a status query, a range request,
-// connections), so fewer, larger steps finish an upload sooner than many 32 MiB ones. Hosted
+// connections), so fewer, larger steps finish an upload sooner than many small ones. Hosted
 // counts CPU per worker, not per request (its supervisor compares the worker's CPU over all its
 // requests with the hard limit, and retires it only once that reaches the soft limit), so a warm
 // worker that did a step of 0.9 s has 1.1 s left: the isolate keeps a ledger of what its earlier
 // invocations spent (module state) and an invocation gets only what the isolate has left of
 // ISOLATE_BUDGET_BYTES. While every step stays under 1 s, an isolate that retires at the 1 s soft
 // limit never passes 2 s; the ledger is the guard should steps cost more than measured or the
-// soft limit be higher. Two full steps (128 MiB) left a quiet machine's isolates at ~0.9 s, still
-// warm, and the ledger then cut them to tiny steps (28 invocations for 500 MB), so it holds
-// three and a half. 112 MiB steps measured 0.9 to 2 s of CPU on a busy machine
-// (bench/upload-limits), too close to the limit.
+// soft limit be higher. It holds three and a half steps: with two, isolates still warm were cut
+// to tiny steps (28 invocations for 500 MB), as they were again when the bytes got cheaper and
+// the units had not followed (21 invocations). Steps of 112 MiB, at the old cost per byte,
+// measured 0.9 to 2 s of CPU on a busy machine (bench/upload-limits), too close to the limit.
 // A step that is killed anyway (546) is taken back within seconds (private.recover_upload_steps).
 // Steps used to be killed by V8 collecting a heap with nothing to give back again and again, worst
 // in steps of tens of seconds of wall time (the README's "garbage collection": its cause, BYOB
@@ -28,19 +30,19 @@ import { UPLOAD_UNIT } from '../_shared/integrations/youtube/upload-client.ts';
 
 export const MiB = 1024 * 1024;
 /** Upload bytes per invocation (a multiple of 256 KiB). */
-export const DEFAULT_STEP_BYTES = 64 * MiB;
+export const DEFAULT_STEP_BYTES = 96 * MiB;
 /** No new chunk of an upload starts this long after the step began. */
 export const UPLOAD_WALL_MS = 10_000;
 /** What one isolate may spend over all its invocations, in the same units (about 1.7 s of CPU). */
-export const ISOLATE_BUDGET_BYTES = 224 * MiB;
+export const ISOLATE_BUDGET_BYTES = 336 * MiB;
 /** What taking up one schedule counts for, in upload bytes. */
-export const SCHEDULE_COST_BYTES = 3 * MiB;
+export const SCHEDULE_COST_BYTES = 4.5 * MiB;
 /**
  * The part of a step that schedules taken up may use (about ten): a burst of due schedules is
  * spread over parallel chains of invocations (bench/upload-limits dispatch), sized when steps were
- * 32 MiB; larger steps are for the bytes of one long upload.
+ * 32 MiB (in the units of then); larger steps are for the bytes of one long upload.
  */
-export const SCHEDULE_SHARE_BYTES = 32 * MiB;
+export const SCHEDULE_SHARE_BYTES = 48 * MiB;
 
 /** What this isolate spent in its earlier invocations, in budget units (one ledger per isolate). */
 export class IsolateLedger {
