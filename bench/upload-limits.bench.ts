@@ -40,7 +40,7 @@ const settings = z
       .string()
       .default('500,2048')
       .transform((v) => v.split(',').map((n) => Number(n.trim())))
-      .pipe(z.array(z.number().nonnegative())),
+      .pipe(z.array(z.number().int().nonnegative())),
     BENCH_SCHEDULES: z.coerce.number().int().nonnegative().default(1000),
     BENCH_ROUNDS: z.coerce.number().int().positive().default(3),
   })
@@ -52,6 +52,9 @@ if (!settings.success) {
 const SIZES_MB = settings.data.BENCH_SIZES_MB.filter((n) => n > 0);
 const SCHEDULES = settings.data.BENCH_SCHEDULES;
 const ROUNDS = settings.data.BENCH_ROUNDS;
+if (SIZES_MB.length === 0 && SCHEDULES === 0) {
+  throw new Error('upload-limits: nothing to measure (BENCH_SIZES_MB has no size and BENCH_SCHEDULES is 0)');
+}
 const LIMITS = { cpu_ms: 1500, rss_mb: 200 };
 
 const started = await benchStack();

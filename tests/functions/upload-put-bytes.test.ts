@@ -3,7 +3,7 @@
 // usable for a resend, and a connection closed mid-body or an exchange that takes too long is a
 // rejection, not a hang. Every server here listens on 127.0.0.1 and stops at the end of its test.
 import { assertEquals, assertOk } from './assert.ts';
-import { chunkRequest, putBytes } from '../../supabase/functions/_shared/integrations/youtube/upload-put-bytes.ts';
+import { ChunkBlob, chunkRequest, putBytes } from '../../supabase/functions/_shared/integrations/youtube/upload-put-bytes.ts';
 
 const MiB = 1024 * 1024;
 
@@ -26,6 +26,16 @@ Deno.test('chunkRequest: this runtime takes the chunk in place, and the request 
     'the request body differs from the chunk',
   );
   assertEquals(chunk.byteLength, 3 * MiB + 17, 'the chunk buffer was detached');
+});
+
+Deno.test('ChunkBlob: every reader of the blob sees the chunk, never the empty Blob it extends', async () => {
+  const chunk = new TextEncoder().encode('eight MiB stand-in');
+  const blob = new ChunkBlob(chunk);
+  assertEquals(blob.size, chunk.byteLength);
+  assertEquals(await blob.text(), 'eight MiB stand-in');
+  assertEquals(new Uint8Array(await blob.arrayBuffer()), chunk);
+  assertEquals(await blob.slice(6, 9).text(), 'MiB');
+  assertEquals(await new Response(blob.stream()).text(), 'eight MiB stand-in');
 });
 
 Deno.test('putBytes: the chunk arrives whole with its Content-Length, not chunked, and the buffer can be sent again', async () => {

@@ -8,7 +8,7 @@
 //           measured alternately), so the units below are one and a half times what they were;
 //   a schedule taken up costs about as much as SCHEDULE_COST_BYTES of upload (claim, token,
 //           session, status query, database writes: 10-20 ms).
-// A step is 96 MiB, about 0.5 s of CPU on a quiet machine and up to twice that on a busy one:
+// A step is 96 MiB, about 0.4 s of CPU on a quiet machine and up to twice that on a busy one:
 // every step pays a fixed cost (an isolate, a claim, a status query, a range request,
 // connections), so fewer, larger steps finish an upload sooner than many small ones. Hosted
 // counts CPU per worker, not per request (its supervisor compares the worker's CPU over all its
@@ -33,7 +33,7 @@ export const MiB = 1024 * 1024;
 export const DEFAULT_STEP_BYTES = 96 * MiB;
 /** No new chunk of an upload starts this long after the step began. */
 export const UPLOAD_WALL_MS = 10_000;
-/** What one isolate may spend over all its invocations, in the same units (about 1.7 s of CPU). */
+/** What one isolate may spend over all its invocations, in the same units (about 1.3 s of CPU at the measured mean). */
 export const ISOLATE_BUDGET_BYTES = 336 * MiB;
 /** What taking up one schedule counts for, in upload bytes. */
 export const SCHEDULE_COST_BYTES = 4.5 * MiB;

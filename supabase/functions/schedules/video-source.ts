@@ -69,13 +69,13 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * the connection, which ends the waiting read as if the connection had closed (WHATWG streams
  * settle a pending read on cancel), and the read then fails. A fetch body arrives one TLS record
  * (16 KiB) per read, some 500 reads per 8 MiB fill, so a fill has one timer, re-armed only when it
- * fires, rather than a timer and a race per read: those cost a sixth of the reads' CPU (256 MiB
- * read over TLS by Deno 2.1 in 64 MiB windows, 5 runs each, alternately: median 977 ms of CPU
- * with them, 817 ms without).
+ * fires, rather than a timer and a race per read: those cost a quarter of the reads' CPU
+ * (bench/upload-bytes, 512 MiB over TLS by Deno 2.1.4 in 64 MiB windows, medians of 3: 1,372 ms
+ * of CPU with them, 1,023 ms without).
  */
 class ReadWatchdog {
-  /** When the waiting read began; 0 while no read waits. */
-  private waitingSince = 0;
+  /** When the waiting read began (performance.now(): a clock that never jumps); null while none waits. */
+  private waitingSince: number | null = null;
   private cancel: (() => void) | null = null;
   private stalled = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -83,7 +83,7 @@ class ReadWatchdog {
   constructor(private readonly ms: number) {}
 
   async read<T>(read: Promise<T>, cancel: () => void): Promise<T> {
-    this.waitingSince = Date.now();
+    this.waitingSince = performance.now();
     this.cancel = cancel;
     this.stalled = false;
     if (this.timer === undefined) this.arm(this.ms);
@@ -92,7 +92,7 @@ class ReadWatchdog {
       if (this.stalled) throw new Error(`no data for ${this.ms} ms`);
       return result;
     } finally {
-      this.waitingSince = 0;
+      this.waitingSince = null;
       this.cancel = null;
     }
   }
@@ -101,8 +101,8 @@ class ReadWatchdog {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       // No read waits: the next one arms the watchdog again.
-      if (this.waitingSince === 0) return;
-      const waited = Date.now() - this.waitingSince;
+      if (this.waitingSince === null) return;
+      const waited = performance.now() - this.waitingSince;
       if (waited < this.ms) return this.arm(this.ms - waited);
       this.stalled = true;
       this.cancel?.();
