@@ -3,7 +3,12 @@
 import { assertEquals, assertMatch } from './assert.ts';
 import { createHandler } from '../../supabase/functions/_shared/platform/handler.ts';
 import { Router } from '../../supabase/functions/_shared/platform/http.ts';
-import { httpErrorFromPg, isConnectionLost, isDatabaseUnavailable } from '../../supabase/functions/_shared/platform/pg-errors.ts';
+import {
+  httpErrorFromPg,
+  isConnectionLost,
+  isDatabaseUnavailable,
+  retryingConflicts,
+} from '../../supabase/functions/_shared/platform/pg-errors.ts';
 import { inProcessTest } from './helpers/in-process.ts';
 
 function pgError(code: string, message: string, extra: Record<string, string> = {}) {
@@ -180,4 +185,32 @@ inProcessTest('a route whose database is unreachable answers 503, Retry-After an
   } finally {
     console.error = original;
   }
+});
+
+Deno.test('retryingConflicts runs a transaction again after a deadlock or serialization failure, and nothing else', async () => {
+  let calls = 0;
+  const settlesOnThird = () => {
+    calls++;
+    if (calls === 1) return Promise.reject(pgError('40P01', 'deadlock detected'));
+    if (calls === 2) return Promise.reject(pgError('40001', 'could not serialize access'));
+    return Promise.resolve('committed');
+  };
+  assertEquals(await retryingConflicts(settlesOnThird), 'committed');
+  assertEquals(calls, 3);
+
+  calls = 0;
+  const alwaysDeadlocks = () => {
+    calls++;
+    return Promise.reject(pgError('40P01', 'deadlock detected'));
+  };
+  assertEquals(await retryingConflicts(alwaysDeadlocks).catch((e: { code: string }) => e.code), '40P01');
+  assertEquals(calls, 3, 'gives up after three attempts and throws the last conflict');
+
+  calls = 0;
+  const violates = () => {
+    calls++;
+    return Promise.reject(pgError('23505', 'duplicate key value'));
+  };
+  assertEquals(await retryingConflicts(violates).catch((e: { code: string }) => e.code), '23505');
+  assertEquals(calls, 1, 'any other error is thrown at once');
 });

@@ -6,6 +6,7 @@ import { requireUser } from '../_shared/platform/auth.ts';
 import { revokeToken } from '../_shared/integrations/youtube/oauth-client.ts';
 import { asService, asUser } from '../_shared/platform/db.ts';
 import { HttpError, json, type RouteContext } from '../_shared/platform/http.ts';
+import { retryingConflicts } from '../_shared/platform/pg-errors.ts';
 import { parseBody } from '../_shared/platform/request.ts';
 import { requireRole, Uuid } from '../_shared/platform/tenancy.ts';
 import { logEvent } from '../_shared/integrations/youtube/event-log.ts';
@@ -22,15 +23,19 @@ export async function disconnect(ctx: RouteContext): Promise<Response> {
     return row;
   });
 
-  const refreshToken = await asService(async (tx) => {
-    const [row] = await tx<{ token: string | null }[]>`select private.delete_channel_credentials(${channel.id}) as token`;
-    await tx`update public.channels set status = 'disconnected' where id = ${channel.id}`;
-    await tx`
+  // A sync of the channel writing at the same moment can deadlock with this (its steps lock the
+  // run and the channel in the order their work needs); the loser is rolled back, so run it again.
+  const refreshToken = await retryingConflicts(() =>
+    asService(async (tx) => {
+      const [row] = await tx<{ token: string | null }[]>`select private.delete_channel_credentials(${channel.id}) as token`;
+      await tx`update public.channels set status = 'disconnected' where id = ${channel.id}`;
+      await tx`
       update public.sync_runs set status = 'failed', last_error = 'the channel was disconnected', finished_at = now(),
         lease_owner = null, lease_expires_at = null, next_attempt_at = null
       where channel_id = ${channel.id} and status in ('queued', 'running', 'waiting_quota')`;
-    return row?.token ?? null;
-  });
+      return row?.token ?? null;
+    }),
+  );
   const revoked = refreshToken ? await revokeToken(refreshToken) : false;
   logEvent('info', 'youtube_channel_disconnected', {
     workspace_id: channel.workspace_id,

@@ -197,6 +197,29 @@ export function isConnectionLost(err: unknown): boolean {
   return isDatabaseUnavailable(err) || (isPgError(err) && ['FATAL', 'PANIC'].includes(String((err as { severity?: unknown }).severity)));
 }
 
+/** Postgres ended the transaction to settle a conflict with another one (a deadlock, a serialization failure). */
+export function isTransactionConflict(err: unknown): boolean {
+  return isPgError(err) && (err.code === '40P01' || err.code === '40001');
+}
+
+/**
+ * Runs `transaction` again when Postgres ended it to settle a conflict, up to `attempts` times in
+ * all, after a short random pause: the standard remedy, since the other transaction goes on once
+ * this one is gone. `transaction` must be database work only (it is rolled back whole), so that
+ * running it again repeats nothing outside the database. Other errors, and the last conflict,
+ * are thrown as they are.
+ */
+export async function retryingConflicts<T>(transaction: () => Promise<T>, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await transaction();
+    } catch (err) {
+      if (attempt >= attempts || !isTransactionConflict(err)) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 40 * attempt));
+    }
+  }
+}
+
 function verdictIn(table: Verdicts, err: PgErrorLike): Verdict | undefined {
   const entry = table[err.code];
   const candidates: readonly Verdict[] = entry === undefined ? [] : Array.isArray(entry) ? entry : [entry as Verdict];
