@@ -10,6 +10,7 @@ import { startStack } from '../local/stack/lifecycle.ts';
 import { ROOMY_AUTH_LIMITS } from '../tests/unit/helpers/auth-users.ts';
 import type { Invocation as EdgeInvocation } from '../local/edge-runtime/invocations.ts';
 import { ensureStackTls } from '../local/stack/tls.ts';
+import type { z } from 'zod';
 
 export function benchProfile(): Profile {
   process.env.CCE_PORT_BASE ??= '53321';
@@ -24,6 +25,18 @@ export async function benchDatabase(): Promise<Profile> {
   await applyPlatformSql(p);
   runMigrations(p);
   return p;
+}
+
+/**
+ * A benchmark's settings from the environment, refused before anything starts: a typo must not
+ * run a benchmark of nothing (NaN rounds) and write its JSON as if it had measured.
+ */
+export function settingsFromEnv<S extends z.ZodTypeAny>(bench: string, schema: S): z.output<S> {
+  const parsed = schema.safeParse(process.env);
+  if (!parsed.success) {
+    throw new Error(`${bench}: bad settings: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  return parsed.data;
 }
 
 export function percentile(sorted: number[], q: number): number {

@@ -16,18 +16,15 @@ import { ROOT } from '../local/profile.ts';
 import { DENO_ENV, denoBin } from '../local/deno.ts';
 import { ensureStackTls } from '../local/stack/tls.ts';
 import { mediaBytes, parseRange } from '../local/fakes/revid/media.ts';
-import { benchProfile, stats, writeResult } from './lib.ts';
+import { benchProfile, settingsFromEnv, stats, writeResult } from './lib.ts';
 
-const settings = z
-  .object({
+const { BENCH_BYTES_MIB: MIB, BENCH_BYTES_ROUNDS: ROUNDS } = settingsFromEnv(
+  'upload-bytes',
+  z.object({
     BENCH_BYTES_MIB: z.coerce.number().int().positive().multipleOf(64).default(512),
     BENCH_BYTES_ROUNDS: z.coerce.number().int().positive().default(3),
-  })
-  .safeParse(process.env);
-if (!settings.success) {
-  throw new Error(`upload-bytes: bad settings: ${settings.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-}
-const { BENCH_BYTES_MIB: MIB, BENCH_BYTES_ROUNDS: ROUNDS } = settings.data;
+  }),
+);
 const MODES = ['put-copy', 'put-in-place', 'read-timer', 'read-fill'] as const;
 type Mode = (typeof MODES)[number];
 

@@ -28,14 +28,14 @@ import { HOSTED_LIMITS, hostedHeapFlags } from '../local/edge-runtime/limits.ts'
 import { denoBin } from '../local/stack/services.ts';
 import { v8FlagsArg } from '../local/deno.ts';
 import { edgeCosts, type EdgeInvocation as Invocation } from './lib.ts';
-import { benchStack, fakesControl, stats, writeResult } from './lib.ts';
+import { benchStack, fakesControl, settingsFromEnv, stats, writeResult } from './lib.ts';
 import { roomyQuota, type UploadSetup, uploadFixtures } from './upload-fixtures.ts';
 
 const MiB = 1024 * 1024;
-// Refused before a stack starts: a typo must not run a benchmark of nothing (NaN rounds) and
-// write its JSON as if it had measured.
-const settings = z
-  .object({
+// Refused before a stack starts (settingsFromEnv).
+const settings = settingsFromEnv(
+  'upload-limits',
+  z.object({
     BENCH_SIZES_MB: z
       .string()
       .default('500,2048')
@@ -43,15 +43,12 @@ const settings = z
       .pipe(z.array(z.number().int().nonnegative())),
     BENCH_SCHEDULES: z.coerce.number().int().nonnegative().default(1000),
     BENCH_ROUNDS: z.coerce.number().int().positive().default(3),
-  })
-  .safeParse(process.env);
-if (!settings.success) {
-  throw new Error(`upload-limits: bad settings: ${settings.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-}
+  }),
+);
 /** 0 in the list skips the uploads (dispatch only). */
-const SIZES_MB = settings.data.BENCH_SIZES_MB.filter((n) => n > 0);
-const SCHEDULES = settings.data.BENCH_SCHEDULES;
-const ROUNDS = settings.data.BENCH_ROUNDS;
+const SIZES_MB = settings.BENCH_SIZES_MB.filter((n) => n > 0);
+const SCHEDULES = settings.BENCH_SCHEDULES;
+const ROUNDS = settings.BENCH_ROUNDS;
 if (SIZES_MB.length === 0 && SCHEDULES === 0) {
   throw new Error('upload-limits: nothing to measure (BENCH_SIZES_MB has no size and BENCH_SCHEDULES is 0)');
 }
@@ -75,6 +72,29 @@ async function arrivedOnce(title: string, pid: string, bytes: number, scheduleId
   const expected = await control('GET', `revid/media/${pid}/sha256`);
   const [{ n }] = await sql`select count(*)::int as n from public.upload_events where schedule_id = ${scheduleId} and event = 'uploaded'`;
   return mine.length === 1 && mine[0].state === 'complete' && mine[0].size === bytes && mine[0].sha256 === expected.sha256 && n === 1;
+}
+
+/**
+ * Where stepping's extra time goes: the stepped invocations by their place in their isolate (1st
+ * request, 2nd, 3rd or later), wall time without the wait for an isolate. An isolate retires at
+ * the soft CPU limit after about three steps, and its first steps open connections and run cold
+ * code; one request pays that once.
+ */
+function byIsolateRequest(invocations: Invocation[]) {
+  const places = { first: (n: number) => n === 1, second: (n: number) => n === 2, later: (n: number) => n >= 3 };
+  return Object.fromEntries(
+    Object.entries(places).map(([place, holds]) => {
+      const these = invocations.filter((i) => holds(i.isolate_request));
+      return [
+        place,
+        {
+          n: these.length,
+          wall_ms_mean: Math.round(stats(these.map((i) => i.wall_ms - i.acquire_ms)).mean),
+          cpu_ms_mean: Math.round(stats(these.map((i) => i.cpu_ms)).mean),
+        },
+      ];
+    }),
+  );
 }
 
 /** Per-invocation figures, from the edge runtime (one isolate per request, measured alone). */
@@ -171,8 +191,17 @@ async function chainedUpload(s: UploadSetup, bytes: number) {
   }
   const seconds = (Date.now() - t0) / 1000;
   const invocations = (await costs.since(mark, 'schedules')).filter((i) => i.path.endsWith('/worker'));
-  if (process.env.BENCH_TRACE)
-    for (const i of invocations) console.log(`TRACE cpu=${i.cpu_ms} wall=${i.wall_ms} acquire=${i.acquire_ms} nth=${i.isolate_request}`);
+  if (process.env.BENCH_TRACE) {
+    // gap: from the end of the invocation before (or the first call) to this one's start.
+    let before = t0;
+    for (const i of invocations) {
+      const end = Date.parse(i.at);
+      console.log(
+        `TRACE cpu=${i.cpu_ms} wall=${i.wall_ms} acquire=${i.acquire_ms} nth=${i.isolate_request} gap=${end - i.wall_ms - before}`,
+      );
+      before = end;
+    }
+  }
   const [{ steps }] =
     await sql`select count(*)::int + 1 as steps from public.upload_events where schedule_id = ${id} and event = 'upload_paused'`;
   return {
@@ -220,6 +249,7 @@ async function measureSize(s: UploadSetup, bytes: number) {
       seconds: median(chainedRuns.map((c) => c.seconds)),
       steps: median(chainedRuns.map((c) => c.steps)),
       ...summarize(invocations),
+      by_isolate_request: byIsolateRequest(invocations),
       exactly_once: chainedRuns.every((c) => c.exactly_once),
     },
     single_request_baseline: {

@@ -5,10 +5,7 @@
 // Usage: deno run -A --config supabase/functions/deno.json bench/deno/sync-worker.ts <run id>
 import { closeDb, sql } from '../../supabase/functions/_shared/platform/db.ts';
 import { runWorker } from '../../supabase/functions/youtube-sync/worker.ts';
-
-function mainThreadCpuMs(): number {
-  return Number(Deno.readTextFileSync(`/proc/self/task/${Deno.pid}/schedstat`).split(' ')[0]) / 1e6;
-}
+import { mainThreadCpuMs } from './proc.ts';
 
 const [runId] = Deno.args;
 const cpuBefore = mainThreadCpuMs();

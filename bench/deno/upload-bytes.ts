@@ -9,6 +9,7 @@
 //   read-fill     the same through VideoSource.fill (one stall timer per fill)
 import { putBytes } from '../../supabase/functions/_shared/integrations/youtube/upload-put-bytes.ts';
 import { VideoSource } from '../../supabase/functions/schedules/video-source.ts';
+import { mainThreadCpuMs, statusKb } from './proc.ts';
 
 const MiB = 1024 * 1024;
 const CHUNK = 8 * MiB;
@@ -18,14 +19,6 @@ const TIMEOUT_MS = 30_000;
 const [mode, base, mib] = Deno.args;
 const total = Number(mib) * MiB;
 if (!Number.isInteger(total) || total % WINDOW !== 0) throw new Error('the size must be a whole number of 64 MiB windows');
-
-function mainCpuMs(): number {
-  return Number(Deno.readTextFileSync(`/proc/self/task/${Deno.pid}/schedstat`).split(' ')[0]) / 1e6;
-}
-
-function peakRssMb(): number {
-  return Number(/^VmHWM:\s+(\d+) kB/m.exec(Deno.readTextFileSync('/proc/self/status'))![1]) / 1024;
-}
 
 const chunk = new Uint8Array(CHUNK);
 for (let i = 0; i < CHUNK; i++) chunk[i] = (i * 31 + 7) % 251;
@@ -75,7 +68,7 @@ async function readWindowWithFill(source: VideoSource): Promise<void> {
   for (let window = 0; window < WINDOW; window += CHUNK) await source.fill(chunk, CHUNK);
 }
 
-const cpu0 = mainCpuMs();
+const cpu0 = mainThreadCpuMs();
 const t0 = performance.now();
 if (mode === 'put-copy' || mode === 'put-in-place') {
   for (let at = 0; at < total; at += CHUNK) await (mode === 'put-copy' ? putCopy(at) : putInPlace(at));
@@ -92,8 +85,8 @@ if (mode === 'put-copy' || mode === 'put-in-place') {
 console.log(
   JSON.stringify({
     mode,
-    cpu_ms: Math.round(mainCpuMs() - cpu0),
+    cpu_ms: Math.round(mainThreadCpuMs() - cpu0),
     wall_ms: Math.round(performance.now() - t0),
-    peak_rss_mb: Math.round(peakRssMb()),
+    peak_rss_mb: Math.round(statusKb('VmHWM') / 1024),
   }),
 );

@@ -7,19 +7,10 @@ import { closeDb } from '../../supabase/functions/_shared/platform/db.ts';
 import { ChannelClients, processSchedule } from '../../supabase/functions/schedules/engine.ts';
 import { DEFAULT_CHUNK_BYTES } from '../../supabase/functions/schedules/plan.ts';
 import { reread } from '../../supabase/functions/schedules/store.ts';
-
-function statusKb(field: string): number {
-  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(Deno.readTextFileSync('/proc/self/status'));
-  return m ? Number(m[1]) : NaN;
-}
+import { allThreadsCpuMs, mainThreadCpuMs, statusKb } from './proc.ts';
 
 /** CPU of this process so far: the main thread (what hosted counts) and all threads. */
-function cpuMs(): { main: number; all: number } {
-  const main = Number(Deno.readTextFileSync(`/proc/self/task/${Deno.pid}/schedstat`).split(' ')[0]) / 1e6;
-  const stat = Deno.readTextFileSync('/proc/self/stat');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { main, all: ((Number(f[11]) + Number(f[12])) * 1000) / 100 };
-}
+const cpuMs = () => ({ main: mainThreadCpuMs(), all: allThreadsCpuMs() });
 
 const [scheduleId, workerId] = Deno.args;
 const row = await reread(scheduleId);

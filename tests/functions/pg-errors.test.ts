@@ -198,19 +198,16 @@ Deno.test('retryingConflicts runs a transaction again after a deadlock or serial
   assertEquals(await retryingConflicts(settlesOnThird), 'committed');
   assertEquals(calls, 3);
 
-  calls = 0;
-  const alwaysDeadlocks = () => {
-    calls++;
-    return Promise.reject(pgError('40P01', 'deadlock detected'));
+  const failingWith = (code: string, message: string) => {
+    calls = 0;
+    return () => {
+      calls++;
+      return Promise.reject(pgError(code, message));
+    };
   };
-  assertEquals(await retryingConflicts(alwaysDeadlocks).catch((e: { code: string }) => e.code), '40P01');
+  const thrown = (fn: () => Promise<unknown>) => retryingConflicts(fn).catch((e: { code: string }) => e.code);
+  assertEquals(await thrown(failingWith('40P01', 'deadlock detected')), '40P01');
   assertEquals(calls, 3, 'gives up after three attempts and throws the last conflict');
-
-  calls = 0;
-  const violates = () => {
-    calls++;
-    return Promise.reject(pgError('23505', 'duplicate key value'));
-  };
-  assertEquals(await retryingConflicts(violates).catch((e: { code: string }) => e.code), '23505');
+  assertEquals(await thrown(failingWith('23505', 'duplicate key value')), '23505');
   assertEquals(calls, 1, 'any other error is thrown at once');
 });
