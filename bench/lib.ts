@@ -9,6 +9,7 @@ import { applyPlatformSql, runMigrations } from '../local/stack/db-setup.ts';
 import { startStack } from '../local/stack/lifecycle.ts';
 import { ROOMY_AUTH_LIMITS } from '../tests/unit/helpers/auth-users.ts';
 import type { Invocation as EdgeInvocation } from '../local/edge-runtime/invocations.ts';
+import type { FunctionLogCounts } from '../local/edge-runtime/function-logs.ts';
 import { ensureStackTls } from '../local/stack/tls.ts';
 import type { z } from 'zod';
 
@@ -129,6 +130,12 @@ export function edgeCosts(functionsUrl: string) {
       // An invocation is recorded once its response has ended, just after the caller has it.
       await new Promise((r) => setTimeout(r, 200));
       return (await read(mark)).invocations;
+    },
+    /** Per function: log lines written, and those hosted would not keep (GET /_runtime/logs). */
+    async logLines(): Promise<Record<string, FunctionLogCounts>> {
+      const res = await fetch(`${functionsUrl}/_runtime/logs`);
+      if (res.status !== 200) throw new Error(`edge runtime logs: ${res.status} ${await res.text()}`);
+      return ((await res.json()) as { functions: Record<string, FunctionLogCounts> }).functions;
     },
     summary(invocations: EdgeInvocation[]) {
       const cpu = stats(invocations.map((i) => i.cpu_ms));

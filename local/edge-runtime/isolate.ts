@@ -3,6 +3,7 @@
 // peak memory from /proc, and kills itself the way hosted does when a limit is crossed.
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
+import { createInterface } from 'node:readline';
 import { describeLimit, type LimitName, type Limits } from './limits.ts';
 import { peakRssMb, resetPeakRss, rssMb, threadCpuMs } from './proc.ts';
 import { platformError, sendPlatformError } from './platform-errors.ts';
@@ -17,7 +18,10 @@ export interface IsolateSpec {
   probeToken: string;
   env: Record<string, string>;
   limits: Limits;
+  /** The runtime's own lines about this isolate. */
   log: (line: string) => void;
+  /** A line the function wrote (hosted's log limits apply to these, see function-logs.ts). */
+  output: (source: string, line: string) => void;
 }
 
 export interface Served {
@@ -78,20 +82,20 @@ export class Isolate {
         child.kill('SIGKILL');
         reject(new BootError(`${spec.fn} did not start within ${BOOT_TIMEOUT_MS / 1000} s`));
       }, BOOT_TIMEOUT_MS);
-      const lines = (stream: 'out' | 'err') => (chunk: Buffer) => {
-        for (const line of chunk.toString().split('\n').filter(Boolean)) {
-          if (!ready && stream === 'out' && line === 'edge-isolate: ready') {
-            ready = true;
-            clearTimeout(timer);
-            resolve(isolate);
-            continue;
-          }
-          isolate.stderrTail = [...isolate.stderrTail.slice(-19), line];
-          spec.log(`${spec.fn}[${child.pid}] ${line}`);
+      // Whole lines, however the pipe splits them: each is one log event (function-logs.ts).
+      const lines = (stream: 'out' | 'err') => (line: string) => {
+        if (line === '') return;
+        if (!ready && stream === 'out' && line === 'edge-isolate: ready') {
+          ready = true;
+          clearTimeout(timer);
+          resolve(isolate);
+          return;
         }
+        isolate.stderrTail = [...isolate.stderrTail.slice(-19), line];
+        spec.output(`${spec.fn}[${child.pid}]`, line);
       };
-      child.stdout!.on('data', lines('out'));
-      child.stderr!.on('data', lines('err'));
+      createInterface({ input: child.stdout!, crlfDelay: Infinity }).on('line', lines('out'));
+      createInterface({ input: child.stderr!, crlfDelay: Infinity }).on('line', lines('err'));
       child.on('exit', (code, signal) => {
         clearTimeout(timer);
         const why = signal ? `killed by ${signal}` : `exited with code ${code}`;

@@ -1,6 +1,6 @@
 // The local stack's edge runtime process (`functions` in the stack): hosted Supabase's limits and
 // isolation on this machine. See README "Edge runtime".
-import { readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
@@ -20,12 +20,20 @@ const envSchema = z.object({
     .regex(/^(--[a-z0-9-]+(=[\w.-]+)?)(,--[a-z0-9-]+(=[\w.-]+)?)*$/, 'comma-separated --v8-flags')
     .optional(),
   CCE_PROFILE: z.string().default('dev'),
+  // Where function log lines past hosted's log limits go, whole (README "Edge runtime").
+  LOCAL_EDGE_DROPPED_LOG: z.string().min(1).optional(),
 });
 
 const log = (line: string) => console.log(`edge: ${line}`);
 
 /** The process environment a Deno process needs to run at all, never a project secret. */
 const RUNTIME_BASICS = /^(PATH|HOME|TMPDIR|TZ|LANG|LC_ALL|DENO_DIR|DENO_TLS_CA_STORE|DENO_CERT|NODE_EXTRA_CA_CERTS|NO_COLOR)$/;
+
+function overflowLog(path: string | undefined): ((line: string) => void) | undefined {
+  if (!path) return undefined;
+  const file = createWriteStream(path, { flags: 'a' });
+  return (line) => file.write(`${new Date().toISOString()} ${line}\n`);
+}
 
 function dotenv(path: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -70,6 +78,7 @@ try {
     v8Flags: e.LOCAL_EDGE_V8_FLAGS?.split(','),
     socketDir: resolve(tmpdir(), `cce-edge-${e.CCE_PROFILE}-${process.pid}`),
     log,
+    overflow: overflowLog(e.LOCAL_EDGE_DROPPED_LOG),
   });
   const shown = limits.enforced
     ? `limits on: ${limits.cpuMs} ms CPU per request, ${limits.memoryMb} MB, ${limits.wallClockMs / 1000} s wall clock per isolate, ${limits.idleTimeoutMs / 1000} s idle timeout`

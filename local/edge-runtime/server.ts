@@ -1,11 +1,13 @@
 // The local edge runtime: serves /<function>/... with one pool of isolates per function (each
 // function isolated in its own processes, as deployed), enforces the hosted limits, and tells
-// tests and benchmarks what each request cost at GET /_runtime/invocations?since=<seq>.
+// tests and benchmarks what each request cost at GET /_runtime/invocations?since=<seq> and what
+// each function logged, and hosted would not have kept, at GET /_runtime/logs.
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { FunctionLogs, HOSTED_LOG_LIMITS } from './function-logs.ts';
 import { InvocationLog } from './invocations.ts';
 import { BootError, type IsolateSpec } from './isolate.ts';
 import { hostedHeapFlags, type Limits } from './limits.ts';
@@ -27,6 +29,8 @@ export interface EdgeRuntimeOptions {
   v8Flags?: string[];
   socketDir: string;
   log: (line: string) => void;
+  /** Function log lines hosted would not keep, whole (see function-logs.ts). */
+  overflow?: (line: string) => void;
 }
 
 const FUNCTION_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
@@ -51,10 +55,12 @@ function isolateArgs(opts: EdgeRuntimeOptions, fn: string, socketPath: string): 
 interface Runtime {
   opts: EdgeRuntimeOptions;
   invocations: InvocationLog;
+  logs: FunctionLogs;
   pools: Map<string, FunctionPool>;
 }
 
-function isolateSpec(opts: EdgeRuntimeOptions, fn: string) {
+function isolateSpec(rt: Runtime, fn: string) {
+  const { opts } = rt;
   return (socketPath: string): IsolateSpec => ({
     fn,
     command: opts.deno.command,
@@ -64,16 +70,14 @@ function isolateSpec(opts: EdgeRuntimeOptions, fn: string) {
     env: { ...opts.env, NO_COLOR: '1' },
     limits: opts.limits,
     log: opts.log,
+    output: (source, line) => rt.logs.line(fn, source, line),
   });
 }
 
 function poolOf(rt: Runtime, fn: string): FunctionPool {
   let pool = rt.pools.get(fn);
   if (!pool)
-    rt.pools.set(
-      fn,
-      (pool = new FunctionPool(fn, isolateSpec(rt.opts, fn), rt.opts.socketDir, rt.opts.maxIsolatesPerFunction, rt.opts.limits)),
-    );
+    rt.pools.set(fn, (pool = new FunctionPool(fn, isolateSpec(rt, fn), rt.opts.socketDir, rt.opts.maxIsolatesPerFunction, rt.opts.limits)));
   return pool;
 }
 
@@ -125,7 +129,12 @@ async function invoke(rt: Runtime, fn: string, path: string, req: http.IncomingM
 }
 
 function runtimeRoute(rt: Runtime, url: URL, res: http.ServerResponse) {
-  const { opts, invocations, pools } = rt;
+  const { opts, invocations, logs, pools } = rt;
+  if (url.pathname === '/_runtime/logs') {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ limits: HOSTED_LOG_LIMITS, enforced: opts.limits.enforced, functions: logs.all() }));
+    return;
+  }
   if (url.pathname === '/_runtime/invocations') {
     const since = Number(url.searchParams.get('since') ?? '0');
     res.writeHead(200, { 'content-type': 'application/json' });
@@ -175,7 +184,12 @@ export async function createEdgeRuntime(opts: EdgeRuntimeOptions) {
   rmSync(opts.socketDir, { recursive: true, force: true });
   mkdirSync(opts.socketDir, { recursive: true, mode: 0o700 });
   const names = new Set(deployedFunctions(opts.functionsDir));
-  const rt: Runtime = { opts, invocations: new InvocationLog(opts.log), pools: new Map() };
+  const rt: Runtime = {
+    opts,
+    invocations: new InvocationLog(opts.log),
+    logs: new FunctionLogs(HOSTED_LOG_LIMITS, opts.limits.enforced, opts.log, opts.overflow),
+    pools: new Map(),
+  };
   const server = http.createServer((req, res) => handle(rt, names, req, res));
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {

@@ -80,6 +80,8 @@ export function stackEnv(p: Profile, keys: StackKeys): Record<string, string> {
     LOCAL_AUTH_URL: p.urls.auth,
     LOCAL_FUNCTIONS_URL: p.urls.functions,
     LOCAL_FUNCTIONS_ENV_FILE: resolve(p.dataRoot, 'functions.env'),
+    // Function log lines past hosted's log limits, whole (README "Edge runtime").
+    LOCAL_EDGE_DROPPED_LOG: resolve(p.dataRoot, 'logs', 'functions-dropped.log'),
     LOCAL_FAKES_URL: p.urls.fakes,
     // The mail catcher (local/mail): what Auth and the product send to, and its inbox.
     LOCAL_MAIL_URL: p.urls.mail,

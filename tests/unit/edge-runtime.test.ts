@@ -61,6 +61,19 @@ async function invocations(base: string, fn: string): Promise<Invocation[]> {
   return all.invocations.filter((i) => i.fn === fn);
 }
 
+async function logCounts(base: string, fn: string) {
+  const res = await fetch(`${base}/_runtime/logs`);
+  const all = (await res.json()) as { functions: Record<string, { events: number; dropped: number; cut: number }> };
+  return all.functions[fn];
+}
+
+/** Waits until the runtime has read `n` lines of the function from its pipes. */
+async function linesRead(base: string, fn: string, n: number) {
+  const until = Date.now() + 5_000;
+  while (((await logCounts(base, fn))?.events ?? 0) < n && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  return await logCounts(base, fn);
+}
+
 const LIMIT_BODY = {
   code: 'WORKER_RESOURCE_LIMIT',
   message: 'Function failed due to not having enough compute resources (please check logs)',
@@ -262,6 +275,18 @@ describe('edge runtime with the hosted limits', () => {
     const w = await call(runtime.url, 'web-worker');
     assert.match(String(w.body.worker), /Web Workers are not available/);
   });
+
+  it("a function's log lines past 100 in 10 s are dropped and a line over 10,000 characters is cut, as hosted keeps them", async () => {
+    assert.equal((await call(runtime.url, 'chatty?lines=1&chars=12000')).status, 200);
+    assert.equal((await call(runtime.url, 'chatty?lines=130')).status, 200);
+    assert.deepEqual(await linesRead(runtime.url, 'chatty', 131), { events: 131, dropped: 31, cut: 1 });
+    const kept = logs.filter((l) => /^chatty\[\d+\] chatty \d+ /.test(l));
+    assert.equal(kept.length, 100);
+    assert.equal(kept[0]!.split(' ').slice(1).join(' ').length, 10_000, 'the long line, cut');
+    assert.match(kept.at(-1)!, /chatty 99 x+$/, 'then the first 99 of the 130');
+    assert.equal(logs.filter((l) => l.startsWith("chatty: past hosted's log event threshold")).length, 1);
+    assert.equal(logs.filter((l) => l.startsWith('chatty: a log line of 12000 characters cut to 10000')).length, 1);
+  });
 });
 
 describe('edge runtime with short idle and wall-clock limits', () => {
@@ -312,6 +337,13 @@ describe('edge runtime with limits off (CCE_EDGE_LIMITS=off)', () => {
     assert.ok(record.cpu_ms > 2000, `measured: ${record.cpu_ms}`);
     assert.equal(record.limit, null);
   });
+
+  it('keeps every log line, and counts what hosted would have dropped', async () => {
+    assert.equal((await call(runtime.url, 'chatty?lines=120')).status, 200);
+    assert.deepEqual(await linesRead(runtime.url, 'chatty', 120), { events: 120, dropped: 20, cut: 0 });
+    assert.equal(logs.filter((l) => /^chatty\[\d+\] chatty \d+ /.test(l)).length, 120);
+    assert.ok(logs.some((l) => l.includes('hosted would drop its lines from here (limits off: kept)')));
+  });
 });
 
 /** Processes whose command line names `dir` (the runtime's socket dir is in every isolate's). */
@@ -343,6 +375,7 @@ describe('edge runtime shutdown', () => {
         env: { PATH: process.env.PATH ?? '' },
         limits: HOSTED_LIMITS,
         log: () => {},
+        output: () => {},
       }),
       tmpdir(),
       1,

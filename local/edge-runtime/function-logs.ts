@@ -1,0 +1,96 @@
+// What hosted keeps of a function's own log lines (its console output). Supabase's "Edge
+// Functions: Limits" allow a log message of at most 10,000 characters and 100 log events per
+// 10 seconds per function; its logs do not show what goes past that. So that a function whose
+// logs would be lost there loses them here too, lines past the threshold are dropped and longer
+// ones cut, each time with a runtime line that says so (the window slides: the stricter reading
+// of "per 10 seconds"). What is dropped or cut goes whole to `overflow` (the stack's
+// logs/functions-dropped.log), so nothing a function wrote is lost to a developer or to the
+// tests that check no secret is ever logged. With the limits off everything is kept, and the
+// runtime still says what hosted would have lost. Tests and benchmarks read the counts at
+// GET /_runtime/logs.
+
+export interface LogLimits {
+  /** Log events a function may write within `windowMs`. */
+  events: number;
+  windowMs: number;
+  /** Characters of one log message. */
+  chars: number;
+}
+
+export const HOSTED_LOG_LIMITS: LogLimits = { events: 100, windowMs: 10_000, chars: 10_000 };
+
+export interface FunctionLogCounts {
+  /** Lines the function wrote. */
+  events: number;
+  /** Lines hosted would not have kept (dropped here when the limits are on). */
+  dropped: number;
+  /** Lines longer than hosted keeps (cut here when the limits are on). */
+  cut: number;
+}
+
+export class FunctionLogs {
+  /** Per function, when each line hosted would keep within the current window arrived. */
+  private kept = new Map<string, number[]>();
+  /** Per function, lines dropped since the last one kept. */
+  private dropping = new Map<string, number>();
+  private counts = new Map<string, FunctionLogCounts>();
+
+  constructor(
+    private readonly limits: LogLimits,
+    private readonly enforced: boolean,
+    private readonly write: (line: string) => void,
+    private readonly overflow: (line: string) => void = () => {},
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** One line the function `fn` wrote; `source` names the isolate in the log. */
+  line(fn: string, source: string, text: string): void {
+    const counts = this.countsOf(fn);
+    counts.events++;
+    const at = this.now();
+    const kept = (this.kept.get(fn) ?? []).filter((t) => t > at - this.limits.windowMs);
+    this.kept.set(fn, kept);
+    if (kept.length >= this.limits.events) {
+      counts.dropped++;
+      const run = (this.dropping.get(fn) ?? 0) + 1;
+      this.dropping.set(fn, run);
+      if (run === 1) {
+        this.write(
+          `${fn}: past hosted's log event threshold (${this.limits.events} per ${this.limits.windowMs / 1000} s per function): ${
+            this.enforced ? 'its lines are dropped until there is room' : 'hosted would drop its lines from here (limits off: kept)'
+          }`,
+        );
+      }
+      if (this.enforced) this.overflow(`${source} ${text}`);
+      else this.write(`${source} ${text}`);
+      return;
+    }
+    kept.push(at);
+    const dropped = this.dropping.get(fn) ?? 0;
+    if (dropped > 0) {
+      this.dropping.set(fn, 0);
+      this.write(`${fn}: ${dropped} log line(s) ${this.enforced ? 'were dropped' : 'hosted would have dropped'} (log event threshold)`);
+    }
+    if (text.length > this.limits.chars) {
+      counts.cut++;
+      this.write(
+        `${fn}: a log line of ${text.length} characters ${this.enforced ? 'cut' : 'hosted would cut'} to ${this.limits.chars} (hosted's longest log message)`,
+      );
+      if (this.enforced) {
+        this.overflow(`${source} ${text}`);
+        text = text.slice(0, this.limits.chars);
+      }
+    }
+    this.write(`${source} ${text}`);
+  }
+
+  all(): Record<string, FunctionLogCounts> {
+    return Object.fromEntries([...this.counts].map(([fn, c]) => [fn, { ...c }]));
+  }
+
+  private countsOf(fn: string): FunctionLogCounts {
+    let c = this.counts.get(fn);
+    if (!c) this.counts.set(fn, (c = { events: 0, dropped: 0, cut: 0 }));
+    return c;
+  }
+}
