@@ -3,7 +3,6 @@
 // steps a transition returns, and the ways a run ends (outcome, fail, wait) that write the row.
 import type { RetryPolicy } from '../_shared/integrations/youtube/http-retry.ts';
 import type { UploadedVideo, YouTubeUploader } from '../_shared/integrations/youtube/upload-client.ts';
-import { logEvent } from '../_shared/integrations/youtube/event-log.ts';
 import type { VideoSource } from './video-source.ts';
 import type { StepBudget } from './budget.ts';
 import type { ChannelClients } from './channel-clients.ts';
@@ -107,7 +106,6 @@ export async function fail(
     workspace_id: row.workspace_id,
     ...details,
   });
-  logEvent('warn', 'upload_schedule_failed', { schedule_id: row.id, message });
   return done(outcome(ctx, 'failed', 'failed', message));
 }
 

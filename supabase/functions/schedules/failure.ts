@@ -13,7 +13,7 @@ import {
   YouTubeTransientError,
 } from '../_shared/integrations/youtube/errors.ts';
 import { UploadLimitError } from '../_shared/integrations/youtube/upload-client.ts';
-import { errorFields, logEvent } from '../_shared/integrations/youtube/event-log.ts';
+import { errorFields } from '../_shared/integrations/youtube/event-log.ts';
 import { SourceChangedError, SourceUnavailableError } from './video-source.ts';
 import { describe, fail, outcome, release, type RunContext, type ScheduleOutcome, type Step, wait } from './context.ts';
 import { googleTime, MAX_FAILURES, REAUTH_RECHECK_MS, retryDelaySeconds } from './plan.ts';
@@ -83,6 +83,5 @@ async function retryLater(ctx: RunContext, err: unknown): Promise<ScheduleOutcom
       details: { ...errorFields(err), failures, delay_seconds: delay, stalled: err instanceof UploadStalledError },
     },
   });
-  logEvent('warn', 'upload_schedule_retry', { schedule_id: ctx.row.id, delay_seconds: delay, ...errorFields(err) });
   return outcome(ctx, 'retry', from, describe(err));
 }

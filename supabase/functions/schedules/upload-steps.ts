@@ -2,7 +2,6 @@
 // saved session, stream a bounded step of bytes, record the video YouTube made. Each takes the
 // run context and its step, and returns the next step.
 import { type SessionState, UPLOAD_UNIT, UploadSessionGoneError } from '../_shared/integrations/youtube/upload-client.ts';
-import { logEvent } from '../_shared/integrations/youtube/event-log.ts';
 import { VideoSource } from './video-source.ts';
 import { done, fail, type OpenUpload, outcome, release, type RunContext, type Step, type StepOf, wait } from './context.ts';
 import { REAUTH_RECHECK_MS, type SentMetadata, uploadedAsAsked, uploadPlan, videoResource } from './plan.ts';
@@ -71,7 +70,6 @@ export async function startUpload(ctx: RunContext, step: StepOf<'start'>): Promi
     if (begun === 'canceled') return done(outcome(ctx, 'canceled', 'canceled', 'canceled before the upload started'));
     if (begun !== 'started') return done(outcome(ctx, 'lease_lost', ctx.row.status, `could not start the upload: ${begun}`));
     ctx.row = { ...ctx.row, status: 'uploading', upload_offset: 0, final_chunk_at: null, sent_metadata: sent };
-    logEvent('info', 'upload_started', { schedule_id: ctx.row.id, bytes: opened.totalBytes, plan: plan.kind });
     handedOver = true;
     return { to: 'stream', upload: { uploader, uri, total: opened.totalBytes, from: 0, videoUrl: job.video_url, source } };
   } finally {
@@ -199,7 +197,6 @@ export async function recordVideo(ctx: RunContext, step: StepOf<'record'>): Prom
   await store.recordVideo(ctx.row.id, ctx.opts.workerId, step.video, step.learntFrom);
   const sent = ctx.row.sent_metadata!;
   ctx.row = { ...ctx.row, status: 'processing', youtube_video_id: step.video.id };
-  logEvent('info', 'upload_completed', { schedule_id: ctx.row.id, youtube_video_id: step.video.id, learnt_from: step.learntFrom });
   const problem = uploadedAsAsked(sent, step.video);
   if (problem) return await fail(ctx, 'processing', problem, { youtube_video_id: step.video.id });
   return { to: 'finish', justUploaded: step.video, bytesSent: step.bytesSent };

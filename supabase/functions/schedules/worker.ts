@@ -32,6 +32,7 @@ import { ChannelClients } from './channel-clients.ts';
 import type { EngineOptions, Handover, ScheduleOutcome } from './context.ts';
 import { processSchedule } from './engine.ts';
 import { DEFAULT_CHUNK_BYTES } from './plan.ts';
+import { logStep, stepSummary } from './step-log.ts';
 import { chainWorker, claimSchedules, nextDueAt, recoverFailedSteps, renewLease, type ScheduleRow } from './store.ts';
 import type { UploadHooks } from './upload-run.ts';
 
@@ -223,6 +224,7 @@ export async function runWorker(opts: WorkerOptions = {}): Promise<WorkerReport>
     chained = await chainWorker(horizon, paused, windowEnd);
   }
   const bytesSent = outcomes.reduce((n, o) => n + (o.bytes_sent ?? 0), 0);
+  if (outcomes.length > 0) logStep(stepSummary(workerId, outcomes, bytesSent, chained, Date.now() - started));
   return { worker: workerId, schedules: outcomes, bytes_sent: bytesSent, chained };
 }
 
