@@ -1,13 +1,13 @@
-// What hosted keeps of a function's own log lines (its console output). Supabase's "Edge
-// Functions: Limits" allow a log message of at most 10,000 characters and 100 log events per
-// 10 seconds per function; its logs do not show what goes past that. So that a function whose
-// logs would be lost there loses them here too, lines past the threshold are dropped and longer
-// ones cut, each time with a runtime line that says so (the window slides: the stricter reading
-// of "per 10 seconds"). What is dropped or cut goes whole to `overflow` (the stack's
-// logs/functions-dropped.log), so nothing a function wrote is lost to a developer or to the
-// tests that check no secret is ever logged. With the limits off everything is kept, and the
-// runtime still says what hosted would have lost. Tests and benchmarks read the counts at
-// GET /_runtime/logs.
+// What hosted keeps of a function's own log lines (its console output once it serves). Supabase's
+// "Edge Functions: Limits" allow a log message of at most 10,000 characters and 100 log events per
+// 10 seconds per function, and do not say what becomes of the rest. So that a function whose logs
+// may be lost there misses them here too, lines past the threshold are kept out of the stack log
+// and longer ones cut, each time with a runtime line that says so (the window slides: the stricter
+// reading of "per 10 seconds"; a line is an event, where hosted most likely counts a console call).
+// What is kept out or cut goes whole to `overflow` (the stack's logs/functions-dropped.log), so
+// nothing a function wrote is lost to a developer or to the tests that check no secret is ever
+// logged. With the limits off everything stays in, and the runtime still says what hosted would
+// have dropped. Tests and benchmarks read the counts at GET /_runtime/logs.
 
 export interface LogLimits {
   /** Log events a function may write within `windowMs`. */
@@ -28,20 +28,40 @@ export interface FunctionLogCounts {
   cut: number;
 }
 
+/** Where the lines go, and the clock (tests give their own). */
+export interface LogSinks {
+  write: (line: string) => void;
+  /** Lines hosted would not keep, whole. */
+  overflow?: (line: string) => void;
+  /** Milliseconds on a clock that does not jump. */
+  now?: () => number;
+  /** Runs `fn` after `ms`, without keeping the process alive. */
+  later?: (ms: number, fn: () => void) => void;
+}
+
 export class FunctionLogs {
   /** Per function, when each line hosted would keep within the current window arrived. */
   private kept = new Map<string, number[]>();
   /** Per function, lines dropped since the last one kept. */
   private dropping = new Map<string, number>();
   private counts = new Map<string, FunctionLogCounts>();
+  /** Functions whose count of dropped lines is due to be written when their window has room. */
+  private settling = new Set<string>();
+  private readonly write: (line: string) => void;
+  private readonly overflow: (line: string) => void;
+  private readonly now: () => number;
+  private readonly later: (ms: number, fn: () => void) => void;
 
   constructor(
     private readonly limits: LogLimits,
     private readonly enforced: boolean,
-    private readonly write: (line: string) => void,
-    private readonly overflow: (line: string) => void = () => {},
-    private readonly now: () => number = Date.now,
-  ) {}
+    sinks: LogSinks,
+  ) {
+    this.write = sinks.write;
+    this.overflow = sinks.overflow ?? (() => {});
+    this.now = sinks.now ?? (() => performance.now());
+    this.later = sinks.later ?? ((ms, fn) => setTimeout(fn, ms).unref());
+  }
 
   /** One line the function `fn` wrote; `source` names the isolate in the log. */
   line(fn: string, source: string, text: string): void {
@@ -55,6 +75,11 @@ export class FunctionLogs {
       const run = (this.dropping.get(fn) ?? 0) + 1;
       this.dropping.set(fn, run);
       if (run === 1) {
+        // The count is written once the window has room again, even if nothing more comes.
+        if (!this.settling.has(fn)) {
+          this.settling.add(fn);
+          this.later(kept[0] + this.limits.windowMs - at, () => this.settle(fn));
+        }
         this.write(
           `${fn}: past hosted's log event threshold (${this.limits.events} per ${this.limits.windowMs / 1000} s per function): ${
             this.enforced ? 'its lines are dropped until there is room' : 'hosted would drop its lines from here (limits off: kept)'
@@ -66,11 +91,7 @@ export class FunctionLogs {
       return;
     }
     kept.push(at);
-    const dropped = this.dropping.get(fn) ?? 0;
-    if (dropped > 0) {
-      this.dropping.set(fn, 0);
-      this.write(`${fn}: ${dropped} log line(s) ${this.enforced ? 'were dropped' : 'hosted would have dropped'} (log event threshold)`);
-    }
+    this.settle(fn);
     if (text.length > this.limits.chars) {
       counts.cut++;
       this.write(
@@ -82,6 +103,15 @@ export class FunctionLogs {
       }
     }
     this.write(`${source} ${text}`);
+  }
+
+  /** Writes how many of the function's lines were dropped since the last one kept, if any. */
+  private settle(fn: string): void {
+    this.settling.delete(fn);
+    const dropped = this.dropping.get(fn) ?? 0;
+    if (dropped === 0) return;
+    this.dropping.set(fn, 0);
+    this.write(`${fn}: ${dropped} log line(s) ${this.enforced ? 'were dropped' : 'hosted would have dropped'} (log event threshold)`);
   }
 
   all(): Record<string, FunctionLogCounts> {

@@ -52,7 +52,8 @@ export class Isolate {
   private onLimit: ((limit: LimitName, figure: number) => void) | null = null;
   private readonly agent: http.Agent;
   private readonly wallClock: NodeJS.Timeout;
-  private stderrTail: string[] = [];
+  /** The last lines a booting isolate wrote (for its boot error). */
+  private bootTail: string[] = [];
 
   private constructor(
     private readonly spec: IsolateSpec,
@@ -82,29 +83,36 @@ export class Isolate {
         child.kill('SIGKILL');
         reject(new BootError(`${spec.fn} did not start within ${BOOT_TIMEOUT_MS / 1000} s`));
       }, BOOT_TIMEOUT_MS);
-      // Whole lines, however the pipe splits them: each is one log event (function-logs.ts).
+      // Whole lines, however the pipe splits them. Once the function serves, each is one of its
+      // log events (function-logs.ts); before that it is boot output (a load error, for one),
+      // which the runtime logs as its own and keeps the last lines of for the boot error.
       const lines = (stream: 'out' | 'err') => (line: string) => {
         if (line === '') return;
-        if (!ready && stream === 'out' && line === 'edge-isolate: ready') {
+        if (ready) return spec.output(`${spec.fn}[${child.pid}]`, line);
+        if (stream === 'out' && line === 'edge-isolate: ready') {
           ready = true;
           clearTimeout(timer);
           resolve(isolate);
           return;
         }
-        isolate.stderrTail = [...isolate.stderrTail.slice(-19), line];
-        spec.output(`${spec.fn}[${child.pid}]`, line);
+        isolate.bootTail.push(line);
+        if (isolate.bootTail.length > 3) isolate.bootTail.shift();
+        spec.log(`${spec.fn}[${child.pid}] ${line}`);
       };
       createInterface({ input: child.stdout!, crlfDelay: Infinity }).on('line', lines('out'));
       createInterface({ input: child.stderr!, crlfDelay: Infinity }).on('line', lines('err'));
       child.on('exit', (code, signal) => {
         clearTimeout(timer);
         const why = signal ? `killed by ${signal}` : `exited with code ${code}`;
-        if (!ready)
-          reject(new BootError(`${spec.fn} failed to start (${why}): ${isolate.stderrTail.slice(-3).join(' | ') || 'no output'}`));
-        else {
+        if (ready) {
           if (isolate.crashed) spec.log(`${spec.fn}[${child.pid}] crashed (${why})`);
-          onExit(isolate, why);
+          return onExit(isolate, why);
         }
+        // After 'close', when the pipes have been read to their end: the last line of a load
+        // error may come after the exit.
+        child.once('close', () =>
+          reject(new BootError(`${spec.fn} failed to start (${why}): ${isolate.bootTail.join(' | ') || 'no output'}`)),
+        );
       });
     });
     return { booting: isolate, ready: readiness };

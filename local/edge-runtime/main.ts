@@ -29,10 +29,19 @@ const log = (line: string) => console.log(`edge: ${line}`);
 /** The process environment a Deno process needs to run at all, never a project secret. */
 const RUNTIME_BASICS = /^(PATH|HOME|TMPDIR|TZ|LANG|LC_ALL|DENO_DIR|DENO_TLS_CA_STORE|DENO_CERT|NODE_EXTRA_CA_CERTS|NO_COLOR)$/;
 
-function overflowLog(path: string | undefined): ((line: string) => void) | undefined {
-  if (!path) return undefined;
+/** Appends to the dropped-lines file; a file that cannot be written is reported once, not fatal. */
+function overflowLog(path: string | undefined) {
+  if (!path) return { write: undefined, end: () => Promise.resolve() };
   const file = createWriteStream(path, { flags: 'a' });
-  return (line) => file.write(`${new Date().toISOString()} ${line}\n`);
+  let failed = false;
+  file.on('error', (err) => {
+    if (!failed) log(`cannot write ${path}: ${err.message}; dropped log lines are not kept`);
+    failed = true;
+  });
+  return {
+    write: (line: string) => void (failed || file.write(`${new Date().toISOString()} ${line}\n`)),
+    end: () => new Promise<void>((resolve) => (failed ? resolve() : file.end(resolve))),
+  };
 }
 
 function dotenv(path: string): Record<string, string> {
@@ -53,6 +62,7 @@ try {
   >;
   const env = { ...basics, ...isolateEnv(dotenv(e.LOCAL_FUNCTIONS_ENV_FILE)) };
   const functionsDir = resolve(ROOT, 'supabase/functions');
+  const overflow = overflowLog(e.LOCAL_EDGE_DROPPED_LOG);
   const runtime = await createEdgeRuntime({
     port: e.LOCAL_FUNCTIONS_PORT,
     functionsDir,
@@ -78,14 +88,21 @@ try {
     v8Flags: e.LOCAL_EDGE_V8_FLAGS?.split(','),
     socketDir: resolve(tmpdir(), `cce-edge-${e.CCE_PROFILE}-${process.pid}`),
     log,
-    overflow: overflowLog(e.LOCAL_EDGE_DROPPED_LOG),
+    overflow: overflow.write,
   });
   const shown = limits.enforced
     ? `limits on: ${limits.cpuMs} ms CPU per request, ${limits.memoryMb} MB, ${limits.wallClockMs / 1000} s wall clock per isolate, ${limits.idleTimeoutMs / 1000} s idle timeout`
     : 'limits OFF (CCE_EDGE_LIMITS=off): measured, not enforced';
   log(`serving ${runtime.functions.join(', ')} on ${runtime.url}; ${shown}`);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => void runtime.close().then(() => process.exit(0)));
+    process.on(
+      signal,
+      () =>
+        void runtime
+          .close()
+          .then(overflow.end)
+          .then(() => process.exit(0)),
+    );
   }
 } catch (err) {
   const message =

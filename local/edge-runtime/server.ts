@@ -187,7 +187,7 @@ export async function createEdgeRuntime(opts: EdgeRuntimeOptions) {
   const rt: Runtime = {
     opts,
     invocations: new InvocationLog(opts.log),
-    logs: new FunctionLogs(HOSTED_LOG_LIMITS, opts.limits.enforced, opts.log, opts.overflow),
+    logs: new FunctionLogs(HOSTED_LOG_LIMITS, opts.limits.enforced, { write: opts.log, overflow: opts.overflow }),
     pools: new Map(),
   };
   const server = http.createServer((req, res) => handle(rt, names, req, res));

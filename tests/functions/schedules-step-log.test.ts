@@ -1,9 +1,10 @@
 // A schedules worker invocation logs one line for all the schedules it took up (hosted keeps 100
-// log lines per 10 s of a function, of at most 10,000 characters each): counts by result, and
-// the schedules that need a look named, at most NAMED_AT_MOST of them with short messages.
+// log lines per 10 s of a function, of at most 10,000 characters each): counts by result, the
+// schedules that need a look named (at most NAMED_AT_MOST, short messages, secrets out), and the
+// invocation's own problems.
 import { assertEquals } from './assert.ts';
 import type { ScheduleOutcome } from '../../supabase/functions/schedules/context.ts';
-import { logStep, NAMED_AT_MOST, stepSummary } from '../../supabase/functions/schedules/step-log.ts';
+import { LINE_CHARS, logStep, NAMED_AT_MOST, stepSummary } from '../../supabase/functions/schedules/step-log.ts';
 
 const outcome = (n: number, result: ScheduleOutcome['result'], message?: string): ScheduleOutcome => ({
   schedule_id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
@@ -11,6 +12,22 @@ const outcome = (n: number, result: ScheduleOutcome['result'], message?: string)
   status: 'x',
   ...(message ? { message } : {}),
 });
+const totals = { bytesSent: 1234, chained: 1, ms: 900 };
+
+/** The lines logStep writes, by console method. */
+function logged(summary: ReturnType<typeof stepSummary>): { level: string; line: string }[] {
+  const lines: { level: string; line: string }[] = [];
+  const originals = { log: console.log, warn: console.warn, error: console.error };
+  console.log = (line: string) => lines.push({ level: 'log', line });
+  console.warn = (line: string) => lines.push({ level: 'warn', line });
+  console.error = (line: string) => lines.push({ level: 'error', line });
+  try {
+    logStep(summary);
+  } finally {
+    Object.assign(console, originals);
+  }
+  return lines;
+}
 
 Deno.test('the summary counts results and names the schedules that need a look', () => {
   const outcomes = [
@@ -19,7 +36,7 @@ Deno.test('the summary counts results and names the schedules that need a look',
     outcome(8, 'retry', 'YouTube answered 503'),
     outcome(9, 'failed', 'the render of this schedule was deleted'),
   ];
-  const s = stepSummary('schedules:w', outcomes, 1234, 1, 900);
+  const s = stepSummary('schedules:w', outcomes, totals);
   assertEquals(s.schedules, 10);
   assertEquals(s.results, { published: 7, yielded: 1, retry: 1, failed: 1 });
   assertEquals(s.attention, [
@@ -28,23 +45,47 @@ Deno.test('the summary counts results and names the schedules that need a look',
   ]);
   assertEquals(s.attention_more, undefined);
   assertEquals([s.bytes_sent, s.chained, s.ms], [1234, 1, 900]);
+  const quiet = logged(stepSummary('schedules:w', outcomes.slice(0, 8), totals));
+  assertEquals(
+    quiet.map((l) => l.level),
+    ['log'],
+    'all well: one info line',
+  );
 });
 
-Deno.test('a mass failure stays one line far below 10,000 characters: the rest are counted', () => {
-  const outcomes = Array.from({ length: 60 }, (_, i) => outcome(i, 'retry', `a long reason ${'z'.repeat(5_000)}`));
-  const s = stepSummary('schedules:w', outcomes, 0, 0, 10);
-  assertEquals(s.attention.length, NAMED_AT_MOST);
-  assertEquals(s.attention_more, 60 - NAMED_AT_MOST);
-  const lines: string[] = [];
-  const original = console.warn;
-  console.warn = (line: string) => lines.push(line);
-  try {
-    logStep(s);
-  } finally {
-    console.warn = original;
+Deno.test('a mass failure stays one line under 10,000 characters, whatever its messages hold', () => {
+  for (const filler of ['z', '"', '\u0001']) {
+    const outcomes = Array.from({ length: 60 }, (_, i) => outcome(i, 'retry', `a long reason ${filler.repeat(5_000)}`));
+    const s = stepSummary('schedules:w', outcomes, totals);
+    assertEquals(s.attention.length + (s.attention_more ?? 0), 60);
+    assertEquals(s.attention.length <= NAMED_AT_MOST && s.attention.length > 0, true);
+    const lines = logged(s);
+    assertEquals(
+      lines.map((l) => l.level),
+      ['warn'],
+      'one warning line',
+    );
+    const line = JSON.parse(lines[0].line);
+    assertEquals([line.event, line.results.retry], ['upload_worker_step', 60]);
+    assertEquals(lines[0].line.length < 10_000 && JSON.stringify(s).length <= LINE_CHARS, true, `${lines[0].line.length} characters`);
   }
-  assertEquals(lines.length, 1, 'one warning line');
-  const logged = JSON.parse(lines[0]);
-  assertEquals([logged.level, logged.event, logged.results.retry], ['warn', 'upload_worker_step', 60]);
-  assertEquals(lines[0].length < 10_000, true, `${lines[0].length} characters`);
+});
+
+Deno.test('secrets are taken out of a message before it is cut', () => {
+  // An authorization code that a cut at 200 characters would leave shorter than its pattern.
+  const code = `4/${'A'.repeat(40)}`;
+  const s = stepSummary('schedules:w', [outcome(1, 'retry', `${'x'.repeat(190)} ${code}`)], totals);
+  assertEquals(s.attention[0].message!.includes('AAAA'), false, s.attention[0].message);
+});
+
+Deno.test("an invocation's lease problems are counted in its line, the first one named, and make it a warning", () => {
+  const s = stepSummary('schedules:w', [outcome(1, 'published')], totals, {
+    leaseRenewalsFailed: 3,
+    leaseError: 'schedule 1: connection refused',
+  });
+  assertEquals([s.lease_renewals_failed, s.lease_error], [3, 'schedule 1: connection refused']);
+  assertEquals(
+    logged(s).map((l) => l.level),
+    ['warn'],
+  );
 });

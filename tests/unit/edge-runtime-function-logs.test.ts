@@ -9,15 +9,23 @@ import { FunctionLogs, HOSTED_LOG_LIMITS } from '../../local/edge-runtime/functi
 function logsAt(enforced: boolean) {
   const written: string[] = [];
   const overflow: string[] = [];
+  const timers: { at: number; fn: () => void }[] = [];
   let now = 1_000_000;
-  const logs = new FunctionLogs(
-    HOSTED_LOG_LIMITS,
-    enforced,
-    (line) => written.push(line),
-    (line) => overflow.push(line),
-    () => now,
-  );
-  return { logs, written, overflow, advance: (ms: number) => (now += ms) };
+  const logs = new FunctionLogs(HOSTED_LOG_LIMITS, enforced, {
+    write: (line) => written.push(line),
+    overflow: (line) => overflow.push(line),
+    now: () => now,
+    later: (ms, fn) => void timers.push({ at: now + ms, fn }),
+  });
+  /** Moves the clock, running the timers that come due. */
+  const advance = (ms: number) => {
+    now += ms;
+    for (const t of timers.filter((t) => t.at <= now)) {
+      timers.splice(timers.indexOf(t), 1);
+      t.fn();
+    }
+  };
+  return { logs, written, overflow, advance };
 }
 
 const own = (written: string[], fn: string) => written.filter((l) => l.startsWith(`${fn}[1] `));
@@ -43,10 +51,20 @@ test('past 100 lines within 10 s a function loses the rest until the window slid
   // The first line kept left the window 10 s after it came: room for one again.
   advance(10_000 - 1_300);
   logs.line('schedules', 'schedules[1]', 'after the window');
-  assert.equal(own(written, 'schedules').at(-1), 'schedules[1] after the window');
-  assert.ok(written.includes('schedules: 30 log line(s) were dropped (log event threshold)'));
+  assert.deepEqual(written.slice(-2), ['schedules: 30 log line(s) were dropped (log event threshold)', 'schedules[1] after the window']);
   logs.line('schedules', 'schedules[1]', 'still full');
   assert.deepEqual(logs.all().schedules, { events: 132, dropped: 31, cut: 0 }, 'the window slides: only the oldest line left it');
+});
+
+test('the count of dropped lines is written once the window has room, even when nothing more comes', () => {
+  const { logs, written, advance } = logsAt(true);
+  for (let i = 1; i <= 105; i++) logs.line('render-video', 'render-video[1]', `line ${i}`);
+  assert.ok(!written.some((l) => l.includes('were dropped')));
+  advance(9_999);
+  assert.ok(!written.some((l) => l.includes('were dropped')), 'not before the oldest line leaves the window');
+  advance(1);
+  assert.equal(written.at(-1), 'render-video: 5 log line(s) were dropped (log event threshold)');
+  assert.equal(written.filter((l) => l.includes('were dropped')).length, 1);
 });
 
 test('a line longer than 10,000 characters is cut to 10,000, with a note', () => {

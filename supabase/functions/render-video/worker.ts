@@ -10,6 +10,7 @@
 // stopped at that bound while more jobs are due calls its successor at once
 // (private.chain_render_video_worker) instead of leaving them to the next minute's tick.
 import { asService } from '../_shared/platform/db.ts';
+import { scrub } from '../_shared/platform/observability/scrub.ts';
 import {
   failJob,
   isFinal,
@@ -26,6 +27,8 @@ export const DEFAULT_TIME_BUDGET_MS = 25_000;
 export const MAX_JOBS_PER_INVOCATION = 40;
 const BATCH = 10;
 const CONCURRENCY = 4;
+/** Failed jobs named in the run's log line (the rest are counted); messages are short. */
+const NAMED_FAILURES = 10;
 
 export interface WorkerReport {
   claimed: number;
@@ -99,6 +102,7 @@ export async function runRenderWorker(opts: { jobId?: string; timeBudgetMs?: num
     chained: 0,
   };
   const seen = new Set<string>();
+  const failures: { job_id: string; error: string }[] = [];
   let again = false;
   while (Date.now() < deadline && report.claimed < maxJobs) {
     const jobs = await claim(Math.min(BATCH, maxJobs - report.claimed), opts.jobId ?? null);
@@ -116,19 +120,18 @@ export async function runRenderWorker(opts: { jobId?: string; timeBudgetMs?: num
           } catch (err) {
             // The job's lease runs out and the next run takes it again.
             report.errors++;
-            console.error(
-              JSON.stringify({
-                level: 'error',
-                msg: 'render worker: job failed to process',
-                job_id: job.id,
-                error: err instanceof Error ? err.message : String(err),
-              }),
-            );
+            if (failures.length < NAMED_FAILURES)
+              failures.push({ job_id: job.id, error: scrub(err instanceof Error ? err.message : String(err)).slice(0, 300) });
           }
         }
       }),
     );
     if (opts.jobId || again) break;
+  }
+  // One line for the run, not one per job: hosted keeps 100 log lines per 10 s of a function, and
+  // an outage would fail every job of every chained run (40 each).
+  if (report.errors > 0) {
+    console.error(JSON.stringify({ level: 'error', msg: 'render worker: jobs failed to process', errors: report.errors, first: failures }));
   }
   // Stopped by its bound, not by running out of due jobs: the next invocation starts now.
   if (!opts.jobId && !again && (report.claimed >= maxJobs || Date.now() >= deadline)) {

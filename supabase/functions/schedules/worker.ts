@@ -25,14 +25,13 @@
 // A call for one schedule (schedule_id) runs only that one, if it is due. Several workers may
 // run at the same time: each claims different rows.
 import type { RetryPolicy } from '../_shared/integrations/youtube/http-retry.ts';
-import { logEvent } from '../_shared/integrations/youtube/event-log.ts';
 import { keepLease } from '../_shared/platform/lease-keeper.ts';
 import { DEFAULT_STEP_BYTES, StepBudget, thisIsolate, UPLOAD_WALL_MS } from './budget.ts';
 import { ChannelClients } from './channel-clients.ts';
 import type { EngineOptions, Handover, ScheduleOutcome } from './context.ts';
 import { processSchedule } from './engine.ts';
 import { DEFAULT_CHUNK_BYTES } from './plan.ts';
-import { logStep, stepSummary } from './step-log.ts';
+import { logStep, type StepProblems, stepSummary } from './step-log.ts';
 import { chainWorker, claimSchedules, nextDueAt, recoverFailedSteps, renewLease, type ScheduleRow } from './store.ts';
 import type { UploadHooks } from './upload-run.ts';
 
@@ -86,6 +85,8 @@ export interface WorkerReport {
   chained: number;
 }
 
+const bytesSent = (outcomes: ScheduleOutcome[]) => outcomes.reduce((n, o) => n + (o.bytes_sent ?? 0), 0);
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms)));
 
 /**
@@ -115,26 +116,29 @@ async function claimAndRun(
   engine: EngineOptions & { budget: StepBudget },
   clients: ChannelClients,
   outcomes: ScheduleOutcome[],
+  problems: StepProblems,
 ): Promise<number> {
   const running = new Set<Promise<void>>();
   const start = (row: ScheduleRow) => {
     const lease = keepLease(
       opts.leaseSeconds,
       () => renewLease(row.id, engine.workerId, opts.leaseSeconds),
-      (err) =>
-        logEvent('warn', 'upload_lease_not_renewed', { schedule_id: row.id, message: err instanceof Error ? err.message : String(err) }),
+      (err) => {
+        problems.leaseRenewalsFailed++;
+        problems.leaseError ??= `schedule ${row.id}: ${err instanceof Error ? err.message : String(err)}`;
+      },
     );
     const p: Promise<void> = processSchedule(row, engine, clients)
       .finally(() => lease.stop())
       .then((o) => void outcomes.push(o))
       .catch((err) => {
-        // processSchedule handles its own failures; this is a bug or the database going away.
-        logEvent('error', 'upload_worker_crashed', { schedule_id: row.id, message: err instanceof Error ? err.message : String(err) });
+        // processSchedule handles its own failures; this is a bug or the database going away
+        // (named in the invocation's log line, step-log.ts).
         outcomes.push({
           schedule_id: row.id,
           result: 'lease_lost',
           status: row.status,
-          message: 'the worker failed; the lease runs out and another worker resumes it',
+          message: `the worker failed (${err instanceof Error ? err.message : String(err)}); the lease runs out and another worker resumes it`,
         });
       })
       .finally(() => running.delete(p));
@@ -168,64 +172,71 @@ export async function runWorker(opts: WorkerOptions = {}): Promise<WorkerReport>
   const waitForDue = (opts.waitForDue ?? true) && only === null;
   const stepBytes = opts.stepBytes ?? DEFAULT_STEP_BYTES;
   const outcomes: ScheduleOutcome[] = [];
+  const problems: StepProblems = { leaseRenewalsFailed: 0 };
   let budget: StepBudget | null = null;
   const clients = new ChannelClients(opts.retry);
 
-  while (!waitForDue || (await waitForDueRow(times))) {
-    // The step's clock starts at its first claim: waiting for a due row costs no CPU.
-    // What this isolate's earlier invocations spent counts too: hosted counts CPU per worker.
-    budget ??= new StepBudget({
-      bytes: thisIsolate.allowance(stepBytes),
-      deadline: Date.now() + (opts.timeBudgetMs ?? DEFAULT_TIME_BUDGET_MS),
-      // A caller's time_budget_ms replaces both wall-clock caps.
-      uploadDeadline: Date.now() + (opts.timeBudgetMs ?? UPLOAD_WALL_MS),
-      ledger: thisIsolate,
-    });
-    const engine = {
-      workerId,
-      leaseSeconds: opts.leaseSeconds ?? DEFAULT_LEASE_SECONDS,
-      chunkBytes: opts.chunkBytes ?? DEFAULT_CHUNK_BYTES,
-      budget,
-      nextCall: opts.nextCall,
-      handover: only ? opts.handover : undefined,
-      retry: opts.retry,
-      hooks: opts.hooks,
-    };
-    const claimed = await claimAndRun(
-      { concurrency: opts.concurrency ?? DEFAULT_CONCURRENCY, leaseSeconds: engine.leaseSeconds, only },
-      engine,
-      clients,
-      outcomes,
-    );
-    // An upload that yielded spent this step (bytes, or its wall clock) and called its own next
-    // step: claiming it again here would run it in tiny steps in this same invocation.
-    if (!waitForDue || budget.schedulesThatFit() === 0 || outcomes.some((o) => o.result === 'yielded')) break;
-    // Due but not claimable (another worker's claim holds it this instant): look again shortly,
-    // but not long past this call's wait, which would hold back pg_net's queue as a long wait
-    // does. A poll's worth even when the wait is over, so a successor called after its window
-    // (whose chain ends if it gets nothing done) does not give up on a moment's contention.
-    if (claimed === 0) {
-      if (Date.now() >= Math.max(waitEnd, started + POLL_MS)) break;
-      await sleep(POLL_MS / 4);
+  let chained = 0;
+  try {
+    while (!waitForDue || (await waitForDueRow(times))) {
+      // The step's clock starts at its first claim: waiting for a due row costs no CPU.
+      // What this isolate's earlier invocations spent counts too: hosted counts CPU per worker.
+      budget ??= new StepBudget({
+        bytes: thisIsolate.allowance(stepBytes),
+        deadline: Date.now() + (opts.timeBudgetMs ?? DEFAULT_TIME_BUDGET_MS),
+        // A caller's time_budget_ms replaces both wall-clock caps.
+        uploadDeadline: Date.now() + (opts.timeBudgetMs ?? UPLOAD_WALL_MS),
+        ledger: thisIsolate,
+      });
+      const engine = {
+        workerId,
+        leaseSeconds: opts.leaseSeconds ?? DEFAULT_LEASE_SECONDS,
+        chunkBytes: opts.chunkBytes ?? DEFAULT_CHUNK_BYTES,
+        budget,
+        nextCall: opts.nextCall,
+        handover: only ? opts.handover : undefined,
+        retry: opts.retry,
+        hooks: opts.hooks,
+      };
+      const claimed = await claimAndRun(
+        { concurrency: opts.concurrency ?? DEFAULT_CONCURRENCY, leaseSeconds: engine.leaseSeconds, only },
+        engine,
+        clients,
+        outcomes,
+        problems,
+      );
+      // An upload that yielded spent this step (bytes, or its wall clock) and called its own next
+      // step: claiming it again here would run it in tiny steps in this same invocation.
+      if (!waitForDue || budget.schedulesThatFit() === 0 || outcomes.some((o) => o.result === 'yielded')) break;
+      // Due but not claimable (another worker's claim holds it this instant): look again shortly,
+      // but not long past this call's wait, which would hold back pg_net's queue as a long wait
+      // does. A poll's worth even when the wait is over, so a successor called after its window
+      // (whose chain ends if it gets nothing done) does not give up on a moment's contention.
+      if (claimed === 0) {
+        if (Date.now() >= Math.max(waitEnd, started + POLL_MS)) break;
+        await sleep(POLL_MS / 4);
+      }
+    }
+
+    // A successor, now rather than at the next minute's tick: more was due than this step could
+    // take, or this call's wait ended while its window lasts. A worker that got nothing done calls
+    // one only within the window, which a successor inherits and never lengthens, so an oddity
+    // cannot chain calls forever.
+    // Whole seconds left of the window: rounded up after work (rows due now count), down for a
+    // call that only waited, so it hands on only for rows due within the window.
+    const left = (windowEnd - Date.now()) / 1000;
+    const horizon = outcomes.length > 0 ? Math.max(1, Math.ceil(left)) : Math.floor(left);
+    if (!only && (outcomes.length > 0 || (waitForDue && horizon >= 1))) {
+      const paused = outcomes.filter((o) => o.result === 'yielded').map((o) => o.schedule_id);
+      chained = await chainWorker(horizon, paused, windowEnd);
+    }
+  } finally {
+    // Also when a claim or the successor's call failed: what this invocation did is said once.
+    if (outcomes.length > 0 || problems.leaseRenewalsFailed > 0) {
+      logStep(stepSummary(workerId, outcomes, { bytesSent: bytesSent(outcomes), chained, ms: Date.now() - started }, problems));
     }
   }
-
-  // A successor, now rather than at the next minute's tick: more was due than this step could
-  // take, or this call's wait ended while its window lasts. A worker that got nothing done calls
-  // one only within the window, which a successor inherits and never lengthens, so an oddity
-  // cannot chain calls forever.
-  // Whole seconds left of the window: rounded up after work (rows due now count), down for a
-  // call that only waited, so it hands on only for rows due within the window.
-  const left = (windowEnd - Date.now()) / 1000;
-  const horizon = outcomes.length > 0 ? Math.max(1, Math.ceil(left)) : Math.floor(left);
-  let chained = 0;
-  if (!only && (outcomes.length > 0 || (waitForDue && horizon >= 1))) {
-    const paused = outcomes.filter((o) => o.result === 'yielded').map((o) => o.schedule_id);
-    chained = await chainWorker(horizon, paused, windowEnd);
-  }
-  const bytesSent = outcomes.reduce((n, o) => n + (o.bytes_sent ?? 0), 0);
-  if (outcomes.length > 0) logStep(stepSummary(workerId, outcomes, bytesSent, chained, Date.now() - started));
-  return { worker: workerId, schedules: outcomes, bytes_sent: bytesSent, chained };
+  return { worker: workerId, schedules: outcomes, bytes_sent: bytesSent(outcomes), chained };
 }
 
 /**
