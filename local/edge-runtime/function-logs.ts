@@ -68,8 +68,7 @@ export class FunctionLogs {
     const counts = this.countsOf(fn);
     counts.events++;
     const at = this.now();
-    const kept = (this.kept.get(fn) ?? []).filter((t) => t > at - this.limits.windowMs);
-    this.kept.set(fn, kept);
+    const kept = this.windowOf(fn, at);
     if (kept.length >= this.limits.events) {
       counts.dropped++;
       const run = (this.dropping.get(fn) ?? 0) + 1;
@@ -112,6 +111,16 @@ export class FunctionLogs {
     if (dropped === 0) return;
     this.dropping.set(fn, 0);
     this.write(`${fn}: ${dropped} log line(s) ${this.enforced ? 'were dropped' : 'hosted would have dropped'} (log event threshold)`);
+  }
+
+  /** The function's kept lines still in the window at `at`: the clock only goes forward, so the expired ones are first. */
+  private windowOf(fn: string, at: number): number[] {
+    let kept = this.kept.get(fn);
+    if (!kept) this.kept.set(fn, (kept = []));
+    let expired = 0;
+    while (expired < kept.length && kept[expired] <= at - this.limits.windowMs) expired++;
+    if (expired > 0) kept.splice(0, expired);
+    return kept;
   }
 
   all(): Record<string, FunctionLogCounts> {

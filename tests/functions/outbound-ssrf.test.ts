@@ -12,8 +12,22 @@ import {
   fetchPublic,
   type Resolver,
 } from '../../supabase/functions/_shared/platform/outbound/public-fetch.ts';
-import { fetchThumbnail, THUMBNAIL_UNREACHABLE, ThumbnailUnusableError } from '../../supabase/functions/schedules/thumbnail.ts';
-import { createSchedule, driveUntil, eventsOf, makeDue, scheduleBody, studio, withUploadQuota } from './helpers/schedules.ts';
+import {
+  fetchThumbnail,
+  THUMBNAIL_UNREACHABLE,
+  thumbnailProblem,
+  ThumbnailUnusableError,
+} from '../../supabase/functions/schedules/thumbnail.ts';
+import {
+  createSchedule,
+  driveUntil,
+  eventsOf,
+  makeDue,
+  scheduleBody,
+  studio,
+  withUploadQuota,
+  workerStepLinesNaming,
+} from './helpers/schedules.ts';
 import { addFault, clearFaults, fakeRequests, fakesUrl } from './helpers/youtube.ts';
 import { withDb } from './helpers/users.ts';
 
@@ -237,6 +251,8 @@ Deno.test('a thumbnail that is refused says only that it cannot be used, whateve
     }
     assertOk(caught instanceof ThumbnailUnusableError, `${url}: ${caught}`);
     assertEquals((caught as Error).message, THUMBNAIL_UNREACHABLE);
+    // Operators read why, in the worker's line for the invocation (schedules/step-log.ts).
+    assertMatch(thumbnailProblem(caught), /^the thumbnail URL could not be fetched.* \(refused: .+\)$/);
     assertOk(!f.sent.some((u) => !u.startsWith('https://a.example/')), `${url}: sent ${f.sent}`);
   }
 });
@@ -289,6 +305,12 @@ Deno.test(
         assertEquals(failed[0].details, { error: 'ThumbnailUnusableError', message: THUMBNAIL_UNREACHABLE });
         const [schedule] = await withDb((sql) => sql`select last_error from public.upload_schedules where id = ${made.id}`);
         assertOk(!String(schedule.last_error ?? '').includes('localhost'), String(schedule.last_error));
+        // Operators read why, in the worker's one line for the invocation that gave it up.
+        const notes = (await workerStepLinesNaming(made.id)).flatMap((l) =>
+          (l.attention as { schedule_id: string; note?: string }[]).filter((a) => a.schedule_id === made.id && a.note),
+        );
+        assertEquals(notes.length, 1, JSON.stringify(notes));
+        assertMatch(notes[0].note!, /^thumbnail given up: .* \(refused: .+\)$/);
       } finally {
         await clearFaults();
       }

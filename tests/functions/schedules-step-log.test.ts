@@ -1,10 +1,11 @@
 // A schedules worker invocation logs one line for all the schedules it took up (hosted keeps 100
 // log lines per 10 s of a function, of at most 10,000 characters each): counts by result, the
 // schedules that need a look named (at most NAMED_AT_MOST, short messages, secrets out), and the
-// invocation's own problems.
+// invocation's own problems and token events.
 import { assertEquals } from './assert.ts';
 import type { ScheduleOutcome } from '../../supabase/functions/schedules/context.ts';
-import { LINE_CHARS, logStep, NAMED_AT_MOST, stepSummary } from '../../supabase/functions/schedules/step-log.ts';
+import { LINE_CHARS, NAMED_AT_MOST } from '../../supabase/functions/_shared/platform/observability/log-line.ts';
+import { logStep, stepSummary } from '../../supabase/functions/schedules/step-log.ts';
 
 const outcome = (n: number, result: ScheduleOutcome['result'], message?: string): ScheduleOutcome => ({
   schedule_id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
@@ -86,6 +87,41 @@ Deno.test("an invocation's lease problems are counted in its line, the first one
   assertEquals([s.lease_renewals_failed, s.lease_error], [3, 'schedule 1: connection refused']);
   assertEquals(
     logged(s).map((l) => l.level),
+    ['warn'],
+  );
+});
+
+Deno.test('a schedule that went on with a note (a thumbnail given up) is named, and makes the line a warning', () => {
+  const published = { ...outcome(1, 'published'), note: 'thumbnail given up: the thumbnail URL could not be fetched (refused: private)' };
+  const s = stepSummary('schedules:w', [outcome(0, 'published'), published], totals);
+  assertEquals(s.results, { published: 2 });
+  assertEquals(s.attention, [{ schedule_id: published.schedule_id, result: 'published', note: published.note }]);
+  assertEquals(
+    logged(s).map((l) => l.level),
+    ['warn'],
+  );
+});
+
+Deno.test("an invocation's token refreshes are counted and its channels to reconnect named, once each", () => {
+  const refreshedOnly = stepSummary('schedules:w', [outcome(1, 'published')], totals, undefined, {
+    refreshedCount: 2,
+    reauthChannels: new Set(),
+  });
+  assertEquals([refreshedOnly.tokens_refreshed, refreshedOnly.channels_reauth_required], [2, undefined]);
+  assertEquals(
+    logged(refreshedOnly).map((l) => l.level),
+    ['log'],
+    'a refresh is routine',
+  );
+  const channels = Array.from({ length: NAMED_AT_MOST + 5 }, (_, i) => `channel-${i}`);
+  const reauth = stepSummary('schedules:w', [outcome(1, 'waiting', 'reconnect')], totals, undefined, {
+    refreshedCount: 0,
+    reauthChannels: new Set(channels),
+  });
+  assertEquals(reauth.tokens_refreshed, undefined);
+  assertEquals(reauth.channels_reauth_required, channels.slice(0, NAMED_AT_MOST));
+  assertEquals(
+    logged(reauth).map((l) => l.level),
     ['warn'],
   );
 });

@@ -10,7 +10,7 @@
 // stopped at that bound while more jobs are due calls its successor at once
 // (private.chain_render_video_worker) instead of leaving them to the next minute's tick.
 import { asService } from '../_shared/platform/db.ts';
-import { scrub } from '../_shared/platform/observability/scrub.ts';
+import { logSafe } from '../_shared/platform/observability/log-line.ts';
 import {
   failJob,
   isFinal,
@@ -121,7 +121,7 @@ export async function runRenderWorker(opts: { jobId?: string; timeBudgetMs?: num
             // The job's lease runs out and the next run takes it again.
             report.errors++;
             if (failures.length < NAMED_FAILURES)
-              failures.push({ job_id: job.id, error: scrub(err instanceof Error ? err.message : String(err)).slice(0, 300) });
+              failures.push({ job_id: job.id, error: logSafe(err instanceof Error ? err.message : String(err), 300) });
           }
         }
       }),

@@ -1,18 +1,34 @@
 // Per worker invocation: one token source per channel, so a channel's token is refreshed once
-// however many of its schedules the invocation runs.
+// however many of its schedules the invocation runs, and the tokens' events counted for the
+// invocation's log line (step-log.ts), not logged one by one.
 import type { RetryPolicy } from '../_shared/integrations/youtube/http-retry.ts';
 import { YouTubeUploader } from '../_shared/integrations/youtube/upload-client.ts';
-import { ChannelTokenSource } from '../_shared/integrations/youtube/token-store.ts';
+import { type ChannelRef, ChannelTokenSource, type TokenEvents } from '../_shared/integrations/youtube/token-store.ts';
 import { reserveQuota } from '../_shared/integrations/youtube/quota-store.ts';
+
+/** Refreshes counted; the channels that need reconnecting, each once. */
+export class TokenTally implements TokenEvents {
+  refreshedCount = 0;
+  readonly reauthChannels = new Set<string>();
+
+  refreshed(): void {
+    this.refreshedCount++;
+  }
+
+  reauthRequired(channel: ChannelRef): void {
+    this.reauthChannels.add(channel.id);
+  }
+}
 
 export class ChannelClients {
   private readonly tokens = new Map<string, ChannelTokenSource>();
+  readonly tokenEvents = new TokenTally();
   constructor(readonly retry?: RetryPolicy) {}
 
   tokensFor(channel: { id: string; workspace_id: string }): ChannelTokenSource {
     let t = this.tokens.get(channel.id);
     if (!t) {
-      t = new ChannelTokenSource({ id: channel.id, workspaceId: channel.workspace_id }, { retry: this.retry });
+      t = new ChannelTokenSource({ id: channel.id, workspaceId: channel.workspace_id }, { retry: this.retry }, this.tokenEvents);
       this.tokens.set(channel.id, t);
     }
     return t;

@@ -40,6 +40,8 @@ export interface ScheduleOutcome {
   result: Result;
   status: string;
   message?: string;
+  /** Something an operator should see although the schedule went on (a thumbnail given up). */
+  note?: string;
   bytes_sent?: number;
 }
 

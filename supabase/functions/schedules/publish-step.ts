@@ -9,7 +9,7 @@ import { describe, done, fail, outcome, release, type RunContext, type Step, typ
 import { retryDelaySeconds } from './plan.ts';
 import * as store from './store.ts';
 import type { ThumbnailStatus } from './store.ts';
-import { fetchThumbnail, ThumbnailUnusableError } from './thumbnail.ts';
+import { fetchThumbnail, thumbnailProblem, ThumbnailUnusableError } from './thumbnail.ts';
 import { usableTargets } from './upload-steps.ts';
 
 const THUMBNAIL_TRIES = 3;
@@ -33,9 +33,10 @@ export async function finishProcessing(ctx: RunContext, step: StepOf<'finish'>):
   let thumbnail: ThumbnailStatus | undefined;
   if (row.thumbnail_url && ['none', 'pending'].includes(row.thumbnail_status)) {
     const set = await trySetThumbnail(ctx);
-    if (typeof set !== 'string') return set;
-    thumbnail = set;
-    if (thumbnail === 'pending') {
+    if ('to' in set) return set;
+    thumbnail = set.status;
+    if (set.status === 'failed') return noted(await publishOrAwait(ctx, step, thumbnail), `thumbnail given up: ${set.problem}`);
+    if (set.status === 'pending') {
       const delay = retryDelaySeconds(row.failures + 1);
       await release(ctx, 'processing', {
         to: 'processing',
@@ -45,9 +46,20 @@ export async function finishProcessing(ctx: RunContext, step: StepOf<'finish'>):
         failure: 'count',
         thumbnail,
       });
-      return done(outcome(ctx, 'retry', 'processing', 'thumbnail pending', step.bytesSent));
+      return done(outcome(ctx, 'retry', 'processing', `thumbnail pending: ${set.problem}`, step.bytesSent));
     }
   }
+  return await publishOrAwait(ctx, step, thumbnail);
+}
+
+/** The outcome with a note for the worker's log line (step-log.ts). */
+function noted(step: Step, note: string): Step {
+  return step.to === 'done' ? done({ ...step.outcome, note }) : step;
+}
+
+/** published (final privacy), or awaiting / confirming YouTube's publishAt. */
+async function publishOrAwait(ctx: RunContext, step: StepOf<'finish'>, thumbnail: ThumbnailStatus | undefined): Promise<Step> {
+  const row = ctx.row;
   const sent = row.sent_metadata;
   if (!sent?.status.publishAt) {
     // Uploaded with its final privacy: it is out now.
@@ -120,8 +132,13 @@ async function confirmPublished(ctx: RunContext, thumbnail: ThumbnailStatus | un
   });
 }
 
-/** 'set', 'pending' (try again later) or 'failed' (given up, with an alert); a step when the channel is unusable. */
-async function trySetThumbnail(ctx: RunContext): Promise<ThumbnailStatus | Step> {
+type ThumbnailTry = { status: 'set' } | { status: 'pending' | 'failed'; problem: string };
+
+/**
+ * 'set', 'pending' (try again later) or 'failed' (given up, with an alert), with what went wrong
+ * for operators; a step when the channel is unusable.
+ */
+async function trySetThumbnail(ctx: RunContext): Promise<ThumbnailTry | Step> {
   const row = ctx.row;
   const targets = await usableTargets(ctx);
   if ('to' in targets) return targets;
@@ -129,18 +146,18 @@ async function trySetThumbnail(ctx: RunContext): Promise<ThumbnailStatus | Step>
     const image = await fetchThumbnail(row.thumbnail_url!);
     await ctx.clients.uploader(targets.channel).setThumbnail(row.youtube_video_id!, image.bytes, image.contentType);
     await store.note(row, ctx.opts.workerId, { event: 'thumbnail_set', details: { bytes: image.bytes.byteLength } });
-    return 'set';
+    return { status: 'set' };
   } catch (err) {
     // The video is out (or scheduled) either way: a thumbnail that keeps failing is given up
     // after a few tries, with an alert, rather than holding the schedule back.
     const permanent = err instanceof ThumbnailUnusableError || (err instanceof YouTubeApiError && err.status !== 401);
-    if (!permanent && row.failures + 1 < THUMBNAIL_TRIES) return 'pending';
+    if (!permanent && row.failures + 1 < THUMBNAIL_TRIES) return { status: 'pending', problem: thumbnailProblem(err) };
     await store.note(row, ctx.opts.workerId, { event: 'thumbnail_failed', details: errorFields(err) });
     await store.alert('upload_thumbnail_failed', 'warning', `the thumbnail of a scheduled upload could not be set: ${describe(err)}`, {
       schedule_id: row.id,
       workspace_id: row.workspace_id,
       youtube_video_id: row.youtube_video_id,
     });
-    return 'failed';
+    return { status: 'failed', problem: thumbnailProblem(err) };
   }
 }

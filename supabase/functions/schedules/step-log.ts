@@ -5,24 +5,26 @@
 // in the minute, and hosted would have dropped 1,397 of them, warnings and errors alike. Each
 // schedule's events are in upload_events (what the app shows); the line says what the invocation
 // did and names the schedules that need a look, and so do its problems (a lease it could not
-// renew, a schedule whose run threw), which used to be a line each.
+// renew, a schedule whose run threw, a thumbnail it could not fetch, a channel that needs
+// reconnecting) and its token refreshes, which used to be a line each.
 import { logEvent } from '../_shared/integrations/youtube/event-log.ts';
-import { redactSecrets } from '../_shared/integrations/youtube/errors.ts';
+import { fitNamed, logSafe, NAMED_AT_MOST } from '../_shared/platform/observability/log-line.ts';
 import type { Result, ScheduleOutcome } from './context.ts';
 
 /** Results an operator may need to look at; the rest are counted only. */
 const ATTENTION: ReadonlySet<Result> = new Set(['failed', 'retry', 'waiting', 'lease_lost']);
-/** Schedules named one by one. */
-export const NAMED_AT_MOST = 20;
-const MESSAGE_CHARS = 200;
-/** The whole line, well under hosted's 10,000 characters. */
-export const LINE_CHARS = 8_000;
 
 /** What went wrong in an invocation besides its schedules' own results. */
 export interface StepProblems {
   /** Lease renewals that failed, and the first one's message. */
   leaseRenewalsFailed: number;
   leaseError?: string;
+}
+
+/** The invocation's OAuth token events (channel-clients.ts TokenTally). */
+export interface StepTokens {
+  refreshedCount: number;
+  reauthChannels: ReadonlySet<string>;
 }
 
 export interface StepSummary {
@@ -32,17 +34,14 @@ export interface StepSummary {
   bytes_sent: number;
   chained: number;
   ms: number;
-  attention: { schedule_id: string; result: Result; message?: string }[];
+  attention: { schedule_id: string; result: Result; message?: string; note?: string }[];
   /** Schedules to look at beyond those named. */
   attention_more?: number;
   lease_renewals_failed?: number;
   lease_error?: string;
-}
-
-/** Secrets out first, then cut: a cut could leave a secret too short for its pattern. */
-function shortMessage(message: string): string {
-  const clean = redactSecrets(message);
-  return clean.length > MESSAGE_CHARS ? `${clean.slice(0, MESSAGE_CHARS - 1)}…` : clean;
+  tokens_refreshed?: number;
+  /** Channels whose owner must reconnect them (YouTube said invalid_grant). */
+  channels_reauth_required?: string[];
 }
 
 export function stepSummary(
@@ -50,10 +49,11 @@ export function stepSummary(
   outcomes: ScheduleOutcome[],
   totals: { bytesSent: number; chained: number; ms: number },
   problems: StepProblems = { leaseRenewalsFailed: 0 },
+  tokens: StepTokens = { refreshedCount: 0, reauthChannels: new Set() },
 ): StepSummary {
   const results: Partial<Record<Result, number>> = {};
   for (const o of outcomes) results[o.result] = (results[o.result] ?? 0) + 1;
-  const notable = outcomes.filter((o) => ATTENTION.has(o.result));
+  const notable = outcomes.filter((o) => ATTENTION.has(o.result) || o.note);
   const summary: StepSummary = {
     worker,
     schedules: outcomes.length,
@@ -64,22 +64,33 @@ export function stepSummary(
     attention: notable.slice(0, NAMED_AT_MOST).map((o) => ({
       schedule_id: o.schedule_id,
       result: o.result,
-      ...(o.message ? { message: shortMessage(o.message) } : {}),
+      ...(o.message ? { message: logSafe(o.message) } : {}),
+      ...(o.note ? { note: logSafe(o.note) } : {}),
     })),
   };
+  if (tokens.refreshedCount > 0) summary.tokens_refreshed = tokens.refreshedCount;
+  if (tokens.reauthChannels.size > 0) summary.channels_reauth_required = [...tokens.reauthChannels].slice(0, NAMED_AT_MOST);
   if (problems.leaseRenewalsFailed > 0) {
     summary.lease_renewals_failed = problems.leaseRenewalsFailed;
-    if (problems.leaseError) summary.lease_error = shortMessage(problems.leaseError);
+    if (problems.leaseError) summary.lease_error = logSafe(problems.leaseError);
   }
-  // Escaping can make a message several times longer in JSON: name fewer schedules until it fits.
-  while (summary.attention.length > 0 && JSON.stringify(summary).length > LINE_CHARS) summary.attention.pop();
+  fitNamed(summary, summary.attention);
   const more = notable.length - summary.attention.length;
   if (more > 0) summary.attention_more = more;
   return summary;
 }
 
-/** Logs the invocation's summary: a warning when an upload failed, will be retried or lost its lease. */
+/**
+ * Logs the invocation's summary: a warning when an upload failed or will be retried, a lease
+ * renewal failed, a thumbnail was given up or a channel needs reconnecting.
+ */
 export function logStep(summary: StepSummary): void {
-  const level = summary.results.failed || summary.results.retry || summary.lease_renewals_failed ? 'warn' : 'info';
+  const warn =
+    summary.results.failed ||
+    summary.results.retry ||
+    summary.lease_renewals_failed ||
+    summary.channels_reauth_required ||
+    summary.attention.some((a) => a.note);
+  const level = warn ? 'warn' : 'info';
   logEvent(level, 'upload_worker_step', { ...summary });
 }

@@ -233,7 +233,8 @@ export async function runWorker(opts: WorkerOptions = {}): Promise<WorkerReport>
   } finally {
     // Also when a claim or the successor's call failed: what this invocation did is said once.
     if (outcomes.length > 0 || problems.leaseRenewalsFailed > 0) {
-      logStep(stepSummary(workerId, outcomes, { bytesSent: bytesSent(outcomes), chained, ms: Date.now() - started }, problems));
+      const totals = { bytesSent: bytesSent(outcomes), chained, ms: Date.now() - started };
+      logStep(stepSummary(workerId, outcomes, totals, problems, clients.tokenEvents));
     }
   }
   return { worker: workerId, schedules: outcomes, bytes_sent: bytesSent(outcomes), chained };

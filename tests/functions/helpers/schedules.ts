@@ -443,3 +443,28 @@ export async function servingIsolates(fn: string, since: number): Promise<{ pid:
     .filter((i) => i.fn === fn && i.serving_since !== null && i.serving_since >= since)
     .map((i) => ({ pid: i.pid, serving_since: i.serving_since! }));
 }
+
+/**
+ * The upload worker's log lines (upload_worker_step) that name a schedule, from the running
+ * stack's log and what its runtime kept out of it (past hosted's log limits). A line is written
+ * as the invocation ends, so this waits up to `waitMs` for one.
+ */
+export async function workerStepLinesNaming(scheduleId: string, waitMs = 5_000): Promise<Record<string, unknown>[]> {
+  const keyFile = Deno.env.get('LOCAL_KEY_FILE');
+  if (!keyFile) throw new Error('LOCAL_KEY_FILE is not set: run these tests against a running stack');
+  const logs = `${keyFile.slice(0, keyFile.lastIndexOf('/'))}/logs`;
+  const files = [`${logs}/stack.log`, Deno.env.get('LOCAL_EDGE_DROPPED_LOG') ?? `${logs}/functions-dropped.log`];
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const found: Record<string, unknown>[] = [];
+    for (const file of files) {
+      const text = await Deno.readTextFile(file).catch((err) => (err instanceof Deno.errors.NotFound ? '' : Promise.reject(err)));
+      for (const line of text.split('\n')) {
+        if (!line.includes('"upload_worker_step"') || !line.includes(scheduleId)) continue;
+        found.push(JSON.parse(line.slice(line.indexOf('{'))));
+      }
+    }
+    if (found.length > 0 || Date.now() > deadline) return found;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

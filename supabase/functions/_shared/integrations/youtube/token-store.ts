@@ -16,9 +16,25 @@ export interface ChannelRef {
   workspaceId: string;
 }
 
-export async function markReauthRequired(channel: ChannelRef, err: ReauthRequiredError): Promise<void> {
+/**
+ * What a token source has to tell operators. By default each is a log line, which suits a sync
+ * (one channel per run); the upload worker, which runs many channels in one invocation, counts them
+ * into its one line instead (schedules/step-log.ts), as hosted keeps 100 log lines per 10 s of a
+ * function. Neither carries a token.
+ */
+export interface TokenEvents {
+  refreshed(channel: ChannelRef): void;
+  reauthRequired(channel: ChannelRef, err: ReauthRequiredError): void;
+}
+
+export const LOGGED_TOKEN_EVENTS: TokenEvents = {
+  refreshed: (channel) => logEvent('info', 'youtube_token_refreshed', { channel_id: channel.id }),
+  reauthRequired: (channel, err) =>
+    logEvent('warn', 'youtube_reauth_required', { channel_id: channel.id, workspace_id: channel.workspaceId, ...errorFields(err) }),
+};
+
+async function markReauthRequired(channel: ChannelRef): Promise<void> {
   await asService((tx) => tx`update public.channels set status = 'reauth_required' where id = ${channel.id} and status = 'active'`);
-  logEvent('warn', 'youtube_reauth_required', { channel_id: channel.id, workspace_id: channel.workspaceId, ...errorFields(err) });
 }
 
 export class ChannelTokenSource implements AccessTokenSource {
@@ -27,6 +43,7 @@ export class ChannelTokenSource implements AccessTokenSource {
   constructor(
     private readonly channel: ChannelRef,
     private readonly oauth: OAuthCallOptions = {},
+    private readonly events: TokenEvents = LOGGED_TOKEN_EVENTS,
   ) {}
 
   async get(): Promise<string> {
@@ -64,13 +81,14 @@ export class ChannelTokenSource implements AccessTokenSource {
         ${tokens.expiresAt}, ${tokens.scopes.length > 0 ? tokens.scopes : null}::text[])`,
     );
     this.cached = { token: tokens.accessToken, expiresAt: tokens.expiresAt.getTime() };
-    logEvent('info', 'youtube_token_refreshed', { channel_id: this.channel.id });
+    this.events.refreshed(this.channel);
     return tokens.accessToken;
   }
 
   private async fail(err: ReauthRequiredError): Promise<never> {
     this.cached = null;
-    await markReauthRequired(this.channel, err);
+    await markReauthRequired(this.channel);
+    this.events.reauthRequired(this.channel, err);
     throw err;
   }
 }
