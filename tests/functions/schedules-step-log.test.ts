@@ -5,6 +5,7 @@
 import { assertEquals } from './assert.ts';
 import type { ScheduleOutcome } from '../../supabase/functions/schedules/context.ts';
 import { LINE_CHARS, NAMED_AT_MOST } from '../../supabase/functions/_shared/platform/observability/log-line.ts';
+import type { InvocationEvents } from '../../supabase/functions/_shared/integrations/youtube/event-log.ts';
 import { logStep, stepSummary } from '../../supabase/functions/schedules/step-log.ts';
 
 const outcome = (n: number, result: ScheduleOutcome['result'], message?: string): ScheduleOutcome => ({
@@ -14,6 +15,7 @@ const outcome = (n: number, result: ScheduleOutcome['result'], message?: string)
   ...(message ? { message } : {}),
 });
 const totals = { bytesSent: 1234, chained: 1, ms: 900 };
+const quietEvents: InvocationEvents = { leaseRenewalsFailed: 0, tokensRefreshed: 0, reauthChannels: new Set() };
 
 /** The lines logStep writes, by console method. */
 function logged(summary: ReturnType<typeof stepSummary>): { level: string; line: string }[] {
@@ -81,6 +83,7 @@ Deno.test('secrets are taken out of a message before it is cut', () => {
 
 Deno.test("an invocation's lease problems are counted in its line, the first one named, and make it a warning", () => {
   const s = stepSummary('schedules:w', [outcome(1, 'published')], totals, {
+    ...quietEvents,
     leaseRenewalsFailed: 3,
     leaseError: 'schedule 1: connection refused',
   });
@@ -103,10 +106,7 @@ Deno.test('a schedule that went on with a note (a thumbnail given up) is named, 
 });
 
 Deno.test("an invocation's token refreshes are counted and its channels to reconnect named, once each", () => {
-  const refreshedOnly = stepSummary('schedules:w', [outcome(1, 'published')], totals, undefined, {
-    refreshedCount: 2,
-    reauthChannels: new Set(),
-  });
+  const refreshedOnly = stepSummary('schedules:w', [outcome(1, 'published')], totals, { ...quietEvents, tokensRefreshed: 2 });
   assertEquals([refreshedOnly.tokens_refreshed, refreshedOnly.channels_reauth_required], [2, undefined]);
   assertEquals(
     logged(refreshedOnly).map((l) => l.level),
@@ -114,8 +114,8 @@ Deno.test("an invocation's token refreshes are counted and its channels to recon
     'a refresh is routine',
   );
   const channels = Array.from({ length: NAMED_AT_MOST + 5 }, (_, i) => `channel-${i}`);
-  const reauth = stepSummary('schedules:w', [outcome(1, 'waiting', 'reconnect')], totals, undefined, {
-    refreshedCount: 0,
+  const reauth = stepSummary('schedules:w', [outcome(1, 'waiting', 'reconnect')], totals, {
+    ...quietEvents,
     reauthChannels: new Set(channels),
   });
   assertEquals(reauth.tokens_refreshed, undefined);

@@ -145,10 +145,16 @@ Deno.test({
     assertEquals(secrets.size >= 5, true, 'code, verifier, refresh token and two access tokens were collected');
     const logs = capture.lines.join('\n');
     assertMatch(logs, /"event":"youtube_channel_connected"/);
-    assertMatch(logs, /"event":"youtube_token_refreshed"/);
-    const reauth = capture.lines.find((l) => l.includes('"event":"youtube_reauth_required"'));
+    // The worker's one line per invocation counts the refresh and names the channel to reconnect.
+    const steps = capture.lines.filter((l) => l.includes('"event":"sync_worker_step"')).map((l) => JSON.parse(l));
+    assertOk(
+      steps.some((l) => l.tokens_refreshed >= 1),
+      `a refresh is counted: ${JSON.stringify(steps)}`,
+    );
+    const reauth = steps.find((l) => l.channels_reauth_required);
     assertOk(reauth, 'invalid_grant is logged');
-    assertMatch(reauth!, /"channel_id":"[0-9a-f-]{36}"/);
+    assertMatch(reauth.channels_reauth_required[0], /^[0-9a-f-]{36}$/);
+    assertEquals(reauth.level, 'warn');
     assertNoSecrets(logs, [...secrets], 'the captured log output');
     assertNoSecrets(seen.join('\n'), [...secrets], 'the responses and stored run rows');
 

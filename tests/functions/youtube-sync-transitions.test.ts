@@ -1,7 +1,7 @@
 // Each transition of the sync state machine on its own: a stand-in for the YouTube APIs, a real
 // channel and run row, and the step's write run in a transaction of its own. Also the outcome
 // table (classifyFailure) and the invocation budget.
-import { assert_, assertEquals, assertOk } from './assert.ts';
+import { assert_, assertEquals, assertMatch, assertOk } from './assert.ts';
 import { asService, closeDb } from '../../supabase/functions/_shared/platform/db.ts';
 import {
   QuotaExhaustedError,
@@ -170,6 +170,7 @@ Deno.test({
     const refused = apis({ data: { uploadsPage: () => Promise.reject(googleError(400, 'invalidPageToken')) } });
     const restarted = await listPage(contextOf(fx, refused), start, stats);
     assertEquals([restarted.cursor.page_token, restarted.cursor.listing_restarted], [null, true]);
+    assertMatch(restarted.note ?? '', /^listing restarted from the first page: YouTubeApiError: /);
     await assert_.rejects(() => listPage(contextOf(fx, refused), { ...restarted.cursor, page_token: 'T9' }, stats), YouTubeApiError);
   },
 });
@@ -309,6 +310,7 @@ Deno.test({
     const a = apis({ analytics: { dailyByVideo: () => Promise.reject(googleError(400, 'badRequest')) } });
     const step = await fetchReport(contextOf(fx, a), at1, parseStats({}));
     assertEquals([step.cursor.analytics_mode, step.cursor.batch_index, step.cursor.batches_total], ['per_video', 1, 1 + 70]);
+    assertMatch(step.note ?? '', /^analytics batch refused, per video from here: YouTubeApiError: /);
     await commit(step);
     const [{ plan: stored }] = await withDb((sql) => sql`select plan from public.sync_runs where id = ${fx.run.id}`);
     assertEquals(stored.length, 71);

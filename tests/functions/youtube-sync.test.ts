@@ -533,7 +533,7 @@ Deno.test("a 4xx other than 401/429 fails the run at once with the API's message
 });
 
 Deno.test(
-  'pg_cron: the daily job queues a run for every active channel and the wake job calls the worker only when runs are due',
+  'pg_cron: the daily job queues a run for every active channel and starts up to four chains; the wake job calls the worker only when runs are due',
   async () => {
     const jobs = await withDb(
       (sql) => sql<{ jobname: string; schedule: string; command: string }[]>`
@@ -550,14 +550,21 @@ Deno.test(
     await withDb(async (sql) => {
       await sql
         .begin(async (tx) => {
-          // Nothing due: no request is queued.
-          await tx`update public.sync_runs set next_attempt_at = now() + interval '1 hour' where status in ('queued', 'running', 'waiting_quota')`;
+          // Nothing due: no request is queued. (Leases of other tests' runs out too, so their
+          // chains leave room for the ones the daily job starts.)
+          await tx`update public.sync_runs set next_attempt_at = now() + interval '1 hour', lease_expires_at = now() - interval '1 second'
+            where status in ('queued', 'running', 'waiting_quota')`;
           const [{ id: none }] = await tx`select private.wake_youtube_sync_worker() as id`;
           assertEquals(none, null);
           const [{ n: active }] = await tx`select count(*)::int as n from public.channels c where c.status = 'active'
         and not exists (select 1 from public.sync_runs r where r.channel_id = c.id and r.status in ('queued', 'running', 'waiting_quota'))`;
+          const workerCalls = async () =>
+            (await tx`select count(*)::int as n from net.http_request_queue where url like '%/youtube-sync/worker'`)[0].n;
+          const callsBefore = await workerCalls();
           const [{ queued }] = await tx`select private.queue_daily_youtube_syncs() as queued`;
           assertEquals(queued, active);
+          // As many worker chains as runs are due, at most four.
+          assertEquals((await workerCalls()) - callsBefore, Math.min(4, active));
           const [request] = await tx`select url, headers from net.http_request_queue order by id desc limit 1`;
           assertEquals(request.url, `${Deno.env.get('SUPABASE_URL')}/functions/v1/youtube-sync/worker`);
           // The secret key in apikey alone when the project has one; the legacy key as a bearer otherwise.

@@ -3,22 +3,8 @@
 // invocation's log line (step-log.ts), not logged one by one.
 import type { RetryPolicy } from '../_shared/integrations/youtube/http-retry.ts';
 import { YouTubeUploader } from '../_shared/integrations/youtube/upload-client.ts';
-import { type ChannelRef, ChannelTokenSource, type TokenEvents } from '../_shared/integrations/youtube/token-store.ts';
+import { ChannelTokenSource, TokenTally } from '../_shared/integrations/youtube/token-store.ts';
 import { reserveQuota } from '../_shared/integrations/youtube/quota-store.ts';
-
-/** Refreshes counted; the channels that need reconnecting, each once. */
-export class TokenTally implements TokenEvents {
-  refreshedCount = 0;
-  readonly reauthChannels = new Set<string>();
-
-  refreshed(): void {
-    this.refreshedCount++;
-  }
-
-  reauthRequired(channel: ChannelRef): void {
-    this.reauthChannels.add(channel.id);
-  }
-}
 
 export class ChannelClients {
   private readonly tokens = new Map<string, ChannelTokenSource>();

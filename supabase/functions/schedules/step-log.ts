@@ -7,27 +7,19 @@
 // did and names the schedules that need a look, and so do its problems (a lease it could not
 // renew, a schedule whose run threw, a thumbnail it could not fetch, a channel that needs
 // reconnecting) and its token refreshes, which used to be a line each.
-import { logEvent } from '../_shared/integrations/youtube/event-log.ts';
+import {
+  type InvocationEventFields,
+  type InvocationEvents,
+  invocationEventFields,
+  logEvent,
+} from '../_shared/integrations/youtube/event-log.ts';
 import { fitNamed, logSafe, NAMED_AT_MOST } from '../_shared/platform/observability/log-line.ts';
 import type { Result, ScheduleOutcome } from './context.ts';
 
 /** Results an operator may need to look at; the rest are counted only. */
 const ATTENTION: ReadonlySet<Result> = new Set(['failed', 'retry', 'waiting', 'lease_lost']);
 
-/** What went wrong in an invocation besides its schedules' own results. */
-export interface StepProblems {
-  /** Lease renewals that failed, and the first one's message. */
-  leaseRenewalsFailed: number;
-  leaseError?: string;
-}
-
-/** The invocation's OAuth token events (channel-clients.ts TokenTally). */
-export interface StepTokens {
-  refreshedCount: number;
-  reauthChannels: ReadonlySet<string>;
-}
-
-export interface StepSummary {
+export interface StepSummary extends InvocationEventFields {
   worker: string;
   schedules: number;
   results: Partial<Record<Result, number>>;
@@ -37,19 +29,15 @@ export interface StepSummary {
   attention: { schedule_id: string; result: Result; message?: string; note?: string }[];
   /** Schedules to look at beyond those named. */
   attention_more?: number;
-  lease_renewals_failed?: number;
-  lease_error?: string;
-  tokens_refreshed?: number;
-  /** Channels whose owner must reconnect them (YouTube said invalid_grant). */
-  channels_reauth_required?: string[];
 }
+
+const NOTHING_MET: InvocationEvents = { leaseRenewalsFailed: 0, tokensRefreshed: 0, reauthChannels: new Set() };
 
 export function stepSummary(
   worker: string,
   outcomes: ScheduleOutcome[],
   totals: { bytesSent: number; chained: number; ms: number },
-  problems: StepProblems = { leaseRenewalsFailed: 0 },
-  tokens: StepTokens = { refreshedCount: 0, reauthChannels: new Set() },
+  events: InvocationEvents = NOTHING_MET,
 ): StepSummary {
   const results: Partial<Record<Result, number>> = {};
   for (const o of outcomes) results[o.result] = (results[o.result] ?? 0) + 1;
@@ -68,14 +56,8 @@ export function stepSummary(
       ...(o.note ? { note: logSafe(o.note) } : {}),
     })),
   };
-  if (tokens.refreshedCount > 0) summary.tokens_refreshed = tokens.refreshedCount;
-  if (tokens.reauthChannels.size > 0) summary.channels_reauth_required = [...tokens.reauthChannels].slice(0, NAMED_AT_MOST);
-  if (problems.leaseRenewalsFailed > 0) {
-    summary.lease_renewals_failed = problems.leaseRenewalsFailed;
-    if (problems.leaseError) summary.lease_error = logSafe(problems.leaseError);
-  }
-  fitNamed(summary, summary.attention);
-  const more = notable.length - summary.attention.length;
+  Object.assign(summary, invocationEventFields(events));
+  const more = fitNamed(summary, summary.attention, notable.length);
   if (more > 0) summary.attention_more = more;
   return summary;
 }

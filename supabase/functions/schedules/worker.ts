@@ -24,6 +24,7 @@
 // names the worker id it runs under, body.worker_id).
 // A call for one schedule (schedule_id) runs only that one, if it is due. Several workers may
 // run at the same time: each claims different rows.
+import type { InvocationEvents } from '../_shared/integrations/youtube/event-log.ts';
 import type { RetryPolicy } from '../_shared/integrations/youtube/http-retry.ts';
 import { keepLease } from '../_shared/platform/lease-keeper.ts';
 import { DEFAULT_STEP_BYTES, StepBudget, thisIsolate, UPLOAD_WALL_MS } from './budget.ts';
@@ -31,7 +32,7 @@ import { ChannelClients } from './channel-clients.ts';
 import type { EngineOptions, Handover, ScheduleOutcome } from './context.ts';
 import { processSchedule } from './engine.ts';
 import { DEFAULT_CHUNK_BYTES } from './plan.ts';
-import { logStep, type StepProblems, stepSummary } from './step-log.ts';
+import { logStep, stepSummary } from './step-log.ts';
 import { chainWorker, claimSchedules, nextDueAt, recoverFailedSteps, renewLease, type ScheduleRow } from './store.ts';
 import type { UploadHooks } from './upload-run.ts';
 
@@ -85,6 +86,9 @@ export interface WorkerReport {
   chained: number;
 }
 
+/** Lease renewals that failed in this invocation, and the first one's message. */
+type LeaseProblems = Pick<InvocationEvents, 'leaseRenewalsFailed' | 'leaseError'>;
+
 const bytesSent = (outcomes: ScheduleOutcome[]) => outcomes.reduce((n, o) => n + (o.bytes_sent ?? 0), 0);
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms)));
@@ -116,7 +120,7 @@ async function claimAndRun(
   engine: EngineOptions & { budget: StepBudget },
   clients: ChannelClients,
   outcomes: ScheduleOutcome[],
-  problems: StepProblems,
+  problems: LeaseProblems,
 ): Promise<number> {
   const running = new Set<Promise<void>>();
   const start = (row: ScheduleRow) => {
@@ -172,7 +176,7 @@ export async function runWorker(opts: WorkerOptions = {}): Promise<WorkerReport>
   const waitForDue = (opts.waitForDue ?? true) && only === null;
   const stepBytes = opts.stepBytes ?? DEFAULT_STEP_BYTES;
   const outcomes: ScheduleOutcome[] = [];
-  const problems: StepProblems = { leaseRenewalsFailed: 0 };
+  const problems: LeaseProblems = { leaseRenewalsFailed: 0 };
   let budget: StepBudget | null = null;
   const clients = new ChannelClients(opts.retry);
 
@@ -234,7 +238,14 @@ export async function runWorker(opts: WorkerOptions = {}): Promise<WorkerReport>
     // Also when a claim or the successor's call failed: what this invocation did is said once.
     if (outcomes.length > 0 || problems.leaseRenewalsFailed > 0) {
       const totals = { bytesSent: bytesSent(outcomes), chained, ms: Date.now() - started };
-      logStep(stepSummary(workerId, outcomes, totals, problems, clients.tokenEvents));
+      const tokens = clients.tokenEvents;
+      logStep(
+        stepSummary(workerId, outcomes, totals, {
+          ...problems,
+          tokensRefreshed: tokens.refreshedCount,
+          reauthChannels: tokens.reauthChannels,
+        }),
+      );
     }
   }
   return { worker: workerId, schedules: outcomes, bytes_sent: bytesSent(outcomes), chained };

@@ -15,6 +15,12 @@
 //   failed          the channel is not usable, a 4xx, too many  failed, with the reason
 //                   errors in a row or attempts in all
 //   lease_lost      another worker holds the run                unchanged (that worker saves it)
+//
+// The commit that hands a run on with work left (yielded) starts the next invocation; so does
+// the commit that ends a run when the invocation has no budget left for another, so a queue of
+// runs is worked through by a chain of invocations, one at a time (youtube_sync_chains_max()
+// chains at most, migration 20261212000100). Nothing here logs: the worker writes one line per invocation
+// (step-log.ts) from the outcomes, which carry what a step noted for operators.
 import { createYouTubeClient, type YouTubeClient } from '../_shared/integrations/youtube/client.ts';
 import {
   QuotaExhaustedError,
@@ -23,8 +29,7 @@ import {
   YouTubeTransientError,
 } from '../_shared/integrations/youtube/errors.ts';
 import { type RetryPolicy } from '../_shared/integrations/youtube/http-retry.ts';
-import { ChannelTokenSource } from '../_shared/integrations/youtube/token-store.ts';
-import { errorFields, logEvent } from '../_shared/integrations/youtube/event-log.ts';
+import { ChannelTokenSource, type TokenEvents } from '../_shared/integrations/youtube/token-store.ts';
 import { type QuotaTally, reserveQuota } from '../_shared/integrations/youtube/quota-store.ts';
 import { type InvocationBudget, worstCaseOf } from './budget.ts';
 import { type Cursor, parseCursor, parseStats, type Stats } from './cursor.ts';
@@ -49,6 +54,10 @@ export interface RunOutcome {
   steps: number;
   phase: string;
   message?: string;
+  /** What this invocation's steps noted for operators (a listing restarted, a batch refused). */
+  notes?: string[];
+  /** 'error': failed after its errors in a row ran out. */
+  level?: 'warn' | 'error';
 }
 
 export interface RunOptions {
@@ -57,6 +66,8 @@ export interface RunOptions {
   /** Post the next worker invocation when work is left (false: the caller drives the run). */
   chain: boolean;
   retry?: RetryPolicy;
+  /** Where the channel's token refreshes and invalid_grant go (default: a log line each). */
+  tokenEvents?: TokenEvents;
 }
 
 /** What one invocation knows about the run it holds. */
@@ -68,6 +79,7 @@ interface Invocation extends RunContext {
   steps: number;
   folded: { calls: number; retries: number; refreshes: number; units: number };
   tally: QuotaTally;
+  notes: string[];
 }
 
 /** Seconds before a step that failed transiently is tried again (30 s, 1 min, 2 min, ...). */
@@ -80,7 +92,11 @@ function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-function outcome(inv: { run: SyncRun; cursor: Cursor; steps: number }, status: OutcomeStatus, message?: string): RunOutcome {
+function outcome(
+  inv: { run: SyncRun; cursor: Cursor; steps: number; notes?: string[] },
+  status: OutcomeStatus,
+  message?: string,
+): RunOutcome {
   return {
     run_id: inv.run.id,
     channel_id: inv.run.channel_id,
@@ -88,6 +104,7 @@ function outcome(inv: { run: SyncRun; cursor: Cursor; steps: number }, status: O
     steps: inv.steps,
     phase: inv.cursor.phase,
     ...(message ? { message } : {}),
+    ...(inv.notes?.length ? { notes: inv.notes } : {}),
   };
 }
 
@@ -102,7 +119,7 @@ export function refusalOf(run: SyncRun, channel: ChannelRow | null): string | nu
 function openInvocation(run: SyncRun, channel: ChannelRow, opts: RunOptions): Invocation {
   const tally: QuotaTally = { units: 0, calls: 0 };
   const client = createYouTubeClient({
-    tokens: new ChannelTokenSource({ id: channel.id, workspaceId: channel.workspace_id }, { retry: opts.retry }),
+    tokens: new ChannelTokenSource({ id: channel.id, workspaceId: channel.workspace_id }, { retry: opts.retry }, opts.tokenEvents),
     quota: reserveQuota(channel.workspace_id, channel.id, tally),
     retry: opts.retry,
   });
@@ -117,6 +134,7 @@ function openInvocation(run: SyncRun, channel: ChannelRow, opts: RunOptions): In
     cursor: parseCursor(run.cursor),
     steps: 0,
     folded: { calls: 0, retries: 0, refreshes: 0, units: 0 },
+    notes: [],
   };
 }
 
@@ -128,6 +146,15 @@ function foldClientStats(inv: Invocation, stats: Stats) {
   stats.token_refreshes += s.refreshes - inv.folded.refreshes;
   stats.quota_units += inv.tally.units - inv.folded.units;
   inv.folded = { calls: s.calls, retries: s.retries, refreshes: s.refreshes, units: inv.tally.units };
+}
+
+/**
+ * A run's release that ends the invocation (no budget for another run: the worker's loop stops
+ * too) starts the next one, in the same commit, if the invocation chains; one that does not leaves
+ * the next due run to this invocation.
+ */
+function endsTheInvocation(opts: RunOptions): boolean {
+  return opts.chain && !opts.budget.allowsAnotherRun();
 }
 
 /** Runs one transition on a draft of the stats; commits it, with the release when it is the last. */
@@ -147,19 +174,13 @@ async function advance(inv: Invocation): Promise<RunOutcome | null> {
     : more
       ? undefined
       : { status: 'queued', delaySeconds: 0, lastError: null };
-  await saveRun(inv.run, inv.opts.workerId, cursor, draft, { write: step.write, release, wake: release !== undefined && inv.opts.chain });
+  const wake = release !== undefined && inv.opts.chain && (!done || endsTheInvocation(inv.opts));
+  await saveRun(inv.run, inv.opts.workerId, cursor, draft, { write: step.write, release, wake });
   inv.cursor = cursor;
   inv.stats = draft;
   inv.steps += 1;
-  if (done) {
-    logEvent('info', 'youtube_sync_succeeded', {
-      run_id: inv.run.id,
-      channel_id: inv.run.channel_id,
-      trigger: inv.run.trigger,
-      stats: draft,
-    });
-    return outcome(inv, 'succeeded');
-  }
+  if (step.note) inv.notes.push(step.note);
+  if (done) return outcome(inv, 'succeeded');
   return more ? null : outcome(inv, 'yielded', 'invocation budget used up; continues from its cursor');
 }
 
@@ -173,7 +194,7 @@ export async function processRun(run: SyncRun, opts: RunOptions): Promise<RunOut
     if (refusal) {
       await saveRun(run, opts.workerId, pending.cursor, parseStats(run.stats), {
         release: { status: 'failed', lastError: refusal },
-        wake: opts.chain,
+        wake: endsTheInvocation(opts),
       });
       return outcome(pending, 'failed', refusal);
     }
@@ -221,31 +242,21 @@ export function classifyFailure(err: unknown, errorsInARow: number): FailureOutc
   return { release: { status: 'queued', delaySeconds, lastError: describe(err) }, transient: true, level: 'warn' };
 }
 
-const EVENT_OF: Record<FailureOutcome['release']['status'], string> = {
-  waiting_quota: 'youtube_sync_waiting_quota',
-  failed: 'youtube_sync_failed',
-  queued: 'youtube_sync_retry_later',
-};
-
-type Held = { run: SyncRun; cursor: Cursor; stats: Stats; steps: number; opts: RunOptions };
+type Held = { run: SyncRun; cursor: Cursor; stats: Stats; steps: number; opts: RunOptions; notes?: string[] };
 
 async function settleFailure(inv: Held, err: unknown): Promise<RunOutcome> {
   const errors = inv.cursor.errors + 1;
   const failure = classifyFailure(err, errors);
-  const ids = { run_id: inv.run.id, channel_id: inv.run.channel_id };
-  if (failure === 'lease_lost') {
-    logEvent('warn', 'youtube_sync_lease_lost', ids);
-    return outcome(inv, 'lease_lost', describe(err));
-  }
+  if (failure === 'lease_lost') return outcome(inv, 'lease_lost', describe(err));
   const { release } = failure;
   if (failure.transient) inv.cursor = { ...inv.cursor, errors };
   try {
-    await saveRun(inv.run, inv.opts.workerId, inv.cursor, inv.stats, { release, wake: inv.opts.chain });
+    await saveRun(inv.run, inv.opts.workerId, inv.cursor, inv.stats, { release, wake: endsTheInvocation(inv.opts) });
   } catch (saveErr) {
     if (saveErr instanceof LeaseLostError) return outcome(inv, 'lease_lost', saveErr.message);
     throw saveErr;
   }
-  const delay = release.status === 'queued' ? { delay_seconds: release.delaySeconds } : {};
-  logEvent(failure.level, EVENT_OF[release.status], { ...ids, ...delay, ...errorFields(err) });
-  return outcome(inv, release.status, release.lastError ?? undefined);
+  const name = err instanceof Error ? err.name : 'Error';
+  const again = release.status === 'queued' ? ` (again in ${release.delaySeconds} s)` : '';
+  return { ...outcome(inv, release.status, `${name}: ${release.lastError}${again}`), level: failure.level };
 }

@@ -14,7 +14,6 @@ import type { ReportPage } from '../_shared/integrations/youtube/analytics-clien
 import type { ChannelInfo, UploadsPage, VideoInfo } from '../_shared/integrations/youtube/data-api-client.ts';
 import { YouTubeApiError } from '../_shared/integrations/youtube/errors.ts';
 import type { Tx } from '../_shared/platform/db.ts';
-import { errorFields, logEvent } from '../_shared/integrations/youtube/event-log.ts';
 import { costOf } from './budget.ts';
 import type { Cursor, Stats } from './cursor.ts';
 import { planBatches } from './plan.ts';
@@ -60,6 +59,8 @@ export interface Step {
   write?: (tx: Tx) => Promise<void>;
   /** Estimated CPU ms the step cost (budget.ts). */
   costMs: number;
+  /** For operators, in the worker's line for the invocation (step-log.ts), once the step is saved. */
+  note?: string;
 }
 
 export type Transition = (ctx: RunContext, cursor: Cursor, stats: Stats) => Promise<Step>;
@@ -122,8 +123,11 @@ export async function listPage(ctx: RunContext, c: Cursor, stats: Stats): Promis
     // A run resumed after a quota reset may hold a page token YouTube no longer takes: list
     // again from the first page (once per run; the upserts make the repeat harmless).
     if (err instanceof YouTubeApiError && err.info.reason === 'invalidPageToken' && c.page_token !== null && !c.listing_restarted) {
-      logEvent('warn', 'youtube_sync_listing_restarted', { channel_id: ctx.channel.id, ...errorFields(err) });
-      return { cursor: { ...c, page_token: null, pending_video_ids: [], listing_restarted: true }, costMs: costOf.page() };
+      return {
+        cursor: { ...c, page_token: null, pending_video_ids: [], listing_restarted: true },
+        costMs: costOf.page(),
+        note: `listing restarted from the first page: ${describeError(err)}`,
+      };
     }
     throw err;
   }
@@ -213,13 +217,18 @@ export async function fetchReport(ctx: RunContext, c: Cursor, stats: Stats): Pro
 
 /** Replaces the reports not fetched yet with one report per video (the plan's prefix stays). */
 async function fallBackToPerVideo(ctx: RunContext, c: Cursor, err: YouTubeApiError): Promise<Step> {
-  logEvent('warn', 'youtube_analytics_batch_refused', { channel_id: ctx.channel.id, ...errorFields(err) });
   const remaining = await remainingPlanVideos(ctx.run.id, c.batch_index);
   return {
     cursor: { ...c, analytics_mode: 'per_video', batches_total: c.batch_index + remaining, batch_start_index: 1 },
     write: (tx) => splitPlanPerVideo(tx, ctx.run.id, c.batch_index),
     costMs: costOf.report(0),
+    note: `analytics batch refused, per video from here: ${describeError(err)}`,
   };
+}
+
+/** An error for a step's note: its name and message (secrets are taken out when the line is written). */
+function describeError(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }
 
 export function scoreVideos(ctx: RunContext, c: Cursor, stats: Stats): Promise<Step> {

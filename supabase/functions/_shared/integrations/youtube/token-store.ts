@@ -33,6 +33,20 @@ export const LOGGED_TOKEN_EVENTS: TokenEvents = {
     logEvent('warn', 'youtube_reauth_required', { channel_id: channel.id, workspace_id: channel.workspaceId, ...errorFields(err) }),
 };
 
+/** For a worker's one line per invocation: refreshes counted, the channels to reconnect each once. */
+export class TokenTally implements TokenEvents {
+  refreshedCount = 0;
+  readonly reauthChannels = new Set<string>();
+
+  refreshed(): void {
+    this.refreshedCount++;
+  }
+
+  reauthRequired(channel: ChannelRef): void {
+    this.reauthChannels.add(channel.id);
+  }
+}
+
 async function markReauthRequired(channel: ChannelRef): Promise<void> {
   await asService((tx) => tx`update public.channels set status = 'reauth_required' where id = ${channel.id} and status = 'active'`);
 }

@@ -18,13 +18,10 @@ export function logSafe(message: string, chars = 200): string {
 
 /**
  * Names fewer of `named` (an array inside `line`) until the line's JSON fits LINE_CHARS: escaping
- * can make a message several times longer in JSON. Returns how many it took out.
+ * can make a message several times longer in JSON. Returns how many of `total` items to look at
+ * are left unnamed.
  */
-export function fitNamed(line: object, named: unknown[]): number {
-  let removed = 0;
-  while (named.length > 0 && JSON.stringify(line).length > LINE_CHARS) {
-    named.pop();
-    removed++;
-  }
-  return removed;
+export function fitNamed(line: object, named: unknown[], total: number): number {
+  while (named.length > 0 && JSON.stringify(line).length > LINE_CHARS) named.pop();
+  return total - named.length;
 }
