@@ -39,6 +39,10 @@ grant execute on function private.youtube_sync_chains_running() to service_role;
 
 -- As in 20261201000400, and a claim that does not name its run gets none while the chains are
 -- all at work. One that names it (a caller driving one run: an operator, the tests) is not a chain.
+-- Two claims at the same moment can both see a chain free and make five; the next claim of either
+-- chain then gets none, so the excess ends at once. Runs a person asked for (a sync now, a channel
+-- just connected) come before the daily job's: with four chains, a morning's queue of every
+-- channel would otherwise hold a "Sync now" back until the queue is through.
 create or replace function private.claim_youtube_sync_run(worker text, lease_seconds integer default 180, only_run uuid default null)
 returns setof public.sync_runs
 language sql volatile set search_path = '' as $$
@@ -49,7 +53,7 @@ language sql volatile set search_path = '' as $$
       and (claim_youtube_sync_run.only_run is null or r.id = claim_youtube_sync_run.only_run)
       and (claim_youtube_sync_run.only_run is not null
         or private.youtube_sync_chains_running() < private.youtube_sync_chains_max())
-    order by r.next_attempt_at, r.created_at
+    order by r.trigger = 'cron', r.next_attempt_at, r.created_at
     limit 1
     for update skip locked
   )

@@ -3,7 +3,7 @@
 -- that ran out does not count), one that names it still does, and the wake-ups that start work
 -- start as many invocations as runs are due and chains free.
 begin;
-select plan(12);
+select plan(13);
 
 -- Nothing else in the database is due or held while this runs.
 update public.sync_runs set next_attempt_at = next_attempt_at + interval '100 years', lease_expires_at = null
@@ -57,6 +57,13 @@ select is(private.start_youtube_sync_chains(), 1, 'three chains at work: one mor
 update public.sync_runs set status = 'succeeded', lease_owner = null, lease_expires_at = null, finished_at = now()
 where id in (select id from ids);
 select is(private.start_youtube_sync_chains(), 0, 'nothing due: none');
+
+-- A run a person asked for comes before the daily job's, however long those have been due.
+update public.sync_runs set status = 'queued', finished_at = null, next_attempt_at = now() - interval '1 hour'
+where id in (pg_temp.id('run1'), pg_temp.id('run2'));
+update public.sync_runs set status = 'queued', finished_at = null, trigger = 'manual', next_attempt_at = now()
+where id = pg_temp.id('run3');
+select is((select id from private.claim_youtube_sync_run('first', 40)), pg_temp.id('run3'), 'a manual run is claimed before older cron runs');
 
 select ok(not has_function_privilege('authenticated', 'private.start_youtube_sync_chains()', 'EXECUTE')
   and not has_function_privilege('anon', 'private.youtube_sync_chains_running()', 'EXECUTE')

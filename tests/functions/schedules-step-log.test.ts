@@ -120,6 +120,7 @@ Deno.test("an invocation's token refreshes are counted and its channels to recon
   });
   assertEquals(reauth.tokens_refreshed, undefined);
   assertEquals(reauth.channels_reauth_required, channels.slice(0, NAMED_AT_MOST));
+  assertEquals(reauth.channels_reauth_more, 5);
   assertEquals(
     logged(reauth).map((l) => l.level),
     ['warn'],

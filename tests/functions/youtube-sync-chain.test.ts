@@ -154,3 +154,32 @@ Deno.test('a step killed while its analytics report is in flight: the run resume
   assertEquals(dataCalls(await fakeRequests(since), 'playlistItems').length, 0, 'the listing was not repeated');
   assertEquals(await snapshot(channelId), clean);
 });
+
+Deno.test('ten runs queued as the daily job queues them are worked through by at most four chains', async () => {
+  const channels: string[] = [];
+  for (let i = 0; i < 10; i++) channels.push(await connected(5, `daily-${i}`));
+  const runs: string[] = [];
+  for (const id of channels) runs.push(await queueRun(id, 'cron'));
+  const [{ started }] = await withDb((sql) => sql`select private.start_youtube_sync_chains() as started`);
+  assertOk(started >= 1 && started <= 4, `${started} chains started`);
+  let mostHeld = 0;
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const [{ held, open }] = await withDb(
+      (sql) => sql`
+      select private.youtube_sync_chains_running() as held,
+        (select count(*)::int from public.sync_runs where id = any(${runs}) and status in ('queued', 'running')) as open`,
+    );
+    mostHeld = Math.max(mostHeld, held);
+    if (open === 0) break;
+    if (Date.now() > deadline) throw new Error(`${open} of the ten runs still open after 120 s`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const ended = await withDb((sql) => sql`select status from public.sync_runs where id = any(${runs})`);
+  assertEquals(
+    ended.map((r) => r.status),
+    Array(10).fill('succeeded'),
+  );
+  // Four chains, and the one a race between two claims can add until its next claim.
+  assertOk(mostHeld <= 5, `${mostHeld} runs held at once`);
+});

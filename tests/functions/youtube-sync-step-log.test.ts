@@ -63,7 +63,9 @@ Deno.test('a run that failed after its errors in a row ran out makes the line an
 
 Deno.test('a mass failure stays one line under 10,000 characters, secrets out, lease problems counted', () => {
   const code = `4/${'A'.repeat(40)}`;
-  const runs = Array.from({ length: 60 }, (_, i) => run(i, 'queued', { message: `${'"'.repeat(3_000)} ${code}` }));
+  // Each message has the code across the 200-character cut: redacting after the cut would leave
+  // part of it; quotes, which JSON escaping doubles, make the line long.
+  const runs = Array.from({ length: 60 }, (_, i) => run(i, 'queued', { message: `${'"'.repeat(180)} ${code} ${'"'.repeat(3_000)}` }));
   const lines = logged(runs, { ...quiet, leaseRenewalsFailed: 2, leaseError: `run 1: ${code}` });
   assertEquals(lines.length, 1);
   const l = lines[0].line;

@@ -401,3 +401,24 @@ Deno.test('InvocationBudget: a step starts only while its worst case fits; the w
   assertEquals(worstCaseOf(parseCursor({ phase: 'listing', pending_video_ids: ['a', 'b'] }), parseStats({})), costOf.videos(2));
   assertEquals(worstCaseOf(parseCursor({ phase: 'plan' }), parseStats({ videos_total: 50_000 })), costOf.plan(50_000));
 });
+
+// Last in this file: the fixtures' runs are held for an hour so that no real worker takes them.
+// Handed back here, finished, or they would fill the sync worker's chains
+// (youtube_sync_chains_max()) for the rest of the suite, and no worker woken after this file (the
+// browser tests' syncs) would get a run.
+Deno.test({
+  name: "the fixtures' runs are released",
+  ...inProcess,
+  async fn() {
+    await withDb(
+      (sql) => sql`
+      update public.sync_runs set status = 'failed', last_error = 'a transitions test fixture', lease_owner = null,
+        lease_expires_at = null, finished_at = now(), next_attempt_at = now()
+      where lease_owner = 'transitions-test' and status = 'running'`,
+    );
+    const [{ held }] = await withDb(
+      (sql) => sql`select count(*)::int as held from public.sync_runs where lease_owner = 'transitions-test' and status = 'running'`,
+    );
+    assertEquals(held, 0);
+  },
+});

@@ -58,6 +58,8 @@ export interface RunOutcome {
   notes?: string[];
   /** 'error': failed after its errors in a row ran out. */
   level?: 'warn' | 'error';
+  /** The commit that released the run also posted the next invocation: this one stops here. */
+  successor?: boolean;
 }
 
 export interface RunOptions {
@@ -149,9 +151,10 @@ function foldClientStats(inv: Invocation, stats: Stats) {
 }
 
 /**
- * A run's release that ends the invocation (no budget for another run: the worker's loop stops
- * too) starts the next one, in the same commit, if the invocation chains; one that does not leaves
- * the next due run to this invocation.
+ * A run's release that ends the invocation (no budget for another run) starts the next one, in
+ * the same commit, if the invocation chains; one that does not leaves the next due run to this
+ * invocation. The outcome says which (`successor`), and the worker's loop follows that, not a
+ * second look at the budget (its wall clock moves on during the commit).
  */
 function endsTheInvocation(opts: RunOptions): boolean {
   return opts.chain && !opts.budget.allowsAnotherRun();
@@ -180,8 +183,8 @@ async function advance(inv: Invocation): Promise<RunOutcome | null> {
   inv.stats = draft;
   inv.steps += 1;
   if (step.note) inv.notes.push(step.note);
-  if (done) return outcome(inv, 'succeeded');
-  return more ? null : outcome(inv, 'yielded', 'invocation budget used up; continues from its cursor');
+  if (done) return { ...outcome(inv, 'succeeded'), successor: wake };
+  return more ? null : { ...outcome(inv, 'yielded', 'invocation budget used up; continues from its cursor'), successor: wake };
 }
 
 /** Processes a claimed run while the invocation's budget lasts (always at least one step). */
@@ -192,11 +195,9 @@ export async function processRun(run: SyncRun, opts: RunOptions): Promise<RunOut
     const channel = await loadChannel(run.channel_id);
     const refusal = refusalOf(run, channel);
     if (refusal) {
-      await saveRun(run, opts.workerId, pending.cursor, parseStats(run.stats), {
-        release: { status: 'failed', lastError: refusal },
-        wake: endsTheInvocation(opts),
-      });
-      return outcome(pending, 'failed', refusal);
+      const wake = endsTheInvocation(opts);
+      await saveRun(run, opts.workerId, pending.cursor, parseStats(run.stats), { release: { status: 'failed', lastError: refusal }, wake });
+      return { ...outcome(pending, 'failed', refusal), successor: wake };
     }
     inv = openInvocation(run, channel!, opts);
     for (;;) {
@@ -249,14 +250,15 @@ async function settleFailure(inv: Held, err: unknown): Promise<RunOutcome> {
   const failure = classifyFailure(err, errors);
   if (failure === 'lease_lost') return outcome(inv, 'lease_lost', describe(err));
   const { release } = failure;
+  const wake = endsTheInvocation(inv.opts);
   if (failure.transient) inv.cursor = { ...inv.cursor, errors };
   try {
-    await saveRun(inv.run, inv.opts.workerId, inv.cursor, inv.stats, { release, wake: endsTheInvocation(inv.opts) });
+    await saveRun(inv.run, inv.opts.workerId, inv.cursor, inv.stats, { release, wake });
   } catch (saveErr) {
     if (saveErr instanceof LeaseLostError) return outcome(inv, 'lease_lost', saveErr.message);
     throw saveErr;
   }
   const name = err instanceof Error ? err.name : 'Error';
   const again = release.status === 'queued' ? ` (again in ${release.delaySeconds} s)` : '';
-  return { ...outcome(inv, release.status, `${name}: ${release.lastError}${again}`), level: failure.level };
+  return { ...outcome(inv, release.status, `${name}: ${release.lastError}${again}`), level: failure.level, successor: wake };
 }

@@ -122,6 +122,11 @@ export async function saveRun(run: SyncRun, workerId: string, cursor: Cursor, st
   });
 }
 
+/** Posts one worker invocation if a run is due (pg_net sends it once this commits). */
+export async function wakeSuccessor(): Promise<void> {
+  await asService((tx) => tx`select private.wake_youtube_sync_worker()`);
+}
+
 export async function updateChannel(tx: Tx, channelId: string, info: ChannelInfo): Promise<void> {
   await tx`
     update public.channels set title = ${info.title}, description = ${info.description},

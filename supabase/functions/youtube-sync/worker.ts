@@ -13,7 +13,7 @@ import { keepLease } from '../_shared/platform/lease-keeper.ts';
 import { CPU_BUDGET_MS, InvocationBudget, WALL_BUDGET_MS } from './budget.ts';
 import { processRun, type RunOutcome } from './engine.ts';
 import { logSyncStep, syncStepLine } from './step-log.ts';
-import { claimRun, LEASE_SECONDS, renewLease } from './store.ts';
+import { claimRun, LEASE_SECONDS, renewLease, wakeSuccessor } from './store.ts';
 
 export interface WorkerOptions {
   /** Wall clock after which no step starts (default WALL_BUDGET_MS). */
@@ -35,7 +35,7 @@ export async function runWorker(opts: WorkerOptions = {}): Promise<{ worker: str
   const tokens = new TokenTally();
   const lease: Pick<InvocationEvents, 'leaseRenewalsFailed' | 'leaseError'> = { leaseRenewalsFailed: 0 };
   try {
-    do {
+    for (;;) {
       const run = await claimRun(workerId, opts.runId ?? null);
       if (!run) break;
       const keeper = keepLease(
@@ -50,9 +50,16 @@ export async function runWorker(opts: WorkerOptions = {}): Promise<{ worker: str
         keeper.stop(),
       );
       runs.push(outcome);
-      // A run handed back with work left has posted the next invocation: that one continues.
-      if (opts.runId || outcome.status === 'yielded') break;
-    } while (budget.allowsAnotherRun());
+      // The commit that released the run posted the next invocation (its work left, or more due
+      // than this one's budget has room for): that one continues.
+      if (opts.runId || outcome.status === 'yielded' || outcome.successor) break;
+      if (!budget.allowsAnotherRun()) {
+        // Ended without a successor (a lease lost, or the commit was made with room left):
+        // one now, if runs are due, rather than at the minute's wake-up.
+        if (chain) await wakeSuccessor();
+        break;
+      }
+    }
   } finally {
     // Also when a claim or a save threw: what this invocation did is said once.
     if (runs.length > 0 || lease.leaseRenewalsFailed > 0) {

@@ -447,9 +447,9 @@ export async function servingIsolates(fn: string, since: number): Promise<{ pid:
 /**
  * The upload worker's log lines (upload_worker_step) that name a schedule, from the running
  * stack's log and what its runtime kept out of it (past hosted's log limits). A line is written
- * as the invocation ends, so this waits up to `waitMs` for one.
+ * as the invocation ends, which may have other schedules to finish, so this waits up to `waitMs`.
  */
-export async function workerStepLinesNaming(scheduleId: string, waitMs = 5_000): Promise<Record<string, unknown>[]> {
+export async function workerStepLinesNaming(scheduleId: string, waitMs = 15_000): Promise<Record<string, unknown>[]> {
   const keyFile = Deno.env.get('LOCAL_KEY_FILE');
   if (!keyFile) throw new Error('LOCAL_KEY_FILE is not set: run these tests against a running stack');
   const logs = `${keyFile.slice(0, keyFile.lastIndexOf('/'))}/logs`;

@@ -31,6 +31,8 @@ export interface InvocationEvents {
 export interface InvocationEventFields {
   tokens_refreshed?: number;
   channels_reauth_required?: string[];
+  /** Channels to reconnect beyond those named. */
+  channels_reauth_more?: number;
   lease_renewals_failed?: number;
   lease_error?: string;
 }
@@ -40,6 +42,7 @@ export function invocationEventFields(events: InvocationEvents): InvocationEvent
   const fields: InvocationEventFields = {};
   if (events.tokensRefreshed > 0) fields.tokens_refreshed = events.tokensRefreshed;
   if (events.reauthChannels.size > 0) fields.channels_reauth_required = [...events.reauthChannels].slice(0, NAMED_AT_MOST);
+  if (events.reauthChannels.size > NAMED_AT_MOST) fields.channels_reauth_more = events.reauthChannels.size - NAMED_AT_MOST;
   if (events.leaseRenewalsFailed > 0) {
     fields.lease_renewals_failed = events.leaseRenewalsFailed;
     if (events.leaseError) fields.lease_error = logSafe(events.leaseError);
