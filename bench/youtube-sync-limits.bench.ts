@@ -15,10 +15,8 @@
 // invocation, so each invocation's CPU belongs to one step; reports CPU per step kind and per
 // unit (video, report row) next to the estimates the worker budgets with
 // (supabase/functions/youtube-sync/budget.ts), which were set from these figures.
-// The daily sync (`BENCH_DAILY_CHANNELS` small channels of `BENCH_DAILY_VIDEOS` videos, queued at
-// once as the daily job queues every active channel, then one wake-up): total time, invocations
-// and how many ran at once, CPU and RSS per invocation, and the worker's log lines against
-// hosted's threshold (100 per 10 s of a function), which a line per run would cross.
+// The daily sync (`BENCH_DAILY_CHANNELS` small channels of `BENCH_DAILY_VIDEOS` videos; see
+// youtube-sync-daily.ts).
 // Per-invocation figures come from the stack's edge runtime (`/_runtime/invocations`): each
 // invocation ran alone in its isolate, with the hosted limits on.
 import { spawn } from 'node:child_process';
@@ -26,6 +24,7 @@ import postgres from 'postgres';
 import { DENO_ENV, denoBin } from '../local/deno.ts';
 import { ROOT } from '../local/profile.ts';
 import { benchStack, edgeCosts, type EdgeInvocation as Invocation, fakesControl, percentile, writeResult } from './lib.ts';
+import { measureDaily } from './youtube-sync-daily.ts';
 
 const SIZES = (process.env.BENCH_SIZES ?? '5000,50000').split(',').filter(Boolean).map(Number);
 const BASELINE_SIZES = new Set((process.env.BENCH_BASELINE_SIZES ?? '5000').split(',').filter(Boolean).map(Number));
@@ -268,80 +267,6 @@ async function channelOf(ws: string, userId: string, videos: number, seed = `ben
   return id;
 }
 
-/** Most invocations running at the same time (each from its end, `at`, back by its wall time). */
-function mostAtOnce(invocations: Invocation[]): number {
-  const edges = invocations.flatMap((i) => {
-    const end = Date.parse(i.at);
-    return [
-      [end - i.wall_ms, 1],
-      [end, -1],
-    ];
-  });
-  edges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-  let now = 0;
-  let most = 0;
-  for (const [, d] of edges) most = Math.max(most, (now += d));
-  return most;
-}
-
-/** Every small channel's run queued at once, one wake-up, until all have ended. */
-async function measureDaily(ws: string, userId: string) {
-  const ids: string[] = [];
-  for (let i = 0; i < DAILY_CHANNELS; i++) ids.push(await channelOf(ws, userId, DAILY_VIDEOS, `bench-daily-${DAILY_VIDEOS}-${i}`));
-  await sql`delete from public.videos where channel_id = any(${ids})`;
-  // A day after the last sync every access token has expired (they last an hour): each run refreshes.
-  await sql`
-    select private.save_channel_credentials(c.id, null, 'expired', now() - interval '1 day', null)
-    from public.channels c where c.id = any(${ids})`;
-  const logsBefore = (await costs.logLines())['youtube-sync'] ?? { events: 0, dropped: 0 };
-  await meter.take();
-  // Every isolate has a pool of its own: on hosted, connections come out of the pooler's clients
-  // (200 on the smallest computes) or the database's 60 direct ones.
-  const connections = async () =>
-    (await sql<{ n: number }[]>`select count(*)::int as n from pg_stat_activity where backend_type = 'client backend'`)[0].n;
-  const connectionsBefore = await connections();
-  const runs = await sql<{ id: string }[]>`
-    select e.sync_run_id as id from public.channels c, private.enqueue_sync_run(c.id, c.workspace_id, 'cron', null) e
-    where c.id = any(${ids})`;
-  const t0 = performance.now();
-  await sql`select private.wake_youtube_sync_worker()`;
-  const deadline = Date.now() + RUN_TIMEOUT_MS;
-  let statuses: Record<string, number> = {};
-  let mostConnections = 0;
-  for (;;) {
-    mostConnections = Math.max(mostConnections, await connections());
-    const rows = await sql<{ status: string; n: number }[]>`
-      select status, count(*)::int as n from public.sync_runs where id = any(${runs.map((r) => r.id)}) group by status`;
-    statuses = Object.fromEntries(rows.map((r) => [r.status, r.n]));
-    const open = (statuses.queued ?? 0) + (statuses.running ?? 0);
-    if (open === 0) break;
-    if (Date.now() > deadline) throw new Error(`daily sync: ${open} runs still open after ${RUN_TIMEOUT_MS} ms`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  const wallMs = Math.round(performance.now() - t0);
-  await new Promise((r) => setTimeout(r, 1000)); // the last answers reach the meter and the log
-  const worker = (await meter.take()).filter((i) => i.path.startsWith('/youtube-sync/worker'));
-  const logsAfter = (await costs.logLines())['youtube-sync'] ?? logsBefore;
-  const cpu = worker.map((i) => i.cpu_ms).sort((a, b) => a - b);
-  const rss = worker.map((i) => i.peak_rss_mb).sort((a, b) => a - b);
-  return {
-    channels: DAILY_CHANNELS,
-    videos_per_channel: DAILY_VIDEOS,
-    runs_by_status: statuses,
-    wall_ms: wallMs,
-    invocations: worker.length,
-    most_at_once: mostAtOnce(worker),
-    database_connections: { before: connectionsBefore, most: mostConnections },
-    cpu_ms: { max: cpu.at(-1) ?? 0, p95: percentile(cpu, 0.95), p50: percentile(cpu, 0.5) },
-    peak_rss_mb: { max: rss.at(-1) ?? 0, p95: percentile(rss, 0.95) },
-    over_target: worker.filter((i) => i.cpu_ms > CPU_LIMIT_MS || i.peak_rss_mb > RSS_LIMIT_MB || i.limit !== null).length,
-    status_546: worker.filter((i) => i.status === 546).length,
-    within_targets: false,
-    // Hosted keeps 100 log lines per 10 s of a function (README "Edge runtime").
-    log_lines: { written: logsAfter.events - logsBefore.events, past_hosted_threshold: logsAfter.dropped - logsBefore.dropped },
-  };
-}
-
 const [{ units: budgetBefore }] = await sql`select units from private.youtube_daily_budget`;
 const fakeQuotaBefore = (await control('GET', 'youtube/quota')).dailyLimit;
 const email = `bench-limits-${Date.now()}@example.com`;
@@ -383,14 +308,13 @@ try {
     };
     console.log(JSON.stringify({ videos, ...(sizes[String(videos)] as object) }));
   }
-  const daily = DAILY_CHANNELS > 0 ? await measureDaily(ws, user.id) : null;
-  if (daily) {
-    daily.within_targets =
-      daily.over_target === 0 &&
-      daily.status_546 === 0 &&
-      daily.runs_by_status.succeeded === DAILY_CHANNELS &&
-      daily.log_lines.past_hosted_threshold === 0;
-  }
+  const daily =
+    DAILY_CHANNELS > 0
+      ? await measureDaily(
+          { sql, costs, meter, limits: { cpuMs: CPU_LIMIT_MS, rssMb: RSS_LIMIT_MB }, timeoutMs: RUN_TIMEOUT_MS },
+          { channels: DAILY_CHANNELS, videos: DAILY_VIDEOS, channelOf: (videos, seed) => channelOf(ws, user.id, videos, seed) },
+        )
+      : null;
   if (daily) console.log(JSON.stringify({ daily }));
   writeResult('youtube-sync-limits', {
     meter: 'edge runtime (/_runtime/invocations)',

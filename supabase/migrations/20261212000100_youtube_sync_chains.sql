@@ -26,6 +26,9 @@ grant execute on function private.youtube_sync_chains_max() to service_role;
 
 -- The runs held under a live lease are few (at most the cap, and a race's extra); the index keeps
 -- counting them from scanning the queued and waiting runs.
+-- Not CONCURRENTLY: a migration runs in a transaction, which CONCURRENTLY cannot; the build holds
+-- back writes to sync_runs (a row per sync run, a few per channel a day) for as long as it reads them.
+-- squawk-ignore require-concurrent-index-creation
 create index sync_runs_leased_idx on public.sync_runs (lease_expires_at) where status = 'running';
 
 -- Chains at work: runs held under a live lease (a lease that ran out belongs to a worker that died).

@@ -238,14 +238,8 @@ export async function runWorker(opts: WorkerOptions = {}): Promise<WorkerReport>
     // Also when a claim or the successor's call failed: what this invocation did is said once.
     if (outcomes.length > 0 || problems.leaseRenewalsFailed > 0) {
       const totals = { bytesSent: bytesSent(outcomes), chained, ms: Date.now() - started };
-      const tokens = clients.tokenEvents;
-      logStep(
-        stepSummary(workerId, outcomes, totals, {
-          ...problems,
-          tokensRefreshed: tokens.refreshedCount,
-          reauthChannels: tokens.reauthChannels,
-        }),
-      );
+      const { tokensRefreshed, reauthChannels } = clients.tokenEvents;
+      logStep(stepSummary(workerId, outcomes, totals, { ...problems, tokensRefreshed, reauthChannels }));
     }
   }
   return { worker: workerId, schedules: outcomes, bytes_sent: bytesSent(outcomes), chained };

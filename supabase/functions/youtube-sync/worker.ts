@@ -63,7 +63,8 @@ export async function runWorker(opts: WorkerOptions = {}): Promise<{ worker: str
   } finally {
     // Also when a claim or a save threw: what this invocation did is said once.
     if (runs.length > 0 || lease.leaseRenewalsFailed > 0) {
-      const events = { ...lease, tokensRefreshed: tokens.refreshedCount, reauthChannels: tokens.reauthChannels };
+      const { tokensRefreshed, reauthChannels } = tokens;
+      const events = { ...lease, tokensRefreshed, reauthChannels };
       logSyncStep(syncStepLine(workerId, runs, Date.now() - started, events), runs);
     }
   }

@@ -35,11 +35,11 @@ export const LOGGED_TOKEN_EVENTS: TokenEvents = {
 
 /** For a worker's one line per invocation: refreshes counted, the channels to reconnect each once. */
 export class TokenTally implements TokenEvents {
-  refreshedCount = 0;
+  tokensRefreshed = 0;
   readonly reauthChannels = new Set<string>();
 
   refreshed(): void {
-    this.refreshedCount++;
+    this.tokensRefreshed++;
   }
 
   reauthRequired(channel: ChannelRef): void {
