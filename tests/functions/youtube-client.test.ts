@@ -11,6 +11,7 @@ import {
   YouTubeTransientError,
 } from '../../supabase/functions/_shared/integrations/youtube/errors.ts';
 import { consentBaseFor } from '../../supabase/functions/_shared/integrations/youtube/google-config.ts';
+import { logEvent } from '../../supabase/functions/_shared/integrations/youtube/event-log.ts';
 import {
   backoffDelay,
   DEFAULT_RETRY,
@@ -172,6 +173,19 @@ Deno.test('secrets are scrubbed from any text', () => {
   for (const secret of ['ya29.a0AfH6SM-abc_def', '1//0gXyz-123', '4/0AX4XfWh-long-code-here', 'ya29.zzz'])
     assertEquals(clean.includes(secret), false, clean);
   assertOk(clean.includes('state=ok'));
+});
+
+Deno.test('a log line stays JSON when a secret in it is followed by a quote', () => {
+  const lines: string[] = [];
+  const original = console.warn;
+  console.warn = (line: string) => lines.push(line);
+  try {
+    logEvent('warn', 'probe', { message: 'refused: token=s3cr3t" then code=abc\\ and access_token=xyz\'' });
+  } finally {
+    console.warn = original;
+  }
+  const line = JSON.parse(lines[0]);
+  assertEquals(line.message, 'refused: token=<redacted>" then code=<redacted>\\ and access_token=<redacted>\'');
 });
 
 Deno.test('ISO 8601 durations and the Shorts heuristic', () => {

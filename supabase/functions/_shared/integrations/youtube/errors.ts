@@ -7,7 +7,9 @@ const SECRET_PATTERNS: RegExp[] = [
   /1\/\/[A-Za-z0-9._~+/=-]+/g, // refresh tokens
   /4\/[0-9A-Za-z._~+/=-]{10,}/g, // authorization codes
   /(Bearer\s+)[A-Za-z0-9._~+/=-]+/gi,
-  /((?:access_token|refresh_token|code|code_verifier|client_secret|token)=)[^&\s"']+/gi,
+  // Not past a backslash either: log lines are redacted as JSON, where a quote after a secret is
+  // escaped (`\"`), and taking the backslash with the secret left the line invalid JSON.
+  /((?:access_token|refresh_token|code|code_verifier|client_secret|token)=)[^&\s"'\\]+/gi,
 ];
 
 /** Replaces anything that looks like an OAuth credential with `<redacted>`. */
